@@ -1,0 +1,6 @@
+/** Every migration of the node store, imported statically so the bundle carries them. Append only. */
+import type { Migration } from '../../lib/sqlite.js';
+import { m001 } from './001_resources.js';
+import { m002 } from './002_outbox_meta.js';
+
+export const NODE_MIGRATIONS: readonly Migration[] = [m001, m002];
