@@ -1,0 +1,95 @@
+/** The `edgecore` command: the node daemon and its tools. */
+import { loadConfigFile, defaultConfigYaml, parseConfig } from '../config/load.js';
+import type { EdgecoreConfig } from '../config/schema.js';
+import { errorMessage, isConfigError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { systemdNotifier } from '../lib/notify.js';
+import { runChecks } from '../node/check.js';
+import { runNode } from '../node/daemon.js';
+import { VERSION } from '../version.js';
+import { EXIT, flagString, parseArgs, UsageError } from './args.js';
+
+const HELP = `edgecore ${VERSION} — edge node daemon
+
+Usage:
+  edgecore run [--config FILE]       run the node (modules per config); SIGTERM/SIGINT stop it
+  edgecore check [--config FILE]     diagnose data dir, Docker, GPIO/I2C/serial, brokers
+  edgecore config --defaults         print the complete default config
+  edgecore config --validate FILE    validate a config file
+  edgecore --version | --help
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 78 invalid config.
+Without --config, /etc/edgecore/edgecore.yaml is read when it exists, else the defaults apply.`;
+
+const DEFAULT_CONFIG = '/etc/edgecore/edgecore.yaml';
+
+async function loadConfig(file: string | undefined): Promise<EdgecoreConfig> {
+  if (file) return loadConfigFile(file);
+  const { existsSync } = await import('node:fs');
+  return existsSync(DEFAULT_CONFIG) ? loadConfigFile(DEFAULT_CONFIG) : parseConfig({});
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, new Set(['config', 'c', 'validate']));
+  const [cmd] = args.positionals;
+  if (args.flags.has('version') || cmd === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.OK;
+  }
+  if (args.flags.has('help') || args.flags.has('h') || !cmd || cmd === 'help') {
+    process.stdout.write(HELP + '\n');
+    return cmd || args.flags.has('help') || args.flags.has('h') ? EXIT.OK : EXIT.USAGE;
+  }
+  const configFile = flagString(args, 'config', 'c');
+  switch (cmd) {
+    case 'config': {
+      if (args.flags.has('defaults')) {
+        process.stdout.write(defaultConfigYaml());
+        return EXIT.OK;
+      }
+      const file = flagString(args, 'validate');
+      if (file) {
+        loadConfigFile(file);
+        process.stdout.write(`${file}: valid\n`);
+        return EXIT.OK;
+      }
+      throw new UsageError('config needs --defaults or --validate FILE');
+    }
+    case 'run': {
+      const config = await loadConfig(configFile);
+      const log = createLogger({ level: config.log.level, format: config.log.format });
+      process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: errorMessage(e) }));
+      return runNode({ config, log, version: VERSION, notifier: systemdNotifier() });
+    }
+    case 'check': {
+      const config = await loadConfig(configFile);
+      const results = await runChecks(config);
+      let failed = false;
+      for (const r of results) {
+        const tag = r.ok ? 'OK  ' : r.optional ? 'WARN' : 'FAIL';
+        process.stdout.write(`${tag} ${r.name.padEnd(16)} ${r.detail}${!r.ok && r.fix ? `\n     fix: ${r.fix}` : ''}\n`);
+        if (!r.ok && !r.optional) failed = true;
+      }
+      return failed ? EXIT.FAILURE : EXIT.OK;
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}" (see edgecore --help)`);
+  }
+}
+
+export async function cli(argv: readonly string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`edgecore: ${e.message}\n`);
+      process.exitCode = EXIT.USAGE;
+    } else if (isConfigError(e)) {
+      process.stderr.write(`edgecore: ${e.message}\n`);
+      process.exitCode = EXIT.CONFIG;
+    } else {
+      process.stderr.write(`edgecore: ${errorMessage(e)}\n`);
+      process.exitCode = EXIT.FAILURE;
+    }
+  }
+}

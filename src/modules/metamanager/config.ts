@@ -1,0 +1,12 @@
+import { moduleBase } from '../../config/restart.js';
+import { section, z } from '../../lib/schema.js';
+
+export const metamanagerConfig = section({
+  ...moduleBase,
+  /** local list/watch API for apps on the node (HTTP on loopback) */
+  api: section({
+    enabled: z.boolean().default(true),
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(10350),
+  }),
+});

@@ -1,0 +1,132 @@
+/**
+ * `edgecore run`: open the store, start the modules, tell systemd when healthy, keep the
+ * watchdog fed while the health check passes, and stop everything on SIGTERM/SIGINT.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EdgecoreConfig } from '../config/schema.js';
+import { Bus } from '../core/bus.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { Supervisor } from '../core/supervisor.js';
+import type { Notifier } from '../lib/notify.js';
+import { openNodeStore, type NodeStore } from '../store/store.js';
+import type { NodeMessage, NodeReplies } from './messages.js';
+import { nodeModuleSpecs } from './modules.js';
+import type { NodeServices } from './services.js';
+
+export interface NodeHandle {
+  supervisor: Supervisor<NodeMessage, NodeReplies, NodeServices>;
+  store: NodeStore;
+  healthy(): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+export interface StartNodeOptions {
+  config: EdgecoreConfig;
+  log: Logger;
+  version: string;
+  notifier?: Notifier;
+}
+
+export function storePath(config: EdgecoreConfig): string {
+  return join(config.dataDir, 'edgecore.db');
+}
+
+export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
+  const { config, log } = opts;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = openNodeStore(storePath(config), { outbox: config.modules.edgehub.outbox });
+  const services: NodeServices = { config, store, version: opts.version, now: () => new Date() };
+  const bus = new Bus<NodeMessage, NodeReplies>();
+  const supervisor = new Supervisor(bus, services, log, { stopTimeoutMs: config.shutdownTimeoutSeconds * 1000 });
+  for (const spec of nodeModuleSpecs(config)) supervisor.add(spec);
+
+  const healthy = async (): Promise<boolean> => {
+    try {
+      store.db.prepare('SELECT 1').get();
+    } catch {
+      return false;
+    }
+    return supervisor.healthy();
+  };
+
+  log.info('edgecore starting', { version: opts.version, node: config.node.name, dataDir: config.dataDir });
+  await supervisor.startAll();
+
+  const notifier = opts.notifier;
+  let ready = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async (): Promise<void> => {
+    const ok = await healthy();
+    if (ok && !ready) {
+      ready = true;
+      log.info('edgecore ready', { modules: supervisor.status().filter((s) => s.state === 'running').map((s) => s.name) });
+      await notifier?.notify('READY=1\nSTATUS=running');
+    }
+    if (ready && notifier?.watchdogUsec) {
+      if (ok) await notifier.notify('WATCHDOG=1');
+      else log.warn('health check failing; withholding watchdog ping', { modules: supervisor.status() });
+    }
+  };
+  const periodMs = Math.max(
+    200,
+    Math.min(config.health.checkIntervalSeconds * 1000, notifier?.watchdogUsec ? notifier.watchdogUsec / 2000 : Infinity),
+  );
+  // Until ready, look often (modules in backoff may come up at any moment).
+  const schedule = (): void => {
+    timer = setTimeout(
+      () => {
+        tick()
+          .catch((e) => log.error('health check error', { error: errorMessage(e) }))
+          .finally(schedule);
+      },
+      ready ? periodMs : 200,
+    );
+    timer.unref();
+  };
+  await tick();
+  schedule();
+
+  let stopped = false;
+  return {
+    supervisor,
+    store,
+    healthy,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(timer);
+      await notifier?.notify('STOPPING=1');
+      log.info('edgecore stopping');
+      await supervisor.stopAll();
+      store.close();
+      log.info('edgecore stopped');
+    },
+  };
+}
+
+/** Run until SIGTERM/SIGINT; resolves with the exit code. */
+export async function runNode(opts: StartNodeOptions): Promise<number> {
+  const handle = await startNode(opts);
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping) {
+        opts.log.warn('second signal: exiting now', { signal: sig });
+        process.exit(1);
+      }
+      stopping = true;
+      opts.log.info('signal received', { signal: sig });
+      handle.stop().then(
+        () => resolve(0),
+        (e) => {
+          opts.log.error('stop failed', { error: errorMessage(e) });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,12 @@
+/**
+ * Every message on the node's bus, as one discriminated union, and the replies to requests.
+ * Each module declares its own messages in its folder (`messages.ts`); this file only joins
+ * them, so core stays ignorant of modules and each module's contract lives beside its code.
+ */
+import type { DeviceMessage, DeviceReplies } from '../modules/devicetwin/messages.js';
+import type { EdgedMessage, EdgedReplies } from '../modules/edged/messages.js';
+import type { HubMessage, HubReplies } from '../modules/edgehub/messages.js';
+import type { MetaMessage, MetaReplies } from '../modules/metamanager/messages.js';
+
+export type NodeMessage = MetaMessage | EdgedMessage | DeviceMessage | HubMessage;
+export type NodeReplies = MetaReplies & EdgedReplies & DeviceReplies & HubReplies;
