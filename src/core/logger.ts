@@ -42,7 +42,7 @@ export function createLogger(opts: LoggerOptions, name = 'edgecore'): Logger {
     const rec: Record<string, unknown> = {};
     if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = renderValue(v);
     if (opts.format === 'json') {
-      sink.write(JSON.stringify({ time: now().toISOString(), level, module: name, msg, ...rec }) + '\n');
+      sink.write(JSON.stringify({ time: now().toISOString(), level, logger: name, msg, ...rec }) + '\n');
     } else {
       const extra = Object.entries(rec)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)

@@ -1,0 +1,73 @@
+/**
+ * The house's dependency rules, checked on the source: each rule names a folder and the folders
+ * it must never import from. Breaking one fails here, before it becomes a tangle.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { test } from 'node:test';
+import { ROOT } from '../helpers/tmp.js';
+
+const SRC = join(ROOT, 'src');
+
+function files(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...files(p));
+    else if (name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Relative imports of a file, resolved to paths under src/ (e.g. "modules/edged/module.ts"). */
+function importsOf(file: string): { spec: string; target: string }[] {
+  const text = readFileSync(file, 'utf8');
+  const out: { spec: string; target: string }[] = [];
+  const re = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  for (const m of text.matchAll(re)) {
+    const spec = m[1] ?? m[2]!;
+    const target = spec.startsWith('.') ? relative(SRC, resolve(dirname(file), spec)) : `npm:${spec}`;
+    out.push({ spec, target });
+  }
+  return out;
+}
+
+const RULES: { from: string; forbidden: string[]; why: string }[] = [
+  { from: 'core/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'drivers/', 'store/', 'config/', 'contract/'], why: 'core knows no module' },
+  { from: 'lib/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'drivers/', 'store/'], why: 'lib is generic' },
+  { from: 'drivers/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'contract/', 'store/', 'npm:mqtt', 'npm:aedes'], why: 'drivers know no MQTT, relay or modules' },
+  { from: 'relay/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'ctl/'], why: 'the relay shares only the wire contract with the node' },
+  { from: 'modules/', forbidden: ['relay/', 'ctl/'], why: 'the node shares only the wire contract with the relay' },
+  { from: 'node/', forbidden: ['relay/', 'ctl/'], why: 'the node shares only the wire contract with the relay' },
+  { from: 'store/', forbidden: ['relay/', 'ctl/', 'modules/'], why: 'the store serves modules, not the other way' },
+  { from: 'ctl/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/'], why: 'edgectl talks only to the relay API' },
+  { from: 'contract/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/', 'ctl/'], why: 'the contract depends on nothing of either side' },
+];
+
+test('dependency rules between src/ folders hold', () => {
+  const broken: string[] = [];
+  for (const file of files(SRC)) {
+    const rel = relative(SRC, file);
+    for (const rule of RULES) {
+      if (!rel.startsWith(rule.from)) continue;
+      for (const imp of importsOf(file)) {
+        const hit = rule.forbidden.find((f) => (f.startsWith('npm:') ? imp.target === f || imp.target.startsWith(`${f}/`) : imp.target.startsWith(f)));
+        if (hit) broken.push(`${rel} imports ${imp.spec} (${rule.why})`);
+      }
+    }
+  }
+  assert.deepEqual(broken, []);
+});
+
+test('the rule checker itself sees imports (guards against a vacuous pass)', () => {
+  const sample = importsOf(join(SRC, 'node/messages.ts'));
+  assert.ok(sample.some((i) => i.target.startsWith('modules/')), 'node/messages.ts imports module message types');
+});
+
+test('no source file grows past 600 lines', () => {
+  const big = files(SRC)
+    .map((f) => [relative(SRC, f), readFileSync(f, 'utf8').split('\n').length] as const)
+    .filter(([, n]) => n > 600);
+  assert.deepEqual(big, []);
+});

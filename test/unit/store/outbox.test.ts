@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openNodeStore } from '../../../src/store/store.js';
+import { tmpDir } from '../../helpers/tmp.js';
+
+test('state coalesces per key (latest wins, moves to the end); telemetry appends in order', (t) => {
+  const s = openNodeStore(join(tmpDir(t), 'n.db'));
+  t.after(() => s.close());
+  s.outbox.enqueueState('Pod/default/a', 'up/state', 'a1');
+  s.outbox.enqueueTelemetry('up/tel', 't1');
+  s.outbox.enqueueState('Pod/default/b', 'up/state', 'b1');
+  s.outbox.enqueueState('Pod/default/a', 'up/state', 'a2');
+  s.outbox.enqueueTelemetry('up/tel', 't2');
+  assert.deepEqual(
+    s.outbox.peek(10).map((e) => e.payload.toString()),
+    ['t1', 'b1', 'a2', 't2'],
+  );
+});
+
+test('ack removes only the acknowledged entries; everything survives a reopen', (t) => {
+  const file = join(tmpDir(t), 'n.db');
+  let s = openNodeStore(file);
+  for (let i = 0; i < 5; i++) s.outbox.enqueueTelemetry('up/tel', `m${i}`);
+  const first = s.outbox.peek(2);
+  s.outbox.ack(first.map((e) => e.seq));
+  s.close();
+  s = openNodeStore(file);
+  t.after(() => s.close());
+  assert.deepEqual(
+    s.outbox.peek(10).map((e) => e.payload.toString()),
+    ['m2', 'm3', 'm4'],
+  );
+});
+
+test('over the bound the oldest telemetry is dropped, never state, and drops are counted', (t) => {
+  const s = openNodeStore(join(tmpDir(t), 'n.db'), { outbox: { maxRows: 4, maxBytes: 1 << 20 } });
+  t.after(() => s.close());
+  s.outbox.enqueueState('k1', 'up/state', 's1');
+  s.outbox.enqueueTelemetry('up/tel', 't1');
+  s.outbox.enqueueTelemetry('up/tel', 't2');
+  s.outbox.enqueueState('k2', 'up/state', 's2');
+  s.outbox.enqueueTelemetry('up/tel', 't3');
+  s.outbox.enqueueTelemetry('up/tel', 't4');
+  assert.deepEqual(
+    s.outbox.peek(10).map((e) => e.payload.toString()),
+    ['s1', 's2', 't3', 't4'],
+  );
+  // Only state left to drop: the bound is exceeded rather than losing the latest state.
+  s.outbox.enqueueState('k3', 'up/state', 's3');
+  s.outbox.enqueueState('k4', 'up/state', 's4');
+  const st = s.outbox.stats();
+  assert.equal(st.state, 4);
+  assert.equal(st.telemetry, 0);
+  assert.equal(st.dropped, 4);
+});
+
+test('the byte bound drops telemetry too', (t) => {
+  const s = openNodeStore(join(tmpDir(t), 'n.db'), { outbox: { maxRows: 1000, maxBytes: 2048 } });
+  t.after(() => s.close());
+  for (let i = 0; i < 10; i++) s.outbox.enqueueTelemetry('up/tel', Buffer.alloc(500, i));
+  const st = s.outbox.stats();
+  assert.ok(st.bytes <= 2048, `bytes ${st.bytes}`);
+  assert.equal(st.rows, 4);
+  assert.equal(st.dropped, 6);
+  assert.equal(s.outbox.peek(1)[0]!.payload[0], 6, 'the newest survive');
+});
