@@ -1,7 +1,7 @@
 /** A real MQTT round trip through the broker CI runs (mosquitto), QoS 1 and retained. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { MQTT_URL, needMqtt } from '../../helpers/mqtt.js';
@@ -17,14 +17,14 @@ test('QoS 1 publish reaches a subscriber; a retained message reaches a late subs
     await b.endAsync();
   });
   await b.subscribeAsync(`${topic}/live`, { qos: 1 });
-  const got = once(b, 'message');
+  const got = once(b as unknown as EventEmitter, 'message');
   await a.publishAsync(`${topic}/live`, 'ping', { qos: 1 });
   const [t1, p1] = (await got) as [string, Buffer];
   assert.equal(t1, `${topic}/live`);
   assert.equal(p1.toString(), 'ping');
 
   await a.publishAsync(`${topic}/retained`, 'kept', { qos: 1, retain: true });
-  const late = once(b, 'message');
+  const late = once(b as unknown as EventEmitter, 'message');
   await b.subscribeAsync(`${topic}/retained`, { qos: 1 });
   const [, p2, packet] = (await late) as [string, Buffer, { retain: boolean }];
   assert.equal(p2.toString(), 'kept');
