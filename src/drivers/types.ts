@@ -13,6 +13,8 @@ export interface DriverEnv {
   /** host paths from config (never hard-coded) */
   sysfs: string;
   dev: string;
+  /** optional clock (ms since epoch) for simulated drivers; defaults to Date.now */
+  now?: () => number;
   log: { debug(m: string, f?: Record<string, unknown>): void; warn(m: string, f?: Record<string, unknown>): void };
 }
 
@@ -21,6 +23,12 @@ export interface PropertyVisitor {
   property: string;
   /** the Device's `properties[].visitors.configData` (free map) */
   config: Record<string, unknown>;
+  /**
+   * Optional: the property's position in `spec.properties`, used in validation field paths
+   * (`properties[<index>].visitors.configData...`). Defaults to the position in the array
+   * given to `validate`.
+   */
+  index?: number;
 }
 
 export interface DeviceDriver {
