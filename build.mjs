@@ -40,6 +40,10 @@ export async function bundle(outdir = join(root, 'dist')) {
     target: 'node20',
     format: 'esm',
     sourcemap: 'linked',
+    // Modules are imported lazily (src/node/modules.ts): a disabled module's code and its
+    // libraries are never loaded, which keeps the idle footprint down.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     minifySyntax: true,
     legalComments: 'linked',
     external: NATIVE_EXTERNALS,

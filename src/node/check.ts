@@ -5,7 +5,6 @@
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import type { EdgecoreConfig } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
 
@@ -36,6 +35,7 @@ async function checkDocker(socketPath: string, enabled: boolean): Promise<CheckR
     return { name, ok: false, optional: !enabled, detail: `no socket at ${socketPath}`, fix: 'install and start Docker (apt-get install docker.io), or set paths.dockerSocket' };
   }
   try {
+    const { default: Docker } = await import('dockerode');
     const v = await new Docker({ socketPath, timeout: 3000 }).version();
     return { name, ok: true, detail: `engine ${v.Version}, API ${v.ApiVersion} at ${socketPath}` };
   } catch (e) {

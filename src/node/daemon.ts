@@ -40,7 +40,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   const services: NodeServices = { config, store, version: opts.version, now: () => new Date() };
   const bus = new Bus<NodeMessage, NodeReplies>();
   const supervisor = new Supervisor(bus, services, log, { stopTimeoutMs: config.shutdownTimeoutSeconds * 1000 });
-  for (const spec of nodeModuleSpecs(config)) supervisor.add(spec);
+  for (const spec of await nodeModuleSpecs(config)) supervisor.add(spec);
 
   const healthy = async (): Promise<boolean> => {
     try {

@@ -4,28 +4,32 @@
  */
 import type { EdgecoreConfig, ModuleName } from '../config/schema.js';
 import type { ModuleSpec } from '../core/module.js';
-import { DeviceTwin } from '../modules/devicetwin/module.js';
-import { Edged } from '../modules/edged/module.js';
-import { EdgeHub } from '../modules/edgehub/module.js';
-import { EventBus } from '../modules/eventbus/module.js';
-import { MetaManager } from '../modules/metamanager/module.js';
 import type { NodeMessage, NodeReplies } from './messages.js';
 import type { NodeModule, NodeServices } from './services.js';
 
-const FACTORIES: Record<ModuleName, () => NodeModule> = {
-  metamanager: () => new MetaManager(),
-  eventbus: () => new EventBus(),
-  edged: () => new Edged(),
-  devicetwin: () => new DeviceTwin(),
-  edgehub: () => new EdgeHub(),
+/** Lazy: a disabled module's code (and its libraries: dockerode, aedes, mqtt...) is never loaded. */
+const FACTORIES: Record<ModuleName, () => Promise<NodeModule>> = {
+  metamanager: async () => new (await import('../modules/metamanager/module.js')).MetaManager(),
+  eventbus: async () => new (await import('../modules/eventbus/module.js')).EventBus(),
+  edged: async () => new (await import('../modules/edged/module.js')).Edged(),
+  devicetwin: async () => new (await import('../modules/devicetwin/module.js')).DeviceTwin(),
+  edgehub: async () => new (await import('../modules/edgehub/module.js')).EdgeHub(),
 };
 
 /** Start order: the store's gatekeeper first, the uplink last. */
 export const MODULE_ORDER: readonly ModuleName[] = ['metamanager', 'eventbus', 'edged', 'devicetwin', 'edgehub'];
 
-export function nodeModuleSpecs(config: EdgecoreConfig): ModuleSpec<NodeMessage, NodeReplies, NodeServices>[] {
-  return MODULE_ORDER.map((name) => {
+/** A placeholder for a disabled module: its code is not even loaded. */
+function disabled(name: ModuleName): NodeModule {
+  return { name, group: 'disabled', start: async () => undefined, stop: async () => undefined };
+}
+
+export async function nodeModuleSpecs(config: EdgecoreConfig): Promise<ModuleSpec<NodeMessage, NodeReplies, NodeServices>[]> {
+  const specs: ModuleSpec<NodeMessage, NodeReplies, NodeServices>[] = [];
+  for (const name of MODULE_ORDER) {
     const section = config.modules[name];
-    return { module: FACTORIES[name](), enabled: section.enabled, restart: section.restart };
-  });
+    const module = section.enabled ? await FACTORIES[name]() : disabled(name);
+    specs.push({ module, enabled: section.enabled, restart: section.restart });
+  }
+  return specs;
 }
