@@ -3,9 +3,12 @@ import { section, z } from '../../lib/schema.js';
 
 export const eventbusConfig = section({
   ...moduleBase,
-  /** embedded: an in-process broker; external: connect to `url` */
+  /** embedded: an in-process broker listening on host:port; external: connect to `url` */
   mode: z.enum(['embedded', 'external']).default('embedded'),
   host: z.string().default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(1883),
+  /** KubeEdge's internal broker port (1883 is usually an external broker's); 0 = any free port */
+  port: z.number().int().min(0).max(65535).default(1884),
   url: z.string().default('mqtt://127.0.0.1:1883'),
+  /** also publish under the name-only device id (KubeEdge ≤ 1.16 mappers) for namespace default */
+  legacyIds: z.boolean().default(true),
 });

@@ -1,13 +1,175 @@
-/** eventbus: placeholder until its issue lands; starts and stops cleanly so the daemon runs end to end. */
+/**
+ * eventbus: the node-local MQTT side of devices (KubeEdge's mapper contract, see contract.ts).
+ * Mapper requests on `$hw/events/device/{id}/…` and `$hw/events/node/{node}/membership/get`
+ * become bus requests to devicetwin; its answers (or errors, as 400/404/409/500) go back on the
+ * matching `…/result` topic. devicetwin's published changes become `twin/update/delta`,
+ * `twin/update/document`, `membership/updated` and `$ke/…/data/update`.
+ */
+import { randomUUID } from 'node:crypto';
+import { errorMessage, isConflictError, isNotFoundError, isValidationError } from '../../core/errors.js';
+import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
+import type { DeviceRef } from '../devicetwin/messages.js';
+import { connectExternalBroker, startEmbeddedBroker, type BrokerLink } from './broker.js';
+import {
+  deviceIds,
+  eventId,
+  hwTopics,
+  parseDeviceTopic,
+  parseJson,
+  parseStateUpdate,
+  parseTwinUpdate,
+  toMsgTwin,
+  toWireDevice,
+  twinMap,
+  WireError,
+  type DataUpdateMessage,
+  type ErrorResultMessage,
+  type MembershipGetResultMessage,
+  type MembershipUpdatedMessage,
+  type StateResultMessage,
+  type TwinDeltaMessage,
+  type TwinDocumentMessage,
+  type TwinResultMessage,
+} from './contract.js';
+
+const TWIN = 'devicetwin';
+
+function codeOf(e: unknown): ErrorResultMessage['code'] {
+  if (e instanceof WireError) return e.code;
+  if (isValidationError(e)) return 400;
+  if (isNotFoundError(e)) return 404;
+  if (isConflictError(e)) return 409;
+  return 500;
+}
 
 export class EventBus implements NodeModule {
   readonly name = 'eventbus';
   readonly group = 'bus';
+  private link?: BrokerLink;
+  private ctx?: NodeContext;
+  private offs: (() => void)[] = [];
 
-  async start(ctx: NodeContext): Promise<void> {
-    ctx.log.debug('eventbus has no work yet');
+  /** where the embedded broker listens (tests, diagnostics) */
+  get address(): { host: string; port: number } | undefined {
+    return this.link?.address;
   }
 
-  async stop(): Promise<void> {}
+  async start(ctx: NodeContext): Promise<void> {
+    this.ctx = ctx;
+    const cfg = ctx.services.config.modules.eventbus;
+    const node = ctx.services.config.node.name;
+    this.link =
+      cfg.mode === 'embedded'
+        ? await startEmbeddedBroker(cfg.host, cfg.port, ctx.log)
+        : await connectExternalBroker(cfg.url, `edgecore-eventbus-${node}`, ctx.log);
+    ctx.log.info('eventbus ready', { mode: cfg.mode, ...(this.link.address ? { address: this.link.address } : { url: cfg.url }) });
+    await this.link.subscribe(hwTopics.deviceFilter, (topic, payload) => void this.onDevice(topic, payload));
+    await this.link.subscribe(hwTopics.membershipGet(node), (_t, payload) => void this.onMembershipGet(payload));
+    this.offs.push(
+      ctx.bus.subscribe('twin.changed', (m) => this.onTwinChanged(m)),
+      ctx.bus.subscribe('device.data', (m) => this.onData(m)),
+      ctx.bus.subscribe('membership.changed', (m) => this.onMembership(m)),
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.offs.splice(0)) off();
+    const l = this.link;
+    this.link = undefined;
+    this.ctx = undefined;
+    await l?.close();
+  }
+
+  private send(topic: string, body: object): void {
+    this.link?.publish(topic, JSON.stringify(body)).catch((e) => this.ctx?.log.warn('publish failed', { topic, error: errorMessage(e) }));
+  }
+
+  private base(event_id = ''): { event_id: string; timestamp: number } {
+    return { event_id, timestamp: this.ctx?.services.now().getTime() ?? Date.now() };
+  }
+
+  private async onDevice(topic: string, payload: Buffer): Promise<void> {
+    const ctx = this.ctx;
+    const t = parseDeviceTopic(topic);
+    if (!ctx || !t) return;
+    const resultTopic =
+      t.kind === 'twin/update' ? hwTopics.twinUpdateResult(t.id) : t.kind === 'twin/get' ? hwTopics.twinGetResult(t.id) : hwTopics.stateUpdateResult(t.id);
+    let ev = '';
+    try {
+      const m = parseJson(payload);
+      ev = eventId(m);
+      if (t.kind === 'twin/update') {
+        const patch = parseTwinUpdate(m);
+        const r = await ctx.bus.request(TWIN, { type: 'twin.update', device: t.device, patch });
+        const body: TwinResultMessage = { ...this.base(ev), twin: twinMap(r.twins, false) };
+        this.send(resultTopic, body);
+      } else if (t.kind === 'twin/get') {
+        const r = await ctx.bus.request(TWIN, { type: 'twin.get', device: t.device });
+        const body: TwinResultMessage = { ...this.base(ev), twin: twinMap(r.twins, false) };
+        this.send(resultTopic, body);
+      } else {
+        const state = parseStateUpdate(m);
+        const r = await ctx.bus.request(TWIN, { type: 'device.state', device: t.device, state });
+        const body: StateResultMessage = { ...this.base(ev), device: { name: r.device.name, state: r.state, lastOnlineTime: r.lastOnlineTime ?? '' } };
+        this.send(resultTopic, body);
+      }
+    } catch (e) {
+      const code = codeOf(e);
+      if (code === 500) ctx.log.warn('mapper request failed', { topic, error: errorMessage(e) });
+      const body: ErrorResultMessage = { ...this.base(ev), code, reason: errorMessage(e) };
+      this.send(resultTopic, body);
+    }
+  }
+
+  private async onMembershipGet(payload: Buffer): Promise<void> {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    const topic = hwTopics.membershipGetResult(ctx.services.config.node.name);
+    let ev = '';
+    try {
+      if (payload.length > 0) ev = eventId(parseJson(payload));
+      const r = await ctx.bus.request(TWIN, { type: 'membership.get' });
+      const body: MembershipGetResultMessage = { ...this.base(ev), devices: r.devices.map((d) => toWireDevice(d, false)) };
+      this.send(topic, body);
+    } catch (e) {
+      const body: ErrorResultMessage = { ...this.base(ev), code: codeOf(e), reason: errorMessage(e) };
+      this.send(topic, body);
+    }
+  }
+
+  private ids(ref: DeviceRef): string[] {
+    return deviceIds(ref, this.ctx?.services.config.modules.eventbus.legacyIds ?? true);
+  }
+
+  private onTwinChanged(m: Extract<NodeMessage, { type: 'twin.changed' }>): void {
+    const doc: TwinDocumentMessage = { ...this.base(randomUUID()), twin: {} };
+    for (const [k, v] of Object.entries(m.document)) {
+      doc.twin[k] = { last: v.last ? toMsgTwin(v.last, true) : null, current: v.current ? toMsgTwin(v.current, true) : null };
+    }
+    const hasDelta = Object.keys(m.delta).length > 0;
+    const withExpected = Object.fromEntries(Object.entries(m.twins).filter(([, t]) => t.expected));
+    const delta: TwinDeltaMessage = { ...this.base(randomUUID()), twin: twinMap(withExpected, true), delta: m.delta };
+    for (const id of this.ids(m.device)) {
+      this.send(hwTopics.twinUpdateDocument(id), doc);
+      if (hasDelta) this.send(hwTopics.twinUpdateDelta(id), delta);
+    }
+  }
+
+  private onData(m: Extract<NodeMessage, { type: 'device.data' }>): void {
+    const body: DataUpdateMessage = { ...this.base(randomUUID()), data: {} };
+    for (const [k, p] of Object.entries(m.data)) body.data[k] = { value: p.value, metadata: { timestamp: p.timestamp, type: p.type } };
+    for (const id of this.ids(m.device)) this.send(hwTopics.dataUpdate(id), body);
+  }
+
+  private onMembership(m: Extract<NodeMessage, { type: 'membership.changed' }>): void {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    const body: MembershipUpdatedMessage = {
+      ...this.base(randomUUID()),
+      added_devices: m.added.map((d) => toWireDevice(d, true)),
+      removed_devices: m.removed.map((d) => toWireDevice(d, true)),
+    };
+    this.send(hwTopics.membershipUpdated(ctx.services.config.node.name), body);
+  }
 }

@@ -1,0 +1,202 @@
+/**
+ * Drives one device through its built-in driver: connect, collect each property on its cycle,
+ * write with read-back. Every driver call is serialised (one transaction at a time on the wire).
+ * Failures never escape: they are counted, reported through `hooks.onError`, and after
+ * `offlineAfter` consecutive errors the driver is closed and reconnected with capped backoff.
+ */
+import { backoffDelay, type BackoffPolicy } from '../../core/backoff.js';
+import { errorMessage } from '../../core/errors.js';
+import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../../drivers/types.js';
+
+export interface RunnerProperty {
+  name: string;
+  visitor: PropertyVisitor;
+  collectMs: number;
+  /** collect by polling (false for write-only use) */
+  poll: boolean;
+}
+
+export interface RunnerHooks {
+  onSample(property: string, value: RawValue, at: number): void;
+  /** `offline`: the driver was dropped and will be reconnected */
+  onError(err: Error, offline: boolean): void;
+  /** connected, or the first success after errors */
+  onHealthy(): void;
+}
+
+export interface RunnerOptions {
+  factory: DriverFactory;
+  protocolConfig: Record<string, unknown>;
+  env: DriverEnv;
+  properties: RunnerProperty[];
+  offlineAfter: number;
+  backoff: BackoffPolicy;
+  readBackDelayMs: number;
+  now: () => number;
+  hooks: RunnerHooks;
+}
+
+const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(errorMessage(e)));
+
+export class DriverRunner {
+  private driver?: DeviceDriver;
+  private connected = false;
+  private stopped = false;
+  private attempt = 0;
+  private consecutive = 0;
+  private failing = true;
+  private chain: Promise<unknown> = Promise.resolve();
+  private timers = new Set<NodeJS.Timeout>();
+  private unwatch: (() => void)[] = [];
+  private readonly props: Map<string, RunnerProperty>;
+
+  constructor(private readonly o: RunnerOptions) {
+    this.props = new Map(o.properties.map((p) => [p.name, p]));
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  start(): void {
+    this.later(0, () => this.connect());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimers();
+    await this.chain.catch(() => undefined);
+    await this.drop();
+  }
+
+  /** Write a value and read it back; resolves with what the hardware reports after the write. */
+  write(property: string, value: RawValue): Promise<RawValue> {
+    const p = this.props.get(property);
+    if (!p) return Promise.reject(new Error(`property ${property} has no visitor`));
+    return this.serial(async () => {
+      if (!this.connected || !this.driver) throw new Error('device is offline');
+      const d = this.driver;
+      try {
+        await d.write(p.visitor, value);
+        if (this.o.readBackDelayMs > 0) await new Promise((r) => setTimeout(r, this.o.readBackDelayMs));
+        const back = await d.read(p.visitor);
+        this.succeeded();
+        return back;
+      } catch (e) {
+        this.failed(e);
+        throw e;
+      }
+    });
+  }
+
+  private later(ms: number, fn: () => void): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const u of this.unwatch.splice(0)) {
+      try {
+        u();
+      } catch {
+        /* ignore */
+      }
+    }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async connect(): Promise<void> {
+    try {
+      const d = this.o.factory.create(this.o.protocolConfig, this.o.env);
+      this.driver = d;
+      await d.connect();
+    } catch (e) {
+      await this.drop();
+      this.o.hooks.onError(toError(e), true);
+      this.later(backoffDelay(this.o.backoff, this.attempt++), () => this.connect());
+      return;
+    }
+    if (this.stopped) return void (await this.drop());
+    this.connected = true;
+    this.consecutive = 0;
+    this.failing = false;
+    this.o.hooks.onHealthy();
+    for (const p of this.props.values()) {
+      if (p.poll) this.later(0, () => this.collect(p));
+      if (this.driver?.watch) {
+        try {
+          const off = this.driver.watch(
+            p.visitor,
+            (v) => {
+              this.succeeded();
+              this.o.hooks.onSample(p.name, v, this.o.now());
+            },
+            (err) => this.failed(err),
+          );
+          this.unwatch.push(off);
+        } catch (e) {
+          this.failed(e);
+        }
+      }
+    }
+  }
+
+  private collect(p: RunnerProperty): void {
+    this.serial(async () => {
+      if (!this.connected || !this.driver) return;
+      try {
+        const v = await this.driver.read(p.visitor);
+        this.succeeded();
+        this.o.hooks.onSample(p.name, v, this.o.now());
+      } catch (e) {
+        this.failed(e);
+      }
+    }).finally(() => {
+      if (this.connected) this.later(p.collectMs, () => this.collect(p));
+    });
+  }
+
+  private succeeded(): void {
+    this.consecutive = 0;
+    this.attempt = 0;
+    if (this.failing) {
+      this.failing = false;
+      this.o.hooks.onHealthy();
+    }
+  }
+
+  private failed(e: unknown): void {
+    if (!this.connected) return;
+    this.consecutive++;
+    this.failing = true;
+    const offline = this.consecutive >= this.o.offlineAfter;
+    this.o.hooks.onError(toError(e), offline);
+    if (!offline) return;
+    this.connected = false;
+    this.clearTimers();
+    void this.drop().finally(() => this.later(backoffDelay(this.o.backoff, this.attempt++), () => this.connect()));
+  }
+
+  private async drop(): Promise<void> {
+    this.connected = false;
+    const d = this.driver;
+    this.driver = undefined;
+    if (!d) return;
+    try {
+      await d.close();
+    } catch {
+      /* closing a broken transport may fail; it is gone either way */
+    }
+  }
+}

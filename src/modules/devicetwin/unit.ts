@@ -1,0 +1,277 @@
+/**
+ * One device bound to this node: its spec and model, its twin document, per-property filters and
+ * report timers, and (for a built-in protocol) the driver runner. All persistence and fan-out go
+ * through the `Sink` the module provides, so this file holds the device's behaviour only.
+ */
+import { checkDesiredValue, formatValue, parseValue, type DeviceModelSpec, type DeviceSpec, type ModelProperty } from '../../contract/resources/device.js';
+import { errorMessage, NotFoundError, ValidationError, type FieldIssue } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { DriverEnv, DriverFactory, RawValue } from '../../drivers/types.js';
+import { PropertyFilter, type Report, type Sample } from './filter.js';
+import type { DataPoint, DeviceRef } from './messages.js';
+import { DriverRunner } from './runner.js';
+import { applyPatch, computeDelta, syncWithSpec, type DeviceState, type TwinDoc, type TwinDocument, type TwinPatch } from './twin.js';
+
+export interface Sink {
+  /** persist the document (status), send it upstream, publish the change; rejects when it could not be stored */
+  commit(unit: DeviceUnit, document: TwinDocument): Promise<void>;
+  /** a reported sample: local consumers, and upstream telemetry when reportToCloud */
+  reported(unit: DeviceUnit, property: string, point: DataPoint, report: Report): void;
+}
+
+export interface UnitOptions {
+  ref: DeviceRef;
+  spec: DeviceSpec;
+  model: DeviceModelSpec;
+  protocol: string;
+  factory?: DriverFactory;
+  env: DriverEnv;
+  doc: TwinDoc;
+  defaults: { collectMs: number; reportMs: number };
+  offlineAfter: number;
+  reconnect: { initialMs: number; maxMs: number };
+  readBackDelayMs: number;
+  now: () => number;
+  log: Logger;
+  sink: Sink;
+}
+
+/** KubeEdge manifests write cycles in ms (mapper-framework) or as Go durations in ns; ≥ 1e9 is read as ns. */
+export function cycleMs(v: number | undefined, dflt: number): number {
+  if (!v || v <= 0) return dflt;
+  return v >= 1e9 ? Math.max(1, Math.round(v / 1e6)) : v;
+}
+
+function toSample(type: ModelProperty['type'], s: string): Sample {
+  const p = parseValue(type, s);
+  if (p.ok && (typeof p.value === 'number' || typeof p.value === 'boolean')) return p.value;
+  return s;
+}
+
+export class DeviceUnit {
+  doc: TwinDoc;
+  readonly ref: DeviceRef;
+  readonly props = new Map<string, ModelProperty>();
+  private readonly filters = new Map<string, PropertyFilter>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private runner?: DriverRunner;
+  private writing = new Set<string>();
+
+  constructor(private readonly o: UnitOptions) {
+    this.ref = o.ref;
+    const byName = new Map(o.model.properties.map((p) => [p.name, p]));
+    for (const p of o.spec.properties) {
+      const mp = byName.get(p.name);
+      if (mp) this.props.set(p.name, mp);
+    }
+    this.doc = syncWithSpec(o.doc, o.spec, o.model, o.now()).doc;
+  }
+
+  get spec(): DeviceSpec {
+    return this.o.spec;
+  }
+  get protocol(): string {
+    return this.o.protocol;
+  }
+  get builtin(): boolean {
+    return this.o.factory !== undefined;
+  }
+  get key(): string {
+    return `${this.ref.namespace}/${this.ref.name}`;
+  }
+
+  reportsToCloud(property: string): boolean {
+    return this.o.spec.properties.find((p) => p.name === property)?.reportToCloud === true;
+  }
+
+  /** Start driving the hardware (built-in protocols) and publish the first document. */
+  async start(initial: TwinDocument): Promise<void> {
+    await this.o.sink.commit(this, initial);
+    if (!this.o.factory) return;
+    const protocolConfig = { ...(this.o.model.protocolConfigData ?? {}), ...(this.o.spec.protocol?.configData ?? {}) };
+    const properties = this.o.spec.properties
+      .filter((p) => this.props.has(p.name))
+      .map((p) => {
+        const mp = this.props.get(p.name)!;
+        const collectMs = cycleMs(p.collectCycle, this.o.defaults.collectMs);
+        const reportMs = cycleMs(p.reportCycle, this.o.defaults.reportMs);
+        this.filters.set(p.name, new PropertyFilter(p.reportFilter));
+        this.timers.push(setInterval(() => this.tick(p.name), reportMs));
+        return {
+          name: p.name,
+          collectMs,
+          poll: mp.type !== 'STREAM',
+          visitor: { property: p.name, config: { ...(mp.visitors?.configData ?? {}), ...(p.visitors?.configData ?? {}) } },
+        };
+      });
+    this.runner = new DriverRunner({
+      factory: this.o.factory,
+      protocolConfig,
+      env: this.o.env,
+      properties,
+      offlineAfter: this.o.offlineAfter,
+      backoff: { initialMs: this.o.reconnect.initialMs, maxMs: this.o.reconnect.maxMs, factor: 2, jitter: 0.2 },
+      readBackDelayMs: this.o.readBackDelayMs,
+      now: this.o.now,
+      hooks: {
+        onSample: (name, v, at) => this.onSample(name, v, at),
+        onError: (err, offline) => this.onError(err, offline),
+        onHealthy: () => this.onHealthy(),
+      },
+    });
+    this.runner.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers.splice(0)) clearInterval(t);
+    await this.runner?.stop();
+  }
+
+  /** Validate desired values (edgectl / app): unknown property, ReadOnly, type, range → ValidationError. */
+  checkDesired(desired: Record<string, string>, pathPrefix: string): void {
+    const issues: FieldIssue[] = [];
+    for (const [name, value] of Object.entries(desired)) {
+      const mp = this.props.get(name);
+      if (!mp) {
+        issues.push({ path: `${pathPrefix}.${name}`, reason: `unknown property: device ${this.key} has no property ${name}` });
+        continue;
+      }
+      const why = checkDesiredValue(mp, value);
+      if (why) issues.push({ path: `${pathPrefix}.${name}`, reason: why });
+    }
+    if (issues.length) throw new ValidationError(issues, `device ${this.key}`);
+  }
+
+  /** An edge update (mapper twin/update, twin.set). Validated, committed, then written to hardware. */
+  async update(patch: TwinPatch, source: 'edge' | 'cloud'): Promise<TwinDocument> {
+    const desired: Record<string, string> = {};
+    const issues: FieldIssue[] = [];
+    for (const [name, e] of Object.entries(patch)) {
+      if (e?.expected !== undefined) {
+        if (this.props.has(name)) desired[name] = e.expected;
+        else if (this.builtin) issues.push({ path: `twin.${name}.expected`, reason: `unknown property: device ${this.key} has no property ${name}` });
+      }
+      const mp = this.props.get(name);
+      if (e?.actual !== undefined && mp) {
+        const p = parseValue(mp.type, e.actual);
+        if (!p.ok) issues.push({ path: `twin.${name}.actual.value`, reason: p.reason });
+      }
+    }
+    if (issues.length) throw new ValidationError(issues, `device ${this.key}`);
+    this.checkDesired(desired, 'twin');
+    const prev = this.doc;
+    const { doc, document } = applyPatch(prev, patch, source, this.o.now());
+    this.doc = doc;
+    try {
+      await this.o.sink.commit(this, document);
+    } catch (e) {
+      if (this.doc === doc) this.doc = prev; // not stored: not applied
+      throw e;
+    }
+    for (const [name, e] of Object.entries(patch)) {
+      if (e?.actual !== undefined && this.props.has(name) && !this.builtin) {
+        const at = this.o.now();
+        this.o.sink.reported(this, name, { value: e.actual, type: doc.twins[name]?.type ?? 'string', timestamp: at }, { value: e.actual, at });
+      }
+    }
+    this.pushDesired();
+    return document;
+  }
+
+  /** A state reported by an external mapper. */
+  async setState(state: DeviceState): Promise<void> {
+    const doc = { ...this.doc, state };
+    if (state === 'online' || state === 'ok') doc.lastOnlineTime = new Date(this.o.now()).toISOString();
+    this.doc = doc;
+    await this.o.sink.commit(this, {});
+  }
+
+  /** Write every pending desired value of a ReadWrite property (built-in drivers only). */
+  pushDesired(): void {
+    const runner = this.runner;
+    if (!runner?.isConnected) return;
+    for (const [name, want] of Object.entries(computeDelta(this.doc))) {
+      const mp = this.props.get(name);
+      if (!mp || mp.accessMode !== 'ReadWrite' || this.writing.has(name)) continue;
+      const parsed = parseValue(mp.type, want);
+      if (!parsed.ok) continue;
+      this.writing.add(name);
+      runner
+        .write(name, parsed.value as RawValue)
+        .then(async (back) => {
+          const got = formatValue(mp.type, back);
+          await this.report(name, toSample(mp.type, got), this.o.now(), true);
+          if (got !== want) this.recordError(new Error(`read-back of ${name} gave ${got}, desired ${want}`), false);
+        })
+        .catch((e) => this.o.log.warn('write failed', { device: this.key, property: name, error: errorMessage(e) }))
+        .finally(() => {
+          this.writing.delete(name);
+          // a newer desired value may have arrived while writing
+          const again = computeDelta(this.doc)[name];
+          if (again !== undefined && again !== want) this.pushDesired();
+        });
+    }
+  }
+
+  private onSample(name: string, raw: RawValue, at: number): void {
+    const mp = this.props.get(name);
+    const f = this.filters.get(name);
+    if (!mp || !f) return;
+    const s = toSample(mp.type, formatValue(mp.type, raw));
+    const rep = f.sample(s, at);
+    if (rep) void this.emit(name, rep);
+  }
+
+  private tick(name: string): void {
+    const rep = this.filters.get(name)?.tick(this.o.now());
+    if (rep) void this.emit(name, rep);
+  }
+
+  private async emit(name: string, rep: Report): Promise<void> {
+    await this.report(name, rep.value, rep.at, false, rep);
+  }
+
+  private async report(name: string, value: Sample, at: number, fromWrite: boolean, rep?: Report): Promise<void> {
+    const mp = this.props.get(name);
+    if (!mp) return;
+    const str = formatValue(mp.type, value);
+    try {
+      const { doc, document } = applyPatch(this.doc, { [name]: { actual: str } }, 'edge', at);
+      this.doc = doc;
+      await this.o.sink.commit(this, document);
+      this.o.sink.reported(this, name, { value: str, type: doc.twins[name]?.type ?? 'string', timestamp: at }, rep ?? { value, at });
+      if (fromWrite) this.filters.get(name)?.reset();
+    } catch (e) {
+      this.o.log.warn('could not record a reported value', { device: this.key, property: name, error: errorMessage(e) });
+    }
+  }
+
+  private onHealthy(): void {
+    const doc = { ...this.doc, state: 'online' as DeviceState, consecutiveErrors: 0, lastOnlineTime: new Date(this.o.now()).toISOString() };
+    this.doc = doc;
+    for (const f of this.filters.values()) f.reset();
+    this.o.log.info('device online', { device: this.key });
+    this.o.sink.commit(this, {}).catch(() => undefined);
+    this.pushDesired();
+  }
+
+  private onError(err: Error, offline: boolean): void {
+    this.recordError(err, offline);
+  }
+
+  private recordError(err: Error, offline: boolean): void {
+    const state: DeviceState = offline ? 'offline' : 'unhealthy';
+    if (this.doc.state !== state) this.o.log.warn(`device ${state}`, { device: this.key, error: err.message });
+    this.doc = {
+      ...this.doc,
+      state,
+      errorCount: this.doc.errorCount + 1,
+      consecutiveErrors: this.doc.consecutiveErrors + 1,
+      lastError: err.message,
+      lastErrorTime: new Date(this.o.now()).toISOString(),
+    };
+    this.o.sink.commit(this, {}).catch(() => undefined);
+  }
+}
+
+export const notFound = (ref: DeviceRef): NotFoundError => new NotFoundError(`device ${ref.namespace}/${ref.name}`);
