@@ -1,11 +1,13 @@
 /**
  * Drives one device through its built-in driver: connect, collect each property on its cycle,
  * write with read-back. Every driver call is serialised (one transaction at a time on the wire).
- * Failures never escape: they are counted, reported through `hooks.onError`, and after
- * `offlineAfter` consecutive errors the driver is closed and reconnected with capped backoff.
+ * Failures never escape: they are counted and reported through `hooks.onError`; on an
+ * unavailable device, or after `offlineAfter` consecutive errors, the driver is closed and
+ * reconnected with capped backoff.
  */
 import { backoffDelay, type BackoffPolicy } from '../../core/backoff.js';
 import { errorMessage } from '../../core/errors.js';
+import { isDeviceUnavailable } from '../../drivers/errors.js';
 import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../../drivers/types.js';
 
 export interface RunnerProperty {
@@ -180,7 +182,8 @@ export class DriverRunner {
     if (!this.connected) return;
     this.consecutive++;
     this.failing = true;
-    const offline = this.consecutive >= this.o.offlineAfter;
+    // an absent device (unplugged, no answer) is offline at once; wrong answers count up first
+    const offline = isDeviceUnavailable(e) || this.consecutive >= this.o.offlineAfter;
     this.o.hooks.onError(toError(e), offline);
     if (!offline) return;
     this.connected = false;
