@@ -11,7 +11,7 @@ import { z } from '../../lib/schema.js';
 import { intIn, parseConfig, PROTOCOL_PATH, validateAll, visitorParser } from '../config.js';
 import { DriverProtocolError } from '../errors.js';
 import { SerialLink, type LinkDeps } from '../serial/link.js';
-import { requirePortOrUsb, serialPortShape } from '../serial/options.js';
+import { portChoiceIssues, requirePortOrUsb, serialPortShape } from '../serial/options.js';
 import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../types.js';
 import { decodeValue, encodeValue, registerCount, REGISTER_TYPES, type RegisterEncoding } from './encoding.js';
 import { ModbusRtuMaster } from './master.js';
@@ -40,7 +40,7 @@ const visitorSchema = z
   .superRefine((v, ctx) => {
     const bits = v.register === 'coil' || v.register === 'discreteInput';
     if (!bits && v.count !== 1) ctx.addIssue({ code: 'custom', path: ['count'], message: 'count applies to coils and discrete inputs only' });
-    if (v.address + (bits ? v.count : registerCount(v.type as RegisterEncoding['type'])) - 1 > 0xffff) {
+    if (v.address <= 0xffff && v.address + (bits ? v.count : registerCount(v.type as RegisterEncoding['type'])) - 1 > 0xffff) {
       ctx.addIssue({ code: 'custom', path: ['address'], message: 'the value runs past address 65535' });
     }
   });
@@ -125,7 +125,10 @@ class ModbusRtuDevice implements DeviceDriver {
 export function modbusRtuDriver(deps: LinkDeps = {}): DriverFactory {
   return {
     protocol: 'modbus-rtu',
-    validate: (protocolConfig, visitors) => validateAll(protocolSchema, visitorSchema, protocolConfig, visitors),
+    validate: (protocolConfig, visitors) => [
+      ...validateAll(protocolSchema, visitorSchema, protocolConfig, visitors),
+      ...portChoiceIssues(protocolSchema, protocolConfig, PROTOCOL_PATH),
+    ],
     create: (protocolConfig, env) =>
       new ModbusRtuDevice(parseConfig(protocolSchema, protocolConfig, PROTOCOL_PATH, 'modbus-rtu protocol'), env, deps),
   };

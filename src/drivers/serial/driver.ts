@@ -14,7 +14,7 @@ import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue 
 import { LineClient } from './line-client.js';
 import { SerialLink, type LinkDeps } from './link.js';
 import { formatValue, parseLine, patternProblem, renderTemplate } from './line-protocol.js';
-import { requirePortOrUsb, serialPortShape } from './options.js';
+import { portChoiceIssues, requirePortOrUsb, serialPortShape } from './options.js';
 
 const protocolSchema = z
   .strictObject({
@@ -99,7 +99,10 @@ class SerialLineDevice implements DeviceDriver {
 export function serialLineDriver(deps: LinkDeps = {}): DriverFactory {
   return {
     protocol: 'serial-line',
-    validate: (protocolConfig, visitors) => validateAll(protocolSchema, visitorSchema, protocolConfig, visitors),
+    validate: (protocolConfig, visitors) => [
+      ...validateAll(protocolSchema, visitorSchema, protocolConfig, visitors),
+      ...portChoiceIssues(protocolSchema, protocolConfig, PROTOCOL_PATH),
+    ],
     create: (protocolConfig, env) =>
       new SerialLineDevice(parseConfig(protocolSchema, protocolConfig, PROTOCOL_PATH, 'serial-line protocol'), env, deps),
   };

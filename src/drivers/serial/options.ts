@@ -29,3 +29,13 @@ export function requirePortOrUsb(v: { port?: string | undefined; usb?: unknown }
 }
 
 export type SerialPortConfig = z.output<z.ZodObject<typeof serialPortShape>>;
+
+/**
+ * zod skips object refinements when another field already failed; validate() adds the
+ * port/usb choice issue itself in that case, so every problem is reported at once.
+ */
+export function portChoiceIssues(schema: z.ZodType, raw: Record<string, unknown> | undefined, prefix: string): { path: string; reason: string }[] {
+  if (schema.safeParse(raw ?? {}).success) return [];
+  const r = raw ?? {};
+  return (r.port === undefined) === (r.usb === undefined) ? [{ path: `${prefix}.port`, reason: 'give exactly one of port or usb' }] : [];
+}
