@@ -1,0 +1,48 @@
+#!/bin/sh
+# INSIDE the guest: create the simulated board and print what was made as KEY=VALUE lines
+# (eval "$(hw-setup.sh)"). Nothing here knows GPIO numbers: they are read back from sysfs.
+#
+#   gpio-sim chip, label hil-gpio, 8 named lines (the simulator's sim_gpioN/pull drives an input
+#       "from outside", sim_gpioN/value shows what the chip outputs)
+#   hil-i2c-stub adapter with SMBus register chips at 0x48 (TMP102-like) and 0x50 (EEPROM-like);
+#       /sys/module/hil_i2c_stub/parameters/absent_mask unplugs chips one by one
+#   two 16550 UARTs ttyS1/ttyS2 when run-vm.sh was given HIL_UART_DIR
+set -eu
+# busybox applets start much faster than dynamically linked tools under TCG
+bb() { busybox "$@"; }
+bb modprobe configfs 2>/dev/null || true
+bb grep -q ' /sys/kernel/config ' /proc/mounts || bb mount -t configfs none /sys/kernel/config
+
+bb modprobe gpio-sim
+G=/sys/kernel/config/gpio-sim/hil
+bb mkdir "$G" "$G/bank0"
+echo 8 >"$G/bank0/num_lines"
+echo hil-gpio >"$G/bank0/label"
+n=0
+for name in BUTTON LED RELAY DOOR BOUNCE SPARE5 SPARE6 SPARE7; do
+  bb mkdir "$G/bank0/line$n"
+  echo "$name" >"$G/bank0/line$n/name"
+  n=$((n + 1))
+done
+echo 1 >"$G/live"
+dev=$(bb cat "$G/dev_name")
+chip=$(bb cat "$G/bank0/chip_name")
+base=$(bb cat /sys/devices/platform/"$dev"/gpio/gpiochip*/base)
+echo "HIL_GPIO_LABEL=hil-gpio"
+echo "HIL_GPIO_CHIP=$chip"
+echo "HIL_GPIO_BASE=$base"
+echo "HIL_GPIO_SIM=/sys/devices/platform/$dev/$chip"
+
+bb modprobe i2c-dev
+bb modprobe hil-i2c-stub chip_addr=0x48,0x50
+for a in /sys/class/i2c-adapter/i2c-*; do
+  if bb grep -q 'SMBus stub driver' "$a/name"; then bus=${a##*/i2c-}; fi
+done
+echo "HIL_I2C_BUS=${bus:?no stub adapter}"
+echo "HIL_I2C_ADDRS=0x48,0x50"
+echo "HIL_I2C_ABSENT=/sys/module/hil_i2c_stub/parameters/absent_mask"
+
+if [ -e /dev/ttyS2 ] && [ "$(bb cat /sys/class/tty/ttyS2/port 2>/dev/null)" != "0x0" ]; then
+  echo "HIL_UART_A=/dev/ttyS1"
+  echo "HIL_UART_B=/dev/ttyS2"
+fi

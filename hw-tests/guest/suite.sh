@@ -1,0 +1,12 @@
+#!/bin/sh
+# Guest entry of `npm run test:hw`: make the simulated board, then run the suite's one node process.
+set -eu
+HW=$(cd "$(dirname "$0")/.." && pwd)
+env_lines=$("$HW/guest/hw-setup.sh")
+echo "$env_lines"
+for kv in $env_lines; do export "$kv"; done
+export HIL_SIM_DIR="$HIL_OUT/sim"
+if [ -f "$HIL_OUT/params.env" ]; then . "$HIL_OUT/params.env"; export HIL_ONLY HIL_PHASES HIL_ACCEL; fi
+echo "hil-guest: hardware ready (t=$(cut -d' ' -f1 /proc/uptime)s)"
+cd "$HW/.."
+exec node "$HW/.cache/build/suite.mjs"
