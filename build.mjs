@@ -5,6 +5,16 @@
  * are installed next to the bundle (node_modules) or shipped per target by `--target`.
  *
  *   node build.mjs            -> dist/{edgecore,edgerelay,edgectl}.js (+ .map)
+ *   node build.mjs --target linux-arm64|linux-armv7|linux-x64|all [options]
+ *                             -> builds/<target>/edgecore-<version>-<target>.tar.gz (+ .sha256,
+ *                                install.sh, build-info.json): bundles, target Node runtime and
+ *                                addons, systemd units, installer, SHA256SUMS. See docs/packaging.md.
+ *     --version V             artifact version (default: package.json's)
+ *     --out DIR               instead of builds/
+ *     --cache DIR             Node runtimes and compiled addons (default builds/.cache)
+ *     --rebuild-native        compile addons even where the host's own build could be reused
+ *     --if-changed            skip a target whose inputs (sources, lockfile, scripts) did not change
+ *     --jobs N                node-gyp parallel jobs per target (default 2)
  */
 import { build } from 'esbuild';
 import { chmodSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -28,11 +38,11 @@ export const NATIVE_EXTERNALS = [
 
 export const ENTRIES = ['edgecore', 'edgerelay', 'edgectl'];
 
-export async function bundle(outdir = join(root, 'dist')) {
+export async function bundle(outdir = join(root, 'dist'), version = pkg.version) {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const started = Date.now();
-  await build({
+  const result = await build({
     entryPoints: Object.fromEntries(ENTRIES.map((e) => [e, join(root, 'src/entry', `${e}.ts`)])),
     outdir,
     bundle: true,
@@ -47,7 +57,8 @@ export async function bundle(outdir = join(root, 'dist')) {
     minifySyntax: true,
     legalComments: 'linked',
     external: NATIVE_EXTERNALS,
-    define: { __EDGECORE_VERSION__: JSON.stringify(pkg.version) },
+    define: { __EDGECORE_VERSION__: JSON.stringify(version) },
+    metafile: true,
     // ESM output still meets CommonJS dependencies that call require()/__dirname.
     banner: {
       js: [
@@ -62,10 +73,60 @@ export async function bundle(outdir = join(root, 'dist')) {
     logLevel: 'warning',
   });
   for (const e of ENTRIES) chmodSync(join(outdir, `${e}.js`), 0o755);
-  return { outdir, ms: Date.now() - started };
+  return { outdir, ms: Date.now() - started, metafile: result.metafile };
+}
+
+const FIELD_USAGE = 'usage: node build.mjs [--target linux-arm64|linux-armv7|linux-x64|all] [--version V] [--out DIR] [--cache DIR] [--rebuild-native] [--if-changed] [--jobs N]';
+
+/** `--target ...`: the field artifacts (logic in scripts/build/). */
+export async function buildField(argv) {
+  const { parseArgs } = await import('node:util');
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      target: { type: 'string' },
+      version: { type: 'string', default: pkg.version },
+      out: { type: 'string', default: join(root, 'builds') },
+      cache: { type: 'string', default: join(root, 'builds', '.cache') },
+      'rebuild-native': { type: 'boolean', default: false },
+      'if-changed': { type: 'boolean', default: false },
+      jobs: { type: 'string', default: '2' },
+    },
+  });
+  const { TARGET_NAMES } = await import('./scripts/build/targets.mjs');
+  const { buildTargets } = await import('./scripts/build/field.mjs');
+  const targets = values.target === 'all' ? TARGET_NAMES : [values.target];
+  if (!targets.every((t) => TARGET_NAMES.includes(t))) throw new Error(`unknown target "${values.target}"\n${FIELD_USAGE}`);
+  if (!/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(values.version)) throw new Error(`--version: "${values.version}" is not a semantic version`);
+  const outRoot = values.out;
+  return buildTargets({
+    root,
+    targets,
+    version: values.version,
+    outRoot,
+    cacheDir: values.cache,
+    rebuildNative: values['rebuild-native'],
+    ifChanged: values['if-changed'],
+    jobs: Number(values.jobs) || 2,
+    entries: ENTRIES,
+    bundle: (dir) => bundle(dir, values.version),
+    log: (m) => process.stdout.write(`[build] ${m}\n`),
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { outdir, ms } = await bundle();
-  process.stdout.write(`bundled ${ENTRIES.join(', ')} into ${outdir} in ${ms} ms\n`);
+  const argv = process.argv.slice(2);
+  if (argv.length === 0) {
+    const { outdir, ms } = await bundle();
+    process.stdout.write(`bundled ${ENTRIES.join(', ')} into ${outdir} in ${ms} ms\n`);
+  } else {
+    try {
+      const started = Date.now();
+      const infos = await buildField(argv);
+      process.stdout.write(`[build] done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${infos.map((i) => `${i.target}/${i.tarball}`).join(', ')}\n`);
+    } catch (e) {
+      process.stderr.write(`build: ${e instanceof Error ? e.message : String(e)}\n${FIELD_USAGE}\n`);
+      process.exitCode = 1;
+    }
+  }
 }

@@ -1,0 +1,105 @@
+/**
+ * Assemble one field artifact and pack it:
+ *
+ *   edgecore-<version>-<target>/
+ *     manifest.json       what is inside (version, target, Node, addons), for humans and install.sh
+ *     SHA256SUMS          `sha256sum -c` list of every other file
+ *     install.sh          the installer (also placed beside the tarball)
+ *     bin/edgecore|edgerelay|edgectl   launchers: the bundled Node runs lib/<name>.js
+ *     lib/*.js(.map)      the bundles (+ lib/chunks/); lib/node_modules: runtime packages + target addons
+ *     node/bin/node       the target's Node runtime (debug info stripped)
+ *     systemd/*.service   the units
+ *     docs/packaging.md
+ *
+ * builds/<target>/ then holds the .tar.gz, its .sha256, install.sh and build-info.json.
+ */
+import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { run } from './native.mjs';
+
+const LAUNCHER = (entry) => `#!/bin/sh
+# ${entry} launcher: the artifact's own Node runtime runs the bundle. EDGECORE_NODE_LAUNCHER
+# may name an emulator to prefix (e.g. "qemu-aarch64-static -L /usr/aarch64-linux-gnu").
+here=$(dirname "$(readlink -f "$0")")
+exec \${EDGECORE_NODE_LAUNCHER:-} "$here/../node/bin/node" "$here/../lib/${entry}.js" "$@"
+`;
+
+export function sha256File(file) {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(file)
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+function walk(dir, base = dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) out.push(...walk(p, base));
+    else out.push(relative(base, p).split(sep).join('/'));
+  }
+  return out;
+}
+
+/** Write SHA256SUMS for every file under `dir` (except itself); returns the total size. */
+export async function writeChecksums(dir) {
+  const files = walk(dir).filter((f) => f !== 'SHA256SUMS');
+  let lines = '';
+  let bytes = 0;
+  for (const f of files) {
+    lines += `${await sha256File(join(dir, f))}  ./${f}\n`;
+    bytes += statSync(join(dir, f)).size;
+  }
+  writeFileSync(join(dir, 'SHA256SUMS'), lines);
+  return { files: files.length, bytes };
+}
+
+/** Deterministic tar.gz of `parent/name`; writes `<tarball>.sha256` beside it. */
+export async function packTree(parent, name, tarball, mtime) {
+  await run('sh', [
+    '-c',
+    'tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$1" -C "$2" -cf - "$3" | gzip -n -6 > "$4"',
+    'pack',
+    String(mtime),
+    parent,
+    name,
+    tarball,
+  ]);
+  const sum = await sha256File(tarball);
+  writeFileSync(`${tarball}.sha256`, `${sum}  ${tarball.split('/').pop()}\n`);
+  return sum;
+}
+
+/**
+ * opts: { root, stageDir, name, bundleDir, entries, runtime, stageNodeModules(dest), manifest }
+ * Returns { dir, unpackedBytes, files }.
+ */
+export async function assemble(opts) {
+  const dir = join(opts.stageDir, opts.name);
+  rmSync(dir, { recursive: true, force: true });
+  for (const d of ['bin', 'lib', 'node/bin', 'systemd', 'docs']) mkdirSync(join(dir, d), { recursive: true });
+  cpSync(opts.bundleDir, join(dir, 'lib'), { recursive: true });
+  writeFileSync(join(dir, 'lib', 'package.json'), JSON.stringify({ type: 'module', private: true }, null, 2) + '\n');
+  opts.stageNodeModules(join(dir, 'lib', 'node_modules'));
+  for (const e of opts.entries) {
+    writeFileSync(join(dir, 'bin', e), LAUNCHER(e));
+    chmodSync(join(dir, 'bin', e), 0o755);
+  }
+  cpSync(opts.runtime.node, join(dir, 'node', 'bin', 'node'));
+  chmodSync(join(dir, 'node', 'bin', 'node'), 0o755);
+  if (existsSync(join(opts.runtime.dir, 'LICENSE'))) cpSync(join(opts.runtime.dir, 'LICENSE'), join(dir, 'node', 'LICENSE'));
+  for (const f of readdirSync(join(opts.root, 'systemd')).filter((f) => f.endsWith('.service'))) {
+    cpSync(join(opts.root, 'systemd', f), join(dir, 'systemd', f));
+  }
+  cpSync(join(opts.root, 'install.sh'), join(dir, 'install.sh'));
+  chmodSync(join(dir, 'install.sh'), 0o755);
+  if (existsSync(join(opts.root, 'docs', 'packaging.md'))) cpSync(join(opts.root, 'docs', 'packaging.md'), join(dir, 'docs', 'packaging.md'));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(opts.manifest, null, 2) + '\n');
+  const { files, bytes } = await writeChecksums(dir);
+  return { dir, unpackedBytes: bytes, files };
+}
