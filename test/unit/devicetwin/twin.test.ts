@@ -1,0 +1,81 @@
+/** The twin document: versions, conflicts, deletes, delta, spec sync, status round trip. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isConflictError, isValidationError } from '../../../src/core/errors.js';
+import type { DeviceModelSpec, DeviceSpec } from '../../../src/contract/resources/device.js';
+import { applyPatch, computeDelta, emptyDoc, fromStatus, syncWithSpec, toStatus } from '../../../src/modules/devicetwin/twin.js';
+
+const model: DeviceModelSpec = {
+  properties: [
+    { name: 'level', type: 'INT', accessMode: 'ReadWrite' },
+    { name: 'temp', type: 'DOUBLE', accessMode: 'ReadOnly' },
+  ],
+};
+const spec = (level?: string): DeviceSpec => ({
+  deviceModelRef: { name: 'm' },
+  properties: [{ name: 'level', ...(level ? { desired: { value: level } } : {}) }, { name: 'temp' }],
+});
+
+test('spec sync creates typed twins and takes desired values as cloud versions', () => {
+  const { doc, document } = syncWithSpec(emptyDoc(), spec('5'), model, 1000);
+  assert.equal(doc.twins.level?.type, 'int');
+  assert.equal(doc.twins.temp?.type, 'float');
+  assert.deepEqual(doc.twins.level?.expected, { value: '5', timestamp: 1000 });
+  assert.deepEqual(doc.twins.level?.expectedVersion, { cloud: 1, edge: 0 });
+  assert.deepEqual(Object.keys(document).sort(), ['level', 'temp']);
+  assert.deepEqual(computeDelta(doc), { level: '5' });
+  // an unchanged spec changes nothing, even after an edge set
+  const edge = applyPatch(doc, { level: { expected: '7' } }, 'edge', 2000).doc;
+  const again = syncWithSpec(edge, spec('5'), model, 3000);
+  assert.equal(again.doc.twins.level?.expected?.value, '7');
+  assert.deepEqual(again.document, {});
+  // a changed spec value wins
+  assert.equal(syncWithSpec(edge, spec('9'), model, 4000).doc.twins.level?.expected?.value, '9');
+  // a property dropped from the spec loses its twin
+  const dropped = syncWithSpec(doc, { ...spec('5'), properties: [{ name: 'level' }] }, model, 5000);
+  assert.equal(dropped.doc.twins.temp, undefined);
+  assert.equal(dropped.document.temp?.current, null);
+});
+
+test('edge updates bump the edge counter; stale versions conflict and change nothing', () => {
+  let doc = syncWithSpec(emptyDoc(), spec('5'), model, 0).doc;
+  const r = applyPatch(doc, { level: { actual: '5' } }, 'edge', 10);
+  doc = r.doc;
+  assert.deepEqual(doc.twins.level?.actualVersion, { cloud: 0, edge: 1 });
+  assert.deepEqual(computeDelta(doc), {});
+  assert.equal(r.document.level?.last?.actual, undefined);
+  assert.equal(r.document.level?.current?.actual?.value, '5');
+  // the same actual again: a fresh timestamp, no new version, no document entry
+  const same = applyPatch(doc, { level: { actual: '5' } }, 'edge', 20);
+  assert.equal(same.doc.twins.level?.actual?.timestamp, 20);
+  assert.deepEqual(same.doc.twins.level?.actualVersion, { cloud: 0, edge: 1 });
+  assert.deepEqual(same.document, {});
+  assert.throws(() => applyPatch(doc, { level: { expected: '6', expectedVersion: { cloud: 0, edge: 0 } } }, 'edge', 30), (e: unknown) => isConflictError(e));
+  const ok = applyPatch(doc, { level: { expected: '6', expectedVersion: { cloud: 1, edge: 3 } } }, 'edge', 30);
+  assert.deepEqual(ok.doc.twins.level?.expectedVersion, { cloud: 1, edge: 3 });
+  assert.equal(doc.twins.level?.expected?.value, '5', 'input document untouched');
+});
+
+test('mapper twins are optional and deletable; spec twins are not', () => {
+  let doc = syncWithSpec(emptyDoc(), spec(), model, 0).doc;
+  doc = applyPatch(doc, { fw: { actual: '1.0', type: 'string' } }, 'edge', 1).doc;
+  assert.equal(doc.twins.fw?.optional, true);
+  const del = applyPatch(doc, { fw: null }, 'edge', 2);
+  assert.equal(del.doc.twins.fw, undefined);
+  assert.equal(del.document.fw?.current, null);
+  assert.throws(() => applyPatch(doc, { level: null }, 'edge', 3), (e: unknown) => isValidationError(e) && e.issues[0]!.path === 'twin.level');
+});
+
+test('status round trip keeps values, versions and health', () => {
+  let doc = syncWithSpec(emptyDoc(), spec('5'), model, 100).doc;
+  doc = applyPatch(doc, { level: { actual: '4' }, temp: { actual: '21.5' } }, 'edge', 200).doc;
+  doc = { ...doc, state: 'unhealthy', errorCount: 3, consecutiveErrors: 1, lastError: 'crc', lastErrorTime: '2026-01-01T00:00:00.000Z' };
+  const st = toStatus(doc);
+  assert.deepEqual(st.twins.map((t) => t.propertyName), ['level', 'temp']);
+  assert.deepEqual(st.twins[0]!.reported, { value: '4', metadata: { timestamp: '200', type: 'int' } });
+  const back = fromStatus(JSON.parse(JSON.stringify(st)));
+  assert.deepEqual(back, doc);
+  assert.deepEqual(toStatus(doc, (n) => n === 'temp').twins.map((t) => t.propertyName), ['temp']);
+  assert.deepEqual(fromStatus(null), emptyDoc());
+  assert.deepEqual(fromStatus({ state: 'bogus', twins: 'x' }), emptyDoc());
+});
