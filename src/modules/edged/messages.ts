@@ -1,5 +1,38 @@
-/** edged's contract on the bus (filled in by the edged issue). */
-export type EdgedMessage = { type: 'edged.resync' };
+/**
+ * edged's contract on the bus. Other modules (the local API, the relay bridge) use `pod.logs`
+ * and `pod.exec`; `edged.resync` asks for an immediate reconcile.
+ */
+import type { Readable } from 'node:stream';
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+  /** defaults to the pod's first container */
+  container?: string;
+}
+
+export type EdgedMessage =
+  | { type: 'edged.resync' }
+  /** logs of one container; `follow` keeps the stream open until the caller destroys it or the container ends */
+  | { type: 'pod.logs'; pod: PodRef; tail?: number; sinceSeconds?: number; follow?: boolean; timestamps?: boolean; previous?: boolean }
+  /** run a command in a running container and collect its output (non-interactive) */
+  | { type: 'pod.exec'; pod: PodRef; command: string[]; stdin?: string; timeoutSeconds?: number };
+
+export interface PodLogsReply {
+  container: string;
+  containerId: string;
+  /** stdout and stderr, demultiplexed and merged, in order */
+  stream: Readable;
+}
+
+export interface PodExecReply {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
 export interface EdgedReplies {
   'edged.resync': void;
+  'pod.logs': PodLogsReply;
+  'pod.exec': PodExecReply;
 }

@@ -1,0 +1,227 @@
+/**
+ * Kubernetes v1 Pod, the subset edgecore runs (see docs/edged.md). Strict: any field outside the
+ * subset is refused with its path ("spec.containers[0].lifecycle: unknown field"), never ignored.
+ * Shared by the node (edged), the relay and edgectl.
+ *
+ * Host devices: a `hostPath` volume with `type: CharDevice` (or BlockDevice) mounted into a
+ * container is passed through as a device (cgroup access "rwm", "r" when the mount is readOnly).
+ */
+import { parseOrThrow, z } from '../../lib/schema.js';
+import { ValidationError } from '../../core/errors.js';
+import { cpuQuantity, DATA_KEY, dnsLabel, fileMode, memoryQuantity, metadataSchema } from './common.js';
+
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+const absPath = z.string().min(1).startsWith('/', 'must be an absolute path');
+const relPath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a relative path without ..');
+const port = z.number().int().min(1).max(65535);
+const intOrName = z.union([port, z.string().regex(/^[a-z0-9-]{1,15}$/, 'must be a port number or a port name')]);
+
+const keyRef = z.strictObject({ name: dnsLabel.or(z.string().regex(/^[a-z0-9.-]+$/)), key: z.string().regex(DATA_KEY, 'must be a data key'), optional: z.boolean().optional() });
+
+const envVar = z.strictObject({
+  name: z.string().regex(ENV_NAME, 'must be a valid environment variable name'),
+  value: z.string().optional(),
+  valueFrom: z
+    .strictObject({ configMapKeyRef: keyRef.optional(), secretKeyRef: keyRef.optional() })
+    .refine((v) => Number(!!v.configMapKeyRef) + Number(!!v.secretKeyRef) === 1, 'exactly one of configMapKeyRef or secretKeyRef')
+    .optional(),
+});
+
+const sourceRef = z.strictObject({ name: z.string().min(1), optional: z.boolean().optional() });
+const envFrom = z
+  .strictObject({ prefix: z.string().optional(), configMapRef: sourceRef.optional(), secretRef: sourceRef.optional() })
+  .refine((v) => Number(!!v.configMapRef) + Number(!!v.secretRef) === 1, 'exactly one of configMapRef or secretRef');
+
+const containerPort = z.strictObject({
+  name: z.string().regex(/^[a-z0-9-]{1,15}$/, 'must be at most 15 lower-case letters, digits or -').optional(),
+  containerPort: port,
+  hostPort: port.optional(),
+  hostIP: z.string().optional(),
+  protocol: z.enum(['TCP', 'UDP']).default('TCP'),
+});
+
+const httpHeader = z.strictObject({ name: z.string().min(1), value: z.string() });
+const probe = z
+  .strictObject({
+    exec: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
+    httpGet: z
+      .strictObject({
+        path: z.string().default('/'),
+        port: intOrName,
+        host: z.string().optional(),
+        scheme: z.enum(['HTTP']).default('HTTP'),
+        httpHeaders: z.array(httpHeader).optional(),
+      })
+      .optional(),
+    tcpSocket: z.strictObject({ port: intOrName, host: z.string().optional() }).optional(),
+    initialDelaySeconds: z.number().int().min(0).default(0),
+    periodSeconds: z.number().int().min(1).default(10),
+    timeoutSeconds: z.number().int().min(1).default(1),
+    successThreshold: z.number().int().min(1).default(1),
+    failureThreshold: z.number().int().min(1).default(3),
+  })
+  .refine((p) => Number(!!p.exec) + Number(!!p.httpGet) + Number(!!p.tcpSocket) === 1, 'exactly one of exec, httpGet or tcpSocket');
+export type Probe = z.output<typeof probe>;
+
+const volumeMount = z.strictObject({
+  name: z.string().min(1),
+  mountPath: absPath,
+  readOnly: z.boolean().default(false),
+  subPath: relPath.optional(),
+});
+
+const container = z.strictObject({
+  name: dnsLabel,
+  image: z.string().min(1, 'is required'),
+  imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  workingDir: absPath.optional(),
+  env: z.array(envVar).optional(),
+  envFrom: z.array(envFrom).optional(),
+  ports: z.array(containerPort).optional(),
+  resources: z
+    .strictObject({
+      limits: z.strictObject({ cpu: cpuQuantity.optional(), memory: memoryQuantity.optional() }).optional(),
+      requests: z.strictObject({ cpu: cpuQuantity.optional(), memory: memoryQuantity.optional() }).optional(),
+    })
+    .optional(),
+  volumeMounts: z.array(volumeMount).optional(),
+  livenessProbe: probe.optional(),
+  readinessProbe: probe.optional(),
+  startupProbe: probe.optional(),
+  securityContext: z
+    .strictObject({ privileged: z.boolean().optional(), runAsUser: z.number().int().min(0).optional(), runAsGroup: z.number().int().min(0).optional() })
+    .optional(),
+  stdin: z.boolean().optional(),
+  tty: z.boolean().optional(),
+  terminationMessagePath: z.string().optional(),
+  terminationMessagePolicy: z.string().optional(),
+});
+export type Container = z.output<typeof container>;
+
+const keyToPath = z.strictObject({ key: z.string().regex(DATA_KEY, 'must be a data key'), path: relPath, mode: fileMode.optional() });
+
+const volume = z
+  .strictObject({
+    name: dnsLabel,
+    hostPath: z
+      .strictObject({
+        path: absPath,
+        type: z.enum(['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice']).default(''),
+      })
+      .optional(),
+    emptyDir: z.strictObject({ medium: z.enum(['', 'Memory']).default(''), sizeLimit: memoryQuantity.optional() }).optional(),
+    configMap: z
+      .strictObject({ name: z.string().min(1), items: z.array(keyToPath).optional(), defaultMode: fileMode.default(0o644), optional: z.boolean().optional() })
+      .optional(),
+    secret: z
+      .strictObject({ secretName: z.string().min(1), items: z.array(keyToPath).optional(), defaultMode: fileMode.default(0o644), optional: z.boolean().optional() })
+      .optional(),
+  })
+  .refine((v) => Number(!!v.hostPath) + Number(!!v.emptyDir) + Number(!!v.configMap) + Number(!!v.secret) === 1, 'exactly one of hostPath, emptyDir, configMap or secret');
+export type Volume = z.output<typeof volume>;
+
+export const podSpecSchema = z
+  .strictObject({
+    containers: z.array(container).min(1, 'at least one container'),
+    initContainers: z.array(container).optional(),
+    restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).default('Always'),
+    hostNetwork: z.boolean().default(false),
+    volumes: z.array(volume).optional(),
+    terminationGracePeriodSeconds: z.number().int().min(0).max(3600).default(30),
+    imagePullSecrets: z.array(z.strictObject({ name: z.string().min(1) })).optional(),
+    nodeName: z.string().optional(),
+    hostname: dnsLabel.optional(),
+  })
+  .superRefine((spec, ctx) => {
+    const volumes = new Map<string, Volume>();
+    (spec.volumes ?? []).forEach((v, i) => {
+      if (volumes.has(v.name)) ctx.addIssue({ code: 'custom', path: ['volumes', i, 'name'], message: `duplicate volume name "${v.name}"` });
+      volumes.set(v.name, v);
+    });
+    const names = new Set<string>();
+    const hostPorts = new Set<string>();
+    const check = (list: Container[], field: 'containers' | 'initContainers'): void => {
+      list.forEach((c, i) => {
+        if (names.has(c.name)) ctx.addIssue({ code: 'custom', path: [field, i, 'name'], message: `duplicate container name "${c.name}"` });
+        names.add(c.name);
+        if (field === 'initContainers') {
+          for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
+            if (c[p]) ctx.addIssue({ code: 'custom', path: [field, i, p], message: 'not allowed on init containers' });
+          }
+        }
+        (c.env ?? []).forEach((e, j) => {
+          if (e.value !== undefined && e.valueFrom) ctx.addIssue({ code: 'custom', path: [field, i, 'env', j, 'valueFrom'], message: 'cannot be set together with value' });
+        });
+        (c.ports ?? []).forEach((p, j) => {
+          if (p.hostPort === undefined) return;
+          const k = `${p.protocol}/${p.hostPort}`;
+          if (hostPorts.has(k)) ctx.addIssue({ code: 'custom', path: [field, i, 'ports', j, 'hostPort'], message: `host port ${k} used twice` });
+          hostPorts.add(k);
+          if (spec.hostNetwork && p.hostPort !== p.containerPort) {
+            ctx.addIssue({ code: 'custom', path: [field, i, 'ports', j, 'hostPort'], message: 'must equal containerPort with hostNetwork' });
+          }
+        });
+        const mounts = new Set<string>();
+        (c.volumeMounts ?? []).forEach((m, j) => {
+          const v = volumes.get(m.name);
+          if (!v) ctx.addIssue({ code: 'custom', path: [field, i, 'volumeMounts', j, 'name'], message: `no volume named "${m.name}"` });
+          if (mounts.has(m.mountPath)) ctx.addIssue({ code: 'custom', path: [field, i, 'volumeMounts', j, 'mountPath'], message: 'mounted twice' });
+          mounts.add(m.mountPath);
+          if (v && isDeviceVolume(v) && m.subPath) ctx.addIssue({ code: 'custom', path: [field, i, 'volumeMounts', j, 'subPath'], message: 'not allowed for a device' });
+        });
+      });
+    };
+    check(spec.initContainers ?? [], 'initContainers');
+    check(spec.containers, 'containers');
+  });
+export type PodSpec = z.output<typeof podSpecSchema>;
+
+export const podSchema = z.strictObject({
+  apiVersion: z.literal('v1').default('v1'),
+  kind: z.literal('Pod').default('Pod'),
+  metadata: metadataSchema.refine((m) => m.name.length <= 63 && /^[a-z0-9-]+$/.test(m.name), { message: 'pod names must be DNS labels (at most 63, no dots)', path: ['name'] }),
+  spec: podSpecSchema,
+  /** ignored on input: the node reports status */
+  status: z.unknown().optional(),
+});
+export type Pod = z.output<typeof podSchema>;
+
+export function isDeviceVolume(v: Volume): boolean {
+  return v.hostPath?.type === 'CharDevice' || v.hostPath?.type === 'BlockDevice';
+}
+
+/** Validate a Pod manifest; throws ValidationError naming each bad field. */
+export function parsePod(value: unknown): Pod {
+  return parseOrThrow(podSchema, value, 'Pod');
+}
+
+/**
+ * A stored Pod object: either the whole manifest or, for callers that store only the spec, a
+ * bare PodSpec (recognised by a top-level `containers`). Name/namespace come from the store key
+ * and must agree with the manifest's metadata.
+ */
+export function parseStoredPod(value: unknown, key: { namespace: string; name: string }): Pod {
+  const v =
+    value && typeof value === 'object' && 'containers' in value
+      ? { metadata: { name: key.name, namespace: key.namespace }, spec: value }
+      : value;
+  const pod = parsePod(v);
+  if (pod.metadata.name !== key.name) throw new ValidationError([{ path: 'metadata.name', reason: `must be "${key.name}" (the object's key)` }], 'Pod');
+  if (pod.metadata.namespace !== key.namespace) {
+    throw new ValidationError([{ path: 'metadata.namespace', reason: `must be "${key.namespace}" (the object's key)` }], 'Pod');
+  }
+  return pod;
+}
+
+/** Kubernetes' default pull policy: Always for :latest or untagged images, else IfNotPresent. */
+export function pullPolicyOf(c: Container): 'Always' | 'IfNotPresent' | 'Never' {
+  if (c.imagePullPolicy) return c.imagePullPolicy;
+  const lastPart = c.image.split('/').pop() ?? c.image;
+  if (c.image.includes('@')) return 'IfNotPresent';
+  return !lastPart.includes(':') || lastPart.endsWith(':latest') ? 'Always' : 'IfNotPresent';
+}

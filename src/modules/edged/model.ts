@@ -1,0 +1,111 @@
+/** The data edged's planner works on: desired pods, observed engine state, runtime facts, steps. */
+import type { FieldIssue } from '../../core/errors.js';
+import type { Container, Pod } from '../../contract/resources/pod.js';
+import type { Role } from './labels.js';
+
+/** A desired pod as read from the store: validated (`pod`) or refused (`issues`). */
+export interface DesiredPod {
+  namespace: string;
+  name: string;
+  uid: string;
+  pod?: Pod;
+  issues?: FieldIssue[];
+  /** per container: what a create needs that may be missing (CreateContainerConfigError) */
+  configErrors: Record<string, string>;
+  /** image of the sandbox (config or the first container's image) */
+  sandboxImage: string;
+  sandboxHash: string;
+  /** container name → hash of everything its create depends on */
+  hashes: Record<string, string>;
+}
+
+export type EngineState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+/** One container carrying our labels, as inspected this loop. */
+export interface ObservedContainer {
+  id: string;
+  dockerName: string;
+  podUid: string;
+  namespace: string;
+  podName: string;
+  role: Role;
+  container: string;
+  attempt: number;
+  hash: string;
+  graceSeconds: number;
+  image: string;
+  imageId: string;
+  state: EngineState;
+  exitCode: number;
+  oomKilled: boolean;
+  error: string;
+  startedAt?: string;
+  finishedAt?: string;
+  ip?: string;
+}
+
+export interface Observed {
+  containers: ObservedContainer[];
+  /** images present locally (as referenced by desired pods) */
+  images: Set<string>;
+  /** pod uids that have a folder under the pods data dir */
+  podDirs: string[];
+}
+
+export interface PullFailure {
+  attempts: number;
+  /** ms since epoch */
+  lastAt: number;
+  message: string;
+}
+
+export interface ProbeFacts {
+  /** readiness probe passing (undefined: no result yet) */
+  ready?: boolean;
+  /** liveness (or startup) probe failed past its threshold: the container must be restarted */
+  unhealthy?: boolean;
+  /** startup probe passed (or none) */
+  started: boolean;
+}
+
+/** What edged knows at run time besides the engine (probe results, pull failures). */
+export interface Facts {
+  now: number;
+  probes: Map<string, ProbeFacts>;
+  pulls: Map<string, PullFailure>;
+  crashLoop: { initialMs: number; maxMs: number; resetMs: number };
+  pullBackoff: { initialMs: number; maxMs: number };
+}
+
+export type Step =
+  | { op: 'pull'; pod: string; image: string }
+  | { op: 'volumes'; pod: string }
+  | { op: 'create'; pod: string; role: Role; container: string; attempt: number }
+  | { op: 'start'; pod: string; id: string; name: string }
+  | { op: 'stop'; pod: string; id: string; name: string; graceSeconds: number; reason: string }
+  | { op: 'remove'; pod: string; id: string; name: string; graceSeconds: number; reason: string }
+  | { op: 'removeDir'; pod: string; uid: string };
+
+export interface Waiting {
+  reason: string;
+  message?: string;
+}
+
+export interface Plan {
+  steps: Step[];
+  /** per pod uid, per container: why it is waiting (ImagePullBackOff, CrashLoopBackOff...) */
+  waiting: Map<string, Map<string, Waiting>>;
+  /** pods that finished (Succeeded/Failed by restart policy) or whose init failed for good */
+  terminal: Map<string, 'Succeeded' | 'Failed'>;
+  /** ms since epoch when the planner wants to look again (a backoff expires); undefined = no need */
+  wakeAt?: number;
+}
+
+export const podKeyOf = (p: { namespace: string; name: string }): string => `${p.namespace}/${p.name}`;
+
+export function containersOf(pod: Pod): { role: Role; spec: Container }[] {
+  return [
+    ...(pod.spec.initContainers ?? []).map((spec) => ({ role: 'init' as const, spec })),
+    ...pod.spec.containers.map((spec) => ({ role: 'app' as const, spec })),
+  ];
+}

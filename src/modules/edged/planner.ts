@@ -1,0 +1,247 @@
+/**
+ * The pure planner: desired pods + the engine state observed this loop + run-time facts → the
+ * steps that move the engine toward the desired state. No I/O, no clock (facts.now), no memory
+ * between calls: the same inputs always give the same plan.
+ */
+import { pullPolicyOf, type Container, type Pod } from '../../contract/resources/pod.js';
+import type { DesiredPod, Facts, Observed, ObservedContainer, Plan, Step, Waiting } from './model.js';
+
+const ALIVE = new Set(['running', 'restarting', 'paused']);
+const ENDED = new Set(['exited', 'dead']);
+
+export function crashLoopDelayMs(c: ObservedContainer, facts: Facts): number {
+  const started = c.startedAt ? Date.parse(c.startedAt) : NaN;
+  const finished = c.finishedAt ? Date.parse(c.finishedAt) : NaN;
+  if (Number.isFinite(started) && Number.isFinite(finished) && finished - started >= facts.crashLoop.resetMs) return 0;
+  return Math.min(facts.crashLoop.maxMs, facts.crashLoop.initialMs * Math.pow(2, Math.min(c.attempt, 30)));
+}
+
+export function pullBackoffMs(attempts: number, facts: Facts): number {
+  return Math.min(facts.pullBackoff.maxMs, facts.pullBackoff.initialMs * Math.pow(2, Math.max(0, attempts - 1)));
+}
+
+class PodPlanner {
+  readonly steps: Step[] = [];
+  readonly waiting = new Map<string, Waiting>();
+  wakeAt?: number;
+  terminal?: 'Succeeded' | 'Failed';
+  private readonly pulled = new Set<string>();
+  private volumesDone = false;
+
+  constructor(
+    private readonly d: DesiredPod & { pod: Pod },
+    private mine: ObservedContainer[],
+    private readonly obs: Observed,
+    private readonly facts: Facts,
+    private readonly pullsInPlan: Set<string>,
+  ) {}
+
+  private get grace(): number {
+    return this.d.pod.spec.terminationGracePeriodSeconds;
+  }
+
+  private wake(at: number): void {
+    this.wakeAt = this.wakeAt === undefined ? at : Math.min(this.wakeAt, at);
+  }
+
+  private remove(c: ObservedContainer, reason: string): void {
+    this.steps.push({ op: 'remove', pod: this.d.uid, id: c.id, name: c.dockerName, graceSeconds: ALIVE.has(c.state) ? c.graceSeconds : 0, reason });
+  }
+
+  /** Can a container with this image be created now? Adds a pull step when one is due. */
+  private imageReady(image: string, policy: 'Always' | 'IfNotPresent' | 'Never', who: string): boolean {
+    const present = this.obs.images.has(image);
+    if (policy === 'Never') {
+      if (present) return true;
+      this.waiting.set(who, { reason: 'ErrImageNeverPull', message: `image ${image} is not present and imagePullPolicy is Never` });
+      return false;
+    }
+    if (policy === 'IfNotPresent' && present) return true;
+    if (this.pulled.has(image)) return true;
+    const fail = this.facts.pulls.get(image);
+    if (fail) {
+      const until = fail.lastAt + pullBackoffMs(fail.attempts, this.facts);
+      if (this.facts.now < until) {
+        const fresh = this.facts.now - fail.lastAt < Math.min(2000, (until - fail.lastAt) / 2);
+        this.waiting.set(who, { reason: fresh ? 'ErrImagePull' : 'ImagePullBackOff', message: fail.message });
+        this.wake(fresh ? fail.lastAt + Math.min(2000, (until - fail.lastAt) / 2) : until);
+        return false;
+      }
+    }
+    if (!this.pullsInPlan.has(image)) this.steps.push({ op: 'pull', pod: this.d.uid, image });
+    this.pullsInPlan.add(image);
+    this.pulled.add(image);
+    return true;
+  }
+
+  private create(spec: Container, role: 'init' | 'app', attempt: number): void {
+    const err = this.d.configErrors[spec.name];
+    if (err) {
+      this.waiting.set(spec.name, { reason: 'CreateContainerConfigError', message: err });
+      return;
+    }
+    if (!this.imageReady(spec.image, pullPolicyOf(spec), spec.name)) return;
+    this.volumes();
+    this.steps.push({ op: 'create', pod: this.d.uid, role, container: spec.name, attempt });
+  }
+
+  private volumes(): void {
+    if (this.volumesDone) return;
+    this.volumesDone = true;
+    this.steps.push({ op: 'volumes', pod: this.d.uid });
+  }
+
+  /** Latest attempt of one container, the previous one (kept for lastState/logs), and the rest. */
+  private attempts(role: 'init' | 'app', name: string): { cur?: ObservedContainer; prev?: ObservedContainer } {
+    const list = this.mine.filter((c) => c.role === role && c.container === name).sort((a, b) => b.attempt - a.attempt);
+    const [cur, prev, ...rest] = list;
+    for (const c of rest) this.remove(c, 'old attempt');
+    if (prev && !ENDED.has(prev.state)) {
+      this.remove(prev, 'superseded');
+      return cur ? { cur } : {};
+    }
+    return { ...(cur ? { cur } : {}), ...(prev ? { prev } : {}) };
+  }
+
+  /** A container that ended: restart it now, later (CrashLoopBackOff), or never. */
+  private restartAfterEnd(spec: Container, role: 'init' | 'app', cur: ObservedContainer, prev: ObservedContainer | undefined): boolean {
+    const policy = this.d.pod.spec.restartPolicy;
+    const restart = role === 'init' ? policy !== 'Never' : policy === 'Always' || (policy === 'OnFailure' && cur.exitCode !== 0);
+    if (!restart) return false;
+    const finished = cur.finishedAt ? Date.parse(cur.finishedAt) : NaN;
+    const at = (Number.isFinite(finished) ? finished : this.facts.now) + crashLoopDelayMs(cur, this.facts);
+    if (this.facts.now < at) {
+      this.waiting.set(spec.name, { reason: 'CrashLoopBackOff', message: `back-off ${Math.round((at - (Number.isFinite(finished) ? finished : this.facts.now)) / 1000)}s restarting failed container ${spec.name}` });
+      this.wake(at);
+      return true;
+    }
+    if (prev) this.remove(prev, 'old attempt');
+    this.create(spec, role, cur.attempt + 1);
+    return true;
+  }
+
+  plan(): void {
+    const spec = this.d.pod.spec;
+    if (!this.sandbox()) return;
+    // Init containers run once, in order, before any app container exists.
+    const appsStarted = spec.containers.some((c) => this.mine.some((o) => o.role === 'app' && o.container === c.name));
+    if (!appsStarted) {
+      for (const ic of spec.initContainers ?? []) {
+        const { cur, prev } = this.attempts('init', ic.name);
+        if (!cur) return this.create(ic, 'init', 0);
+        if (cur.hash !== this.d.hashes[ic.name]) {
+          this.remove(cur, 'spec changed');
+          return this.create(ic, 'init', cur.attempt + 1);
+        }
+        if (cur.state === 'created') return void this.steps.push({ op: 'start', pod: this.d.uid, id: cur.id, name: cur.dockerName });
+        if (!ENDED.has(cur.state)) return;
+        if (cur.exitCode === 0) continue;
+        if (!this.restartAfterEnd(ic, 'init', cur, prev)) this.terminal = 'Failed';
+        return;
+      }
+    }
+    let ended = 0;
+    let failed = 0;
+    for (const c of spec.containers) {
+      const { cur, prev } = this.attempts('app', c.name);
+      if (!cur) {
+        this.create(c, 'app', 0);
+        continue;
+      }
+      if (cur.hash !== this.d.hashes[c.name]) {
+        this.remove(cur, 'spec changed');
+        this.create(c, 'app', cur.attempt + 1);
+        continue;
+      }
+      if (cur.state === 'created') {
+        this.steps.push({ op: 'start', pod: this.d.uid, id: cur.id, name: cur.dockerName });
+        continue;
+      }
+      if (ALIVE.has(cur.state)) {
+        const p = this.facts.probes.get(cur.id);
+        if (p?.unhealthy) this.steps.push({ op: 'stop', pod: this.d.uid, id: cur.id, name: cur.dockerName, graceSeconds: this.grace, reason: 'probe failed' });
+        continue;
+      }
+      if (!this.restartAfterEnd(c, 'app', cur, prev)) {
+        ended++;
+        if (cur.exitCode !== 0) failed++;
+      }
+    }
+    if (ended === spec.containers.length) this.terminal = failed > 0 ? 'Failed' : 'Succeeded';
+  }
+
+  /** Make sure the pod's network holder runs. Returns false when nothing else can be done yet. */
+  private sandbox(): boolean {
+    const boxes = this.mine.filter((c) => c.role === 'sandbox').sort((a, b) => b.attempt - a.attempt);
+    if (this.d.pod.spec.hostNetwork) {
+      for (const b of boxes) this.remove(b, 'hostNetwork pod needs no sandbox');
+      return true;
+    }
+    const [box, ...extra] = boxes;
+    for (const b of extra) this.remove(b, 'duplicate sandbox');
+    if (box && box.hash === this.d.sandboxHash && box.state === 'created') {
+      this.steps.push({ op: 'start', pod: this.d.uid, id: box.id, name: box.dockerName });
+      return true;
+    }
+    if (box && box.hash === this.d.sandboxHash && ALIVE.has(box.state)) return true;
+    // No usable sandbox: everything that joined the old one's network namespace goes with it.
+    const members = this.mine.filter((c) => c.role !== 'sandbox');
+    const finished = members.length > 0 && this.d.pod.spec.restartPolicy !== 'Always' && members.every((c) => ENDED.has(c.state));
+    if (box && finished) return true; // a completed pod keeps its containers for status and logs
+    if (box) this.remove(box, box.hash === this.d.sandboxHash ? 'sandbox not running' : 'sandbox spec changed');
+    for (const c of members) this.remove(c, 'sandbox replaced');
+    const first = this.d.pod.spec.containers[0]!;
+    const policy = this.d.sandboxImage === first.image ? pullPolicyOf(first) : 'IfNotPresent';
+    if (!this.imageReady(this.d.sandboxImage, policy, first.name)) {
+      for (const c of [...(this.d.pod.spec.initContainers ?? []), ...this.d.pod.spec.containers]) {
+        if (!this.waiting.has(c.name)) this.waiting.set(c.name, this.waiting.get(first.name)!);
+      }
+      return false;
+    }
+    this.volumes();
+    this.steps.push({ op: 'create', pod: this.d.uid, role: 'sandbox', container: 'sandbox', attempt: box ? box.attempt + 1 : 0 });
+    // Containers are recreated against the new sandbox in the same plan (restart counts go on).
+    this.mine = [];
+    this.carry = members;
+    return true;
+  }
+
+  // Set when the sandbox is replaced: attempts continue from the removed containers.
+  private carry: ObservedContainer[] = [];
+
+  nextAttemptBase(name: string): number {
+    const olds = this.carry.filter((c) => c.container === name);
+    return olds.length ? Math.max(...olds.map((c) => c.attempt)) + 1 : 0;
+  }
+}
+
+export function plan(desired: readonly DesiredPod[], obs: Observed, facts: Facts): Plan {
+  const out: Plan = { steps: [], waiting: new Map(), terminal: new Map() };
+  const known = new Set(desired.map((d) => d.uid));
+  // Containers of pods that no longer exist (or whose uid changed) go first.
+  for (const c of obs.containers) {
+    if (!known.has(c.podUid)) {
+      out.steps.push({ op: 'remove', pod: c.podUid, id: c.id, name: c.dockerName, graceSeconds: ALIVE.has(c.state) ? c.graceSeconds : 0, reason: 'pod deleted' });
+    }
+  }
+  const pulls = new Set<string>();
+  for (const d of desired) {
+    if (!d.pod) continue; // refused spec: nothing is created or removed
+    const mine = obs.containers.filter((c) => c.podUid === d.uid);
+    const p = new PodPlanner(d as DesiredPod & { pod: Pod }, mine, obs, facts, pulls);
+    p.plan();
+    out.steps.push(...fixAttempts(p));
+    if (p.waiting.size) out.waiting.set(d.uid, p.waiting);
+    if (p.terminal) out.terminal.set(d.uid, p.terminal);
+    if (p.wakeAt !== undefined) out.wakeAt = out.wakeAt === undefined ? p.wakeAt : Math.min(out.wakeAt, p.wakeAt);
+  }
+  for (const uid of obs.podDirs) {
+    if (!known.has(uid)) out.steps.push({ op: 'removeDir', pod: uid, uid });
+  }
+  return out;
+}
+
+/** After a sandbox replacement, creates continue the restart count of the removed containers. */
+function fixAttempts(p: PodPlanner): Step[] {
+  return p.steps.map((s) => (s.op === 'create' && s.role !== 'sandbox' && s.attempt === 0 ? { ...s, attempt: p.nextAttemptBase(s.container) } : s));
+}

@@ -1,0 +1,105 @@
+/**
+ * Static pods (kubelet's staticPodPath): every *.yaml/*.yml/*.json file in a folder holds one or
+ * more documents (Pod, ConfigMap or Secret). The whole set is handed to metamanager as origin
+ * 'static' (level-triggered `desired.replace`), so removing a file removes its pods. A file that
+ * fails to parse or validate is reported with the field path and its previous good content is
+ * kept (state stays as it was).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { parseConfigMap } from '../../contract/resources/configmap.js';
+import { parsePod } from '../../contract/resources/pod.js';
+import { parseSecret } from '../../contract/resources/secret.js';
+import { ValidationError } from '../../core/errors.js';
+import { stableStringify } from '../../lib/json.js';
+import type { ResourceKey } from '../../store/resources.js';
+
+export interface StaticItem {
+  key: ResourceKey;
+  spec: unknown;
+}
+
+export const STATIC_KINDS = ['Pod', 'ConfigMap', 'Secret'];
+
+/** Parse one file's text into items; throws ValidationError naming the document and field. */
+export function parseStaticFile(text: string, file: string): StaticItem[] {
+  const docs = parseAllDocuments(text, { uniqueKeys: true });
+  const items: StaticItem[] = [];
+  (Array.isArray(docs) ? docs : [docs]).forEach((doc, i) => {
+    if (doc.errors.length) {
+      const e = doc.errors[0]!;
+      const where = e.linePos?.[0] ? `line ${e.linePos[0].line}` : `document ${i}`;
+      throw new ValidationError([{ path: where, reason: e.message.split('\n')[0] ?? 'invalid YAML' }], file);
+    }
+    const v = doc.toJS() as unknown;
+    if (v === null || v === undefined) return;
+    const kind = v && typeof v === 'object' && 'kind' in v ? String((v as { kind: unknown }).kind) : 'Pod';
+    const prefix = `document ${i}`;
+    try {
+      if (kind === 'Pod') {
+        const p = parsePod(v);
+        items.push({ key: { kind, namespace: p.metadata.namespace, name: p.metadata.name }, spec: v });
+      } else if (kind === 'ConfigMap') {
+        const c = parseConfigMap(v);
+        items.push({ key: { kind, namespace: c.metadata.namespace, name: c.metadata.name }, spec: v });
+      } else if (kind === 'Secret') {
+        const s = parseSecret(v);
+        items.push({ key: { kind, namespace: s.metadata.namespace, name: s.metadata.name }, spec: v });
+      } else {
+        throw new ValidationError([{ path: 'kind', reason: `must be Pod, ConfigMap or Secret (got "${kind}")` }], file);
+      }
+    } catch (e) {
+      if (e instanceof ValidationError) throw new ValidationError(e.issues.map((x) => ({ path: `${prefix}: ${x.path}`, reason: x.reason })), file);
+      throw e;
+    }
+  });
+  return items;
+}
+
+export class StaticPods {
+  private readonly good = new Map<string, StaticItem[]>();
+  private lastSent?: string;
+
+  constructor(
+    private readonly dir: string,
+    private readonly replace: (items: StaticItem[]) => Promise<void>,
+    private readonly onError: (file: string, err: unknown) => void,
+  ) {}
+
+  /** Read the folder and hand the whole set over when it changed. */
+  async scan(): Promise<void> {
+    let files: string[] = [];
+    try {
+      files = readdirSync(this.dir).filter((f) => /\.(ya?ml|json)$/.test(f) && !f.startsWith('.')).sort();
+    } catch {
+      files = [];
+    }
+    for (const f of [...this.good.keys()]) if (!files.includes(f)) this.good.delete(f);
+    for (const f of files) {
+      try {
+        this.good.set(f, parseStaticFile(readFileSync(join(this.dir, f), 'utf8'), join(this.dir, f)));
+      } catch (e) {
+        this.onError(join(this.dir, f), e);
+      }
+    }
+    // One owner per key: the first file (in name order) wins.
+    const seen = new Set<string>();
+    const items: StaticItem[] = [];
+    for (const f of [...this.good.keys()].sort()) {
+      for (const it of this.good.get(f)!) {
+        const k = `${it.key.kind}/${it.key.namespace}/${it.key.name}`;
+        if (seen.has(k)) {
+          this.onError(join(this.dir, f), new Error(`${k} is already defined by another file; ignored here`));
+          continue;
+        }
+        seen.add(k);
+        items.push(it);
+      }
+    }
+    const sig = stableStringify(items);
+    if (sig === this.lastSent) return;
+    await this.replace(items);
+    this.lastSent = sig;
+  }
+}
