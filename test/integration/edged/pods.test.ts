@@ -33,3 +33,111 @@ test('two containers of a pod talk over localhost; pod gets an IP and Ready', as
   n.remove('Pod', 'duo');
   await waitFor(async () => ((await n.containers()).length === 0 ? true : undefined), 'containers removed');
 });
+
+const run = (image: string, script: string, extra: Record<string, unknown> = {}) => ({ name: 'main', image, command: ['sh', '-c', script], ...extra });
+
+test('restartPolicy Always restarts with CrashLoopBackOff and counts restarts', async (t) => {
+  const n = await startTestNode(t);
+  if (!n) return;
+  n.apply('Pod', 'always', pod('always', { terminationGracePeriodSeconds: 1, containers: [run(n.image, 'echo run; exit 0')] }));
+  const st = await n.waitStatus('always', (s) => (s.containerStatuses[0]?.restartCount ?? 0) >= 2, 'two restarts');
+  assert.equal(st.phase, 'Running');
+  await n.waitStatus('always', (s) => (s.containerStatuses[0]?.state as { waiting?: { reason: string } }).waiting?.reason === 'CrashLoopBackOff', 'CrashLoopBackOff');
+  // The previous run is kept for lastState and `previous` logs; older ones are removed.
+  const mains = (await n.containers()).filter((c) => c.Labels['io.edgecore.container'] === 'main');
+  assert.ok(mains.length <= 2, `at most current + previous attempt, got ${mains.length}`);
+});
+
+test('restartPolicy OnFailure restarts failures and completes on success', async (t) => {
+  const n = await startTestNode(t);
+  if (!n) return;
+  n.apply('Pod', 'flaky', pod('flaky', { restartPolicy: 'OnFailure', containers: [run(n.image, 'exit 3')] }));
+  n.apply('Pod', 'done', pod('done', { restartPolicy: 'OnFailure', containers: [run(n.image, 'exit 0')] }));
+  const flaky = await n.waitStatus('flaky', (s) => (s.containerStatuses[0]?.restartCount ?? 0) >= 1, 'a restart');
+  assert.equal((flaky.containerStatuses[0]!.lastState as { terminated?: { exitCode: number } }).terminated?.exitCode, 3);
+  const done = await n.waitStatus('done', (s) => s.phase === 'Succeeded', 'Succeeded');
+  assert.equal(done.containerStatuses[0]!.restartCount, 0);
+  assert.equal((done.containerStatuses[0]!.state as { terminated?: { reason: string } }).terminated?.reason, 'Completed');
+});
+
+test('restartPolicy Never leaves a failed container terminated and the pod Failed', async (t) => {
+  const n = await startTestNode(t);
+  if (!n) return;
+  n.apply('Pod', 'once', pod('once', { restartPolicy: 'Never', containers: [run(n.image, 'echo bye; exit 7')] }));
+  const st = await n.waitStatus('once', (s) => s.phase === 'Failed', 'Failed');
+  const term = (st.containerStatuses[0]!.state as { terminated?: { exitCode: number; reason: string } }).terminated;
+  assert.deepEqual([term?.exitCode, term?.reason], [7, 'Error']);
+  assert.equal(st.containerStatuses[0]!.restartCount, 0);
+  // Logs of the finished container are still there.
+  const logs = (await n.bus.request('edged', { type: 'pod.logs', pod: { namespace: 'default', name: 'once' } })) as { stream: NodeJS.ReadableStream };
+  let text = '';
+  for await (const chunk of logs.stream) text += String(chunk);
+  assert.equal(text, 'bye\n');
+});
+
+test('init containers run to completion in order before the app starts', async (t) => {
+  const n = await startTestNode(t);
+  if (!n) return;
+  n.apply(
+    'Pod',
+    'inits',
+    pod('inits', {
+      volumes: [{ name: 'work', emptyDir: {} }],
+      initContainers: [
+        { name: 'first', image: n.image, command: ['sh', '-c', 'echo one >> /work/order'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
+        { name: 'second', image: n.image, command: ['sh', '-c', 'echo two >> /work/order'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
+      ],
+      terminationGracePeriodSeconds: 1,
+      containers: [{ name: 'app', image: n.image, command: ['sh', '-c', 'echo app >> /work/order; exec sleep 1000'], volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
+    }),
+  );
+  const st = await n.waitStatus('inits', (s) => s.phase === 'Running' && s.containerStatuses[0]?.ready === true, 'Running');
+  assert.deepEqual(st.initContainerStatuses?.map((s) => s.ready), [true, true]);
+  const out = (await n.bus.request('edged', { type: 'pod.exec', pod: { namespace: 'default', name: 'inits' }, command: ['cat', '/work/order'] })) as { stdout: string };
+  assert.equal(out.stdout, 'one\ntwo\napp\n');
+});
+
+test('a failing liveness probe restarts the container', async (t) => {
+  const n = await startTestNode(t);
+  if (!n) return;
+  n.apply(
+    'Pod',
+    'live',
+    pod('live', {
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        run(n.image, 'touch /tmp/healthy; sleep 2; rm /tmp/healthy; exec sleep 1000', {
+          livenessProbe: { exec: { command: ['test', '-f', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2 },
+        }),
+      ],
+    }),
+  );
+  const st = await n.waitStatus('live', (s) => (s.containerStatuses[0]?.restartCount ?? 0) >= 1, 'a liveness restart');
+  assert.ok('terminated' in st.containerStatuses[0]!.lastState);
+});
+
+test('a readiness probe (httpGet) flips Ready both ways', async (t) => {
+  const n = await startTestNode(t);
+  if (!n) return;
+  n.apply(
+    'Pod',
+    'ready',
+    pod('ready', {
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        run(n.image, 'mkdir -p /www && exec httpd -f -p 8080 -h /www', {
+          ports: [{ name: 'http', containerPort: 8080 }],
+          readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 1, failureThreshold: 1 },
+        }),
+      ],
+    }),
+  );
+  const isReady = (s: { conditions: { type: string; status: string }[] }): boolean => s.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+  const first = await n.waitStatus('ready', (s) => s.phase === 'Running', 'Running');
+  assert.equal(isReady(first), false);
+  const exec = (cmd: string) => n.bus.request('edged', { type: 'pod.exec', pod: { namespace: 'default', name: 'ready' }, command: ['sh', '-c', cmd] });
+  await exec('echo ok > /www/ready');
+  await n.waitStatus('ready', isReady, 'Ready=True');
+  await exec('rm /www/ready');
+  await n.waitStatus('ready', (s) => !isReady(s), 'Ready=False');
+});
