@@ -61,21 +61,26 @@ export class SerialPortTransport implements ByteTransport {
         }
       }
     });
-    // 'error' without a listener would crash the process; the close event reports it
-    port.on('error', () => undefined);
-    port.on('close', (err?: Error | null) => {
-      if (this.port === port) this.port = undefined;
-      if (this.closing) return;
-      const e = new DeviceUnavailableError(`${this.name} closed${err ? `: ${err.message}` : ''}`, { cause: err ?? undefined });
-      for (const cb of [...this.closeListeners]) {
-        try {
-          cb(e);
-        } catch {
-          // ignore
-        }
-      }
-    });
+    // an I/O error (EIO once the pty/USB adapter is gone) ends the link
+    port.on('error', (err: Error) => this.fail(port, err));
+    port.on('close', (err?: Error | null) => this.fail(port, err ?? undefined));
     this.port = port;
+  }
+
+  /** The port broke or closed by itself: forget it, close it, tell the listeners once. */
+  private fail(port: SerialPort, err: Error | undefined): void {
+    if (this.port !== port) return;
+    this.port = undefined;
+    if (port.isOpen) port.close(() => undefined);
+    if (this.closing) return;
+    const e = new DeviceUnavailableError(`${this.name} closed${err ? `: ${err.message}` : ''}`, { cause: err });
+    for (const cb of [...this.closeListeners]) {
+      try {
+        cb(e);
+      } catch {
+        // listeners must not break the transport
+      }
+    }
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -83,7 +88,10 @@ export class SerialPortTransport implements ByteTransport {
     if (!port?.isOpen) return Promise.reject(new DeviceUnavailableError(`${this.name} is not open`));
     return new Promise((resolve, reject) => {
       port.write(Buffer.from(data), (err) => {
-        if (err) return reject(new DeviceUnavailableError(`write to ${this.name} failed: ${err.message}`, { cause: err }));
+        if (err) {
+          this.fail(port, err);
+          return reject(new DeviceUnavailableError(`write to ${this.name} failed: ${err.message}`, { cause: err }));
+        }
         port.drain((e) => (e ? reject(new DeviceUnavailableError(`drain ${this.name}: ${asError(e).message}`)) : resolve()));
       });
     });

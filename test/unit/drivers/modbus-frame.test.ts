@@ -75,6 +75,6 @@ test('RTU reader: exception frames are 5 bytes; a bad CRC throws CrcError', () =
   const r = new RtuResponseReader(1, req);
   assert.equal(r.push(encodeRtu(1, hex('83 02')))?.toString('hex'), '8302');
   const bad = encodeRtu(1, hex('03 02 0001'));
-  bad[bad.length - 1] ^= 0xff;
+  bad[bad.length - 1] = bad[bad.length - 1]! ^ 0xff;
   assert.throws(() => new RtuResponseReader(1, req).push(bad), (e: unknown) => e instanceof CrcError && e.code === 'ECRC');
 });
