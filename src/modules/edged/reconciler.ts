@@ -16,7 +16,8 @@ import type { DesiredPod, Facts, Observed, ObservedContainer, Plan, PullFailure 
 import { plan } from './planner.js';
 import type { ProbeManager, ProbeTarget } from './probes.js';
 import { podStatus, type PodStatus } from './status.js';
-import { listPodDirs } from './volumes.js';
+import { listPodDirs, prepareVolumes } from './volumes.js';
+import { errorMessage } from '../../core/errors.js';
 
 export interface ReconcilerDeps {
   engine: Engine;
@@ -98,9 +99,23 @@ export class Reconciler {
       obs = await this.observe(desired);
       p = plan(desired, obs, this.facts());
     }
+    this.refreshVolumes(desired, obs);
     this.d.probes.sync(probeTargets(desired, obs.containers));
     await this.report(desired, obs.containers, p);
     return { steps, errors, ...(p.wakeAt !== undefined ? { wakeAt: p.wakeAt } : {}), pending: p.steps.length > 0 };
+  }
+
+  /** ConfigMap/Secret changes reach running pods: their files are rewritten in place (write-if-changed). */
+  private refreshVolumes(desired: DesiredPod[], obs: Observed): void {
+    const dirs = new Set(obs.podDirs);
+    for (const d of desired) {
+      if (!d.pod || !dirs.has(d.uid) || !(d.pod.spec.volumes ?? []).some((v) => v.configMap || v.secret)) continue;
+      try {
+        prepareVolumes(this.d.dataDir, d.uid, d.pod, this.d.lookups);
+      } catch (e) {
+        this.d.log.warn('volume refresh failed', { pod: `${d.namespace}/${d.name}`, error: errorMessage(e) });
+      }
+    }
   }
 
   /** Recompute statuses without acting (after a probe result changed). */
