@@ -6,6 +6,7 @@ import { createLogger } from '../core/logger.js';
 import { systemdNotifier } from '../lib/notify.js';
 import { runChecks } from '../node/check.js';
 import { runNode } from '../node/daemon.js';
+import { joinRelay } from '../modules/edgehub/join.js';
 import { VERSION } from '../version.js';
 import { EXIT, flagString, parseArgs, UsageError } from './args.js';
 
@@ -16,6 +17,8 @@ Usage:
   edgecore check [--config FILE]     diagnose data dir, Docker, GPIO/I2C/serial, brokers
   edgecore config --defaults         print the complete default config
   edgecore config --validate FILE    validate a config file
+  edgecore join --relay URL --token T [--name NODE] [--config FILE] [--data-dir DIR]
+                                     join a relay: get this node's credentials, write them into the config
   edgecore --version | --help
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 78 invalid config.
@@ -30,7 +33,7 @@ async function loadConfig(file: string | undefined): Promise<EdgecoreConfig> {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['config', 'c', 'validate']));
+  const args = parseArgs(argv, new Set(['config', 'c', 'validate', 'relay', 'token', 'name', 'data-dir']));
   const [cmd] = args.positionals;
   if (args.flags.has('version') || cmd === 'version') {
     process.stdout.write(`${VERSION}\n`);
@@ -71,6 +74,17 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (!r.ok && !r.optional) failed = true;
       }
       return failed ? EXIT.FAILURE : EXIT.OK;
+    }
+    case 'join': {
+      const relay = flagString(args, 'relay');
+      const token = flagString(args, 'token');
+      if (!relay || !token) throw new UsageError('join needs --relay URL and --token T');
+      const file = configFile ?? DEFAULT_CONFIG;
+      const { existsSync } = await import('node:fs');
+      const current = configFile && !existsSync(configFile) ? parseConfig({}) : await loadConfig(configFile);
+      const j = await joinRelay({ relay, token, node: flagString(args, 'name') ?? current.node.name, configFile: file, dataDir: flagString(args, 'data-dir') });
+      process.stdout.write(`joined as node "${j.node}" (broker ${j.brokerUrl}); credentials written to ${file}\nstart the node: edgecore run --config ${file}\n`);
+      return EXIT.OK;
     }
     default:
       throw new UsageError(`unknown command "${cmd}" (see edgecore --help)`);

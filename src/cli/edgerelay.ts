@@ -1,18 +1,131 @@
-/** The `edgerelay` command (the cloud side). Filled in by the relay issue. */
+/** The `edgerelay` command: the cloud side (embedded MQTT broker or external one, SQLite state, HTTP API). */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { errorMessage, isConfigError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { sha256 } from '../relay/auth.js';
+import { loadRelayConfigFile, parseRelayConfig, type RelayConfig } from '../relay/config.js';
+import { adminTokenFor, startRelay, writeMosquittoFiles } from '../relay/relay.js';
+import { SqliteRelayStore } from '../relay/store/sqlite.js';
+import { newSecret } from '../relay/auth.js';
 import { VERSION } from '../version.js';
-import { EXIT } from './args.js';
+import { EXIT, flagString, parseArgs, UsageError } from './args.js';
 
 const HELP = `edgerelay ${VERSION} — the minimal cloud side of edgecore
 
 Usage:
-  edgerelay --version | --help`;
+  edgerelay run [--config FILE] [--data-dir DIR] [--api-port N] [--mqtt-port N] [--ws-port N]
+                                     run the relay (embedded MQTT broker unless broker.mode: external)
+  edgerelay token [--ttl SECONDS] [--config FILE]
+                                     create a bootstrap token for \`edgecore join\` (store opened directly)
+  edgerelay admin-token [--config FILE]   print the admin token edgectl needs
+  edgerelay mosquitto-files [--config FILE]   (re)write broker.external.passwordFile and aclFile
+  edgerelay config --defaults        print the complete default config
+  edgerelay --version | --help
+
+Without --config, /etc/edgerelay/edgerelay.yaml is read when it exists, else the defaults apply.`;
+
+const DEFAULT_CONFIG = '/etc/edgerelay/edgerelay.yaml';
+
+function loadConfig(args: ReturnType<typeof parseArgs>): RelayConfig {
+  const file = flagString(args, 'config', 'c');
+  const cfg = file ? loadRelayConfigFile(file) : existsSync(DEFAULT_CONFIG) ? loadRelayConfigFile(DEFAULT_CONFIG) : parseRelayConfig({});
+  const dataDir = flagString(args, 'data-dir');
+  if (dataDir) cfg.dataDir = dataDir;
+  const num = (name: string): number | undefined => {
+    const v = flagString(args, name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be a port number`);
+    return n;
+  };
+  const api = num('api-port');
+  if (api !== undefined) cfg.api.port = api;
+  const mqtt = num('mqtt-port');
+  if (mqtt !== undefined) cfg.broker.port = mqtt;
+  const ws = num('ws-port');
+  if (ws !== undefined) cfg.broker.ws.port = ws;
+  return cfg;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, new Set(['config', 'c', 'data-dir', 'api-port', 'mqtt-port', 'ws-port', 'ttl']));
+  const [cmd] = args.positionals;
+  if (args.flags.has('version') || cmd === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.OK;
+  }
+  if (args.flags.has('help') || args.flags.has('h') || !cmd || cmd === 'help') {
+    process.stdout.write(HELP + '\n');
+    return cmd || args.flags.has('help') || args.flags.has('h') ? EXIT.OK : EXIT.USAGE;
+  }
+  switch (cmd) {
+    case 'config':
+      if (!args.flags.has('defaults')) throw new UsageError('config needs --defaults');
+      process.stdout.write(`# edgerelay configuration — every key with its default. Unknown keys are refused.\n${stringify(parseRelayConfig({}))}`);
+      return EXIT.OK;
+    case 'run': {
+      const cfg = loadConfig(args);
+      const log = createLogger({ level: cfg.log.level, format: cfg.log.format }, 'edgerelay');
+      process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: errorMessage(e) }));
+      const relay = await startRelay(cfg, log);
+      return new Promise((resolve) => {
+        const onSignal = (sig: NodeJS.Signals): void => {
+          log.info('signal received', { signal: sig });
+          relay.stop().then(
+            () => resolve(EXIT.OK),
+            (e) => {
+              log.error('stop failed', { error: errorMessage(e) });
+              resolve(EXIT.FAILURE);
+            },
+          );
+        };
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+      });
+    }
+    case 'token': {
+      const cfg = loadConfig(args);
+      const ttl = Number(flagString(args, 'ttl') ?? cfg.nodes.tokenTtlSeconds);
+      if (!Number.isInteger(ttl) || ttl < 1) throw new UsageError('--ttl must be a positive integer (seconds)');
+      const store = SqliteRelayStore.open(join(cfg.dataDir, 'relay.db'));
+      try {
+        const token = `ect.${newSecret(18)}`;
+        const now = new Date();
+        store.createToken(sha256(token), new Date(now.getTime() + ttl * 1000), now);
+        process.stdout.write(`${token}\n`);
+      } finally {
+        store.close();
+      }
+      return EXIT.OK;
+    }
+    case 'admin-token': {
+      process.stdout.write(`${adminTokenFor(loadConfig(args))}\n`);
+      return EXIT.OK;
+    }
+    case 'mosquitto-files': {
+      const cfg = loadConfig(args);
+      if (!cfg.broker.external.passwordFile && !cfg.broker.external.aclFile) throw new UsageError('set broker.external.passwordFile and aclFile in the config');
+      const store = SqliteRelayStore.open(join(cfg.dataDir, 'relay.db'));
+      try {
+        writeMosquittoFiles(cfg, store);
+      } finally {
+        store.close();
+      }
+      process.stdout.write(`wrote ${[cfg.broker.external.passwordFile, cfg.broker.external.aclFile].filter(Boolean).join(' and ')}\n`);
+      return EXIT.OK;
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}" (see edgerelay --help)`);
+  }
+}
 
 export async function cli(argv: readonly string[]): Promise<void> {
-  if (argv.includes('--version')) {
-    process.stdout.write(`${VERSION}\n`);
-    return;
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
+    process.stderr.write(`edgerelay: ${errorMessage(e)}\n`);
+    process.exitCode = e instanceof UsageError ? EXIT.USAGE : isConfigError(e) ? EXIT.CONFIG : EXIT.FAILURE;
   }
-  const help = argv.includes('--help') || argv.includes('-h');
-  process.stdout.write(HELP + '\n');
-  process.exitCode = help ? EXIT.OK : EXIT.USAGE;
 }

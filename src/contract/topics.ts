@@ -1,7 +1,17 @@
 /**
  * The node ⇄ relay wire contract: every MQTT topic. Shared by the node (edgehub and whoever
  * enqueues upstream) and the relay; neither imports the other's code. Payload types are in
- * `payloads.ts`. Each node publishes and subscribes only below `edgecore/v1/nodes/{node}/`.
+ * `payloads.ts`. Each node publishes and subscribes only below `edgecore/v1/nodes/{node}/`
+ * (the broker ACL enforces it), so one node's credentials can never read another's traffic.
+ *
+ *   desired              relay → node  retained, QoS1  DesiredDocument (full, versioned)
+ *   sync                 node → relay  QoS1            SyncRequest (on every connect)
+ *   reported/state       node → relay  QoS1            ReportedState (outbox, coalesced)
+ *   reported/telemetry   node → relay  QoS1            ReportedTelemetry (outbox, appended)
+ *   presence             node → relay  retained, QoS1  Presence (birth; the Last Will says offline)
+ *   heartbeat            node → relay  QoS0            Heartbeat
+ *   rpc/request          relay → node  QoS1            RpcRequest (logs, twin get/set)
+ *   rpc/response         node → relay  QoS1            RpcResponse (chunks, then done)
  */
 export const TOPIC_ROOT = 'edgecore/v1/nodes';
 
@@ -10,10 +20,72 @@ export const topics = {
   nodeRoot: (node: string) => `${TOPIC_ROOT}/${node}`,
   /** relay → node: the full desired document (versioned, level-triggered) */
   desired: (node: string) => `${TOPIC_ROOT}/${node}/desired`,
+  /** node → relay: "send me the current desired document" (on every connect) */
+  sync: (node: string) => `${TOPIC_ROOT}/${node}/sync`,
   /** node → relay: the latest state of one object (coalesced per key in the outbox) */
   reportedState: (node: string) => `${TOPIC_ROOT}/${node}/reported/state`,
   /** node → relay: telemetry/events (appended, in order) */
   reportedTelemetry: (node: string) => `${TOPIC_ROOT}/${node}/reported/telemetry`,
   /** node → relay: retained presence; also the Last Will */
   presence: (node: string) => `${TOPIC_ROOT}/${node}/presence`,
+  /** node → relay: liveness between reports */
+  heartbeat: (node: string) => `${TOPIC_ROOT}/${node}/heartbeat`,
+  /** relay → node: a request the node serves (logs, twin get/set) */
+  rpcRequest: (node: string) => `${TOPIC_ROOT}/${node}/rpc/request`,
+  /** node → relay: answers to rpcRequest, possibly several chunks */
+  rpcResponse: (node: string) => `${TOPIC_ROOT}/${node}/rpc/response`,
 } as const;
+
+/** Wildcard subscriptions of the relay (all nodes). */
+export const relaySubscriptions = [
+  `${TOPIC_ROOT}/+/sync`,
+  `${TOPIC_ROOT}/+/reported/state`,
+  `${TOPIC_ROOT}/+/reported/telemetry`,
+  `${TOPIC_ROOT}/+/presence`,
+  `${TOPIC_ROOT}/+/heartbeat`,
+  `${TOPIC_ROOT}/+/rpc/response`,
+] as const;
+
+export type NodeChannel =
+  | 'desired'
+  | 'sync'
+  | 'reported/state'
+  | 'reported/telemetry'
+  | 'presence'
+  | 'heartbeat'
+  | 'rpc/request'
+  | 'rpc/response';
+
+const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
+  'desired',
+  'sync',
+  'reported/state',
+  'reported/telemetry',
+  'presence',
+  'heartbeat',
+  'rpc/request',
+  'rpc/response',
+]);
+
+/** Split a concrete topic into node and channel; undefined when it is not a contract topic. */
+export function parseNodeTopic(topic: string): { node: string; channel: NodeChannel } | undefined {
+  const prefix = `${TOPIC_ROOT}/`;
+  if (!topic.startsWith(prefix)) return undefined;
+  const rest = topic.slice(prefix.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0) return undefined;
+  const node = rest.slice(0, slash);
+  const channel = rest.slice(slash + 1);
+  return CHANNELS.has(channel) ? { node, channel: channel as NodeChannel } : undefined;
+}
+
+/**
+ * The broker ACL as one pure rule: a node may use only topics inside its own subtree, with no
+ * wildcard reaching outside it. `topic` may be a subscription filter.
+ */
+export function nodeMayUse(node: string, topic: string): boolean {
+  const root = `${TOPIC_ROOT}/${node}/`;
+  if (!topic.startsWith(root)) return false;
+  // '+' or '#' in the node segment is impossible here (the prefix matched literally).
+  return !topic.slice(root.length).split('/').some((seg) => seg === '..');
+}

@@ -6,11 +6,24 @@ export const edgehubConfig = section({
   /** off until the node has joined a relay (`edgecore join` turns it on) */
   enabled: z.boolean().default(false),
   relay: section({
+    /** the relay's MQTT URL (mqtt://, mqtts://, ws://, wss://) */
     url: z.string().default(''),
     username: z.string().default(''),
     password: z.string().default(''),
+    /** CA file for mqtts/wss with a private CA */
+    caFile: z.string().default(''),
   }),
   heartbeatSeconds: z.number().int().min(1).default(30),
+  /** MQTT keepalive; the heartbeat resets the timer, so PINGREQs happen only when heartbeats are off */
+  keepaliveSeconds: z.number().int().min(5).max(65535).default(60),
+  /** jittered exponential reconnect backoff */
+  reconnect: section({
+    initialMs: z.number().int().min(10).default(1000),
+    maxMs: z.number().int().min(10).default(60_000),
+    jitter: z.number().min(0).max(1).default(0.5),
+  }),
+  /** outbox rows published per window (each acknowledged by the broker before it is removed) */
+  flushBatch: z.number().int().min(1).max(10_000).default(100),
   outbox: section({
     maxRows: z.number().int().min(10).default(100_000),
     maxBytes: z.number().int().min(1024).default(64 * 1024 * 1024),

@@ -1,5 +1,20 @@
-/** edgehub's contract on the bus (filled in by the relay issue). */
-export type HubMessage = { type: 'edgehub.flush' };
+/** edgehub's contract on the bus. */
+export interface HubStatus {
+  connected: boolean;
+  url: string;
+  appliedVersion: number;
+  epoch: string;
+  reconnectAttempt: number;
+  lastError?: string;
+  outbox: { rows: number; dropped: number };
+}
+
+export type HubMessage =
+  /** publish the outbox now (normally triggered by every enqueue) */
+  | { type: 'edgehub.flush' }
+  | { type: 'edgehub.status' };
+
 export interface HubReplies {
   'edgehub.flush': void;
+  'edgehub.status': HubStatus;
 }

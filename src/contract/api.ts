@@ -1,0 +1,98 @@
+/**
+ * The relay's HTTP JSON API (used by edgectl and `edgecore join`). Shared types only; the relay
+ * serves it (src/relay/api.ts), edgectl calls it (src/ctl/client.ts).
+ *
+ *   POST   /api/v1/tokens                       admin   {ttlSeconds?}            → TokenCreated
+ *   POST   /api/v1/join                         token   JoinRequest              → JoinResponse
+ *   GET    /api/v1/nodes[/NAME]                 admin                            → NodeView[] | NodeView
+ *   DELETE /api/v1/nodes/NAME                   admin                            → {deleted}
+ *   POST   /api/v1/apply                        admin   ApplyRequest             → ApplyResult
+ *   GET    /api/v1/objects?kind=&namespace=&node=&name=   admin                  → ObjectView[]
+ *   GET    /api/v1/objects/KIND/NS/NAME         admin                            → ObjectView
+ *   DELETE /api/v1/objects/KIND/NS/NAME         admin                            → {deleted}
+ *   GET    /api/v1/telemetry?node=&limit=       admin                            → telemetry rows, oldest first
+ *   GET    /api/v1/logs/NS/POD?container=&tail=&follow=1   admin               → text/plain stream
+ *   POST   /api/v1/twin/NS/DEVICE               admin   {op:'get'} | {op:'set', values} → twin reply
+ *   GET    /healthz                             none                             → {ok}
+ *
+ * Errors: non-2xx with ApiErrorBody; validation errors carry field paths.
+ */
+export interface ApiErrorBody {
+  error: { code: string; message: string; issues?: { path: string; reason: string }[] };
+}
+
+export interface TokenCreated {
+  token: string;
+  expiresAt: string;
+}
+
+export interface JoinRequest {
+  token: string;
+  node: string;
+  labels?: Record<string, string>;
+}
+
+export interface JoinResponse {
+  node: string;
+  /** MQTT URL the node connects to */
+  brokerUrl: string;
+  username: string;
+  password: string;
+}
+
+export type NodeReadiness = 'Ready' | 'NotReady' | 'Unknown';
+
+export interface NodeView {
+  name: string;
+  status: NodeReadiness;
+  online: boolean;
+  /** ISO time of the last message from the node, if any */
+  lastContact: string | null;
+  /** the version the relay holds for this node */
+  desiredVersion: number;
+  /** the version the node last said it applied */
+  appliedVersion: number;
+  agentVersion: string;
+  arch: string;
+  labels: Record<string, string>;
+  joinedAt: string;
+  outbox?: { rows: number; dropped: number };
+  lastError?: string;
+}
+
+/** Status of an object as reported by one node. */
+export interface ReportedView {
+  node: string;
+  status: unknown;
+  desiredVersion: number;
+  updatedAt: string;
+}
+
+export interface ObjectView {
+  kind: string;
+  namespace: string;
+  name: string;
+  /** the node it is placed on, or '*' for every node */
+  node: string;
+  uid: string;
+  generation: number;
+  manifest: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+  reported: ReportedView[];
+}
+
+export interface ApplyRequest {
+  object: unknown;
+  /** place the object on this node (overrides spec.nodeName) */
+  node?: string;
+}
+
+export interface ApplyResult {
+  kind: string;
+  namespace: string;
+  name: string;
+  node: string;
+  result: 'created' | 'configured' | 'unchanged';
+  generation: number;
+}

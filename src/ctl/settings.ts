@@ -1,0 +1,45 @@
+/**
+ * Where edgectl finds the relay and its token: flags (--server, --token), then the environment
+ * (EDGECTL_SERVER, EDGECTL_TOKEN), then a config file (--config, EDGECTL_CONFIG, or
+ * ~/.edgectl/config.yaml) holding `server:` and `token:`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+export interface CtlSettings {
+  server: string;
+  token: string;
+  source: string;
+}
+
+export interface SettingsInput {
+  server?: string;
+  token?: string;
+  configFile?: string;
+  env: NodeJS.ProcessEnv;
+  home?: string;
+}
+
+export function defaultConfigPath(env: NodeJS.ProcessEnv, home = homedir()): string {
+  return env.EDGECTL_CONFIG || join(home, '.edgectl', 'config.yaml');
+}
+
+export function resolveSettings(i: SettingsInput): CtlSettings {
+  const file = i.configFile ?? defaultConfigPath(i.env, i.home);
+  let fromFile: { server?: unknown; token?: unknown } = {};
+  if (i.configFile && !existsSync(i.configFile)) throw new Error(`config file ${i.configFile} not found`);
+  if (existsSync(file)) {
+    try {
+      fromFile = (parse(readFileSync(file, 'utf8')) ?? {}) as typeof fromFile;
+    } catch (e) {
+      throw new Error(`${file}: ${(e as Error).message}`);
+    }
+  }
+  const server = i.server ?? i.env.EDGECTL_SERVER ?? (typeof fromFile.server === 'string' ? fromFile.server : undefined);
+  const token = i.token ?? i.env.EDGECTL_TOKEN ?? (typeof fromFile.token === 'string' ? fromFile.token : undefined);
+  if (!server) throw new Error(`no relay server: pass --server URL, set EDGECTL_SERVER, or put "server:" in ${file}`);
+  if (!token) throw new Error(`no admin token: pass --token T, set EDGECTL_TOKEN, or put "token:" in ${file}`);
+  return { server, token, source: file };
+}

@@ -1,0 +1,36 @@
+/**
+ * Secrets of the relay: bootstrap tokens (stored as SHA-256), node passwords (stored as
+ * PBKDF2-SHA512 in mosquitto's `$7$iterations$salt$hash` form, so the same hash serves the
+ * embedded broker and a mosquitto password file), and constant-time comparisons.
+ */
+import { createHash, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const PASSWORD_ITERATIONS = 1000;
+
+export function newSecret(bytes = 24): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** mosquitto 2.x `$7$` hash (PBKDF2-HMAC-SHA512, 12-byte salt, 64-byte key). */
+export function hashPassword(password: string, iterations = PASSWORD_ITERATIONS, salt = randomBytes(12)): string {
+  const key = pbkdf2Sync(password, salt, iterations, 64, 'sha512');
+  return `$7$${iterations}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+export function verifyPassword(password: string, encoded: string): boolean {
+  const m = /^\$7\$(\d+)\$([^$]+)\$([^$]+)$/.exec(encoded);
+  if (!m) return false;
+  const want = Buffer.from(m[3]!, 'base64');
+  const got = pbkdf2Sync(password, Buffer.from(m[2]!, 'base64'), Number(m[1]), want.length, 'sha512');
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

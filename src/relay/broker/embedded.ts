@@ -1,0 +1,144 @@
+/**
+ * The embedded broker: aedes in the relay's process, MQTT over TCP, over WebSocket (ws +
+ * createWebSocketStream), and over TLS when a certificate is configured. Every node
+ * authenticates with its own credentials (username = client id = node name) and may publish
+ * and subscribe only inside its own subtree (authorizePublish / authorizeSubscribe).
+ */
+import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import { nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { RelayConfig } from '../config.js';
+import { UPLINK_CHANNELS, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
+
+/** Checks a node's password; the relay supplies it (store + cache). */
+export type Authenticator = (username: string, password: string) => boolean;
+
+const AUTH_FAILED = 4; // BAD_USERNAME_OR_PASSWORD
+const NOT_AUTHORIZED = 5;
+
+function authError(code: number, msg: string): Error & { returnCode: number } {
+  return Object.assign(new Error(msg), { returnCode: code });
+}
+
+export class EmbeddedBroker implements RelayTransport {
+  readonly kind = 'embedded' as const;
+  private aedes?: Aedes;
+  private readonly servers: (NetServer | HttpServer)[] = [];
+  private wss?: WebSocketServer;
+  private readonly addrs: Record<string, string> = {};
+
+  constructor(
+    private readonly cfg: RelayConfig['broker'],
+    private readonly authenticate: Authenticator,
+    private readonly log: Logger,
+  ) {}
+
+  async start(onMessage: NodeMessageHandler): Promise<void> {
+    const aedes = await Aedes.createBroker({
+      concurrency: 1000,
+      drainTimeout: 10_000,
+      authenticate: (client: Client, username, password, done) => {
+        const u = username ?? '';
+        if (!u || !password || client.id !== u) return done(authError(NOT_AUTHORIZED, 'client id must equal the node name'), false);
+        if (!this.authenticate(u, password.toString())) return done(authError(AUTH_FAILED, 'bad credentials'), false);
+        return done(null, true);
+      },
+      authorizePublish: (client, packet, done) => {
+        if (client && !nodeMayUse(client.id, packet.topic)) return done(new Error(`${client.id} may not publish to ${packet.topic}`));
+        return done(null);
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        if (!nodeMayUse(client.id, sub.topic)) {
+          this.log.warn('subscription refused', { client: client.id, topic: sub.topic });
+          return done(null, null); // SUBACK 0x80 for this filter
+        }
+        return done(null, sub);
+      },
+      published: (packet: AedesPublishPacket, client: Client | null, done) => {
+        const t = parseNodeTopic(packet.topic);
+        if (!t || !UPLINK_CHANNELS.has(t.channel)) return done(null);
+        // A Will is published with the client that died; a node's own publishes were authorized.
+        if (client && client.id !== t.node) return done(null);
+        try {
+          onMessage(t.node, t.channel, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+          done(null);
+        } catch (e) {
+          this.log.error('could not store a node message; not acknowledging it', { node: t.node, channel: t.channel, error: errorMessage(e) });
+          done(e as Error);
+        }
+      },
+    });
+    this.aedes = aedes;
+    aedes.on('clientError', (client, err) => this.log.debug('client error', { client: client.id, error: err.message }));
+
+    const tcp = createNetServer(aedes.handle);
+    this.addrs.mqtt = await this.listen(tcp, this.cfg.port, 'mqtt');
+    const hasTls = !!(this.cfg.tls.cert && this.cfg.tls.key);
+    const tlsOpts = hasTls ? { cert: readFileSync(this.cfg.tls.cert), key: readFileSync(this.cfg.tls.key) } : undefined;
+    if (tlsOpts) {
+      const tls = createTlsServer(tlsOpts, aedes.handle);
+      this.addrs.mqtts = await this.listen(tls, this.cfg.tls.port, 'mqtts');
+    }
+    if (this.cfg.ws.enabled) {
+      const http = tlsOpts ? createHttpsServer(tlsOpts) : createHttpServer();
+      const wss = new WebSocketServer({ server: http, path: this.cfg.ws.path });
+      wss.on('connection', (ws, req) => {
+        const stream = createWebSocketStream(ws);
+        stream.on('error', () => ws.terminate());
+        aedes.handle(stream, req);
+      });
+      this.wss = wss;
+      this.addrs.ws = (await this.listen(http, this.cfg.ws.port, tlsOpts ? 'wss' : 'ws')) + this.cfg.ws.path;
+    }
+  }
+
+  private listen(server: NetServer | HttpServer, port: number, scheme: string): Promise<string> {
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.cfg.host, () => {
+        server.off('error', reject);
+        const a = server.address() as AddressInfo;
+        const host = a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address;
+        resolve(`${scheme}://${host}:${a.port}`);
+      });
+    });
+  }
+
+  publish(topic: string, payload: Buffer | string, opts: PublishOptions): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes) return Promise.reject(new Error('broker not started'));
+    return new Promise((resolve, reject) => {
+      aedes.publish(
+        { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos, retain: opts.retain, dup: false },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  endpoints(): Record<string, string> {
+    return { ...this.addrs };
+  }
+
+  connectedClients(): number {
+    return this.aedes?.connectedClients ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    this.wss?.close();
+    for (const s of this.servers) {
+      if ('closeAllConnections' in s) s.closeAllConnections();
+      s.close();
+    }
+    const a = this.aedes;
+    this.aedes = undefined;
+    if (a) await new Promise<void>((r) => a.close(() => r()));
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * How the relay reaches the fleet: publish to a node's topics, hear what nodes publish. Two
+ * implementations: the embedded aedes broker (embedded.ts) and an external broker through an
+ * MQTT client (external.ts). The relay's sync code is the same over both.
+ */
+import type { NodeChannel } from '../../contract/topics.js';
+
+/**
+ * Called for every node → relay message. It runs before the broker acknowledges the message
+ * to the node (embedded: inside aedes' publish chain; external: before mqtt.js sends PUBACK),
+ * so a message it stored is never lost, and one it throws on is not acknowledged.
+ */
+export type NodeMessageHandler = (node: string, channel: NodeChannel, payload: Buffer) => void;
+
+export interface PublishOptions {
+  qos: 0 | 1;
+  retain: boolean;
+}
+
+export interface RelayTransport {
+  readonly kind: 'embedded' | 'external';
+  start(onMessage: NodeMessageHandler): Promise<void>;
+  publish(topic: string, payload: Buffer | string, opts: PublishOptions): Promise<void>;
+  /** listening addresses (embedded) or the broker URL (external), for logs and tests */
+  endpoints(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Direction filter: only these channels are read from nodes. */
+export const UPLINK_CHANNELS: ReadonlySet<NodeChannel> = new Set<NodeChannel>([
+  'sync',
+  'reported/state',
+  'reported/telemetry',
+  'presence',
+  'heartbeat',
+  'rpc/response',
+]);

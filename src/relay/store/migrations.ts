@@ -1,0 +1,52 @@
+/** The relay's SQLite schema (numbered, forward-only). */
+import { randomUUID } from 'node:crypto';
+import type { Migration } from '../../lib/sqlite.js';
+
+export const RELAY_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'relay_initial',
+    up(db) {
+      db.exec(`
+        CREATE TABLE relay_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE tokens (hash TEXT PRIMARY KEY, expires_at TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE nodes (
+          name TEXT PRIMARY KEY,
+          password_hash TEXT NOT NULL,
+          labels TEXT NOT NULL DEFAULT '{}',
+          joined_at TEXT NOT NULL,
+          online INTEGER NOT NULL DEFAULT 0,
+          last_contact TEXT,
+          applied_version INTEGER NOT NULL DEFAULT 0,
+          info TEXT NOT NULL DEFAULT '{}'
+        );
+        -- one row per node name that has (or had) desired objects: the per-node version
+        CREATE TABLE node_versions (node TEXT PRIMARY KEY, version INTEGER NOT NULL);
+        CREATE TABLE objects (
+          kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+          node TEXT NOT NULL,
+          uid TEXT NOT NULL,
+          generation INTEGER NOT NULL,
+          manifest TEXT NOT NULL,
+          created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+          PRIMARY KEY (kind, namespace, name)
+        );
+        CREATE INDEX objects_node ON objects(node);
+        CREATE TABLE reported (
+          node TEXT NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+          status TEXT NOT NULL, desired_version INTEGER NOT NULL, updated_at TEXT NOT NULL,
+          PRIMARY KEY (kind, namespace, name, node)
+        );
+        CREATE TABLE streams (node TEXT NOT NULL, stream TEXT NOT NULL, hwm INTEGER NOT NULL, PRIMARY KEY (node, stream));
+        CREATE TABLE telemetry (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          node TEXT NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+          event TEXT NOT NULL, data TEXT NOT NULL, desired_version INTEGER NOT NULL,
+          seq INTEGER, timestamp INTEGER NOT NULL
+        );
+        CREATE INDEX telemetry_node ON telemetry(node, id);
+      `);
+      db.prepare('INSERT INTO relay_meta (key, value) VALUES (?, ?)').run('epoch', randomUUID());
+    },
+  },
+];
