@@ -54,3 +54,12 @@ export const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64
 
 /** A file mode given as a number (YAML octal 0644 reads as 420) between 0 and 0777. */
 export const fileMode = z.number().int().min(0).max(0o777);
+
+/** A map keyed by ConfigMap/Secret data keys; a bad key is named in the issue path. */
+export function dataRecord<V extends z.ZodType>(value: V) {
+  return z.record(z.string(), value).superRefine((r, ctx) => {
+    for (const k of Object.keys(r)) {
+      if (k.length > 253 || !DATA_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'must be letters, digits, -, _ or .' });
+    }
+  });
+}

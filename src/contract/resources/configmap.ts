@@ -1,16 +1,14 @@
 /** Kubernetes v1 ConfigMap, the subset edgecore supports. Shared by node, relay and edgectl. */
 import { parseOrThrow, z } from '../../lib/schema.js';
-import { base64, DATA_KEY, metadataSchema } from './common.js';
-
-const dataKey = z.string().max(253).regex(DATA_KEY, 'must be letters, digits, -, _ or .');
+import { base64, dataRecord, metadataSchema } from './common.js';
 
 export const configMapSchema = z
   .strictObject({
     apiVersion: z.literal('v1').default('v1'),
     kind: z.literal('ConfigMap').default('ConfigMap'),
     metadata: metadataSchema,
-    data: z.record(dataKey, z.string()).default({}),
-    binaryData: z.record(dataKey, base64).default({}),
+    data: dataRecord(z.string()).default({}),
+    binaryData: dataRecord(base64).default({}),
     immutable: z.boolean().optional(),
   })
   .superRefine((cm, ctx) => {

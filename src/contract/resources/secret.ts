@@ -1,8 +1,6 @@
 /** Kubernetes v1 Secret, the subset edgecore supports. Shared by node, relay and edgectl. */
 import { parseOrThrow, z } from '../../lib/schema.js';
-import { base64, DATA_KEY, metadataSchema } from './common.js';
-
-const dataKey = z.string().max(253).regex(DATA_KEY, 'must be letters, digits, -, _ or .');
+import { base64, dataRecord, metadataSchema } from './common.js';
 
 export const SECRET_TYPES = ['Opaque', 'kubernetes.io/dockerconfigjson', 'kubernetes.io/basic-auth', 'kubernetes.io/tls'] as const;
 
@@ -13,9 +11,9 @@ export const secretSchema = z
     metadata: metadataSchema,
     type: z.enum(SECRET_TYPES).default('Opaque'),
     /** values base64-encoded */
-    data: z.record(dataKey, base64).default({}),
+    data: dataRecord(base64).default({}),
     /** plain values; win over `data` for the same key (as in Kubernetes) */
-    stringData: z.record(dataKey, z.string()).default({}),
+    stringData: dataRecord(z.string()).default({}),
     immutable: z.boolean().optional(),
   })
   .superRefine((s, ctx) => {

@@ -1,0 +1,171 @@
+/** The pure planner: desired pods + observed engine state + facts → steps. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parsePod } from '../../../src/contract/resources/pod.js';
+import { containerHash, sandboxHash } from '../../../src/modules/edged/desired.js';
+import type { DesiredPod, Facts, Observed, ObservedContainer, Step } from '../../../src/modules/edged/model.js';
+import { plan } from '../../../src/modules/edged/planner.js';
+
+const SB = { image: '', command: ['sleep', 'infinity'], network: 'bridge' };
+const IMG = 'local/app:1';
+const NOW = Date.parse('2026-01-01T00:10:00Z');
+
+function desired(spec: Record<string, unknown>, uid = 'u1', name = 'p'): DesiredPod {
+  const pod = parsePod({ metadata: { name }, spec });
+  const hashes: Record<string, string> = {};
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) hashes[c.name] = containerHash(pod, c);
+  return { namespace: 'default', name, uid, pod, configErrors: {}, sandboxImage: pod.spec.containers[0]!.image, sandboxHash: sandboxHash(pod, SB), hashes };
+}
+
+function facts(extra: Partial<Facts> = {}): Facts {
+  return { now: NOW, probes: new Map(), pulls: new Map(), crashLoop: { initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 }, pullBackoff: { initialMs: 10_000, maxMs: 300_000 }, ...extra };
+}
+
+let seq = 0;
+function oc(d: DesiredPod, role: 'sandbox' | 'init' | 'app', container: string, extra: Partial<ObservedContainer> = {}): ObservedContainer {
+  const attempt = extra.attempt ?? 0;
+  return {
+    id: `id${++seq}`,
+    dockerName: `edgecore_default_${d.name}_${d.uid}_${role === 'sandbox' ? 'sandbox' : `c_${container}`}_${attempt}`,
+    podUid: d.uid,
+    namespace: 'default',
+    podName: d.name,
+    role,
+    container,
+    attempt,
+    hash: role === 'sandbox' ? d.sandboxHash : d.hashes[container]!,
+    graceSeconds: 30,
+    image: IMG,
+    imageId: 'sha256:x',
+    state: 'running',
+    exitCode: 0,
+    oomKilled: false,
+    error: '',
+    startedAt: '2026-01-01T00:00:00Z',
+    ...extra,
+  };
+}
+
+const observed = (containers: ObservedContainer[], images = [IMG], podDirs: string[] = []): Observed => ({ containers, images: new Set(images), podDirs });
+const ops = (steps: Step[]): string[] => steps.map((s) => (s.op === 'create' ? `create ${s.role}:${s.container}#${s.attempt}` : s.op === 'remove' || s.op === 'stop' || s.op === 'start' ? `${s.op} ${s.name}` : s.op));
+const app = (extra: Record<string, unknown> = {}) => ({ name: 'a', image: IMG, ...extra });
+
+test('a new pod: volumes, sandbox, then every app container', () => {
+  const d = desired({ containers: [app(), app({ name: 'b' })] });
+  const p = plan([d], observed([]), facts());
+  assert.deepEqual(ops(p.steps), ['volumes', 'create sandbox:sandbox#0', 'create app:a#0', 'create app:b#0']);
+});
+
+test('everything running as desired: no steps (adoption after a restart)', () => {
+  const d = desired({ containers: [app()] });
+  const p = plan([d], observed([oc(d, 'sandbox', 'sandbox'), oc(d, 'app', 'a')]), facts());
+  assert.deepEqual(p.steps, []);
+});
+
+test('containers created but not started (crash between create and start) are started, not recreated', () => {
+  const d = desired({ containers: [app()] });
+  const box = oc(d, 'sandbox', 'sandbox');
+  const a = oc(d, 'app', 'a', { state: 'created' });
+  assert.deepEqual(ops(plan([d], observed([box, a]), facts()).steps), [`start ${a.dockerName}`]);
+});
+
+test('containers of deleted pods and leftover pod folders are removed; refused specs are left alone', () => {
+  const gone = desired({ containers: [app()] }, 'old');
+  const bad: DesiredPod = { namespace: 'default', name: 'bad', uid: 'u9', issues: [{ path: 'spec.containers', reason: 'x' }], configErrors: {}, sandboxImage: '', sandboxHash: '', hashes: {} };
+  const badC = { ...oc(gone, 'app', 'a'), podUid: 'u9' };
+  const c = oc(gone, 'app', 'a');
+  const p = plan([bad], observed([c, badC], [IMG], ['old', 'u9']), facts());
+  assert.deepEqual(ops(p.steps), [`remove ${c.dockerName}`, 'removeDir']);
+  assert.equal((p.steps[1] as { uid: string }).uid, 'old');
+});
+
+test('restartPolicy Always: CrashLoopBackOff 10 s doubling with a 5 min cap, then a new attempt', () => {
+  const d = desired({ containers: [app()] });
+  const box = oc(d, 'sandbox', 'sandbox');
+  const at = (attempt: number, finishedAgoMs: number) =>
+    oc(d, 'app', 'a', { attempt, state: 'exited', exitCode: 1, startedAt: new Date(NOW - finishedAgoMs - 1000).toISOString(), finishedAt: new Date(NOW - finishedAgoMs).toISOString() });
+  let p = plan([d], observed([box, at(0, 5_000)]), facts());
+  assert.deepEqual(p.steps, []);
+  assert.equal(p.waiting.get('u1')?.get('a')?.reason, 'CrashLoopBackOff');
+  assert.equal(p.wakeAt, NOW + 5_000);
+  p = plan([d], observed([box, at(0, 10_000)]), facts());
+  assert.deepEqual(ops(p.steps), ['volumes', 'create app:a#1']);
+  assert.equal(plan([d], observed([box, at(2, 39_000)]), facts()).wakeAt, NOW + 1_000); // 40 s for the third restart
+  assert.equal(plan([d], observed([box, at(9, 1_000)]), facts()).wakeAt, NOW + 299_000); // capped at 300 s
+  // A long run resets the delay.
+  const long = oc(d, 'app', 'a', { attempt: 5, state: 'exited', exitCode: 1, startedAt: new Date(NOW - 3_600_000).toISOString(), finishedAt: new Date(NOW - 1).toISOString() });
+  assert.deepEqual(ops(plan([d], observed([box, long]), facts()).steps), ['volumes', 'create app:a#6']);
+});
+
+test('restartPolicy OnFailure and Never decide restarts and terminal phases', () => {
+  const box = (d: DesiredPod) => oc(d, 'sandbox', 'sandbox');
+  const ended = (d: DesiredPod, code: number) => oc(d, 'app', 'a', { state: 'exited', exitCode: code, finishedAt: new Date(NOW - 60_000).toISOString() });
+  const onf = desired({ restartPolicy: 'OnFailure', containers: [app()] });
+  assert.deepEqual(ops(plan([onf], observed([box(onf), ended(onf, 2)]), facts()).steps), ['volumes', 'create app:a#1']);
+  const ok = plan([onf], observed([box(onf), ended(onf, 0)]), facts());
+  assert.deepEqual([ok.steps.length, ok.terminal.get('u1')], [0, 'Succeeded']);
+  const never = desired({ restartPolicy: 'Never', containers: [app()] });
+  const f = plan([never], observed([box(never), ended(never, 2)]), facts());
+  assert.deepEqual([f.steps.length, f.terminal.get('u1')], [0, 'Failed']);
+});
+
+test('a changed container spec replaces that container only, keeping the restart count going', () => {
+  const d = desired({ containers: [app(), app({ name: 'b' })] });
+  const a = oc(d, 'app', 'a', { hash: 'stale', attempt: 2 });
+  const b = oc(d, 'app', 'b');
+  assert.deepEqual(ops(plan([d], observed([oc(d, 'sandbox', 'sandbox'), a, b]), facts()).steps), [`remove ${a.dockerName}`, 'volumes', 'create app:a#3']);
+});
+
+test('a failed liveness probe stops the container (the restart policy then applies)', () => {
+  const d = desired({ containers: [app({ livenessProbe: { exec: { command: ['true'] } } })] });
+  const a = oc(d, 'app', 'a');
+  const p = plan([d], observed([oc(d, 'sandbox', 'sandbox'), a]), facts({ probes: new Map([[a.id, { unhealthy: true, started: true }]]) }));
+  assert.deepEqual(ops(p.steps), [`stop ${a.dockerName}`]);
+});
+
+test('init containers run in order; a failed one with restartPolicy Never fails the pod', () => {
+  const d = desired({ initContainers: [app({ name: 'i1' }), app({ name: 'i2' })], containers: [app()] });
+  const box = oc(d, 'sandbox', 'sandbox');
+  const i1 = oc(d, 'init', 'i1', { state: 'exited', exitCode: 0 });
+  assert.deepEqual(ops(plan([d], observed([box]), facts()).steps), ['volumes', 'create init:i1#0']);
+  assert.deepEqual(ops(plan([d], observed([box, i1]), facts()).steps), ['volumes', 'create init:i2#0']);
+  const i2run = oc(d, 'init', 'i2');
+  assert.deepEqual(plan([d], observed([box, i1, i2run]), facts()).steps, []);
+  const i2ok = { ...i2run, state: 'exited' as const };
+  assert.deepEqual(ops(plan([d], observed([box, i1, i2ok]), facts()).steps), ['volumes', 'create app:a#0']);
+  const n = desired({ restartPolicy: 'Never', initContainers: [app({ name: 'i1' })], containers: [app()] });
+  const failed = oc(n, 'init', 'i1', { state: 'exited', exitCode: 1 });
+  const p = plan([n], observed([oc(n, 'sandbox', 'sandbox'), failed]), facts());
+  assert.deepEqual([p.steps.length, p.terminal.get('u1')], [0, 'Failed']);
+});
+
+test('images: Never without the image waits; a pull is planned once; failed pulls back off', () => {
+  const never = desired({ containers: [app({ image: 'x/none:1', imagePullPolicy: 'Never' })] });
+  const p1 = plan([never], observed([]), facts());
+  assert.deepEqual(p1.steps, []);
+  assert.equal(p1.waiting.get('u1')?.get('a')?.reason, 'ErrImageNeverPull');
+  const two = desired({ containers: [app({ image: 'x/new:1' }), app({ name: 'b', image: 'x/new:1' })] });
+  assert.deepEqual(ops(plan([two], observed([]), facts()).steps), ['pull', 'volumes', 'create sandbox:sandbox#0', 'create app:a#0', 'create app:b#0']);
+  const pulls = new Map([['x/new:1', { attempts: 2, lastAt: NOW - 5_000, message: 'pull x/new:1: no route' }]]);
+  const p3 = plan([two], observed([]), facts({ pulls }));
+  assert.deepEqual(p3.steps, []);
+  assert.equal(p3.waiting.get('u1')?.get('a')?.reason, 'ImagePullBackOff');
+  assert.equal(p3.wakeAt, NOW + 15_000); // 20 s after the second failure
+});
+
+test('a dead sandbox takes its members with it; attempts continue; duplicates are removed', () => {
+  const d = desired({ containers: [app()] });
+  const dead = oc(d, 'sandbox', 'sandbox', { state: 'exited', exitCode: 137 });
+  const a = oc(d, 'app', 'a', { attempt: 4 });
+  const steps = ops(plan([d], observed([dead, a]), facts()).steps);
+  assert.ok(steps.includes(`remove ${a.dockerName}`) && steps.includes(`remove ${dead.dockerName}`));
+  assert.deepEqual(steps.slice(-3), ['volumes', 'create sandbox:sandbox#1', 'create app:a#5']);
+  const b1 = oc(d, 'sandbox', 'sandbox', { attempt: 1 });
+  const b0 = oc(d, 'sandbox', 'sandbox', { attempt: 0 });
+  assert.deepEqual(ops(plan([d], observed([b0, b1, oc(d, 'app', 'a')]), facts()).steps), [`remove ${b0.dockerName}`]);
+});
+
+test('hostNetwork pods have no sandbox', () => {
+  const d = desired({ hostNetwork: true, containers: [app()] });
+  assert.deepEqual(ops(plan([d], observed([]), facts()).steps), ['volumes', 'create app:a#0']);
+});
