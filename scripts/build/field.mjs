@@ -84,11 +84,37 @@ export async function buildTargets(opts) {
 
   const started = Date.now();
   const bundleDir = join(opts.cacheDir, `bundle-${process.pid}`);
+  const release = lockCache(opts.cacheDir);
   try {
     return [...results, ...(await buildAll(opts, todo, bundleDir, hash, started))];
   } finally {
     rmSync(bundleDir, { recursive: true, force: true });
+    release();
   }
+}
+
+/** One build at a time per cache: two would compile into the same work directories. */
+function lockCache(cacheDir) {
+  mkdirSync(cacheDir, { recursive: true });
+  const lock = join(cacheDir, '.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
+    } catch {
+      const pid = Number(readFileSync(lock, 'utf8'));
+      let alive = false;
+      try {
+        process.kill(pid, 0);
+        alive = pid > 0;
+      } catch {
+        alive = false;
+      }
+      if (alive) throw new Error(`another build (pid ${pid}) is using ${cacheDir}`);
+      rmSync(lock, { force: true }); // stale
+    }
+  }
+  throw new Error(`cannot lock ${cacheDir}`);
 }
 
 async function buildAll(opts, todo, bundleDir, hash, started) {
