@@ -4,6 +4,7 @@
  * through the `Sink` the module provides, so this file holds the device's behaviour only.
  */
 import { checkDesiredValue, formatValue, parseValue, type DeviceModelSpec, type DeviceSpec, type ModelProperty } from '../../contract/resources/device.js';
+import { backoffDelay } from '../../core/backoff.js';
 import { errorMessage, NotFoundError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { DriverEnv, DriverFactory, RawValue } from '../../drivers/types.js';
@@ -56,6 +57,8 @@ export class DeviceUnit {
   private readonly timers: NodeJS.Timeout[] = [];
   private runner?: DriverRunner;
   private writing = new Set<string>();
+  /** per property: failed or unconfirmed writes back off before the next attempt */
+  private writeRetry = new Map<string, { attempt: number; notBefore: number }>();
 
   constructor(private readonly o: UnitOptions) {
     this.ref = o.ref;
@@ -193,17 +196,30 @@ export class DeviceUnit {
     for (const [name, want] of Object.entries(computeDelta(this.doc))) {
       const mp = this.props.get(name);
       if (!mp || mp.accessMode !== 'ReadWrite' || this.writing.has(name)) continue;
+      if ((this.writeRetry.get(name)?.notBefore ?? 0) > this.o.now()) continue;
       const parsed = parseValue(mp.type, want);
       if (!parsed.ok) continue;
       this.writing.add(name);
+      const retryLater = (): void => {
+        const attempt = (this.writeRetry.get(name)?.attempt ?? 0) + 1;
+        const delay = backoffDelay({ initialMs: this.o.reconnect.initialMs, maxMs: this.o.reconnect.maxMs, factor: 2, jitter: 0 }, attempt - 1);
+        this.writeRetry.set(name, { attempt, notBefore: this.o.now() + delay });
+      };
       runner
         .write(name, parsed.value as RawValue)
         .then(async (back) => {
           const got = formatValue(mp.type, back);
           await this.report(name, toSample(mp.type, got), this.o.now(), true);
-          if (got !== want) this.recordError(new Error(`read-back of ${name} gave ${got}, desired ${want}`), false);
+          if (got === want) this.writeRetry.delete(name);
+          else {
+            retryLater();
+            this.recordError(new Error(`read-back of ${name} gave ${got}, desired ${want}`), false);
+          }
         })
-        .catch((e) => this.o.log.warn('write failed', { device: this.key, property: name, error: errorMessage(e) }))
+        .catch((e) => {
+          retryLater();
+          this.o.log.warn('write failed', { device: this.key, property: name, error: errorMessage(e) });
+        })
         .finally(() => {
           this.writing.delete(name);
           // a newer desired value may have arrived while writing
@@ -241,6 +257,8 @@ export class DeviceUnit {
       await this.o.sink.commit(this, document);
       this.o.sink.reported(this, name, { value: str, type: doc.twins[name]?.type ?? 'string', timestamp: at }, rep ?? { value, at });
       if (fromWrite) this.filters.get(name)?.reset();
+      // the hardware drifted from the desired value (restart, manual change): write it again
+      else if (computeDelta(this.doc)[name] !== undefined) this.pushDesired();
     } catch (e) {
       this.o.log.warn('could not record a reported value', { device: this.key, property: name, error: errorMessage(e) });
     }
@@ -250,6 +268,7 @@ export class DeviceUnit {
     const doc = { ...this.doc, state: 'online' as DeviceState, consecutiveErrors: 0, lastOnlineTime: new Date(this.o.now()).toISOString() };
     this.doc = doc;
     for (const f of this.filters.values()) f.reset();
+    this.writeRetry.clear();
     this.o.log.info('device online', { device: this.key });
     this.o.sink.commit(this, {}).catch(() => undefined);
     this.pushDesired();

@@ -149,6 +149,30 @@ test('driver failures: unhealthy, then offline with error counts, reconnect with
   assert.equal(status(node, 'meter-1')?.state, 'online');
 });
 
+test('a write the hardware does not take: read-back mismatch is an error, the delta stays', async (t) => {
+  let writes = 0;
+  const stubborn: DriverFactory = {
+    protocol: 'fake-stubborn',
+    validate: () => [],
+    create: () => ({
+      connect: async () => undefined,
+      read: async () => 1,
+      write: async () => void writes++,
+      close: async () => undefined,
+    }),
+  };
+  const node = await startDeviceNode({ dir: tmpDir(t), drivers: [stubborn] });
+  t.after(() => node.stop());
+  await node.apply('DeviceModel', 'valve', { protocol: 'fake-stubborn', properties: [{ name: 'v', type: 'INT', accessMode: 'ReadWrite' }] });
+  await node.apply('Device', 'valve-1', { deviceModelRef: { name: 'valve' }, properties: [{ name: 'v', desired: { value: '5' }, collectCycle: 20 }] });
+  const s = await waitFor('read-back error', () => (/read-back of v gave 1, desired 5/.test(status(node, 'valve-1')?.lastError ?? '') ? status(node, 'valve-1') : undefined));
+  assert.ok(s.errorCount >= 1);
+  assert.ok(writes >= 1);
+  const tw = await node.probe.request('devicetwin', { type: 'twin.get', device: { namespace: 'default', name: 'valve-1' } });
+  assert.deepEqual(tw.delta, { v: '5' });
+  assert.equal(tw.twins.v?.actual?.value, '1');
+});
+
 test('restart from SQLite: devices, twins and edge-set desired values come back with no cloud', async (t) => {
   const dir = tmpDir(t);
   const node = await startDeviceNode({ dir });
