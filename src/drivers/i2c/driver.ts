@@ -3,10 +3,11 @@
  *   protocol.configData: bus, address (0x03-0x77), retries (default 2), retryDelayMs
  *   visitors.configData: register (0-255; omit for chips without a register pointer),
  *     width (8 | 16 | 32 | "block"), length (block only, 1-32), mode (smbus | i2c),
+ *     blockProtocol (i2c | smbus: SMBus block transfers carry a byte count, length is the maximum),
  *     byteOrder (big | little), signed, scale, offset
  * SMBus: width 8 = byte data (receive/send byte without register), 16 = word data (SMBus words
  * travel low byte first; byteOrder describes the chip's order of those two bytes), 32 and block
- * = I2C block data. mode "i2c" = plain transfers: write the register byte, then read/write bytes.
+ * = I2C block data (or SMBus block data with blockProtocol "smbus"). mode "i2c" = plain transfers: write the register byte, then read/write bytes.
  * Errors: absent chip / bus (ENODEV, ENXIO, EREMOTEIO, EIO, ENOENT) → DeviceUnavailableError
  * (mark offline); adapter lacks plain I2C (ENOTSUP, e.g. i2c-stub is SMBus-only) → DriverProtocolError.
  */
@@ -34,6 +35,7 @@ const visitorSchema = z
     width: z.union([z.literal(8), z.literal(16), z.literal(32), z.literal('block')]).default(8),
     length: z.number().int().min(1).max(32).optional(),
     mode: z.enum(['smbus', 'i2c']).default('smbus'),
+    blockProtocol: z.enum(['i2c', 'smbus']).default('i2c'),
     byteOrder: z.enum(['big', 'little']).default('big'),
     signed: z.boolean().default(false),
     scale: z.number().finite().default(1),
@@ -111,6 +113,7 @@ class I2cDevice implements DeviceDriver {
       return this.attempt('smbus read byte', async (bus, a) => Buffer.from([reg === undefined ? await bus.receiveByte(a) : await bus.readByte(a, reg)]));
     }
     if (c.width === 16) return this.attempt('smbus read word', async (bus, a) => wordToBytes(await bus.readWord(a, reg!)));
+    if (c.width === 'block' && c.blockProtocol === 'smbus') return this.attempt('smbus block read', (bus, a) => bus.readSmbusBlock(a, reg!));
     return this.attempt('smbus read block', (bus, a) => bus.readI2cBlock(a, reg!, n));
   }
 
@@ -121,6 +124,7 @@ class I2cDevice implements DeviceDriver {
     }
     if (c.width === 8) return this.attempt('smbus write byte', (bus, a) => (reg === undefined ? bus.sendByte(a, data[0]!) : bus.writeByte(a, reg, data[0]!)));
     if (c.width === 16) return this.attempt('smbus write word', (bus, a) => bus.writeWord(a, reg!, bytesToWord(data)));
+    if (c.width === 'block' && c.blockProtocol === 'smbus') return this.attempt('smbus block write', (bus, a) => bus.writeSmbusBlock(a, reg!, data));
     return this.attempt('smbus write block', (bus, a) => bus.writeI2cBlock(a, reg!, data));
   }
 
@@ -128,6 +132,7 @@ class I2cDevice implements DeviceDriver {
     const c = this.visitor(v);
     if (c.width === 'block') {
       const b = await this.readBytes(c, c.length!);
+      if (c.blockProtocol === 'smbus' && c.mode === 'smbus') return b.subarray(0, c.length!);
       if (b.length < c.length!) throw new DriverProtocolError(`${v.property}: got ${b.length} of ${c.length} bytes`);
       return b;
     }
@@ -140,7 +145,10 @@ class I2cDevice implements DeviceDriver {
     const c = this.visitor(v);
     if (c.width === 'block') {
       const data = Buffer.isBuffer(value) ? value : typeof value === 'string' ? Buffer.from(value, 'latin1') : undefined;
-      if (!data || data.length !== c.length) throw new RangeError(`${v.property}: block writes need exactly ${c.length} bytes`);
+      const smbusBlock = c.blockProtocol === 'smbus' && c.mode === 'smbus';
+      if (!data || (smbusBlock ? data.length < 1 || data.length > c.length! : data.length !== c.length)) {
+        throw new RangeError(`${v.property}: block writes need ${smbusBlock ? `1..${c.length}` : `exactly ${c.length}`} bytes`);
+      }
       return this.writeBytes(c, data);
     }
     const n = typeof value === 'number' ? value : typeof value === 'boolean' ? Number(value) : Number(String(value));
