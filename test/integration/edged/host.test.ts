@@ -1,0 +1,75 @@
+/** Host resources: hostPath, emptyDir (disk and memory), device passthrough, limits, host ports; cleanup. */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { tmpDir } from '../../helpers/tmp.js';
+import { pod, startTestNode, waitFor } from './harness.js';
+
+test('hostPath, emptyDir, a passed-through device, limits and a host port; deletion removes the pod folder', async (t) => {
+  const n = await startTestNode(t);
+  if (!n) return;
+  const host = tmpDir(t, 'edged-host-');
+  writeFileSync(join(host, 'in.txt'), 'from-host');
+  mkdirSync(join(host, 'sub'));
+  const hostPort = 20000 + Math.floor(Math.random() * 20000);
+  n.apply(
+    'Pod',
+    'hosty',
+    pod('hosty', {
+      terminationGracePeriodSeconds: 1,
+      volumes: [
+        { name: 'shared', hostPath: { path: host, type: 'Directory' } },
+        { name: 'scratch', emptyDir: {} },
+        { name: 'ram', emptyDir: { medium: 'Memory', sizeLimit: '8Mi' } },
+        // any character device works; the test uses /dev/zero (a real board: /dev/ttyUSB0, /dev/i2c-1...)
+        { name: 'dev', hostPath: { path: '/dev/zero', type: 'CharDevice' } },
+      ],
+      containers: [
+        {
+          name: 'main',
+          image: n.image,
+          command: ['sh', '-c', 'cat /host/in.txt > /host/sub/out.txt; echo scratch > /scratch/f; mkdir -p /www; echo port-ok > /www/index.html; exec httpd -f -p 8080 -h /www'],
+          ports: [{ containerPort: 8080, hostPort }],
+          resources: { limits: { memory: '48Mi', cpu: '250m' } },
+          volumeMounts: [
+            { name: 'shared', mountPath: '/host' },
+            { name: 'scratch', mountPath: '/scratch' },
+            { name: 'ram', mountPath: '/ram' },
+            { name: 'dev', mountPath: '/dev/mydev', readOnly: true },
+          ],
+        },
+      ],
+    }),
+  );
+  const st = await n.waitStatus('hosty', (s) => s.phase === 'Running', 'Running');
+  const sh = async (cmd: string): Promise<string> =>
+    ((await n.bus.request('edged', { type: 'pod.exec', pod: { namespace: 'default', name: 'hosty' }, command: ['sh', '-c', cmd] })) as { stdout: string }).stdout;
+  await waitFor(() => (existsSync(join(host, 'sub/out.txt')) ? true : undefined), 'file written through hostPath');
+  assert.equal(readFileSync(join(host, 'sub/out.txt'), 'utf8'), 'from-host');
+  assert.equal(await sh('head -c 5 /dev/mydev | wc -c'), '5\n');
+  assert.match(await sh('grep " /ram " /proc/mounts'), /^tmpfs \/ram tmpfs/);
+  const id = st.containerStatuses[0]!.containerID.replace('docker://', '');
+  const info = await n.docker.getContainer(id).inspect();
+  assert.equal(info.HostConfig.Memory, 48 * 1024 * 1024);
+  assert.equal(info.HostConfig.NanoCpus, 250_000_000);
+  const body = await waitFor(
+    () =>
+      new Promise<string | undefined>((resolve) => {
+        get({ host: '127.0.0.1', port: hostPort, path: '/' }, (res) => {
+          let b = '';
+          res.on('data', (c) => (b += String(c)));
+          res.on('end', () => resolve(b));
+        }).on('error', () => resolve(undefined));
+      }),
+    'the host port',
+  );
+  assert.equal(body, 'port-ok\n');
+  const uid = n.store.resources.get({ kind: 'Pod', namespace: 'default', name: 'hosty' })!.uid;
+  const podFolder = join(n.dataDir, 'pods', uid);
+  assert.ok(existsSync(join(podFolder, 'volumes/scratch/f')));
+  n.remove('Pod', 'hosty');
+  await waitFor(async () => ((await n.containers()).length === 0 && !existsSync(podFolder) ? true : undefined), 'containers and emptyDir data gone');
+  assert.equal(readFileSync(join(host, 'in.txt'), 'utf8'), 'from-host', 'hostPath content is never deleted');
+});
