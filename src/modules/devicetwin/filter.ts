@@ -2,7 +2,8 @@
  * Per-property reporting filters: decide which collected samples are reported, so local analysis
  * saves uplink bandwidth. Pure (time is passed in); one instance per property.
  *
- *  - cycle:     the latest sample, once per report cycle (KubeEdge mapper behaviour)
+ *  - cycle:     the latest sample, once per report cycle (KubeEdge mapper behaviour); values
+ *               the hardware pushes (edge interrupts) go out at once when they differ
  *  - change:    at once, when the value differs from the last reported one
  *  - deadband:  at once, when |v - last| >= absolute, or >= percent % of |last|
  *  - aggregate: once per report cycle: min/max/mean/count of the cycle's samples (value = last)
@@ -73,11 +74,24 @@ export class PropertyFilter {
     }
   }
 
+  /**
+   * A value the hardware pushed by itself (a GPIO edge interrupt). In `cycle` mode it is reported
+   * at once when it differs from the last report (an event must not wait for the cycle); the
+   * other modes treat it as a sample.
+   */
+  pushed(value: Sample, at: number): Report | undefined {
+    if (this.spec.mode !== 'cycle') return this.sample(value, at);
+    this.latest = { value, at };
+    if (value === this.lastReported) return undefined;
+    this.freshSinceTick = false;
+    return this.offer(value, at);
+  }
+
   /** The report cycle elapsed. */
   tick(now: number): Report | undefined {
     switch (this.spec.mode) {
       case 'cycle': {
-        if (!this.latest || !this.freshSinceTick) return undefined;
+        if (!this.latest || !this.freshSinceTick) return this.flushHeld(now);
         this.freshSinceTick = false;
         return this.offer(this.latest.value, this.latest.at, now);
       }

@@ -19,7 +19,8 @@ export interface RunnerProperty {
 }
 
 export interface RunnerHooks {
-  onSample(property: string, value: RawValue, at: number): void;
+  /** `pushed`: the driver reported it by itself (watch), not a poll */
+  onSample(property: string, value: RawValue, at: number, pushed: boolean): void;
   /** `offline`: the driver was dropped and will be reconnected */
   onError(err: Error, offline: boolean): void;
   /** connected, or the first success after errors */
@@ -142,7 +143,7 @@ export class DriverRunner {
             p.visitor,
             (v) => {
               this.succeeded();
-              this.o.hooks.onSample(p.name, v, this.o.now());
+              this.o.hooks.onSample(p.name, v, this.o.now(), true);
             },
             (err) => this.failed(err),
           );
@@ -160,7 +161,7 @@ export class DriverRunner {
       try {
         const v = await this.driver.read(p.visitor);
         this.succeeded();
-        this.o.hooks.onSample(p.name, v, this.o.now());
+        this.o.hooks.onSample(p.name, v, this.o.now(), false);
       } catch (e) {
         this.failed(e);
       }

@@ -117,7 +117,7 @@ export class DeviceUnit {
       readBackDelayMs: this.o.readBackDelayMs,
       now: this.o.now,
       hooks: {
-        onSample: (name, v, at) => this.onSample(name, v, at),
+        onSample: (name, v, at, pushed) => this.onSample(name, v, at, pushed),
         onError: (err, offline) => this.onError(err, offline),
         onHealthy: () => this.onHealthy(),
       },
@@ -229,12 +229,12 @@ export class DeviceUnit {
     }
   }
 
-  private onSample(name: string, raw: RawValue, at: number): void {
+  private onSample(name: string, raw: RawValue, at: number, pushed: boolean): void {
     const mp = this.props.get(name);
     const f = this.filters.get(name);
     if (!mp || !f) return;
     const s = toSample(mp.type, formatValue(mp.type, raw));
-    const rep = f.sample(s, at);
+    const rep = pushed ? f.pushed(s, at) : f.sample(s, at);
     if (rep) void this.emit(name, rep);
   }
 

@@ -61,3 +61,18 @@ test('reset: the next sample is reported afresh', () => {
   f.reset();
   assert.deepEqual(f.sample(11, 2)?.value, 11);
 });
+
+test('cycle: values pushed by the hardware (edge interrupts) go out at once when they differ', () => {
+  const f = new PropertyFilter({ mode: 'cycle', minIntervalMs: 0 });
+  assert.deepEqual(f.pushed(true, 5), { value: true, at: 5 });
+  assert.equal(f.pushed(true, 6), undefined);
+  assert.deepEqual(f.pushed(false, 7)?.value, false);
+  assert.equal(f.tick(100), undefined, 'already reported');
+  const held = new PropertyFilter({ mode: 'cycle', minIntervalMs: 100 });
+  assert.deepEqual(held.pushed(1, 0)?.value, 1);
+  assert.equal(held.pushed(2, 10), undefined, 'held by the min interval');
+  assert.deepEqual(held.tick(100), { value: 2, at: 10 });
+  const c = new PropertyFilter({ mode: 'deadband', absolute: 1, minIntervalMs: 0 });
+  c.pushed(1, 0);
+  assert.equal(c.pushed(1.5, 1), undefined, 'other modes filter pushed values like samples');
+});
