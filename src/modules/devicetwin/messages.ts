@@ -52,7 +52,8 @@ export type DeviceMessage =
   | { type: 'devicetwin.resync' }
   | { type: 'twin.update'; device: DeviceRef; patch: TwinPatch }
   | { type: 'twin.get'; device: DeviceRef }
-  | { type: 'twin.set'; device: DeviceRef; desired: Record<string, string> }
+  /** `source` picks the version counter bumped: cloud (default: edgectl goes through the relay) or edge (a local app) */
+  | { type: 'twin.set'; device: DeviceRef; desired: Record<string, string>; source?: 'cloud' | 'edge' }
   | { type: 'device.state'; device: DeviceRef; state: string }
   | { type: 'membership.get' }
   | { type: 'twin.changed'; device: DeviceRef; document: TwinDocument; twins: Record<string, Twin>; delta: Record<string, string> }

@@ -91,7 +91,7 @@ export class DeviceTwin implements NodeModule {
         const u = this.unit(msg.device);
         u.checkDesired(msg.desired, 'desired');
         const patch = Object.fromEntries(Object.entries(msg.desired).map(([k, v]) => [k, { expected: v }]));
-        await u.update(patch, 'edge');
+        await u.update(patch, msg.source ?? 'cloud');
         return this.result(u);
       }
       case 'device.state': {

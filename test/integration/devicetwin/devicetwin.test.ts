@@ -74,7 +74,10 @@ test('twin.set: bad desired values are refused with field paths and change nothi
 
   const r = await node.probe.request('devicetwin', { type: 'twin.set', device, desired: { setpoint: '55', power: 'true' } });
   assert.equal(r.twins.setpoint?.expected?.value, '55');
-  assert.equal(r.twins.setpoint?.expectedVersion.edge, 1);
+  assert.deepEqual(r.twins.setpoint?.expectedVersion, { cloud: 2, edge: 0 }, 'edgectl (via the relay) is a cloud change');
+  const local = await node.probe.request('devicetwin', { type: 'twin.set', device, desired: { power: 'false' }, source: 'edge' });
+  assert.deepEqual(local.twins.power?.expectedVersion, { cloud: 1, edge: 1 });
+  await node.probe.request('devicetwin', { type: 'twin.set', device, desired: { power: 'true' } });
   await waitFor('setpoint 55 + power true', () => reported(status(node, 'thermo-2'), 'setpoint') === '55' && reported(status(node, 'thermo-2'), 'power') === 'true');
   await assert.rejects(node.probe.request('devicetwin', { type: 'twin.get', device: { namespace: 'default', name: 'ghost' } }), /not found/);
 });
@@ -191,7 +194,7 @@ test('restart from SQLite: devices, twins and edge-set desired values come back 
   assert.deepEqual(m.devices.map((d) => d.name), ['thermo-r']);
   const tw = await again.probe.request('devicetwin', { type: 'twin.get', device });
   assert.equal(tw.twins.setpoint?.expected?.value, '66', 'the edge-set value is not undone by the spec on restart');
-  assert.deepEqual(tw.twins.setpoint?.expectedVersion, { cloud: 1, edge: 1 });
+  assert.deepEqual(tw.twins.setpoint?.expectedVersion, { cloud: 2, edge: 0 });
   // the echo device restarted at its initial value; the pending desired value is written again
   await waitFor('setpoint re-written to 66', () => {
     const tw = status(again, 'thermo-r')?.twins.find((x) => x.propertyName === 'setpoint');
