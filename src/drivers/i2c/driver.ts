@@ -76,7 +76,11 @@ class I2cDevice implements DeviceDriver {
     } catch (e) {
       throw new DeviceUnavailableError(`I2C bus ${file} is missing (${errnoCode(e) ?? asError(e).message})`, { cause: e });
     }
-    this.bus = await this.opener(this.cfg.bus, this.env.dev);
+    try {
+      this.bus = await this.opener(this.cfg.bus, this.env.dev);
+    } catch (e) {
+      throw e instanceof DeviceUnavailableError ? e : new DeviceUnavailableError(`cannot open ${file}: ${asError(e).message}`, { cause: e });
+    }
   }
 
   private async attempt<T>(what: string, fn: (bus: I2cTransport, addr: number) => Promise<T>): Promise<T> {
