@@ -185,6 +185,11 @@ export class DeviceTwin implements NodeModule {
         if (stableStringify(docBefore.twins[n]) !== stableStringify(t)) initial[n] = { last: docBefore.twins[n] ?? null, current: t };
       }
       await unit.start(initial).catch((e) => ctx.log.warn('device start: status not stored', { device: key, error: e }));
+      // a pending delta is announced again after a (re)start, so a mapper that missed it acts on it
+      const delta = computeDelta(unit.doc);
+      if (Object.keys(initial).length === 0 && Object.keys(delta).length > 0) {
+        ctx.bus.publish({ type: 'twin.changed', device: unit.ref, document: {}, twins: unit.doc.twins, delta });
+      }
       if (!cur) added.push(this.member(unit));
     }
     for (const [key, e] of [...this.units]) {

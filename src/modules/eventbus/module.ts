@@ -151,7 +151,7 @@ export class EventBus implements NodeModule {
     const withExpected = Object.fromEntries(Object.entries(m.twins).filter(([, t]) => t.expected));
     const delta: TwinDeltaMessage = { ...this.base(randomUUID()), twin: twinMap(withExpected, true), delta: m.delta };
     for (const id of this.ids(m.device)) {
-      this.send(hwTopics.twinUpdateDocument(id), doc);
+      if (Object.keys(doc.twin).length) this.send(hwTopics.twinUpdateDocument(id), doc);
       if (hasDelta) this.send(hwTopics.twinUpdateDelta(id), delta);
     }
   }

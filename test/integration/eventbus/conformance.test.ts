@@ -219,3 +219,22 @@ test('$ke data/update carries built-in driver samples for local consumers', asyn
   assert.equal((p.metadata as Msg).type, 'int');
   await m.next('$ke/events/device/thermo-k/data/update', () => true);
 });
+
+test('a pending delta is announced again when the node restarts (external broker keeps the mapper connected)', async (t) => {
+  if (!(await needMqtt(t))) return;
+  const dir = tmpDir(t);
+  const nodeName = `node-${randomBytes(3).toString('hex')}`;
+  const name = `acme-${randomBytes(3).toString('hex')}`;
+  const opts = { dir, node: nodeName, eventbus: { mode: 'external', url: MQTT_URL } };
+  const first = await startDeviceNode(opts);
+  await first.apply('DeviceModel', 'acme', mapperModel);
+  await first.apply('Device', name, mapperDevice({ desired: { value: '12' } }));
+  await first.stop();
+  const m = await Mapper.connect(MQTT_URL);
+  t.after(() => m.c.endAsync(true));
+  await m.sub(`$hw/events/device/default/${name}/twin/update/delta`);
+  const again = await startDeviceNode(opts);
+  t.after(() => again.stop());
+  const d = await m.next(`$hw/events/device/default/${name}/twin/update/delta`);
+  assert.deepEqual(d.delta, { limit: '12' });
+});
