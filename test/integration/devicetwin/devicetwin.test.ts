@@ -176,7 +176,7 @@ test('a write the hardware does not take: read-back mismatch is an error, the de
   assert.equal(tw.twins.v?.actual?.value, '1');
 });
 
-test('restart from SQLite: devices, twins and edge-set desired values come back with no cloud', async (t) => {
+test('restart from SQLite: devices, twins and twin.set desired values come back with no cloud', async (t) => {
   const dir = tmpDir(t);
   const node = await startDeviceNode({ dir });
   await node.apply('DeviceModel', 'thermostat', thermostatModel);
@@ -193,7 +193,7 @@ test('restart from SQLite: devices, twins and edge-set desired values come back 
   const m = await again.probe.request('devicetwin', { type: 'membership.get' });
   assert.deepEqual(m.devices.map((d) => d.name), ['thermo-r']);
   const tw = await again.probe.request('devicetwin', { type: 'twin.get', device });
-  assert.equal(tw.twins.setpoint?.expected?.value, '66', 'the edge-set value is not undone by the spec on restart');
+  assert.equal(tw.twins.setpoint?.expected?.value, '66', 'the twin.set value is not undone by the spec on restart');
   assert.deepEqual(tw.twins.setpoint?.expectedVersion, { cloud: 2, edge: 0 });
   // the echo device restarted at its initial value; the pending desired value is written again
   await waitFor('setpoint re-written to 66', () => {
