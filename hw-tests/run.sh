@@ -7,7 +7,8 @@
 #   4. hw-tests/run-vm.sh          boots the guest, which runs guest/suite.sh
 # Results: $HIL_OUT_DIR/results.json (default hw-tests/.cache/out/x86_64), console in console.log.
 # Exit status: the suite's (0 = every case passed); 3 = the machine cannot run the guest.
-# Env: HIL_OUT_DIR, HIL_ONLY (regex of case names), HIL_PHASES (drivers,daemon), and run-vm.sh's HIL_*.
+# Env: HIL_OUT_DIR, HIL_ONLY (regex of case names), HIL_PHASES (drivers,daemon), HIL_DAEMON_LOG (debug...),
+# and run-vm.sh's HIL_*.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -39,6 +40,7 @@ rc=0
 {
   [ -n "${HIL_ONLY:-}" ] && printf 'HIL_ONLY=%q\n' "$HIL_ONLY"
   [ -n "${HIL_PHASES:-}" ] && printf 'HIL_PHASES=%q\n' "$HIL_PHASES"
+  [ -n "${HIL_DAEMON_LOG:-}" ] && printf 'HIL_DAEMON_LOG=%q\n' "$HIL_DAEMON_LOG"
   printf 'HIL_ACCEL=%q\n' "${HIL_ACCEL:-tcg}"
   true
 } >"$OUT/params.env"

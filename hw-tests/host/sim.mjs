@@ -136,7 +136,7 @@ function writeJson(name, value) {
 }
 const nonZero = (t) => Object.fromEntries([...t.entries()].filter(([, v]) => v !== 0));
 function changed() {
-  writeJson('state.json', { holding: nonZero(holding), coils: nonZero(coils), counts, plugged: { uart1: ports.uart1.want, uart2: ports.uart2.want } });
+  writeJson('state.json', { holding: nonZero(holding), coils: nonZero(coils), input: nonZero(input.subarray(0, 16)), counts, plugged: { uart1: ports.uart1.want, uart2: ports.uart2.want } });
 }
 
 // ---------------------------------------------------------------- the two cables
@@ -162,6 +162,7 @@ function modbusData(p, chunk) {
       continue;
     }
     counts.requests++;
+    dirty = true;
     p.sock?.write(withCrc(handle(frame)));
   }
 }
@@ -203,7 +204,12 @@ function unplug(name) {
 
 // ---------------------------------------------------------------- control
 let lastSeq = -1;
+let dirty = false;
 function poll() {
+  if (dirty) {
+    dirty = false;
+    changed();
+  }
   let ctl;
   try {
     ctl = JSON.parse(readFileSync(join(STATE_DIR, 'control.json'), 'utf8'));

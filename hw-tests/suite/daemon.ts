@@ -1,0 +1,148 @@
+/**
+ * The real edgecore daemon as a child process (`node <bundle>/edgecore.js run --config FILE`), its
+ * config and store, and the ways the suite talks to it like an app on the node would:
+ * metamanager's local API (GET /api/v1/Device/{ns}/{name}) and the eventbus' MQTT broker
+ * (KubeEdge mapper topics).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { openNodeStore } from '../../src/store/store.js';
+import { Fail, until } from './harness.js';
+
+export interface DaemonPorts {
+  api: number;
+  mqtt: number;
+}
+
+export interface StatusTwin {
+  propertyName: string;
+  reported?: { value: string; metadata?: { timestamp?: string } };
+  observedDesired?: { value: string };
+}
+export interface DeviceStatus {
+  state: string;
+  lastError?: string;
+  twins: StatusTwin[];
+}
+export interface StoredDevice {
+  name: string;
+  resourceVersion: number;
+  status: DeviceStatus | null;
+}
+
+export type Seed = { kind: 'Device' | 'DeviceModel'; name: string; spec: unknown };
+
+export class Daemon {
+  readonly configFile: string;
+  readonly dataDir: string;
+  private child: ChildProcess | undefined;
+  private exited: Promise<number | null> | undefined;
+  private log: WriteStream;
+
+  constructor(
+    private readonly bundle: string,
+    readonly dir: string,
+    readonly ports: DaemonPorts,
+    devicetwin: Record<string, unknown>,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    this.dataDir = join(dir, 'data');
+    this.configFile = join(dir, 'edgecore.yaml');
+    this.log = createWriteStream(join(dir, 'edgecore.log'), { flags: 'a' });
+    // JSON is YAML: the daemon reads it as its config file
+    writeFileSync(
+      this.configFile,
+      JSON.stringify({
+        node: { name: 'hil-node' },
+        dataDir: this.dataDir,
+        log: { level: process.env.HIL_DAEMON_LOG ?? 'info', format: 'json' },
+        shutdownTimeoutSeconds: 10,
+        modules: {
+          metamanager: { api: { host: '127.0.0.1', port: ports.api } },
+          eventbus: { mode: 'embedded', host: '127.0.0.1', port: ports.mqtt },
+          edged: { enabled: false },
+          edgehub: { enabled: false },
+          devicetwin,
+        },
+      }),
+    );
+  }
+
+  /**
+   * Put DeviceModels/Devices into the node's store before the daemon starts: the node has no relay
+   * here, and devicetwin loads every stored Device on start (as after a reboot without network).
+   */
+  seed(objects: Seed[]): void {
+    mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    const store = openNodeStore(join(this.dataDir, 'edgecore.db'));
+    try {
+      for (const o of objects) store.resources.put({ kind: o.kind, namespace: 'default', name: o.name }, o.spec, { origin: 'local' });
+    } finally {
+      store.close();
+    }
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Start and wait until the local API answers; returns the ms from spawn to ready. */
+  async start(): Promise<number> {
+    if (this.child) throw new Error('daemon already running');
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [join(this.bundle, 'edgecore.js'), 'run', '--config', this.configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout!.pipe(this.log, { end: false });
+    child.stderr!.pipe(this.log, { end: false });
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    let gone: number | null | undefined;
+    void this.exited.then((c) => {
+      gone = c;
+      if (this.child === child) this.child = undefined;
+    });
+    await until(
+      'the daemon to answer on its local API',
+      async () => {
+        if (gone !== undefined) throw new Fail(`edgecore exited with ${gone} while starting (see ${this.dir}/edgecore.log)`);
+        const r = await fetch(`http://127.0.0.1:${this.ports.api}/healthz`);
+        return r.ok ? true : undefined;
+      },
+      60_000,
+      50,
+    );
+    return Math.round(performance.now() - t0);
+  }
+
+  /** SIGTERM, and wait for the exit status. */
+  async stop(): Promise<number | null> {
+    const child = this.child;
+    if (!child) return null;
+    child.kill('SIGTERM');
+    const code = await this.exited!;
+    this.child = undefined;
+    return code;
+  }
+
+  async device(name: string): Promise<StoredDevice | undefined> {
+    const r = await fetch(`http://127.0.0.1:${this.ports.api}/api/v1/Device/default/${name}`);
+    if (r.status === 404) return undefined;
+    if (!r.ok) throw new Error(`local API: ${r.status} ${await r.text()}`);
+    return (await r.json()) as StoredDevice;
+  }
+
+  /** The reported value of one property, as stored by the daemon. */
+  async reported(name: string, property: string): Promise<string | undefined> {
+    return (await this.device(name))?.status?.twins.find((t) => t.propertyName === property)?.reported?.value;
+  }
+
+  async state(name: string): Promise<string | undefined> {
+    return (await this.device(name))?.status?.state;
+  }
+
+  close(): void {
+    this.log.end();
+  }
+}
