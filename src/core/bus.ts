@@ -11,10 +11,23 @@
  * throwing handler cannot break the sender. A throwing handler is reported to the owner's
  * `onHandlerError` (the supervisor restarts that module).
  */
-import { isConflictError, isNotFoundError, isValidationError, NoRouteError, TimeoutError } from './errors.js';
+import {
+  isConflictError,
+  isNoRouteError,
+  isNotFoundError,
+  isTimeoutError,
+  isValidationError,
+  NoRouteError,
+  TimeoutError,
+} from './errors.js';
 
-/** Errors that are answers (bad input, missing object, stale version), not module failures. */
-const isExpected = (e: unknown): boolean => isValidationError(e) || isNotFoundError(e) || isConflictError(e);
+/**
+ * Errors that are answers (bad input, missing object, stale version) or another module's
+ * trouble (a request to it timed out or found it down): restarting the handler's own module
+ * would not help, so they go back to the caller only.
+ */
+const isExpected = (e: unknown): boolean =>
+  isValidationError(e) || isNotFoundError(e) || isConflictError(e) || isTimeoutError(e) || isNoRouteError(e);
 
 export interface BusMessage {
   type: string;

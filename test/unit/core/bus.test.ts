@@ -103,3 +103,16 @@ test('an unexpected handler error is reported to its module; a ValidationError i
   assert.equal(errors[0]!.module, 'srv');
   assert.match(String(errors[0]!.err), /boom/);
 });
+
+test("another module's timeout inside a handler goes back to the caller, not to the handler's supervisor", async () => {
+  const { attach, errors } = setup();
+  const mid = attach('mid', 'g');
+  const sink = attach('sink', 'g');
+  sink.serve(() => new Promise(() => undefined));
+  mid.serve(async () => {
+    await mid.request('sink', { type: 'slow' }, 20);
+  });
+  const cli = attach('cli', 'g');
+  await assert.rejects(cli.request('mid', { type: 'slow' }), isTimeoutError);
+  assert.equal(errors.length, 0);
+});
