@@ -15,7 +15,7 @@ import { tmpDir, ROOT } from '../../helpers/tmp.js';
 import { BUILD_TOOLS, ensureArtifacts, LAUNCHER, NODE_ARCH, PACKAGE_VERSION, needTools, sh, sha256, TARGETS, type BuildInfo, type Target } from './helpers.js';
 
 const ELF_MACHINE: Record<Target, number> = { 'linux-arm64': 183, 'linux-armv7': 40, 'linux-x64': 62 };
-const ADDON_FILES = ['bindings.node', 'better_sqlite3.node', 'epoll.node', 'i2c.node'];
+const ADDON_FILES = ['better_sqlite3.node', 'bindings.node', 'epoll.node', 'i2c.node'];
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

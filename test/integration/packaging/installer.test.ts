@@ -205,6 +205,8 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
     if (!(await gate(t))) return;
     const leftovers = () =>
       ['/opt/edgecore', '/etc/edgecore', '/var/lib/edgecore', '/etc/systemd/system/edgecore.service', '/usr/local/bin/edgecore'].filter(exists);
+    // a clean host: the shared groups do not exist either (the first install created them)
+    exec('groupdel gpio; groupdel i2c; groupdel docker');
     const bad = install(`--health-timeout 8 --config /in/edgecore.yaml --from /in/edgecore-${BAD_VERSION}-linux-x64`);
     assert.equal(bad.status, 1, bad.out);
     assert.match(bad.out, /undoing/);
