@@ -2,6 +2,7 @@
  * Desired state from the store: Pods (validated against the contract schema), and the ConfigMaps
  * and Secrets they reference (env, envFrom, volumes, imagePullSecrets).
  */
+import { statSync } from 'node:fs';
 import { configMapFiles, parseConfigMap } from '../../contract/resources/configmap.js';
 import { parseStoredPod, type Container, type Pod } from '../../contract/resources/pod.js';
 import { parseSecret, secretFiles, type Secret } from '../../contract/resources/secret.js';
@@ -84,12 +85,33 @@ function volumeError(pod: Pod, c: Container, lk: Lookups): string | undefined {
       const r = lk.configMap(pod.metadata.namespace, v.configMap.name);
       if (typeof r === 'string') return `volume ${v.name}: ${r}`;
     }
+    if (v?.hostPath && !['', 'DirectoryOrCreate', 'FileOrCreate'].includes(v.hostPath.type)) {
+      const why = hostPathProblem(v.hostPath.path, v.hostPath.type);
+      if (why) return `volume ${v.name}: ${why}`;
+    }
     if (v?.secret && !v.secret.optional) {
       const r = lk.secret(pod.metadata.namespace, v.secret.secretName);
       if (typeof r === 'string') return `volume ${v.name}: ${r}`;
     }
   }
   return undefined;
+}
+
+/** Why a typed hostPath cannot be used (absent, or not of its type), if so. */
+export function hostPathProblem(path: string, type: string): string | undefined {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return `hostPath ${path} does not exist (type ${type})`;
+  }
+  const ok =
+    (type === 'Directory' && st.isDirectory()) ||
+    (type === 'File' && st.isFile()) ||
+    (type === 'Socket' && st.isSocket()) ||
+    (type === 'CharDevice' && st.isCharacterDevice()) ||
+    (type === 'BlockDevice' && st.isBlockDevice());
+  return ok ? undefined : `hostPath ${path} is not a ${type}`;
 }
 
 export interface SandboxSettings {

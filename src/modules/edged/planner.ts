@@ -121,6 +121,15 @@ class PodPlanner {
   }
 
   plan(): void {
+    this.planContainers();
+    if (!this.terminal) return;
+    // Nothing will run in this pod again: its network holder can stop (containers stay for logs).
+    for (const b of this.mine.filter((c) => c.role === 'sandbox' && ALIVE.has(c.state))) {
+      this.steps.push({ op: 'stop', pod: this.d.uid, id: b.id, name: b.dockerName, graceSeconds: 1, reason: 'pod finished' });
+    }
+  }
+
+  private planContainers(): void {
     const spec = this.d.pod.spec;
     if (!this.sandbox()) return;
     // Init containers run once, in order, before any app container exists.
@@ -170,6 +179,22 @@ class PodPlanner {
     if (ended === spec.containers.length) this.terminal = failed > 0 ? 'Failed' : 'Succeeded';
   }
 
+  /** Every app container ended and none will restart (Never; OnFailure with all exits 0). */
+  private finished(members: ObservedContainer[]): boolean {
+    const policy = this.d.pod.spec.restartPolicy;
+    if (policy === 'Always') return false;
+    const latest = (role: 'init' | 'app', name: string) => members.filter((m) => m.role === role && m.container === name).sort((a, b) => b.attempt - a.attempt)[0];
+    if (policy === 'Never') {
+      const initFailed = (this.d.pod.spec.initContainers ?? []).some((ic) => {
+        const c = latest('init', ic.name);
+        return c && ENDED.has(c.state) && c.exitCode !== 0 && c.hash === this.d.hashes[ic.name];
+      });
+      if (initFailed) return true;
+    }
+    const apps = this.d.pod.spec.containers.map((c) => latest('app', c.name));
+    return apps.every((c) => c && ENDED.has(c.state) && c.hash === this.d.hashes[c.container] && (policy === 'Never' || c.exitCode === 0));
+  }
+
   /** Make sure the pod's network holder runs. Returns false when nothing else can be done yet. */
   private sandbox(): boolean {
     const boxes = this.mine.filter((c) => c.role === 'sandbox').sort((a, b) => b.attempt - a.attempt);
@@ -186,8 +211,7 @@ class PodPlanner {
     if (box && box.hash === this.d.sandboxHash && ALIVE.has(box.state)) return true;
     // No usable sandbox: everything that joined the old one's network namespace goes with it.
     const members = this.mine.filter((c) => c.role !== 'sandbox');
-    const finished = members.length > 0 && this.d.pod.spec.restartPolicy !== 'Always' && members.every((c) => ENDED.has(c.state));
-    if (box && finished) return true; // a completed pod keeps its containers for status and logs
+    if (this.finished(members)) return true; // a completed pod keeps its containers for status and logs
     if (box) this.remove(box, box.hash === this.d.sandboxHash ? 'sandbox not running' : 'sandbox spec changed');
     for (const c of members) this.remove(c, 'sandbox replaced');
     const first = this.d.pod.spec.containers[0]!;

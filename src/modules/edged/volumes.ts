@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Pod, Volume } from '../../contract/resources/pod.js';
-import type { Lookups } from './desired.js';
+import { hostPathProblem, type Lookups } from './desired.js';
 
 export const podsRoot = (dataDir: string): string => join(dataDir, 'pods');
 export const podDir = (dataDir: string, uid: string): string => join(podsRoot(dataDir), uid);
@@ -104,19 +104,8 @@ export function prepareVolumes(dataDir: string, uid: string, pod: Pod, lk: Looku
           writeFileSync(path, '', { mode: 0o644 });
         }
       } else if (type !== '') {
-        let st;
-        try {
-          st = statSync(path);
-        } catch {
-          throw new Error(`volume ${v.name}: hostPath ${path} does not exist (type ${type})`);
-        }
-        const ok =
-          (type === 'Directory' && st.isDirectory()) ||
-          (type === 'File' && st.isFile()) ||
-          (type === 'Socket' && st.isSocket()) ||
-          (type === 'CharDevice' && st.isCharacterDevice()) ||
-          (type === 'BlockDevice' && st.isBlockDevice());
-        if (!ok) throw new Error(`volume ${v.name}: hostPath ${path} is not a ${type}`);
+        const why = hostPathProblem(path, type);
+        if (why) throw new Error(`volume ${v.name}: ${why}`);
       }
     }
   }

@@ -1,5 +1,6 @@
 /** Host resources: hostPath, emptyDir (disk and memory), device passthrough, limits, host ports; cleanup. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
@@ -72,4 +73,27 @@ test('hostPath, emptyDir, a passed-through device, limits and a host port; delet
   n.remove('Pod', 'hosty');
   await waitFor(async () => ((await n.containers()).length === 0 && !existsSync(podFolder) ? true : undefined), 'containers and emptyDir data gone');
   assert.equal(readFileSync(join(host, 'in.txt'), 'utf8'), 'from-host', 'hostPath content is never deleted');
+});
+
+test('a missing device waits with CreateContainerConfigError and starts once it exists', async (t) => {
+  const n = await startTestNode(t);
+  if (!n) return;
+  const dir = tmpDir(t, 'edged-dev-');
+  const dev = join(dir, 'ttyFAKE0');
+  n.apply(
+    'Pod',
+    'devpod',
+    pod('devpod', {
+      terminationGracePeriodSeconds: 1,
+      volumes: [{ name: 'serial', hostPath: { path: dev, type: 'CharDevice' } }],
+      containers: [{ name: 'main', image: n.image, command: ['sleep', '1000'], volumeMounts: [{ name: 'serial', mountPath: '/dev/ttyS9' }] }],
+    }),
+  );
+  const st = await n.waitStatus('devpod', (s) => s.reason === 'CreateContainerConfigError', 'CreateContainerConfigError');
+  assert.match(st.message ?? '', /volume serial: hostPath .*ttyFAKE0 does not exist \(type CharDevice\)/);
+  assert.equal((await n.containers(['io.edgecore.role=app'])).length, 0);
+  // A character device appears at that path (a real board: the adapter is plugged in).
+  execFileSync('mknod', [dev, 'c', '1', '5']);
+  await n.bus.request('edged', { type: 'edged.resync' });
+  await n.waitStatus('devpod', (s) => s.phase === 'Running', 'Running');
 });

@@ -102,10 +102,10 @@ test('restartPolicy OnFailure and Never decide restarts and terminal phases', ()
   const ended = (d: DesiredPod, code: number) => oc(d, 'app', 'a', { state: 'exited', exitCode: code, finishedAt: new Date(NOW - 60_000).toISOString() });
   const onf = desired({ restartPolicy: 'OnFailure', containers: [app()] });
   assert.deepEqual(ops(plan([onf], observed([box(onf), ended(onf, 2)]), facts()).steps), ['volumes', 'create app:a#1']);
-  const ok = plan([onf], observed([box(onf), ended(onf, 0)]), facts());
+  const ok = plan([onf], observed([{ ...box(onf), state: 'exited' }, ended(onf, 0)]), facts());
   assert.deepEqual([ok.steps.length, ok.terminal.get('u1')], [0, 'Succeeded']);
   const never = desired({ restartPolicy: 'Never', containers: [app()] });
-  const f = plan([never], observed([box(never), ended(never, 2)]), facts());
+  const f = plan([never], observed([{ ...box(never), state: 'exited' }, ended(never, 2)]), facts());
   assert.deepEqual([f.steps.length, f.terminal.get('u1')], [0, 'Failed']);
 });
 
@@ -135,8 +135,10 @@ test('init containers run in order; a failed one with restartPolicy Never fails 
   assert.deepEqual(ops(plan([d], observed([box, i1, i2ok]), facts()).steps), ['volumes', 'create app:a#0']);
   const n = desired({ restartPolicy: 'Never', initContainers: [app({ name: 'i1' })], containers: [app()] });
   const failed = oc(n, 'init', 'i1', { state: 'exited', exitCode: 1 });
-  const p = plan([n], observed([oc(n, 'sandbox', 'sandbox'), failed]), facts());
-  assert.deepEqual([p.steps.length, p.terminal.get('u1')], [0, 'Failed']);
+  const nbox = oc(n, 'sandbox', 'sandbox');
+  const p = plan([n], observed([nbox, failed]), facts());
+  assert.deepEqual([ops(p.steps), p.terminal.get('u1')], [[`stop ${nbox.dockerName}`], 'Failed']);
+  assert.deepEqual(plan([n], observed([{ ...nbox, state: 'exited' }, failed]), facts()).steps, []);
 });
 
 test('images: Never without the image waits; a pull is planned once; failed pulls back off', () => {
@@ -168,4 +170,27 @@ test('a dead sandbox takes its members with it; attempts continue; duplicates ar
 test('hostNetwork pods have no sandbox', () => {
   const d = desired({ hostNetwork: true, containers: [app()] });
   assert.deepEqual(ops(plan([d], observed([]), facts()).steps), ['volumes', 'create app:a#0']);
+});
+
+test('a finished pod stops its sandbox and is not rerun when the sandbox is gone', () => {
+  const d = desired({ restartPolicy: 'Never', containers: [app()] });
+  const box = oc(d, 'sandbox', 'sandbox');
+  const done = oc(d, 'app', 'a', { state: 'exited', exitCode: 0, finishedAt: new Date(NOW - 1000).toISOString() });
+  const p = plan([d], observed([box, done]), facts());
+  assert.deepEqual(ops(p.steps), [`stop ${box.dockerName}`]);
+  assert.equal(p.terminal.get('u1'), 'Succeeded');
+  assert.deepEqual(plan([d], observed([{ ...box, state: 'exited' }, done]), facts()).steps, []);
+  assert.deepEqual(plan([d], observed([done]), facts()).steps, []);
+  // OnFailure with a failed container is not finished: sandbox and container come back.
+  const f = desired({ restartPolicy: 'OnFailure', containers: [app()] });
+  const failed = oc(f, 'app', 'a', { state: 'exited', exitCode: 1, finishedAt: new Date(NOW - 60_000).toISOString() });
+  assert.deepEqual(ops(plan([f], observed([failed]), facts()).steps).slice(-2), ['create sandbox:sandbox#0', 'create app:a#1']);
+});
+
+test('registry of an image reference', async () => {
+  const { registryOf } = await import('../../../src/modules/edged/executor.js');
+  assert.equal(registryOf('nginx:1'), 'docker.io');
+  assert.equal(registryOf('library/nginx'), 'docker.io');
+  assert.equal(registryOf('registry.local:5000/app:1'), 'registry.local:5000');
+  assert.equal(registryOf('localhost/app'), 'localhost');
 });
