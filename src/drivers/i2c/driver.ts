@@ -57,6 +57,7 @@ const UNSUPPORTED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 class I2cDevice implements DeviceDriver {
   private readonly visitor = visitorParser(visitorSchema, 'i2c');
   private bus: I2cTransport | undefined;
+  private connecting: Promise<void> | undefined;
 
   constructor(
     private readonly cfg: z.output<typeof protocolSchema>,
@@ -68,8 +69,18 @@ class I2cDevice implements DeviceDriver {
     return `i2c-${this.cfg.bus} 0x${this.cfg.address.toString(16).padStart(2, '0')}`;
   }
 
-  async connect(): Promise<void> {
-    if (this.bus) return;
+  /** Open the bus; concurrent calls share one attempt. */
+  connect(): Promise<void> {
+    if (this.bus) return Promise.resolve();
+    if (!this.connecting) {
+      this.connecting = this.open().finally(() => {
+        this.connecting = undefined;
+      });
+    }
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
     const file = join(this.env.dev, `i2c-${this.cfg.bus}`);
     try {
       await access(file);

@@ -18,6 +18,7 @@ export interface LinkDeps {
 export class SerialLink {
   private transport: ByteTransport | undefined;
   private lastError: Error | undefined;
+  private connecting: Promise<void> | undefined;
 
   constructor(
     private readonly cfg: SerialPortConfig,
@@ -55,8 +56,18 @@ export class SerialLink {
     return findUsbPort(this.cfg.usb!, this.deps.lister);
   }
 
-  async connect(): Promise<void> {
-    if (this.connected) return;
+  /** Open (or reopen) the port; concurrent calls share one attempt. */
+  connect(): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    if (!this.connecting) {
+      this.connecting = this.open().finally(() => {
+        this.connecting = undefined;
+      });
+    }
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
     await this.dropTransport();
     const { attempts, initialMs, maxMs } = this.cfg.reconnect;
     let last: Error = new DeviceUnavailableError('not tried');

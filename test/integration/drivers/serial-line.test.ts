@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { isDeviceUnavailable, isDriverProtocolError, isDriverTimeout } from '../../../src/drivers/errors.js';
 import { serialLineDriver } from '../../../src/drivers/serial/driver.js';
+import { openSerialPort } from '../../../src/drivers/serial/transport.js';
 import type { DriverEnv } from '../../../src/drivers/types.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { InstrumentSim } from './instrument.js';
@@ -79,4 +80,25 @@ test('unplug → unavailable; replug → connect() → works', async (t) => {
   t.after(() => sim2.close());
   await driver.connect();
   assert.equal(await driver.read(temp), 30);
+});
+
+test('concurrent connect() calls share one open of the port', async (t) => {
+  if (!(await needSocat(t))) return;
+  const dir = tmpDir(t, 'edgecore-line-');
+  const pair = await ptyPair(t, dir);
+  const sim = new InstrumentSim();
+  await sim.open(pair.b);
+  t.after(() => sim.close());
+  let opened = 0;
+  const driver = serialLineDriver({
+    opener: (path, settings) => {
+      opened++;
+      return openSerialPort(path, settings);
+    },
+  }).create({ port: pair.a, timeoutMs: 300 }, env(dir));
+  t.after(() => driver.close());
+  await Promise.all([driver.connect(), driver.connect(), driver.connect()]);
+  await driver.connect();
+  assert.equal(opened, 1);
+  assert.equal(await driver.read(temp), 21.5);
 });
