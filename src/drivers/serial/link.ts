@@ -19,6 +19,8 @@ export class SerialLink {
   private transport: ByteTransport | undefined;
   private lastError: Error | undefined;
   private connecting: Promise<void> | undefined;
+  /** bumped by close(): an open() that was overtaken by close() must not keep its port */
+  private epoch = 0;
 
   constructor(
     private readonly cfg: SerialPortConfig,
@@ -68,6 +70,7 @@ export class SerialLink {
   }
 
   private async open(): Promise<void> {
+    const epoch = this.epoch;
     await this.dropTransport();
     const { attempts, initialMs, maxMs } = this.cfg.reconnect;
     let last: Error = new DeviceUnavailableError('not tried');
@@ -78,6 +81,10 @@ export class SerialLink {
         const { baudRate, dataBits, parity, stopBits } = this.cfg;
         const t = (this.deps.opener ?? openSerialPort)(path, { baudRate, dataBits, parity, stopBits });
         await t.open();
+        if (epoch !== this.epoch) {
+          await t.close().catch(() => undefined);
+          throw new DeviceUnavailableError(`${path}: closed while connecting`);
+        }
         t.onClose((err) => {
           this.lastError = err;
           this.env.log.warn('serial port closed', { port: t.name, error: err.message });
@@ -87,6 +94,7 @@ export class SerialLink {
         return;
       } catch (e) {
         last = asError(e);
+        if (epoch !== this.epoch) break;
         this.env.log.debug('serial connect failed', { port: this.describe(), attempt: i + 1, error: last.message });
       }
     }
@@ -101,6 +109,7 @@ export class SerialLink {
   }
 
   async close(): Promise<void> {
+    this.epoch++;
     await this.dropTransport();
   }
 }

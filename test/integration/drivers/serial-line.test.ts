@@ -102,3 +102,22 @@ test('concurrent connect() calls share one open of the port', async (t) => {
   assert.equal(opened, 1);
   assert.equal(await driver.read(temp), 21.5);
 });
+
+test('close() during connect() leaves no port open', async (t) => {
+  if (!(await needSocat(t))) return;
+  const dir = tmpDir(t, 'edgecore-line-');
+  const pair = await ptyPair(t, dir);
+  const opened: ReturnType<typeof openSerialPort>[] = [];
+  const driver = serialLineDriver({
+    opener: (path, settings) => {
+      const tr = openSerialPort(path, settings);
+      opened.push(tr);
+      return tr;
+    },
+  }).create({ port: pair.a }, env(dir));
+  const connecting = driver.connect();
+  await driver.close();
+  await assert.rejects(connecting, (e: unknown) => isDeviceUnavailable(e) && /closed while connecting/.test((e as Error).message));
+  assert.equal(opened.length, 1);
+  assert.equal(opened[0]!.isOpen, false);
+});
