@@ -141,3 +141,33 @@ test('a readiness probe (httpGet) flips Ready both ways', async (t) => {
   await exec('rm /www/ready');
   await n.waitStatus('ready', (s) => !isReady(s), 'Ready=False');
 });
+
+test('logs: tail, follow and previous over the bus', async (t) => {
+  const n = await startTestNode(t);
+  if (!n) return;
+  n.apply(
+    'Pod',
+    'talky',
+    pod('talky', {
+      terminationGracePeriodSeconds: 1,
+      containers: [run(n.image, 'echo start-$(cat /proc/sys/kernel/random/uuid | cut -c1-4); i=0; while [ $i -lt 3 ]; do echo line$i; i=$((i+1)); done; sleep 1; exit 1')],
+    }),
+  );
+  await n.waitStatus('talky', (s) => (s.containerStatuses[0]?.restartCount ?? 0) >= 1, 'a restart');
+  const read = async (msg: Record<string, unknown>): Promise<string> => {
+    const r = (await n.bus.request('edged', { type: 'pod.logs', pod: { namespace: 'default', name: 'talky' }, ...msg } as never)) as { stream: NodeJS.ReadableStream };
+    let text = '';
+    for await (const c of r.stream) text += String(c);
+    return text;
+  };
+  assert.match(await read({ previous: true }), /^start-\w+\nline0\nline1\nline2\n$/);
+  // follow: lines arrive while the container runs; the stream ends when it exits.
+  const f = (await n.bus.request('edged', { type: 'pod.logs', pod: { namespace: 'default', name: 'talky' }, follow: true, tail: 1 })) as { stream: NodeJS.ReadableStream };
+  let followed = '';
+  for await (const c of f.stream) followed += String(c);
+  assert.match(followed, /line2\n$/);
+  assert.ok(followed.split('\n').filter(Boolean).length <= 4);
+  const tail = await read({ previous: true, tail: 2 });
+  assert.equal(tail, 'line1\nline2\n');
+  await assert.rejects(n.bus.request('edged', { type: 'pod.logs', pod: { namespace: 'default', name: 'nope' } }), /pod default\/nope not found/);
+});
