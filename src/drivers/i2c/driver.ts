@@ -58,6 +58,7 @@ class I2cDevice implements DeviceDriver {
   private readonly visitor = visitorParser(visitorSchema, 'i2c');
   private bus: I2cTransport | undefined;
   private connecting: Promise<void> | undefined;
+  private epoch = 0;
 
   constructor(
     private readonly cfg: z.output<typeof protocolSchema>,
@@ -81,17 +82,24 @@ class I2cDevice implements DeviceDriver {
   }
 
   private async open(): Promise<void> {
+    const epoch = this.epoch;
     const file = join(this.env.dev, `i2c-${this.cfg.bus}`);
     try {
       await access(file);
     } catch (e) {
       throw new DeviceUnavailableError(`I2C bus ${file} is missing (${errnoCode(e) ?? asError(e).message})`, { cause: e });
     }
+    let bus: I2cTransport;
     try {
-      this.bus = await this.opener(this.cfg.bus, this.env.dev);
+      bus = await this.opener(this.cfg.bus, this.env.dev);
     } catch (e) {
       throw e instanceof DeviceUnavailableError ? e : new DeviceUnavailableError(`cannot open ${file}: ${asError(e).message}`, { cause: e });
     }
+    if (epoch !== this.epoch) {
+      await bus.close().catch(() => undefined);
+      throw new DeviceUnavailableError(`${file}: closed while connecting`);
+    }
+    this.bus = bus;
   }
 
   private async attempt<T>(what: string, fn: (bus: I2cTransport, addr: number) => Promise<T>): Promise<T> {
@@ -172,6 +180,7 @@ class I2cDevice implements DeviceDriver {
   }
 
   async close(): Promise<void> {
+    this.epoch++;
     const bus = this.bus;
     this.bus = undefined;
     if (bus) await bus.close().catch((e) => this.env.log.warn('i2c close failed', { error: asError(e).message }));
