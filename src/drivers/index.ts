@@ -14,3 +14,11 @@ export function builtinDrivers(): DriverFactory[] {
 }
 
 export type { DriverFactory, DeviceDriver, DriverEnv, PropertyVisitor, RawValue } from './types.js';
+export {
+  DeviceUnavailableError,
+  DriverProtocolError,
+  DriverTimeoutError,
+  isDeviceUnavailable,
+  isDriverProtocolError,
+  isDriverTimeout,
+} from './errors.js';
