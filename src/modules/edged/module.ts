@@ -6,7 +6,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { backoffDelay, sleep } from '../../core/backoff.js';
-import { errorMessage, NotFoundError, ValidationError } from '../../core/errors.js';
+import { ConflictError, errorMessage, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import { storeLookups, type SandboxSettings } from './desired.js';
@@ -18,6 +18,14 @@ import { Reconciler } from './reconciler.js';
 import { STATIC_KINDS, StaticPods } from './static.js';
 
 const RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
+/** Engine answers about a request's container (gone, not running) are answers, not module failures. */
+function asAnswer(e: unknown): never {
+  const code = (e as { statusCode?: number }).statusCode;
+  if (code === 404) throw new NotFoundError(`container (${errorMessage(e)})`);
+  if (code === 409) throw new ConflictError(errorMessage(e));
+  throw e;
+}
 
 export class Edged implements NodeModule {
   readonly name = 'edged';
@@ -190,9 +198,9 @@ export class Edged implements NodeModule {
         this.trigger('request');
         return undefined;
       case 'pod.logs':
-        return this.logs(msg);
+        return this.logs(msg).catch(asAnswer);
       case 'pod.exec':
-        return this.exec(msg);
+        return this.exec(msg).catch(asAnswer);
       default:
         return undefined;
     }
