@@ -97,3 +97,37 @@ test('a missing device waits with CreateContainerConfigError and starts once it 
   await n.bus.request('edged', { type: 'edged.resync' });
   await n.waitStatus('devpod', (s) => s.phase === 'Running', 'Running');
 });
+
+test('hostNetwork: no sandbox, the container listens on the host, podIP is the host IP', async (t) => {
+  const n = await startTestNode(t);
+  if (!n) return;
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  n.apply(
+    'Pod',
+    'hostnet',
+    pod('hostnet', {
+      hostNetwork: true,
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: 'web',
+          image: n.image,
+          command: ['sh', '-c', `mkdir -p /www && echo on-host > /www/index.html && exec httpd -f -p 127.0.0.1:${port} -h /www`],
+          ports: [{ containerPort: port, hostPort: port }],
+          readinessProbe: { tcpSocket: { port }, periodSeconds: 1 },
+        },
+      ],
+    }),
+  );
+  const st = await n.waitStatus('hostnet', (s) => s.conditions.some((c) => c.type === 'Ready' && c.status === 'True'), 'Ready');
+  assert.equal(st.podIP, st.hostIP);
+  assert.equal((await n.containers(['io.edgecore.role=sandbox'])).length, 0);
+  const body = await new Promise<string>((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+      let b = '';
+      res.on('data', (c) => (b += String(c)));
+      res.on('end', () => resolve(b));
+    }).on('error', reject);
+  });
+  assert.equal(body, 'on-host\n');
+});
