@@ -1,25 +1,54 @@
 #!/usr/bin/env bash
 # `npm run test:hw`: the hardware-in-the-loop suite on the simulated board.
 #
+#   hw-tests/run.sh [x86_64|arm64]
+#
 #   1. hw-tests/setup.sh           kernel + simulator modules + initramfs (cached in hw-tests/.cache)
 #   2. hw-tests/build-suite.mjs    the suite and the edgecore bundle, as plain JS for the guest
+#      arm64: the field artifact from `node build.mjs --target linux-arm64 --if-changed` (its arm64
+#      node runtime, addons and bundle; HIL_ARTIFACT=<tar.gz> to use a given one), unpacked in the cache
 #   3. hw-tests/host/sim.mjs       the devices on the guest's UART cables (Modbus RTU slave, line device)
 #   4. hw-tests/run-vm.sh          boots the guest, which runs guest/suite.sh
-# Results: $HIL_OUT_DIR/results.json (default hw-tests/.cache/out/x86_64), console in console.log.
+# Results: $HIL_OUT_DIR/results.json (default hw-tests/.cache/out/<arch>), console in console.log.
 # Exit status: the suite's (0 = every case passed); 3 = the machine cannot run the guest.
 # Env: HIL_OUT_DIR, HIL_ONLY (regex of case names), HIL_PHASES (drivers,daemon), HIL_DAEMON_LOG (debug...),
 # and run-vm.sh's HIL_*.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-OUT=${HIL_OUT_DIR:-$HERE/.cache/out/x86_64}
+ARCH=${1:-${HIL_ARCH:-x86_64}}
+export HIL_ARCH=$ARCH
+OUT=${HIL_OUT_DIR:-$HERE/.cache/out/$ARCH}
 t0=$(date +%s%N)
 stamp() { echo "hil: [+$(( ($(date +%s%N) - t0) / 100000000 ))ds] $*"; }
 
 stamp "setup (cached)"
-bash "$HERE/setup.sh" >/dev/null
+bash "$HERE/setup.sh" "$ARCH" >/dev/null
 stamp "bundling the suite and edgecore"
 node "$HERE/build-suite.mjs"
+SUITE=$HERE/.cache/build/suite.mjs
+EDGECORE=$HERE/.cache/build/dist
+if [ "$ARCH" = arm64 ]; then
+  ART=${HIL_ARTIFACT:-}
+  if [ -z "$ART" ]; then
+    stamp "arm64 field artifact (build.mjs --target linux-arm64 --if-changed)"
+    (cd "$ROOT" && node build.mjs --target linux-arm64 --if-changed) >&2
+    ART=$(ls -t "$ROOT"/builds/linux-arm64/edgecore-*-linux-arm64.tar.gz 2>/dev/null | head -1)
+  fi
+  [ -f "$ART" ] || { echo "hil: no arm64 artifact (node build.mjs --target linux-arm64)"; exit 3; }
+  sum=$(sha256sum "$ART" | cut -c1-16)
+  U=$HERE/.cache/arm64/artifact/$sum
+  if [ ! -d "$U/lib" ]; then
+    rm -rf "$HERE/.cache/arm64/artifact"; mkdir -p "$U"
+    tar xzf "$ART" -C "$U" --strip-components=1
+  fi
+  # the suite runs next to the artifact's lib/node_modules, so it loads the arm64 addons
+  rm -rf "$U/lib/hil"; mkdir -p "$U/lib/hil"
+  cp -r "$HERE/.cache/build/suite.mjs" "$HERE/.cache/build/chunks" "$U/lib/hil/"
+  SUITE=$U/lib/hil/suite.mjs
+  EDGECORE=$U/lib
+  export HIL_GUEST_PATH=$U/node/bin
+fi
 
 rm -rf "$OUT"; mkdir -p "$OUT/sim"
 # unix socket paths must stay short (108 bytes): keep them in /tmp
@@ -42,6 +71,7 @@ rc=0
   [ -n "${HIL_PHASES:-}" ] && printf 'HIL_PHASES=%q\n' "$HIL_PHASES"
   [ -n "${HIL_DAEMON_LOG:-}" ] && printf 'HIL_DAEMON_LOG=%q\n' "$HIL_DAEMON_LOG"
   printf 'HIL_ACCEL=%q\n' "${HIL_ACCEL:-tcg}"
+  printf 'HIL_SUITE=%q\nHIL_EDGECORE=%q\n' "$SUITE" "$EDGECORE"
   true
 } >"$OUT/params.env"
 HIL_UART_DIR=$UARTS bash "$HERE/run-vm.sh" "$HERE/guest/suite.sh" "$OUT" 2>&1 | tee "$OUT/console.log" || true

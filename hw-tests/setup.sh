@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# One-time, cached setup of the simulated board for the hardware-in-the-loop suite (x86_64 guest).
+# One-time, cached setup of the simulated board for the hardware-in-the-loop suite.
 #
-#   hw-tests/setup.sh            -> prints the path of the env file describing the guest
+#   hw-tests/setup.sh [x86_64|arm64]   -> prints the path of the env file describing the guest
 #
 # What it makes (under $HIL_CACHE, default hw-tests/.cache, keyed by the Debian kernel version):
-#   x86_64/<kver>_<debver>/vmlinux            Debian's kernel, uncompressed (booted through its PVH note:
-#                                             no in-guest XZ decompression, which is slow under TCG)
-#   x86_64/<kver>_<debver>/kroot/lib/modules  Debian's modules + gpio-sim, gpio-mockup, irq_sim built here
-#   x86_64/<kver>_<debver>/initramfs-<hash>.cpio.gz   busybox-static + the modules the guest needs + guest/init.sh
-#   x86_64/current.env                        KVER=, KERNEL=, INITRD= (read by run-vm.sh)
+#   <arch>/<kver>_<debver>/vmlinux            the kernel: x86_64 uncompressed (booted through its PVH
+#                                             note: no in-guest XZ decompression, slow under TCG);
+#                                             arm64 Debian's Image as is
+#   <arch>/<kver>_<debver>/kroot/lib/modules  Debian's modules + irq_sim, gpio-sim, gpio-mockup, hil-i2c-stub
+#   <arch>/<kver>_<debver>/initramfs-<hash>.cpio.gz   busybox-static + the guest's modules + guest/init*.sh
+#   <arch>/current.env                        KVER=, KERNEL=, INITRD= (read by run-vm.sh)
+# arm64: the arm64 packages come from a private apt state in the cache (the host's apt and dpkg
+# configuration is not touched); the modules are cross-built with aarch64-linux-gnu-gcc against the
+# arm64 headers and the host's (amd64) kbuild tools of the same version.
 #
 # Debian does not enable CONFIG_GPIO_SIM / GPIO_MOCKUP / IRQ_SIM, so the three are compiled out of tree
 # against the same version's headers and sources, fetched with `apt-get download` (no system install).
@@ -21,11 +25,20 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${HIL_CACHE:-$HERE/.cache}
-ARCHDIR=$CACHE/x86_64
+ARCH=${1:-${HIL_ARCH:-x86_64}}
+case "$ARCH" in x86_64 | arm64) ;; *) echo "hil-setup: unknown arch $ARCH (x86_64 | arm64)" >&2; exit 2;; esac
+ARCHDIR=$CACHE/$ARCH
 mkdir -p "$ARCHDIR"
 log() { echo "hil-setup: $*" >&2; }
 need() { command -v "$1" >/dev/null 2>&1 || { log "missing tool '$1' (install: $2)"; exit 3; }; }
-need qemu-system-x86_64 qemu-system-x86
+if [ "$ARCH" = arm64 ]; then
+  need qemu-system-aarch64 qemu-system-arm
+  need aarch64-linux-gnu-gcc-12 gcc-12-aarch64-linux-gnu
+  [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || { log "no arm64 libc (install libc6-arm64-cross libstdc++6-arm64-cross)"; exit 3; }
+  [ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || { log "no arm64 libstdc++ (install libstdc++6-arm64-cross)"; exit 3; }
+else
+  need qemu-system-x86_64 qemu-system-x86
+fi
 need cpio cpio
 need depmod kmod
 need make make
@@ -35,14 +48,30 @@ need perl perl
 BUSYBOX=${HIL_BUSYBOX:-/bin/busybox}   # from busybox-static: a static binary runs in the bare initramfs
 [ -x "$BUSYBOX" ] || { log "no $BUSYBOX (install busybox-static)"; exit 3; }
 
+# apt for the guest's architecture: the host's own for x86_64, a private state dir for arm64
+APT=()
+if [ "$ARCH" = arm64 ]; then
+  A=$CACHE/apt-arm64
+  mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
+  printf 'deb [arch=arm64] http://deb.debian.org/debian %s main\n' bookworm bookworm-updates >"$A/sources.list"
+  printf 'deb [arch=arm64] http://deb.debian.org/debian-security bookworm-security main\n' >>"$A/sources.list"
+  APT=(-o "Dir::Etc::sourcelist=$A/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$A/lists"
+    -o "Dir::Cache=$A/cache" -o Dir::State::status=/dev/null -o APT::Architecture=arm64 -o APT::Architectures::=arm64)
+  # refresh the private index at most daily (it is what "keyed by versions" resolves against)
+  if [ -z "$(find "$A/lists" -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -1)" ]; then
+    apt-get "${APT[@]}" update -qq >&2 || log "arm64 apt index update failed (offline?)"
+  fi
+fi
+KARCH=$([ "$ARCH" = arm64 ] && echo arm64 || echo amd64)
+
 # The modules the guest loads: transport for the shared folders + the simulated chips.
 GUEST_MODULES="virtio_pci 9pnet_virtio 9p overlay configfs irq_sim gpio-sim gpio-mockup i2c-dev hil-i2c-stub"
 
 resolve_kernel() {
   local kver ver
-  kver=${HIL_KVER:-$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {sub(/^linux-image-/, "", $2); print $2; exit}')}
+  kver=${HIL_KVER:-$(apt-cache "${APT[@]}" depends "linux-image-$KARCH" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {sub(/^linux-image-/, "", $2); print $2; exit}')}
   [ -n "$kver" ] || return 1
-  ver=$(apt-cache show "linux-image-$kver" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
+  ver=$(apt-cache "${APT[@]}" show "linux-image-$kver" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
   [ -n "$ver" ] || return 1
   echo "$kver $ver"
 }
@@ -53,10 +82,10 @@ else
   W=$(ls -d "$ARCHDIR"/*_*/ 2>/dev/null | sort -V | tail -1 || true)
   [ -n "$W" ] && [ -f "$W/vmlinux" ] || { log "cannot resolve the Debian kernel (apt-get update?) and no cache"; exit 3; }
   W=${W%/}; KVER=$(basename "$W"); DEBVER=${KVER#*_}; KVER=${KVER%%_*}
-  log "apt cannot resolve linux-image-amd64: using cached $KVER ($DEBVER)"
+  log "apt cannot resolve linux-image-$KARCH: using cached $KVER ($DEBVER)"
 fi
 [ "${HIL_FORCE:-0}" = 1 ] && rm -rf "$W"
-ABI=${KVER%-amd64}                      # 6.1.0-56
+ABI=${KVER%-"$KARCH"}                   # 6.1.0-56
 SERIES=$(echo "$KVER" | cut -d. -f1-2)  # 6.1
 mkdir -p "$W"
 
@@ -67,9 +96,15 @@ if [ "$(head -1 "$W/kernel.done" 2>/dev/null)" != "rev $MODREV" ]; then
   t0=$(date +%s)
   log "kernel $KVER ($DEBVER): downloading"
   rm -rf "$W/debs" "$W/kroot" "$W/hdr" "$W/mod"; mkdir -p "$W/debs"
-  (cd "$W/debs" && apt-get download -q "linux-image-$KVER=$DEBVER" "linux-headers-$KVER=$DEBVER" \
-      "linux-headers-$ABI-common=$DEBVER" "linux-kbuild-$SERIES=$DEBVER" "linux-source-$SERIES=$DEBVER" 2>&1 \
-    | grep -v -e 'unsandboxed' -e '^Get:' -e '^Fetched' >&2 || true)
+  quiet() { grep -v -e 'unsandboxed' -e '^Get:' -e '^Fetched' >&2 || true; }
+  # the kbuild helpers (fixdep, modpost) run on the host: always the host's (amd64) package
+  (cd "$W/debs" && apt-get download -q "linux-kbuild-$SERIES=$DEBVER" "linux-source-$SERIES=$DEBVER" 2>&1 | quiet)
+  (cd "$W/debs" && apt-get "${APT[@]}" download -q "linux-image-$KVER=$DEBVER" "linux-headers-$KVER=$DEBVER" \
+      "linux-headers-$ABI-common=$DEBVER" 2>&1 | quiet)
+  if [ "$ARCH" = arm64 ]; then
+    (cd "$W/debs" && apt-get "${APT[@]}" download -q busybox-static 2>&1 | quiet)
+    ls "$W/debs/busybox-static_"*_arm64.deb >/dev/null 2>&1 || { log "download of busybox-static:arm64 failed"; exit 3; }
+  fi
   for p in linux-image-$KVER linux-headers-$KVER linux-headers-$ABI-common linux-kbuild-$SERIES linux-source-$SERIES; do
     ls "$W/debs/${p}_"*.deb >/dev/null 2>&1 || { log "download of $p failed"; exit 3; }
   done
@@ -108,21 +143,37 @@ if [ "$(head -1 "$W/kernel.done" 2>/dev/null)" != "rev $MODREV" ]; then
   ' hil-i2c-stub.c
   printf 'obj-m := irq_sim.o gpio-sim.o gpio-mockup.o hil-i2c-stub.o\n' >Kbuild
   log "building irq_sim, gpio-sim, gpio-mockup, hil-i2c-stub"
-  make -s -C "$H" M="$W/mod" CC=gcc-12 modules >&2
-  strip --strip-debug ./*.ko
+  if [ "$ARCH" = arm64 ]; then
+    make -s -C "$H" M="$W/mod" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- CC=aarch64-linux-gnu-gcc-12 modules >&2
+    aarch64-linux-gnu-strip --strip-debug ./*.ko
+    dpkg-deb -x "$W/debs/busybox-static_"*_arm64.deb "$W/bb"
+  else
+    make -s -C "$H" M="$W/mod" CC=gcc-12 modules >&2
+    strip --strip-debug ./*.ko
+  fi
   mkdir -p "$W/kroot/lib/modules/$KVER/extra"
   cp ./*.ko "$W/kroot/lib/modules/$KVER/extra/"
   depmod -b "$W/kroot" "$KVER"
-  log "uncompressing the kernel"
-  sh scripts/extract-vmlinux "$W/kroot/boot/vmlinuz-$KVER" >"$W/vmlinux.tmp"
-  mv "$W/vmlinux.tmp" "$W/vmlinux"
+  if [ "$ARCH" = arm64 ]; then
+    cp "$W/kroot/boot/vmlinuz-$KVER" "$W/vmlinux"   # an arm64 Image: QEMU loads it directly
+  else
+    log "uncompressing the kernel"
+    sh scripts/extract-vmlinux "$W/kroot/boot/vmlinuz-$KVER" >"$W/vmlinux.tmp"
+    mv "$W/vmlinux.tmp" "$W/vmlinux"
+  fi
   rm -rf "$W/hdr" "$W/debs" "$W/kroot/usr" "$W/mod/drivers" "$W/mod/kernel"
   printf 'rev %s\nbuilt %s in %ss\n' "$MODREV" "$(date -u +%FT%TZ)" "$(( $(date +%s) - t0 ))" >"$W/kernel.done"
   log "kernel ready in $(( $(date +%s) - t0 ))s"
 fi
 
 # ---- 2. initramfs (rebuilt when guest/init.sh or the module list changes; ~1 s) ----
-KEY=$( { cat "$HERE/guest/init.sh" "$W/kernel.done"; echo "$GUEST_MODULES"; sha256sum "$BUSYBOX"; } | sha256sum | cut -c1-12)
+if [ "$ARCH" = arm64 ]; then
+  BUSYBOX=$W/bb/bin/busybox
+  INIT=$HERE/guest/init-arm64.sh
+else
+  INIT=$HERE/guest/init.sh
+fi
+KEY=$( { cat "$INIT" "$W/kernel.done"; echo "$GUEST_MODULES"; sha256sum "$BUSYBOX"; } | sha256sum | cut -c1-12)
 INITRD=$W/initramfs-$KEY.cpio.gz
 if [ ! -f "$INITRD" ]; then
   T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -136,7 +187,7 @@ if [ ! -f "$INITRD" ]; then
   done
   cp "$MD"/modules.builtin* "$MD"/modules.order "$T/lib/modules/$KVER/" 2>/dev/null || true
   depmod -b "$T" "$KVER"
-  install -m 0755 "$HERE/guest/init.sh" "$T/init"
+  install -m 0755 "$INIT" "$T/init"
   (cd "$T" && find . | cpio -o -H newc --quiet | gzip -1) >"$INITRD.tmp"
   mv "$INITRD.tmp" "$INITRD"
   rm -f "$W"/initramfs-*.cpio.gz.old
@@ -145,6 +196,7 @@ if [ ! -f "$INITRD" ]; then
 fi
 
 cat >"$ARCHDIR/current.env.tmp" <<EOF
+ARCH=$ARCH
 KVER=$KVER
 DEBVER=$DEBVER
 KERNEL=$W/vmlinux

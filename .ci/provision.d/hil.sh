@@ -1,6 +1,9 @@
-# Hardware-in-the-loop suite (hw-tests/): QEMU in software emulation (TCG), tools to build the
-# simulated-chip kernel modules out of tree and the guest's initramfs, then the one-time,
-# cached kernel setup (hw-tests/setup.sh). Sourced by .ci/run; idempotent.
+# Hardware-in-the-loop suite (hw-tests/): QEMU in software emulation (TCG) for the x86_64 and arm64
+# guests, the tools to build the simulated-chip kernel modules out of tree (natively and cross for
+# arm64) and the guests' initramfs, the arm64 C/C++ runtime the arm64 guest borrows from the host,
+# then the one-time, cached kernel setups (hw-tests/setup.sh). Sourced by .ci/run; idempotent.
 apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
-  qemu-system-x86 busybox-static kmod cpio xz-utils gzip gcc-12 make libc6-dev libelf1 socat >/dev/null
-bash hw-tests/setup.sh
+  qemu-system-x86 qemu-system-arm busybox-static kmod cpio xz-utils gzip gcc-12 make libc6-dev libelf1 \
+  gcc-12-aarch64-linux-gnu libc6-arm64-cross libstdc++6-arm64-cross socat >/dev/null
+bash hw-tests/setup.sh x86_64
+bash hw-tests/setup.sh arm64

@@ -6,7 +6,7 @@
 #       "from outside", sim_gpioN/value shows what the chip outputs)
 #   hil-i2c-stub adapter with SMBus register chips at 0x48 (TMP102-like) and 0x50 (EEPROM-like);
 #       /sys/module/hil_i2c_stub/parameters/absent_mask unplugs chips one by one
-#   two 16550 UARTs ttyS1/ttyS2 when run-vm.sh was given HIL_UART_DIR
+#   two 16550 UARTs (HIL_UARTS, from run-vm.sh when it was given HIL_UART_DIR)
 set -eu
 # busybox applets start much faster than dynamically linked tools under TCG
 bb() { busybox "$@"; }
@@ -42,7 +42,9 @@ echo "HIL_I2C_BUS=${bus:?no stub adapter}"
 echo "HIL_I2C_ADDRS=0x48,0x50"
 echo "HIL_I2C_ABSENT=/sys/module/hil_i2c_stub/parameters/absent_mask"
 
-if [ -e /dev/ttyS2 ] && [ "$(bb cat /sys/class/tty/ttyS2/port 2>/dev/null)" != "0x0" ]; then
-  echo "HIL_UART_A=/dev/ttyS1"
-  echo "HIL_UART_B=/dev/ttyS2"
+# which UARTs are wired to the host simulator is known to the VM runner (x86: ttyS1,ttyS2 next to
+# the console on ttyS0; arm64: ttyS0,ttyS1 on PCI, the console is ttyAMA0)
+if [ -n "${HIL_UARTS:-}" ]; then
+  echo "HIL_UART_A=/dev/${HIL_UARTS%%,*}"
+  echo "HIL_UART_B=/dev/${HIL_UARTS#*,}"
 fi

@@ -9,6 +9,7 @@
 # Kernel parameters the kernel does not know (key=value) arrive here as environment variables:
 #   hil_cmd   script to run inside the new root (no spaces: it travels on the kernel command line)
 #   hil_out   host path of the results folder
+#   hil_uarts the guest's UARTs wired to the host simulator (e.g. ttyS1,ttyS2), passed on as HIL_UARTS
 # The command's exit status is written to $hil_out/exitcode, then the guest powers off.
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -43,7 +44,7 @@ ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 hostname hil-guest
 say "root ready, running ${hil_cmd:-/bin/sh}"
 chroot $R /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb \
-  LANG=C.UTF-8 HIL_OUT="$OUT" /bin/sh -c "${hil_cmd:-/bin/sh}" </dev/console >/dev/console 2>&1
+  LANG=C.UTF-8 HIL_OUT="$OUT" HIL_UARTS="${hil_uarts:-}" /bin/sh -c "${hil_cmd:-/bin/sh}" </dev/console >/dev/console 2>&1
 rc=$?
 echo "$rc" >"$R$OUT/exitcode"
 say "command exited with $rc"

@@ -6,8 +6,11 @@ env_lines=$("$HW/guest/hw-setup.sh")
 echo "$env_lines"
 for kv in $env_lines; do export "$kv"; done
 export HIL_SIM_DIR="$HIL_OUT/sim"
-if [ -f "$HIL_OUT/params.env" ]; then . "$HIL_OUT/params.env"; export HIL_ONLY HIL_PHASES HIL_ACCEL HIL_DAEMON_LOG; fi
+if [ -f "$HIL_OUT/params.env" ]; then
+  . "$HIL_OUT/params.env"
+  export HIL_ONLY HIL_PHASES HIL_ACCEL HIL_DAEMON_LOG HIL_SUITE HIL_EDGECORE
+fi
 echo "hil-guest: hardware ready (t=$(cut -d' ' -f1 /proc/uptime)s)"
 export HIL_EDGECORE="${HIL_EDGECORE:-$HW/.cache/build/dist}"
 cd "$HW/.."
-exec node "$HW/.cache/build/suite.mjs"
+exec node "${HIL_SUITE:-$HW/.cache/build/suite.mjs}"

@@ -1,14 +1,15 @@
 /**
  * The hardware-in-the-loop suite (hw-tests/) as part of `npm test`: boots the simulated board (QEMU
  * guest with Debian's kernel, gpio-sim, i2c-stub, 16550 UARTs) through hw-tests/run.sh and asserts
- * on its JSON results. Skipped ("skipped: ...") when qemu or the kernel setup is unavailable —
+ * on its JSON results: x86_64 with the dev bundle, arm64 with the field artifact (its arm64 node,
+ * addons and bundle, from `node build.mjs --target linux-arm64 --if-changed`). Skipped ("skipped: ...") when qemu or the kernel setup is unavailable —
  * which fails under CI=true: .ci/provision.d/hil.sh provisions both.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { needService } from '../helpers/service.js';
 import { ROOT, tmpDir } from '../helpers/tmp.js';
 
@@ -45,20 +46,20 @@ const EXPECTED = [
   'daemon restart: devices resume from the store',
 ];
 
-test('HIL: the suite passes on the simulated x86_64 board', { timeout: 900_000 }, async (t) => {
-  const ok = await needService(t, 'HIL guest (qemu-system-x86_64 + hw-tests/setup.sh)', async () => {
-    const q = spawnSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' });
-    if (q.error || q.status !== 0) throw new Error('qemu-system-x86_64 not installed (apt-get install qemu-system-x86)');
-    const s = spawnSync('bash', [join(ROOT, 'hw-tests/setup.sh')], { encoding: 'utf8' });
-    if (s.status !== 0) throw new Error(`hw-tests/setup.sh failed: ${s.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+/** Boot one guest through hw-tests/run.sh and check its results. */
+async function runBoard(t: TestContext, arch: 'x86_64' | 'arm64', probe: () => void): Promise<void> {
+  const ok = await needService(t, `HIL ${arch} guest (qemu + hw-tests/setup.sh ${arch})`, async () => {
+    probe();
+    const s = spawnSync('bash', [join(ROOT, 'hw-tests/setup.sh'), arch], { encoding: 'utf8' });
+    if (s.status !== 0) throw new Error(`hw-tests/setup.sh ${arch} failed: ${s.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   });
   if (!ok) return;
-  const out = tmpDir(t, 'edgecore-hil-');
+  const out = join(tmpDir(t, 'edgecore-hil-'), arch);
   const log: string[] = [];
   const rc = await new Promise<number>((resolve, reject) => {
-    const p = spawn('bash', [join(ROOT, 'hw-tests/run.sh')], {
+    const p = spawn('bash', [join(ROOT, 'hw-tests/run.sh'), arch], {
       cwd: ROOT,
-      env: { ...process.env, HIL_OUT_DIR: join(out, 'x86_64') },
+      env: { ...process.env, HIL_OUT_DIR: out },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (d: Buffer): void => {
@@ -69,9 +70,10 @@ test('HIL: the suite passes on the simulated x86_64 board', { timeout: 900_000 }
     p.on('error', reject);
     p.on('close', (code) => resolve(code ?? 1));
   });
-  const file = join(out, 'x86_64', 'results.json');
+  const file = join(out, 'results.json');
   assert.ok(existsSync(file), `no results.json (run.sh exit ${rc}); output:\n${log.join('').slice(-4000)}`);
   const r = JSON.parse(readFileSync(file, 'utf8')) as HilResults;
+  assert.equal(r.arch, arch === 'x86_64' ? 'x64' : 'arm64', 'the suite ran on the guest\'s architecture');
   const failures = r.cases.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail ?? ''}`);
   assert.deepEqual(failures, [], `failed HIL cases:\n${failures.join('\n')}`);
   const names = new Set(r.cases.map((c) => c.name));
@@ -80,4 +82,20 @@ test('HIL: the suite passes on the simulated x86_64 board', { timeout: 900_000 }
   // the latency figures are recorded (context only under TCG: never asserted on their size)
   assert.ok(r.metrics.edgeToReported && r.metrics.desiredToLine, 'latency metrics recorded');
   assert.equal(rc, 0, `run.sh exit status (output tail:\n${log.join('').slice(-2000)})`);
+}
+
+function needTool(cmd: string, pkg: string): void {
+  const q = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
+  if (q.error || q.status !== 0) throw new Error(`${cmd} not installed (apt-get install ${pkg})`);
+}
+
+test('HIL: the suite passes on the simulated x86_64 board (dev build)', { timeout: 900_000 }, async (t) => {
+  await runBoard(t, 'x86_64', () => needTool('qemu-system-x86_64', 'qemu-system-x86'));
+});
+
+test('HIL: the suite passes on the simulated arm64 board (field artifact)', { timeout: 1_200_000 }, async (t) => {
+  await runBoard(t, 'arm64', () => {
+    needTool('qemu-system-aarch64', 'qemu-system-arm');
+    needTool('aarch64-linux-gnu-gcc-12', 'gcc-12-aarch64-linux-gnu');
+  });
 });
