@@ -46,6 +46,7 @@ export class Edged implements NodeModule {
   private resync?: NodeJS.Timeout;
   private staticTimer?: NodeJS.Timeout;
   private watcher?: FSWatcher;
+  private burst?: NodeJS.Timeout;
   private unsubscribe?: () => void;
 
   async start(ctx: NodeContext): Promise<void> {
@@ -108,7 +109,11 @@ export class Edged implements NodeModule {
     this.staticTimer = setInterval(scan, scanSeconds * 1000);
     this.staticTimer.unref();
     try {
-      this.watcher = watch(dir, () => scan());
+      // Files often change in bursts (an editor, a deploy script): apply each burst as one set.
+      this.watcher = watch(dir, () => {
+        clearTimeout(this.burst);
+        this.burst = setTimeout(scan, 100);
+      });
       this.watcher.on('error', () => undefined);
     } catch {
       /* folder absent: the periodic scan picks it up */
@@ -243,7 +248,7 @@ export class Edged implements NodeModule {
 
   async stop(): Promise<void> {
     this.abort?.abort();
-    for (const t of [this.debounce, this.wake, this.retry]) clearTimeout(t);
+    for (const t of [this.debounce, this.wake, this.retry, this.burst]) clearTimeout(t);
     clearInterval(this.resync);
     clearInterval(this.staticTimer);
     this.watcher?.close();
