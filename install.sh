@@ -57,7 +57,8 @@ EOF
 
 say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-usage_error() { say "$*"; say "see install.sh --help"; exit 2; }
+USAGE_EXIT=0
+usage_error() { say "$*"; say "see install.sh --help"; USAGE_EXIT=1; exit 2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -102,6 +103,8 @@ on_exit() {
   set +e
   if [ "$COMMITTED" != 1 ] && [ $rc -ne 0 ]; then run_undo; fi
   [ -n "$TMP" ] && rm -rf "$TMP"
+  # 2 is for usage errors only; any other failure (a command's own status) is 1
+  case "$rc" in 0|1|130|143) ;; 2) [ "$USAGE_EXIT" = 1 ] || rc=1 ;; *) rc=1 ;; esac
   exit $rc
 }
 trap on_exit EXIT
@@ -118,8 +121,11 @@ PIDFILE="$RUN_DIR/edgecore.pid"
 svc_reload() { [ "$NO_SYSTEMD" = 1 ] || systemctl daemon-reload; }
 svc_enable() { [ "$NO_SYSTEMD" = 1 ] || systemctl enable --quiet "$UNIT"; }
 svc_disable() { [ "$NO_SYSTEMD" = 1 ] || systemctl disable --quiet "$UNIT" 2>/dev/null || true; }
+pid_alive() { [ -n "$1" ] && [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+svc_pid() { cat "$PIDFILE" 2>/dev/null || true; }
 svc_active() {
-  if [ "$NO_SYSTEMD" = 1 ]; then start-stop-daemon --status --pidfile "$PIDFILE"; else systemctl is-active --quiet "$UNIT"; fi
+  # a zombie counts as stopped (a container's PID 1 may not reap)
+  if [ "$NO_SYSTEMD" = 1 ]; then pid_alive "$(svc_pid)"; else systemctl is-active --quiet "$UNIT"; fi
 }
 svc_start() {
   if [ "$NO_SYSTEMD" = 1 ]; then
@@ -136,7 +142,14 @@ svc_start() {
 }
 svc_stop() {
   if [ "$NO_SYSTEMD" = 1 ]; then
-    start-stop-daemon --stop --oknodo --quiet --pidfile "$PIDFILE" --retry TERM/150/KILL/5 --remove-pidfile
+    local pid i
+    pid=$(svc_pid)
+    if pid_alive "$pid"; then # like the unit: SIGTERM, TimeoutStopSec=150, then SIGKILL
+      kill -TERM "$pid" 2>/dev/null || true
+      for ((i = 0; i < 150; i++)); do pid_alive "$pid" || break; sleep 1; done
+      pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+    fi
+    rm -f "$PIDFILE"
   else
     systemctl stop "$UNIT" 2>/dev/null || true
   fi

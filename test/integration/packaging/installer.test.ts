@@ -81,7 +81,7 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
       cpSync(join(ROOT, 'builds/linux-x64', tarball(PACKAGE_VERSION)), join(inDir, tarball(PACKAGE_VERSION)));
       writeFileSync(join(inDir, `${tarball(PACKAGE_VERSION)}.sha256`), `${'0'.repeat(64)}  ${tarball(PACKAGE_VERSION)}\n`);
       const run = sh('docker', [
-        'run', '-d', '--name', NAME, '--label', 'edgecore.test=packaging', '--network', 'none',
+        'run', '-d', '--init', '--name', NAME, '--label', 'edgecore.test=packaging', '--network', 'none',
         '-v', `${join(ROOT, 'builds')}:/artifacts:ro`, '-v', `${inDir}:/in:ro`,
         'edgecore-test/debian-bookworm:1', 'sleep', 'infinity',
       ]);
