@@ -11,6 +11,7 @@ import { SqliteRelayStore } from '../relay/store/sqlite.js';
 import { newSecret } from '../relay/auth.js';
 import { VERSION } from '../version.js';
 import { EXIT, flagString, parseArgs, UsageError } from './args.js';
+import { systemdNotifier } from '../lib/notify.js';
 
 const HELP = `edgerelay ${VERSION} — the minimal cloud side of edgecore
 
@@ -70,9 +71,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       const log = createLogger({ level: cfg.log.level, format: cfg.log.format }, 'edgerelay');
       process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: errorMessage(e) }));
       const relay = await startRelay(cfg, log);
+      // systemd (edgerelay.service, Type=notify): ready once the API and broker listen
+      const notifier = systemdNotifier();
+      await notifier.notify('READY=1\nSTATUS=running');
       return new Promise((resolve) => {
         const onSignal = (sig: NodeJS.Signals): void => {
           log.info('signal received', { signal: sig });
+          void notifier.notify('STOPPING=1');
           relay.stop().then(
             () => resolve(EXIT.OK),
             (e) => {
