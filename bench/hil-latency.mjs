@@ -40,7 +40,7 @@ rmSync(out, { recursive: true, force: true });
 
 const metric = (name, key) => results.cases.find((c) => c.name === name)?.metrics?.[key] ?? [];
 const stats = (xs) => ({ n: xs.length, p50: round(percentile(xs, 50), 1), p99: round(percentile(xs, 99), 1) });
-const edgeDaemon = stats(metric('daemon gpio: input edge reaches the reported twin', 'edgeToReportedMs'));
+const edgeDaemon = stats(metric('daemon gpio: input edge reaches the reported twin and the outbox', 'edgeToReportedMs'));
 const edgeDriver = stats(metric('driver gpio: input edges pushed by watch()', 'edgeLatencyMs'));
 const writeDaemon = stats(metric('daemon gpio: desired twin drives the output line', 'desiredToLineMs'));
 const writeDriver = stats(metric('driver gpio: output write reaches the line', 'writeLatencyMs'));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run test:hw`: the hardware-in-the-loop suite on the simulated board.
 #
-#   hw-tests/run.sh [x86_64|arm64]
+#   hw-tests/run.sh [x86_64|arm64|armv7]      (armv7: the arm64 guest running armv7 binaries in compat mode)
 #
 #   1. hw-tests/setup.sh           kernel + simulator modules + initramfs (cached in hw-tests/.cache)
 #   2. hw-tests/build-suite.mjs    the suite and the edgecore bundle, as plain JS for the guest
@@ -17,29 +17,35 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 ARCH=${1:-${HIL_ARCH:-x86_64}}
-export HIL_ARCH=$ARCH
+case "$ARCH" in
+  x86_64) VMARCH=x86_64 ;;
+  arm64 | armv7) VMARCH=arm64 ;;
+  *) echo "hil: unknown arch $ARCH (x86_64 | arm64 | armv7)" >&2; exit 2 ;;
+esac
+export HIL_ARCH=$VMARCH
 OUT=${HIL_OUT_DIR:-$HERE/.cache/out/$ARCH}
 t0=$(date +%s%N)
 stamp() { echo "hil: [+$(( ($(date +%s%N) - t0) / 100000000 ))ds] $*"; }
 
 stamp "setup (cached)"
-bash "$HERE/setup.sh" "$ARCH" >/dev/null
+bash "$HERE/setup.sh" "$VMARCH" >/dev/null
 stamp "bundling the suite and edgecore"
 node "$HERE/build-suite.mjs"
 SUITE=$HERE/.cache/build/suite.mjs
 EDGECORE=$HERE/.cache/build/dist
-if [ "$ARCH" = arm64 ]; then
+if [ "$VMARCH" = arm64 ]; then
   ART=${HIL_ARTIFACT:-}
+  T=linux-$ARCH
   if [ -z "$ART" ]; then
-    stamp "arm64 field artifact (build.mjs --target linux-arm64 --if-changed)"
-    (cd "$ROOT" && node build.mjs --target linux-arm64 --if-changed) >&2
-    ART=$(ls -t "$ROOT"/builds/linux-arm64/edgecore-*-linux-arm64.tar.gz 2>/dev/null | head -1)
+    stamp "$ARCH field artifact (build.mjs --target $T --if-changed)"
+    (cd "$ROOT" && node build.mjs --target "$T" --if-changed) >&2
+    ART=$(ls -t "$ROOT/builds/$T/edgecore-"*"-$T.tar.gz" 2>/dev/null | head -1)
   fi
-  [ -f "$ART" ] || { echo "hil: no arm64 artifact (node build.mjs --target linux-arm64)"; exit 3; }
+  [ -f "$ART" ] || { echo "hil: no $T artifact (node build.mjs --target $T)"; exit 3; }
   sum=$(sha256sum "$ART" | cut -c1-16)
-  U=$HERE/.cache/arm64/artifact/$sum
+  U=$HERE/.cache/artifact-$ARCH/$sum
   if [ ! -d "$U/lib" ]; then
-    rm -rf "$HERE/.cache/arm64/artifact"; mkdir -p "$U"
+    rm -rf "$HERE/.cache/artifact-$ARCH"; mkdir -p "$U"
     tar xzf "$ART" -C "$U" --strip-components=1
   fi
   # the suite runs next to the artifact's lib/node_modules, so it loads the arm64 addons

@@ -4,7 +4,9 @@
 # Unlike the x86_64 guest this one cannot chroot into the host's root (its binaries are x86), so
 # it stays in the initramfs and borrows from the host, shared read-only over virtio-9p at /host:
 #   - the arm64 C/C++ runtime of the host's cross packages (/usr/aarch64-linux-gnu/lib:
-#     libc6-arm64-cross, libstdc++6-arm64-cross) as the guest's /lib
+#     libc6-arm64-cross, libstdc++6-arm64-cross) as the guest's /lib, and the armhf one
+#     (/usr/arm-linux-gnueabihf/lib) for armv7 binaries in compat mode (the loader skips the
+#     libraries of the other architecture on the shared LD_LIBRARY_PATH)
 #   - the project tree (hil_root) at its host path, holding the arm64 edgecore artifact
 #     (its node runtime and addons) unpacked by run.sh
 # Results go to the writable 9p share "out" at hil_out. Kernel parameters used:
@@ -27,7 +29,9 @@ mount -t tmpfs none /dev/shm
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 X=/host/usr/aarch64-linux-gnu/lib
 ln -s "$X/ld-linux-aarch64.so.1" /lib/ld-linux-aarch64.so.1
-mkdir -p /usr/lib && ln -s "$X" /lib/aarch64-linux-gnu
+# armv7 binaries run too (AArch32 at EL0, the kernel's compat layer), on libc6-armhf-cross
+H=/host/usr/arm-linux-gnueabihf/lib
+ln -s "$H/ld-linux-armhf.so.3" /lib/ld-linux-armhf.so.3
 ln -s /host/etc/hosts /etc/hosts
 ROOTDIR=${hil_root:-/}
 if [ "$ROOTDIR" != / ]; then mkdir -p "$ROOTDIR" && mount --bind "/host$ROOTDIR" "$ROOTDIR"; fi
@@ -37,7 +41,7 @@ mount -t 9p -o "$opts9p" out "$OUT" || say "cannot mount the results share"
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 hostname hil-guest-arm64
 say "root ready, running ${hil_cmd:-/bin/sh}"
-env -i PATH="/bin:${hil_path:-}" HOME=/tmp TERM=dumb LD_LIBRARY_PATH="$X" HIL_OUT="$OUT" HIL_UARTS="${hil_uarts:-}" \
+env -i PATH="/bin:${hil_path:-}" HOME=/tmp TERM=dumb LD_LIBRARY_PATH="$X:$H" HIL_OUT="$OUT" HIL_UARTS="${hil_uarts:-}" \
   /bin/sh -c "${hil_cmd:-/bin/sh}" </dev/console >/dev/console 2>&1
 rc=$?
 echo "$rc" >"$OUT/exitcode"

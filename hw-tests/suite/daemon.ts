@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { stateKey } from '../../src/contract/payloads.js';
 import { openNodeStore } from '../../src/store/store.js';
 import { Fail, until } from './harness.js';
 
@@ -45,11 +46,13 @@ export class Daemon {
     readonly dir: string,
     readonly ports: DaemonPorts,
     devicetwin: Record<string, unknown>,
+    /** where the daemon's stdout/stderr go (the results folder: it survives a hung guest) */
+    readonly logFile: string,
   ) {
     mkdirSync(dir, { recursive: true });
     this.dataDir = join(dir, 'data');
     this.configFile = join(dir, 'edgecore.yaml');
-    this.log = createWriteStream(join(dir, 'edgecore.log'), { flags: 'a' });
+    this.log = createWriteStream(logFile, { flags: 'a' });
     // JSON is YAML: the daemon reads it as its config file
     writeFileSync(
       this.configFile,
@@ -116,12 +119,23 @@ export class Daemon {
     return Math.round(performance.now() - t0);
   }
 
-  /** SIGTERM, and wait for the exit status. */
-  async stop(): Promise<number | null> {
+  /** SIGTERM, and wait for the exit status; SIGKILL (and a failure) when it does not stop in time. */
+  async stop(limitMs = 30_000): Promise<number | null> {
     const child = this.child;
     if (!child) return null;
     child.kill('SIGTERM');
-    const code = await this.exited!;
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      this.exited!,
+      new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), limitMs))),
+    ]);
+    clearTimeout(timer);
+    if (code === 'hung') {
+      child.kill('SIGKILL');
+      await this.exited;
+      this.child = undefined;
+      throw new Fail(`edgecore did not exit within ${limitMs} ms of SIGTERM (killed)`);
+    }
     this.child = undefined;
     return code;
   }
@@ -136,6 +150,25 @@ export class Daemon {
   /** The reported value of one property, as stored by the daemon. */
   async reported(name: string, property: string): Promise<string | undefined> {
     return (await this.device(name))?.status?.twins.find((t) => t.propertyName === property)?.reported?.value;
+  }
+
+  /**
+   * What the node queued upstream for a Device (the relay's copy, when one is connected): the
+   * newest coalesced `reported/state` entry in the store's outbox. Read through a second
+   * connection to the daemon's SQLite file (WAL: readers do not block it).
+   */
+  upstream(name: string): DeviceStatus | undefined {
+    const store = openNodeStore(join(this.dataDir, 'edgecore.db'));
+    try {
+      const key = stateKey('Device', 'default', name);
+      const e = store.outbox
+        .peek(100_000)
+        .filter((x) => x.key === key)
+        .at(-1);
+      return e ? ((JSON.parse(e.payload.toString()) as { status: DeviceStatus }).status ?? undefined) : undefined;
+    } finally {
+      store.close();
+    }
   }
 
   async state(name: string): Promise<string | undefined> {

@@ -35,7 +35,7 @@ const EXPECTED = [
   'driver modbus-rtu: cable unplugged is unavailable, replugged reads again',
   'driver serial-line: request/response over a 16550 UART',
   'daemon: seeded devices come online from the store',
-  'daemon gpio: input edge reaches the reported twin',
+  'daemon gpio: input edge reaches the reported twin and the outbox',
   'daemon gpio: desired twin drives the output line',
   'daemon gpio: active-low output and input',
   'daemon gpio: debounce reports a burst once',
