@@ -113,6 +113,16 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
     assert.ok(healthy());
   });
 
+  test('usage errors exit 2 and change nothing', async (t) => {
+    if (!(await gate(t))) return;
+    const before = pid();
+    for (const args of ['--bogus', '--purge', '--relay http://x', '--health-timeout soon', '--sha256 abc']) {
+      const r = install(args);
+      assert.equal(r.status, 2, `${args}: ${r.out}`);
+    }
+    assert.equal(pid(), before);
+  });
+
   test('re-install of the same artifact changes nothing (same daemon process)', async (t) => {
     if (!(await gate(t))) return;
     const before = pid();
