@@ -79,12 +79,22 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   });
   if (external) writeMosquittoFiles(config, store);
   sync.start();
-  await transport.start((node, channel, payload) => sync.handle(node, channel, payload));
+  let started = false;
+  await transport.start(
+    (node, channel, payload) => sync.handle(node, channel, payload),
+    // after a reconnect the external broker may have restarted without its retained documents
+    () => {
+      if (started) void sync.republishAll();
+    },
+  );
   const endpoints = transport.endpoints();
   if (endpoints.mqtt) mqttPort = Number(new URL(endpoints.mqtt).port);
   const server = createApi({ service, rpc, adminToken, log: log.child('api') });
   const apiUrl = await listen(server, config.api.port, config.api.host);
-  await sync.republishAll();
+  // an external broker may still be unreachable: the documents go out when it connects
+  const republished = sync.republishAll();
+  started = true;
+  if (!external) await republished;
   log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: store.epoch(), nodes: store.listNodes().length });
 
   let stopped = false;

@@ -21,7 +21,7 @@ export class ExternalBroker implements RelayTransport {
     private readonly clientId = 'edgerelay',
   ) {}
 
-  async start(onMessage: NodeMessageHandler): Promise<void> {
+  async start(onMessage: NodeMessageHandler, onConnect?: () => void): Promise<void> {
     const ext = this.cfg.external;
     const client = mqtt.connect(ext.url, {
       clientId: this.clientId,
@@ -51,6 +51,7 @@ export class ExternalBroker implements RelayTransport {
           if (err) this.log.error('subscribe failed', { error: err.message });
           const refused = (granted ?? []).filter((g) => g.qos === 128);
           if (refused.length) this.log.error('broker refused relay subscriptions (check its ACL)', { topics: refused.map((g) => g.topic) });
+          onConnect?.();
         },
       );
     });

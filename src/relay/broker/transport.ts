@@ -19,7 +19,8 @@ export interface PublishOptions {
 
 export interface RelayTransport {
   readonly kind: 'embedded' | 'external';
-  start(onMessage: NodeMessageHandler): Promise<void>;
+  /** `onConnect` runs on every (re)connection to an external broker (it may have lost retained documents) */
+  start(onMessage: NodeMessageHandler, onConnect?: () => void): Promise<void>;
   publish(topic: string, payload: Buffer | string, opts: PublishOptions): Promise<void>;
   /** listening addresses (embedded) or the broker URL (external), for logs and tests */
   endpoints(): Record<string, string>;
