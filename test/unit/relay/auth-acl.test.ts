@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { nodeMayUse, parseNodeTopic, topics } from '../../../src/contract/topics.js';
+import { hashPassword, verifyPassword } from '../../../src/relay/auth.js';
+import { mosquittoAclFile, mosquittoPasswordFile } from '../../../src/relay/mosquitto.js';
+
+test('a node may use only its own subtree', () => {
+  assert.ok(nodeMayUse('a', topics.desired('a')));
+  assert.ok(nodeMayUse('a', 'edgecore/v1/nodes/a/#'));
+  assert.ok(!nodeMayUse('a', topics.desired('b')));
+  assert.ok(!nodeMayUse('a', 'edgecore/v1/nodes/+/desired'));
+  assert.ok(!nodeMayUse('a', 'edgecore/v1/nodes/#'));
+  assert.ok(!nodeMayUse('a', '#'));
+  assert.ok(!nodeMayUse('a', 'edgecore/v1/nodes/ab/desired'), 'prefix of another name');
+  assert.ok(!nodeMayUse('a', 'edgecore/v1/nodes/a'), 'the root itself is not a topic of the node');
+});
+
+test('contract topics parse back into node and channel', () => {
+  assert.deepEqual(parseNodeTopic(topics.reportedState('n1')), { node: 'n1', channel: 'reported/state' });
+  assert.deepEqual(parseNodeTopic(topics.rpcResponse('n1')), { node: 'n1', channel: 'rpc/response' });
+  assert.equal(parseNodeTopic('edgecore/v1/nodes/n1/other'), undefined);
+  assert.equal(parseNodeTopic('elsewhere/n1/desired'), undefined);
+});
+
+test('password hashes verify, and wrong passwords do not', () => {
+  const h = hashPassword('s3cret');
+  assert.match(h, /^\$7\$1000\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+  assert.ok(verifyPassword('s3cret', h));
+  assert.ok(!verifyPassword('s3cret ', h));
+  assert.ok(!verifyPassword('s3cret', 'plain'));
+});
+
+test('hashes are mosquitto $7$ hashes (checked against mosquitto_passwd when installed)', (t) => {
+  if (!existsSync('/usr/bin/mosquitto_passwd')) return t.skip('skipped: mosquitto_passwd not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'ec-pw-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const f = join(dir, 'pw');
+  execFileSync('mosquitto_passwd', ['-c', '-b', f, 'u', 'pass-word']);
+  const theirs = readFileSync(f, 'utf8').trim().split(':')[1]!;
+  assert.ok(verifyPassword('pass-word', theirs), 'our verifier accepts a mosquitto hash');
+  assert.ok(!verifyPassword('other', theirs));
+});
+
+test('mosquitto files: relay account first, one line per node, pattern ACL', () => {
+  const pw = mosquittoPasswordFile({ username: '_relay', passwordHash: 'H0' }, [{ username: 'n1', passwordHash: 'H1' }]);
+  assert.equal(pw, '_relay:H0\nn1:H1\n');
+  assert.throws(() => mosquittoPasswordFile({ username: 'a:b', passwordHash: 'x' }, []), /cannot appear/);
+  const acl = mosquittoAclFile('_relay');
+  assert.match(acl, /^user _relay\ntopic readwrite edgecore\/v1\/nodes\/#$/m);
+  assert.match(acl, /^pattern readwrite edgecore\/v1\/nodes\/%u\/#$/m);
+});
