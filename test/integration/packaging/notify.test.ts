@@ -47,7 +47,7 @@ function startManager(path: string) {
 }
 
 describe('packaging: sd_notify through systemd-notify --pid', () => {
-  test('watchdog pings repeat READY=1 once sent; STOPPING ends that', () => {
+  test('watchdog pings repeat READY=1 once it was sent', () => {
     assert.deepEqual(notifyArgs('WATCHDOG=1', 7, false), ['--pid=7', 'WATCHDOG=1']);
     assert.deepEqual(notifyArgs('WATCHDOG=1', 7, true), ['--pid=7', 'WATCHDOG=1', 'READY=1']);
     assert.deepEqual(notifyArgs('READY=1\nSTATUS=running', 7, false), ['--pid=7', 'READY=1', 'STATUS=running']);
