@@ -53,23 +53,33 @@ export class Daemon {
     this.dataDir = join(dir, 'data');
     this.configFile = join(dir, 'edgecore.yaml');
     this.log = createWriteStream(logFile, { flags: 'a' });
+    this.config = {
+      node: { name: 'hil-node' },
+      dataDir: this.dataDir,
+      log: { level: process.env.HIL_DAEMON_LOG ?? 'info', format: 'json' },
+      shutdownTimeoutSeconds: 10,
+      modules: {
+        metamanager: { api: { host: '127.0.0.1', port: ports.api } },
+        eventbus: { mode: 'embedded', host: '127.0.0.1', port: ports.mqtt },
+        edged: { enabled: false },
+        edgehub: { enabled: false },
+        devicetwin,
+      },
+    };
+    this.writeConfig();
+  }
+
+  private readonly config: { modules: Record<string, unknown> } & Record<string, unknown>;
+
+  private writeConfig(): void {
     // JSON is YAML: the daemon reads it as its config file
-    writeFileSync(
-      this.configFile,
-      JSON.stringify({
-        node: { name: 'hil-node' },
-        dataDir: this.dataDir,
-        log: { level: process.env.HIL_DAEMON_LOG ?? 'info', format: 'json' },
-        shutdownTimeoutSeconds: 10,
-        modules: {
-          metamanager: { api: { host: '127.0.0.1', port: ports.api } },
-          eventbus: { mode: 'embedded', host: '127.0.0.1', port: ports.mqtt },
-          edged: { enabled: false },
-          edgehub: { enabled: false },
-          devicetwin,
-        },
-      }),
-    );
+    writeFileSync(this.configFile, JSON.stringify(this.config));
+  }
+
+  /** Turn edgehub on with a relay's join answer (takes effect at the next start). */
+  joinRelay(j: { brokerUrl: string; username: string; password: string }): void {
+    this.config.modules.edgehub = { enabled: true, relay: { url: j.brokerUrl, username: j.username, password: j.password }, heartbeatSeconds: 5 };
+    this.writeConfig();
   }
 
   /**

@@ -44,6 +44,7 @@ const EXPECTED = [
   'daemon modbus: slave read and written over the UART',
   'daemon modbus: serial cable unplugged → offline → replugged → online',
   'daemon restart: devices resume from the store',
+  'daemon + relay: an edge reaches the relay',
 ];
 
 /** Boot one guest through hw-tests/run.sh and check its results. */
