@@ -6,7 +6,7 @@
  * for the one holding the lock. The packaging tests start it in the background while the ARM
  * addons compile, and wait for it before the installer runs.
  *
- *   node test/integration/packaging/debian-image.mjs [--background]
+ *   node test/integration/packaging/debian-image.mjs [--background | --systemd]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -82,6 +82,27 @@ export async function ensureDebianImage(timeoutMs = 15 * 60_000) {
   }
 }
 
+export const SYSTEMD_IMAGE = 'edgecore-test/debian-bookworm-systemd:1';
+
+/**
+ * The same root plus systemd (from deb.debian.org, in a throwaway container), committed as a
+ * local image whose PID 1 is systemd. Runs unprivileged: systemd skips the sandboxing it cannot
+ * set up there (mount namespaces), but notify, watchdog, restart and enablement are real.
+ */
+export async function ensureSystemdImage() {
+  if (spawnSync('docker', [...DOCKER, 'image', 'inspect', SYSTEMD_IMAGE], { stdio: 'ignore' }).status === 0) return SYSTEMD_IMAGE;
+  await ensureDebianImage();
+  const name = `edgecore-sd-build-${process.pid}`;
+  try {
+    sh('docker', [...DOCKER, 'run', '--name', name, '--label', 'edgecore.test=packaging', DEBIAN_IMAGE, 'bash', '-c',
+      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus >/dev/null && apt-get clean && rm -rf /var/lib/apt/lists/*']);
+    sh('docker', [...DOCKER, 'commit', '-c', 'CMD ["/lib/systemd/systemd"]', name, SYSTEMD_IMAGE]);
+  } finally {
+    spawnSync('docker', [...DOCKER, 'rm', '-f', name], { stdio: 'ignore' });
+  }
+  return SYSTEMD_IMAGE;
+}
+
 /** Start building in a detached process (output in builds/.cache/rootfs/build.log). */
 export function startDebianImageInBackground() {
   if (imageExists() || existsSync(LOCK)) return;
@@ -93,7 +114,7 @@ export function startDebianImageInBackground() {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (process.argv.includes('--background')) startDebianImageInBackground();
   else {
-    ensureDebianImage().then(
+    (process.argv.includes('--systemd') ? ensureSystemdImage() : ensureDebianImage()).then(
       (img) => console.log(`image ${img} ready`),
       (e) => {
         console.error(e.message);

@@ -5,7 +5,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { needService } from '../../helpers/service.js';
@@ -69,4 +70,26 @@ export function sha256(file: string): string {
 export function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}) {
   const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, input: opts.input });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/**
+ * A broken release for rollback tests, as an unpacked artifact directory under `tmp`: made from
+ * a good tarball, relabelled `badVersion`, whose `edgecore run` never becomes healthy (it only
+ * sleeps: no READY, no /healthz). SHA256SUMS is regenerated so it passes verification.
+ */
+export function makeBadArtifact(tmp: string, goodTarball: string, goodVersion: string, badVersion: string, target = 'linux-x64'): string {
+  const src = join(tmp, 'unpack-bad');
+  mkdirSync(src, { recursive: true });
+  assert.equal(sh('tar', ['-xzf', goodTarball, '-C', src]).status, 0);
+  const dir = join(tmp, `edgecore-${badVersion}-${target}`);
+  cpSync(join(src, `edgecore-${goodVersion}-${target}`), dir, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, version: badVersion }, null, 2) + '\n');
+  writeFileSync(
+    join(dir, 'bin/edgecore'),
+    `#!/bin/sh\n# deliberately broken (rollback test): "run" never becomes healthy\nhere=$(dirname "$(readlink -f "$0")")\ncase "$1" in --version) echo ${badVersion}; exit 0 ;; run) exec sleep 3600 ;; esac\nexec "$here/../node/bin/node" "$here/../lib/edgecore.js" "$@"\n`,
+  );
+  const sums = sh('sh', ['-c', 'find . -type f ! -name SHA256SUMS | LC_ALL=C sort | xargs sha256sum > SHA256SUMS'], { cwd: dir });
+  assert.equal(sums.status, 0, sums.out);
+  return dir;
 }

@@ -8,14 +8,14 @@
  * leaving nothing behind. Not covered here: systemctl/unit behaviour (units.test.ts verifies the
  * unit files; a real boot is for the HIL VM or a device).
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { needDocker } from '../../helpers/docker.js';
 import { ROOT } from '../../helpers/tmp.js';
-import { BUILD_TOOLS, ensureArtifacts, needTools, PACKAGE_VERSION, sh } from './helpers.js';
+import { BUILD_TOOLS, ensureArtifacts, makeBadArtifact, needTools, PACKAGE_VERSION, sh } from './helpers.js';
 
 const UPGRADE_VERSION = `${PACKAGE_VERSION}-upgrade.1`;
 const BAD_VERSION = `${PACKAGE_VERSION}-bad.2`;
@@ -47,24 +47,6 @@ async function gate(t: TestContext): Promise<boolean> {
   return ready;
 }
 
-/** A broken release: `edgecore run` never serves /healthz (it just sleeps). From a directory. */
-function makeBadArtifact(tmp: string): string {
-  const src = join(tmp, 'unpack');
-  mkdirSync(src);
-  assert.equal(sh('tar', ['-xzf', join(UPGRADE_OUT, 'linux-x64', tarball(UPGRADE_VERSION)), '-C', src]).status, 0);
-  const dir = join(tmp, `edgecore-${BAD_VERSION}-linux-x64`);
-  cpSync(join(src, `edgecore-${UPGRADE_VERSION}-linux-x64`), dir, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, version: BAD_VERSION }, null, 2) + '\n');
-  writeFileSync(
-    join(dir, 'bin/edgecore'),
-    `#!/bin/sh\n# deliberately broken (rollback test): "run" never becomes healthy\nhere=$(dirname "$(readlink -f "$0")")\ncase "$1" in --version) echo ${BAD_VERSION}; exit 0 ;; run) exec sleep 3600 ;; esac\nexec "$here/../node/bin/node" "$here/../lib/edgecore.js" "$@"\n`,
-  );
-  const sums = sh('sh', ['-c', 'find . -type f ! -name SHA256SUMS | LC_ALL=C sort | xargs sha256sum > SHA256SUMS'], { cwd: dir });
-  assert.equal(sums.status, 0, sums.out);
-  return dir;
-}
-
 describe('packaging: install.sh in a clean Debian root', { concurrency: false }, () => {
   before(async () => {
     try {
@@ -76,7 +58,7 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
       inDir = mkdtempSync(join(tmpdir(), 'edgecore-pkg-in-'));
       writeFileSync(join(inDir, 'edgecore.yaml'), CONFIG);
       writeFileSync(join(inDir, 'broken.yaml'), 'modules:\n  edged: { enabled: maybe }\n');
-      makeBadArtifact(inDir);
+      makeBadArtifact(inDir, join(UPGRADE_OUT, 'linux-x64', tarball(UPGRADE_VERSION)), UPGRADE_VERSION, BAD_VERSION);
       // a copy of the tarball with a checksum that does not match
       cpSync(join(ROOT, 'builds/linux-x64', tarball(PACKAGE_VERSION)), join(inDir, tarball(PACKAGE_VERSION)));
       writeFileSync(join(inDir, `${tarball(PACKAGE_VERSION)}.sha256`), `${'0'.repeat(64)}  ${tarball(PACKAGE_VERSION)}\n`);
