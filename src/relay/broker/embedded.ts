@@ -15,6 +15,7 @@ import { nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { RelayConfig } from '../config.js';
+import { indexedMemoryPersistence } from './retained.js';
 import { UPLINK_CHANNELS, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
 
 /** Checks a node's password; the relay supplies it (store + cache). */
@@ -42,6 +43,7 @@ export class EmbeddedBroker implements RelayTransport {
 
   async start(onMessage: NodeMessageHandler): Promise<void> {
     const aedes = await Aedes.createBroker({
+      persistence: indexedMemoryPersistence(),
       concurrency: 1000,
       drainTimeout: 10_000,
       authenticate: (client: Client, username, password, done) => {
