@@ -370,8 +370,12 @@ prune_versions() { # keep current and previous
   cur=$(readlink "$OPT_DIR/current" || true); prev=$(readlink "$OPT_DIR/previous" 2>/dev/null || true)
   for d in "$OPT_DIR"/*/; do
     d=$(basename "$d")
-    case "$d" in "$cur"|"$prev"|current|previous) ;; *) [ -f "$OPT_DIR/$d/manifest.json" ] && rm -rf "${OPT_DIR:?}/$d" && say "removed old version $d" ;; esac
+    case "$d" in
+      "$cur"|"$prev"|current|previous) ;;
+      *) if [ -f "$OPT_DIR/$d/manifest.json" ]; then rm -rf "${OPT_DIR:?}/$d"; say "removed old version $d"; fi ;;
+    esac
   done
+  return 0
 }
 
 # --- modes ------------------------------------------------------------------------------------------

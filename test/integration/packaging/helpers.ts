@@ -73,11 +73,11 @@ export function sh(cmd: string, args: string[], opts: { cwd?: string; env?: Node
 }
 
 /**
- * A broken release for rollback tests, as an unpacked artifact directory under `tmp`: made from
- * a good tarball, relabelled `badVersion`, whose `edgecore run` never becomes healthy (it only
- * sleeps: no READY, no /healthz). SHA256SUMS is regenerated so it passes verification.
+ * A relabelled release as an unpacked artifact directory under `tmp`: made from a good tarball,
+ * version `badVersion`; when `broken`, its `edgecore run` never becomes healthy (it only sleeps:
+ * no READY, no /healthz). SHA256SUMS is regenerated so it passes verification.
  */
-export function makeBadArtifact(tmp: string, goodTarball: string, goodVersion: string, badVersion: string, target = 'linux-x64'): string {
+export function makeBadArtifact(tmp: string, goodTarball: string, goodVersion: string, badVersion: string, target = 'linux-x64', broken = true): string {
   const src = join(tmp, 'unpack-bad');
   mkdirSync(src, { recursive: true });
   assert.equal(sh('tar', ['-xzf', goodTarball, '-C', src]).status, 0);
@@ -87,7 +87,7 @@ export function makeBadArtifact(tmp: string, goodTarball: string, goodVersion: s
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, version: badVersion }, null, 2) + '\n');
   writeFileSync(
     join(dir, 'bin/edgecore'),
-    `#!/bin/sh\n# deliberately broken (rollback test): "run" never becomes healthy\nhere=$(dirname "$(readlink -f "$0")")\ncase "$1" in --version) echo ${badVersion}; exit 0 ;; run) exec sleep 3600 ;; esac\nexec "$here/../node/bin/node" "$here/../lib/edgecore.js" "$@"\n`,
+    `#!/bin/sh\n# relabelled test release${broken ? ' (deliberately broken: "run" never becomes healthy)' : ''}\nhere=$(dirname "$(readlink -f "$0")")\ncase "$1" in --version) echo ${badVersion}; exit 0 ;;${broken ? ' run) exec sleep 3600 ;;' : ''} esac\nexec "$here/../node/bin/node" "$here/../lib/edgecore.js" "$@"\n`,
   );
   const sums = sh('sh', ['-c', 'find . -type f ! -name SHA256SUMS | LC_ALL=C sort | xargs sha256sum > SHA256SUMS'], { cwd: dir });
   assert.equal(sums.status, 0, sums.out);

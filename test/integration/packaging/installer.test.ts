@@ -19,6 +19,7 @@ import { BUILD_TOOLS, ensureArtifacts, makeBadArtifact, needTools, PACKAGE_VERSI
 
 const UPGRADE_VERSION = `${PACKAGE_VERSION}-upgrade.1`;
 const BAD_VERSION = `${PACKAGE_VERSION}-bad.2`;
+const THIRD_VERSION = `${PACKAGE_VERSION}-third.3`;
 const UPGRADE_OUT = join(ROOT, 'builds/.test-upgrade');
 const NAME = `edgecore-pkg-install-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 const CONFIG = ['node: { name: pkg-install-test }', 'modules:', '  edged: { enabled: false }', '  devicetwin: { enabled: false }', ''].join('\n');
@@ -59,6 +60,7 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
       writeFileSync(join(inDir, 'edgecore.yaml'), CONFIG);
       writeFileSync(join(inDir, 'broken.yaml'), 'modules:\n  edged: { enabled: maybe }\n');
       makeBadArtifact(inDir, join(UPGRADE_OUT, 'linux-x64', tarball(UPGRADE_VERSION)), UPGRADE_VERSION, BAD_VERSION);
+      makeBadArtifact(inDir, join(UPGRADE_OUT, 'linux-x64', tarball(UPGRADE_VERSION)), UPGRADE_VERSION, THIRD_VERSION, 'linux-x64', false);
       // a copy of the tarball with a checksum that does not match
       cpSync(join(ROOT, 'builds/linux-x64', tarball(PACKAGE_VERSION)), join(inDir, tarball(PACKAGE_VERSION)));
       writeFileSync(join(inDir, `${tarball(PACKAGE_VERSION)}.sha256`), `${'0'.repeat(64)}  ${tarball(PACKAGE_VERSION)}\n`);
@@ -159,10 +161,20 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
     assert.ok(healthy());
   });
 
+  test('a second upgrade keeps only current and previous', async (t) => {
+    if (!(await gate(t))) return;
+    const r = install(`--upgrade --from /in/edgecore-${THIRD_VERSION}-linux-x64`);
+    assert.equal(r.status, 0, r.out);
+    assert.equal(current(), THIRD_VERSION);
+    assert.equal(previous(), UPGRADE_VERSION);
+    assert.ok(!exists(`/opt/edgecore/${PACKAGE_VERSION}`), 'the oldest version is pruned');
+    assert.ok(healthy());
+  });
+
   test('an invalid --config is refused before anything changes', async (t) => {
     if (!(await gate(t))) return;
     const before = pid();
-    const r = install(`--from /artifacts/.test-upgrade/linux-x64/${tarball(UPGRADE_VERSION)} --config /in/broken.yaml`);
+    const r = install(`--from /in/edgecore-${THIRD_VERSION}-linux-x64 --config /in/broken.yaml`);
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /modules\.edged\.enabled/);
     assert.equal(pid(), before);
