@@ -96,7 +96,7 @@ export async function buildField(argv) {
   const { TARGET_NAMES } = await import('./scripts/build/targets.mjs');
   const { buildTargets } = await import('./scripts/build/field.mjs');
   const targets = values.target === 'all' ? TARGET_NAMES : [values.target];
-  if (!targets.every((t) => TARGET_NAMES.includes(t))) throw new Error(`unknown target "${values.target}"\n${FIELD_USAGE}`);
+  if (!targets.every((t) => TARGET_NAMES.includes(t))) throw new Error(`unknown target "${values.target ?? ""}"`);
   if (!/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(values.version)) throw new Error(`--version: "${values.version}" is not a semantic version`);
   const outRoot = values.out;
   return buildTargets({
