@@ -48,6 +48,8 @@ export interface SerialSide {
   modbus?: { port: string; slaveId: number };
   /** port wired to the line device (PING → PONG, READ? → VALUE=n) */
   line?: { port: string };
+  /** real boards: a port with TX jumpered to RX */
+  loopback?: string;
   sim?: UartSim;
 }
 
@@ -125,7 +127,7 @@ export async function simBoard(): Promise<Board> {
 interface Wiring {
   gpio: { chip: string; lines: Record<Role, number>; tester: { chip?: string; lines: Record<Role, number> } };
   i2c?: { bus: number; tmp102: number };
-  serial?: { modbus?: { port: string; slaveId?: number }; line?: { port: string } };
+  serial?: { modbus?: { port: string; slaveId?: number }; loopback?: string };
 }
 
 /** A real board: tester lines jumpered to the daemon's lines (see hw-tests/README.md). */
@@ -161,7 +163,7 @@ export async function wiredBoard(file: string): Promise<Board> {
       ? {
           serial: {
             ...(w.serial.modbus ? { modbus: { port: w.serial.modbus.port, slaveId: w.serial.modbus.slaveId ?? 1 } } : {}),
-            ...(w.serial.line ? { line: w.serial.line } : {}),
+            ...(w.serial.loopback ? { loopback: w.serial.loopback } : {}),
           },
         }
       : {}),
