@@ -68,6 +68,7 @@ const call = async (method, path, body) => {
 // few nodes join through the API (timed), the rest are written straight into the relay's SQLite
 // store with one shared password hash (the rows a join writes), then the relay restarts.
 let relay = await startRelay();
+for (const sig of ['SIGTERM', 'SIGINT']) process.once(sig, () => { relay.kill('SIGKILL'); process.exit(1); });
 const { token } = await call('POST', '/api/v1/tokens', { ttlSeconds: 3600 });
 const JOINED_VIA_API = Math.min(N, 50);
 let tj = Date.now();

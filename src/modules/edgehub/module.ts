@@ -137,17 +137,31 @@ export class EdgeHub implements NodeModule {
     await client.subscribeAsync([topics.desired(node), topics.rpcRequest(node)], { qos: 1 });
     const birth: Presence = { online: true, bootId: this.bootId, agentVersion: ctx.services.version, timestamp: Date.now() };
     await client.publishAsync(topics.presence(node), JSON.stringify(birth), { qos: 1, retain: true });
-    const a = this.applied();
-    const sync: SyncRequest = { epoch: a.epoch, appliedVersion: a.version, bootId: this.bootId, timestamp: Date.now() };
-    await client.publishAsync(topics.sync(node), JSON.stringify(sync), { qos: 1 });
+    await this.requestSync();
     this.reportNode();
     void this.flush();
+  }
+
+  /** Ask the relay for the current desired document. */
+  private async requestSync(): Promise<void> {
+    const c = this.client;
+    if (!c?.connected || this.stopped) return;
+    const a = this.applied();
+    const sync: SyncRequest = { epoch: a.epoch, appliedVersion: a.version, bootId: this.bootId, timestamp: Date.now() };
+    await c.publishAsync(topics.sync(this.ctx!.services.config.node.name), JSON.stringify(sync), { qos: 1 });
   }
 
   private onMessage(topic: string, payload: Buffer): void {
     const node = this.ctx!.services.config.node.name;
     if (topic === topics.desired(node)) {
-      this.applyChain = this.applyChain.then(() => this.onDesired(payload)).catch((e) => this.ctx!.log.error('desired document failed', { error: errorMessage(e) }));
+      this.applyChain = this.applyChain
+        .then(() => this.onDesired(payload))
+        .catch((e) => {
+          // not written: ask again later (the relay answers a sync with the current document)
+          this.ctx!.log.error('desired document not applied; retrying', { error: errorMessage(e) });
+          const t = setTimeout(() => void this.requestSync().catch(() => undefined), 5000);
+          t.unref();
+        });
     } else if (topic === topics.rpcRequest(node)) {
       this.onRpc(payload);
     }
