@@ -156,9 +156,9 @@ run('edgecore', ['run', '--config', nodeConfig]);
 const ctlConfig = join(base, 'edgectl.yaml');
 writeFileSync(ctlConfig, `server: ${server}\ntoken: ${admin}\n`, { mode: 0o600 });
 process.stdout.write(`
-Relay and node are running (data in ${base}). In another shell:
+Relay and node are running (data in ${base}). In another shell, from ${root}
+(edgectl finds .edgecore/edgectl.yaml there; elsewhere: export EDGECTL_CONFIG=${ctlConfig}):
 
-  export EDGECTL_CONFIG=${ctlConfig}
   alias edgectl="node ${join(root, 'dist/edgectl.js')}"
   edgectl get nodes
   edgectl apply -f ${join(root, 'examples')}/

@@ -19,7 +19,8 @@ Usage:
   edgectl --version | --help
 
 Connection: --server URL --token T, else EDGECTL_SERVER / EDGECTL_TOKEN, else the config file
-(--config FILE, EDGECTL_CONFIG, or ~/.edgectl/config.yaml with "server:" and "token:").
+(--config FILE, EDGECTL_CONFIG, ./.edgecore/edgectl.yaml, or ~/.edgectl/config.yaml, with
+"server:" and "token:").
 Errors go to stderr; the exit code is non-zero on any failure.`;
 
 const VALUED = new Set(['f', 'filename', 'n', 'namespace', 'o', 'output', 'node', 'c', 'container', 'tail', 'server', 's', 'token', 'config', 'ttl']);

@@ -1,6 +1,7 @@
 /**
  * Where edgectl finds the relay and its token: flags (--server, --token), then the environment
- * (EDGECTL_SERVER, EDGECTL_TOKEN), then a config file (--config, EDGECTL_CONFIG, or
+ * (EDGECTL_SERVER, EDGECTL_TOKEN), then a config file (--config, EDGECTL_CONFIG,
+ * ./.edgecore/edgectl.yaml — written by scripts/demo.mjs in the checkout — or
  * ~/.edgectl/config.yaml) holding `server:` and `token:`.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,14 +21,17 @@ export interface SettingsInput {
   configFile?: string;
   env: NodeJS.ProcessEnv;
   home?: string;
+  cwd?: string;
 }
 
-export function defaultConfigPath(env: NodeJS.ProcessEnv, home = homedir()): string {
-  return env.EDGECTL_CONFIG || join(home, '.edgectl', 'config.yaml');
+export function defaultConfigPath(env: NodeJS.ProcessEnv, home = homedir(), cwd = process.cwd()): string {
+  if (env.EDGECTL_CONFIG) return env.EDGECTL_CONFIG;
+  const demo = join(cwd, '.edgecore', 'edgectl.yaml');
+  return existsSync(demo) ? demo : join(home, '.edgectl', 'config.yaml');
 }
 
 export function resolveSettings(i: SettingsInput): CtlSettings {
-  const file = i.configFile ?? defaultConfigPath(i.env, i.home);
+  const file = i.configFile ?? defaultConfigPath(i.env, i.home, i.cwd);
   let fromFile: { server?: unknown; token?: unknown } = {};
   if (i.configFile && !existsSync(i.configFile)) throw new Error(`config file ${i.configFile} not found`);
   if (existsSync(file)) {

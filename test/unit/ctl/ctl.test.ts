@@ -56,7 +56,11 @@ test('server and token: flags over env over config file; missing ones explained'
   assert.deepEqual(resolveSettings({ configFile: f, env: {} }), { server: 'http://file', token: 'ftok', source: f });
   assert.equal(resolveSettings({ configFile: f, env: { EDGECTL_SERVER: 'http://env' } }).server, 'http://env');
   assert.equal(resolveSettings({ configFile: f, server: 'http://flag', env: { EDGECTL_SERVER: 'http://env' } }).server, 'http://flag');
-  assert.throws(() => resolveSettings({ env: {}, home: dir }), /no relay server: pass --server URL, set EDGECTL_SERVER/);
-  assert.throws(() => resolveSettings({ env: { EDGECTL_SERVER: 'x' }, home: dir }), /no admin token/);
+  assert.throws(() => resolveSettings({ env: {}, home: dir, cwd: dir }), /no relay server: pass --server URL, set EDGECTL_SERVER/);
+  assert.throws(() => resolveSettings({ env: { EDGECTL_SERVER: 'x' }, home: dir, cwd: dir }), /no admin token/);
+  // the demo's file in the checkout, then the home file
+  mkdirSync(join(dir, 'co', '.edgecore'), { recursive: true });
+  writeFileSync(join(dir, 'co', '.edgecore', 'edgectl.yaml'), 'server: http://demo\ntoken: d\n');
+  assert.equal(resolveSettings({ env: {}, home: dir, cwd: join(dir, 'co') }).server, 'http://demo');
   assert.throws(() => resolveSettings({ configFile: join(dir, 'none.yaml'), env: {} }), /not found/);
 });
