@@ -41,6 +41,11 @@ export interface DeviceDriver {
    * interrupts). Returns an unsubscribe function.
    */
   watch?(visitor: PropertyVisitor, emit: (value: RawValue) => void, onError: (err: Error) => void): () => void;
+  /**
+   * Whether `watch` applies to this property (e.g. a GPIO input with an edge, not an output).
+   * Callers only watch properties for which this is true; absent means every property.
+   */
+  canWatch?(visitor: PropertyVisitor): boolean;
   close(): Promise<void>;
 }
 

@@ -97,6 +97,16 @@ class GpioDevice implements DeviceDriver {
     }
   }
 
+  /** Only inputs with an edge push values; outputs and edge-less inputs are polled. */
+  canWatch(v: PropertyVisitor): boolean {
+    try {
+      const c = this.visitor(v);
+      return c.direction === 'in' && c.edge !== 'none';
+    } catch {
+      return true; // let watch() report why the line is unusable
+    }
+  }
+
   watch(v: PropertyVisitor, emit: (value: RawValue) => void, onError: (err: Error) => void): () => void {
     let line: GpioLine;
     try {

@@ -3,6 +3,7 @@
  * engineering value = raw * scale + offset. Bytes are in wire order (first byte sent/received
  * first). Pure.
  */
+import { applyScale } from '../scale.js';
 export interface NumberFormat {
   width: 8 | 16 | 32;
   byteOrder: 'big' | 'little';
@@ -19,7 +20,7 @@ export function decodeNumber(bytes: Uint8Array, f: NumberFormat): number {
   if (n === 1) raw = f.signed ? b.readInt8(0) : b.readUInt8(0);
   else if (n === 2) raw = f.byteOrder === 'big' ? (f.signed ? b.readInt16BE(0) : b.readUInt16BE(0)) : f.signed ? b.readInt16LE(0) : b.readUInt16LE(0);
   else raw = f.byteOrder === 'big' ? (f.signed ? b.readInt32BE(0) : b.readUInt32BE(0)) : f.signed ? b.readInt32LE(0) : b.readUInt32LE(0);
-  return raw * f.scale + f.offset;
+  return applyScale(raw, f.scale, f.offset);
 }
 
 export function encodeNumber(value: number, f: NumberFormat): Buffer {

@@ -7,6 +7,7 @@
  *   wordOrder little, byteOrder little → registers DC BA   ("DCBA")
  * Engineering value = raw * scale + offset (and back for writes, rounded for integer types).
  */
+import { applyScale } from '../scale.js';
 export type RegisterType = 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32';
 export type Order = 'big' | 'little';
 
@@ -92,7 +93,7 @@ export function encodeRaw(raw: number, e: Pick<RegisterEncoding, 'type' | 'byteO
 }
 
 export function decodeValue(words: readonly number[], e: RegisterEncoding): number {
-  return decodeRaw(words, e) * e.scale + e.offset;
+  return applyScale(decodeRaw(words, e), e.scale, e.offset);
 }
 
 export function encodeValue(value: number, e: RegisterEncoding): number[] {

@@ -137,7 +137,7 @@ export class DriverRunner {
     this.o.hooks.onHealthy();
     for (const p of this.props.values()) {
       if (p.poll) this.later(0, () => this.collect(p));
-      if (this.driver?.watch) {
+      if (this.driver?.watch && (this.driver.canWatch?.(p.visitor) ?? true)) {
         try {
           const off = this.driver.watch(
             p.visitor,

@@ -119,3 +119,11 @@ test('closing unexports every line it opened', async (t) => {
   await driver.close();
   assert.deepEqual(lines.map((l) => l.closed), [true, true]);
 });
+
+test('canWatch: only inputs with an edge are watched; outputs and edge-less inputs are polled', async (t) => {
+  const { driver, lines } = await setup(t);
+  assert.equal(driver.canWatch!({ property: 'btn', config: { offset: 0, edge: 'both' } }), true);
+  assert.equal(driver.canWatch!({ property: 'led', config: { offset: 1, direction: 'out' } }), false);
+  assert.equal(driver.canWatch!({ property: 'lvl', config: { offset: 2, edge: 'none' } }), false);
+  assert.equal(lines.length, 0, 'asking opens no line');
+});

@@ -32,3 +32,9 @@ test('encode inverts scale/offset, rounds, and refuses values that do not fit', 
   assert.throws(() => encodeNumber(-129, f(8, 'big', true)), /does not fit signed 8 bits/);
   assert.throws(() => encodeNumber(1, f(8, 'big', false, 0)), /scale 0/);
 });
+
+test('scaled values carry no binary floating-point noise (TMP102-style 0.1 steps)', () => {
+  assert.equal(decodeNumber(Buffer.from([0x00, 199]), f(16, 'big', false, 0.1)), 19.9);
+  assert.equal(decodeNumber(Buffer.from([0x00, 3]), f(16, 'big', false, 0.1, 0.2)), 0.5);
+  assert.equal(decodeNumber(Buffer.from([0x01, 0x90]), f(16, 'big', true, 0.0625)), 25);
+});
