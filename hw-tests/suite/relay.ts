@@ -30,7 +30,7 @@ export class Relay {
 
   constructor(
     private readonly bundle: string,
-    private readonly dir: string,
+    readonly dir: string,
     readonly ports: { api: number; mqtt: number },
     private readonly logFile: string,
   ) {

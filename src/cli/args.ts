@@ -46,3 +46,26 @@ export function flagString(args: ParsedArgs, ...names: string[]): string | undef
 }
 
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, CONFIG: 78 } as const;
+
+export interface CliErrorStyle {
+  /** what stands before the message on stderr, e.g. "edgecore: " */
+  prefix: string;
+  /** extra errors that count as usage errors (exit 2) */
+  isUsage?: (e: unknown) => boolean;
+  describe?: (e: unknown) => string;
+}
+
+/**
+ * Run a command's `main` and turn its outcome into the exit code: its return value, or 2 for a
+ * usage error, 78 for an invalid config, 1 for anything else — with the message on stderr.
+ */
+export async function runCli(main: () => Promise<number>, style: CliErrorStyle): Promise<void> {
+  try {
+    process.exitCode = await main();
+  } catch (e) {
+    const text = style.describe ? style.describe(e) : e instanceof Error ? e.message : String(e);
+    process.stderr.write(`${style.prefix}${text}\n`);
+    const usage = e instanceof UsageError || (style.isUsage?.(e) ?? false);
+    process.exitCode = usage ? EXIT.USAGE : e instanceof Error && e.name === 'ConfigError' ? EXIT.CONFIG : EXIT.FAILURE;
+  }
+}

@@ -1,14 +1,14 @@
 /** The `edgecore` command: the node daemon and its tools. */
 import { loadConfigFile, defaultConfigYaml, parseConfig } from '../config/load.js';
 import type { EdgecoreConfig } from '../config/schema.js';
-import { errorMessage, isConfigError } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { systemdNotifier } from '../lib/notify.js';
 import { runChecks } from '../node/check.js';
 import { runNode } from '../node/daemon.js';
 import { joinRelay } from '../modules/edgehub/join.js';
 import { VERSION } from '../version.js';
-import { EXIT, flagString, parseArgs, UsageError } from './args.js';
+import { EXIT, flagString, parseArgs, runCli, UsageError } from './args.js';
 
 const HELP = `edgecore ${VERSION} — edge node daemon
 
@@ -92,18 +92,5 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 export async function cli(argv: readonly string[]): Promise<void> {
-  try {
-    process.exitCode = await main(argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`edgecore: ${e.message}\n`);
-      process.exitCode = EXIT.USAGE;
-    } else if (isConfigError(e)) {
-      process.stderr.write(`edgecore: ${e.message}\n`);
-      process.exitCode = EXIT.CONFIG;
-    } else {
-      process.stderr.write(`edgecore: ${errorMessage(e)}\n`);
-      process.exitCode = EXIT.FAILURE;
-    }
-  }
+  await runCli(() => main(argv), { prefix: 'edgecore: ' });
 }

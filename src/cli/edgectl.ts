@@ -1,10 +1,10 @@
 /** The `edgectl` command (kubectl conventions); talks only to the relay's HTTP API. */
 import { readFileSync } from 'node:fs';
-import { ApiError, RelayClient } from '../ctl/client.js';
+import { RelayClient } from '../ctl/client.js';
 import { apply, deleteCmd, describe, describeError, get, logs, token, twin, UsageError as CtlUsage, type Io } from '../ctl/commands.js';
 import { resolveSettings } from '../ctl/settings.js';
 import { VERSION } from '../version.js';
-import { EXIT, flagString, parseArgs, UsageError } from './args.js';
+import { EXIT, flagString, parseArgs, runCli, UsageError } from './args.js';
 
 const HELP = `edgectl ${VERSION} — manage an edgecore fleet through its relay
 
@@ -89,10 +89,5 @@ export const processIo: Io = {
 };
 
 export async function cli(argv: readonly string[]): Promise<void> {
-  try {
-    process.exitCode = await main(argv, processIo);
-  } catch (e) {
-    process.stderr.write(`error: ${describeError(e)}\n`);
-    process.exitCode = e instanceof UsageError || e instanceof CtlUsage ? EXIT.USAGE : e instanceof ApiError ? EXIT.FAILURE : EXIT.FAILURE;
-  }
+  await runCli(() => main(argv, processIo), { prefix: 'error: ', describe: describeError, isUsage: (e) => e instanceof CtlUsage });
 }

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { errorMessage, isConfigError } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { sha256 } from '../relay/auth.js';
 import { loadRelayConfigFile, parseRelayConfig, type RelayConfig } from '../relay/config.js';
@@ -10,7 +10,7 @@ import { adminTokenFor, startRelay, writeMosquittoFiles } from '../relay/relay.j
 import { SqliteRelayStore } from '../relay/store/sqlite.js';
 import { newSecret } from '../relay/auth.js';
 import { VERSION } from '../version.js';
-import { EXIT, flagString, parseArgs, UsageError } from './args.js';
+import { EXIT, flagString, parseArgs, runCli, UsageError } from './args.js';
 import { systemdNotifier } from '../lib/notify.js';
 
 const HELP = `edgerelay ${VERSION} — the minimal cloud side of edgecore
@@ -127,10 +127,5 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 export async function cli(argv: readonly string[]): Promise<void> {
-  try {
-    process.exitCode = await main(argv);
-  } catch (e) {
-    process.stderr.write(`edgerelay: ${errorMessage(e)}\n`);
-    process.exitCode = e instanceof UsageError ? EXIT.USAGE : isConfigError(e) ? EXIT.CONFIG : EXIT.FAILURE;
-  }
+  await runCli(() => main(argv), { prefix: 'edgerelay: ' });
 }

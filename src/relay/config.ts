@@ -3,10 +3,8 @@
  * empty file (or none) runs the embedded defaults: an in-process MQTT broker on TCP + WebSocket
  * and the state in SQLite under `dataDir`.
  */
-import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
-import { ConfigError, errnoCode, errorMessage } from '../core/errors.js';
-import { section, toFieldIssues, z } from '../lib/schema.js';
+import { loadConfigYamlFile, parseConfigValue } from '../lib/config-file.js';
+import { section, z } from '../lib/schema.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -67,23 +65,9 @@ export const relayConfigSchema = section({
 export type RelayConfig = z.output<typeof relayConfigSchema>;
 
 export function parseRelayConfig(value: unknown, file?: string): RelayConfig {
-  const r = relayConfigSchema.safeParse(value ?? {});
-  if (!r.success) throw new ConfigError(toFieldIssues(r.error), file);
-  return r.data;
+  return parseConfigValue(relayConfigSchema, value, file);
 }
 
 export function loadRelayConfigFile(file: string): RelayConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError([{ path: '(file)', reason: errnoCode(e) === 'ENOENT' ? 'file not found' : errorMessage(e) }], file);
-  }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(yaml)';
-    throw new ConfigError([{ path: where, reason: e.message.split('\n')[0] ?? 'invalid YAML' }], file);
-  }
-  return parseRelayConfig(doc.toJS(), file);
+  return loadConfigYamlFile(relayConfigSchema, file);
 }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { isDeviceUnavailable, isDriverProtocolError, isDriverTimeout } from '../../../src/drivers/errors.js';
 import { modbusRtuDriver } from '../../../src/drivers/modbus/driver.js';
 import { ModbusExceptionError } from '../../../src/drivers/modbus/pdu.js';
-import type { DeviceDriver, DriverEnv } from '../../../src/drivers/types.js';
+import type { DriverEnv } from '../../../src/drivers/types.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { ModbusSlaveSim } from './modbus-slave.js';
 import { needSocat, ptyPair } from './pty.js';
