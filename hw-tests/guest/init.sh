@@ -33,7 +33,9 @@ mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts none $R/dev/pts
 mount -t tmpfs none $R/dev/shm
 mount -t tmpfs none $R/run
-mount -t tmpfs none $R/tmp
+# A clean /tmp, unless the project itself lives under /tmp (a CI clone): then the overlay's /tmp
+# (host files read-only below, guest writes in tmpfs above) keeps the tree visible.
+case "${hil_root:-}" in /tmp|/tmp/*) ;; *) mount -t tmpfs none $R/tmp ;; esac
 mount -t debugfs none $R/sys/kernel/debug 2>/dev/null
 # the host's /lib/modules has no modules for this kernel: show the initramfs' set instead
 mkdir -p $R/lib/modules && mount --bind /lib/modules $R/lib/modules
