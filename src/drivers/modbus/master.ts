@@ -3,6 +3,7 @@
  * half-duplex), each with a timeout, CRC check and exception decoding.
  */
 import { DeviceUnavailableError, DriverTimeoutError, asError } from '../errors.js';
+import { OneAtATime } from '../serial/one-at-a-time.js';
 import type { ByteTransport } from '../serial/transport.js';
 import {
   FC,
@@ -21,7 +22,7 @@ export interface MasterOptions {
 }
 
 export class ModbusRtuMaster {
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly line = new OneAtATime();
 
   constructor(
     private readonly transport: () => ByteTransport,
@@ -30,12 +31,7 @@ export class ModbusRtuMaster {
 
   /** Send one request PDU to `slave` and return the response PDU (queued behind earlier ones). */
   request(slave: number, pdu: Buffer): Promise<Buffer> {
-    const run = this.chain.then(
-      () => this.exchange(slave, pdu),
-      () => this.exchange(slave, pdu),
-    );
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.line.run(() => this.exchange(slave, pdu));
   }
 
   private exchange(slave: number, pdu: Buffer): Promise<Buffer> {

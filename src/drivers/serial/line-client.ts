@@ -4,6 +4,7 @@
  */
 import { DriverTimeoutError, asError } from '../errors.js';
 import { LineSplitter } from './line-protocol.js';
+import { OneAtATime } from './one-at-a-time.js';
 import type { ByteTransport } from './transport.js';
 
 export interface LineClientOptions {
@@ -12,7 +13,7 @@ export interface LineClientOptions {
 }
 
 export class LineClient {
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly line = new OneAtATime();
 
   constructor(
     private readonly transport: () => ByteTransport,
@@ -21,12 +22,7 @@ export class LineClient {
 
   /** Send `text` + line ending; resolve with the next line, or undefined when `expectReply` is false. */
   exchange(text: string, timeoutMs: number, expectReply = true): Promise<string | undefined> {
-    const run = this.chain.then(
-      () => this.once(text, timeoutMs, expectReply),
-      () => this.once(text, timeoutMs, expectReply),
-    );
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.line.run(() => this.once(text, timeoutMs, expectReply));
   }
 
   private once(text: string, timeoutMs: number, expectReply: boolean): Promise<string | undefined> {
