@@ -69,3 +69,21 @@ export async function runCli(main: () => Promise<number>, style: CliErrorStyle):
     process.exitCode = usage ? EXIT.USAGE : e instanceof Error && e.name === 'ConfigError' ? EXIT.CONFIG : EXIT.FAILURE;
   }
 }
+
+/**
+ * `--version` / `version`, and `--help` / `-h` / `help` / no command at all (a usage error):
+ * the same for every command. Returns the exit code when one of them applied.
+ */
+export function versionOrHelp(args: ParsedArgs, version: string, help: string): number | undefined {
+  const cmd = args.positionals[0];
+  if (args.flags.has('version') || cmd === 'version') {
+    process.stdout.write(`${version}\n`);
+    return EXIT.OK;
+  }
+  const asked = args.flags.has('help') || args.flags.has('h') || cmd === 'help';
+  if (asked || !cmd) {
+    process.stdout.write(help + '\n');
+    return asked ? EXIT.OK : EXIT.USAGE;
+  }
+  return undefined;
+}

@@ -8,7 +8,7 @@ import { runChecks } from '../node/check.js';
 import { runNode } from '../node/daemon.js';
 import { joinRelay } from '../modules/edgehub/join.js';
 import { VERSION } from '../version.js';
-import { EXIT, flagString, parseArgs, runCli, UsageError } from './args.js';
+import { EXIT, flagString, parseArgs, runCli, UsageError, versionOrHelp } from './args.js';
 
 const HELP = `edgecore ${VERSION} — edge node daemon
 
@@ -35,14 +35,8 @@ async function loadConfig(file: string | undefined): Promise<EdgecoreConfig> {
 export async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, new Set(['config', 'c', 'validate', 'relay', 'token', 'name', 'data-dir']));
   const [cmd] = args.positionals;
-  if (args.flags.has('version') || cmd === 'version') {
-    process.stdout.write(`${VERSION}\n`);
-    return EXIT.OK;
-  }
-  if (args.flags.has('help') || args.flags.has('h') || !cmd || cmd === 'help') {
-    process.stdout.write(HELP + '\n');
-    return cmd || args.flags.has('help') || args.flags.has('h') ? EXIT.OK : EXIT.USAGE;
-  }
+  const early = versionOrHelp(args, VERSION, HELP);
+  if (early !== undefined) return early;
   const configFile = flagString(args, 'config', 'c');
   switch (cmd) {
     case 'config': {

@@ -10,7 +10,7 @@ import { adminTokenFor, startRelay, writeMosquittoFiles } from '../relay/relay.j
 import { SqliteRelayStore } from '../relay/store/sqlite.js';
 import { newSecret } from '../relay/auth.js';
 import { VERSION } from '../version.js';
-import { EXIT, flagString, parseArgs, runCli, UsageError } from './args.js';
+import { EXIT, flagString, parseArgs, runCli, UsageError, versionOrHelp } from './args.js';
 import { systemdNotifier } from '../lib/notify.js';
 
 const HELP = `edgerelay ${VERSION} — the minimal cloud side of edgecore
@@ -53,14 +53,8 @@ function loadConfig(args: ReturnType<typeof parseArgs>): RelayConfig {
 export async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, new Set(['config', 'c', 'data-dir', 'api-port', 'mqtt-port', 'ws-port', 'ttl']));
   const [cmd] = args.positionals;
-  if (args.flags.has('version') || cmd === 'version') {
-    process.stdout.write(`${VERSION}\n`);
-    return EXIT.OK;
-  }
-  if (args.flags.has('help') || args.flags.has('h') || !cmd || cmd === 'help') {
-    process.stdout.write(HELP + '\n');
-    return cmd || args.flags.has('help') || args.flags.has('h') ? EXIT.OK : EXIT.USAGE;
-  }
+  const early = versionOrHelp(args, VERSION, HELP);
+  if (early !== undefined) return early;
   switch (cmd) {
     case 'config':
       if (!args.flags.has('defaults')) throw new UsageError('config needs --defaults');
