@@ -42,9 +42,7 @@ export function startProcess(entry: 'edgecore' | 'edgerelay' | 'edgectl', args: 
         cleanup();
         reject(new Error(`timed out waiting for ${re} in output:\n${out}`));
       }, timeoutMs);
-      let gone = false;
       void exited.then(() => {
-        gone = true;
         setImmediate(() => {
           check();
           if (waiters.includes(check)) {
@@ -60,7 +58,6 @@ export function startProcess(entry: 'edgecore' | 'edgerelay' | 'edgectl', args: 
       };
       waiters.push(check);
       check();
-      void gone;
     });
   return { child, output: () => out, waitFor, exited };
 }
