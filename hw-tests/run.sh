@@ -12,6 +12,7 @@
 # Results: $HIL_OUT_DIR/results.json (default hw-tests/.cache/out/<arch>), console in console.log.
 # Exit status: the suite's (0 = every case passed); 3 = the machine cannot run the guest.
 # Env: HIL_OUT_DIR, HIL_ONLY (regex of case names), HIL_PHASES (drivers,daemon), HIL_DAEMON_LOG (debug...),
+# DEBUG (the `debug` package's namespaces in the guest, e.g. serialport/*),
 # and run-vm.sh's HIL_*.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -76,6 +77,7 @@ rc=0
   [ -n "${HIL_ONLY:-}" ] && printf 'HIL_ONLY=%q\n' "$HIL_ONLY"
   [ -n "${HIL_PHASES:-}" ] && printf 'HIL_PHASES=%q\n' "$HIL_PHASES"
   [ -n "${HIL_DAEMON_LOG:-}" ] && printf 'HIL_DAEMON_LOG=%q\n' "$HIL_DAEMON_LOG"
+  [ -n "${DEBUG:-}" ] && printf 'DEBUG=%q\n' "$DEBUG"
   printf 'HIL_ACCEL=%q\n' "${HIL_ACCEL:-tcg}"
   printf 'HIL_SUITE=%q\nHIL_EDGECORE=%q\n' "$SUITE" "$EDGECORE"
   true

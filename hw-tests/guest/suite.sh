@@ -13,4 +13,7 @@ fi
 echo "hil-guest: hardware ready (t=$(cut -d' ' -f1 /proc/uptime)s)"
 export HIL_EDGECORE="${HIL_EDGECORE:-$HW/.cache/build/dist}"
 cd "$HW/.."
+# the suite's own serial cases run as the artifact's launchers run edgecore: without io_uring file
+# reads (Node 20.11.0, the armv7 runtime, would hang an unplugged port; src/lib/runtime.ts)
+export UV_USE_IO_URING=0
 exec node "${HIL_SUITE:-$HW/.cache/build/suite.mjs}"

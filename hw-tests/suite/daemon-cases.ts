@@ -66,6 +66,9 @@ export async function daemonCases(s: Suite, b: Board, o: DaemonOptions): Promise
       metrics.daemonStartMs = m.startMs;
       twins = await TwinWatch.connect(daemon.ports.mqtt);
       await allOnline();
+      // on a runtime that reads ttys through io_uring, serial ports hang once unplugged: the
+      // launcher must have turned it off (src/lib/runtime.ts)
+      assert(!daemon.logText().includes('reads through io_uring'), 'the daemon runs with io_uring file reads (see its log)');
       return `${devices.join(', ')} online; daemon ready in ${m.startMs} ms`;
     });
     if (!up || !twins) return metrics;

@@ -1,11 +1,12 @@
 /**
- * The real edgecore daemon as a child process (`node <bundle>/edgecore.js run --config FILE`), its
- * config and store, and the ways the suite talks to it like an app on the node would:
+ * The real edgecore daemon as a child process, its config and store, started the way the field
+ * starts it: through the artifact's launcher (`<artifact>/bin/edgecore run --config FILE`) when the
+ * bundle is an artifact's `lib/`, else `node <bundle>/edgecore.js run --config FILE` (dev build); and the ways the suite talks to it like an app on the node would:
  * metamanager's local API (GET /api/v1/Device/{ns}/{name}) and the eventbus' MQTT broker
  * (KubeEdge mapper topics).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { stateKey } from '../../src/contract/payloads.js';
 import { openNodeStore } from '../../src/store/store.js';
@@ -104,9 +105,13 @@ export class Daemon {
   async start(): Promise<number> {
     if (this.child) throw new Error('daemon already running');
     const t0 = performance.now();
-    const child = spawn(process.execPath, [join(this.bundle, 'edgecore.js'), 'run', '--config', this.configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const launcher = join(this.bundle, '..', 'bin', 'edgecore');
+    const args = ['run', '--config', this.configFile];
+    // the launcher must set what the runtime needs (UV_USE_IO_URING): do not hand it down from here
+    const { UV_USE_IO_URING: _inherited, ...env } = process.env;
+    const child = existsSync(launcher)
+      ? spawn(launcher, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
+      : spawn(process.execPath, [join(this.bundle, 'edgecore.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout!.pipe(this.log, { end: false });
     child.stderr!.pipe(this.log, { end: false });
@@ -179,6 +184,11 @@ export class Daemon {
     } finally {
       store.close();
     }
+  }
+
+  /** what the daemon has logged so far (its stdout and stderr) */
+  logText(): string {
+    return readFileSync(this.logFile, 'utf8');
   }
 
   async state(name: string): Promise<string | undefined> {

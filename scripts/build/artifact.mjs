@@ -21,6 +21,9 @@ import { run } from './native.mjs';
 const LAUNCHER = (entry) => `#!/bin/sh
 # ${entry} launcher: the artifact's own Node runtime runs the bundle. EDGECORE_NODE_LAUNCHER
 # may name an emulator to prefix (e.g. "qemu-aarch64-static -L /usr/aarch64-linux-gnu").
+# UV_USE_IO_URING=0: Node 20.3-20.11.0 (the armv7 runtime) would read serial ports through
+# io_uring, which hangs them once their device goes away (src/lib/runtime.ts).
+export UV_USE_IO_URING=\${UV_USE_IO_URING:-0}
 here=$(dirname "$(readlink -f "$0")")
 exec \${EDGECORE_NODE_LAUNCHER:-} "$here/../node/bin/node" "$here/../lib/${entry}.js" "$@"
 `;

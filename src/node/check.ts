@@ -7,6 +7,7 @@ import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import type { EdgecoreConfig } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
+import { IO_URING_FIX, ioUringReadsTtys, ioUringWarning } from '../lib/runtime.js';
 
 export interface CheckResult {
   name: string;
@@ -129,8 +130,15 @@ async function checkRelay(cfg: EdgecoreConfig): Promise<CheckResult> {
     : { name: 'relay', ok: true, detail: `${hub.relay.url} reachable` };
 }
 
+export function checkRuntime(version: string, env: Record<string, string | undefined>): CheckResult {
+  const name = 'node runtime';
+  if (ioUringReadsTtys(version, env)) return { name, ok: false, optional: true, detail: ioUringWarning(version), fix: IO_URING_FIX };
+  return { name, ok: true, detail: `node ${version}` };
+}
+
 export async function runChecks(cfg: EdgecoreConfig): Promise<CheckResult[]> {
   return [
+    checkRuntime(process.version, process.env),
     checkDataDir(cfg.dataDir),
     await checkDocker(cfg.paths.dockerSocket, cfg.modules.edged.enabled),
     checkGpio(cfg.paths.sysfs),

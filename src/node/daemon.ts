@@ -10,6 +10,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { Supervisor } from '../core/supervisor.js';
 import type { Notifier } from '../lib/notify.js';
+import { IO_URING_FIX, ioUringReadsTtys, ioUringWarning } from '../lib/runtime.js';
 import { openNodeStore, type NodeStore } from '../store/store.js';
 import type { NodeMessage, NodeReplies } from './messages.js';
 import { nodeModuleSpecs } from './modules.js';
@@ -52,6 +53,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   };
 
   log.info('edgecore starting', { version: opts.version, node: config.node.name, dataDir: config.dataDir });
+  if (ioUringReadsTtys(process.version, process.env)) log.warn(ioUringWarning(process.version), { fix: IO_URING_FIX });
   await supervisor.startAll();
 
   const notifier = opts.notifier;

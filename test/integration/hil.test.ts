@@ -2,7 +2,8 @@
  * The hardware-in-the-loop suite (hw-tests/) as part of `npm test`: boots the simulated board (QEMU
  * guest with Debian's kernel, gpio-sim, i2c-stub, 16550 UARTs) through hw-tests/run.sh and asserts
  * on its JSON results: x86_64 with the dev bundle, arm64 with the field artifact (its arm64 node,
- * addons and bundle, from `node build.mjs --target linux-arm64 --if-changed`). Skipped ("skipped: ...") when qemu or the kernel setup is unavailable —
+ * addons and bundle, from `node build.mjs --target linux-arm64 --if-changed`), and armv7: the same
+ * arm64 guest running the linux-armv7 artifact in compat mode (32-bit node 20.11.0). Skipped ("skipped: ...") when qemu or the kernel setup is unavailable —
  * which fails under CI=true: .ci/provision.d/hil.sh provisions both.
  */
 import assert from 'node:assert/strict';
@@ -48,11 +49,12 @@ const EXPECTED = [
 ];
 
 /** Boot one guest through hw-tests/run.sh and check its results. */
-async function runBoard(t: TestContext, arch: 'x86_64' | 'arm64', probe: () => void): Promise<void> {
-  const ok = await needService(t, `HIL ${arch} guest (qemu + hw-tests/setup.sh ${arch})`, async () => {
+async function runBoard(t: TestContext, arch: 'x86_64' | 'arm64' | 'armv7', probe: () => void): Promise<void> {
+  const vm = arch === 'x86_64' ? 'x86_64' : 'arm64';
+  const ok = await needService(t, `HIL ${arch} guest (qemu + hw-tests/setup.sh ${vm})`, async () => {
     probe();
-    const s = spawnSync('bash', [join(ROOT, 'hw-tests/setup.sh'), arch], { encoding: 'utf8' });
-    if (s.status !== 0) throw new Error(`hw-tests/setup.sh ${arch} failed: ${s.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    const s = spawnSync('bash', [join(ROOT, 'hw-tests/setup.sh'), vm], { encoding: 'utf8' });
+    if (s.status !== 0) throw new Error(`hw-tests/setup.sh ${vm} failed: ${s.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   });
   if (!ok) return;
   const out = join(tmpDir(t, 'edgecore-hil-'), arch);
@@ -74,7 +76,7 @@ async function runBoard(t: TestContext, arch: 'x86_64' | 'arm64', probe: () => v
   const file = join(out, 'results.json');
   assert.ok(existsSync(file), `no results.json (run.sh exit ${rc}); output:\n${log.join('').slice(-4000)}`);
   const r = JSON.parse(readFileSync(file, 'utf8')) as HilResults;
-  assert.equal(r.arch, arch === 'x86_64' ? 'x64' : 'arm64', 'the suite ran on the guest\'s architecture');
+  assert.equal(r.arch, { x86_64: 'x64', arm64: 'arm64', armv7: 'arm' }[arch], 'the suite ran on the guest\'s architecture');
   const failures = r.cases.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail ?? ''}`);
   assert.deepEqual(failures, [], `failed HIL cases:\n${failures.join('\n')}`);
   const names = new Set(r.cases.map((c) => c.name));
@@ -98,5 +100,13 @@ test('HIL: the suite passes on the simulated arm64 board (field artifact)', { ti
   await runBoard(t, 'arm64', () => {
     needTool('qemu-system-aarch64', 'qemu-system-arm');
     needTool('aarch64-linux-gnu-gcc-12', 'gcc-12-aarch64-linux-gnu');
+  });
+});
+
+test('HIL: the suite passes on the arm64 board running the armv7 artifact (compat mode)', { timeout: 1_200_000 }, async (t) => {
+  await runBoard(t, 'armv7', () => {
+    needTool('qemu-system-aarch64', 'qemu-system-arm');
+    needTool('arm-linux-gnueabihf-g++', 'g++-arm-linux-gnueabihf');
+    if (!existsSync('/usr/arm-linux-gnueabihf/lib/ld-linux-armhf.so.3')) throw new Error('no armhf C runtime for the guest (apt-get install libc6-armhf-cross libstdc++6-armhf-cross)');
   });
 });
