@@ -12,7 +12,8 @@
 # Results: $HIL_OUT_DIR/results.json (default hw-tests/.cache/out/<arch>), console in console.log.
 # Exit status: the suite's (0 = every case passed); 3 = the machine cannot run the guest.
 # Env: HIL_OUT_DIR, HIL_ONLY (regex of case names), HIL_PHASES (drivers,daemon), HIL_DAEMON_LOG (debug...),
-# DEBUG (the `debug` package's namespaces in the guest, e.g. serialport/*),
+# DEBUG (the `debug` package's namespaces in the guest, e.g. serialport/*), HIL_BOARD (sim, or
+# wired: the real-board wiring-file path rehearsed on the simulated board),
 # and run-vm.sh's HIL_*.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +25,9 @@ case "$ARCH" in
   *) echo "hil: unknown arch $ARCH (x86_64 | arm64 | armv7)" >&2; exit 2 ;;
 esac
 export HIL_ARCH=$VMARCH
-OUT=${HIL_OUT_DIR:-$HERE/.cache/out/$ARCH}
+BOARD=${HIL_BOARD:-sim}
+case "$BOARD" in sim) UART2=line; SUFFIX= ;; wired) UART2=loopback; SUFFIX=-wired ;; *) echo "hil: HIL_BOARD is sim or wired" >&2; exit 2 ;; esac
+OUT=${HIL_OUT_DIR:-$HERE/.cache/out/$ARCH$SUFFIX}
 t0=$(date +%s%N)
 stamp() { echo "hil: [+$(( ($(date +%s%N) - t0) / 100000000 ))ds] $*"; }
 
@@ -66,7 +69,9 @@ cleanup() {
   rm -rf "$UARTS"
 }
 trap cleanup EXIT
-node "$HERE/host/sim.mjs" --uart-dir "$UARTS" --state-dir "$OUT/sim" 2>"$OUT/sim.log" &
+# HIL_BOARD=wired: the wiring-file path of a real board, rehearsed on the simulated one
+# (guest/wired-rehearsal.sh); its serial loopback is uart2 with TX tied to RX
+node "$HERE/host/sim.mjs" --uart-dir "$UARTS" --state-dir "$OUT/sim" --uart2 "$UART2" 2>"$OUT/sim.log" &
 SIM=$!
 
 stamp "booting the guest"
@@ -79,6 +84,7 @@ rc=0
   [ -n "${HIL_DAEMON_LOG:-}" ] && printf 'HIL_DAEMON_LOG=%q\n' "$HIL_DAEMON_LOG"
   [ -n "${DEBUG:-}" ] && printf 'DEBUG=%q\n' "$DEBUG"
   printf 'HIL_ACCEL=%q\n' "${HIL_ACCEL:-tcg}"
+  printf 'HIL_BOARD=%q\n' "$BOARD"
   printf 'HIL_SUITE=%q\nHIL_EDGECORE=%q\n' "$SUITE" "$EDGECORE"
   true
 } >"$OUT/params.env"

@@ -2,8 +2,9 @@
 # INSIDE the guest: create the simulated board and print what was made as KEY=VALUE lines
 # (eval "$(hw-setup.sh)"). Nothing here knows GPIO numbers: they are read back from sysfs.
 #
-#   gpio-sim chip, label hil-gpio, 8 named lines (the simulator's sim_gpioN/pull drives an input
-#       "from outside", sim_gpioN/value shows what the chip outputs)
+#   gpio-sim chip, label hil-gpio, 10 named lines (the simulator's sim_gpioN/pull drives an input
+#       "from outside", sim_gpioN/value shows what the chip outputs): 0-4 the daemon's, 5-9 the
+#       tester lines of the wired rehearsal (guest/wired-rehearsal.sh), in the same role order
 #   hil-i2c-stub adapter with SMBus register chips at 0x48 (TMP102-like) and 0x50 (EEPROM-like);
 #       /sys/module/hil_i2c_stub/parameters/absent_mask unplugs chips one by one
 #   two 16550 UARTs (HIL_UARTS, from run-vm.sh when it was given HIL_UART_DIR)
@@ -16,10 +17,10 @@ bb grep -q ' /sys/kernel/config ' /proc/mounts || bb mount -t configfs none /sys
 bb modprobe gpio-sim
 G=/sys/kernel/config/gpio-sim/hil
 bb mkdir "$G" "$G/bank0"
-echo 8 >"$G/bank0/num_lines"
+echo 10 >"$G/bank0/num_lines"
 echo hil-gpio >"$G/bank0/label"
 n=0
-for name in BUTTON LED RELAY DOOR BOUNCE SPARE5 SPARE6 SPARE7; do
+for name in BUTTON LED RELAY DOOR BOUNCE T_BUTTON T_LED T_RELAY T_DOOR T_BOUNCE; do
   bb mkdir "$G/bank0/line$n"
   echo "$name" >"$G/bank0/line$n/name"
   n=$((n + 1))

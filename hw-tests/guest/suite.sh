@@ -9,6 +9,8 @@ export HIL_SIM_DIR="$HIL_OUT/sim"
 if [ -f "$HIL_OUT/params.env" ]; then
   . "$HIL_OUT/params.env"
   export HIL_ONLY HIL_PHASES HIL_ACCEL HIL_DAEMON_LOG HIL_SUITE HIL_EDGECORE
+  # shellcheck source=wired-rehearsal.sh
+  if [ "${HIL_BOARD:-sim}" = wired ]; then . "$HW/guest/wired-rehearsal.sh"; fi
 fi
 echo "hil-guest: hardware ready (t=$(cut -d' ' -f1 /proc/uptime)s)"
 export HIL_EDGECORE="${HIL_EDGECORE:-$HW/.cache/build/dist}"

@@ -2,13 +2,14 @@
 /**
  * Host end of the guest's UARTs: the devices "on the cable".
  *
- *   node hw-tests/host/sim.mjs --uart-dir DIR --state-dir DIR [--slave 1]
+ *   node hw-tests/host/sim.mjs --uart-dir DIR --state-dir DIR [--slave 1] [--uart2 line|loopback]
  *
  * uart1.sock (guest ttyS1): a Modbus RTU slave (functions 1, 2, 3, 4, 5, 6, 15, 16; exceptions 1/2/3),
  *   written here from the Modbus spec, independently of the project's master, so a shared mistake
  *   cannot hide. Unknown slave ids are ignored like on a real bus; a bad CRC is dropped.
  * uart2.sock (guest ttyS2): a line device: answers "PING" with "PONG", "READ?" with "VALUE=<input 0>",
- *   echoes anything else as "ECHO <line>".
+ *   echoes anything else as "ECHO <line>". With --uart2 loopback it is a cable with TX tied to RX
+ *   instead (every byte comes back), as a real board's loopback jumper in the wired rehearsal.
  *
  * Control from the guest goes through files in the shared state dir (the guest cannot reach host
  * sockets): the guest writes control.json {seq, uart1: "plugged"|"unplugged", uart2: ..., input: {addr: v},
@@ -28,8 +29,9 @@ const args = Object.fromEntries(
 const UART_DIR = args['uart-dir'];
 const STATE_DIR = args['state-dir'];
 const SLAVE = Number(args.slave ?? 1);
-if (!UART_DIR || !STATE_DIR) {
-  console.error('usage: sim.mjs --uart-dir DIR --state-dir DIR [--slave N]');
+const UART2 = args.uart2 ?? 'line';
+if (!UART_DIR || !STATE_DIR || !['line', 'loopback'].includes(UART2)) {
+  console.error('usage: sim.mjs --uart-dir DIR --state-dir DIR [--slave N] [--uart2 line|loopback]');
   process.exit(2);
 }
 const log = (m) => process.stderr.write(`hil-sim: ${m}\n`);
@@ -142,7 +144,7 @@ function changed() {
 // ---------------------------------------------------------------- the two cables
 const ports = {
   uart1: { want: true, sock: undefined, buf: Buffer.alloc(0), onData: modbusData },
-  uart2: { want: true, sock: undefined, buf: Buffer.alloc(0), onData: lineData },
+  uart2: { want: true, sock: undefined, buf: Buffer.alloc(0), onData: UART2 === 'loopback' ? (p, d) => p.sock?.write(d) : lineData },
 };
 
 function modbusData(p, chunk) {

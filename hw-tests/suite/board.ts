@@ -4,13 +4,11 @@
  *   outputs observed at `sim_gpioN/value`; the I2C chips are hil-i2c-stub register files (the test
  *   writes the sensor's registers, `absent_mask` unplugs them); the UARTs' far ends are the host
  *   simulator (hw-tests/host/sim.mjs), steered through files in the shared results folder.
- * - `wiredBoard(file)`: a real board described by a wiring file (hw-tests/wiring.example.yaml):
- *   each daemon GPIO line is jumpered to a tester line that this process drives or reads.
+ * - `wiredBoard(file)` (wired.ts): a real board described by a wiring file.
  * Nothing here knows a global GPIO number: chips by label, lines by offset.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { until } from './harness.js';
 
 export const ROLES = ['button', 'led', 'relay', 'door', 'bounce'] as const;
@@ -121,54 +119,5 @@ export async function simBoard(): Promise<Board> {
     i2c: i2cSide,
     ...(serial ? { serial } : {}),
     close: async () => world.closeSync(),
-  };
-}
-
-interface Wiring {
-  gpio: { chip: string; lines: Record<Role, number>; tester: { chip?: string; lines: Record<Role, number> } };
-  i2c?: { bus: number; tmp102: number };
-  serial?: { modbus?: { port: string; slaveId?: number }; loopback?: string };
-}
-
-/** A real board: tester lines jumpered to the daemon's lines (see hw-tests/README.md). */
-export async function wiredBoard(file: string): Promise<Board> {
-  const { parse } = await import('yaml');
-  const w = parse(readFileSync(file, 'utf8')) as Wiring;
-  const { Gpio } = await import('onoff');
-  const { listChips, resolveLine } = await import("../../src/drivers/gpio/chips.js");
-  const chips = await listChips("/sys");
-  const testerChip = w.gpio.tester.chip ?? w.gpio.chip;
-  const tester = {} as Record<Role, InstanceType<typeof Gpio>>;
-  const inputsOfDaemon: readonly Role[] = ['button', 'door', 'bounce'];
-  for (const r of ROLES) {
-    const line = resolveLine(chips, { chip: testerChip, offset: w.gpio.tester.lines[r] });
-    // the tester drives what the daemon reads, and reads what the daemon drives
-    tester[r] = new Gpio(line.global, inputsOfDaemon.includes(r) ? 'low' : 'in');
-  }
-  const gpio: GpioSide = {
-    chip: w.gpio.chip,
-    offsets: w.gpio.lines,
-    drive: async (role, level) => tester[role].writeSync(level),
-    level: async (role) => {
-      await sleep(1);
-      return tester[role].readSync() as 0 | 1;
-    },
-  };
-  return {
-    kind: 'wired',
-    describe: { wiring: file, gpioChip: w.gpio.chip },
-    gpio,
-    ...(w.i2c ? { i2c: { bus: w.i2c.bus, tmp102: w.i2c.tmp102 } } : {}),
-    ...(w.serial
-      ? {
-          serial: {
-            ...(w.serial.modbus ? { modbus: { port: w.serial.modbus.port, slaveId: w.serial.modbus.slaveId ?? 1 } } : {}),
-            ...(w.serial.loopback ? { loopback: w.serial.loopback } : {}),
-          },
-        }
-      : {}),
-    close: async () => {
-      for (const r of ROLES) tester[r].unexport();
-    },
   };
 }

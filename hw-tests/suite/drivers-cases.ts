@@ -9,7 +9,7 @@ import { builtinDrivers } from '../../src/drivers/index.js';
 import { isDeviceUnavailable } from '../../src/drivers/errors.js';
 import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../../src/drivers/types.js';
 import type { Board } from './board.js';
-import { assert, assertEqual, Fail, percentile, until, type Suite } from './harness.js';
+import { assert, assertEqual, Fail, percentile, settlesTo, until, type Suite } from './harness.js';
 
 /** edges / writes measured per latency case (the driver-level baseline of the daemon's figures) */
 const SAMPLES = 20;
@@ -69,7 +69,7 @@ export async function driverCases(s: Suite, b: Board): Promise<void> {
       assertEqual(seen, Array.from({ length: SAMPLES }, (_, i) => i % 2 === 0), 'edge values');
       m.edgeLatencyMs = lat.map((x) => Math.round(x * 10) / 10);
       await g.drive('button', 1);
-      assertEqual(await d.read(button), true, 'read() after the line went high');
+      await settlesTo('read() after the line went high', () => d.read(button), true);
       await g.drive('button', 0);
       return `p50 ${Math.round(percentile(lat, 50) * 10) / 10} ms over ${SAMPLES} edges`;
     });
@@ -79,9 +79,9 @@ export async function driverCases(s: Suite, b: Board): Promise<void> {
     const led = v('led', { offset: g.offsets.led, direction: 'out' });
     await using(await open('gpio', { chip }, [led]), async (d) => {
       await d.write(led, true);
-      assertEqual(await g.level('led'), 1, 'line after write(true)');
+      await settlesTo('line after write(true)', () => g.level('led'), 1);
       await d.write(led, false);
-      assertEqual(await g.level('led'), 0, 'line after write(false)');
+      await settlesTo('line after write(false)', () => g.level('led'), 0);
       const lat: number[] = [];
       for (let i = 0; i < SAMPLES / 2; i++) {
         const level = i % 2 === 0 ? 1 : 0;
@@ -99,13 +99,13 @@ export async function driverCases(s: Suite, b: Board): Promise<void> {
     const door = v('door', { offset: g.offsets.door, direction: 'in', activeLow: true, edge: 'both' });
     await using(await open('gpio', { chip }, [relay, door]), async (d) => {
       await d.read(relay); // opens the line at its initial level
-      assertEqual(await g.level('relay'), 1, 'active-low output, logical 0 → physical');
+      await settlesTo('active-low output, logical 0 → physical', () => g.level('relay'), 1);
       await d.write(relay, true);
-      assertEqual(await g.level('relay'), 0, 'active-low output, logical 1 → physical');
+      await settlesTo('active-low output, logical 1 → physical', () => g.level('relay'), 0);
       await g.drive('door', 0);
-      assertEqual(await d.read(door), true, 'active-low input at physical 0');
+      await settlesTo('active-low input at physical 0', () => d.read(door), true);
       await g.drive('door', 1);
-      assertEqual(await d.read(door), false, 'active-low input at physical 1');
+      await settlesTo('active-low input at physical 1', () => d.read(door), false);
     });
   });
 

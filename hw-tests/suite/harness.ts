@@ -46,6 +46,21 @@ export async function until<T>(what: string, probe: () => T | undefined | Promis
   }
 }
 
+/**
+ * Read until the value equals `expected`, then return; fail with the last value read. A level
+ * crosses a wire (or the wired rehearsal's fake jumpers) in a moment, not at once; a wrong value
+ * still fails, after `limitMs`.
+ */
+export async function settlesTo<T>(what: string, read: () => T | Promise<T>, expected: T, limitMs = 5_000): Promise<void> {
+  const e = JSON.stringify(expected);
+  let last: string | undefined;
+  try {
+    await until(what, async () => ((last = JSON.stringify(await read())) === e ? true : undefined), limitMs, 2);
+  } catch {
+    throw new Fail(`${what}: expected ${e}, got ${last ?? 'nothing (the read failed)'}`);
+  }
+}
+
 export class Suite {
   readonly results: CaseResult[] = [];
   private readonly t0 = performance.now();

@@ -9,10 +9,11 @@
 import { readFileSync } from 'node:fs';
 import { arch, release } from 'node:os';
 import { join } from 'node:path';
-import { simBoard, wiredBoard } from './board.js';
+import { simBoard } from './board.js';
 import { daemonCases } from './daemon-cases.js';
 import { driverCases } from './drivers-cases.js';
 import { Suite } from './harness.js';
+import { wiredBoard } from './wired.js';
 
 const out = process.env.HIL_OUT ?? '.';
 const phases = new Set((process.env.HIL_PHASES ?? 'drivers,daemon').split(','));

@@ -21,6 +21,7 @@ interface HilResults {
   failed: number;
   cases: { name: string; ok: boolean; ms: number; detail?: string; metrics?: Record<string, unknown> }[];
   metrics: Record<string, unknown>;
+  board: { kind: string };
 }
 
 /** Every case the simulated board must run: a case that silently went missing is a failure too. */
@@ -48,8 +49,29 @@ const EXPECTED = [
   'daemon + relay: an edge reaches the relay',
 ];
 
+/**
+ * The wired rehearsal (HIL_BOARD=wired): the real-board path — a wiring file, tester lines, a
+ * serial loopback — on the simulated board, with fake jumper wires (hw-tests/guest/wired-rehearsal.sh).
+ * The daemon's restart and relay cases are the simulated board's, so they are left out here.
+ */
+const WIRED_ONLY = '^driver|^daemon: seeded|^daemon gpio';
+const EXPECTED_WIRED = [
+  'driver gpio: input edges pushed by watch()',
+  'driver gpio: output write reaches the line',
+  'driver gpio: active-low output and input',
+  'driver gpio: debounce collapses a burst into one event',
+  'driver i2c: TMP102-style word read and scaled',
+  'driver modbus-rtu: read an input register, scaled',
+  'driver serial-line: a request comes back through a loopback',
+  'daemon: seeded devices come online from the store',
+  'daemon gpio: input edge reaches the reported twin and the outbox',
+  'daemon gpio: desired twin drives the output line',
+  'daemon gpio: active-low output and input',
+  'daemon gpio: debounce reports a burst once',
+];
+
 /** Boot one guest through hw-tests/run.sh and check its results. */
-async function runBoard(t: TestContext, arch: 'x86_64' | 'arm64' | 'armv7', probe: () => void): Promise<void> {
+async function runBoard(t: TestContext, arch: 'x86_64' | 'arm64' | 'armv7', probe: () => void, wired = false): Promise<void> {
   const vm = arch === 'x86_64' ? 'x86_64' : 'arm64';
   const ok = await needService(t, `HIL ${arch} guest (qemu + hw-tests/setup.sh ${vm})`, async () => {
     probe();
@@ -57,12 +79,12 @@ async function runBoard(t: TestContext, arch: 'x86_64' | 'arm64' | 'armv7', prob
     if (s.status !== 0) throw new Error(`hw-tests/setup.sh ${vm} failed: ${s.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   });
   if (!ok) return;
-  const out = join(tmpDir(t, 'edgecore-hil-'), arch);
+  const out = join(tmpDir(t, 'edgecore-hil-'), wired ? `${arch}-wired` : arch);
   const log: string[] = [];
   const rc = await new Promise<number>((resolve, reject) => {
     const p = spawn('bash', [join(ROOT, 'hw-tests/run.sh'), arch], {
       cwd: ROOT,
-      env: { ...process.env, HIL_OUT_DIR: out },
+      env: { ...process.env, HIL_OUT_DIR: out, ...(wired ? { HIL_BOARD: 'wired', HIL_ONLY: WIRED_ONLY } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (d: Buffer): void => {
@@ -77,10 +99,13 @@ async function runBoard(t: TestContext, arch: 'x86_64' | 'arm64' | 'armv7', prob
   assert.ok(existsSync(file), `no results.json (run.sh exit ${rc}); output:\n${log.join('').slice(-4000)}`);
   const r = JSON.parse(readFileSync(file, 'utf8')) as HilResults;
   assert.equal(r.arch, { x86_64: 'x64', arm64: 'arm64', armv7: 'arm' }[arch], 'the suite ran on the guest\'s architecture');
+  assert.equal(r.board.kind, wired ? 'wired' : 'sim', 'the board the suite ran on');
   const failures = r.cases.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail ?? ''}`);
   assert.deepEqual(failures, [], `failed HIL cases:\n${failures.join('\n')}`);
   const names = new Set(r.cases.map((c) => c.name));
-  assert.deepEqual(EXPECTED.filter((n) => !names.has(n)), [], 'cases missing from the run');
+  const expected = wired ? EXPECTED_WIRED : EXPECTED;
+  assert.deepEqual(expected.filter((n) => !names.has(n)), [], 'cases missing from the run');
+  assert.deepEqual([...names].filter((n) => !expected.includes(n)), [], 'cases the test does not know');
   assert.equal(r.failed, 0);
   // the latency figures are recorded (context only under TCG: never asserted on their size)
   assert.ok(r.metrics.edgeToReported && r.metrics.desiredToLine, 'latency metrics recorded');
@@ -109,4 +134,8 @@ test('HIL: the suite passes on the arm64 board running the armv7 artifact (compa
     needTool('arm-linux-gnueabihf-g++', 'g++-arm-linux-gnueabihf');
     if (!existsSync('/usr/arm-linux-gnueabihf/lib/ld-linux-armhf.so.3')) throw new Error('no armhf C runtime for the guest (apt-get install libc6-armhf-cross libstdc++6-armhf-cross)');
   });
+});
+
+test('HIL: the real-board path (wiring file, tester lines, loopback) rehearsed on the simulated x86_64 board', { timeout: 900_000 }, async (t) => {
+  await runBoard(t, 'x86_64', () => needTool('qemu-system-x86_64', 'qemu-system-x86'), true);
 });
