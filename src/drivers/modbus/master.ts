@@ -1,9 +1,10 @@
 /**
  * Modbus RTU master over any ByteTransport: one request on the wire at a time (RTU is
- * half-duplex), each with a timeout, CRC check and exception decoding.
+ * half-duplex), each with a timeout, CRC check and exception decoding; after a failed request
+ * the line settles before the next one, so a late answer is never taken for another request's
+ * (serial/half-duplex.ts).
  */
-import { DeviceUnavailableError, DriverTimeoutError, asError } from '../errors.js';
-import { OneAtATime } from '../serial/one-at-a-time.js';
+import { HalfDuplexLine } from '../serial/half-duplex.js';
 import type { ByteTransport } from '../serial/transport.js';
 import {
   FC,
@@ -22,57 +23,31 @@ export interface MasterOptions {
 }
 
 export class ModbusRtuMaster {
-  private readonly line = new OneAtATime();
+  private readonly line: HalfDuplexLine;
 
   constructor(
-    private readonly transport: () => ByteTransport,
+    transport: () => ByteTransport,
     private readonly opts: MasterOptions,
-  ) {}
-
-  /** Send one request PDU to `slave` and return the response PDU (queued behind earlier ones). */
-  request(slave: number, pdu: Buffer): Promise<Buffer> {
-    return this.line.run(() => this.exchange(slave, pdu));
+  ) {
+    this.line = new HalfDuplexLine(transport);
   }
 
-  private exchange(slave: number, pdu: Buffer): Promise<Buffer> {
-    let t: ByteTransport;
-    try {
-      t = this.transport();
-    } catch (e) {
-      return Promise.reject(asError(e));
-    }
-    return new Promise<Buffer>((resolve, reject) => {
-      const reader = new RtuResponseReader(slave, pdu);
-      let done = false;
-      const finish = (err: Error | undefined, res?: Buffer): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        offData();
-        offClose();
-        if (err) reject(err);
-        else resolve(res!);
-      };
-      const offData = t.onData((chunk) => {
-        try {
-          const res = reader.push(chunk);
-          if (res) finish(undefined, res);
-        } catch (e) {
-          finish(asError(e));
-        }
-      });
-      const offClose = t.onClose((err) => finish(err));
-      const timer = setTimeout(
-        () => finish(new DriverTimeoutError(`modbus slave ${slave} function ${pdu[0]} on ${t.name}`, this.opts.timeoutMs)),
-        this.opts.timeoutMs,
-      );
-      t.write(encodeRtu(slave, pdu)).then(
-        () => {
-          if (slave === 0) finish(undefined, Buffer.alloc(0)); // broadcast: no answer
-        },
-        (e) => finish(e instanceof DeviceUnavailableError ? e : new DeviceUnavailableError(asError(e).message)),
-      );
+  /** bytes dropped while the line settled after a failed request (late answers, noise) */
+  get droppedBytes(): number {
+    return this.line.dropped;
+  }
+
+  /** Send one request PDU to `slave` and return the response PDU (queued behind earlier ones). */
+  async request(slave: number, pdu: Buffer): Promise<Buffer> {
+    const reader = new RtuResponseReader(slave, pdu);
+    const res = await this.line.exchange({
+      request: encodeRtu(slave, pdu),
+      // broadcast (slave 0): no answer
+      ...(slave === 0 ? {} : { answer: (chunk: Buffer) => reader.push(chunk) }),
+      timeoutMs: this.opts.timeoutMs,
+      what: `modbus slave ${slave} function ${pdu[0]}`,
     });
+    return res ?? Buffer.alloc(0);
   }
 
   private async call(slave: number, pdu: Buffer): Promise<number[] | boolean[] | undefined> {

@@ -1,10 +1,10 @@
 /**
  * Request/response over a ByteTransport for line-oriented instruments: one exchange at a
- * time; the first complete line after the request is the answer.
+ * time; the first complete line after the request is the answer (after a failed exchange the
+ * line settles first: serial/half-duplex.ts).
  */
-import { DriverTimeoutError, asError } from '../errors.js';
+import { HalfDuplexLine } from './half-duplex.js';
 import { LineSplitter } from './line-protocol.js';
-import { OneAtATime } from './one-at-a-time.js';
 import type { ByteTransport } from './transport.js';
 
 export interface LineClientOptions {
@@ -13,55 +13,28 @@ export interface LineClientOptions {
 }
 
 export class LineClient {
-  private readonly line = new OneAtATime();
+  private readonly line: HalfDuplexLine;
 
   constructor(
-    private readonly transport: () => ByteTransport,
+    transport: () => ByteTransport,
     private readonly opts: LineClientOptions,
-  ) {}
+  ) {
+    this.line = new HalfDuplexLine(transport);
+  }
+
+  /** bytes dropped while the line settled after a failed request (late answers, noise) */
+  get droppedBytes(): number {
+    return this.line.dropped;
+  }
 
   /** Send `text` + line ending; resolve with the next line, or undefined when `expectReply` is false. */
   exchange(text: string, timeoutMs: number, expectReply = true): Promise<string | undefined> {
-    return this.line.run(() => this.once(text, timeoutMs, expectReply));
-  }
-
-  private once(text: string, timeoutMs: number, expectReply: boolean): Promise<string | undefined> {
-    let t: ByteTransport;
-    try {
-      t = this.transport();
-    } catch (e) {
-      return Promise.reject(asError(e));
-    }
-    return new Promise((resolve, reject) => {
-      const splitter = new LineSplitter(this.opts.delimiter);
-      let done = false;
-      const finish = (err: Error | undefined, line?: string): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        offData();
-        offClose();
-        if (err) reject(err);
-        else resolve(line);
-      };
-      const offData = expectReply
-        ? t.onData((chunk) => {
-            try {
-              const lines = splitter.push(chunk);
-              if (lines.length > 0) finish(undefined, lines[0]);
-            } catch (e) {
-              finish(asError(e));
-            }
-          })
-        : () => undefined;
-      const offClose = t.onClose((err) => finish(err));
-      const timer = setTimeout(() => finish(new DriverTimeoutError(`line request ${JSON.stringify(text)} on ${t.name}`, timeoutMs)), timeoutMs);
-      t.write(Buffer.from(text + this.opts.lineEnding, 'latin1')).then(
-        () => {
-          if (!expectReply) finish(undefined, undefined);
-        },
-        (e) => finish(asError(e)),
-      );
+    const splitter = new LineSplitter(this.opts.delimiter);
+    return this.line.exchange({
+      request: Buffer.from(text + this.opts.lineEnding, 'latin1'),
+      ...(expectReply ? { answer: (chunk: Buffer) => splitter.push(chunk)[0] } : {}),
+      timeoutMs,
+      what: `line request ${JSON.stringify(text)}`,
     });
   }
 }

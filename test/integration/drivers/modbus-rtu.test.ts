@@ -108,6 +108,19 @@ test('exception response, timeout and CRC error come back as typed errors; the l
   assert.equal(await driver.read(prop('x', { register: 'holding', address: 1 })), 99);
 });
 
+test('a late answer is not taken for the next request: after a timeout the line settles first', async (t) => {
+  if (!(await needSocat(t))) return;
+  const { sim, driver } = await setup(t);
+  sim.holding[10] = 111;
+  sim.holding[20] = 222;
+  // timeoutMs is 300: the answer for address 10 comes 150 ms after the master gave up, and the
+  // slave answers the next request only after it (without the settle, 111 would be read as 222's)
+  sim.delayNextMs = 450;
+  await assert.rejects(driver.read(prop('a', { register: 'holding', address: 10 })), (e: unknown) => isDriverTimeout(e));
+  assert.equal(await driver.read(prop('b', { register: 'holding', address: 20 })), 222);
+  assert.equal(await driver.read(prop('a', { register: 'holding', address: 10 })), 111);
+});
+
 test('another slave id gets no answer: timeout', async (t) => {
   if (!(await needSocat(t))) return;
   const dir = tmpDir(t, 'edgecore-modbus-');

@@ -1,7 +1,8 @@
 /**
  * A Modbus RTU slave simulator for tests: it answers on the far end of a pty pair, with its
  * own request framing (functions 1-6, 15, 16), register tables, exception responses, and knobs
- * to stay silent or corrupt the next CRC.
+ * to stay silent, corrupt the next CRC, or answer the next request late. Answers leave in request
+ * order, as from a real slave that handles one request after the other.
  */
 import { SerialPort } from 'serialport';
 import { crcOk, withCrc } from '../../../src/drivers/modbus/crc.js';
@@ -15,7 +16,10 @@ export class ModbusSlaveSim {
   limit = 1000;
   silent = false;
   corruptNext = false;
+  /** the next answer leaves this many ms late (and every answer after it waits its turn) */
+  delayNextMs = 0;
   requests = 0;
+  private out: Promise<void> = Promise.resolve();
   private port: SerialPort | undefined;
   private buf = Buffer.alloc(0);
 
@@ -61,7 +65,10 @@ export class ModbusSlaveSim {
       this.corruptNext = false;
       adu[adu.length - 1] = adu[adu.length - 1]! ^ 0x5a;
     }
-    this.port?.write(adu);
+    const delay = this.delayNextMs;
+    this.delayNextMs = 0;
+    if (delay === 0) this.out = this.out.then(() => void this.port?.write(adu));
+    else this.out = this.out.then(() => new Promise<void>((r) => setTimeout(() => r(void this.port?.write(adu)), delay)));
   }
 
   private handle(frame: Buffer): void {
