@@ -7,13 +7,15 @@
  * so a parallel `npm test` rebuilding dist/ cannot pull it away mid-run.
  */
 import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundle, NATIVE_EXTERNALS } from '../build.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(process.env.HIL_CACHE ?? join(here, '.cache'), 'build');
+// chunks are content-hashed: drop the previous build's, so a stale one can never be shipped
+rmSync(join(out, 'chunks'), { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const t0 = Date.now();
 await build({

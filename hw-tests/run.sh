@@ -54,7 +54,8 @@ if [ "$VMARCH" = arm64 ]; then
   fi
   # the suite runs next to the artifact's lib/node_modules, so it loads the arm64 addons
   rm -rf "$U/lib/hil"; mkdir -p "$U/lib/hil"
-  cp -r "$HERE/.cache/build/suite.mjs" "$HERE/.cache/build/chunks" "$U/lib/hil/"
+  cp -r "$HERE/.cache/build/suite.mjs" "$HERE/.cache/build/suite.mjs.map" "$U/lib/hil/"
+  [ ! -d "$HERE/.cache/build/chunks" ] || cp -r "$HERE/.cache/build/chunks" "$U/lib/hil/"
   SUITE=$U/lib/hil/suite.mjs
   EDGECORE=$U/lib
   export HIL_GUEST_PATH=$U/node/bin

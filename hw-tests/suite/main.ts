@@ -13,11 +13,11 @@ import { simBoard } from './board.js';
 import { daemonCases } from './daemon-cases.js';
 import { driverCases } from './drivers-cases.js';
 import { Suite } from './harness.js';
-import { wiredBoard } from './wired.js';
 
 const out = process.env.HIL_OUT ?? '.';
 const phases = new Set((process.env.HIL_PHASES ?? 'drivers,daemon').split(','));
-const board = process.env.HIL_WIRING ? await wiredBoard(process.env.HIL_WIRING) : await simBoard();
+// the wiring reader (yaml, zod) loads only for a wired board: parsing is slow under emulation
+const board = process.env.HIL_WIRING ? await (await import('./wired.js')).wiredBoard(process.env.HIL_WIRING) : await simBoard();
 const suite = new Suite('edgecore-hil', process.env.HIL_ONLY);
 const uptime = (): number => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 const startedAtUptime = uptime();
