@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { benchConfig, emit, median, ROOT, round, rssKiB, sleep, spawnUntil, stop } from './lib.mjs';
+import { benchConfig, daemonNodeFlags, emit, median, ROOT, round, rssKiB, sleep, spawnUntil, stop } from './lib.mjs';
 import { bundle } from '../build.mjs';
 
 const runs = Number(process.argv[2] ?? 2);
@@ -111,7 +111,7 @@ async function startDaemon(bundlePath, node) {
   text.paths = { dockerSocket: socketPath };
   text.modules.edged = { staticPodPath: manifests, staticPodScanSeconds: 1 };
   writeFileSync(cfg.file, JSON.stringify(text));
-  const d = await spawnUntil(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(" ") : []), bundlePath, 'run', '--config', cfg.file], /"msg":"edgecore ready"/);
+  const d = await spawnUntil(process.execPath, [...daemonNodeFlags(), bundlePath, 'run', '--config', cfg.file], /"msg":"edgecore ready"/);
   return { ...d, manifests, cfg };
 }
 
@@ -167,6 +167,7 @@ try {
   }
   const rss = await rssRun(bundlePath);
   emit('edged-apply', {
+    daemonNodeFlags: daemonNodeFlags(),
     runs,
     pods,
     containersPerPod: perPod,

@@ -4,6 +4,7 @@ import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_FLAGS } from '../scripts/build/artifact.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -21,6 +22,13 @@ export function percentile(values, p) {
 }
 
 export const median = (v) => percentile(v, 50);
+
+/**
+ * node's flags for the daemon under bench: what the artifact's launcher gives it
+ * (scripts/build/artifact.mjs), or BENCH_NODE_FLAGS when set ("" for V8's defaults).
+ */
+export const daemonNodeFlags = () =>
+  process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : DAEMON_NODE_FLAGS;
 export const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -18,15 +18,29 @@ import { chmodSync, cpSync, createReadStream, existsSync, mkdirSync, readdirSync
 import { join, relative, sep } from 'node:path';
 import { run } from './native.mjs';
 
-const LAUNCHER = (entry) => `#!/bin/sh
+/**
+ * V8 flags the launcher gives the daemon: a 1 MiB young-generation semi-space. The default (16 MiB
+ * on 64-bit) lets RSS grow by ~10 MiB under edged's inspection churn, which a 512 MiB board feels;
+ * the apply latency did not suffer (docs/edged.md, "Measured"). EDGECORE_NODE_FLAGS overrides
+ * them ("" for V8's defaults). The bench measures the daemon with the same flags (bench/lib.mjs).
+ */
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
+const NODE_FLAGS = { edgecore: DAEMON_NODE_FLAGS };
+
+const LAUNCHER = (entry) => {
+  const flags = NODE_FLAGS[entry] ?? [];
+  const nodeFlags = flags.length ? ` \${EDGECORE_NODE_FLAGS-${flags.join(' ')}}` : '';
+  return `#!/bin/sh
 # ${entry} launcher: the artifact's own Node runtime runs the bundle. EDGECORE_NODE_LAUNCHER
-# may name an emulator to prefix (e.g. "qemu-aarch64-static -L /usr/aarch64-linux-gnu").
+# may name an emulator to prefix (e.g. "qemu-aarch64-static -L /usr/aarch64-linux-gnu").${flags.length ? `
+# EDGECORE_NODE_FLAGS: node's flags (default: ${flags.join(' ')}; "" for none).` : ''}
 # UV_USE_IO_URING=0: Node 20.3-20.11.0 (the armv7 runtime) would read serial ports through
 # io_uring, which hangs them once their device goes away (src/lib/runtime.ts).
 export UV_USE_IO_URING=\${UV_USE_IO_URING:-0}
 here=$(dirname "$(readlink -f "$0")")
-exec \${EDGECORE_NODE_LAUNCHER:-} "$here/../node/bin/node" "$here/../lib/${entry}.js" "$@"
+exec \${EDGECORE_NODE_LAUNCHER:-} "$here/../node/bin/node"${nodeFlags} "$here/../lib/${entry}.js" "$@"
 `;
+};
 
 export function sha256File(file) {
   return new Promise((resolve, reject) => {

@@ -71,3 +71,27 @@ test('no source file grows past 600 lines', () => {
     .filter(([, n]) => n > 600);
   assert.deepEqual(big, []);
 });
+
+/** Hardware libraries cost RSS on every node (serialport ~10 MiB): they load only when a device needs them. */
+const LAZY_PACKAGES = ['serialport', 'onoff', 'i2c-bus', 'dockerode'];
+
+/** Static value imports (not `import type`, not `import()`) of a package in a file's text. */
+function staticValueImports(text: string, pkg: string): string[] {
+  const re = /^\s*import\s+(?!type\s)[^'"]*?from\s*['"]([^'"]+)['"]/gm;
+  return [...text.matchAll(re)].map((m) => m[1]!).filter((s) => s === pkg || s.startsWith(`${pkg}/`));
+}
+
+test('hardware and engine libraries are imported lazily outside lazily loaded modules', () => {
+  const eager: string[] = [];
+  for (const file of files(SRC)) {
+    const rel = relative(SRC, file);
+    // a module folder is itself loaded only when enabled (src/node/modules.ts)
+    if (rel.startsWith('modules/edged/')) continue;
+    const text = readFileSync(file, 'utf8');
+    for (const pkg of LAZY_PACKAGES) for (const s of staticValueImports(text, pkg)) eager.push(`${rel} imports ${s} statically`);
+  }
+  assert.deepEqual(eager, []);
+  // the checker sees what it must refuse
+  assert.deepEqual(staticValueImports("import { SerialPort } from 'serialport';\nimport type { Gpio } from 'onoff';", 'serialport'), ['serialport']);
+  assert.deepEqual(staticValueImports("import type { Gpio } from 'onoff';\nconst { Gpio: G } = await import('onoff');", 'onoff'), []);
+});

@@ -10,7 +10,7 @@ import { intIn, parseConfig, PROTOCOL_PATH, check, visitorPath, visitorParser } 
 import { DeviceUnavailableError, DriverProtocolError, asError } from '../errors.js';
 import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../types.js';
 import { listChips, resolveLine, type GpioChip } from './chips.js';
-import { onoffOpener, type GpioLine, type GpioOpener } from './line.js';
+import { loadOnoffOpener, type GpioLine, type GpioOpener } from './line.js';
 
 const protocolSchema = z.strictObject({ chip: z.string().min(1).optional() });
 
@@ -48,14 +48,16 @@ class GpioDevice implements DeviceDriver {
   private readonly visitor = visitorParser(visitorSchema, 'gpio');
   private readonly lines = new Map<string, GpioLine>();
   private chips: GpioChip[] | undefined;
+  private opener: GpioOpener | undefined;
 
   constructor(
     private readonly cfg: z.output<typeof protocolSchema>,
     private readonly env: DriverEnv,
-    private readonly opener: GpioOpener,
+    private readonly loadOpener: () => Promise<GpioOpener>,
   ) {}
 
   async connect(): Promise<void> {
+    this.opener ??= await this.loadOpener();
     const chips = await listChips(this.env.sysfs);
     if (chips.length === 0) throw new DeviceUnavailableError(`no GPIO chips under ${this.env.sysfs}/class/gpio`);
     if (this.cfg.chip !== undefined && !chips.some((c) => c.label === this.cfg.chip)) {
@@ -68,7 +70,7 @@ class GpioDevice implements DeviceDriver {
     const c = this.visitor(v);
     const existing = this.lines.get(v.property);
     if (existing) return { line: existing, c };
-    if (!this.chips) throw new DeviceUnavailableError('gpio device is not connected');
+    if (!this.chips || !this.opener) throw new DeviceUnavailableError('gpio device is not connected');
     const r = resolveLine(this.chips, { line: c.line, chip: c.chip ?? this.cfg.chip, offset: c.offset });
     const initial = c.initial === true || c.initial === 1 ? 1 : 0;
     const line = this.opener(r.global, { direction: c.direction, initial, activeLow: c.activeLow, edge: c.edge, debounceMs: c.debounceMs }, this.env.sysfs);
@@ -157,6 +159,6 @@ export function gpioDriver(deps: { opener?: GpioOpener } = {}): DriverFactory {
       return issues;
     },
     create: (protocolConfig, env) =>
-      new GpioDevice(parseConfig(protocolSchema, protocolConfig, PROTOCOL_PATH, 'gpio protocol'), env, deps.opener ?? onoffOpener),
+      new GpioDevice(parseConfig(protocolSchema, protocolConfig, PROTOCOL_PATH, 'gpio protocol'), env, deps.opener ? async () => deps.opener! : loadOnoffOpener),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The GPIO transport: one exported line. `onoffOpener` implements it with onoff (sysfs GPIO with
+ * The GPIO transport: one exported line. `loadOnoffOpener` implements it with onoff (sysfs GPIO with
  * epoll edge interrupts). onoff always uses /sys/class/gpio, so it refuses any other sysfs root.
  *
  * Active-low: sysfs `direction` values "high"/"low" are RAW levels, and onoff writes `active_low`
@@ -7,7 +7,7 @@
  * logical 1 with activeLow → "low". Reads and writes of `value` are logical (the kernel inverts).
  */
 import { resolve } from 'node:path';
-import { Gpio } from 'onoff';
+import type { Gpio as OnoffGpio } from 'onoff';
 import { DeviceUnavailableError, asError } from '../errors.js';
 
 export type Edge = 'none' | 'rising' | 'falling' | 'both';
@@ -38,11 +38,17 @@ export function sysfsDirection(opts: Pick<LineOptions, 'direction' | 'initial' |
   return raw === 1 ? 'high' : 'low';
 }
 
-export const onoffOpener: GpioOpener = (global, opts, sysfs) => {
+/** The onoff opener; onoff and its epoll addon load only once a node opens a GPIO device. */
+export async function loadOnoffOpener(): Promise<GpioOpener> {
+  const { Gpio } = await import('onoff');
+  return (global, opts, sysfs) => openOnoffLine(Gpio, global, opts, sysfs);
+}
+
+function openOnoffLine(Gpio: typeof OnoffGpio, global: number, opts: LineOptions, sysfs: string): GpioLine {
   if (resolve(sysfs) !== '/sys') {
     throw new DeviceUnavailableError(`the onoff GPIO backend only works with sysfs at /sys (configured: ${sysfs})`);
   }
-  let gpio: Gpio;
+  let gpio: OnoffGpio;
   try {
     gpio = new Gpio(global, sysfsDirection(opts), opts.direction === 'in' ? opts.edge : 'none', {
       activeLow: opts.activeLow,
@@ -71,4 +77,4 @@ export const onoffOpener: GpioOpener = (global, opts, sysfs) => {
       gpio.unexport();
     },
   };
-};
+}

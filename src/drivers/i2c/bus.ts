@@ -5,7 +5,6 @@
  * checks `<dev>/i2c-<n>` itself first.
  */
 import { resolve } from 'node:path';
-import i2c from 'i2c-bus';
 import { DeviceUnavailableError } from '../errors.js';
 
 export interface I2cTransport {
@@ -35,6 +34,8 @@ export type I2cOpener = (bus: number, dev: string) => Promise<I2cTransport>;
 
 export const openI2cBus: I2cOpener = async (busNumber, dev) => {
   if (resolve(dev) !== '/dev') throw new DeviceUnavailableError(`the i2c-bus backend only opens /dev/i2c-N (configured dev: ${dev})`);
+  // the addon loads only once a node opens an I2C bus
+  const { default: i2c } = await import('i2c-bus');
   const bus = await i2c.openPromisified(busNumber);
   const block = bus as unknown as SmbusBlockCalls;
   return {

@@ -3,7 +3,6 @@
  * `udevadm info -e` on Linux; without udev it throws `spawn udevadm ENOENT`, which becomes a
  * clear DeviceUnavailableError (discovery impossible: give a port path instead).
  */
-import { SerialPort } from 'serialport';
 import { errnoCode } from '../../core/errors.js';
 import { DeviceUnavailableError, asError } from '../errors.js';
 
@@ -23,7 +22,8 @@ export interface UsbMatch {
 
 export type PortLister = () => Promise<PortInfo[]>;
 
-export const systemPortLister: PortLister = () => SerialPort.list();
+/** serialport (~10 MiB with its bindings) loads only once a node has serial devices */
+export const systemPortLister: PortLister = async () => (await import('serialport')).SerialPort.list();
 
 export async function listPorts(lister: PortLister = systemPortLister): Promise<PortInfo[]> {
   try {

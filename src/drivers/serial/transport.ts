@@ -3,7 +3,7 @@
  * `ByteTransport` is what the framers need; `SerialPortTransport` implements it with the
  * `serialport` package. Other transports (a TCP socket, an in-memory pair) can be swapped in.
  */
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { DeviceUnavailableError, asError } from '../errors.js';
 
 export interface ByteTransport {
@@ -48,6 +48,8 @@ export class SerialPortTransport implements ByteTransport {
   async open(): Promise<void> {
     if (this.isOpen) return;
     this.closing = false;
+    // serialport (~10 MiB with its bindings) loads only once a node opens a serial port
+    const { SerialPort } = await import('serialport');
     const port = new SerialPort({ path: this.name, ...this.settings, autoOpen: false });
     await new Promise<void>((resolve, reject) => {
       port.open((err) => (err ? reject(new DeviceUnavailableError(`cannot open ${this.name}: ${err.message}`, { cause: err })) : resolve()));
