@@ -21,6 +21,7 @@ import { DeviceUnavailableError, DriverProtocolError, asError } from '../errors.
 import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../types.js';
 import { openI2cBus, type I2cOpener, type I2cTransport } from './bus.js';
 import { bytesToWord, decodeNumber, encodeNumber, wordToBytes, type NumberFormat } from './codec.js';
+import { SingleFlight } from '../single-flight.js';
 
 const protocolSchema = z.strictObject({
   bus: intIn(0, 255),
@@ -57,7 +58,7 @@ const UNSUPPORTED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 class I2cDevice implements DeviceDriver {
   private readonly visitor = visitorParser(visitorSchema, 'i2c');
   private bus: I2cTransport | undefined;
-  private connecting: Promise<void> | undefined;
+  private readonly connecting = new SingleFlight();
   private epoch = 0;
 
   constructor(
@@ -73,12 +74,7 @@ class I2cDevice implements DeviceDriver {
   /** Open the bus; concurrent calls share one attempt. */
   connect(): Promise<void> {
     if (this.bus) return Promise.resolve();
-    if (!this.connecting) {
-      this.connecting = this.open().finally(() => {
-        this.connecting = undefined;
-      });
-    }
-    return this.connecting;
+    return this.connecting.run(() => this.open());
   }
 
   private async open(): Promise<void> {

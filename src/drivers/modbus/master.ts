@@ -32,11 +32,6 @@ export class ModbusRtuMaster {
     this.line = new HalfDuplexLine(transport);
   }
 
-  /** bytes dropped while the line settled after a failed request (late answers, noise) */
-  get droppedBytes(): number {
-    return this.line.dropped;
-  }
-
   /** Send one request PDU to `slave` and return the response PDU (queued behind earlier ones). */
   async request(slave: number, pdu: Buffer): Promise<Buffer> {
     const reader = new RtuResponseReader(slave, pdu);

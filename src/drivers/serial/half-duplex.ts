@@ -26,7 +26,7 @@ export interface Exchange<T> {
 }
 
 /** how long the line must stay quiet after a failed exchange: the timeout, within [20 ms, 2 s] */
-export const settleAfter = (timeoutMs: number): number => Math.min(2000, Math.max(20, timeoutMs));
+const settleAfter = (timeoutMs: number): number => Math.min(2000, Math.max(20, timeoutMs));
 
 export class HalfDuplexLine {
   private readonly queue = new OneAtATime();

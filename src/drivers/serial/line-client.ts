@@ -22,11 +22,6 @@ export class LineClient {
     this.line = new HalfDuplexLine(transport);
   }
 
-  /** bytes dropped while the line settled after a failed request (late answers, noise) */
-  get droppedBytes(): number {
-    return this.line.dropped;
-  }
-
   /** Send `text` + line ending; resolve with the next line, or undefined when `expectReply` is false. */
   exchange(text: string, timeoutMs: number, expectReply = true): Promise<string | undefined> {
     const splitter = new LineSplitter(this.opts.delimiter);

@@ -9,6 +9,7 @@ import type { DriverEnv } from '../types.js';
 import { findUsbPort, type PortLister } from './discover.js';
 import type { SerialPortConfig } from './options.js';
 import { openSerialPort, type ByteTransport, type TransportOpener } from './transport.js';
+import { SingleFlight } from '../single-flight.js';
 
 export interface LinkDeps {
   opener?: TransportOpener;
@@ -18,7 +19,7 @@ export interface LinkDeps {
 export class SerialLink {
   private transport: ByteTransport | undefined;
   private lastError: Error | undefined;
-  private connecting: Promise<void> | undefined;
+  private readonly connecting = new SingleFlight();
   /** bumped by close(): an open() that was overtaken by close() must not keep its port */
   private epoch = 0;
 
@@ -61,12 +62,7 @@ export class SerialLink {
   /** Open (or reopen) the port; concurrent calls share one attempt. */
   connect(): Promise<void> {
     if (this.connected) return Promise.resolve();
-    if (!this.connecting) {
-      this.connecting = this.open().finally(() => {
-        this.connecting = undefined;
-      });
-    }
-    return this.connecting;
+    return this.connecting.run(() => this.open());
   }
 
   private async open(): Promise<void> {

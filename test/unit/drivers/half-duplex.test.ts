@@ -72,7 +72,7 @@ test('a late answer to a timed-out request is dropped, not taken for the next re
   assert.deepEqual(wire.written, ['A?', 'B?']);
 });
 
-test('without a failure the next request goes out at once; a line that never quiets is waited for a bounded time', async () => {
+test('without a failure the next request goes out at once; a line that never quiets is waited for a bounded time', { timeout: 5_000 }, async () => {
   const wire = new FakeWire();
   const line = new HalfDuplexLine(() => wire, () => 30);
   wire.onRequest = (req) => wire.send(`ok ${req}\n`);
@@ -81,13 +81,11 @@ test('without a failure the next request goes out at once; a line that never qui
   assert.equal(line.dropped, 0);
   // a garbled answer unsettles the line too; then noise every 10 ms never lets it quiet
   await assert.rejects(line.exchange({ request: Buffer.from('bad'), answer: () => { throw new Error('garbled'); }, timeoutMs: 40, what: 'bad' }), /garbled/);
+  // (an unbounded wait would hold the request back forever: the test's timeout fails it)
   const noise = setInterval(() => wire.send('~'), 10);
   try {
-    const t0 = performance.now();
     assert.equal(await ask(line, 'three'), 'ok three');
-    // bounded: it went out after at most 4 × 30 ms of waiting, not never
-    assert.ok(line.dropped > 0);
-    assert.ok(performance.now() - t0 < 5_000, 'the request was not held back forever');
+    assert.ok(line.dropped > 0, 'the noise was dropped, not taken for an answer');
   } finally {
     clearInterval(noise);
   }
