@@ -7,7 +7,7 @@
  * serial device can never be reopened and the process cannot exit until a byte comes. Later
  * releases turned it off by default; `UV_USE_IO_URING=0` turns it off on the affected ones. libuv
  * reads the variable once, before any JavaScript runs, so it must be in the environment at start:
- * the artifact's launchers and the systemd unit set it.
+ * the artifact's launchers set it (scripts/build/artifact.mjs; the systemd unit runs the launcher).
  */
 
 type Version = readonly [number, number, number];
@@ -37,8 +37,11 @@ export function ioUringReadsTtys(nodeVersion: string, env: Record<string, string
   return IO_URING_DEFAULT_ON.some(([from, until]) => cmp(v, from) >= 0 && cmp(v, until) < 0);
 }
 
-export const IO_URING_FIX = 'start it through the artifact launcher or the systemd unit, or set UV_USE_IO_URING=0 in its environment';
-
-export function ioUringWarning(nodeVersion: string): string {
-  return `node ${nodeVersion} reads through io_uring: a serial port whose device goes away can hang its reads and is never reopened`;
+/** What is wrong with this runtime for serial ports, and the fix; undefined when nothing is. */
+export function ioUringProblem(nodeVersion: string, env: Record<string, string | undefined>): { detail: string; fix: string } | undefined {
+  if (!ioUringReadsTtys(nodeVersion, env)) return undefined;
+  return {
+    detail: `node ${nodeVersion} reads through io_uring: a serial port whose device goes away can hang its reads and is never reopened`,
+    fix: 'start it through the artifact launcher (the systemd unit does), or set UV_USE_IO_URING=0 in its environment',
+  };
 }

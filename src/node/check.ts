@@ -7,7 +7,7 @@ import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import type { EdgecoreConfig } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
-import { IO_URING_FIX, ioUringReadsTtys, ioUringWarning } from '../lib/runtime.js';
+import { ioUringProblem } from '../lib/runtime.js';
 
 export interface CheckResult {
   name: string;
@@ -132,7 +132,8 @@ async function checkRelay(cfg: EdgecoreConfig): Promise<CheckResult> {
 
 export function checkRuntime(version: string, env: Record<string, string | undefined>): CheckResult {
   const name = 'node runtime';
-  if (ioUringReadsTtys(version, env)) return { name, ok: false, optional: true, detail: ioUringWarning(version), fix: IO_URING_FIX };
+  const p = ioUringProblem(version, env);
+  if (p) return { name, ok: false, optional: true, ...p };
   return { name, ok: true, detail: `node ${version}` };
 }
 

@@ -10,7 +10,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { Supervisor } from '../core/supervisor.js';
 import type { Notifier } from '../lib/notify.js';
-import { IO_URING_FIX, ioUringReadsTtys, ioUringWarning } from '../lib/runtime.js';
+import { ioUringProblem } from '../lib/runtime.js';
 import { openNodeStore, type NodeStore } from '../store/store.js';
 import type { NodeMessage, NodeReplies } from './messages.js';
 import { nodeModuleSpecs } from './modules.js';
@@ -53,7 +53,8 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   };
 
   log.info('edgecore starting', { version: opts.version, node: config.node.name, dataDir: config.dataDir });
-  if (ioUringReadsTtys(process.version, process.env)) log.warn(ioUringWarning(process.version), { fix: IO_URING_FIX });
+  const runtime = ioUringProblem(process.version, process.env);
+  if (runtime) log.warn(runtime.detail, { fix: runtime.fix });
   await supervisor.startAll();
 
   const notifier = opts.notifier;
