@@ -1,9 +1,9 @@
 /**
  * The real edgecore daemon as a child process, its config and store, started the way the field
- * starts it: through the artifact's launcher (`<artifact>/bin/edgecore run --config FILE`) when the
- * bundle is an artifact's `lib/`, else `node <bundle>/edgecore.js run --config FILE` (dev build); and the ways the suite talks to it like an app on the node would:
- * metamanager's local API (GET /api/v1/Device/{ns}/{name}) and the eventbus' MQTT broker
- * (KubeEdge mapper topics).
+ * starts it: through the artifact's launcher (`<artifact>/bin/edgecore run --config FILE`) when
+ * the bundle is an artifact's `lib/`, else `node <bundle>/edgecore.js run --config FILE` (dev
+ * build); and the ways the suite talks to it like an app on the node would: metamanager's local
+ * API (GET /api/v1/Device/{ns}/{name}) and the eventbus' MQTT broker (KubeEdge mapper topics).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';

@@ -5,9 +5,10 @@
  * serial port with TX tied to RX. The file is checked like edgecore's own config: a bad field is
  * named with its path and the reason, before anything is touched.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { ConfigError } from '../../src/core/errors.js';
 import { listChips, resolveLine } from '../../src/drivers/gpio/chips.js';
+import { loadOnoffOpener, type GpioLine } from '../../src/drivers/gpio/line.js';
 import { loadConfigYamlFile } from '../../src/lib/config-file.js';
 import { ROLES, type Board, type GpioSide, type Role } from './board.js';
 
@@ -35,32 +36,32 @@ const DAEMON_INPUTS: readonly Role[] = ['button', 'door', 'bounce'];
 
 export function loadWiring(file: string): Wiring {
   const w = loadConfigYamlFile(wiringSchema, file);
-  const testerChip = w.gpio.tester.chip ?? w.gpio.chip;
-  for (const r of ROLES) {
-    const clash = ROLES.find((d) => testerChip === w.gpio.chip && w.gpio.lines[d] === w.gpio.tester.lines[r]);
-    if (clash) throw new Error(`${file}: gpio.tester.lines.${r}: offset ${w.gpio.tester.lines[r]} is the daemon's ${clash} line; a tester line must be a different pin`);
+  if ((w.gpio.tester.chip ?? w.gpio.chip) === w.gpio.chip) {
+    for (const r of ROLES) {
+      const clash = ROLES.find((d) => w.gpio.lines[d] === w.gpio.tester.lines[r]);
+      if (clash) throw new ConfigError([{ path: `gpio.tester.lines.${r}`, reason: `offset ${w.gpio.tester.lines[r]} is the daemon's ${clash} line; a tester line must be a different pin` }], file);
+    }
   }
   return w;
 }
 
-export async function wiredBoard(file: string, sysfs = process.env.HIL_SYSFS ?? '/sys'): Promise<Board> {
+/** The tester's side of the jumpers, through the project's own GPIO transport (onoff, sysfs). */
+export async function wiredBoard(file: string): Promise<Board> {
   const w = loadWiring(file);
-  const { Gpio } = await import('onoff');
-  const chips = await listChips(sysfs);
+  const open = await loadOnoffOpener();
+  const chips = await listChips('/sys');
   const testerChip = w.gpio.tester.chip ?? w.gpio.chip;
-  const tester = {} as Record<Role, InstanceType<typeof Gpio>>;
+  const tester = {} as Record<Role, GpioLine>;
   for (const r of ROLES) {
     const line = resolveLine(chips, { chip: testerChip, offset: w.gpio.tester.lines[r] });
-    tester[r] = new Gpio(line.global, DAEMON_INPUTS.includes(r) ? 'low' : 'in');
+    const drives = DAEMON_INPUTS.includes(r);
+    tester[r] = open(line.global, { direction: drives ? 'out' : 'in', initial: 0, activeLow: false, edge: 'none', debounceMs: 0 }, '/sys');
   }
   const gpio: GpioSide = {
     chip: w.gpio.chip,
     offsets: w.gpio.lines,
-    drive: async (role, level) => tester[role].writeSync(level),
-    level: async (role) => {
-      await sleep(1);
-      return tester[role].readSync() as 0 | 1;
-    },
+    drive: (role, level) => tester[role].write(level),
+    level: (role) => tester[role].read(),
   };
   const serial = w.serial && {
     ...(w.serial.modbus ? { modbus: { port: w.serial.modbus.port, slaveId: w.serial.modbus.slaveId } } : {}),
@@ -73,7 +74,7 @@ export async function wiredBoard(file: string, sysfs = process.env.HIL_SYSFS ?? 
     ...(w.i2c ? { i2c: { bus: w.i2c.bus, tmp102: w.i2c.tmp102 } } : {}),
     ...(serial ? { serial } : {}),
     close: async () => {
-      for (const r of ROLES) tester[r].unexport();
+      for (const r of ROLES) tester[r].close();
     },
   };
 }
