@@ -15,6 +15,7 @@ import { MetaManager } from '../../../src/modules/metamanager/module.js';
 import type { NodeMessage, NodeReplies } from '../../../src/node/messages.js';
 import type { NodeServices } from '../../../src/node/services.js';
 import { openNodeStore, type NodeStore } from '../../../src/store/store.js';
+import { waitFor as sharedWaitFor } from '../../helpers/wait.js';
 
 export const NODE = 'node-a';
 
@@ -83,21 +84,9 @@ export async function startDeviceNode(o: DeviceNodeOptions): Promise<DeviceNode>
   };
 }
 
-/** Poll until `fn` returns a truthy value (the timeout only bounds a failing test). */
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** waitFor with this harness's pace: devices answer within ms, so poll every 20 ms, bound at 10 s. */
+export const waitFor = <T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> =>
+  sharedWaitFor(what, fn, timeoutMs, 20);
 
 /** A DeviceModel with a ReadWrite int (0..100), a ReadOnly float, a ReadWrite boolean. */
 export const thermostatModel = {

@@ -13,6 +13,9 @@ import type { JoinResponse } from '../../../src/contract/api.js';
 import { writeJoinedConfig } from '../../../src/modules/edgehub/join.js';
 import { openDatabase } from '../../../src/lib/sqlite.js';
 import { ROOT } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/wait.js';
+
+export { waitFor };
 
 export const ADMIN = 'test-admin-token';
 
@@ -25,21 +28,6 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(p));
     });
   });
-}
-
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 export class Proc {
