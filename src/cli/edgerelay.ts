@@ -12,6 +12,7 @@ import { newSecret } from '../relay/auth.js';
 import { VERSION } from '../version.js';
 import { EXIT, flagString, parseArgs, runCli, UsageError, versionOrHelp } from './args.js';
 import { systemdNotifier } from '../lib/notify.js';
+import { trapStopSignals } from '../lib/signals.js';
 
 const HELP = `edgerelay ${VERSION} — the minimal cloud side of edgecore
 
@@ -64,25 +65,30 @@ export async function main(argv: readonly string[]): Promise<number> {
       const cfg = loadConfig(args);
       const log = createLogger({ level: cfg.log.level, format: cfg.log.format }, 'edgerelay');
       process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: errorMessage(e) }));
-      const relay = await startRelay(cfg, log);
+      const signals = trapStopSignals((sig) => {
+        log.warn('second signal: exiting now', { signal: sig });
+        process.exit(EXIT.FAILURE);
+      });
+      let relay: Awaited<ReturnType<typeof startRelay>>;
+      try {
+        relay = await startRelay(cfg, log);
+      } catch (e) {
+        signals.dispose();
+        throw e;
+      }
       // systemd (edgerelay.service, Type=notify): ready once the API and broker listen
       const notifier = systemdNotifier();
       await notifier.notify('READY=1\nSTATUS=running');
-      return new Promise((resolve) => {
-        const onSignal = (sig: NodeJS.Signals): void => {
-          log.info('signal received', { signal: sig });
-          void notifier.notify('STOPPING=1');
-          relay.stop().then(
-            () => resolve(EXIT.OK),
-            (e) => {
-              log.error('stop failed', { error: errorMessage(e) });
-              resolve(EXIT.FAILURE);
-            },
-          );
-        };
-        process.once('SIGTERM', onSignal);
-        process.once('SIGINT', onSignal);
-      });
+      const sig = await signals.first;
+      log.info('signal received', { signal: sig });
+      void notifier.notify('STOPPING=1');
+      try {
+        await relay.stop();
+        return EXIT.OK;
+      } catch (e) {
+        log.error('stop failed', { error: errorMessage(e) });
+        return EXIT.FAILURE;
+      }
     }
     case 'token': {
       const cfg = loadConfig(args);

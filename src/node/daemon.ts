@@ -11,6 +11,7 @@ import type { Logger } from '../core/logger.js';
 import { Supervisor } from '../core/supervisor.js';
 import type { Notifier } from '../lib/notify.js';
 import { ioUringProblem } from '../lib/runtime.js';
+import { trapStopSignals } from '../lib/signals.js';
 import { openNodeStore, type NodeStore } from '../store/store.js';
 import type { NodeMessage, NodeReplies } from './messages.js';
 import { nodeModuleSpecs } from './modules.js';
@@ -109,27 +110,29 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   };
 }
 
-/** Run until SIGTERM/SIGINT; resolves with the exit code. */
+/**
+ * Run until SIGTERM/SIGINT; resolves with the exit code. The handlers go in before the start, so
+ * a signal during the start (or right after READY=1) stops the node gracefully once it is up.
+ */
 export async function runNode(opts: StartNodeOptions): Promise<number> {
-  const handle = await startNode(opts);
-  return new Promise((resolve) => {
-    let stopping = false;
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (stopping) {
-        opts.log.warn('second signal: exiting now', { signal: sig });
-        process.exit(1);
-      }
-      stopping = true;
-      opts.log.info('signal received', { signal: sig });
-      handle.stop().then(
-        () => resolve(0),
-        (e) => {
-          opts.log.error('stop failed', { error: errorMessage(e) });
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+  const signals = trapStopSignals((sig) => {
+    opts.log.warn('second signal: exiting now', { signal: sig });
+    process.exit(1);
   });
+  let handle: NodeHandle;
+  try {
+    handle = await startNode(opts);
+  } catch (e) {
+    signals.dispose();
+    throw e;
+  }
+  const sig = await signals.first;
+  opts.log.info('signal received', { signal: sig });
+  try {
+    await handle.stop();
+    return 0;
+  } catch (e) {
+    opts.log.error('stop failed', { error: errorMessage(e) });
+    return 1;
+  }
 }

@@ -85,3 +85,29 @@ test('run starts every enabled module, reports ready, and SIGTERM stops them in 
   const stopped = [...p.output().matchAll(/"msg":"module stopped","module":"(\w+)"/g)].map((m) => m[1]);
   assert.deepEqual(stopped, ['eventbus', 'metamanager']);
 });
+
+test('a SIGTERM while the node is still starting stops it gracefully once it is up (handlers are in before READY)', async (t) => {
+  const dir = tmpDir(t);
+  const p = startProcess('edgecore', ['run', '--config', testConfig(dir)]);
+  t.after(() => p.child.kill('SIGKILL'));
+  // "edgecore starting" is logged before any module starts: the signal lands mid-start
+  await p.waitFor(/"msg":"edgecore starting"/);
+  p.child.kill('SIGTERM');
+  const { code, signal } = await p.exited;
+  assert.equal(signal, null, `killed by ${signal} (Node's default action): the handler was not installed yet`);
+  assert.equal(code, 0);
+  assert.match(p.output(), /"msg":"signal received","signal":"SIGTERM"/);
+  assert.match(p.output(), /"msg":"edgecore stopped"/);
+});
+
+test('edgerelay: a SIGTERM the moment it says ready stops it gracefully with exit 0', async (t) => {
+  const dir = tmpDir(t);
+  const p = startProcess('edgerelay', ['run', '--data-dir', join(dir, 'relay'), '--api-port', '0', '--mqtt-port', '0', '--ws-port', '0']);
+  t.after(() => p.child.kill('SIGKILL'));
+  await p.waitFor(/edgerelay ready/);
+  p.child.kill('SIGTERM');
+  const { code, signal } = await p.exited;
+  assert.equal(signal, null);
+  assert.equal(code, 0);
+  assert.match(p.output(), /signal received/);
+});
