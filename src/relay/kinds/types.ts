@@ -1,0 +1,56 @@
+/**
+ * What the API server needs to know about one resource, and nothing else: its names for
+ * discovery, its verbs and subresources, how it is defaulted and validated, which fields a
+ * fieldSelector may name, and its columns for `kubectl get`. One definition per kind in this
+ * folder (pod.ts, node.ts, device.ts, ...); the API machinery (../apiserver) is generic over them.
+ */
+import type { KubeObject, TableColumnDefinition } from '../../contract/kube/types.js';
+import type { FieldIssue } from '../../core/errors.js';
+import type { ObjectKey } from '../store/objects.js';
+
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+
+/** Subresources a kind may serve. `status` is a write path; log/exec/attach/portforward are streams. */
+export type Subresource = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'binding' | 'scale' | 'eviction';
+
+export interface KindContext {
+  /** read another object (a Device is validated against its DeviceModel) */
+  get(key: ObjectKey): Promise<KubeObject | undefined>;
+  now(): Date;
+}
+
+export interface ResourceDef {
+  /** API group ('' = core) and its served version */
+  group: string;
+  version: string;
+  kind: string;
+  /** plural resource name in URLs (pods), singular (pod), short names (po) and categories (all) */
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  categories: string[];
+  namespaced: boolean;
+  verbs: Verb[];
+  subresources: Subresource[];
+  /** built-in kinds accept strategic-merge patches; custom kinds (devices.kubeedge.io) answer 415 */
+  strategicMerge: boolean;
+  /**
+   * With a status subresource, writes to the main resource keep the stored status and writes
+   * to /status keep everything but status (and metadata labels/annotations as Kubernetes does).
+   */
+  statusSubresource: boolean;
+  /** Kubernetes defaulting, in place, before validation (create and update) */
+  defaults?(obj: KubeObject): void;
+  /**
+   * Every problem with the object, paths from its root (`spec.containers[0].image`). `old` is
+   * the stored object on update (immutable fields are checked here).
+   */
+  validate(obj: KubeObject, old: KubeObject | undefined, ctx: KindContext): Promise<FieldIssue[]> | FieldIssue[];
+  /** the values a fieldSelector can name for this object (metadata.name and metadata.namespace are added by the machinery) */
+  fields?(obj: KubeObject): Record<string, string>;
+  /** `kubectl get` columns (priority 1 = only with -o wide) and one row's cells; Name is the first column */
+  columns: TableColumnDefinition[];
+  row(obj: KubeObject, now: Date): unknown[];
+  /** the OpenAPI v3 component name of this kind's schema (e.g. io.k8s.api.core.v1.Pod) */
+  schemaName: string;
+}
