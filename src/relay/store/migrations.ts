@@ -49,4 +49,28 @@ export const RELAY_MIGRATIONS: Migration[] = [
       db.prepare('INSERT INTO relay_meta (key, value) VALUES (?, ?)').run('epoch', randomUUID());
     },
   },
+  {
+    version: 2,
+    name: 'kube_objects',
+    up(db) {
+      // the Kubernetes object store (objects.ts / kube-sqlite.ts): current objects, and the
+      // change log of the last revisions (each row keeps the object after and before the change)
+      db.exec(`
+        CREATE TABLE kube_objects (
+          grp TEXT NOT NULL, resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+          revision INTEGER NOT NULL,
+          object TEXT NOT NULL,
+          PRIMARY KEY (grp, resource, namespace, name)
+        ) WITHOUT ROWID;
+        CREATE TABLE kube_log (
+          revision INTEGER PRIMARY KEY,
+          type TEXT NOT NULL,
+          grp TEXT NOT NULL, resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+          object TEXT NOT NULL,
+          prev TEXT
+        );
+      `);
+      db.prepare("INSERT INTO relay_meta (key, value) VALUES ('revision', '0'), ('compacted', '0')").run();
+    },
+  },
 ];

@@ -35,6 +35,11 @@ export interface StoredEvent {
   object: KubeObject;
   /** the revision this change created */
   revision: number;
+  /**
+   * the object before the change (MODIFIED, DELETED); a watch with a selector needs it to turn
+   * "no longer matches" into DELETED and "now matches" into ADDED, as Kubernetes does
+   */
+  prev?: KubeObject;
 }
 
 /** One write of a commit. `expect` is the object's current revision (optimistic concurrency). */

@@ -1,0 +1,87 @@
+/**
+ * Reading request bodies (size-limited; JSON, or YAML for apply and create) and writing answers:
+ * JSON or YAML bodies, Status errors with their HTTP code, and `Warning: 299` headers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { badRequest, tooLarge, unsupportedMediaType } from '../../../contract/kube/status.js';
+import type { Status } from '../../../contract/kube/types.js';
+
+/** kube-apiserver's default request body limit */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw tooLarge(`the request body is ${declared} bytes; at most ${limit} are accepted`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) {
+      req.destroy();
+      throw tooLarge(`the request body exceeds ${limit} bytes`);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const baseType = (ct: string | undefined): string => (ct ?? '').split(';')[0]!.trim().toLowerCase();
+
+/** The body as a value: JSON, or YAML when the Content-Type says so (apply-patch+yaml carries JSON too, which YAML reads). */
+export async function readValue(req: IncomingMessage, opts: { allowEmpty?: boolean } = {}): Promise<unknown> {
+  const buf = await readBody(req);
+  const type = baseType(req.headers['content-type']);
+  if (buf.length === 0) {
+    if (opts.allowEmpty) return undefined;
+    throw badRequest('the request has no body');
+  }
+  const text = buf.toString('utf8');
+  if (type === 'application/yaml' || type === 'application/apply-patch+yaml') {
+    try {
+      return parseYaml(text, { maxAliasCount: 100 }) as unknown;
+    } catch (e) {
+      throw badRequest(`error decoding YAML: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (type && type !== 'application/json' && !type.endsWith('+json') && type !== '*/*') {
+    throw unsupportedMediaType(`the body of the request was in an unknown format (${type}) - accepted media types include: application/json, application/yaml`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw badRequest(`couldn't decode the request body as JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function warningHeader(warnings: readonly string[]): string[] {
+  return warnings.map((w) => `299 - ${JSON.stringify(w.replace(/[\r\n]/g, ' '))}`);
+}
+
+export function send(res: ServerResponse, code: number, body: unknown, opts: { contentType?: string; warnings?: readonly string[]; yaml?: boolean; headers?: Record<string, string> } = {}): void {
+  const text = opts.yaml ? stringifyYaml(body) : typeof body === 'string' ? body : JSON.stringify(body);
+  const headers: Record<string, string | string[]> = {
+    'content-type': opts.contentType ?? (opts.yaml ? 'application/yaml' : 'application/json'),
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-cache, private',
+    ...(opts.headers ?? {}),
+  };
+  if (opts.warnings?.length) headers.warning = warningHeader(opts.warnings);
+  res.writeHead(code, headers);
+  res.end(text);
+}
+
+export function sendStatus(res: ServerResponse, status: Status, warnings?: readonly string[]): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  send(res, status.code, status, { ...(warnings ? { warnings } : {}) });
+}
+
+export function sendText(res: ServerResponse, code: number, text: string): void {
+  res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-cache, private' });
+  res.end(text);
+}
+
+export { warningHeader };

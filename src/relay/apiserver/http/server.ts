@@ -1,0 +1,206 @@
+/**
+ * The Kubernetes API over HTTP, as a plain `(req, res)` handler plus an upgrade hook, so any
+ * server can carry it (the relay's HTTPS listener, a test's HTTP one). Unauthenticated: health
+ * (/healthz /livez /readyz) and /version. Any identity: discovery and OpenAPI. Resources: the
+ * API core, with the identity the `authenticate` function gives. Streams (pods/log, exec, attach)
+ * are plugged in per subresource by their owners with `subresource()`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { badRequest, notFound, pathNotFound, unauthorized } from '../../../contract/kube/status.js';
+import type { KubeObject, Status } from '../../../contract/kube/types.js';
+import type { Logger } from '../../../core/logger.js';
+import type { ResourceDef, Verb } from '../../kinds/types.js';
+import type { Identity } from '../authz.js';
+import type { ApiCore, CallContext } from '../core.js';
+import { toStatusError } from '../errors.js';
+import { subjectOf } from '../registry.js';
+import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { send, sendStatus, sendText } from './io.js';
+import { chooseDiscovery } from './negotiate.js';
+import { minimalOpenApi, OpenApiCache, type OpenApiSource } from './openapi.js';
+import { requestInfo } from './paths.js';
+import { serveResource } from './resources.js';
+
+/** The Kubernetes version /version reports: kubectl 1.27–1.33 accept it, and the machine's kubectl dispatcher picks its 1.32. */
+export const KUBE_MAJOR = '1';
+export const KUBE_MINOR = '32';
+
+export type Authenticate = (req: IncomingMessage) => Identity | undefined | Promise<Identity | undefined>;
+
+export interface StreamContext {
+  identity: Identity;
+  def: ResourceDef;
+  namespace: string | undefined;
+  name: string;
+  subresource: string;
+  /** the object the stream is about, read (and authorized) for this request */
+  object: KubeObject;
+  query: URLSearchParams;
+}
+
+/** A subresource served as a stream (pods/log over HTTP; exec, attach, portforward over WebSocket). */
+export interface StreamHandler {
+  /** the authorization verb (RBAC: log is `get`; exec, attach and portforward are `create`) */
+  verb: Verb;
+  http?(ctx: StreamContext, req: IncomingMessage, res: ServerResponse): Promise<void>;
+  upgrade?(ctx: StreamContext, req: IncomingMessage, socket: Duplex, head: Buffer): void | Promise<void>;
+}
+
+export interface ApiServerOptions {
+  core: ApiCore;
+  authenticate: Authenticate;
+  log: Logger;
+  now: () => Date;
+  /** full OpenAPI documents (src/relay/openapi); default: minimal ones from the ResourceDefs */
+  openapi?: OpenApiSource;
+  /** /readyz: true when the relay serves */
+  ready?: () => boolean | Promise<boolean>;
+  gitVersion: string;
+  watch?: { bookmarkMs?: number; maxTimeoutSeconds?: number; maxBacklogBytes?: number };
+}
+
+const HEALTH = /^\/(healthz|livez|readyz)(\/[a-z-]+)?$/;
+
+export class ApiServer {
+  private readonly streams = new Map<string, StreamHandler>();
+  private readonly openapi: OpenApiCache;
+
+  constructor(private readonly o: ApiServerOptions) {
+    this.openapi = new OpenApiCache(o.openapi ?? minimalOpenApi(o.core.registry));
+  }
+
+  /** Serve `group/resource/subresource` (e.g. '', 'pods', 'exec') with `h`. */
+  subresource(group: string, resource: string, subresource: string, h: StreamHandler): void {
+    this.streams.set(`${group}/${resource}/${subresource}`, h);
+  }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.route(req, res).catch((e: unknown) => {
+      const s = toStatusError(e);
+      if (s.code >= 500) this.o.log.warn('api error', { method: req.method, url: req.url, error: s.message });
+      sendStatus(res, s.status);
+    });
+  };
+
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    this.routeUpgrade(req, socket, head).catch((e: unknown) => {
+      const s = toStatusError(e).status;
+      rejectUpgrade(socket, s);
+    });
+  };
+
+  private parse(req: IncomingMessage): URL {
+    try {
+      return new URL(req.url ?? '/', 'http://relay');
+    } catch {
+      throw badRequest('malformed request URL');
+    }
+  }
+
+  private async identify(req: IncomingMessage): Promise<Identity> {
+    const id = await this.o.authenticate(req);
+    if (!id) throw unauthorized();
+    return id;
+  }
+
+  private ctx(req: IncomingMessage, identity: Identity): CallContext {
+    const ua = req.headers['user-agent'];
+    const prog = typeof ua === 'string' ? ua.split('/')[0]!.trim() : '';
+    return { identity, warnings: [], ...(prog ? { defaultManager: prog.slice(0, 128) } : {}) };
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = this.parse(req);
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (HEALTH.test(path)) {
+      const ok = path.startsWith('/readyz') ? await (this.o.ready?.() ?? true) : true;
+      return sendText(res, ok ? 200 : 500, ok ? 'ok' : 'not ready');
+    }
+    if (path === '/version' || path === '/version/') return send(res, 200, this.version());
+    const identity = await this.identify(req);
+    if (path === '/openapi/v2' || path.startsWith('/openapi/v2/')) throw pathNotFound();
+    if (path === '/openapi/v3' || path === '/openapi/v3/') return send(res, 200, this.openapi.index());
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = this.openapi.document(decodeURIComponent(path.slice('/openapi/v3/'.length)));
+      if (!doc) throw pathNotFound();
+      const immutable = url.searchParams.get('hash') === doc.hash;
+      return send(res, 200, doc.text, { headers: { etag: `"${doc.hash}"`, ...(immutable ? { 'cache-control': 'public, immutable' } : {}) } });
+    }
+    const info = requestInfo(method, path, url.searchParams);
+    if (info.type === 'other') throw pathNotFound();
+    const registry = this.o.core.registry;
+    if (info.type === 'discovery') {
+      if (method !== 'GET') throw pathNotFound();
+      if (info.group === undefined) {
+        const choice = chooseDiscovery(req.headers.accept);
+        if (choice.kind === 'aggregated') return send(res, 200, aggregatedDiscovery(registry, info.prefix, choice.version), { contentType: choice.contentType, headers: { vary: 'Accept' } });
+        return send(res, 200, info.prefix === 'api' ? apiVersions(req.headers.host ?? '') : apiGroupList(registry), { headers: { vary: 'Accept' } });
+      }
+      const doc = info.version === undefined ? apiGroupDoc(registry, info.group) : apiResourceList(registry, info.group, info.version);
+      if (!doc) throw pathNotFound();
+      return send(res, 200, doc);
+    }
+    const def = registry.byResource(info.group, info.version, info.resource);
+    if (!def) throw pathNotFound();
+    if (def.namespaced && info.namespace === undefined && !['list', 'watch'].includes(info.verb)) throw pathNotFound();
+    if (!def.namespaced && info.namespace !== undefined) throw pathNotFound();
+    const ctx = this.ctx(req, identity);
+    if (info.subresource && info.subresource !== 'status') {
+      const h = this.streams.get(`${def.group}/${def.plural}/${info.subresource}`);
+      if (!h?.http || !info.name) throw pathNotFound();
+      const sctx = await this.streamContext(ctx, def, info.namespace, info.name, info.subresource, h.verb, url.searchParams);
+      return h.http(sctx, req, res);
+    }
+    if (info.subresource === 'status' && !['get', 'update', 'patch'].includes(info.verb)) throw pathNotFound();
+    return serveResource(req, res, this.o.core, ctx, { ...info, def }, url.searchParams, {
+      now: this.o.now,
+      bookmarkMs: this.o.watch?.bookmarkMs ?? 60_000,
+      maxTimeoutSeconds: this.o.watch?.maxTimeoutSeconds ?? 1800,
+      maxBacklogBytes: this.o.watch?.maxBacklogBytes ?? 16 * 1024 * 1024,
+    });
+  }
+
+  private async streamContext(ctx: CallContext, def: ResourceDef, namespace: string | undefined, name: string, subresource: string, verb: Verb, query: URLSearchParams): Promise<StreamContext> {
+    const check = this.o.core.authorize(ctx, def, verb, namespace, name, subresource);
+    const object = await this.o.core.d.store.get({ group: def.group, resource: def.plural, namespace: def.namespaced ? (namespace ?? '') : '', name });
+    if (!object) throw notFound(subjectOf(def, name));
+    check?.(object);
+    return { identity: ctx.identity, def, namespace, name, subresource, object, query };
+  }
+
+  private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = this.parse(req);
+    const info = requestInfo('GET', url.pathname, url.searchParams);
+    if (info.type !== 'resource' || !info.subresource || !info.name) throw pathNotFound();
+    const def = this.o.core.registry.byResource(info.group, info.version, info.resource);
+    const h = def && this.streams.get(`${def.group}/${def.plural}/${info.subresource}`);
+    if (!def || !h?.upgrade) throw pathNotFound();
+    const identity = await this.identify(req);
+    const sctx = await this.streamContext(this.ctx(req, identity), def, info.namespace, info.name, info.subresource, h.verb, url.searchParams);
+    await h.upgrade(sctx, req, socket, head);
+  }
+
+  version(): Record<string, string> {
+    return {
+      major: KUBE_MAJOR,
+      minor: KUBE_MINOR,
+      gitVersion: this.o.gitVersion,
+      gitCommit: '',
+      gitTreeState: 'clean',
+      buildDate: '1970-01-01T00:00:00Z',
+      goVersion: `node${process.versions.node}`,
+      compiler: 'node',
+      platform: `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+    };
+  }
+}
+
+/** An upgrade refused before any protocol switch: a plain HTTP answer with the Status, then close. */
+export function rejectUpgrade(socket: Duplex, s: Status): void {
+  const body = JSON.stringify(s);
+  const text = s.code === 401 ? 'Unauthorized' : s.code === 403 ? 'Forbidden' : s.code === 404 ? 'Not Found' : 'Error';
+  socket.end(`HTTP/1.1 ${s.code} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
