@@ -69,12 +69,12 @@ const call = async (method, path, body) => {
 // store with one shared password hash (the rows a join writes), then the relay restarts.
 let relay = await startRelay();
 for (const sig of ['SIGTERM', 'SIGINT']) process.once(sig, () => { relay.kill('SIGKILL'); process.exit(1); });
-const { token } = await call('POST', '/api/v1/tokens', { ttlSeconds: 3600 });
+const { token } = await call('POST', '/edge/v1/tokens', { ttlSeconds: 3600 });
 const JOINED_VIA_API = Math.min(N, 50);
 let tj = Date.now();
 const creds = [];
 for (let j = 0; j < JOINED_VIA_API; j++) {
-  creds.push(await fetch(base + '/api/v1/join', { method: 'POST', body: JSON.stringify({ token, node: `sim-${j}` }) }).then((r) => r.json()));
+  creds.push(await fetch(base + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node: `sim-${j}` }) }).then((r) => r.json()));
 }
 const joinMsEach = (Date.now() - tj) / JOINED_VIA_API;
 relay.kill('SIGTERM');
@@ -177,12 +177,12 @@ try {
   const cm = (name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { k: 'v' } });
   const before0 = versions[0];
   t0 = performance.now();
-  await call('POST', '/api/v1/apply', { object: cm('one'), node: 'sim-0' });
+  await call('POST', '/edge/v1/apply', { object: cm('one'), node: 'sim-0' });
   await untilAll(() => versions[0] > before0, 30_000);
   const oneMs = performance.now() - t0;
   const before = [...versions];
   t0 = performance.now();
-  await call('POST', '/api/v1/apply', { object: cm('everyone') });
+  await call('POST', '/edge/v1/apply', { object: cm('everyone') });
   await untilAll(() => versions.every((v, i) => v > before[i]), 60_000);
   const allMs = performance.now() - t0;
   out.fanout = { oneNodeMs: +oneMs.toFixed(1), allNodesMs: +allMs.toFixed(1), ratio: +(allMs / oneMs).toFixed(1), perNodeUs: +((allMs * 1000) / N).toFixed(1) };

@@ -145,7 +145,7 @@ if (!joined) {
     ].join('\n'),
     { mode: 0o600 },
   );
-  const res = await fetch(`${server}/api/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${admin}` }, body: '{}' });
+  const res = await fetch(`${server}/edge/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${admin}` }, body: '{}' });
   const { token } = await res.json();
   say(`joining node "${NODE}" with a bootstrap token`);
   execFileSync(process.execPath, [join(root, 'dist/edgecore.js'), 'join', '--relay', server, '--token', token, '--config', nodeConfig], { stdio: 'inherit' });

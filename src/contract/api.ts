@@ -1,22 +1,24 @@
 /**
- * The relay's HTTP JSON API (used by edgectl and `edgecore join`). Shared types only; the relay
+ * The relay's private HTTP JSON API under /edge/v1 (used by edgectl and `edgecore join`), served
+ * on the same listener as its Kubernetes API (/api, /apis) — hence the prefix of its own. Shared types only; the relay
  * serves it (src/relay/api.ts), edgectl calls it (src/ctl/client.ts).
  *
- *   POST   /api/v1/tokens                       admin   {ttlSeconds?}            → TokenCreated
- *   POST   /api/v1/join                         token   JoinRequest              → JoinResponse
- *   GET    /api/v1/nodes[/NAME]                 admin                            → NodeView[] | NodeView
- *   DELETE /api/v1/nodes/NAME                   admin                            → {deleted}
- *   POST   /api/v1/apply                        admin   ApplyRequest             → ApplyResult
- *   GET    /api/v1/objects?kind=&namespace=&node=&name=   admin                  → ObjectView[]
- *   GET    /api/v1/objects/KIND/NS/NAME         admin                            → ObjectView
- *   DELETE /api/v1/objects/KIND/NS/NAME         admin                            → {deleted}
- *   GET    /api/v1/telemetry?node=&limit=       admin                            → telemetry rows, oldest first
- *   GET    /api/v1/logs/NS/POD?container=&tail=&follow=1   admin               → text/plain stream
- *   POST   /api/v1/twin/NS/DEVICE               admin   {op:'get'} | {op:'set', values} → twin reply
- *   GET    /healthz                             none                             → {ok}
+ *   POST   /edge/v1/tokens                       admin   {ttlSeconds?}            → TokenCreated
+ *   POST   /edge/v1/join                         token   JoinRequest              → JoinResponse
+ *   GET    /edge/v1/nodes[/NAME]                 admin                            → NodeView[] | NodeView
+ *   DELETE /edge/v1/nodes/NAME                   admin                            → {deleted}
+ *   POST   /edge/v1/apply                        admin   ApplyRequest             → ApplyResult
+ *   GET    /edge/v1/objects?kind=&namespace=&node=&name=   admin                  → ObjectView[]
+ *   GET    /edge/v1/objects/KIND/NS/NAME         admin                            → ObjectView
+ *   DELETE /edge/v1/objects/KIND/NS/NAME         admin                            → {deleted}
+ *   GET    /edge/v1/telemetry?node=&limit=       admin                            → telemetry rows, oldest first
+ *   GET    /edge/v1/logs/NS/POD?container=&tail=&follow=1   admin               → text/plain stream
+ *   POST   /edge/v1/twin/NS/DEVICE               admin   {op:'get'} | {op:'set', values} → twin reply
  *
  * Errors: non-2xx with ApiErrorBody; validation errors carry field paths.
  */
+export const EDGE_API_PREFIX = '/edge/v1';
+
 export interface ApiErrorBody {
   error: { code: string; message: string; issues?: { path: string; reason: string }[] };
 }

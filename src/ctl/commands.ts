@@ -66,7 +66,7 @@ export async function apply(c: RelayClient, io: Io, files: string[], o: Common):
     }
     for (const d of docs) {
       try {
-        const r = await c.json<ApplyResult>('POST', '/api/v1/apply', { object: withNamespace(d.object, o.namespace), ...(o.node ? { node: o.node } : {}) });
+        const r = await c.json<ApplyResult>('POST', '/edge/v1/apply', { object: withNamespace(d.object, o.namespace), ...(o.node ? { node: o.node } : {}) });
         io.out(`${lower(r.kind)}/${r.name} ${r.result}\n`);
       } catch (e) {
         if (e instanceof ApiError && e.status === 0) throw e;
@@ -93,7 +93,7 @@ export async function deleteCmd(c: RelayClient, io: Io, args: string[], files: s
     const kind = kindArg(args[0]);
     if (kind === 'Node') {
       if (!args[1]) throw new UsageError('delete node needs a NAME');
-      await c.json('DELETE', `/api/v1/nodes/${enc(args[1])}`);
+      await c.json('DELETE', `/edge/v1/nodes/${enc(args[1])}`);
       io.out(`node "${args[1]}" deleted\n`);
       return 0;
     }
@@ -103,7 +103,7 @@ export async function deleteCmd(c: RelayClient, io: Io, args: string[], files: s
   let failed = false;
   for (const t of targets) {
     try {
-      await c.json('DELETE', `/api/v1/objects/${t.kind}/${enc(t.namespace)}/${enc(t.name)}`);
+      await c.json('DELETE', `/edge/v1/objects/${t.kind}/${enc(t.namespace)}/${enc(t.name)}`);
       io.out(`${lower(t.kind)} "${t.name}" deleted\n`);
     } catch (e) {
       if (e instanceof ApiError && e.status === 0) throw e;
@@ -128,7 +128,7 @@ export async function get(c: RelayClient, io: Io, args: string[], o: Common): Pr
   const name = args[1];
   const p = printOpts(o, io);
   if (kind === 'Node') {
-    const nodes = name ? [await c.json<NodeView>('GET', `/api/v1/nodes/${enc(name)}`)] : await c.json<NodeView[]>('GET', '/api/v1/nodes');
+    const nodes = name ? [await c.json<NodeView>('GET', `/edge/v1/nodes/${enc(name)}`)] : await c.json<NodeView[]>('GET', '/edge/v1/nodes');
     if (o.output === 'json' || o.output === 'yaml') emitStructured(io, o.output, name ? nodes[0] : { kind: 'List', items: nodes });
     else if (o.output === 'name') io.out(nodes.map((n) => `node/${n.name}\n`).join(''));
     else if (nodes.length === 0) io.err('No resources found\n');
@@ -137,12 +137,12 @@ export async function get(c: RelayClient, io: Io, args: string[], o: Common): Pr
   }
   const ns = o.namespace ?? 'default';
   let objs: ObjectView[];
-  if (name) objs = [await c.json<ObjectView>('GET', `/api/v1/objects/${kind}/${enc(ns)}/${enc(name)}`)];
+  if (name) objs = [await c.json<ObjectView>('GET', `/edge/v1/objects/${kind}/${enc(ns)}/${enc(name)}`)];
   else {
     const q = new URLSearchParams({ kind });
     if (!o.allNamespaces) q.set('namespace', ns);
     if (o.node) q.set('node', o.node);
-    objs = await c.json<ObjectView[]>('GET', `/api/v1/objects?${q.toString()}`);
+    objs = await c.json<ObjectView[]>('GET', `/edge/v1/objects?${q.toString()}`);
   }
   if (o.output === 'json' || o.output === 'yaml') {
     emitStructured(io, o.output, name ? fullObject(objs[0]!) : { apiVersion: 'v1', kind: 'List', items: objs.map(fullObject) });
@@ -156,11 +156,11 @@ export async function describe(c: RelayClient, io: Io, args: string[], o: Common
   const kind = kindArg(args[0]);
   if (!args[1]) throw new UsageError('describe needs KIND NAME');
   if (kind === 'Node') {
-    const n = await c.json<NodeView>('GET', `/api/v1/nodes/${enc(args[1])}`);
+    const n = await c.json<NodeView>('GET', `/edge/v1/nodes/${enc(args[1])}`);
     io.out(stringify(n));
     return 0;
   }
-  const x = await c.json<ObjectView>('GET', `/api/v1/objects/${kind}/${enc(o.namespace ?? 'default')}/${enc(args[1])}`);
+  const x = await c.json<ObjectView>('GET', `/edge/v1/objects/${kind}/${enc(o.namespace ?? 'default')}/${enc(args[1])}`);
   const lines = [
     `Name:         ${x.name}`,
     `Namespace:    ${x.namespace}`,
@@ -194,7 +194,7 @@ export async function logs(c: RelayClient, io: Io, args: string[], o: Common & {
     if (!/^-?\d+$/.test(o.tail)) throw new UsageError('--tail must be a number');
     if (Number(o.tail) >= 0) q.set('tail', o.tail);
   }
-  const res = await c.raw('GET', `/api/v1/logs/${enc(o.namespace ?? 'default')}/${enc(pod)}?${q.toString()}`);
+  const res = await c.raw('GET', `/edge/v1/logs/${enc(o.namespace ?? 'default')}/${enc(pod)}?${q.toString()}`);
   const reader = res.body?.getReader();
   if (!reader) return 0;
   const dec = new TextDecoder();
@@ -220,7 +220,7 @@ export async function twin(c: RelayClient, io: Io, args: string[], o: Common): P
   }
   const r = await c.json<{ twins?: Record<string, { expected?: { value?: string }; actual?: { value?: string } }>; state?: string }>(
     'POST',
-    `/api/v1/twin/${enc(o.namespace ?? 'default')}/${enc(device)}`,
+    `/edge/v1/twin/${enc(o.namespace ?? 'default')}/${enc(device)}`,
     op === 'set' ? { op, values } : { op },
   );
   if (o.output === 'json' || o.output === 'yaml') {
@@ -236,7 +236,7 @@ export async function twin(c: RelayClient, io: Io, args: string[], o: Common): P
 
 export async function token(c: RelayClient, io: Io, args: string[], ttl: string | undefined): Promise<number> {
   if (args[0] !== 'create') throw new UsageError('usage: token create [--ttl SECONDS]');
-  const r = await c.json<TokenCreated>('POST', '/api/v1/tokens', ttl ? { ttlSeconds: Number(ttl) } : {});
+  const r = await c.json<TokenCreated>('POST', '/edge/v1/tokens', ttl ? { ttlSeconds: Number(ttl) } : {});
   io.out(`${r.token}\n`);
   io.err(`expires ${r.expiresAt}\n`);
   return 0;

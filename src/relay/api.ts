@@ -1,6 +1,10 @@
-/** The relay's HTTP JSON API (routes in src/contract/api.ts). Admin calls need the bearer token. */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+/**
+ * The relay's private HTTP JSON API under /edge/v1 (routes in src/contract/api.ts): joining,
+ * bootstrap tokens, and the object routes edgectl still uses until it speaks the Kubernetes API.
+ * Admin calls need the bearer token. Served next to the Kubernetes API on the same listener.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EDGE_API_PREFIX } from '../contract/api.js';
 import type { Logger } from '../core/logger.js';
 import { safeEqual } from './auth.js';
 import { HttpError, readJson, sendError, sendJson } from './http.js';
@@ -16,7 +20,13 @@ export interface ApiDeps {
   rpcTimeoutMs?: number;
 }
 
-const seg = (s: string | undefined): string => decodeURIComponent(s ?? '');
+function seg(s: string | undefined): string {
+  try {
+    return decodeURIComponent(s ?? '');
+  } catch {
+    throw new HttpError(400, 'BadRequest', `malformed percent-encoding in the URL path segment "${s ?? ''}"`);
+  }
+}
 
 function requireAdmin(req: IncomingMessage, token: string): void {
   const h = req.headers.authorization ?? '';
@@ -24,14 +34,16 @@ function requireAdmin(req: IncomingMessage, token: string): void {
   if (!m || !safeEqual(m[1]!.trim(), token)) throw new HttpError(401, 'Unauthorized', 'missing or wrong admin token (Authorization: Bearer ...)');
 }
 
-export function createApi(d: ApiDeps): Server {
+/** True for the requests this API answers (everything else is the Kubernetes API's). */
+export const isEdgeApiPath = (url: string | undefined): boolean => (url ?? '').startsWith(`${EDGE_API_PREFIX}/`);
+
+export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const rpcTimeout = d.rpcTimeoutMs ?? 10_000;
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://relay');
     const parts = url.pathname.split('/').filter(Boolean);
     const method = req.method ?? 'GET';
-    if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
-    if (parts[0] !== 'api' || parts[1] !== 'v1') throw new HttpError(404, 'NotFound', `no route ${method} ${url.pathname}`);
+    if (`/${parts[0]}/${parts[1]}` !== EDGE_API_PREFIX) throw new HttpError(404, 'NotFound', `no route ${method} ${url.pathname}`);
     const [, , res1, a, b, c] = parts;
     if (res1 === 'join' && method === 'POST') return sendJson(res, 200, d.service.join(await readJson(req), req.headers.host));
     requireAdmin(req, d.adminToken);
@@ -44,7 +56,11 @@ export function createApi(d: ApiDeps): Server {
         break;
       case 'nodes':
         if (method === 'GET') return sendJson(res, 200, a ? d.service.nodeView(seg(a)) : d.service.listNodes());
-        if (method === 'DELETE' && a) return sendJson(res, 200, d.service.deleteNode(seg(a)));
+        if (method === 'DELETE' && a) {
+          const out = d.service.deleteNode(seg(a));
+          if (!out.deleted) throw new HttpError(404, 'NotFound', `node "${seg(a)}" not found`);
+          return sendJson(res, 200, out);
+        }
         break;
       case 'apply':
         if (method === 'POST') return sendJson(res, 200, d.service.apply(await readJson(req)));
@@ -113,22 +129,10 @@ export function createApi(d: ApiDeps): Server {
     sendJson(res, 200, result);
   };
 
-  const server = createServer((req, res) => {
+  return (req, res) => {
     route(req, res).catch((e: unknown) => {
       if (!(e instanceof HttpError) || e.status >= 500) d.log.debug('api error', { url: req.url, error: String(e) });
       sendError(res, e);
     });
-  });
-  return server;
-}
-
-export function listen(server: Server, port: number, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const a = server.address() as AddressInfo;
-      resolve(`http://${a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address}:${a.port}`);
-    });
-  });
+  };
 }

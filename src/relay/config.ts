@@ -20,6 +20,15 @@ export const relayConfigSchema = section({
     port: port.default(8080),
     /** admin bearer token for edgectl; empty = generate one into dataDir/admin-token */
     adminToken: z.string().default(''),
+    /** read-only bearer token (get/list/watch, no Secrets); empty = generate into dataDir/read-only-token */
+    readOnlyToken: z.string().default(''),
+    /**
+     * plain HTTP only, for local debugging and tests: a request from loopback without a token is
+     * admin (kubectl sends no token over http://). Never on a listener others can reach.
+     */
+    insecureLocalAdmin: z.boolean().default(false),
+    /** changes kept so a watch can resume from an older resourceVersion (older → 410 Expired) */
+    watchWindow: z.number().int().min(100).default(10_000),
   }),
   broker: section({
     /** embedded: aedes in this process; external: connect to `external.url` (e.g. mosquitto) */

@@ -1,12 +1,26 @@
 /**
- * Wiring of one relay process: store → broker (embedded or external) → sync → HTTP API.
- * `startRelay` resolves when everything listens; `stop()` closes in reverse order.
+ * Wiring of one relay process: stores → Kubernetes API core and its controllers → broker
+ * (embedded or external) → sync → one HTTP listener carrying the Kubernetes API and the private
+ * /edge/v1 routes. `startRelay` resolves when everything listens; `stop()` closes in reverse order.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../core/logger.js';
+import { VERSION } from '../version.js';
 import { hashPassword, newSecret } from './auth.js';
-import { createApi, listen } from './api.js';
+import { createEdgeApi, isEdgeApiPath } from './api.js';
+import { tokenAuthenticator } from './apiserver/authn.js';
+import type { Identity } from './apiserver/authz.js';
+import { ApiClient } from './apiserver/client.js';
+import { ApiCore } from './apiserver/core.js';
+import { ApiServer } from './apiserver/http/server.js';
+import { ResourceRegistry } from './apiserver/registry.js';
+import { startControllers, type Controllers } from './controllers/index.js';
+import { builtinKinds } from './kinds/index.js';
+import type { ObjectStore } from './store/objects.js';
+import { SqliteObjectStore } from './store/objects-sqlite.js';
 import { EmbeddedBroker } from './broker/embedded.js';
 import { ExternalBroker } from './broker/external.js';
 import type { RelayTransport } from './broker/transport.js';
@@ -21,6 +35,13 @@ import { RelaySync } from './sync.js';
 
 export interface RelayHandle {
   apiUrl: string;
+  /** the Kubernetes objects (one global revision) */
+  objects: ObjectStore;
+  core: ApiCore;
+  kube: ApiServer;
+  controllers: Controllers;
+  /** an in-process API client acting as `identity` (the node link, future controllers) */
+  client(identity: Identity, manager: string): ApiClient;
   broker: Record<string, string>;
   adminToken: string;
   store: RelayStore;
@@ -38,6 +59,26 @@ export function adminTokenFor(config: RelayConfig): string {
   return token;
 }
 
+export function readOnlyTokenFor(config: RelayConfig): string {
+  if (config.api.readOnlyToken) return config.api.readOnlyToken;
+  const file = join(config.dataDir, 'read-only-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = `ecr.${newSecret(24)}`;
+  writePrivate(file, token + '\n');
+  return token;
+}
+
+function listen(server: Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const a = server.address() as AddressInfo;
+      resolve(`http://${a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address}:${a.port}`);
+    });
+  });
+}
+
 export function writeMosquittoFiles(config: RelayConfig, store: RelayStore): void {
   const ext = config.broker.external;
   const nodes = store.listNodes().map((n) => ({ username: n.name, passwordHash: n.passwordHash }));
@@ -48,7 +89,17 @@ export function writeMosquittoFiles(config: RelayConfig, store: RelayStore): voi
 export async function startRelay(config: RelayConfig, log: Logger, now: () => Date = () => new Date()): Promise<RelayHandle> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = SqliteRelayStore.open(join(config.dataDir, 'relay.db'));
+  const objects = SqliteObjectStore.open(join(config.dataDir, 'relay.db'), { window: config.api.watchWindow });
   const adminToken = adminTokenFor(config);
+  const core = new ApiCore({ store: objects, registry: new ResourceRegistry(builtinKinds()), now });
+  const controllers = await startControllers(core, log.child('controllers'));
+  const kube = new ApiServer({
+    core,
+    authenticate: tokenAuthenticator({ adminToken, readOnlyToken: readOnlyTokenFor(config), insecureLocalAdmin: config.api.insecureLocalAdmin }),
+    log: log.child('kube'),
+    now,
+    gitVersion: `v1.32.0+edgerelay-${VERSION}`,
+  });
   let transport: RelayTransport;
   // the service is created after the transport but the embedded broker asks it to authenticate
   let service: RelayService | undefined;
@@ -89,7 +140,9 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   );
   const endpoints = transport.endpoints();
   if (endpoints.mqtt) mqttPort = Number(new URL(endpoints.mqtt).port);
-  const server = createApi({ service, rpc, adminToken, log: log.child('api') });
+  const edge = createEdgeApi({ service, rpc, adminToken, log: log.child('api') });
+  const server = createServer((req, res) => (isEdgeApiPath(req.url) ? edge(req, res) : kube.handle(req, res)));
+  server.on('upgrade', kube.upgrade);
   const apiUrl = await listen(server, config.api.port, config.api.host);
   // an external broker may still be unreachable: the documents go out when it connects
   const republished = sync.republishAll();
@@ -100,6 +153,11 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   let stopped = false;
   return {
     apiUrl,
+    objects,
+    core,
+    kube,
+    controllers,
+    client: (identity, manager) => new ApiClient(core, identity, manager),
     broker: endpoints,
     adminToken,
     store,
@@ -112,7 +170,9 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       await new Promise<void>((r) => server.close(() => r()));
       rpc.closeAll();
       sync.stop();
+      controllers.stop();
       await transport.stop();
+      await objects.close();
       store.close();
     },
   };

@@ -19,7 +19,7 @@ export interface JoinOptions {
 
 export async function joinRelay(o: JoinOptions): Promise<JoinResponse> {
   const f = o.fetchImpl ?? fetch;
-  const url = new URL('/api/v1/join', o.relay.endsWith('/') ? o.relay : o.relay + '/');
+  const url = new URL('/edge/v1/join', o.relay.endsWith('/') ? o.relay : o.relay + '/');
   let res: Response;
   try {
     res = await f(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: o.token, node: o.node }) });

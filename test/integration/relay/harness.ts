@@ -147,13 +147,13 @@ export class RelayProc {
   }
 
   async token(): Promise<string> {
-    return (await this.http<{ token: string }>('POST', '/api/v1/tokens', {})).token;
+    return (await this.http<{ token: string }>('POST', '/edge/v1/tokens', {})).token;
   }
 
   /** join through the API (what `edgecore join` does) */
   async join(node: string): Promise<JoinResponse> {
     const token = await this.token();
-    const res = await fetch(this.api + '/api/v1/join', { method: 'POST', body: JSON.stringify({ token, node }) });
+    const res = await fetch(this.api + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node }) });
     if (!res.ok) throw new Error(`join ${node}: ${res.status} ${await res.text()}`);
     return (await res.json()) as JoinResponse;
   }
@@ -178,7 +178,7 @@ export class RelayProc {
 
   /** the relay's telemetry rows (oldest first) */
   telemetry(node: string): Promise<{ seq: number; data: { i?: number; property?: string } }[]> {
-    return this.http('GET', `/api/v1/telemetry?node=${node}&limit=100000`);
+    return this.http('GET', `/edge/v1/telemetry?node=${node}&limit=100000`);
   }
 }
 

@@ -24,7 +24,7 @@ test('edgecore join writes the credentials into the config; bad tokens and names
   assert.match(bad.stderr, /join refused \(401\): bootstrap token unknown or expired/);
   assert.equal(readFileSync(cfg, 'utf8'), 'log: { level: warn }\n', 'config untouched');
 
-  const expired = (await relay.http<{ token: string }>('POST', '/api/v1/tokens', { ttlSeconds: 1 })).token;
+  const expired = (await relay.http<{ token: string }>('POST', '/edge/v1/tokens', { ttlSeconds: 1 })).token;
   const token = await relay.token();
   const badName = edgecore(['join', '--relay', relay.api, '--token', token, '--name', 'Not_A_Label', '--config', cfg]);
   assert.equal(badName.status, 1);
@@ -41,7 +41,7 @@ test('edgecore join writes the credentials into the config; bad tokens and names
   assert.match(written.modules.edgehub.relay.url, /^mqtt:\/\/127\.0\.0\.1:\d+$/);
   assert.ok(written.modules.edgehub.relay.password.length >= 24);
   assert.equal(statSync(cfg).mode & 0o777, 0o600);
-  assert.equal((await relay.http<{ name: string }[]>('GET', '/api/v1/nodes')).map((n) => n.name).join(), 'pi-1');
+  assert.equal((await relay.http<{ name: string }[]>('GET', '/edge/v1/nodes')).map((n) => n.name).join(), 'pi-1');
 
   await new Promise((r) => setTimeout(r, 1100));
   const late = edgecore(['join', '--relay', relay.api, '--token', expired, '--name', 'pi-2', '--config', join(dir, 'other.yaml')]);

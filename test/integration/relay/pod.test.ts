@@ -61,7 +61,7 @@ spec:
 
   // follow: new lines keep coming until we hang up
   const ac = new AbortController();
-  const res = await fetch(`${relay.api}/api/v1/logs/default/ticker?follow=1&tail=0`, { headers: { authorization: `Bearer ${ADMIN}` }, signal: ac.signal });
+  const res = await fetch(`${relay.api}/edge/v1/logs/default/ticker?follow=1&tail=0`, { headers: { authorization: `Bearer ${ADMIN}` }, signal: ac.signal });
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
   let text = '';
@@ -86,8 +86,8 @@ spec:
   await new Promise((r) => setTimeout(r, 2000)); // give a (wrong) recreate the chance to happen
   assert.deepEqual(await running(), before, 'same containers after a node restart without the relay');
   await relay.start();
-  const want = (await relay.http<{ desiredVersion: number }>('GET', `/api/v1/nodes/${name}`)).desiredVersion;
-  await waitFor('node back in sync', async () => (await relay.http<{ status: string; appliedVersion: number }>('GET', `/api/v1/nodes/${name}`)).status === 'Ready' && node.appliedVersion() === want);
+  const want = (await relay.http<{ desiredVersion: number }>('GET', `/edge/v1/nodes/${name}`)).desiredVersion;
+  await waitFor('node back in sync', async () => (await relay.http<{ status: string; appliedVersion: number }>('GET', `/edge/v1/nodes/${name}`)).status === 'Ready' && node.appliedVersion() === want);
   assert.deepEqual(await running(), before, 'same containers after reconnect');
 
   const missing = await relay.ctl('logs', 'nope');

@@ -203,7 +203,7 @@ export function syncSuite(mode: Mode): void {
     await n1.stop();
     assert.equal((await applyText(w, cmYaml('change', 'new') + '---\n' + cmYaml('added', '1'))).code, 0);
     assert.equal((await w.relay.ctl('delete', 'configmap', 'gone')).code, 0);
-    const wanted = await w.relay.http<{ desiredVersion: number }>('GET', '/api/v1/nodes/n1');
+    const wanted = await w.relay.http<{ desiredVersion: number }>('GET', '/edge/v1/nodes/n1');
 
     // the relay goes away too; the node restarts offline and runs from SQLite
     await w.down();
@@ -237,7 +237,7 @@ export function syncSuite(mode: Mode): void {
     assert.deepEqual(samples.map((r) => r.data.i), [...Array(200).keys()], 'in order, none missing, none duplicated');
     const all = await w.relay.telemetry('n1');
     for (let k = 1; k < all.length; k++) assert.ok(all[k]!.seq > all[k - 1]!.seq, 'outbox sequence strictly increasing at the relay');
-    await waitFor('node Ready again', async () => (await w.relay.http<{ status: string }>('GET', '/api/v1/nodes/n1')).status === 'Ready');
+    await waitFor('node Ready again', async () => (await w.relay.http<{ status: string }>('GET', '/edge/v1/nodes/n1')).status === 'Ready');
   });
 
   test(`${mode}: kill -9 of the node during the flush loses nothing and duplicates nothing`, async (t) => {
@@ -304,7 +304,7 @@ export function syncSuite(mode: Mode): void {
     const a2 = a.connected ? a : await mqtt.connectAsync(url, { clientId: 'node-a', username: 'node-a', password: ja.password, reconnectPeriod: 0 });
     await a2.publishAsync(topics.reportedState('node-a'), JSON.stringify({ kind: 'ConfigMap', namespace: 'default', name: 'fleet-wide', status: { marker: true }, desiredVersion: 3, timestamp: Date.now() }), { qos: 1 });
     const view = await waitFor('marker from node-a recorded', async () => {
-      const o = await w.relay.http<{ reported: { node: string; status: Record<string, unknown> }[] }>('GET', '/api/v1/objects/ConfigMap/default/fleet-wide');
+      const o = await w.relay.http<{ reported: { node: string; status: Record<string, unknown> }[] }>('GET', '/edge/v1/objects/ConfigMap/default/fleet-wide');
       return o.reported.some((r) => r.node === 'node-a') ? o : undefined;
     });
     assert.ok(!view.reported.some((r) => r.status.forged), 'forged report into node-b was not accepted');

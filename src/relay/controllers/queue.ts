@@ -1,0 +1,77 @@
+/**
+ * A controller's work queue: keys, each pending at most once, worked one at a time (a key being
+ * worked that is added again is worked again afterwards). A failed key is retried with capped
+ * exponential backoff; `after` requeues a key later (a namespace still holding objects).
+ */
+import { backoffDelay } from '../../core/backoff.js';
+import type { Logger } from '../../core/logger.js';
+
+export class WorkQueue {
+  private readonly pending = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private running = false;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly work: (key: string) => Promise<void>,
+    private readonly log: Logger,
+    private readonly backoff = { initialMs: 200, maxMs: 30_000 },
+  ) {}
+
+  add(key: string): void {
+    if (this.stopped) return;
+    this.pending.add(key);
+    void this.drain();
+  }
+
+  /** Work `key` again in `ms` (unless it is added sooner). */
+  after(key: string, ms: number): void {
+    if (this.stopped || this.timers.has(key)) return;
+    const t = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, ms);
+    t.unref();
+    this.timers.set(key, t);
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.pending.size && !this.stopped) {
+        const key = this.pending.values().next().value as string;
+        this.pending.delete(key);
+        try {
+          await this.work(key);
+          this.failures.delete(key);
+        } catch (e) {
+          const n = (this.failures.get(key) ?? 0) + 1;
+          this.failures.set(key, n);
+          const ms = backoffDelay({ initialMs: this.backoff.initialMs, maxMs: this.backoff.maxMs, factor: 2, jitter: 0.2 }, n - 1);
+          this.log.debug('work failed; retrying', { key, attempt: n, inMs: ms, error: e instanceof Error ? e.message : String(e) });
+          this.after(key, ms);
+        }
+      }
+    } finally {
+      this.running = false;
+      if (!this.pending.size) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** resolves when nothing is pending or running (tests, shutdown) */
+  idle(): Promise<void> {
+    if (!this.running && !this.pending.size) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.pending.clear();
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+}
