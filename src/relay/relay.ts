@@ -19,6 +19,7 @@ import { ApiServer } from './apiserver/http/server.js';
 import { ResourceRegistry } from './apiserver/registry.js';
 import { startControllers, type Controllers } from './controllers/index.js';
 import { builtinKinds } from './kinds/index.js';
+import * as patch from './patch/index.js';
 import type { ObjectStore } from './store/objects.js';
 import { SqliteObjectStore } from './store/objects-sqlite.js';
 import { EmbeddedBroker } from './broker/embedded.js';
@@ -91,7 +92,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const store = SqliteRelayStore.open(join(config.dataDir, 'relay.db'));
   const objects = SqliteObjectStore.open(join(config.dataDir, 'relay.db'), { window: config.api.watchWindow });
   const adminToken = adminTokenFor(config);
-  const core = new ApiCore({ store: objects, registry: new ResourceRegistry(builtinKinds()), now });
+  const core = new ApiCore({ store: objects, registry: new ResourceRegistry(builtinKinds()), patch, now });
   const controllers = await startControllers(core, log.child('controllers'));
   const kube = new ApiServer({
     core,

@@ -171,6 +171,15 @@ export class ApiCore {
     return opts.fieldManager || ctx.defaultManager || 'unknown';
   }
 
+  /** Top-level fields a write through `subresource` does not own: status on the main resource, the rest on /status. */
+  ignoredFields(def: ResourceDef, subresource: string | undefined, ...objs: (KubeObject | undefined)[]): string[] {
+    if (subresource === 'status') {
+      const keys = new Set(objs.flatMap((o) => (o ? Object.keys(o) : [])));
+      return [...keys].filter((k) => !['apiVersion', 'kind', 'metadata', 'status'].includes(k));
+    }
+    return def.statusSubresource ? ['status'] : [];
+  }
+
   private track(ctx: CallContext, def: ResourceDef, old: KubeObject | undefined, next: KubeObject, opts: WriteOptions): void {
     if (!this.d.patch) return;
     next.metadata.managedFields = this.d.patch.trackUpdate(old, next, {
@@ -178,6 +187,7 @@ export class ApiCore {
       operation: 'Update',
       apiVersion: apiVersionOf(def),
       ...(opts.subresource ? { subresource: opts.subresource } : {}),
+      ignoredFields: this.ignoredFields(def, opts.subresource, old, next),
       now: this.d.now(),
       typeInfo: this.d.patch.typeInfoFor(def.group, def.version, def.kind),
     });
@@ -239,14 +249,22 @@ export class ApiCore {
     }
     if (type === 'apply' && !opts.fieldManager) throw badRequest('PATCH requests for server-side apply must set fieldManager');
     const typeInfo = engine.typeInfoFor(def.group, def.version, def.kind);
-    const applyOpts = () => ({ manager: opts.fieldManager!, force: !!opts.force, apiVersion: apiVersionOf(def), typeInfo, now: this.d.now() });
+    const applyOpts = (live: KubeObject | undefined, intent: KubeObject) => ({
+      manager: opts.fieldManager!,
+      force: !!opts.force,
+      apiVersion: apiVersionOf(def),
+      typeInfo,
+      now: this.d.now(),
+      ...(opts.subresource ? { subresource: opts.subresource } : {}),
+      ignoredFields: this.ignoredFields(def, opts.subresource, live, intent),
+    });
     return this.retrying(def, name, false, async () => {
       const cur = await this.d.store.get(objectKey(def, namespace, name));
       if (!cur) {
         if (type !== 'apply' || opts.subresource) throw notFound(subjectOf(def, name));
         const intent = this.decode(def, body, namespace);
         if (intent.metadata.name !== name) throw badRequest(`the name of the object (${intent.metadata.name ?? ''}) does not match the name on the URL (${name})`);
-        const made = engine.serverSideApply(undefined, intent, applyOpts());
+        const made = engine.serverSideApply(undefined, intent, applyOpts(undefined, intent));
         return { object: await this.create(ctx, def, namespace, made, opts, true), created: true };
       }
       check?.(cur);
@@ -257,7 +275,7 @@ export class ApiCore {
       else {
         const intent = this.decode(def, body, namespace);
         if (intent.metadata.name !== name) throw badRequest(`the name of the object (${intent.metadata.name ?? ''}) does not match the name on the URL (${name})`);
-        next = engine.serverSideApply(cur, intent, applyOpts());
+        next = engine.serverSideApply(cur, intent, applyOpts(cur, intent));
       }
       next = this.decode(def, next, namespace);
       const object = await this.commitUpdate(ctx, def, cur, next, opts, check, type === 'apply');

@@ -8,21 +8,22 @@ import type { KubeObject, ManagedFieldsEntry } from '../../contract/kube/types.j
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
-export interface ApplyOptions {
+interface CommonOptions {
   manager: string;
-  force: boolean;
   apiVersion: string;
   typeInfo: unknown;
   now: Date;
+  subresource?: string;
+  /** top-level fields this write does not touch (status on the main resource; all but status on /status) */
+  ignoredFields?: string[];
 }
 
-export interface TrackOptions {
-  manager: string;
-  operation: 'Apply' | 'Update';
-  apiVersion: string;
-  subresource?: string;
-  now: Date;
-  typeInfo: unknown;
+export interface ApplyOptions extends CommonOptions {
+  force: boolean;
+}
+
+export interface TrackOptions extends CommonOptions {
+  operation: 'Update';
 }
 
 export interface PatchEngine {
