@@ -42,6 +42,14 @@ const RULES: { from: string; forbidden: string[]; why: string }[] = [
   { from: 'node/', forbidden: ['relay/', 'ctl/'], why: 'the node shares only the wire contract with the relay' },
   { from: 'store/', forbidden: ['relay/', 'ctl/', 'modules/'], why: 'the store serves modules, not the other way' },
   { from: 'ctl/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/'], why: 'edgectl talks only to the relay API' },
+  {
+    from: 'relay/controllers/',
+    forbidden: ['relay/store/', 'relay/apiserver/http/', 'relay/sync', 'relay/broker/'],
+    why: 'controllers are API clients: nothing writes the store behind the API',
+  },
+  { from: 'relay/kinds/', forbidden: ['relay/apiserver/', 'relay/controllers/', 'relay/store/objects-sqlite', 'relay/sync', 'relay/broker/'], why: 'a kind is data for the API machinery' },
+  { from: 'relay/apiserver/', forbidden: ['relay/controllers/', 'relay/sync', 'relay/broker/', 'relay/service', 'relay/store/sqlite', 'relay/store/objects-sqlite'], why: 'the API machinery is generic over kinds and stores' },
+  { from: 'relay/store/', forbidden: ['relay/apiserver/', 'relay/controllers/', 'relay/kinds/'], why: 'the store knows objects, not the API' },
   { from: 'contract/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/', 'ctl/'], why: 'the contract depends on nothing of either side' },
 ];
 

@@ -1,7 +1,7 @@
 /**
  * Who is asking, and what they may do. Identities: `admin` (everything), `read-only`
  * (get/list/watch of everything but Secrets, as Kubernetes' `view` role), `node:<name>` (its
- * own Node, the status of objects bound to it, deleting its own pods once gone, Events), and
+ * own Node, the status of objects bound to it, confirming its gracefully deleted objects are gone, Events), and
  * `controller:<name>` (in-process controllers: everything). Decisions that depend on the object
  * (a node writing a pod's status) come back as a check the API core runs on the object.
  */
@@ -62,7 +62,8 @@ function nodePolicy(node: string, a: Attributes, def: ResourceDef | undefined): 
   const mine = (o: KubeObject): boolean => boundNode(def, o) === node;
   if (core && a.resource === 'nodes' && !a.subresource && ['create', 'update', 'patch'].includes(a.verb)) return { allowed: 'if', check: mine };
   if (a.subresource === 'status' && ['get', 'update', 'patch'].includes(a.verb)) return { allowed: 'if', check: mine };
-  if (core && a.resource === 'pods' && !a.subresource && a.verb === 'delete') return { allowed: 'if', check: mine };
+  // the node confirms that a gracefully deleted object of its own is gone (a kubelet's final delete)
+  if (def.gracefulDeletion && !a.subresource && a.verb === 'delete') return { allowed: 'if', check: mine };
   return DENY;
 }
 

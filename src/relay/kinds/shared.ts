@@ -17,7 +17,8 @@ export function schemaIssues(schema: z.ZodType, obj: KubeObject): FieldIssue[] {
     ...(m.annotations ? { annotations: m.annotations } : {}),
   };
   const r = schema.safeParse({ ...obj, metadata });
-  return r.success ? [] : toFieldIssues(r.error);
+  // metadata issues are the machinery's (it checked the whole metadata already)
+  return r.success ? [] : toFieldIssues(r.error).filter((i) => i.path !== 'metadata' && !i.path.startsWith('metadata.'));
 }
 
 export const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
