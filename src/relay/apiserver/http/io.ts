@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { badRequest, tooLarge, unsupportedMediaType } from '../../../contract/kube/status.js';
 import type { Status } from '../../../contract/kube/types.js';
+import { decodeKubeProtobuf, PROTOBUF_CONTENT_TYPE } from '../protobuf/decode.js';
 
 /** kube-apiserver's default request body limit */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -28,7 +29,7 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
 
 const baseType = (ct: string | undefined): string => (ct ?? '').split(';')[0]!.trim().toLowerCase();
 
-/** The body as a value: JSON, or YAML when the Content-Type says so (apply-patch+yaml carries JSON too, which YAML reads). */
+/** The body as a value: JSON, YAML when the Content-Type says so (apply-patch+yaml carries JSON too, which YAML reads), or Kubernetes protobuf (kubectl's typed clients). */
 export async function readValue(req: IncomingMessage, opts: { allowEmpty?: boolean } = {}): Promise<unknown> {
   const buf = await readBody(req);
   const type = baseType(req.headers['content-type']);
@@ -36,6 +37,7 @@ export async function readValue(req: IncomingMessage, opts: { allowEmpty?: boole
     if (opts.allowEmpty) return undefined;
     throw badRequest('the request has no body');
   }
+  if (type === PROTOBUF_CONTENT_TYPE) return decodeKubeProtobuf(buf);
   const text = buf.toString('utf8');
   if (type === 'application/yaml' || type === 'application/apply-patch+yaml') {
     try {
