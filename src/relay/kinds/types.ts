@@ -39,6 +39,11 @@ export interface ResourceDef {
    * to /status keep everything but status (and metadata labels/annotations as Kubernetes does).
    */
   statusSubresource: boolean;
+  /**
+   * On create only, before `defaults`: reset what a client may not set, as a Kubernetes strategy's
+   * PrepareForCreate does (a Pod's status becomes `{phase: Pending, qosClass}` whatever was sent).
+   */
+  prepareForCreate?(obj: KubeObject): void;
   /** Kubernetes defaulting, in place, before validation (create and update) */
   defaults?(obj: KubeObject): void;
   /**
