@@ -42,6 +42,11 @@ const RULES: { from: string; forbidden: string[]; why: string }[] = [
   { from: 'node/', forbidden: ['relay/', 'ctl/'], why: 'the node shares only the wire contract with the relay' },
   { from: 'store/', forbidden: ['relay/', 'ctl/', 'modules/'], why: 'the store serves modules, not the other way' },
   { from: 'ctl/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/'], why: 'edgectl talks only to the relay API' },
+  {
+    from: 'relay/kinds/',
+    forbidden: ['relay/api', 'relay/service', 'relay/sync', 'relay/broker', 'relay/http', 'relay/rpc', 'relay/relay', 'relay/mosquitto', 'relay/registry', 'relay/placement', 'npm:better-sqlite3', 'npm:mqtt', 'npm:aedes', 'npm:ws', 'npm:node:fs', 'npm:node:child_process', 'npm:node:http', 'npm:node:https'],
+    why: 'kind definitions are pure data and functions (no I/O); the API machinery mounts them',
+  },
   { from: 'contract/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/', 'ctl/'], why: 'the contract depends on nothing of either side' },
 ];
 

@@ -1,0 +1,101 @@
+/**
+ * Device status as KubeEdge writes it (devices.kubeedge.io/v1beta1): `twins[]` with `reported`
+ * and `observedDesired` ({value, metadata: {timestamp, type}}), `state` and `lastOnlineTime`,
+ * plus edgecore's own fields (error counts, the last error, why the node refused the device).
+ * Also the mapping from what a node's devicetwin reports, and JSON schemas for OpenAPI.
+ */
+import { DEVICE_API_VERSION, deviceModelSchema, deviceSchema } from '../../contract/resources/device.js';
+import { parseOrThrow, z } from '../../lib/schema.js';
+import { arr, rec, str } from './common.js';
+
+const DEVICE_STATES = ['online', 'offline', 'ok', 'unknown', 'unhealthy'] as const;
+const text = (max: number) => z.string().max(max);
+const twinValue = z.strictObject({
+  value: text(65_536),
+  metadata: z.record(z.string().max(64), text(256)).optional(),
+});
+
+export const deviceTwinSchema = z.strictObject({
+  propertyName: z.string().min(1).max(128),
+  reported: twinValue.optional(),
+  observedDesired: twinValue.optional(),
+});
+export type DeviceTwinStatus = z.output<typeof deviceTwinSchema>;
+
+/** Device.status: KubeEdge's fields, then edgecore's. */
+export const deviceStatusSchema = z.strictObject({
+  twins: z.array(deviceTwinSchema).max(1024).optional(),
+  state: z.enum(DEVICE_STATES).optional(),
+  lastOnlineTime: text(64).optional(),
+  reportToCloud: z.boolean().optional(),
+  reportCycle: z.number().int().min(0).optional(),
+  errorCount: z.number().int().min(0).optional(),
+  consecutiveErrors: z.number().int().min(0).optional(),
+  lastError: text(4096).optional(),
+  lastErrorTime: text(64).optional(),
+  /** the node refused this Device (it is not driven until fixed) */
+  invalid: z.array(z.strictObject({ path: text(512), reason: text(1024) })).max(64).optional(),
+});
+export type DeviceStatus = z.output<typeof deviceStatusSchema>;
+
+/**
+ * What a node's devicetwin reports (its status carries twin versions and the spec's desired
+ * value as well), reduced to the KubeEdge shape. Throws ValidationError naming a bad field.
+ */
+export function deviceStatusFromReport(report: unknown): DeviceStatus {
+  const r = rec(report);
+  const out: Record<string, unknown> = {};
+  if (r) {
+    for (const k of ['state', 'lastOnlineTime', 'reportToCloud', 'reportCycle', 'errorCount', 'consecutiveErrors', 'lastError', 'lastErrorTime', 'invalid']) {
+      if (r[k] !== undefined && r[k] !== null) out[k] = r[k];
+    }
+    if (Array.isArray(r.twins)) {
+      out.twins = arr(r.twins).map((t) => {
+        const o = rec(t);
+        if (!o) return t;
+        return {
+          propertyName: o.propertyName,
+          ...(o.reported !== undefined ? { reported: o.reported } : {}),
+          ...(o.observedDesired !== undefined ? { observedDesired: o.observedDesired } : {}),
+        };
+      });
+    }
+  }
+  return parseOrThrow(deviceStatusSchema, r ? out : report, 'Device report', 'status');
+}
+
+/** The reported value of each twin, by property name. */
+export function reportedValues(status: unknown): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const t of arr(rec(status)?.twins)) {
+    const o = rec(t);
+    const v = rec(o?.reported)?.value;
+    if (o && typeof v === 'string') m.set(str(o.propertyName), v);
+  }
+  return m;
+}
+
+export const DEVICE_SCHEMA_NAME = 'io.kubeedge.devices.v1beta1.Device';
+export const DEVICE_MODEL_SCHEMA_NAME = 'io.kubeedge.devices.v1beta1.DeviceModel';
+
+/**
+ * OpenAPI v3 schemas of the two kinds, derived from the zod schemas the relay and nodes validate
+ * with (input form, as a client writes them), keyed by schema name, each tagged with its
+ * group-version-kind for kubectl.
+ */
+export function deviceOpenApiSchemas(): Record<string, Record<string, unknown>> {
+  const version = DEVICE_API_VERSION.split('/')[1]!;
+  const one = (schema: z.ZodType, kind: string, description: string) => ({
+    ...(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>),
+    description,
+    'x-kubernetes-group-version-kind': [{ group: 'devices.kubeedge.io', version, kind }],
+  });
+  return {
+    [DEVICE_MODEL_SCHEMA_NAME]: one(deviceModelSchema, 'DeviceModel', 'DeviceModel: the properties (type, access mode, range, unit) and protocol shared by devices of one kind.'),
+    [DEVICE_SCHEMA_NAME]: one(
+      deviceSchema.extend({ status: deviceStatusSchema.optional() }),
+      'Device',
+      'Device: one device instance, bound to a node, with its protocol settings, property visitors and desired values; status carries the twins the node reports.',
+    ),
+  };
+}
