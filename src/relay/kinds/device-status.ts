@@ -25,7 +25,11 @@ export type DeviceTwinStatus = z.output<typeof deviceTwinSchema>;
 /** Device.status: KubeEdge's fields, then edgecore's. */
 export const deviceStatusSchema = z.strictObject({
   twins: z.array(deviceTwinSchema).max(1024).optional(),
-  state: z.enum(DEVICE_STATES).optional(),
+  // KubeEdge takes these case-insensitively (a mapper may send "OK")
+  state: z
+    .string()
+    .refine((v) => (DEVICE_STATES as readonly string[]).includes(v.toLowerCase()), `must be one of ${DEVICE_STATES.join(', ')}`)
+    .optional(),
   lastOnlineTime: text(64).optional(),
   reportToCloud: z.boolean().optional(),
   reportCycle: z.number().int().min(0).optional(),

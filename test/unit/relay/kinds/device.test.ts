@@ -180,7 +180,8 @@ test('updates: the model check runs again only when the spec changes; status wri
   const twin = (propertyName: string, value: string) => ({ propertyName, reported: { value, metadata: { timestamp: '1767229200000', type: 'int' } }, observedDesired: { value: '21', metadata: { timestamp: '1767229200000', type: 'int' } } });
   assert.deepEqual(await withStatus({ state: 'online', lastOnlineTime: '2026-01-01T00:59:00Z', twins: [twin('setpoint', '21')] }), []);
   assert.deepEqual((await withStatus({ twins: [twin('ghost', '1')] })).map((i) => `${i.path}: ${i.reason}`), ['status.twins[0].propertyName: the device has no property ghost']);
-  assert.deepEqual((await withStatus({ state: 'on fire' })).map((i) => i.path), ['status.state']);
+  assert.deepEqual((await withStatus({ state: 'on fire' })).map((i) => `${i.path}: ${i.reason}`), ['status.state: must be one of online, offline, ok, unknown, unhealthy']);
+  assert.deepEqual(await withStatus({ state: 'OK' }), []);
   assert.deepEqual((await withStatus({ twins: [{ propertyName: 'setpoint', reported: { value: 21 } }] })).map((i) => i.path), ['status.twins[0].reported.value']);
   // status sent on create is dropped (status subresource)
   const created = await create(deviceDef, { ...thermo([{ name: 'setpoint' }]), status: { twins: [twin('ghost', '1')] } }, ctx);
