@@ -1,8 +1,8 @@
 /**
- * Small pure helpers shared by the kind definitions: reading untyped objects safely, `kubectl`-style
- * ages and cells, Kubernetes' null handling, and field-level differences between two objects.
+ * Small pure helpers shared by the kind definitions: reading untyped objects safely, `kubectl`
+ * cells, Kubernetes' null handling, and field-level differences between two objects. Ages and the
+ * usual columns are src/contract/kube/table.ts.
  */
-import type { TableColumnDefinition } from '../../contract/kube/types.js';
 import type { FieldIssue } from '../../core/errors.js';
 import { toFieldIssues, type z } from '../../lib/schema.js';
 
@@ -20,46 +20,6 @@ export function str(v: unknown): string {
 }
 export function int(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0;
-}
-
-/** A Table column as Kubernetes declares it (priority 1 = shown only with `-o wide`). */
-export function column(name: string, description: string, priority = 0, format = ''): TableColumnDefinition {
-  return { name, type: 'string', format, description, priority };
-}
-export const NAME_COLUMN = column('Name', 'Name of the object, unique within its namespace.', 0, 'name');
-export const AGE_COLUMN = column('Age', 'Time since the object was created.');
-
-/**
- * A duration as kubectl prints ages: seconds up to 2 minutes, then minutes (with seconds under 10
- * minutes), hours (with minutes under 8 hours), days (with hours under 8 days) and years.
- */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.trunc(seconds / 60);
-  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.trunc(minutes / 60);
-  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
-  if (hours < 48) return `${hours}h`;
-  const days = Math.trunc(hours / 24);
-  if (hours < 24 * 8) return hours % 24 === 0 ? `${days}d` : `${days}d${hours % 24}h`;
-  if (hours < 24 * 365 * 2) return `${days}d`;
-  const years = Math.trunc(days / 365);
-  if (hours < 24 * 365 * 8) return days % 365 === 0 ? `${years}y` : `${years}y${days % 365}d`;
-  return `${years}y`;
-}
-
-/** Time since an RFC 3339 timestamp, or `<unknown>` when there is none. */
-export function since(timestamp: unknown, now: Date): string {
-  const t = typeof timestamp === 'string' && timestamp ? Date.parse(timestamp) : NaN;
-  return Number.isNaN(t) ? '<unknown>' : humanDuration(now.getTime() - t);
-}
-
-export function ageCell(obj: { metadata?: { creationTimestamp?: string } }, now: Date): string {
-  return since(obj.metadata?.creationTimestamp, now);
 }
 
 /** A cell that may be empty: kubectl's `<none>`. */

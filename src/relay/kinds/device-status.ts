@@ -2,9 +2,8 @@
  * Device status as KubeEdge writes it (devices.kubeedge.io/v1beta1): `twins[]` with `reported`
  * and `observedDesired` ({value, metadata: {timestamp, type}}), `state` and `lastOnlineTime`,
  * plus edgecore's own fields (error counts, the last error, why the node refused the device).
- * Also the mapping from what a node's devicetwin reports, and JSON schemas for OpenAPI.
+ * Also the mapping from what a node's devicetwin reports.
  */
-import { DEVICE_API_VERSION, deviceModelSchema, deviceSchema } from '../../contract/resources/device.js';
 import { parseOrThrow, z } from '../../lib/schema.js';
 import { arr, rec, str } from './common.js';
 
@@ -77,29 +76,4 @@ export function reportedValues(status: unknown): Map<string, string> {
     if (o && typeof v === 'string') m.set(str(o.propertyName), v);
   }
   return m;
-}
-
-export const DEVICE_SCHEMA_NAME = 'io.kubeedge.devices.v1beta1.Device';
-export const DEVICE_MODEL_SCHEMA_NAME = 'io.kubeedge.devices.v1beta1.DeviceModel';
-
-/**
- * OpenAPI v3 schemas of the two kinds, derived from the zod schemas the relay and nodes validate
- * with (input form, as a client writes them), keyed by schema name, each tagged with its
- * group-version-kind for kubectl.
- */
-export function deviceOpenApiSchemas(): Record<string, Record<string, unknown>> {
-  const version = DEVICE_API_VERSION.split('/')[1]!;
-  const one = (schema: z.ZodType, kind: string, description: string) => ({
-    ...(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>),
-    description,
-    'x-kubernetes-group-version-kind': [{ group: 'devices.kubeedge.io', version, kind }],
-  });
-  return {
-    [DEVICE_MODEL_SCHEMA_NAME]: one(deviceModelSchema, 'DeviceModel', 'DeviceModel: the properties (type, access mode, range, unit) and protocol shared by devices of one kind.'),
-    [DEVICE_SCHEMA_NAME]: one(
-      deviceSchema.extend({ status: deviceStatusSchema.optional() }),
-      'Device',
-      'Device: one device instance, bound to a node, with its protocol settings, property visitors and desired values; status carries the twins the node reports.',
-    ),
-  };
 }

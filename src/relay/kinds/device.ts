@@ -7,12 +7,13 @@
  * Kubernetes does for custom resources: a null field is absent (an empty `configData:` in YAML),
  * except inside free maps. Custom kinds: no strategic merge (the API answers 415).
  */
+import { AGE_COLUMN, ageOf, column, NAME_COLUMN } from '../../contract/kube/table.js';
 import type { KubeObject } from '../../contract/kube/types.js';
-import { checkDevice, deviceModelSchema, deviceModelSpecSchema, deviceSchema, deviceSpecSchema, type DeviceModelSpec } from '../../contract/resources/device.js';
+import { checkDevice, deviceModelSpecSchema, deviceSpecSchema, type DeviceModelSpec } from '../../contract/resources/device.js';
 import { nodeNameSchema } from '../../contract/resources/kinds.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { AGE_COLUMN, NAME_COLUMN, arr, column, listCell, orNone, pruneNulls, rec, sameJson, schemaIssues, since, str } from './common.js';
-import { DEVICE_MODEL_SCHEMA_NAME, DEVICE_SCHEMA_NAME, deviceStatusSchema, reportedValues } from './device-status.js';
+import { arr, listCell, orNone, pruneNulls, rec, sameJson, schemaIssues, str } from './common.js';
+import { deviceStatusSchema, reportedValues } from './device-status.js';
 import type { KindContext, ResourceDef, Verb } from './types.js';
 
 export const DEVICE_GROUP = 'devices.kubeedge.io';
@@ -23,6 +24,17 @@ const NUMERIC = new Set(['INT', 'FLOAT', 'DOUBLE']);
 
 export function defaultDeviceObject(obj: KubeObject): void {
   pruneNulls(obj, FREE_MAPS);
+}
+
+const TOP_LEVEL = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+
+/** The node's schema on spec (metadata is the machinery's), and no fields beside the Kubernetes ones. */
+function shapeIssues(obj: KubeObject, spec: typeof deviceSpecSchema | typeof deviceModelSpecSchema): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const k of Object.keys(obj)) if (!TOP_LEVEL.has(k)) issues.push({ path: k, reason: 'unknown field' });
+  if (obj.spec === undefined) issues.push({ path: 'spec', reason: 'Required value' });
+  else issues.push(...schemaIssues(spec, obj.spec, 'spec'));
+  return issues;
 }
 
 function uniqueNames(list: unknown, base: string): FieldIssue[] {
@@ -38,7 +50,7 @@ function uniqueNames(list: unknown, base: string): FieldIssue[] {
 
 /** DeviceModel: the node's schema, unique property names, and a numeric range that makes sense. */
 export function validateDeviceModel(obj: KubeObject): FieldIssue[] {
-  const issues = schemaIssues(deviceModelSchema, obj);
+  const issues = shapeIssues(obj, deviceModelSpecSchema);
   if (issues.length) return issues;
   issues.push(...uniqueNames(rec(obj.spec)?.properties, 'spec.properties'));
   const spec = deviceModelSpecSchema.parse(obj.spec);
@@ -83,7 +95,7 @@ function statusIssues(obj: KubeObject): FieldIssue[] {
  * against its DeviceModel (read through ctx.get); status when it changed.
  */
 export async function validateDevice(obj: KubeObject, old: KubeObject | undefined, ctx: KindContext): Promise<FieldIssue[]> {
-  const issues = schemaIssues(deviceSchema, obj);
+  const issues = shapeIssues(obj, deviceSpecSchema);
   if (issues.length) return issues;
   const spec = deviceSpecSchema.parse(obj.spec);
   if (spec.nodeName) {
@@ -113,7 +125,7 @@ export const DEVICE_MODEL_COLUMNS = [
 
 export function deviceModelRow(obj: KubeObject, now: Date): unknown[] {
   const spec = rec(obj.spec) ?? {};
-  return [obj.metadata.name ?? '', orNone(str(spec.protocol)), listCell(arr(spec.properties).map((p) => str(rec(p)?.name))), since(obj.metadata.creationTimestamp, now)];
+  return [obj.metadata.name ?? '', orNone(str(spec.protocol)), listCell(arr(spec.properties).map((p) => str(rec(p)?.name))), ageOf(obj.metadata.creationTimestamp, now)];
 }
 
 export const DEVICE_COLUMNS = [
@@ -150,7 +162,7 @@ export function deviceRow(obj: KubeObject, now: Date): unknown[] {
     str(rec(spec.deviceModelRef)?.name),
     orNone(str(spec.nodeName)),
     state,
-    since(obj.metadata.creationTimestamp, now),
+    ageOf(obj.metadata.creationTimestamp, now),
     orNone(str(rec(spec.protocol)?.protocolName)),
     twinsCell(obj),
   ];
@@ -176,7 +188,7 @@ export const deviceModelDef: ResourceDef = {
   fields: (obj) => ({ 'spec.protocol': str(rec(obj.spec)?.protocol) }),
   columns: DEVICE_MODEL_COLUMNS,
   row: deviceModelRow,
-  schemaName: DEVICE_MODEL_SCHEMA_NAME,
+  schemaName: 'io.kubeedge.devices.v1beta1.DeviceModel',
 };
 
 export const deviceDef: ResourceDef = {
@@ -204,5 +216,5 @@ export const deviceDef: ResourceDef = {
   },
   columns: DEVICE_COLUMNS,
   row: deviceRow,
-  schemaName: DEVICE_SCHEMA_NAME,
+  schemaName: 'io.kubeedge.devices.v1beta1.Device',
 };

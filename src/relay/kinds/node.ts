@@ -5,12 +5,13 @@
  * computes it). `kubectl get nodes` columns as kubectl prints them.
  */
 import { isIP } from 'node:net';
+import { AGE_COLUMN, ageOf, column, NAME_COLUMN } from '../../contract/kube/table.js';
 import type { KubeObject } from '../../contract/kube/types.js';
-import { labelValue, qualifiedName } from '../../contract/resources/common.js';
+import { DNS_SUBDOMAIN, labelValue, qualifiedName } from '../../contract/resources/common.js';
 import { nodeNameSchema } from '../../contract/resources/kinds.js';
 import type { FieldIssue } from '../../core/errors.js';
 import { z } from '../../lib/schema.js';
-import { AGE_COLUMN, NAME_COLUMN, arr, column, orNone, pruneNulls, rec, sameJson, schemaIssues, since, str } from './common.js';
+import { arr, orNone, pruneNulls, rec, sameJson, schemaIssues, str } from './common.js';
 import type { ResourceDef } from './types.js';
 
 const time = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an RFC 3339 time');
@@ -81,8 +82,10 @@ const TOP_LEVEL = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
 export function validateNode(obj: KubeObject, old: KubeObject | undefined): FieldIssue[] {
   const issues: FieldIssue[] = [];
   for (const k of Object.keys(obj)) if (!TOP_LEVEL.has(k)) issues.push({ path: k, reason: 'unknown field' });
-  if (obj.metadata?.name !== undefined) {
-    issues.push(...schemaIssues(nodeNameSchema, obj.metadata.name, 'metadata.name').map((i) => ({ ...i, reason: `${i.reason} (node names are DNS labels: they name the node's MQTT topics)` })));
+  // a name that is no DNS subdomain is the machinery's to report; the stricter node rule is ours
+  const name = obj.metadata?.name;
+  if (typeof name === 'string' && DNS_SUBDOMAIN.test(name) && !nodeNameSchema.safeParse(name).success) {
+    issues.push({ path: 'metadata.name', reason: "node names must be DNS labels (at most 63 characters, no dots): they name the node's MQTT topics" });
   }
   if (obj.metadata?.namespace) issues.push({ path: 'metadata.namespace', reason: 'must be empty: nodes are not namespaced' });
   issues.push(...schemaIssues(nodeSpecSchema, obj.spec ?? {}, 'spec'));
@@ -152,7 +155,7 @@ export function nodeRow(node: KubeObject, now: Date): unknown[] {
     node.metadata.name ?? '',
     nodeStatusText(node),
     orNone(nodeRoles(node.metadata.labels).join(',')),
-    since(node.metadata.creationTimestamp, now),
+    ageOf(node.metadata.creationTimestamp, now),
     str(info.kubeletVersion),
     address(status, 'InternalIP'),
     address(status, 'ExternalIP'),

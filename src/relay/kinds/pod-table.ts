@@ -8,7 +8,8 @@
  * Terminating once deletionTimestamp is set on a pod that has not finished.
  */
 import type { KubeObject, TableColumnDefinition } from '../../contract/kube/types.js';
-import { AGE_COLUMN, NAME_COLUMN, arr, column, int, orNone, rec, since, str, type Obj } from './common.js';
+import { AGE_COLUMN, ageOf, column, humanDuration, NAME_COLUMN } from '../../contract/kube/table.js';
+import { arr, int, orNone, rec, str, type Obj } from './common.js';
 
 export const POD_COLUMNS: TableColumnDefinition[] = [
   NAME_COLUMN,
@@ -114,7 +115,7 @@ export function podSummary(pod: KubeObject, now: Date): PodSummary {
   if (pod.metadata.deletionTimestamp && str(status.reason) === 'NodeLost') reason = 'Unknown';
   else if (pod.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed') reason = 'Terminating';
 
-  const restartsText = restarts !== 0 && lastRestart !== undefined ? `${restarts} (${since(new Date(lastRestart).toISOString(), now)} ago)` : String(restarts);
+  const restartsText = restarts !== 0 && lastRestart !== undefined ? `${restarts} (${humanDuration(now.getTime() - lastRestart)} ago)` : String(restarts);
   return { ready: `${ready}/${arr(spec.containers).length}`, status: reason, restarts: restartsText };
 }
 
@@ -131,7 +132,7 @@ export function podRow(pod: KubeObject, now: Date): unknown[] {
     s.ready,
     s.status,
     s.restarts,
-    since(pod.metadata.creationTimestamp, now),
+    ageOf(pod.metadata.creationTimestamp, now),
     orNone(ip),
     orNone(str(spec.nodeName)),
     orNone(str(status.nominatedNodeName)),

@@ -5,11 +5,13 @@
  */
 import { isIP } from 'node:net';
 import type { KubeObject } from '../../contract/kube/types.js';
+import { DNS_SUBDOMAIN } from '../../contract/resources/common.js';
 import { nodeNameSchema } from '../../contract/resources/kinds.js';
-import { podSchema } from '../../contract/resources/pod.js';
+import { podSpecSchema } from '../../contract/resources/pod.js';
 import type { FieldIssue } from '../../core/errors.js';
 import { z } from '../../lib/schema.js';
 import { arr, diffPaths, rec, sameJson, schemaIssues, str, type Obj } from './common.js';
+import { markUnsupported } from './pod-fields.js';
 
 const text = (max: number) => z.string().max(max);
 const time = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an RFC 3339 time');
@@ -75,13 +77,19 @@ export const podStatusSchema = z.strictObject({
 const TERMINATION_POLICIES = ['File', 'FallbackToLogsOnError'];
 const TOP_LEVEL = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
 
-/** The node's schema and the API server's create-time rules. */
+/**
+ * The node's schema on spec, and the API server's create-time rules. Generic metadata (a name that
+ * is a DNS subdomain, labels, annotations) is the machinery's; only the pod's own name rule is here.
+ */
 function specIssues(obj: KubeObject): FieldIssue[] {
-  const m = obj.metadata ?? {};
-  const metadata: Obj = {};
-  for (const k of ['name', 'namespace', 'labels', 'annotations'] as const) if (m[k] !== undefined) metadata[k] = m[k];
-  const issues = schemaIssues(podSchema, { apiVersion: obj.apiVersion, kind: obj.kind, metadata, spec: obj.spec });
+  const issues: FieldIssue[] = [];
   for (const k of Object.keys(obj)) if (!TOP_LEVEL.has(k)) issues.push({ path: k, reason: 'unknown field' });
+  const name = obj.metadata?.name;
+  if (typeof name === 'string' && DNS_SUBDOMAIN.test(name) && (name.length > 63 || name.includes('.'))) {
+    issues.push({ path: 'metadata.name', reason: 'pod names must be DNS labels here (at most 63 characters, no dots): the node names containers and hosts after them' });
+  }
+  if (obj.spec === undefined) return [...issues, { path: 'spec', reason: 'Required value' }];
+  issues.push(...markUnsupported(schemaIssues(podSpecSchema, obj.spec, 'spec')));
   const spec = rec(obj.spec);
   if (!spec) return issues;
   if (typeof spec.nodeName === 'string' && spec.nodeName !== '') {

@@ -172,6 +172,19 @@ export function podFields(obj: KubeObject): Record<string, string> {
   };
 }
 
+/**
+ * How long a delete waits for the node to confirm the pod's containers are gone: the pod's
+ * terminationGracePeriodSeconds (default 30) when it is bound to a node and has not finished;
+ * an unbound or finished pod goes at once, as in Kubernetes.
+ */
+export function podGracePeriod(obj: KubeObject): number | undefined {
+  const spec = rec(obj.spec) ?? {};
+  const phase = str(rec(obj.status)?.phase);
+  if (!str(spec.nodeName) || phase === 'Succeeded' || phase === 'Failed') return undefined;
+  const grace = spec.terminationGracePeriodSeconds;
+  return typeof grace === 'number' && Number.isInteger(grace) && grace >= 0 ? grace : 30;
+}
+
 export function podDef(opts: PodKindOptions = EDGE_POD_DEFAULTS): ResourceDef {
   return {
     group: '',
@@ -191,6 +204,7 @@ export function podDef(opts: PodKindOptions = EDGE_POD_DEFAULTS): ResourceDef {
       obj.status = { phase: 'Pending', qosClass: qosClassOf(obj.spec) };
     },
     defaults: (obj) => defaultPod(obj, opts),
+    gracefulDeletion: podGracePeriod,
     validate: (obj, old) => validatePod(obj, old),
     fields: podFields,
     columns: POD_COLUMNS,

@@ -58,4 +58,17 @@ export interface ResourceDef {
   row(obj: KubeObject, now: Date): unknown[];
   /** the OpenAPI v3 component name of this kind's schema (e.g. io.k8s.api.core.v1.Pod) */
   schemaName: string;
+  /**
+   * Graceful deletion: the seconds a delete waits for the object's node to confirm it is gone
+   * (Pods bound to a node: spec.terminationGracePeriodSeconds ?? 30), or undefined to delete at
+   * once. While waiting the object carries deletionTimestamp and deletionGracePeriodSeconds > 0;
+   * the node confirms with a delete of gracePeriodSeconds 0 (as a kubelet does), and an admin
+   * can force the same.
+   */
+  gracefulDeletion?(obj: KubeObject): number | undefined;
+  /**
+   * Finalizers the machinery adds when a delete begins (Namespace: `kubernetes`, removed by the
+   * namespace controller once the namespace is empty).
+   */
+  deletionFinalizers?: string[];
 }

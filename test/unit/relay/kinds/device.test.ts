@@ -1,7 +1,7 @@
 /**
  * DeviceModel and Device at the API: upstream KubeEdge YAML (an empty `configData:` included) is
  * accepted; a Device is checked against its DeviceModel at apply time; status twins as KubeEdge
- * writes them; tables; OpenAPI schemas from the zod schemas.
+ * writes them; tables.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import type { KubeObject } from '../../../../src/contract/kube/types.js';
 import { isValidationError, type FieldIssue, type ValidationError } from '../../../../src/core/errors.js';
 import { toStatus, type TwinDoc } from '../../../../src/modules/devicetwin/twin.js';
 import { DEVICE_COLUMNS, DEVICE_MODEL_COLUMNS, deviceDef, deviceModelDef, deviceModelRow, deviceRow } from '../../../../src/relay/kinds/device.js';
-import { deviceOpenApiSchemas, deviceStatusFromReport } from '../../../../src/relay/kinds/device-status.js';
+import { deviceStatusFromReport } from '../../../../src/relay/kinds/device-status.js';
 import type { KindContext } from '../../../../src/relay/kinds/types.js';
 import type { ObjectKey } from '../../../../src/relay/store/objects.js';
 
@@ -160,6 +160,10 @@ test('a Device is checked against its DeviceModel at apply time, each problem na
     assert.ok(hit, `${path}: got ${JSON.stringify(issues)}`);
     assert.match(hit.reason, reason, path);
   }
+  const shape = await create(deviceDef, { ...thermo([]), data: {} }, ctx);
+  assert.deepEqual(shape.issues, [{ path: 'data', reason: 'unknown field' }]);
+  const noSpec = await create(deviceDef, { apiVersion: 'devices.kubeedge.io/v1beta1', kind: 'Device', metadata: { name: 'd' } }, ctx);
+  assert.deepEqual(noSpec.issues, [{ path: 'spec', reason: 'Required value' }]);
   const fine = await create(deviceDef, thermo([{ name: 'setpoint', desired: { value: '21' } }, { name: 'temperature' }, { name: 'enabled', desired: { value: 'true' } }]), ctx);
   assert.deepEqual(fine.issues, []);
 });
@@ -279,19 +283,4 @@ test('definitions: group, names, no strategic merge, status subresource on Devic
   assert.equal(deviceModelDef.schemaName, 'io.kubeedge.devices.v1beta1.DeviceModel');
   assert.deepEqual(deviceDef.fields!(thermo([])), { 'spec.nodeName': 'pi-1', 'spec.deviceModelRef.name': 'thermostat' });
   assert.deepEqual(deviceModelDef.fields!(THERMOSTAT as KubeObject), { 'spec.protocol': 'virtual' });
-});
-
-test('OpenAPI schemas derived from the zod schemas, tagged with their group-version-kind', () => {
-  const schemas = deviceOpenApiSchemas() as Record<string, any>;
-  assert.deepEqual(Object.keys(schemas).sort(), ['io.kubeedge.devices.v1beta1.Device', 'io.kubeedge.devices.v1beta1.DeviceModel']);
-  const device = schemas['io.kubeedge.devices.v1beta1.Device'];
-  assert.deepEqual(device['x-kubernetes-group-version-kind'], [{ group: 'devices.kubeedge.io', version: 'v1beta1', kind: 'Device' }]);
-  assert.equal(device.type, 'object');
-  const prop = device.properties.spec.properties.properties.items.properties;
-  assert.equal(prop.desired.properties.value.anyOf.length, 3, 'desired.value is a string, number or boolean on input');
-  assert.equal(device.properties.spec.properties.protocol.properties.configData.type, 'object');
-  assert.deepEqual(device.properties.status.properties.twins.items.required, ['propertyName']);
-  const model = schemas['io.kubeedge.devices.v1beta1.DeviceModel'];
-  assert.deepEqual(model.properties.spec.properties.properties.items.properties.type.enum, ['INT', 'FLOAT', 'DOUBLE', 'STRING', 'BOOLEAN', 'BYTES', 'STREAM']);
-  assert.doesNotThrow(() => JSON.stringify(schemas));
 });

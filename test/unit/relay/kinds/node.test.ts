@@ -87,6 +87,8 @@ test('invalid Node fields are named by path', async () => {
     [{ status: { capacity: { memory: 'lots' } } }, 'status.capacity.memory', /quantity/],
     [{ stauts: {} } as Partial<KubeObject>, 'stauts', /unknown field/],
   ];
+  // a name that is no DNS subdomain is the API machinery's to report, for every kind
+  assert.deepEqual(await check(node({ metadata: { name: 'Pi_1' } })), []);
   for (const [extra, path, reason] of cases) {
     const issues = await check(node(extra));
     const hit = issues.find((i) => i.path === path);

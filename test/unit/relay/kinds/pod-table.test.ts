@@ -11,7 +11,7 @@ import { containerHash, sandboxHash } from '../../../../src/modules/edged/desire
 import type { DesiredPod, Facts, ObservedContainer, ProbeFacts } from '../../../../src/modules/edged/model.js';
 import { plan } from '../../../../src/modules/edged/planner.js';
 import { podStatus } from '../../../../src/modules/edged/status.js';
-import { humanDuration, since } from '../../../../src/relay/kinds/common.js';
+import { ageOf, humanDuration } from '../../../../src/contract/kube/table.js';
 import { POD_COLUMNS, podRow, podSummary } from '../../../../src/relay/kinds/pod-table.js';
 
 const IMG = 'local/app:1';
@@ -100,8 +100,8 @@ test('ages print as kubectl prints them', () => {
     [9 * 365 * 24 * 3600 * s, '9y'],
   ];
   for (const [ms, want] of cases) assert.equal(humanDuration(ms), want, `${ms} ms`);
-  assert.equal(since(undefined, at()), '<unknown>');
-  assert.equal(since('not a time', at()), '<unknown>');
+  assert.equal(ageOf(undefined, at()), '<unknown>');
+  assert.equal(ageOf('not a time', at()), '<unknown>');
 });
 
 test('columns: NAME READY STATUS RESTARTS AGE, and IP NODE NOMINATED NODE READINESS GATES only with -o wide', () => {

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
 import { parsePod } from '../../../../src/contract/resources/pod.js';
 import type { FieldIssue } from '../../../../src/core/errors.js';
-import { EDGE_POD_DEFAULTS, defaultPod, podDef, podFields, qosClassOf } from '../../../../src/relay/kinds/pod.js';
+import { EDGE_POD_DEFAULTS, defaultPod, podDef, podFields, podGracePeriod, qosClassOf } from '../../../../src/relay/kinds/pod.js';
 import { validatePod } from '../../../../src/relay/kinds/pod-validate.js';
 import type { KindContext } from '../../../../src/relay/kinds/types.js';
 
@@ -183,7 +183,12 @@ test('scheduling fields are accepted at the API (and by the node schema)', async
 test('each invalid field is named by its path', async () => {
   const cases: [Record<string, unknown>, string, RegExp?][] = [
     [{ containers: [{ name: 'c', image: '' }] }, 'spec.containers[0].image', /required/],
-    [{ containers: [c({ lifecycle: {} })] }, 'spec.containers[0].lifecycle', /unknown field/],
+    // Kubernetes fields edgecore cannot honour are refused (never dropped); a misspelt one is an unknown field
+    [{ containers: [c({ lifecycle: {} })] }, 'spec.containers[0].lifecycle', /not supported by edgecore/],
+    [{ containers: [c({ securityContext: { runAsNonRoot: true } })] }, 'spec.containers[0].securityContext.runAsNonRoot', /not supported by edgecore/],
+    [{ containers: [c({ resources: { limits: { 'nvidia.com/gpu': 1 } } })] }, 'spec.containers[0].resources.limits.nvidia.com/gpu', /not supported by edgecore/],
+    [{ containers: [c()], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'x' } }] }, 'spec.volumes[0].persistentVolumeClaim', /not supported by edgecore/],
+    [{ containers: [c({ imagePullPolcy: 'Always' })] }, 'spec.containers[0].imagePullPolcy', /^unknown field$/],
     [{ containers: [c({ terminationMessagePolicy: 'Sometimes' })] }, 'spec.containers[0].terminationMessagePolicy', /File, FallbackToLogsOnError/],
     [{ containers: [c()], nodeName: 'Pi_1' }, 'spec.nodeName', /DNS label/],
     [{ containers: [c()], dnsPolicy: 'None' }, 'spec.dnsPolicy', /dnsConfig/],
@@ -200,8 +205,8 @@ test('each invalid field is named by its path', async () => {
     [{ containers: [c()], affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 5, preference: { matchExpressions: [{ key: 'k', operator: 'Lt', values: ['x'] }] } }] } } }, 'spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].preference.matchExpressions[0].values', /integer/],
     [{ containers: [c()], affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 500, preference: {} }] } } }, 'spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight'],
     [{ containers: [c()], affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'spec.x', operator: 'In', values: ['a'] }] }] } } } }, 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].key', /metadata.name/],
-    [{ containers: [c()], affinity: { podAntiAffinity: {} } }, 'spec.affinity.podAntiAffinity', /unknown field/],
-    [{ containers: [c()], securityContext: { runAsUser: 1 } }, 'spec.securityContext.runAsUser', /unknown field/],
+    [{ containers: [c()], affinity: { podAntiAffinity: {} } }, 'spec.affinity.podAntiAffinity', /not supported/],
+    [{ containers: [c()], securityContext: { runAsUser: 1 } }, 'spec.securityContext.runAsUser', /not supported/],
     [{ containers: [c()], serviceAccountName: 'Bad_SA' }, 'spec.serviceAccountName'],
   ];
   for (const [spec, path, reason] of cases) {
@@ -213,8 +218,11 @@ test('each invalid field is named by its path', async () => {
   const dotted = await created({ ...pod({ containers: [c()] }), metadata: { name: 'web.v2', namespace: 'default' } });
   assert.deepEqual(paths(dotted.issues), ['metadata.name']);
   assert.match(dotted.issues[0]!.reason, /DNS label/);
+  // a name that is no DNS subdomain at all is the API machinery's to report (with every kind's metadata)
   const upper = await created({ ...pod({ containers: [c()] }), metadata: { name: 'Web', namespace: 'default' } });
-  assert.match(upper.issues.find((i) => i.path === 'metadata.name')!.reason, /DNS subdomain/);
+  assert.deepEqual(upper.issues, []);
+  const missing = await created({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' } });
+  assert.deepEqual(missing.issues, [{ path: 'spec', reason: 'Required value' }]);
   const extra = await created(pod({ containers: [c()] }, { spce: {} }));
   assert.deepEqual(extra.issues, [{ path: 'spce', reason: 'unknown field' }]);
 });
@@ -254,7 +262,7 @@ test('updates: images and added tolerations may change; everything else in spec 
 
 test('updates: activeDeadlineSeconds may be set or lowered, never raised or removed', async () => {
   // the node schema does not take activeDeadlineSeconds yet; only the update rule is checked here
-  const rule = (issues: FieldIssue[]) => issues.filter((i) => i.path === 'spec.activeDeadlineSeconds' && !/unknown field/.test(i.reason)).map((i) => i.reason);
+  const rule = (issues: FieldIssue[]) => issues.filter((i) => i.path === 'spec.activeDeadlineSeconds' && !/not supported/.test(i.reason)).map((i) => i.reason);
   const base = pod({ containers: [c()], activeDeadlineSeconds: 100 });
   const spec = (p: KubeObject) => p.spec as Record<string, unknown>;
   assert.deepEqual(rule(await updated(base, (p) => (spec(p).activeDeadlineSeconds = 50))), []);
@@ -314,4 +322,16 @@ test('the definition: names, verbs, subresources, strategic merge, schema name',
   const p = pod({ containers: [c()] }, { status: { phase: 'Running', podIP: '6.6.6.6' } });
   d.prepareForCreate!(p);
   assert.deepEqual(p.status, { phase: 'Pending', qosClass: 'BestEffort' });
+});
+
+test('graceful deletion: a bound pod waits its terminationGracePeriodSeconds for the node; unbound or finished pods go at once', () => {
+  const bound = (extra: Record<string, unknown> = {}, status?: unknown) => pod({ containers: [c()], nodeName: 'pi-1', ...extra }, status ? { status } : {});
+  assert.equal(podGracePeriod(bound({ terminationGracePeriodSeconds: 5 })), 5);
+  assert.equal(podGracePeriod(bound()), 30);
+  assert.equal(podGracePeriod(bound({ terminationGracePeriodSeconds: 0 })), 0);
+  assert.equal(podGracePeriod(bound({}, { phase: 'Running' })), 30);
+  assert.equal(podGracePeriod(bound({}, { phase: 'Succeeded' })), undefined);
+  assert.equal(podGracePeriod(bound({}, { phase: 'Failed' })), undefined);
+  assert.equal(podGracePeriod(pod({ containers: [c()] })), undefined);
+  assert.equal(podDef().gracefulDeletion, podGracePeriod);
 });
