@@ -8,7 +8,8 @@
  */
 import { parseOrThrow, z } from '../../lib/schema.js';
 import { ValidationError } from '../../core/errors.js';
-import { cpuQuantity, DATA_KEY, dnsLabel, dnsSubdomain, fileMode, labelValue, memoryQuantity, metadataSchema, qualifiedName, qualifiedNameProblem } from './common.js';
+import { cpuQuantity, DATA_KEY, dnsLabel, fileMode, memoryQuantity, metadataSchema } from './common.js';
+import { dnsSubdomain, labelValue, qualifiedName, qualifiedNameProblem } from './common.js';
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 const absPath = z.string().min(1).startsWith('/', 'must be an absolute path');
