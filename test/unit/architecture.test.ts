@@ -34,6 +34,8 @@ function importsOf(file: string): { spec: string; target: string }[] {
 }
 
 const RULES: { from: string; forbidden: string[]; why: string }[] = [
+  // kind definitions are pure: no I/O library, none of the relay's I/O modules
+  { from: 'relay/kinds/', forbidden: ['npm:better-sqlite3', 'npm:mqtt', 'npm:aedes', 'npm:ws', 'npm:node:fs', 'npm:node:child_process', 'npm:node:http', 'npm:node:https', 'relay/api', 'relay/service', 'relay/sync', 'relay/broker', 'relay/http', 'relay/rpc', 'relay/relay', 'relay/mosquitto'], why: 'kind definitions are pure data and functions; the API machinery mounts them' },
   { from: 'core/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'drivers/', 'store/', 'config/', 'contract/'], why: 'core knows no module' },
   { from: 'lib/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'drivers/', 'store/'], why: 'lib is generic' },
   { from: 'drivers/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'contract/', 'store/', 'npm:mqtt', 'npm:aedes'], why: 'drivers know no MQTT, relay or modules' },

@@ -63,3 +63,29 @@ export function dataRecord<V extends z.ZodType>(value: V) {
     }
   });
 }
+
+const QUALIFIED_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** Label values: empty, or at most 63 letters, digits, -, _ and . that start and end alphanumeric. */
+export const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/**
+ * Why `s` is not a Kubernetes qualified name (label keys, taint and toleration keys): an optional
+ * DNS-subdomain prefix and `/`, then a name of at most 63 characters. Undefined when it is one.
+ */
+export function qualifiedNameProblem(s: string): string | undefined {
+  const parts = s.split('/');
+  if (parts.length > 2) return 'must be a qualified name: an optional DNS prefix and "/", then a name';
+  const name = parts[parts.length - 1]!;
+  const prefix = parts.length === 2 ? parts[0]! : undefined;
+  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return 'the prefix must be a DNS subdomain';
+  if (name.length === 0 || name.length > 63 || !QUALIFIED_PART.test(name)) {
+    return 'the name part must be at most 63 letters, digits, -, _ or . and start and end with a letter or digit';
+  }
+  return undefined;
+}
+
+export const qualifiedName = z.string().superRefine((s, ctx) => {
+  const why = qualifiedNameProblem(s);
+  if (why) ctx.addIssue({ code: 'custom', message: why });
+});
+export const labelValue = z.string().max(63).regex(LABEL_VALUE, 'must be at most 63 letters, digits, -, _ or . and start and end with a letter or digit');

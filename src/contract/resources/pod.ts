@@ -9,6 +9,7 @@
 import { parseOrThrow, z } from '../../lib/schema.js';
 import { ValidationError } from '../../core/errors.js';
 import { cpuQuantity, DATA_KEY, dnsLabel, fileMode, memoryQuantity, metadataSchema } from './common.js';
+import { dnsSubdomain, labelValue, qualifiedName, qualifiedNameProblem } from './common.js';
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 const absPath = z.string().min(1).startsWith('/', 'must be an absolute path');
@@ -125,6 +126,55 @@ const volume = z
   .refine((v) => Number(!!v.hostPath) + Number(!!v.emptyDir) + Number(!!v.configMap) + Number(!!v.secret) === 1, 'exactly one of hostPath, emptyDir, configMap or secret');
 export type Volume = z.output<typeof volume>;
 
+// Scheduling fields: read by the relay (scheduler, node lifecycle), accepted by edged, which runs the pod as before.
+const toleration = z
+  .strictObject({
+    key: qualifiedName.or(z.literal('')).optional(),
+    operator: z.enum(['Exists', 'Equal']).optional(),
+    value: labelValue.optional(),
+    effect: z.enum(['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+    tolerationSeconds: z.number().int().optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (!t.key && t.operator !== 'Exists') ctx.addIssue({ code: 'custom', path: ['operator'], message: 'must be Exists when key is empty (it then matches every taint)' });
+    if (t.operator === 'Exists' && t.value) ctx.addIssue({ code: 'custom', path: ['value'], message: 'must be empty when operator is Exists' });
+    if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') ctx.addIssue({ code: 'custom', path: ['effect'], message: 'must be NoExecute when tolerationSeconds is set' });
+  });
+export type Toleration = z.output<typeof toleration>;
+
+const selectorRequirement = (field: 'matchExpressions' | 'matchFields') =>
+  z
+    .strictObject({
+      key: z.string(),
+      operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt']),
+      values: z.array(z.string()).optional(),
+    })
+    .superRefine((r, ctx) => {
+      const n = r.values?.length ?? 0;
+      const why = field === 'matchFields' ? (r.key === 'metadata.name' ? undefined : 'only metadata.name is supported') : qualifiedNameProblem(r.key);
+      if (why) ctx.addIssue({ code: 'custom', path: ['key'], message: why });
+      if ((r.operator === 'In' || r.operator === 'NotIn') && n === 0) ctx.addIssue({ code: 'custom', path: ['values'], message: `must not be empty for ${r.operator}` });
+      if ((r.operator === 'Exists' || r.operator === 'DoesNotExist') && n > 0) ctx.addIssue({ code: 'custom', path: ['values'], message: `must be empty for ${r.operator}` });
+      if ((r.operator === 'Gt' || r.operator === 'Lt') && (n !== 1 || !/^-?\d+$/.test(r.values![0]!))) {
+        ctx.addIssue({ code: 'custom', path: ['values'], message: `must be one integer for ${r.operator}` });
+      }
+    });
+const nodeSelectorTerm = z.strictObject({
+  matchExpressions: z.array(selectorRequirement('matchExpressions')).optional(),
+  matchFields: z.array(selectorRequirement('matchFields')).optional(),
+});
+export type NodeSelectorTerm = z.output<typeof nodeSelectorTerm>;
+const nodeAffinity = z.strictObject({
+  requiredDuringSchedulingIgnoredDuringExecution: z.strictObject({ nodeSelectorTerms: z.array(nodeSelectorTerm).min(1, 'at least one term') }).optional(),
+  preferredDuringSchedulingIgnoredDuringExecution: z.array(z.strictObject({ weight: z.number().int().min(1).max(100), preference: nodeSelectorTerm })).optional(),
+});
+const nodeSelector = z.record(z.string(), labelValue).superRefine((r, ctx) => {
+  for (const k of Object.keys(r)) {
+    const why = qualifiedNameProblem(k);
+    if (why) ctx.addIssue({ code: 'custom', path: [k], message: why });
+  }
+});
+
 export const podSpecSchema = z
   .strictObject({
     containers: z.array(container).min(1, 'at least one container'),
@@ -136,6 +186,17 @@ export const podSpecSchema = z
     imagePullSecrets: z.array(z.strictObject({ name: z.string().min(1) })).optional(),
     nodeName: z.string().optional(),
     hostname: dnsLabel.optional(),
+    // accepted for the relay (scheduling, API defaults); no effect on how edged runs the pod
+    nodeSelector: nodeSelector.optional(),
+    affinity: z.strictObject({ nodeAffinity: nodeAffinity.optional() }).optional(),
+    tolerations: z.array(toleration).optional(),
+    schedulerName: z.string().min(1).optional(),
+    priorityClassName: dnsSubdomain.or(z.literal('')).optional(),
+    dnsPolicy: z.enum(['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None']).optional(),
+    serviceAccountName: dnsSubdomain.or(z.literal('')).optional(),
+    automountServiceAccountToken: z.boolean().optional(),
+    enableServiceLinks: z.boolean().optional(),
+    securityContext: z.strictObject({}).optional(),
   })
   .superRefine((spec, ctx) => {
     const volumes = new Map<string, Volume>();

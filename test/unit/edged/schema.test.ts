@@ -61,7 +61,8 @@ test('a full supported pod parses with Kubernetes defaults', () => {
 test('unsupported and bad fields are refused with their paths', () => {
   const cases: [unknown, string][] = [
     [podWith({ containers: [c({ lifecycle: {} })] }), 'spec.containers[0].lifecycle: unknown field'],
-    [podWith({ nodeSelector: { a: 'b' }, containers: [c()] }), 'spec.nodeSelector: unknown field'],
+    [podWith({ runtimeClassName: 'kata', containers: [c()] }), 'spec.runtimeClassName: unknown field'],
+    [podWith({ affinity: { podAntiAffinity: {} }, containers: [c()] }), 'spec.affinity.podAntiAffinity: unknown field'],
     [podWith({ containers: [] }), 'spec.containers: at least one container'],
     [podWith({ containers: [c({ image: '' })] }), 'spec.containers[0].image: is required'],
     [podWith({ containers: [c({ livenessProbe: { periodSeconds: 1 } })] }), 'spec.containers[0].livenessProbe: exactly one of exec, httpGet or tcpSocket'],

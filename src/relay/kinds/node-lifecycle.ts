@@ -1,0 +1,236 @@
+/**
+ * Node lifecycle as pure functions, for the relay's node sync: the Node status built from what a
+ * node reports about itself (nodeInfo, addresses, capacity), the Ready condition from presence
+ * and heartbeats, and the taints Kubernetes' node lifecycle controller keeps in step with it.
+ *
+ * Times are the relay's: `lastHeartbeat` is when the relay received the node's last heartbeat or
+ * report, never a time the node wrote (a node's clock must not decide anything here).
+ *
+ * Ready, as Kubernetes writes it:
+ *  - True  (KubeletReady): the node is connected and its last heartbeat is fresh;
+ *  - False (KubeletNotReady): it is connected and fresh but says it cannot run pods;
+ *  - Unknown (NodeStatusUnknown): it disconnected, or no heartbeat within notReadyAfterSeconds;
+ *  - Unknown (NodeStatusNeverUpdated): it never reported.
+ * lastTransitionTime moves only when the status changes; lastHeartbeatTime is the last heartbeat
+ * the condition was written for, refreshed at most every heartbeatWriteSeconds while nothing
+ * else changes (so a heartbeat is not a store write).
+ */
+import { isIP } from 'node:net';
+import type { NodeReportedStatus } from '../../contract/payloads.js';
+import { parseOrThrow, z } from '../../lib/schema.js';
+import { TAINT_NOT_READY, TAINT_UNREACHABLE } from './pod.js';
+
+export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
+
+export interface NodeCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  lastHeartbeatTime?: string;
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  timeAdded?: string;
+}
+
+export interface NodeAddress {
+  type: 'InternalIP' | 'ExternalIP' | 'Hostname' | 'InternalDNS' | 'ExternalDNS';
+  address: string;
+}
+
+export interface NodeSystemStatus {
+  nodeInfo: Record<string, string>;
+  addresses: NodeAddress[];
+  capacity: Record<string, string>;
+  allocatable: Record<string, string>;
+}
+
+export interface NodeLifecycleParams {
+  /** no heartbeat for this long: Ready becomes Unknown (relay config nodes.notReadyAfterSeconds) */
+  notReadyAfterSeconds: number;
+  /** refresh lastHeartbeatTime at most this often while the condition stays the same */
+  heartbeatWriteSeconds: number;
+  /** pods capacity when the node does not say */
+  defaultMaxPods: number;
+}
+
+export const NODE_LIFECYCLE_DEFAULTS: NodeLifecycleParams = { notReadyAfterSeconds: 90, heartbeatWriteSeconds: 60, defaultMaxPods: 110 };
+
+/** What the relay knows about a node's liveness right now. */
+export interface NodeLiveness {
+  /** the node's presence (false after its Last Will or a clean disconnect) */
+  online: boolean;
+  /** when the relay last heard from it (heartbeat or report), relay clock */
+  lastHeartbeat?: Date;
+  /** the node's own word on whether it can run pods (NodeReportedStatus.runtime) */
+  runtime?: { ready: boolean; message?: string };
+}
+
+/** Kubernetes times: RFC 3339, whole seconds. */
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// ------------------------------------------------------------------ the node's report
+
+/** Printable text only: a report's strings end up in `kubectl get` cells and terminals. */
+const printable = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must not contain control characters');
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+const reportSchema = z.object({
+  agentVersion: printable(64),
+  bootId: printable(64).default(''),
+  arch: printable(32).default(''),
+  platform: printable(32).default(''),
+  system: z
+    .strictObject({
+      hostname: printable(253).optional(),
+      osImage: printable(256).optional(),
+      kernelVersion: printable(256).optional(),
+      containerRuntimeVersion: printable(256).optional(),
+      machineID: printable(128).optional(),
+      systemUUID: printable(128).optional(),
+      addresses: z
+        .array(z.string().refine((s) => isIP(s) !== 0, 'must be an IP address'))
+        .max(16)
+        .optional(),
+      cpus: count.max(4096).optional(),
+      memoryBytes: count.optional(),
+      ephemeralStorageBytes: count.optional(),
+      maxPods: count.max(10_000).optional(),
+    })
+    .optional(),
+  runtime: z.strictObject({ ready: z.boolean(), message: printable(1024).optional() }).optional(),
+});
+export type NodeReport = z.output<typeof reportSchema>;
+
+/** A node's report, checked (throws ValidationError naming each bad field; unknown fields are ignored). */
+export function parseNodeReport(report: unknown): NodeReport {
+  return parseOrThrow(reportSchema, report, 'Node report');
+}
+
+/** Node.js process.arch → the GOARCH names Kubernetes uses (kubernetes.io/arch). */
+export function goArch(arch: string): string {
+  const map: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64' };
+  return map[arch] ?? arch;
+}
+
+const ki = (bytes: number): string => `${Math.floor(bytes / 1024)}Ki`;
+
+/** nodeInfo, addresses, capacity and allocatable from a node's report (as NodeReportedStatus). */
+export function nodeSystemStatus(report: NodeReport | NodeReportedStatus, params: NodeLifecycleParams = NODE_LIFECYCLE_DEFAULTS): NodeSystemStatus {
+  const r = parseNodeReport(report);
+  const sys = r.system ?? {};
+  const version = r.agentVersion.startsWith('v') || r.agentVersion === '' ? r.agentVersion : `v${r.agentVersion}`;
+  const nodeInfo: Record<string, string> = {
+    machineID: sys.machineID ?? '',
+    systemUUID: sys.systemUUID ?? '',
+    bootID: r.bootId,
+    kernelVersion: sys.kernelVersion ?? '',
+    osImage: sys.osImage ?? '',
+    containerRuntimeVersion: sys.containerRuntimeVersion ?? '',
+    kubeletVersion: version,
+    operatingSystem: r.platform,
+    architecture: goArch(r.arch),
+  };
+  const addresses: NodeAddress[] = (sys.addresses ?? []).map((address) => ({ type: 'InternalIP', address }));
+  if (sys.hostname) addresses.push({ type: 'Hostname', address: sys.hostname });
+  const capacity: Record<string, string> = {};
+  if (sys.cpus !== undefined) capacity.cpu = String(sys.cpus);
+  if (sys.ephemeralStorageBytes !== undefined) capacity['ephemeral-storage'] = ki(sys.ephemeralStorageBytes);
+  if (sys.memoryBytes !== undefined) capacity.memory = ki(sys.memoryBytes);
+  capacity.pods = String(sys.maxPods ?? params.defaultMaxPods);
+  return { nodeInfo, addresses, capacity, allocatable: { ...capacity } };
+}
+
+/** Labels a kubelet puts on its Node (arch, os, hostname) plus the edge role KubeEdge uses. */
+export function nodeSystemLabels(nodeName: string, report: NodeReport | NodeReportedStatus): Record<string, string> {
+  const r = parseNodeReport(report);
+  return {
+    'kubernetes.io/arch': goArch(r.arch),
+    'kubernetes.io/os': r.platform,
+    'kubernetes.io/hostname': nodeName,
+    'node-role.kubernetes.io/edge': '',
+  };
+}
+
+// ------------------------------------------------------------------ Ready
+
+function fresh(live: NodeLiveness, now: Date, params: NodeLifecycleParams): boolean {
+  return !!live.lastHeartbeat && now.getTime() - live.lastHeartbeat.getTime() <= params.notReadyAfterSeconds * 1000;
+}
+
+/**
+ * The Ready condition now, given the previous one (undefined for a new node) and the node's
+ * creation time (lastHeartbeatTime of a node never heard from, as Kubernetes writes it).
+ */
+export function readyCondition(prev: NodeCondition | undefined, liveness: NodeLiveness, now: Date, createdAt: string, params: NodeLifecycleParams = NODE_LIFECYCLE_DEFAULTS): NodeCondition {
+  // after a relay restart the stored condition remembers the last heartbeat written
+  const stored = prev && prev.reason !== 'NodeStatusNeverUpdated' && prev.lastHeartbeatTime ? Date.parse(prev.lastHeartbeatTime) : NaN;
+  const live = !liveness.lastHeartbeat && !Number.isNaN(stored) ? { ...liveness, lastHeartbeat: new Date(stored) } : liveness;
+  let next: Pick<NodeCondition, 'status' | 'reason' | 'message'>;
+  if (!live.lastHeartbeat) next = { status: 'Unknown', reason: 'NodeStatusNeverUpdated', message: 'edgecore never posted node status.' };
+  else if (!live.online) next = { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'edgecore disconnected from the relay.' };
+  else if (!fresh(live, now, params)) next = { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'edgecore stopped posting node status.' };
+  else if (live.runtime && !live.runtime.ready) next = { status: 'False', reason: 'KubeletNotReady', message: live.runtime.message || 'container runtime is not ready' };
+  else next = { status: 'True', reason: 'KubeletReady', message: 'edgecore is posting ready status' };
+
+  const same = !!prev && prev.status === next.status && prev.reason === next.reason && prev.message === next.message;
+  const heard = live.lastHeartbeat ? rfc3339(live.lastHeartbeat) : undefined;
+  let heartbeat = heard ?? prev?.lastHeartbeatTime ?? createdAt;
+  if (same && prev?.lastHeartbeatTime) {
+    const last = Date.parse(prev.lastHeartbeatTime);
+    const due = !live.lastHeartbeat || Number.isNaN(last) || live.lastHeartbeat.getTime() - last >= params.heartbeatWriteSeconds * 1000;
+    if (!due || next.status === 'Unknown') heartbeat = prev.lastHeartbeatTime;
+  }
+  return {
+    type: 'Ready',
+    status: next.status,
+    lastHeartbeatTime: heartbeat,
+    lastTransitionTime: prev && prev.status === next.status && prev.lastTransitionTime ? prev.lastTransitionTime : rfc3339(now),
+    reason: next.reason,
+    message: next.message,
+  };
+}
+
+/** When Ready will turn Unknown if nothing more is heard (undefined: it will not change by itself). */
+export function readyDeadline(live: NodeLiveness, params: NodeLifecycleParams = NODE_LIFECYCLE_DEFAULTS): Date | undefined {
+  if (!live.online || !live.lastHeartbeat) return undefined;
+  return new Date(live.lastHeartbeat.getTime() + params.notReadyAfterSeconds * 1000 + 1);
+}
+
+/** `conditions` with Ready replaced (other condition types kept as they are). */
+export function withCondition(conditions: NodeCondition[] | undefined, c: NodeCondition): NodeCondition[] {
+  const out = (conditions ?? []).filter((x) => x.type !== c.type);
+  out.push(c);
+  return out;
+}
+
+// ------------------------------------------------------------------ taints
+
+/**
+ * The node's taints with the lifecycle ones set as Kubernetes' node lifecycle controller sets
+ * them: not-ready (Ready False) or unreachable (Ready Unknown), each NoSchedule and NoExecute,
+ * and unschedulable:NoSchedule for a cordoned node. Other taints are kept in place; a lifecycle
+ * taint that stays keeps its timeAdded. Whether pods leave is then their tolerations' call — by
+ * default a pod tolerates unreachable forever (pod.ts), so a node that drops off keeps its pods.
+ */
+export function lifecycleTaints(taints: Taint[] | undefined, ready: NodeCondition['status'], unschedulable: boolean, now: Date): Taint[] {
+  const want: Taint[] = [];
+  const lifecycle = new Set([TAINT_NOT_READY, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE]);
+  const key = ready === 'False' ? TAINT_NOT_READY : ready === 'Unknown' ? TAINT_UNREACHABLE : undefined;
+  if (key) want.push({ key, effect: 'NoSchedule' }, { key, effect: 'NoExecute' });
+  if (unschedulable) want.push({ key: TAINT_UNSCHEDULABLE, effect: 'NoSchedule' });
+  const same = (a: Taint, b: Taint) => a.key === b.key && a.effect === b.effect;
+  const out = (taints ?? []).filter((t) => !lifecycle.has(t.key) || want.some((w) => same(w, t)));
+  for (const w of want) {
+    if (out.some((t) => same(t, w))) continue;
+    out.push(w.effect === 'NoExecute' ? { ...w, timeAdded: rfc3339(now) } : w);
+  }
+  return out;
+}
