@@ -1,13 +1,16 @@
 /**
- * Every kind the relay's API serves, one ResourceDef each. Namespace, ConfigMap, Secret and
- * Event are defined here; Pod, Node, Device and DeviceModel join them from their own files.
+ * Every kind the relay's API serves, one ResourceDef each: core/v1 Namespace, ConfigMap, Secret,
+ * Event, Pod, Node, and devices.kubeedge.io/v1beta1 DeviceModel and Device.
  */
 import { configMapDef } from './configmap.js';
+import { deviceDef, deviceModelDef } from './device.js';
 import { eventDef } from './event.js';
 import { namespaceDef } from './namespace.js';
+import { nodeDef } from './node.js';
+import { podDef, type PodKindOptions } from './pod.js';
 import { secretDef } from './secret.js';
 import type { ResourceDef } from './types.js';
 
-export function builtinKinds(): ResourceDef[] {
-  return [namespaceDef, configMapDef, secretDef, eventDef];
+export function builtinKinds(pod?: PodKindOptions): ResourceDef[] {
+  return [namespaceDef, nodeDef, podDef(pod), configMapDef, secretDef, eventDef, deviceModelDef, deviceDef];
 }
