@@ -1,0 +1,117 @@
+/**
+ * A real `edgerelay run` process serving the Kubernetes API, and the real kubectl against it
+ * (binaries pinned: /usr/lib/google-cloud-sdk/bin/kubectl.1.NN). Until the API speaks TLS the
+ * listener is plain HTTP with `api.insecureLocalAdmin` (kubectl sends no token over http://);
+ * the token paths are exercised with @kubernetes/client-node, which does.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort, spawnEntry, type Proc } from '../harness.js';
+
+export const KUBECTL_DIR = '/usr/lib/google-cloud-sdk/bin';
+export const kubectlPath = (minor: number): string => join(KUBECTL_DIR, `kubectl.1.${minor}`);
+export const ADMIN_TOKEN = 'kube-admin-token';
+export const READ_ONLY_TOKEN = 'kube-read-only-token';
+
+export function haveKubectl(minor: number): Promise<void> {
+  return existsSync(kubectlPath(minor)) ? Promise.resolve() : Promise.reject(new Error(`${kubectlPath(minor)} missing`));
+}
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class KubeRelay {
+  proc?: Proc;
+  url = '';
+  kubeconfig = '';
+  constructor(readonly dir: string) {}
+
+  async start(): Promise<void> {
+    const [api, mqtt] = [await freePort(), await freePort()];
+    const config = join(this.dir, 'relay.yaml');
+    writeFileSync(
+      config,
+      stringify({
+        dataDir: join(this.dir, 'data'),
+        log: { level: 'info', format: 'json' },
+        api: { host: '127.0.0.1', port: api, adminToken: ADMIN_TOKEN, readOnlyToken: READ_ONLY_TOKEN, insecureLocalAdmin: true },
+        broker: { host: '127.0.0.1', port: mqtt, ws: { enabled: false } },
+      }),
+    );
+    this.url = `http://127.0.0.1:${api}`;
+    this.kubeconfig = join(this.dir, 'kubeconfig');
+    writeFileSync(
+      this.kubeconfig,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'relay', cluster: { server: this.url } }],
+        users: [{ name: 'admin', user: {} }],
+        contexts: [{ name: 'relay', context: { cluster: 'relay', user: 'admin' } }],
+        'current-context': 'relay',
+      }),
+    );
+    this.proc = spawnEntry('edgerelay', 'edgerelay', ['run', '--config', config]);
+    await this.proc.record('edgerelay ready');
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.stop();
+  }
+
+  private env(extra: Record<string, string>): NodeJS.ProcessEnv {
+    return { PATH: process.env.PATH ?? '', HOME: this.dir, KUBECONFIG: this.kubeconfig, ...extra };
+  }
+
+  /** kubectl 1.<minor> with this relay's kubeconfig and its own discovery cache */
+  kubectl(args: string[], o: { minor?: number; input?: string; env?: Record<string, string> } = {}): Run {
+    const minor = o.minor ?? 32;
+    const r = spawnSync(kubectlPath(minor), ['--cache-dir', join(this.dir, `cache-${minor}`), ...args], {
+      cwd: this.dir,
+      encoding: 'utf8',
+      input: o.input ?? '',
+      env: this.env(o.env ?? {}),
+      timeout: 60_000,
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** kubectl left running (get -w): its output so far, and a stop */
+  background(args: string[], minor = 32): { out: () => string; stop: () => Promise<number | null> } {
+    const child = spawn(kubectlPath(minor), ['--cache-dir', join(this.dir, `cache-${minor}`), ...args], { cwd: this.dir, env: this.env({}), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    return {
+      out: () => out,
+      stop: async () => {
+        if (child.exitCode === null) child.kill('SIGTERM');
+        return exited;
+      },
+    };
+  }
+
+  /** a raw API call with a bearer token (kubectl sends none over http://) */
+  async call(method: string, path: string, token: string | undefined, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await fetch(this.url + path, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': contentType },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+}
+
+/** Write `text` to a file in `dir` and return its path. */
+export function file(dir: string, name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
