@@ -1,6 +1,7 @@
 /**
- * Garbage collection by ownerReferences, as Kubernetes' collector does it, over informers of
- * every kind:
+ * Garbage collection by ownerReferences, as Kubernetes' collector does it, over metadata-only
+ * informers of every kind (writes are merge patches of metadata, with the resourceVersion seen as
+ * a precondition):
  * - a dependent all of whose owners are gone (not found, or found with another uid) is deleted;
  *   references to gone owners are dropped while another owner remains;
  * - an owner being deleted with the `orphan` finalizer: its references are removed from every
@@ -40,7 +41,7 @@ export class GarbageCollector {
   ) {
     this.queue = new WorkQueue((k) => this.sync(k), log);
     for (const def of registry.all()) {
-      const inf = new Informer(client, def, log);
+      const inf = new Informer(client, def, log, true);
       inf.onChange((_k, obj, old) => this.observe(def, obj, old));
       this.informers.set(def, inf);
     }
@@ -132,7 +133,7 @@ export class GarbageCollector {
     }
     if (states.includes('absent')) {
       const keep = refs.filter((_, i) => states[i] !== 'absent');
-      await this.tolerate(this.client.update(def, { ...obj, metadata: { ...obj.metadata, ownerReferences: keep } }));
+      await this.patchMeta(def, obj, { ownerReferences: keep });
     }
   }
 
@@ -144,7 +145,7 @@ export class GarbageCollector {
     const uid = owner.metadata.uid ?? '';
     for (const d of this.dependentsOf(uid)) {
       const refs = (d.obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
-      await this.tolerate(this.client.update(d.def, { ...d.obj, metadata: { ...d.obj.metadata, ownerReferences: refs } }));
+      await this.patchMeta(d.def, d.obj, { ownerReferences: refs });
     }
     await this.dropFinalizer(def, owner, ORPHAN_FINALIZER);
   }
@@ -161,8 +162,13 @@ export class GarbageCollector {
   }
 
   private async dropFinalizer(def: ResourceDef, obj: KubeObject, finalizer: string): Promise<void> {
-    const finalizers = (obj.metadata.finalizers ?? []).filter((f) => f !== finalizer);
-    await this.tolerate(this.client.update(def, { ...obj, metadata: { ...obj.metadata, finalizers } }));
+    await this.patchMeta(def, obj, { finalizers: (obj.metadata.finalizers ?? []).filter((f) => f !== finalizer) });
+  }
+
+  /** A merge patch of metadata fields, valid only on the version seen (409 otherwise: the change event brings it back). */
+  private async patchMeta(def: ResourceDef, obj: KubeObject, meta: Record<string, unknown>): Promise<void> {
+    const patch = { metadata: { ...meta, resourceVersion: obj.metadata.resourceVersion } };
+    await this.tolerate(this.client.patch(def, obj.metadata.namespace, obj.metadata.name ?? '', 'merge', patch));
   }
 
   /** 404 (already gone) is done; 409 (changed meanwhile) is looked at again when its change arrives. */

@@ -23,8 +23,14 @@ export class Informer {
     private readonly client: ApiClient,
     readonly ref: ResourceRef,
     private readonly log: Logger,
+    /** keep only apiVersion, kind and metadata of each object (a metadata informer: far less memory) */
+    private readonly metadataOnly = false,
     private readonly relistDelayMs = 1000,
   ) {}
+
+  private keep(o: KubeObject): KubeObject {
+    return this.metadataOnly ? { apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata } : o;
+  }
 
   onChange(h: ChangeHandler): void {
     this.handlers.push(h);
@@ -52,7 +58,8 @@ export class Informer {
   async start(): Promise<void> {
     const list = await this.client.list(this.ref);
     const seen = new Set<string>();
-    for (const o of list.items) {
+    for (const item of list.items) {
+      const o = this.keep(item);
       const k = keyOf(o);
       seen.add(k);
       const old = this.cache.get(k);
@@ -68,7 +75,7 @@ export class Informer {
     this.watch = await this.client.watch(this.ref, undefined, { resourceVersion: list.metadata.resourceVersion ?? '0' }, (e) => {
       if (e.type === 'ERROR') return this.relistSoon();
       if (e.type === 'BOOKMARK') return;
-      const o = e.object as KubeObject;
+      const o = this.keep(e.object as KubeObject);
       const k = keyOf(o);
       const old = this.cache.get(k);
       if (e.type === 'DELETED') this.cache.delete(k);
