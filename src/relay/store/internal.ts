@@ -1,0 +1,80 @@
+/**
+ * The relay's non-object data as internal resources of the ObjectStore (group
+ * `internal.edgerelay`, never registered with the API, so no URL reaches them): node credentials,
+ * bootstrap tokens, report dedup marks. Kept in the same store so one PostgreSQL implementation
+ * covers everything and a report commits with its dedup mark (docs/architecture.md).
+ * Telemetry is not here: it is an append-only log of its own.
+ */
+import type { KubeObject } from '../../contract/kube/types.js';
+import type { ObjectKey, ObjectStore, StoreOp } from './objects.js';
+
+export const INTERNAL_GROUP = 'internal.edgerelay';
+
+export type InternalResource = 'nodecredentials' | 'bootstraptokens' | 'reportmarks';
+
+export interface NodeCredential {
+  /** mosquitto `$7$` PBKDF2-SHA512 hash */
+  passwordHash: string;
+  rotatedAt: string;
+}
+
+export interface BootstrapToken {
+  expiresAt: string;
+  createdAt: string;
+}
+
+export interface ReportMark {
+  /** the highest sequence number accepted from this node on this stream */
+  seq: number;
+}
+
+interface Specs {
+  nodecredentials: NodeCredential;
+  bootstraptokens: BootstrapToken;
+  reportmarks: ReportMark;
+}
+
+export const internalKey = (resource: InternalResource, name: string): ObjectKey => ({ group: INTERNAL_GROUP, resource, namespace: '', name });
+
+/** The mark's name: node and stream (a node name is a DNS label, so `.` cannot be ambiguous in it). */
+export const reportMarkName = (node: string, stream: string): string => `${node}.${stream}`;
+
+export class InternalRecords {
+  constructor(private readonly store: ObjectStore) {}
+
+  async get<R extends InternalResource>(resource: R, name: string): Promise<{ spec: Specs[R]; revision: number } | undefined> {
+    const o = await this.store.get(internalKey(resource, name));
+    return o ? { spec: o.spec as Specs[R], revision: Number(o.metadata.resourceVersion) } : undefined;
+  }
+
+  /** The op that writes `spec` at `name`, given what is there now (`revision`, or undefined when absent). */
+  putOp<R extends InternalResource>(resource: R, name: string, spec: Specs[R], revision: number | undefined): StoreOp {
+    const object: KubeObject = { apiVersion: `${INTERNAL_GROUP}/v1`, kind: resource, metadata: { name }, spec };
+    const key = internalKey(resource, name);
+    return revision === undefined ? { op: 'create', key, object } : { op: 'update', key, object, expect: revision };
+  }
+
+  async put<R extends InternalResource>(resource: R, name: string, spec: Specs[R]): Promise<void> {
+    const cur = await this.get(resource, name);
+    await this.store.commit([this.putOp(resource, name, spec, cur?.revision)]);
+  }
+
+  async remove(resource: InternalResource, name: string): Promise<boolean> {
+    const cur = await this.get(resource, name);
+    if (!cur) return false;
+    await this.store.commit([{ op: 'delete', key: internalKey(resource, name), expect: cur.revision }]);
+    return true;
+  }
+
+  /**
+   * The ops that mark report `seq` of (node, stream) as seen — to commit with the report's own
+   * write (`WriteOptions.alsoCommit`) — or undefined when it was seen already (a duplicate).
+   * The precondition on the mark's revision makes two concurrent writers of one mark conflict.
+   */
+  async markOps(node: string, stream: string, seq: number): Promise<StoreOp[] | undefined> {
+    const name = reportMarkName(node, stream);
+    const cur = await this.get('reportmarks', name);
+    if (cur && seq <= cur.spec.seq) return undefined;
+    return [this.putOp('reportmarks', name, { seq }, cur?.revision)];
+  }
+}
