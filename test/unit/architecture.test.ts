@@ -51,6 +51,8 @@ const RULES: { from: string; forbidden: string[]; why: string }[] = [
   },
   { from: 'relay/apiserver/', forbidden: ['relay/controllers/', 'relay/sync', 'relay/broker/', 'relay/service', 'relay/store/sqlite', 'relay/store/objects-sqlite'], why: 'the API machinery is generic over kinds and stores' },
   { from: 'relay/store/', forbidden: ['relay/apiserver/', 'relay/controllers/', 'relay/kinds/'], why: 'the store knows objects, not the API' },
+  { from: 'relay/patch/', forbidden: ['relay/store/', 'relay/kinds/', 'relay/broker/', 'npm:better-sqlite3', 'npm:node:fs', 'npm:node:http', 'npm:node:https'], why: 'patch and apply are pure functions on JSON' },
+  { from: 'relay/openapi/', forbidden: ['relay/store/', 'relay/patch/', 'relay/broker/', 'npm:better-sqlite3', 'npm:node:fs', 'npm:node:http', 'npm:node:https'], why: 'OpenAPI documents are pure data and functions' },
   { from: 'contract/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/', 'ctl/'], why: 'the contract depends on nothing of either side' },
 ];
 
