@@ -20,6 +20,9 @@ import { ResourceRegistry } from './apiserver/registry.js';
 import { startControllers, type Controllers } from './controllers/index.js';
 import { builtinKinds } from './kinds/index.js';
 import * as patch from './patch/index.js';
+import { byGroupVersion, openapiPathKey, openapiV3Document } from './openapi/index.js';
+import type { OpenApiSource } from './apiserver/http/openapi.js';
+import type { ResourceDef } from './kinds/types.js';
 import type { ObjectStore } from './store/objects.js';
 import { SqliteObjectStore } from './store/objects-sqlite.js';
 import { EmbeddedBroker } from './broker/embedded.js';
@@ -69,6 +72,19 @@ export function readOnlyTokenFor(config: RelayConfig): string {
   return token;
 }
 
+/** The full OpenAPI v3 documents of src/relay/openapi, per group-version path (api/v1, apis/G/V). */
+function openapiDocuments(defs: readonly ResourceDef[]): OpenApiSource {
+  const byGv = byGroupVersion([...defs]);
+  const gvOf = new Map(Object.keys(byGv).map((gv) => [openapiPathKey(gv), gv]));
+  return {
+    paths: () => [...gvOf.keys()],
+    document: (p) => {
+      const gv = gvOf.get(p);
+      return gv ? openapiV3Document(gv, byGv[gv]!) : undefined;
+    },
+  };
+}
+
 function listen(server: Server, port: number, host: string): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -92,13 +108,15 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const store = SqliteRelayStore.open(join(config.dataDir, 'relay.db'));
   const objects = SqliteObjectStore.open(join(config.dataDir, 'relay.db'), { window: config.api.watchWindow });
   const adminToken = adminTokenFor(config);
-  const core = new ApiCore({ store: objects, registry: new ResourceRegistry(builtinKinds()), patch, now });
+  const registry = new ResourceRegistry(builtinKinds());
+  const core = new ApiCore({ store: objects, registry, patch, now });
   const controllers = await startControllers(core, log.child('controllers'));
   const kube = new ApiServer({
     core,
     authenticate: tokenAuthenticator({ adminToken, readOnlyToken: readOnlyTokenFor(config), insecureLocalAdmin: config.api.insecureLocalAdmin }),
     log: log.child('kube'),
     now,
+    openapi: openapiDocuments(registry.all()),
     gitVersion: `v1.32.0+edgerelay-${VERSION}`,
   });
   let transport: RelayTransport;

@@ -31,9 +31,11 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('version and api-resources: a 1.32 server with the served kinds, short names and scopes', async (t) => {
+test('version, explain and api-resources: a 1.32 server with the served kinds, their schemas, short names and scopes', async (t) => {
   if (!(await ok(t))) return;
   assert.match(succeed(['version']), /Server Version: v1\.32\.0\+edgerelay/);
+  assert.match(succeed(['explain', 'pod.spec.nodeName']), /FIELD: nodeName <string>/);
+  assert.match(succeed(['explain', 'devices.spec']), /GROUP:\s+devices\.kubeedge\.io\nKIND:\s+Device/);
   const out = succeed(['api-resources']);
   for (const line of [/^configmaps\s+cm\s+v1\s+true\s+ConfigMap$/m, /^namespaces\s+ns\s+v1\s+false\s+Namespace$/m, /^pods\s+po\s+v1\s+true\s+Pod$/m, /^devices\s+dev\s+devices\.kubeedge\.io\/v1beta1\s+true\s+Device$/m]) {
     assert.match(out, line);
