@@ -82,3 +82,12 @@ export class ApiClient {
     return this.core.deleteCollection(this.ctx(), this.def(ref), namespace, list, opts);
   }
 }
+
+/**
+ * The hook the node link calls when a node reports that a gracefully deleted object's containers
+ * are gone: the node's own final delete (grace 0, on that uid only), as a kubelet's. Authorized
+ * only for objects bound to the calling node; an object recreated under the same name is safe.
+ */
+export function confirmTerminated(node: ApiClient, ref: ResourceRef, namespace: string | undefined, name: string, uid: string): Promise<DeleteResult> {
+  return node.delete(ref, namespace, name, { gracePeriodSeconds: 0, preconditions: { uid } });
+}

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { isStatusError, type StatusError } from '../../../../src/contract/kube/status.js';
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
 import { nodeIdentity, READ_ONLY } from '../../../../src/relay/apiserver/authz.js';
+import { confirmTerminated } from '../../../../src/relay/apiserver/client.js';
 import { configMap, CM, fixture, NS, widget, widgetDef } from './fixture.js';
 
 async function refused(p: Promise<unknown>, code: number, reason?: string): Promise<StatusError> {
@@ -162,7 +163,8 @@ test('graceful deletion: an object bound to a node stays Terminating until the n
   // another node may not confirm; its own node may
   const uid = r.object.metadata.uid!;
   await refused(f.client(nodeIdentity('pi-2')).delete(widgetDef, 'default', 'bound', { gracePeriodSeconds: 0, preconditions: { uid } }), 403, 'Forbidden');
-  assert.equal((await f.client(nodeIdentity('pi-1')).delete(widgetDef, 'default', 'bound', { gracePeriodSeconds: 0, preconditions: { uid } })).gone, true);
+  await refused(confirmTerminated(f.client(nodeIdentity('pi-1')), widgetDef, 'default', 'bound', 'another-uid'), 409, 'Conflict');
+  assert.equal((await confirmTerminated(f.client(nodeIdentity('pi-1')), widgetDef, 'default', 'bound', uid)).gone, true);
   await f.admin.create(widgetDef, widget('forced', { spec: { nodeName: 'offline' } }));
   assert.equal((await f.admin.delete(widgetDef, 'default', 'forced', { gracePeriodSeconds: 0 })).gone, true);
 });
