@@ -61,7 +61,7 @@ function warningHeader(warnings: readonly string[]): string[] {
 }
 
 export function send(res: ServerResponse, code: number, body: unknown, opts: { contentType?: string; warnings?: readonly string[]; yaml?: boolean; headers?: Record<string, string> } = {}): void {
-  const text = opts.yaml ? stringifyYaml(body) : typeof body === 'string' ? body : JSON.stringify(body);
+  const text = Buffer.isBuffer(body) ? body : opts.yaml ? stringifyYaml(body) : typeof body === 'string' ? body : JSON.stringify(body);
   const headers: Record<string, string | string[]> = {
     'content-type': opts.contentType ?? (opts.yaml ? 'application/yaml' : 'application/json'),
     'content-length': String(Buffer.byteLength(text)),

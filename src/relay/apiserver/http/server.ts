@@ -18,6 +18,7 @@ import { subjectOf } from '../registry.js';
 import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { send, sendStatus, sendText } from './io.js';
 import { chooseDiscovery } from './negotiate.js';
+import { encodeOpenApiV2, OPENAPI_V2_PROTOBUF } from '../protobuf/openapi-v2.js';
 import { minimalOpenApi, OpenApiCache, type OpenApiSource } from './openapi.js';
 import { requestInfo } from './paths.js';
 import { serveResource } from './resources.js';
@@ -65,6 +66,7 @@ const HEALTH = /^\/(healthz|livez|readyz)(\/[a-z-]+)?$/;
 export class ApiServer {
   private readonly streams = new Map<string, StreamHandler>();
   private readonly openapi: OpenApiCache;
+  private openapiV2?: Buffer;
 
   constructor(private readonly o: ApiServerOptions) {
     this.openapi = new OpenApiCache(o.openapi ?? minimalOpenApi(o.core.registry));
@@ -120,7 +122,13 @@ export class ApiServer {
     }
     if (path === '/version' || path === '/version/') return send(res, 200, this.version());
     const identity = await this.identify(req);
-    if (path === '/openapi/v2' || path.startsWith('/openapi/v2/')) throw pathNotFound();
+    if (path === '/openapi/v2') {
+      // only gnostic's protobuf form exists (kubectl 1.27/1.28 read it); JSON v2 is not served
+      if (!(req.headers.accept ?? '').includes(OPENAPI_V2_PROTOBUF)) throw pathNotFound();
+      // answered under a media type Go's mime parser accepts ('@' is not a token character)
+      return send(res, 200, this.v2(), { contentType: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf' });
+    }
+    if (path.startsWith('/openapi/v2/')) throw pathNotFound();
     if (path === '/openapi/v3' || path === '/openapi/v3/') return send(res, 200, this.openapi.index());
     if (path.startsWith('/openapi/v3/')) {
       const doc = this.openapi.document(decodeURIComponent(path.slice('/openapi/v3/'.length)));
@@ -180,6 +188,18 @@ export class ApiServer {
     const identity = await this.identify(req);
     const sctx = await this.streamContext(this.ctx(req, identity), def, info.namespace, info.name, info.subresource, h.verb, url.searchParams);
     await h.upgrade(sctx, req, socket, head);
+  }
+
+  private v2(): Buffer {
+    this.openapiV2 ??= encodeOpenApiV2(
+      'edgerelay',
+      this.o.gitVersion,
+      this.o.core.registry.all().map((d) => {
+        const base = d.group ? `/apis/${d.group}/${d.version}` : `/api/${d.version}`;
+        return { path: d.namespaced ? `${base}/namespaces/{namespace}/${d.plural}/{name}` : `${base}/${d.plural}/{name}`, group: d.group, version: d.version, kind: d.kind };
+      }),
+    );
+    return this.openapiV2;
   }
 
   version(): Record<string, string> {

@@ -9,41 +9,17 @@
  * numbers are kept even when 0, since a pointer field's 0 means something (runAsUser: 0).
  * Answers stay JSON: kubectl accepts them.
  */
-import protobuf from 'protobufjs/light.js';
 import { badRequest, unsupportedMediaType } from '../../../contract/kube/status.js';
+import { protobuf, rootOf, type FieldSpec } from './descriptors.js';
 import data from './kubernetes.json' with { type: 'json' };
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
-interface FieldSpec {
-  id: number;
-  type: string;
-  rule?: 'repeated';
-  keyType?: string;
-}
-
-const SCALARS = new Set(['double', 'float', 'int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', 'int64', 'uint64', 'sint64', 'fixed64', 'sfixed64', 'bool', 'string', 'bytes']);
 const META = 'k8s.io.apimachinery.pkg.apis.meta.v1';
 
 let root: protobuf.Root | undefined;
-
-function build(): protobuf.Root {
-  const r = new protobuf.Root();
-  for (const [full, fields] of Object.entries(data.messages as Record<string, Record<string, FieldSpec>>)) {
-    const dot = full.lastIndexOf('.');
-    const t = new protobuf.Type(full.slice(dot + 1));
-    for (const [name, f] of Object.entries(fields)) {
-      const type = SCALARS.has(f.type) ? f.type : `.${f.type}`;
-      t.add(f.keyType ? new protobuf.MapField(name, f.id, f.keyType, type) : new protobuf.Field(name, f.id, type, f.rule === 'repeated' ? 'repeated' : 'optional'));
-    }
-    r.define(full.slice(0, dot)).add(t);
-  }
-  r.resolveAll();
-  return r;
-}
-
-const types = (): protobuf.Root => (root ??= build());
+const types = (): protobuf.Root => (root ??= rootOf(data.messages as Record<string, Record<string, FieldSpec>>));
 
 function isoSeconds(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -34,3 +34,17 @@ test('bad protobuf bodies are refused with a Status, never a crash', () => {
   const deployment = Buffer.concat([hex('6b3873000a130a0761707073'), Buffer.from('/v1\x12\x0aDeployment')]);
   assert.ok([400, 415].includes(code(deployment)!));
 });
+
+test('the OpenAPI v2 document (gnostic protobuf) carries a PATCH with fieldValidation per kind, as kubectl 1.27/1.28 look for it', async () => {
+  const { decodeOpenApiV2, encodeOpenApiV2 } = await import('../../../../src/relay/apiserver/protobuf/openapi-v2.js');
+  const buf = encodeOpenApiV2('edgerelay', 'v1.32.0', [{ path: '/api/v1/namespaces/{namespace}/pods/{name}', group: '', version: 'v1', kind: 'Pod' }]);
+  const doc = decodeOpenApiV2(buf) as {
+    swagger: string;
+    paths: { path: { name: string; value: { patch: { parameters: { parameter: { non_body_parameter: { query_parameter_sub_schema: { name: string } } } }[]; vendor_extension: { name: string; value: { yaml: string } }[] } } }[] };
+  };
+  assert.equal(doc.swagger, '2.0');
+  const p = doc.paths.path[0]!;
+  assert.equal(p.name, '/api/v1/namespaces/{namespace}/pods/{name}');
+  assert.ok(p.value.patch.parameters.some((x) => x.parameter.non_body_parameter.query_parameter_sub_schema.name === 'fieldValidation'));
+  assert.equal(p.value.patch.vendor_extension.find((e) => e.name === 'x-kubernetes-group-version-kind')!.value.yaml, 'group: ""\nkind: Pod\nversion: v1\n');
+});
