@@ -93,3 +93,16 @@ test('controllers restart from the store alone: work left while they were stoppe
   await waitFor('orphaned dependent collected', async () => !(await f.admin.find(CM, 'default', 'dep')));
   await waitFor('namespace finished', async () => !(await f.admin.find(NS, undefined, 'gone-soon')));
 });
+
+test('events expire an hour after they were last seen', async (t) => {
+  const f = await fixture();
+  const c = await startControllers(f.core, log);
+  t.after(() => c.stop());
+  const ev = (name: string, last: string): KubeObject => ({
+    apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: 'default' }, involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' }, reason: 'X', lastTimestamp: last,
+  });
+  await f.admin.create({ group: '', resource: 'events' }, ev('old', '2025-12-31T22:59:59Z'));
+  await f.admin.create({ group: '', resource: 'events' }, ev('recent', '2025-12-31T23:30:00Z'));
+  assert.equal(await c.events.sweep(), 1);
+  assert.deepEqual((await f.admin.list({ group: '', resource: 'events' }, 'default')).items.map((e) => e.metadata.name), ['recent']);
+});
