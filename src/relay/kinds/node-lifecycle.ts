@@ -15,7 +15,7 @@
  * the condition was written for, refreshed at most every heartbeatWriteSeconds while nothing
  * else changes (so a heartbeat is not a store write).
  */
-import { nodeRuntimeSchema, nodeSystemInfoSchema, printable } from '../../contract/node-status.js';
+import { nodeRuntimeSchema, nodeSystemInfoSchema, printable, type NodeRuntime } from '../../contract/node-status.js';
 import { parseOrThrow, z } from '../../lib/schema.js';
 import { TAINT_NOT_READY, TAINT_UNREACHABLE } from './pod.js';
 
@@ -66,8 +66,8 @@ export interface NodeLiveness {
   online: boolean;
   /** when the relay last heard from it (heartbeat or report), relay clock */
   lastHeartbeat?: Date;
-  /** the node's own word on whether it can run pods (NodeReportedStatus.runtime) */
-  runtime?: { ready: boolean; message?: string };
+  /** the node's own word on whether it can run pods (the report's `runtime`) */
+  runtime?: NodeRuntime;
 }
 
 /** Kubernetes times: RFC 3339, whole seconds. */
