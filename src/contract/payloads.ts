@@ -100,30 +100,6 @@ export interface NodeReportedStatus {
   /** last desired document rejected (validation or stale), if any */
   lastError?: string;
   outbox: { rows: number; dropped: number };
-  /** the machine, for the Node object's nodeInfo/addresses/capacity (optional: older nodes omit it) */
-  system?: NodeSystemInfo;
-  /** can the node run pods now (its container engine answers)? absent = yes */
-  runtime?: { ready: boolean; message?: string };
-}
-
-/** What a node reports about its machine. Sizes in bytes; all optional. */
-export interface NodeSystemInfo {
-  hostname?: string;
-  /** e.g. "Debian GNU/Linux 12 (bookworm)" (os-release PRETTY_NAME) */
-  osImage?: string;
-  /** uname -r */
-  kernelVersion?: string;
-  /** e.g. "docker://24.0.7" */
-  containerRuntimeVersion?: string;
-  machineID?: string;
-  systemUUID?: string;
-  /** the node's IP addresses, preferred first */
-  addresses?: string[];
-  cpus?: number;
-  memoryBytes?: number;
-  ephemeralStorageBytes?: number;
-  /** pods the node accepts (Kubernetes' default is 110) */
-  maxPods?: number;
 }
 
 export type RpcMethod = 'logs' | 'twin.get' | 'twin.set';

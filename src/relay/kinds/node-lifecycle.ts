@@ -15,8 +15,7 @@
  * the condition was written for, refreshed at most every heartbeatWriteSeconds while nothing
  * else changes (so a heartbeat is not a store write).
  */
-import { isIP } from 'node:net';
-import type { NodeReportedStatus } from '../../contract/payloads.js';
+import { nodeRuntimeSchema, nodeSystemInfoSchema, printable, type NodeRuntime } from '../../contract/node-status.js';
 import { parseOrThrow, z } from '../../lib/schema.js';
 import { TAINT_NOT_READY, TAINT_UNREACHABLE } from './pod.js';
 
@@ -67,8 +66,8 @@ export interface NodeLiveness {
   online: boolean;
   /** when the relay last heard from it (heartbeat or report), relay clock */
   lastHeartbeat?: Date;
-  /** the node's own word on whether it can run pods (NodeReportedStatus.runtime) */
-  runtime?: { ready: boolean; message?: string };
+  /** the node's own word on whether it can run pods (the report's `runtime`) */
+  runtime?: NodeRuntime;
 }
 
 /** Kubernetes times: RFC 3339, whole seconds. */
@@ -78,34 +77,17 @@ export function rfc3339(d: Date): string {
 
 // ------------------------------------------------------------------ the node's report
 
-/** Printable text only: a report's strings end up in `kubectl get` cells and terminals. */
-const printable = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must not contain control characters');
-const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-
+/**
+ * A node's report: NodeReportedStatus with the optional `system` and `runtime` sections of
+ * src/contract/node-status.ts. Unknown fields (a newer node) are ignored.
+ */
 const reportSchema = z.object({
   agentVersion: printable(64),
   bootId: printable(64).default(''),
   arch: printable(32).default(''),
   platform: printable(32).default(''),
-  system: z
-    .strictObject({
-      hostname: printable(253).optional(),
-      osImage: printable(256).optional(),
-      kernelVersion: printable(256).optional(),
-      containerRuntimeVersion: printable(256).optional(),
-      machineID: printable(128).optional(),
-      systemUUID: printable(128).optional(),
-      addresses: z
-        .array(z.string().refine((s) => isIP(s) !== 0, 'must be an IP address'))
-        .max(16)
-        .optional(),
-      cpus: count.max(4096).optional(),
-      memoryBytes: count.optional(),
-      ephemeralStorageBytes: count.optional(),
-      maxPods: count.max(10_000).optional(),
-    })
-    .optional(),
-  runtime: z.strictObject({ ready: z.boolean(), message: printable(1024).optional() }).optional(),
+  system: nodeSystemInfoSchema.optional(),
+  runtime: nodeRuntimeSchema.optional(),
 });
 export type NodeReport = z.output<typeof reportSchema>;
 
@@ -122,8 +104,8 @@ export function goArch(arch: string): string {
 
 const ki = (bytes: number): string => `${Math.floor(bytes / 1024)}Ki`;
 
-/** nodeInfo, addresses, capacity and allocatable from a node's report (as NodeReportedStatus). */
-export function nodeSystemStatus(report: NodeReport | NodeReportedStatus, params: NodeLifecycleParams = NODE_LIFECYCLE_DEFAULTS): NodeSystemStatus {
+/** nodeInfo, addresses, capacity and allocatable from a node's report (NodeReportedStatus; parsed here). */
+export function nodeSystemStatus(report: unknown, params: NodeLifecycleParams = NODE_LIFECYCLE_DEFAULTS): NodeSystemStatus {
   const r = parseNodeReport(report);
   const sys = r.system ?? {};
   const version = r.agentVersion.startsWith('v') || r.agentVersion === '' ? r.agentVersion : `v${r.agentVersion}`;
@@ -149,7 +131,7 @@ export function nodeSystemStatus(report: NodeReport | NodeReportedStatus, params
 }
 
 /** Labels a kubelet puts on its Node (arch, os, hostname) plus the edge role KubeEdge uses. */
-export function nodeSystemLabels(nodeName: string, report: NodeReport | NodeReportedStatus): Record<string, string> {
+export function nodeSystemLabels(nodeName: string, report: unknown): Record<string, string> {
   const r = parseNodeReport(report);
   return {
     'kubernetes.io/arch': goArch(r.arch),

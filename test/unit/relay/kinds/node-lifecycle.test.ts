@@ -1,6 +1,7 @@
 /** Node lifecycle as pure functions: status from the node's report, Ready from presence and heartbeats (injected clock), lifecycle taints. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { NodeSystemInfo } from '../../../../src/contract/node-status.js';
 import type { NodeReportedStatus } from '../../../../src/contract/payloads.js';
 import { isValidationError, type ValidationError } from '../../../../src/core/errors.js';
 import {
@@ -21,7 +22,7 @@ const CREATED = '2026-01-01T00:00:00Z';
 const t = (seconds: number) => new Date(Date.parse(CREATED) + seconds * 1000);
 const iso = (seconds: number) => t(seconds).toISOString().replace('.000Z', 'Z');
 
-const report: NodeReportedStatus = {
+const report: NodeReportedStatus & { system: NodeSystemInfo } = {
   appliedVersion: 4,
   epoch: 'e1',
   agentVersion: '0.1.0',
@@ -79,7 +80,7 @@ test("today's report (no system section) still gives a Node status; labels name 
 test('a bad report is refused with the field path and changes nothing', () => {
   const bad = (system: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
     try {
-      nodeSystemStatus({ ...report, ...extra, system: { ...report.system, ...system } } as NodeReportedStatus);
+      nodeSystemStatus({ ...report, ...extra, system: { ...report.system, ...system } });
     } catch (e) {
       assert.ok(isValidationError(e));
       return (e as ValidationError).issues.map((i) => i.path);
