@@ -32,6 +32,7 @@ const { EventBus } = await src('modules/eventbus/module.ts');
 const { MetaManager } = await src('modules/metamanager/module.ts');
 const { PropertyFilter } = await src('modules/devicetwin/filter.ts');
 const { openNodeStore } = await src('store/store.ts');
+const { nodeServices } = await src('node/services.ts');
 
 const SAMPLES = Number(process.argv[2] ?? 1000);
 const ns = () => process.hrtime.bigint();
@@ -61,7 +62,7 @@ async function startNode(dir, drivers) {
   });
   const store = openNodeStore(join(dir, 'edgecore.db'));
   const bus = new Bus();
-  const sup = new Supervisor(bus, { config, store, version: 'bench', now: () => new Date() }, nullLogger(), { stopTimeoutMs: 5000 });
+  const sup = new Supervisor(bus, nodeServices(config, store, 'bench'), nullLogger(), { stopTimeoutMs: 5000 });
   const restart = { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0, maxRestarts: 0, resetAfterMs: 1000 };
   sup.add({ module: new MetaManager(), enabled: true, restart });
   sup.add({ module: new EventBus(), enabled: true, restart });

@@ -8,8 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { stateKey } from '../../src/contract/payloads.js';
 import { openNodeStore } from '../../src/store/store.js';
+import { stateKey } from '../../src/store/uplink.js';
 import { Fail, until } from './harness.js';
 
 export interface DaemonPorts {
@@ -175,7 +175,7 @@ export class Daemon {
   upstream(name: string): DeviceStatus | undefined {
     const store = openNodeStore(join(this.dataDir, 'edgecore.db'));
     try {
-      const key = stateKey('Device', 'default', name);
+      const key = stateKey({ kind: 'Device', namespace: 'default', name });
       const e = store.outbox
         .peek(100_000)
         .filter((x) => x.key === key)

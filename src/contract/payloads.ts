@@ -2,7 +2,7 @@
  * Payloads of the node ⇄ relay wire contract (see topics.ts). JSON on the wire.
  */
 
-/** node → relay on `reportedState`: the latest status of one object. Outbox key = `${kind}/${namespace}/${name}`. */
+/** node → relay on `reportedState`: the latest status of one object (coalesced per object in the node's outbox). */
 export interface ReportedState {
   kind: string;
   namespace: string;
@@ -32,8 +32,6 @@ export interface ReportedTelemetry {
   seq?: number;
   stream?: string;
 }
-
-export const stateKey = (kind: string, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;
 
 /** One object in a node's desired document. `spec` is the whole manifest (apiVersion, kind, metadata, spec/data...). */
 export interface DesiredItem {

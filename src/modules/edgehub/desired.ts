@@ -1,18 +1,12 @@
 /**
  * Deciding what to do with a desired document (pure): apply it, or reject it as stale or
  * malformed. The caller writes an accepted document to SQLite (metamanager `desired.replace`)
- * before anything acts on it, then records its version in `store.meta`.
+ * before anything acts on it, then records its version as applied (the uplink).
  */
 import type { DesiredDocument } from '../../contract/payloads.js';
 import type { FieldIssue } from '../../core/errors.js';
 
-export const META_VERSION = 'desired.version';
-export const META_EPOCH = 'desired.epoch';
-
-export interface Applied {
-  epoch: string;
-  version: number;
-}
+import type { Applied } from '../../store/uplink.js';
 
 export type DesiredDecision =
   | { action: 'apply'; doc: DesiredDocument }
@@ -51,15 +45,4 @@ export function decideDesired(raw: unknown, node: string, applied: Applied): Des
     return { action: 'stale', reason: `version ${doc.version} is not newer than the applied ${applied.version}` };
   }
   return { action: 'apply', doc };
-}
-
-/** Add the outbox sequence and stream id to an upstream JSON payload (dedup at the relay). */
-export function stampPayload(payload: Buffer, seq: number, stream: string): Buffer {
-  try {
-    const v = JSON.parse(payload.toString('utf8')) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) return Buffer.from(JSON.stringify({ ...(v as object), seq, stream }));
-  } catch {
-    /* not JSON: sent as is */
-  }
-  return payload;
 }

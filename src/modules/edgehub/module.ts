@@ -4,28 +4,26 @@
  * - Connects with a persistent session (clean=false), a retained presence birth message and a
  *   retained Last Will ("offline"); reconnects with jittered exponential backoff (1 s → 60 s).
  * - Desired documents (retained, versioned) are checked, written to SQLite through metamanager
- *   (`desired.replace`, origin 'cloud') BEFORE anything acts on them, then their version is kept
- *   in `store.meta` ('desired.version'); stale versions are rejected. On every connect the node
+ *   (`desired.replace`, origin 'cloud') BEFORE anything acts on them, then the uplink records
+ *   their version as applied; stale versions are rejected. On every connect the node
  *   asks for the current document (`sync`), so nothing depends on the broker's queue.
- * - The outbox is published in order with QoS1; a row is removed only after its PUBACK.
+ * - What the uplink queued (the outbox) is published in order with QoS1; a row is removed only
+ *   after its PUBACK. The node's own status goes up through the uplink too.
  * - Heartbeats (QoS0) and relay calls (logs, twin) served through the bus.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Heartbeat, NodeReportedStatus, Presence, ReportedState, RpcRequest, SyncRequest } from '../../contract/payloads.js';
-import { stateKey } from '../../contract/payloads.js';
+import type { Heartbeat, NodeReportedStatus, Presence, RpcRequest, SyncRequest } from '../../contract/payloads.js';
 import { topics } from '../../contract/topics.js';
 import { backoffDelay } from '../../core/backoff.js';
 import { errorMessage } from '../../core/errors.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
-import { decideDesired, META_EPOCH, META_VERSION, stampPayload } from './desired.js';
+import { decideDesired } from './desired.js';
 import type { HubStatus } from './messages.js';
 import { nodeRpcHandlers, rpcErrorOf, type RpcHandler } from './rpc.js';
-
-const META_STREAM = 'edgehub.stream';
 
 export class EdgeHub implements NodeModule {
   readonly name = 'edgehub';
@@ -41,7 +39,6 @@ export class EdgeHub implements NodeModule {
   private applyChain: Promise<void> = Promise.resolve();
   private lastError?: string;
   private readonly bootId = randomUUID();
-  private stream = '';
   private readonly calls = new Map<string, AbortController>();
   private handlers: Record<string, RpcHandler> = {};
   private unsubs: (() => void)[] = [];
@@ -49,35 +46,25 @@ export class EdgeHub implements NodeModule {
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
     this.stopped = false;
-    const { config, store } = ctx.services;
+    const { config, uplink } = ctx.services;
     const hub = config.modules.edgehub;
     if (!hub.relay.url) throw new Error('modules.edgehub.relay.url is empty: run `edgecore join` first');
-    this.stream = store.meta.get(META_STREAM) ?? '';
-    if (!this.stream) {
-      this.stream = randomUUID();
-      store.meta.set(META_STREAM, this.stream);
-    }
     this.handlers = nodeRpcHandlers(ctx);
     ctx.bus.serve((msg: NodeMessage) => {
       if (msg.type === 'edgehub.flush') return void this.flush();
       if (msg.type === 'edgehub.status') return this.status();
       return undefined;
     });
-    this.unsubs.push(store.outbox.onEnqueue(() => setImmediate(() => void this.flush())));
+    this.unsubs.push(uplink.onQueued(() => setImmediate(() => void this.flush())));
     this.connect();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), hub.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
   }
 
-  private applied(): { epoch: string; version: number } {
-    const meta = this.ctx!.services.store.meta;
-    return { epoch: meta.get(META_EPOCH) ?? '', version: meta.getNumber(META_VERSION) };
-  }
-
   status(): HubStatus {
-    const { store, config } = this.ctx!.services;
-    const s = store.outbox.stats();
-    const a = this.applied();
+    const { uplink, config } = this.ctx!.services;
+    const s = uplink.backlog();
+    const a = uplink.applied();
     return {
       connected: this.client?.connected ?? false,
       url: config.modules.edgehub.relay.url,
@@ -146,7 +133,7 @@ export class EdgeHub implements NodeModule {
   private async requestSync(): Promise<void> {
     const c = this.client;
     if (!c?.connected || this.stopped) return;
-    const a = this.applied();
+    const a = this.ctx!.services.uplink.applied();
     const sync: SyncRequest = { epoch: a.epoch, appliedVersion: a.version, bootId: this.bootId, timestamp: Date.now() };
     await c.publishAsync(topics.sync(this.ctx!.services.config.node.name), JSON.stringify(sync), { qos: 1 });
   }
@@ -169,7 +156,7 @@ export class EdgeHub implements NodeModule {
 
   private async onDesired(payload: Buffer): Promise<void> {
     const ctx = this.ctx!;
-    const { store, config } = ctx.services;
+    const { store, config, uplink } = ctx.services;
     let raw: unknown;
     try {
       raw = JSON.parse(payload.toString('utf8'));
@@ -177,7 +164,7 @@ export class EdgeHub implements NodeModule {
       this.reject('desired document is not JSON');
       return;
     }
-    const d = decideDesired(raw, config.node.name, this.applied());
+    const d = decideDesired(raw, config.node.name, uplink.applied());
     if (d.action === 'stale') {
       ctx.log.debug('desired document ignored', { reason: d.reason });
       return;
@@ -198,10 +185,7 @@ export class EdgeHub implements NodeModule {
       },
       30_000,
     );
-    store.db.transaction(() => {
-      store.meta.set(META_EPOCH, doc.epoch);
-      store.meta.set(META_VERSION, String(doc.version));
-    })();
+    uplink.setApplied({ epoch: doc.epoch, version: doc.version });
     this.lastError = undefined;
     ctx.log.info('desired document applied', { version: doc.version, items: doc.items.length, changes: r.changes });
     this.reportNode();
@@ -216,9 +200,9 @@ export class EdgeHub implements NodeModule {
   /** Node status upstream (coalesced in the outbox: only the latest is sent). */
   private reportNode(): void {
     const ctx = this.ctx!;
-    const { store, config } = ctx.services;
-    const a = this.applied();
-    const s = store.outbox.stats();
+    const { uplink } = ctx.services;
+    const a = uplink.applied();
+    const s = uplink.backlog();
     const status: NodeReportedStatus = {
       appliedVersion: a.version,
       epoch: a.epoch,
@@ -229,16 +213,15 @@ export class EdgeHub implements NodeModule {
       ...(this.lastError ? { lastError: this.lastError } : {}),
       outbox: { rows: s.rows, dropped: s.dropped },
     };
-    const node = config.node.name;
-    const msg: ReportedState = { kind: 'Node', namespace: '', name: node, status, desiredVersion: a.version, timestamp: Date.now() };
-    store.outbox.enqueueState(stateKey('Node', '', node), topics.reportedState(node), JSON.stringify(msg));
+    uplink.reportNode(status);
   }
 
   private heartbeat(): void {
     const c = this.client;
     if (!c?.connected) return;
     const node = this.ctx!.services.config.node.name;
-    const hb: Heartbeat = { v: this.applied().version, q: this.ctx!.services.store.outbox.stats().rows, t: Date.now() };
+    const { uplink } = this.ctx!.services;
+    const hb: Heartbeat = { v: uplink.applied().version, q: uplink.backlog().rows, t: Date.now() };
     c.publish(topics.heartbeat(node), JSON.stringify(hb), { qos: 0 });
   }
 
@@ -257,17 +240,17 @@ export class EdgeHub implements NodeModule {
     if (!ctx) return;
     this.flushing = true;
     try {
-      const { outbox } = ctx.services.store;
+      const { uplink } = ctx.services;
       const batchSize = ctx.services.config.modules.edgehub.flushBatch;
       for (;;) {
         const client = this.client;
         if (!client?.connected || this.stopped) break;
-        const batch = outbox.peek(batchSize);
+        const batch = uplink.pending(batchSize);
         if (batch.length === 0) break;
         await Promise.all(
           batch.map(async (e) => {
-            await client.publishAsync(e.topic, stampPayload(e.payload, e.seq, this.stream), { qos: 1 });
-            if (!this.stopped) outbox.ack([e.seq]);
+            await client.publishAsync(e.topic, e.payload, { qos: 1 });
+            if (!this.stopped) uplink.ack([e.seq]);
           }),
         );
       }

@@ -13,7 +13,7 @@ import { DeviceTwin } from '../../../src/modules/devicetwin/module.js';
 import { EventBus } from '../../../src/modules/eventbus/module.js';
 import { MetaManager } from '../../../src/modules/metamanager/module.js';
 import type { NodeMessage, NodeReplies } from '../../../src/node/messages.js';
-import type { NodeServices } from '../../../src/node/services.js';
+import { nodeServices } from '../../../src/node/services.js';
 import { openNodeStore, type NodeStore } from '../../../src/store/store.js';
 import { waitFor as sharedWaitFor } from '../../helpers/wait.js';
 
@@ -54,7 +54,7 @@ export async function startDeviceNode(o: DeviceNodeOptions): Promise<DeviceNode>
     },
   });
   const store = openNodeStore(join(o.dir, 'edgecore.db'));
-  const services: NodeServices = { config, store, version: 'test', now: () => new Date() };
+  const services = nodeServices(config, store, 'test');
   const bus = new Bus<NodeMessage, NodeReplies>();
   const sup = new Supervisor(bus, services, nullLogger(), { stopTimeoutMs: 5000 });
   const eventbus = new EventBus();
