@@ -69,7 +69,8 @@ async function startNode(dir, drivers) {
   sup.add({ module: new DeviceTwin({ drivers }), enabled: true, restart });
   await sup.startAll();
   const probe = bus.attach('bench', 'bench', () => undefined);
-  const apply = (kind, name, spec) => probe.request('metamanager', { type: 'desired.apply', origin: 'cloud', key: { kind, namespace: 'default', name }, spec });
+  const apply = (kind, name, spec) =>
+    probe.request('metamanager', { type: 'desired.apply', origin: 'cloud', key: { kind, namespace: 'default', name }, spec: { apiVersion: 'devices.kubeedge.io/v1beta1', kind, metadata: { name, namespace: 'default' }, spec } });
   return { store, apply, stop: async () => (probe.close(), await sup.stopAll(), store.close()) };
 }
 

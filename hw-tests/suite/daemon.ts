@@ -91,7 +91,11 @@ export class Daemon {
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     const store = openNodeStore(join(this.dataDir, 'edgecore.db'));
     try {
-      for (const o of objects) store.resources.put({ kind: o.kind, namespace: 'default', name: o.name }, o.spec, { origin: 'local' });
+      for (const o of objects) {
+        // stored as the whole manifest, as the relay ships it
+        const manifest = { apiVersion: 'devices.kubeedge.io/v1beta1', kind: o.kind, metadata: { name: o.name, namespace: 'default' }, spec: o.spec };
+        store.resources.put({ kind: o.kind, namespace: 'default', name: o.name }, manifest, { origin: 'local' });
+      }
     } finally {
       store.close();
     }

@@ -13,7 +13,7 @@ import type {
   ReportedTelemetry,
   RpcResponse,
 } from '../contract/payloads.js';
-import { nodeSpecOf, SYNCED_KINDS } from '../contract/resources/kinds.js';
+import { SYNCED_KINDS } from '../contract/resources/kinds.js';
 import { topics, type NodeChannel } from '../contract/topics.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -43,7 +43,7 @@ export function buildDesired(store: RelayStore, node: string, now: Date): Desire
       name: o.name,
       uid: o.uid,
       generation: o.generation,
-      spec: nodeSpecOf(o.manifest),
+      spec: o.manifest as unknown as Record<string, unknown>,
     })),
     timestamp: now.getTime(),
   };

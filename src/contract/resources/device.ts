@@ -130,12 +130,6 @@ export function parseDeviceModel(obj: unknown): DeviceModelObject {
 export function parseDevice(obj: unknown): DeviceObject {
   return parseOrThrow(deviceSchema, obj, 'Device');
 }
-export function parseDeviceModelSpec(spec: unknown): DeviceModelSpec {
-  return parseOrThrow(deviceModelSpecSchema, spec, 'DeviceModel spec', 'spec');
-}
-export function parseDeviceSpec(spec: unknown): DeviceSpec {
-  return parseOrThrow(deviceSpecSchema, spec, 'Device spec', 'spec');
-}
 
 // ---------------------------------------------------------------- values
 

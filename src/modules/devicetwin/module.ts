@@ -1,7 +1,7 @@
 /**
  * devicetwin: Device/DeviceModel objects from the store → twins, drivers, reports.
  *
- * On start every DeviceModel/Device is loaded from SQLite (so a node restores its devices with no
+ * On start every DeviceModel/Device (stored as its whole manifest) is loaded from SQLite (so a node restores its devices with no
  * cloud), then each committed `resource.changed` of those kinds triggers a reconcile. A Device is
  * taken when its `spec.nodeName` is empty or this node's name. An invalid Device (bad shape,
  * unknown model, bad desired value, unserved protocol) is not driven; its status says why.
@@ -9,7 +9,8 @@
  * and queued by the node's uplink in one transaction; the relay gets the reportToCloud twins);
  * reportToCloud samples go up as telemetry (`telemetry.report`).
  */
-import { checkDevice, deviceProtocol, parseDeviceModelSpec, parseDeviceSpec, type DeviceModelSpec, type DeviceSpec } from '../../contract/resources/device.js';
+import { checkDevice, deviceProtocol, parseDevice, parseDeviceModel, type DeviceModelSpec, type DeviceSpec } from '../../contract/resources/device.js';
+import { parseStored } from '../../contract/resources/kinds.js';
 import { isValidationError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import { builtinDrivers } from '../../drivers/index.js';
 import type { DriverFactory } from '../../drivers/types.js';
@@ -146,7 +147,7 @@ export class DeviceTwin implements NodeModule {
     const models = new Map<string, { spec?: DeviceModelSpec; issues?: FieldIssue[] }>();
     for (const r of store.resources.list('DeviceModel')) {
       try {
-        models.set(`${r.namespace}/${r.name}`, { spec: parseDeviceModelSpec(r.spec) });
+        models.set(`${r.namespace}/${r.name}`, { spec: parseStored(parseDeviceModel, r.spec, r).spec });
       } catch (e) {
         models.set(`${r.namespace}/${r.name}`, { issues: isValidationError(e) ? e.issues : [{ path: 'spec', reason: String(e) }] });
       }
@@ -156,7 +157,7 @@ export class DeviceTwin implements NodeModule {
     const removed: MemberDevice[] = [];
     for (const r of store.resources.list<unknown, unknown>('Device')) {
       const key = `${r.namespace}/${r.name}`;
-      const nodeName = (r.spec as { nodeName?: unknown } | null)?.nodeName;
+      const nodeName = (r.spec as { spec?: { nodeName?: unknown } } | null)?.spec?.nodeName;
       if (typeof nodeName === 'string' && nodeName !== '' && nodeName !== config.node.name) continue;
       const checked = this.check(r, models);
       const signature = stableStringify(checked);
@@ -206,7 +207,7 @@ export class DeviceTwin implements NodeModule {
   ): { spec: DeviceSpec; model: DeviceModelSpec; protocol: string } | { issues: FieldIssue[] } {
     let spec: DeviceSpec;
     try {
-      spec = parseDeviceSpec(r.spec);
+      spec = parseStored(parseDevice, r.spec, r).spec;
     } catch (e) {
       return { issues: isValidationError(e) ? e.issues : [{ path: 'spec', reason: String(e) }] };
     }
