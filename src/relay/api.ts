@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import { safeEqual } from './auth.js';
-import { HttpError, readJson, sendError, sendJson } from './http.js';
+import { httpStatusOf, WireError } from '../contract/errors.js';
+import { readJson, sendError, sendJson } from './http.js';
 import type { RpcRouter } from './rpc.js';
 import type { RelayService } from './service.js';
 
@@ -21,7 +22,7 @@ const seg = (s: string | undefined): string => decodeURIComponent(s ?? '');
 function requireAdmin(req: IncomingMessage, token: string): void {
   const h = req.headers.authorization ?? '';
   const m = /^Bearer\s+(.+)$/i.exec(h);
-  if (!m || !safeEqual(m[1]!.trim(), token)) throw new HttpError(401, 'Unauthorized', 'missing or wrong admin token (Authorization: Bearer ...)');
+  if (!m || !safeEqual(m[1]!.trim(), token)) throw new WireError('Unauthorized', 'missing or wrong admin token (Authorization: Bearer ...)');
 }
 
 export function createApi(d: ApiDeps): Server {
@@ -31,7 +32,7 @@ export function createApi(d: ApiDeps): Server {
     const parts = url.pathname.split('/').filter(Boolean);
     const method = req.method ?? 'GET';
     if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
-    if (parts[0] !== 'api' || parts[1] !== 'v1') throw new HttpError(404, 'NotFound', `no route ${method} ${url.pathname}`);
+    if (parts[0] !== 'api' || parts[1] !== 'v1') throw new WireError('NotFound', `no route ${method} ${url.pathname}`);
     const [, , res1, a, b, c] = parts;
     if (res1 === 'join' && method === 'POST') return sendJson(res, 200, d.service.join(await readJson(req), req.headers.host));
     requireAdmin(req, d.adminToken);
@@ -72,7 +73,7 @@ export function createApi(d: ApiDeps): Server {
         if (method === 'POST' && a && b) return twin(req, res, seg(a), seg(b));
         break;
     }
-    throw new HttpError(404, 'NotFound', `no route ${method} ${url.pathname}`);
+    throw new WireError('NotFound', `no route ${method} ${url.pathname}`);
   };
 
   const streamLogs = async (req: IncomingMessage, res: ServerResponse, url: URL, ns: string, pod: string): Promise<void> => {
@@ -104,7 +105,7 @@ export function createApi(d: ApiDeps): Server {
     const body = (await readJson(req)) as { op?: unknown; values?: unknown };
     const node = d.service.nodeOf('Device', ns, device);
     const op = body.op === 'set' ? 'twin.set' : body.op === 'get' || body.op === undefined ? 'twin.get' : undefined;
-    if (!op) throw new HttpError(422, 'Invalid', 'op: must be get or set');
+    if (!op) throw new WireError('Invalid', 'op: must be get or set');
     let result: unknown = null;
     const call = d.rpc.call(node, op, { namespace: ns, name: device, ...(op === 'twin.set' ? { values: body.values ?? {} } : {}) }, (data) => {
       result = data;
@@ -115,7 +116,7 @@ export function createApi(d: ApiDeps): Server {
 
   const server = createServer((req, res) => {
     route(req, res).catch((e: unknown) => {
-      if (!(e instanceof HttpError) || e.status >= 500) d.log.debug('api error', { url: req.url, error: String(e) });
+      if (!(e instanceof WireError) || httpStatusOf(e.code) >= 500) d.log.debug('api error', { url: req.url, error: String(e) });
       sendError(res, e);
     });
   });

@@ -15,15 +15,17 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Heartbeat, NodeReportedStatus, Presence, RpcRequest, SyncRequest } from '../../contract/payloads.js';
+import { wireErrorOf } from '../../contract/errors.js';
+import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type NodeReportedStatus, type Presence, type SyncRequest } from '../../contract/payloads.js';
 import { topics } from '../../contract/topics.js';
 import { backoffDelay } from '../../core/backoff.js';
-import { errorMessage } from '../../core/errors.js';
+import { errorMessage, ValidationError } from '../../core/errors.js';
+import { toFieldIssues } from '../../lib/schema.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import { decideDesired } from './desired.js';
 import type { HubStatus } from './messages.js';
-import { nodeRpcHandlers, rpcErrorOf, type RpcHandler } from './rpc.js';
+import { nodeRpcHandlers, type Emit, type RpcHandlers } from './rpc.js';
 
 export class EdgeHub implements NodeModule {
   readonly name = 'edgehub';
@@ -40,7 +42,7 @@ export class EdgeHub implements NodeModule {
   private lastError?: string;
   private readonly bootId = randomUUID();
   private readonly calls = new Map<string, AbortController>();
-  private handlers: Record<string, RpcHandler> = {};
+  private handlers?: RpcHandlers;
   private unsubs: (() => void)[] = [];
 
   async start(ctx: NodeContext): Promise<void> {
@@ -265,31 +267,46 @@ export class EdgeHub implements NodeModule {
     }
   }
 
+  /** A relay call, parsed at the edge: a malformed one with an id is answered `Invalid` (field paths), without an id dropped. */
   private onRpc(payload: Buffer): void {
     const ctx = this.ctx!;
-    let req: RpcRequest | { id: string; cancel: true };
+    let raw: unknown;
     try {
-      req = JSON.parse(payload.toString('utf8')) as RpcRequest;
+      raw = JSON.parse(payload.toString('utf8'));
     } catch {
+      ctx.log.debug('rpc request dropped: not JSON');
       return;
     }
-    if ('cancel' in req) {
-      this.calls.get(req.id)?.abort();
+    const cancel = rpcCancelSchema.safeParse(raw);
+    if (cancel.success) {
+      this.calls.get(cancel.data.id)?.abort();
       return;
     }
-    if (typeof req.id !== 'string' || (typeof req.deadline === 'number' && req.deadline < Date.now())) return;
-    const node = ctx.services.config.node.name;
-    let n = 0;
+    const r = rpcRequestSchema.safeParse(raw);
+    if (!r.success) {
+      const id = (raw as { id?: unknown } | null)?.id;
+      const error = wireErrorOf(new ValidationError(toFieldIssues(r.error), 'rpc request'), 'Failed');
+      if (typeof id === 'string' && id.length > 0 && id.length <= 64) this.responder(id)({ done: true, error });
+      else ctx.log.debug('rpc request dropped', { error: error.message });
+      return;
+    }
+    const req = r.data;
+    if (req.deadline < Date.now()) return;
     const ac = new AbortController();
     this.calls.set(req.id, ac);
-    const emit = (r: { data?: unknown; done: boolean; error?: { code: string; message: string } }): void => {
-      this.client?.publish(topics.rpcResponse(node), JSON.stringify({ id: req.id, n: n++, ...r }), { qos: 1 });
-    };
-    const handler = this.handlers[(req as RpcRequest).method];
-    const run = handler ? handler(req as RpcRequest, emit, ac.signal) : Promise.resolve(emit({ done: true, error: { code: "Invalid", message: `unknown method ${(req as RpcRequest).method}` } }));
-    run
-      .catch((e) => emit({ done: true, error: rpcErrorOf(e) }))
+    const emit = this.responder(req.id);
+    this.handlers![req.method](req, emit, ac.signal)
+      .catch((e) => emit({ done: true, error: wireErrorOf(e, 'Failed') }))
       .finally(() => this.calls.delete(req.id));
+  }
+
+  /** Publishes the chunks of one call's answer, numbered from 0. */
+  private responder(id: string): Emit {
+    const node = this.ctx!.services.config.node.name;
+    let n = 0;
+    return (r) => {
+      this.client?.publish(topics.rpcResponse(node), JSON.stringify({ id, n: n++, ...r }), { qos: 1 });
+    };
   }
 
   async stop(): Promise<void> {

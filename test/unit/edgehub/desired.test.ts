@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { decideDesired } from '../../../src/modules/edgehub/desired.js';
 
 const doc = (version: number, epoch = 'e1', items: unknown[] = []) => ({ node: 'n1', epoch, version, kinds: ['ConfigMap'], items, timestamp: 0 });
-const item = { kind: 'ConfigMap', namespace: 'default', name: 'c', uid: 'u', generation: 1, spec: { data: {} } };
+const item = { kind: 'ConfigMap', namespace: 'default', name: 'c', uid: 'u', generation: 1, spec: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' }, data: {} } };
 
 test('a newer version is applied; equal or older ones are stale', () => {
   assert.equal(decideDesired(doc(3), 'n1', { epoch: 'e1', version: 2 }).action, 'apply');
