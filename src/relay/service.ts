@@ -131,15 +131,7 @@ export class RelayService {
 
   private view(o: ObjectRecord): ObjectView {
     return {
-      kind: o.kind,
-      namespace: o.namespace,
-      name: o.name,
-      node: o.node,
-      uid: o.uid,
-      generation: o.generation,
-      manifest: o.manifest as unknown as Record<string, unknown>,
-      createdAt: o.createdAt,
-      updatedAt: o.updatedAt,
+      ...o,
       reported: this.d.store.listReported(o.kind, o.namespace, o.name).map((r) => ({
         node: r.node,
         status: r.status,
