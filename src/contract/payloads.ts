@@ -7,7 +7,7 @@
  */
 import type { FieldIssue } from '../core/errors.js';
 import { toFieldIssues, z } from '../lib/schema.js';
-import { ERROR_CODES, fieldIssueSchema } from './errors.js';
+import { type ERROR_CODES, fieldIssueSchema } from './errors.js';
 
 /** ms since epoch that make a valid date */
 const ms = z.number().int().min(0).max(8.64e15);
