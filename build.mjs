@@ -43,7 +43,7 @@ export async function bundle(outdir = join(root, 'dist'), version = pkg.version)
   mkdirSync(outdir, { recursive: true });
   const started = Date.now();
   const result = await build({
-    entryPoints: Object.fromEntries(ENTRIES.map((e) => [e, join(root, 'src/entry', `${e}.ts`)])),
+    entryPoints: Object.fromEntries(ENTRIES.map((e) => [e, join(root, 'src/cli', e, 'entry.ts')])),
     outdir,
     bundle: true,
     platform: 'node',

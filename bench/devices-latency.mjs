@@ -32,6 +32,7 @@ const { EventBus } = await src('modules/eventbus/module.ts');
 const { MetaManager } = await src('modules/metamanager/module.ts');
 const { PropertyFilter } = await src('modules/devicetwin/filter.ts');
 const { openNodeStore } = await src('store/store.ts');
+const { nodeServices } = await src('node/services.ts');
 
 const SAMPLES = Number(process.argv[2] ?? 1000);
 const ns = () => process.hrtime.bigint();
@@ -61,14 +62,15 @@ async function startNode(dir, drivers) {
   });
   const store = openNodeStore(join(dir, 'edgecore.db'));
   const bus = new Bus();
-  const sup = new Supervisor(bus, { config, store, version: 'bench', now: () => new Date() }, nullLogger(), { stopTimeoutMs: 5000 });
+  const sup = new Supervisor(bus, nodeServices(config, store, 'bench'), nullLogger(), { stopTimeoutMs: 5000 });
   const restart = { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0, maxRestarts: 0, resetAfterMs: 1000 };
   sup.add({ module: new MetaManager(), enabled: true, restart });
   sup.add({ module: new EventBus(), enabled: true, restart });
   sup.add({ module: new DeviceTwin({ drivers }), enabled: true, restart });
   await sup.startAll();
   const probe = bus.attach('bench', 'bench', () => undefined);
-  const apply = (kind, name, spec) => probe.request('metamanager', { type: 'desired.apply', origin: 'cloud', key: { kind, namespace: 'default', name }, spec });
+  const apply = (kind, name, spec) =>
+    probe.request('metamanager', { type: 'desired.apply', origin: 'cloud', key: { kind, namespace: 'default', name }, spec: { apiVersion: 'devices.kubeedge.io/v1beta1', kind, metadata: { name, namespace: 'default' }, spec } });
   return { store, apply, stop: async () => (probe.close(), await sup.stopAll(), store.close()) };
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm test`: typecheck, bundle, then run the unit and integration tests with node's test runner
- * (TypeScript loaded through tsx). `node test/run.mjs unit|integration [filter]` runs one part.
+ * `npm test`: typecheck and lint (tsc, then Biome's linter: biome.json), bundle, then run the unit
+ * and integration tests with node's test runner (TypeScript loaded through tsx).
+ * `node test/run.mjs unit|integration [filter]` runs one part.
  * Integration tests run one file at a time: they share one Docker engine and one broker.
  */
 import { spawnSync } from 'node:child_process';
@@ -30,6 +31,7 @@ function run(cmd, args, opts = {}) {
 
 if (!filter) {
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json']);
+  run(process.execPath, [join(root, 'node_modules/@biomejs/biome/bin/biome'), 'lint', '--error-on-warnings']);
   run(process.execPath, ['build.mjs']);
 }
 const files = parts.flatMap((p) => find(join(root, 'test', p))).filter((f) => !filter || f.includes(filter));

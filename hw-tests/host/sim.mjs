@@ -24,7 +24,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 
 const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+  process.argv.slice(2).flatMap((a, i, all) => (a.startsWith('--') ? [[a.slice(2), all[i + 1]]] : [])),
 );
 const UART_DIR = args['uart-dir'];
 const STATE_DIR = args['state-dir'];

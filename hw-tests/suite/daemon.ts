@@ -8,8 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { stateKey } from '../../src/contract/payloads.js';
 import { openNodeStore } from '../../src/store/store.js';
+import { stateKey } from '../../src/store/uplink.js';
 import { Fail, until } from './harness.js';
 
 export interface DaemonPorts {
@@ -91,7 +91,11 @@ export class Daemon {
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     const store = openNodeStore(join(this.dataDir, 'edgecore.db'));
     try {
-      for (const o of objects) store.resources.put({ kind: o.kind, namespace: 'default', name: o.name }, o.spec, { origin: 'local' });
+      for (const o of objects) {
+        // stored as the whole manifest, as the relay ships it
+        const manifest = { apiVersion: 'devices.kubeedge.io/v1beta1', kind: o.kind, metadata: { name: o.name, namespace: 'default' }, spec: o.spec };
+        store.resources.put({ kind: o.kind, namespace: 'default', name: o.name }, manifest, { origin: 'local' });
+      }
     } finally {
       store.close();
     }
@@ -175,7 +179,7 @@ export class Daemon {
   upstream(name: string): DeviceStatus | undefined {
     const store = openNodeStore(join(this.dataDir, 'edgecore.db'));
     try {
-      const key = stateKey('Device', 'default', name);
+      const key = stateKey({ kind: 'Device', namespace: 'default', name });
       const e = store.outbox
         .peek(100_000)
         .filter((x) => x.key === key)

@@ -17,10 +17,13 @@
  *
  * Errors: non-2xx with ApiErrorBody; validation errors carry field paths.
  */
+import type { WireErrorBody } from './errors.js';
+
 export const EDGE_API_PREFIX = '/edge/v1';
 
 export interface ApiErrorBody {
-  error: { code: string; message: string; issues?: { path: string; reason: string }[] };
+  /** code from the contract's closed set (errors.ts), HTTP status from its one mapping */
+  error: WireErrorBody;
 }
 
 export interface TokenCreated {

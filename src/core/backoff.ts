@@ -10,8 +10,6 @@ export interface BackoffPolicy {
   jitter: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 60_000, factor: 2, jitter: 0 };
-
 /** Delay before retry number `attempt` (0-based). `rand` is injectable for tests. */
 export function backoffDelay(policy: BackoffPolicy, attempt: number, rand: () => number = Math.random): number {
   const raw = policy.initialMs * Math.pow(policy.factor, Math.max(0, attempt));

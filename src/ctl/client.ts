@@ -1,5 +1,5 @@
 /** edgectl's HTTP client for the relay API (the only thing edgectl talks to). */
-import type { ApiErrorBody } from '../contract/api.js';
+import { wireErrorSchema, type WireErrorBody } from '../contract/errors.js';
 
 export class ApiError extends Error {
   constructor(
@@ -44,9 +44,10 @@ export class RelayClient {
     }
     if (!res.ok) {
       const text = await res.text();
-      let err: ApiErrorBody['error'] | undefined;
+      let err: WireErrorBody | undefined;
       try {
-        err = (JSON.parse(text) as ApiErrorBody).error;
+        const body = wireErrorSchema.safeParse((JSON.parse(text) as { error?: unknown } | null)?.error);
+        if (body.success) err = body.data;
       } catch {
         /* not JSON */
       }

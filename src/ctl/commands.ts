@@ -1,6 +1,7 @@
 /** edgectl's commands. Each returns an exit code; output goes through `io` (stdout/stderr). */
 import { stringify } from 'yaml';
 import type { ApplyResult, NodeView, ObjectView, TokenCreated } from '../contract/api.js';
+import { describeWireError } from '../contract/errors.js';
 import { resolveKind } from '../contract/resources/kinds.js';
 import { ApiError, type RelayClient } from './client.js';
 import { readManifests } from './manifests.js';
@@ -25,10 +26,7 @@ export class UsageError extends Error {}
 const enc = encodeURIComponent;
 
 export function describeError(e: unknown): string {
-  if (e instanceof ApiError) {
-    const issues = e.issues.filter((i) => !e.message.includes(`${i.path}: ${i.reason}`));
-    return e.message + (issues.length ? '\n' + issues.map((i) => `  ${i.path || '(root)'}: ${i.reason}`).join('\n') : '');
-  }
+  if (e instanceof ApiError) return describeWireError(e);
   return e instanceof Error ? e.message : String(e);
 }
 

@@ -15,7 +15,7 @@ import { trapStopSignals } from '../lib/signals.js';
 import { openNodeStore, type NodeStore } from '../store/store.js';
 import type { NodeMessage, NodeReplies } from './messages.js';
 import { nodeModuleSpecs } from './modules.js';
-import type { NodeServices } from './services.js';
+import { nodeServices, type NodeServices } from './services.js';
 
 export interface NodeHandle {
   supervisor: Supervisor<NodeMessage, NodeReplies, NodeServices>;
@@ -39,7 +39,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   const { config, log } = opts;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = openNodeStore(storePath(config), { outbox: config.modules.edgehub.outbox });
-  const services: NodeServices = { config, store, version: opts.version, now: () => new Date() };
+  const services = nodeServices(config, store, opts.version);
   const bus = new Bus<NodeMessage, NodeReplies>();
   const supervisor = new Supervisor(bus, services, log, { stopTimeoutMs: config.shutdownTimeoutSeconds * 1000 });
   for (const spec of await nodeModuleSpecs(config)) supervisor.add(spec);

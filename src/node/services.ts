@@ -1,14 +1,22 @@
-/** What the node hands every module: its config, the store, and injectable host facts. */
+/** What the node hands every module: its config, the store and its uplink, and injectable host facts. */
 import type { EdgecoreConfig } from '../config/schema.js';
 import type { Module, ModuleContext } from '../core/module.js';
 import type { NodeStore } from '../store/store.js';
+import { Uplink } from '../store/uplink.js';
 import type { NodeMessage, NodeReplies } from './messages.js';
 
 export interface NodeServices {
   config: EdgecoreConfig;
   store: NodeStore;
+  /** the only way up: statuses, telemetry and the node's own status go through it */
+  uplink: Uplink;
   version: string;
   now: () => Date;
+}
+
+/** The services of one node: the uplink is bound to the store and the node's name. */
+export function nodeServices(config: EdgecoreConfig, store: NodeStore, version: string, now: () => Date = () => new Date()): NodeServices {
+  return { config, store, uplink: new Uplink(store, config.node.name, now), version, now };
 }
 
 export type NodeModule = Module<NodeMessage, NodeReplies, NodeServices>;

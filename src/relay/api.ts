@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EDGE_API_PREFIX } from '../contract/api.js';
 import type { Logger } from '../core/logger.js';
 import { safeEqual } from './auth.js';
-import { HttpError, readJson, sendError, sendJson } from './http.js';
+import { httpStatusOf, WireError } from '../contract/errors.js';
+import { readJson, sendError, sendJson } from './http.js';
 import type { RpcRouter } from './rpc.js';
 import type { RelayService } from './service.js';
 
@@ -24,14 +25,14 @@ function seg(s: string | undefined): string {
   try {
     return decodeURIComponent(s ?? '');
   } catch {
-    throw new HttpError(400, 'BadRequest', `malformed percent-encoding in the URL path segment "${s ?? ''}"`);
+    throw new WireError('Invalid', `malformed percent-encoding in the URL path segment "${s ?? ''}"`, [{ path: 'path', reason: 'malformed percent-encoding' }]);
   }
 }
 
 function requireAdmin(req: IncomingMessage, token: string): void {
   const h = req.headers.authorization ?? '';
   const m = /^Bearer\s+(.+)$/i.exec(h);
-  if (!m || !safeEqual(m[1]!.trim(), token)) throw new HttpError(401, 'Unauthorized', 'missing or wrong admin token (Authorization: Bearer ...)');
+  if (!m || !safeEqual(m[1]!.trim(), token)) throw new WireError('Unauthorized', 'missing or wrong admin token (Authorization: Bearer ...)');
 }
 
 /** True for the requests this API answers (everything else is the Kubernetes API's). */
@@ -43,7 +44,7 @@ export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerRes
     const url = new URL(req.url ?? '/', 'http://relay');
     const parts = url.pathname.split('/').filter(Boolean);
     const method = req.method ?? 'GET';
-    if (`/${parts[0]}/${parts[1]}` !== EDGE_API_PREFIX) throw new HttpError(404, 'NotFound', `no route ${method} ${url.pathname}`);
+    if (`/${parts[0]}/${parts[1]}` !== EDGE_API_PREFIX) throw new WireError('NotFound', `no route ${method} ${url.pathname}`);
     const [, , res1, a, b, c] = parts;
     if (res1 === 'join' && method === 'POST') return sendJson(res, 200, d.service.join(await readJson(req), req.headers.host));
     requireAdmin(req, d.adminToken);
@@ -58,7 +59,7 @@ export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerRes
         if (method === 'GET') return sendJson(res, 200, a ? d.service.nodeView(seg(a)) : d.service.listNodes());
         if (method === 'DELETE' && a) {
           const out = d.service.deleteNode(seg(a));
-          if (!out.deleted) throw new HttpError(404, 'NotFound', `node "${seg(a)}" not found`);
+          if (!out.deleted) throw new WireError('NotFound', `node "${seg(a)}" not found`);
           return sendJson(res, 200, out);
         }
         break;
@@ -88,7 +89,7 @@ export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerRes
         if (method === 'POST' && a && b) return twin(req, res, seg(a), seg(b));
         break;
     }
-    throw new HttpError(404, 'NotFound', `no route ${method} ${url.pathname}`);
+    throw new WireError('NotFound', `no route ${method} ${url.pathname}`);
   };
 
   const streamLogs = async (req: IncomingMessage, res: ServerResponse, url: URL, ns: string, pod: string): Promise<void> => {
@@ -120,7 +121,7 @@ export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerRes
     const body = (await readJson(req)) as { op?: unknown; values?: unknown };
     const node = d.service.nodeOf('Device', ns, device);
     const op = body.op === 'set' ? 'twin.set' : body.op === 'get' || body.op === undefined ? 'twin.get' : undefined;
-    if (!op) throw new HttpError(422, 'Invalid', 'op: must be get or set');
+    if (!op) throw new WireError('Invalid', 'op: must be get or set');
     let result: unknown = null;
     const call = d.rpc.call(node, op, { namespace: ns, name: device, ...(op === 'twin.set' ? { values: body.values ?? {} } : {}) }, (data) => {
       result = data;
@@ -131,7 +132,7 @@ export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerRes
 
   return (req, res) => {
     route(req, res).catch((e: unknown) => {
-      if (!(e instanceof HttpError) || e.status >= 500) d.log.debug('api error', { url: req.url, error: String(e) });
+      if (!(e instanceof WireError) || httpStatusOf(e.code) >= 500) d.log.debug('api error', { url: req.url, error: String(e) });
       sendError(res, e);
     });
   };

@@ -1,8 +1,10 @@
 /**
  * Calls from the relay to a node (logs, twin get/set) over `rpc/request` / `rpc/response`.
- * A call is a stream of chunks ending with `done`; a silent node ends it with a timeout.
+ * A call is a stream of chunks ending with `done`; a silent node ends it with a timeout. Failures
+ * are WireErrors with the contract's codes (a node's own, or Timeout / Unavailable).
  */
 import { randomUUID } from 'node:crypto';
+import { WireError } from '../contract/errors.js';
 import type { RpcMethod, RpcRequest, RpcResponse } from '../contract/payloads.js';
 import { topics } from '../contract/topics.js';
 import type { RelayTransport } from './broker/transport.js';
@@ -23,17 +25,6 @@ interface Pending {
   idleMs: number;
   next: number;
   early: Map<number, RpcResponse>;
-}
-
-export class RpcError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly issues?: { path: string; reason: string }[],
-  ) {
-    super(message);
-    this.name = 'RpcError';
-  }
 }
 
 export class RpcRouter {
@@ -71,7 +62,7 @@ export class RpcRouter {
 
   private arm(id: string, p: Pending, ms: number): void {
     clearTimeout(p.timer);
-    if (ms > 0) p.timer = setTimeout(() => this.finish(id, new RpcError('Timeout', `node ${p.node} did not answer in ${ms} ms (offline?)`)), ms);
+    if (ms > 0) p.timer = setTimeout(() => this.finish(id, new WireError('Timeout', `node ${p.node} did not answer in ${ms} ms (offline?)`)), ms);
   }
 
   private finish(id: string, err?: Error): void {
@@ -83,7 +74,7 @@ export class RpcRouter {
     else p.resolve();
   }
 
-  /** A response from `node` (only that node's answers count). */
+  /** A response from `node`, parsed at the edge (sync.ts); only that node's answers count. */
   handle(node: string, r: RpcResponse): void {
     const p = this.pending.get(r.id);
     if (!p || p.node !== node) return;
@@ -93,7 +84,7 @@ export class RpcRouter {
       const c = p.early.get(p.next)!;
       p.early.delete(p.next);
       p.next++;
-      if (c.error) return this.finish(r.id, new RpcError(c.error.code, c.error.message, c.error.issues));
+      if (c.error) return this.finish(r.id, new WireError(c.error.code, c.error.message, c.error.issues));
       if (c.data !== undefined) p.onChunk(c.data);
       if (c.done) return this.finish(r.id);
     }
@@ -101,6 +92,6 @@ export class RpcRouter {
   }
 
   closeAll(): void {
-    for (const id of [...this.pending.keys()]) this.finish(id, new RpcError('Unavailable', 'relay stopping'));
+    for (const id of [...this.pending.keys()]) this.finish(id, new WireError('Unavailable', 'relay stopping'));
   }
 }

@@ -3,13 +3,13 @@
  * the affected nodes' documents republished), node views, and calls to nodes (logs, twin).
  */
 import type { ApplyResult, JoinResponse, NodeView, ObjectView, TokenCreated } from '../contract/api.js';
+import { WireError } from '../contract/errors.js';
 import type { KindRegistry } from '../contract/resources/kinds.js';
 import { kindInfo, nodeNameSchema } from '../contract/resources/kinds.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { hashPassword, newSecret, sha256, verifyPassword } from './auth.js';
 import type { RelayConfig } from './config.js';
-import { HttpError } from './http.js';
 import { placeObject } from './placement.js';
 import type { RpcRouter } from './rpc.js';
 import type { ObjectRecord, RelayStore, TelemetryRecord } from './store/types.js';
@@ -50,7 +50,7 @@ export class RelayService {
   join(body: unknown, requestHost: string | undefined): JoinResponse {
     const b = (body ?? {}) as { token?: unknown; node?: unknown; labels?: unknown };
     if (typeof b.token !== 'string' || !this.d.store.checkToken(sha256(b.token), this.d.now())) {
-      throw new HttpError(401, 'Unauthorized', 'bootstrap token unknown or expired');
+      throw new WireError('Unauthorized', 'bootstrap token unknown or expired');
     }
     const issues = [];
     const name = typeof b.node === 'string' ? b.node : '';
@@ -131,15 +131,7 @@ export class RelayService {
 
   private view(o: ObjectRecord): ObjectView {
     return {
-      kind: o.kind,
-      namespace: o.namespace,
-      name: o.name,
-      node: o.node,
-      uid: o.uid,
-      generation: o.generation,
-      manifest: o.manifest as unknown as Record<string, unknown>,
-      createdAt: o.createdAt,
-      updatedAt: o.updatedAt,
+      ...o,
       reported: this.d.store.listReported(o.kind, o.namespace, o.name).map((r) => ({
         node: r.node,
         status: r.status,

@@ -4,18 +4,23 @@
  * what nodes report (deduplicated by the outbox sequence, in arrival order). Presence, heartbeat
  * and last-contact times feed node readiness.
  */
-import type {
-  DesiredDocument,
-  Heartbeat,
-  NodeReportedStatus,
-  Presence,
-  ReportedState,
-  ReportedTelemetry,
-  RpcResponse,
+import {
+  heartbeatSchema,
+  nodeReportedStatusSchema,
+  parsePayload,
+  presenceSchema,
+  reportedStateSchema,
+  reportedTelemetrySchema,
+  rpcResponseSchema,
+  syncRequestSchema,
+  type DesiredDocument,
+  type ReportedState,
+  type ReportedTelemetry,
 } from '../contract/payloads.js';
-import { nodeSpecOf, SYNCED_KINDS } from '../contract/resources/kinds.js';
+import { SYNCED_KINDS } from '../contract/resources/kinds.js';
 import { topics, type NodeChannel } from '../contract/topics.js';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, type FieldIssue } from '../core/errors.js';
+import { toFieldIssues, type z } from '../lib/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { RelayTransport } from './broker/transport.js';
 import type { RpcRouter } from './rpc.js';
@@ -43,7 +48,7 @@ export function buildDesired(store: RelayStore, node: string, now: Date): Desire
       name: o.name,
       uid: o.uid,
       generation: o.generation,
-      spec: nodeSpecOf(o.manifest),
+      spec: o.manifest,
     })),
     timestamp: now.getTime(),
   };
@@ -128,7 +133,11 @@ export class RelaySync {
     this.dirty.add(node);
   }
 
-  /** Every node → relay message. Synchronous: runs before the broker acknowledges it. */
+  /**
+   * Every node → relay message. Synchronous: runs before the broker acknowledges it. Each is
+   * parsed against the contract's schema first; anything else is refused here and counted
+   * (`counters.rejected`), never handed on.
+   */
   handle(node: string, channel: NodeChannel, payload: Buffer): void {
     if (!this.known.has(node)) {
       // a node that never joined (only possible on an external broker without ACL): ignore
@@ -136,43 +145,59 @@ export class RelaySync {
       this.known.add(node);
     }
     this.counters.received++;
-    let msg: unknown;
-    try {
-      msg = payload.length ? JSON.parse(payload.toString('utf8')) : null;
-    } catch {
-      this.counters.rejected++;
-      this.d.log.warn('dropping malformed message', { node, channel });
-      return;
-    }
     switch (channel) {
       case 'heartbeat': {
-        const hb = msg as Heartbeat;
-        this.touch(node, typeof hb?.v === 'number' ? hb.v : undefined);
+        const hb = this.parse(node, channel, heartbeatSchema, payload);
+        if (hb) this.touch(node, hb.v);
         return;
       }
       case 'presence': {
-        if (!msg) return; // retained presence cleared
-        const p = msg as Presence;
-        this.d.store.setPresence(node, !!p.online, this.d.now());
+        if (payload.length === 0) return; // retained presence cleared
+        const p = this.parse(node, channel, presenceSchema, payload);
+        if (!p) return;
+        this.d.store.setPresence(node, p.online, this.d.now());
         this.touch(node);
         return;
       }
       case 'sync': {
+        if (!this.parse(node, channel, syncRequestSchema, payload)) return;
         this.touch(node);
         void this.publishDesired([node]);
         return;
       }
-      case 'reported/state':
-        return this.onState(node, msg as ReportedState);
-      case 'reported/telemetry':
-        return this.onTelemetry(node, msg as ReportedTelemetry);
-      case 'rpc/response':
-        this.touch(node);
-        this.d.rpc.handle(node, msg as RpcResponse);
+      case 'reported/state': {
+        const m = this.parse(node, channel, reportedStateSchema, payload);
+        if (m) this.onState(node, m);
         return;
+      }
+      case 'reported/telemetry': {
+        const m = this.parse(node, channel, reportedTelemetrySchema, payload);
+        if (m) this.onTelemetry(node, m);
+        return;
+      }
+      case 'rpc/response': {
+        const r = this.parse(node, channel, rpcResponseSchema, payload);
+        if (!r) return;
+        this.touch(node);
+        this.d.rpc.handle(node, r);
+        return;
+      }
       default:
         return;
     }
+  }
+
+  /** The message, or undefined after refusing it (counted, logged with the field paths). */
+  private parse<S extends z.ZodType>(node: string, channel: NodeChannel, schema: S, payload: Buffer): z.output<S> | undefined {
+    const r = parsePayload(schema, payload);
+    if (r.ok) return r.value;
+    this.refuse(node, channel, r.issues);
+    return undefined;
+  }
+
+  private refuse(node: string, channel: NodeChannel, issues: FieldIssue[]): void {
+    this.counters.rejected++;
+    this.d.log.warn('refused a malformed message', { node, channel, issues: issues.slice(0, 5).map((i) => `${i.path || '(root)'}: ${i.reason}`) });
   }
 
   private fresh(node: string, m: { seq?: number; stream?: string }): boolean {
@@ -183,51 +208,51 @@ export class RelaySync {
   }
 
   private onState(node: string, m: ReportedState): void {
-    if (!m || typeof m.kind !== 'string' || typeof m.name !== 'string') {
-      this.counters.rejected++;
-      return;
+    let info: z.output<typeof nodeReportedStatusSchema> | undefined;
+    if (m.kind === 'Node') {
+      const st = nodeReportedStatusSchema.safeParse(m.status);
+      if (!st.success || m.name !== node) {
+        this.refuse(node, 'reported/state', st.success ? [{ path: 'name', reason: `must be "${node}" (the sender)` }] : toFieldIssues(st.error, 'status'));
+        return;
+      }
+      info = st.data;
     }
     this.touch(node);
     this.d.store.transaction(() => {
       if (!this.fresh(node, m)) return;
-      const desiredVersion = Number(m.desiredVersion) || 0;
-      if (m.kind === 'Node') {
-        const st = (m.status ?? {}) as Partial<NodeReportedStatus>;
-        this.d.store.setNodeInfo(node, st as Record<string, unknown>, Number(st.appliedVersion) || desiredVersion);
-        this.touch(node, Number(st.appliedVersion) || desiredVersion);
+      if (info) {
+        const applied = info.appliedVersion || m.desiredVersion;
+        this.d.store.setNodeInfo(node, info, applied);
+        this.touch(node, applied);
         return;
       }
       this.d.store.putReported({
         node,
         kind: m.kind,
-        namespace: m.namespace ?? '',
+        namespace: m.namespace,
         name: m.name,
         status: m.status,
-        desiredVersion,
-        updatedAt: new Date(m.timestamp || this.d.now().getTime()).toISOString(),
+        desiredVersion: m.desiredVersion,
+        updatedAt: new Date(m.timestamp).toISOString(),
       });
     });
   }
 
   private onTelemetry(node: string, m: ReportedTelemetry): void {
-    if (!m || typeof m.event !== 'string') {
-      this.counters.rejected++;
-      return;
-    }
     this.touch(node);
     this.d.store.transaction(() => {
       if (!this.fresh(node, m)) return;
       this.d.store.appendTelemetry(
         {
           node,
-          kind: String(m.kind ?? ''),
-          namespace: String(m.namespace ?? ''),
-          name: String(m.name ?? ''),
+          kind: m.kind,
+          namespace: m.namespace,
+          name: m.name,
           event: m.event,
           data: m.data,
-          desiredVersion: Number(m.desiredVersion) || 0,
-          seq: typeof m.seq === 'number' ? m.seq : null,
-          timestamp: Number(m.timestamp) || this.d.now().getTime(),
+          desiredVersion: m.desiredVersion,
+          seq: m.seq ?? null,
+          timestamp: m.timestamp,
         },
         this.d.telemetryKeep,
       );

@@ -174,17 +174,30 @@ export class ResourceStore {
     return { changed: true, resource, ...(prev ? { previous: prev } : {}) };
   }
 
-  /** Record the observed status. Returns false when the object is gone or the status is unchanged. */
-  setStatus(key: ResourceKey, status: unknown): boolean {
+  /**
+   * Record the observed status. `alongside` runs in the same transaction whether or not the
+   * status changed (the uplink queues the report there); listeners hear the change after the
+   * commit. Returns false when the object is gone or the status is unchanged.
+   */
+  setStatus(key: ResourceKey, status: unknown, alongside?: () => void): boolean {
+    const changed = this.db.transaction(() => {
+      const written = this.writeStatus(key, status);
+      alongside?.();
+      return written;
+    })();
+    if (changed) this.emit({ op: 'status', resource: changed });
+    return changed !== undefined;
+  }
+
+  private writeStatus(key: ResourceKey, status: unknown): StoredResource | undefined {
     const prev = this.get(key);
-    if (!prev) return false;
+    if (!prev) return undefined;
     const json = stableStringify(status);
-    if (prev.status !== null && stableStringify(prev.status) === json) return false;
+    if (prev.status !== null && stableStringify(prev.status) === json) return undefined;
     this.db
       .prepare('UPDATE resources SET status = ?, updated_at = ? WHERE kind = ? AND namespace = ? AND name = ?')
       .run(json, this.now().toISOString(), key.kind, key.namespace, key.name);
-    this.emit({ op: 'status', resource: this.get(key)! });
-    return true;
+    return this.get(key)!;
   }
 
   delete(key: ResourceKey): StoredResource | undefined {

@@ -1,6 +1,8 @@
 /**
  * The house's dependency rules, checked on the source: each rule names a folder and the folders
- * it must never import from. Breaking one fails here, before it becomes a tangle.
+ * it must never import from; modules do not import each other; node and relay share only the
+ * contract (and generic core/lib code); only the uplink touches the outbox and builds upstream
+ * reports. Breaking one fails here, before it becomes a tangle.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -53,7 +55,10 @@ const RULES: { from: string; forbidden: string[]; why: string }[] = [
   { from: 'relay/store/', forbidden: ['relay/apiserver/', 'relay/controllers/', 'relay/kinds/'], why: 'the store knows objects, not the API' },
   { from: 'relay/patch/', forbidden: ['relay/store/', 'relay/kinds/', 'relay/broker/', 'npm:better-sqlite3', 'npm:node:fs', 'npm:node:http', 'npm:node:https'], why: 'patch and apply are pure functions on JSON' },
   { from: 'relay/openapi/', forbidden: ['relay/store/', 'relay/patch/', 'relay/broker/', 'npm:better-sqlite3', 'npm:node:fs', 'npm:node:http', 'npm:node:https'], why: 'OpenAPI documents are pure data and functions' },
-  { from: 'contract/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/', 'ctl/'], why: 'the contract depends on nothing of either side' },
+  { from: 'contract/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/', 'ctl/', 'cli/', 'config/'], why: 'the contract depends on nothing of either side' },
+  { from: 'cli/edgecore/', forbidden: ['relay/', 'ctl/', 'cli/edgerelay/', 'cli/edgectl/'], why: "each program's command line is its own" },
+  { from: 'cli/edgerelay/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'ctl/', 'cli/edgecore/', 'cli/edgectl/'], why: "each program's command line is its own" },
+  { from: 'cli/edgectl/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/', 'cli/edgecore/', 'cli/edgerelay/'], why: "each program's command line is its own" },
 ];
 
 test('dependency rules between src/ folders hold', () => {
@@ -74,6 +79,68 @@ test('dependency rules between src/ folders hold', () => {
 test('the rule checker itself sees imports (guards against a vacuous pass)', () => {
   const sample = importsOf(join(SRC, 'node/messages.ts'));
   assert.ok(sample.some((i) => i.target.startsWith('modules/')), 'node/messages.ts imports module message types');
+});
+
+const MODULE = /^modules\/([^/]+)\//;
+
+test('modules do not import each other: they talk over the bus (node/messages.ts joins their messages)', () => {
+  const broken: string[] = [];
+  for (const file of files(SRC)) {
+    const rel = relative(SRC, file);
+    const own = MODULE.exec(rel)?.[1];
+    if (!own) continue;
+    for (const imp of importsOf(file)) {
+      const other = MODULE.exec(imp.target)?.[1];
+      if (other && other !== own) broken.push(`${rel} imports ${imp.spec}`);
+    }
+  }
+  assert.deepEqual(broken, []);
+});
+
+/** The node's side of the tree (everything that runs inside edgecore). */
+const NODE_SIDE = ['modules/', 'node/', 'store/', 'drivers/', 'config/', 'cli/edgecore/'];
+/** The cloud side: the relay and edgectl. */
+const CLOUD_SIDE = ['relay/', 'ctl/', 'cli/edgerelay/', 'cli/edgectl/'];
+/** What both sides may share: the wire contract, and generic code that knows neither. */
+const SHARED = ['contract/', 'core/', 'lib/', 'version.ts', 'cli/args.ts'];
+
+test('node and relay share nothing but the contract (and generic core/lib code)', () => {
+  const importedBy = (sides: string[]): Set<string> => {
+    const out = new Set<string>();
+    for (const file of files(SRC)) {
+      const rel = relative(SRC, file);
+      if (!sides.some((s) => rel.startsWith(s))) continue;
+      for (const imp of importsOf(file)) if (!imp.target.startsWith('npm:') && !imp.target.startsWith('..')) out.add(imp.target.replace(/\.js$/, '.ts'));
+    }
+    return out;
+  };
+  const node = importedBy(NODE_SIDE);
+  const cloud = importedBy(CLOUD_SIDE);
+  const both = [...node].filter((t) => cloud.has(t));
+  assert.ok(both.some((t) => t.startsWith('contract/')), 'both sides use the contract (guards against a vacuous pass)');
+  assert.deepEqual(both.filter((t) => !SHARED.some((s) => t.startsWith(s))), []);
+});
+
+/** The node files that may touch the outbox: the uplink, and the store that builds it. */
+const OUTBOX_OWNERS = new Set(['store/uplink.ts', 'store/outbox.ts', 'store/store.ts']);
+/** a use of the outbox: the store's field, or one of the Outbox methods */
+const OUTBOX_USE = /\bstore\.outbox\b|\boutbox\.(enqueue\w*|peek|ack|stats|onEnqueue)\b|\{\s*outbox\s*\}\s*=/;
+
+test('only the uplink writes the outbox; only it builds upstream reports', () => {
+  const broken: string[] = [];
+  for (const file of files(SRC)) {
+    const rel = relative(SRC, file);
+    if (!NODE_SIDE.some((s) => rel.startsWith(s)) || OUTBOX_OWNERS.has(rel)) continue;
+    const text = readFileSync(file, 'utf8');
+    if (OUTBOX_USE.test(text)) broken.push(`${rel} touches the outbox`);
+    if (importsOf(file).some((i) => i.target === 'store/outbox.js')) broken.push(`${rel} imports the outbox`);
+    if (/topics\.reported(State|Telemetry)|\b(ReportedState|ReportedTelemetry)\b/.test(text)) broken.push(`${rel} builds an upstream report`);
+  }
+  assert.deepEqual(broken, []);
+  // the checker sees what it must refuse
+  assert.ok(OUTBOX_USE.test("store.outbox.enqueueState('k', 't', '{}')"));
+  assert.ok(OUTBOX_USE.test('const { outbox } = ctx.services.store;'));
+  assert.ok(!OUTBOX_USE.test('openNodeStore(file, { outbox: config.modules.edgehub.outbox })'), 'outbox limits in the config are not a use');
 });
 
 test('no source file grows past 600 lines', () => {

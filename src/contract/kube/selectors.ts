@@ -118,7 +118,7 @@ export function parseLabelSelector(text: string | undefined | null): LabelRequir
 export function matchLabels(reqs: readonly LabelRequirement[], labels: Readonly<Record<string, string>> | undefined): boolean {
   const l = labels ?? {};
   for (const r of reqs) {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
+    const has = Object.hasOwn(l, r.key);
     switch (r.op) {
       case 'exists':
         if (!has) return false;

@@ -11,7 +11,6 @@ import type { FieldIssue } from '../../core/errors.js';
 import { parseOrThrow, z } from '../../lib/schema.js';
 
 export const DEVICE_API_VERSION = 'devices.kubeedge.io/v1beta1';
-export const DEVICE_KINDS = ['DeviceModel', 'Device'] as const;
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const name = z.string().min(1).max(253).regex(DNS_SUBDOMAIN, 'must be a DNS subdomain: lower-case letters, digits, - and .');
@@ -130,12 +129,6 @@ export function parseDeviceModel(obj: unknown): DeviceModelObject {
 }
 export function parseDevice(obj: unknown): DeviceObject {
   return parseOrThrow(deviceSchema, obj, 'Device');
-}
-export function parseDeviceModelSpec(spec: unknown): DeviceModelSpec {
-  return parseOrThrow(deviceModelSpecSchema, spec, 'DeviceModel spec', 'spec');
-}
-export function parseDeviceSpec(spec: unknown): DeviceSpec {
-  return parseOrThrow(deviceSpecSchema, spec, 'Device spec', 'spec');
 }
 
 // ---------------------------------------------------------------- values

@@ -1,7 +1,8 @@
 /**
  * The kinds the fleet syncs, and the generic checks every manifest passes before a kind's own
  * schema (pod.ts, configmap.ts, secret.ts, device.ts) looks at it. Shared by the relay (which
- * refuses bad objects with field paths) and edgectl (which names kinds and their aliases).
+ * refuses bad objects with field paths), edgectl (which names kinds and their aliases) and the
+ * node, which stores and reads every object as its whole manifest (`parseStored`).
  */
 import type { FieldIssue } from '../../core/errors.js';
 import { ValidationError } from '../../core/errors.js';
@@ -17,24 +18,18 @@ export interface KindInfo {
   nodeBound: boolean;
   /** top-level fields besides apiVersion/kind/metadata */
   fields: string[];
-  /**
-   * What the node stores as the object's `spec` (what edged/devicetwin read): the whole
-   * manifest, or only its `.spec` (devicetwin reads Device/DeviceModel specs).
-   */
-  nodeForm: 'manifest' | 'spec';
 }
 
 export const KINDS: readonly KindInfo[] = [
-  { kind: 'Pod', aliases: ['pods', 'pod', 'po'], apiVersions: ['v1'], nodeBound: true, fields: ['spec'], nodeForm: 'manifest' },
-  { kind: 'ConfigMap', aliases: ['configmaps', 'configmap', 'cm'], apiVersions: ['v1'], nodeBound: false, fields: ['data', 'binaryData', 'immutable'], nodeForm: 'manifest' },
-  { kind: 'Secret', aliases: ['secrets', 'secret'], apiVersions: ['v1'], nodeBound: false, fields: ['data', 'stringData', 'type', 'immutable'], nodeForm: 'manifest' },
+  { kind: 'Pod', aliases: ['pods', 'pod', 'po'], apiVersions: ['v1'], nodeBound: true, fields: ['spec'] },
+  { kind: 'ConfigMap', aliases: ['configmaps', 'configmap', 'cm'], apiVersions: ['v1'], nodeBound: false, fields: ['data', 'binaryData', 'immutable'] },
+  { kind: 'Secret', aliases: ['secrets', 'secret'], apiVersions: ['v1'], nodeBound: false, fields: ['data', 'stringData', 'type', 'immutable'] },
   {
     kind: 'DeviceModel',
     aliases: ['devicemodels', 'devicemodel', 'dm'],
     apiVersions: ['devices.kubeedge.io/v1beta1'],
     nodeBound: false,
     fields: ['spec'],
-    nodeForm: 'spec',
   },
   {
     kind: 'Device',
@@ -42,17 +37,10 @@ export const KINDS: readonly KindInfo[] = [
     apiVersions: ['devices.kubeedge.io/v1beta1'],
     nodeBound: true,
     fields: ['spec'],
-    nodeForm: 'spec',
   },
 ];
 
 export const SYNCED_KINDS: readonly string[] = KINDS.map((k) => k.kind);
-
-/** The `spec` a node stores for a manifest (see KindInfo.nodeForm). */
-export function nodeSpecOf(m: Manifest): Record<string, unknown> {
-  if (kindInfo(m.kind)?.nodeForm === 'spec') return (m.spec ?? {}) as Record<string, unknown>;
-  return m as unknown as Record<string, unknown>;
-}
 
 export function kindInfo(kind: string): KindInfo | undefined {
   return KINDS.find((k) => k.kind === kind);
@@ -149,4 +137,22 @@ export class KindRegistry {
     this.validators.get(kind!)?.(out);
     return out;
   }
+}
+
+/**
+ * An object as the node stores it: the whole manifest, parsed by its kind's schema, whose
+ * metadata must name the object's store key (a manifest without a namespace is in "default").
+ * Throws ValidationError with field paths.
+ */
+export function parseStored<T extends { metadata: { name: string; namespace?: string | undefined } }>(
+  parse: (value: unknown) => T,
+  value: unknown,
+  key: { kind: string; namespace: string; name: string },
+): T {
+  const m = parse(value);
+  const issues: FieldIssue[] = [];
+  if (m.metadata.name !== key.name) issues.push({ path: 'metadata.name', reason: `must be "${key.name}" (the object's key)` });
+  if ((m.metadata.namespace ?? 'default') !== key.namespace) issues.push({ path: 'metadata.namespace', reason: `must be "${key.namespace}" (the object's key)` });
+  if (issues.length) throw new ValidationError(issues, key.kind);
+  return m;
 }

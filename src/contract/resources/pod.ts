@@ -7,7 +7,6 @@
  * container is passed through as a device (cgroup access "rwm", "r" when the mount is readOnly).
  */
 import { parseOrThrow, z } from '../../lib/schema.js';
-import { ValidationError } from '../../core/errors.js';
 import { cpuQuantity, DATA_KEY, dnsLabel, fileMode, memoryQuantity, metadataSchema } from './common.js';
 import { dnsSubdomain, labelValue, qualifiedName, qualifiedNameProblem } from './common.js';
 
@@ -259,24 +258,6 @@ export function isDeviceVolume(v: Volume): boolean {
 /** Validate a Pod manifest; throws ValidationError naming each bad field. */
 export function parsePod(value: unknown): Pod {
   return parseOrThrow(podSchema, value, 'Pod');
-}
-
-/**
- * A stored Pod object: either the whole manifest or, for callers that store only the spec, a
- * bare PodSpec (recognised by a top-level `containers`). Name/namespace come from the store key
- * and must agree with the manifest's metadata.
- */
-export function parseStoredPod(value: unknown, key: { namespace: string; name: string }): Pod {
-  const v =
-    value && typeof value === 'object' && 'containers' in value
-      ? { metadata: { name: key.name, namespace: key.namespace }, spec: value }
-      : value;
-  const pod = parsePod(v);
-  if (pod.metadata.name !== key.name) throw new ValidationError([{ path: 'metadata.name', reason: `must be "${key.name}" (the object's key)` }], 'Pod');
-  if (pod.metadata.namespace !== key.namespace) {
-    throw new ValidationError([{ path: 'metadata.namespace', reason: `must be "${key.namespace}" (the object's key)` }], 'Pod');
-  }
-  return pod;
 }
 
 /** Kubernetes' default pull policy: Always for :latest or untagged images, else IfNotPresent. */

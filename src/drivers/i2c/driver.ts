@@ -21,7 +21,7 @@ import { DeviceUnavailableError, DriverProtocolError, asError } from '../errors.
 import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../types.js';
 import { openI2cBus, type I2cOpener, type I2cTransport } from './bus.js';
 import { bytesToWord, decodeNumber, encodeNumber, wordToBytes, type NumberFormat } from './codec.js';
-import { SingleFlight } from '../single-flight.js';
+import { SingleFlight } from '../../lib/single-flight.js';
 
 const protocolSchema = z.strictObject({
   bus: intIn(0, 255),

@@ -107,7 +107,7 @@ export function packBits(values: boolean[]): Buffer {
 
 export function unpackBits(bytes: Uint8Array, count: number): boolean[] {
   const out: boolean[] = [];
-  for (let i = 0; i < count; i++) out.push(((bytes[i >> 3] ?? 0) >> (i & 7)) & 1 ? true : false);
+  for (let i = 0; i < count; i++) out.push((((bytes[i >> 3] ?? 0) >> (i & 7)) & 1) === 1);
   return out;
 }
 

@@ -10,7 +10,7 @@
  * master) is waited for at most four times that long.
  */
 import { DeviceUnavailableError, DriverTimeoutError, asError, isDeviceUnavailable, isDriverTimeout } from '../errors.js';
-import { OneAtATime } from './one-at-a-time.js';
+import { OneAtATime } from '../../lib/one-at-a-time.js';
 import type { ByteTransport } from './transport.js';
 
 export interface Exchange<T> {

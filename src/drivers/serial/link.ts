@@ -9,7 +9,7 @@ import type { DriverEnv } from '../types.js';
 import { findUsbPort, type PortLister } from './discover.js';
 import type { SerialPortConfig } from './options.js';
 import { openSerialPort, type ByteTransport, type TransportOpener } from './transport.js';
-import { SingleFlight } from '../single-flight.js';
+import { SingleFlight } from '../../lib/single-flight.js';
 
 export interface LinkDeps {
   opener?: TransportOpener;

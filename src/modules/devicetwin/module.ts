@@ -1,16 +1,16 @@
 /**
  * devicetwin: Device/DeviceModel objects from the store → twins, drivers, reports.
  *
- * On start every DeviceModel/Device is loaded from SQLite (so a node restores its devices with no
+ * On start every DeviceModel/Device (stored as its whole manifest) is loaded from SQLite (so a node restores its devices with no
  * cloud), then each committed `resource.changed` of those kinds triggers a reconcile. A Device is
  * taken when its `spec.nodeName` is empty or this node's name. An invalid Device (bad shape,
  * unknown model, bad desired value, unserved protocol) is not driven; its status says why.
- * Twins live in the Device's status (via metamanager's `status.report`) and go upstream through
- * the outbox (state coalesced per device; reportToCloud samples as telemetry).
+ * Twins live in the Device's status and go upstream with it (metamanager's `status.report`: stored
+ * and queued by the node's uplink in one transaction; the relay gets the reportToCloud twins);
+ * reportToCloud samples go up as telemetry (`telemetry.report`).
  */
-import { checkDevice, deviceProtocol, parseDeviceModelSpec, parseDeviceSpec, type DeviceModelSpec, type DeviceSpec } from '../../contract/resources/device.js';
-import { stateKey, type ReportedState, type ReportedTelemetry } from '../../contract/payloads.js';
-import { topics } from '../../contract/topics.js';
+import { checkDevice, deviceProtocol, parseDevice, parseDeviceModel, type DeviceModelSpec, type DeviceSpec } from '../../contract/resources/device.js';
+import { parseStored } from '../../contract/resources/kinds.js';
 import { isValidationError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import { builtinDrivers } from '../../drivers/index.js';
 import type { DriverFactory } from '../../drivers/types.js';
@@ -147,7 +147,7 @@ export class DeviceTwin implements NodeModule {
     const models = new Map<string, { spec?: DeviceModelSpec; issues?: FieldIssue[] }>();
     for (const r of store.resources.list('DeviceModel')) {
       try {
-        models.set(`${r.namespace}/${r.name}`, { spec: parseDeviceModelSpec(r.spec) });
+        models.set(`${r.namespace}/${r.name}`, { spec: parseStored(parseDeviceModel, r.spec, r).spec });
       } catch (e) {
         models.set(`${r.namespace}/${r.name}`, { issues: isValidationError(e) ? e.issues : [{ path: 'spec', reason: String(e) }] });
       }
@@ -157,7 +157,7 @@ export class DeviceTwin implements NodeModule {
     const removed: MemberDevice[] = [];
     for (const r of store.resources.list<unknown, unknown>('Device')) {
       const key = `${r.namespace}/${r.name}`;
-      const nodeName = (r.spec as { nodeName?: unknown } | null)?.nodeName;
+      const nodeName = (r.spec as { spec?: { nodeName?: unknown } } | null)?.spec?.nodeName;
       if (typeof nodeName === 'string' && nodeName !== '' && nodeName !== config.node.name) continue;
       const checked = this.check(r, models);
       const signature = stableStringify(checked);
@@ -207,7 +207,7 @@ export class DeviceTwin implements NodeModule {
   ): { spec: DeviceSpec; model: DeviceModelSpec; protocol: string } | { issues: FieldIssue[] } {
     let spec: DeviceSpec;
     try {
-      spec = parseDeviceSpec(r.spec);
+      spec = parseStored(parseDevice, r.spec, r).spec;
     } catch (e) {
       return { issues: isValidationError(e) ? e.issues : [{ path: 'spec', reason: String(e) }] };
     }
@@ -229,7 +229,6 @@ export class DeviceTwin implements NodeModule {
     } catch (e) {
       ctx.log.warn('could not store a refused device status', { error: e });
     }
-    this.enqueueState(r.namespace, r.name, status);
   }
 
   private build(r: StoredResource, spec: DeviceSpec, model: DeviceModelSpec, protocol: string, previous?: DeviceUnit): DeviceUnit {
@@ -254,26 +253,12 @@ export class DeviceTwin implements NodeModule {
     });
   }
 
-  private enqueueState(namespace: string, name: string, status: unknown): void {
-    const { store, config, now } = this.ctx!.services;
-    const payload: ReportedState = {
-      kind: 'Device',
-      namespace,
-      name,
-      status,
-      desiredVersion: Number(store.meta.get('desired.version') ?? 0),
-      timestamp: now().getTime(),
-    };
-    store.outbox.enqueueState(stateKey('Device', namespace, name), topics.reportedState(config.node.name), JSON.stringify(payload));
-  }
-
   private readonly sink: Sink = {
     commit: async (unit, document) => {
       const ctx = this.ctx;
       if (!ctx || this.units.get(unit.key)?.unit !== unit) return;
       const key = { kind: 'Device', namespace: unit.ref.namespace, name: unit.ref.name };
-      await ctx.bus.request('metamanager', { type: 'status.report', key, status: toStatus(unit.doc) });
-      this.enqueueState(unit.ref.namespace, unit.ref.name, toStatus(unit.doc, (n) => unit.reportsToCloud(n)));
+      await ctx.bus.request('metamanager', { type: 'status.report', key, status: toStatus(unit.doc), upstream: toStatus(unit.doc, (n) => unit.reportsToCloud(n)) });
       if (Object.keys(document).length) {
         ctx.bus.publish({ type: 'twin.changed', device: unit.ref, document, twins: unit.doc.twins, delta: computeDelta(unit.doc) });
       }
@@ -283,17 +268,17 @@ export class DeviceTwin implements NodeModule {
       if (!ctx) return;
       if (unit.builtin) ctx.bus.publish({ type: 'device.data', device: unit.ref, data: { [property]: point } });
       if (!unit.reportsToCloud(property)) return;
-      const { store, config } = ctx.services;
-      const t: ReportedTelemetry = {
-        kind: 'Device',
-        namespace: unit.ref.namespace,
-        name: unit.ref.name,
-        event: 'twin.reported',
-        data: { property, value: point.value, type: point.type, sampledAt: point.timestamp, ...(report.aggregate ? { aggregate: report.aggregate } : {}) },
-        desiredVersion: Number(store.meta.get('desired.version') ?? 0),
-        timestamp: ctx.services.now().getTime(),
-      };
-      store.outbox.enqueueTelemetry(topics.reportedTelemetry(config.node.name), JSON.stringify(t));
+      try {
+        ctx.bus.send('metamanager', {
+          type: 'telemetry.report',
+          key: { kind: 'Device', namespace: unit.ref.namespace, name: unit.ref.name },
+          event: 'twin.reported',
+          data: { property, value: point.value, type: point.type, sampledAt: point.timestamp, ...(report.aggregate ? { aggregate: report.aggregate } : {}) },
+        });
+      } catch (e) {
+        // metamanager restarting: a sample is telemetry (droppable); the twin's state went up with the status
+        ctx.log.debug('telemetry not queued', { device: unit.key, property, error: e });
+      }
     },
   };
 }

@@ -9,6 +9,7 @@ import { backoffDelay, type BackoffPolicy } from '../../core/backoff.js';
 import { errorMessage } from '../../core/errors.js';
 import { isDeviceUnavailable } from '../../drivers/errors.js';
 import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../../drivers/types.js';
+import { OneAtATime } from '../../lib/one-at-a-time.js';
 
 export interface RunnerProperty {
   name: string;
@@ -48,7 +49,7 @@ export class DriverRunner {
   private attempt = 0;
   private consecutive = 0;
   private failing = true;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly queue = new OneAtATime();
   private timers = new Set<NodeJS.Timeout>();
   private unwatch: (() => void)[] = [];
   private readonly props: Map<string, RunnerProperty>;
@@ -68,7 +69,7 @@ export class DriverRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     this.clearTimers();
-    await this.chain.catch(() => undefined);
+    await this.queue.run(async () => undefined);
     await this.drop();
   }
 
@@ -76,7 +77,7 @@ export class DriverRunner {
   write(property: string, value: RawValue): Promise<RawValue> {
     const p = this.props.get(property);
     if (!p) return Promise.reject(new Error(`property ${property} has no visitor`));
-    return this.serial(async () => {
+    return this.queue.run(async () => {
       if (!this.connected || !this.driver) throw new Error('device is offline');
       const d = this.driver;
       try {
@@ -111,12 +112,6 @@ export class DriverRunner {
         /* ignore */
       }
     }
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => undefined);
-    return run;
   }
 
   private async connect(): Promise<void> {
@@ -156,7 +151,7 @@ export class DriverRunner {
   }
 
   private collect(p: RunnerProperty): void {
-    this.serial(async () => {
+    void this.queue.run(async () => {
       if (!this.connected || !this.driver) return;
       try {
         const v = await this.driver.read(p.visitor);

@@ -4,7 +4,8 @@
  */
 import { statSync } from 'node:fs';
 import { configMapFiles, parseConfigMap } from '../../contract/resources/configmap.js';
-import { parseStoredPod, type Container, type Pod } from '../../contract/resources/pod.js';
+import { parseStored } from '../../contract/resources/kinds.js';
+import { parsePod, type Container, type Pod } from '../../contract/resources/pod.js';
 import { parseSecret, secretFiles, type Secret } from '../../contract/resources/secret.js';
 import { errorMessage, isValidationError } from '../../core/errors.js';
 import type { ResourceStore } from '../../store/resources.js';
@@ -19,11 +20,11 @@ export interface Lookups {
 }
 
 export function storeLookups(resources: ResourceStore): Lookups {
-  const read = <T>(kind: string, namespace: string, name: string, parse: (v: unknown) => T): T | string => {
+  const read = <T extends { metadata: { name: string; namespace: string } }>(kind: string, namespace: string, name: string, parse: (v: unknown) => T): T | string => {
     const r = resources.get({ kind, namespace, name });
     if (!r) return `${kind} ${namespace}/${name} not found`;
     try {
-      return parse(withName(r.spec, namespace, name));
+      return parseStored(parse, r.spec, r);
     } catch (e) {
       return `${kind} ${namespace}/${name} is invalid: ${errorMessage(e)}`;
     }
@@ -39,13 +40,6 @@ export function storeLookups(resources: ResourceStore): Lookups {
     },
     secretObject: (ns, n) => read('Secret', ns, n, parseSecret),
   };
-}
-
-/** Stored ConfigMaps/Secrets may be whole manifests or lack metadata; the key names them. */
-function withName(spec: unknown, namespace: string, name: string): unknown {
-  if (!spec || typeof spec !== 'object') return spec;
-  const o = spec as Record<string, unknown>;
-  return 'metadata' in o ? o : { ...o, metadata: { name, namespace } };
 }
 
 /** The container's environment as KEY=value lines, or why it cannot be built. */
@@ -139,7 +133,7 @@ export function desiredPods(resources: ResourceStore, lk: Lookups, sb: SandboxSe
     const base = { namespace: r.namespace, name: r.name, uid: r.uid, configErrors: {}, sandboxImage: '', sandboxHash: '', hashes: {} };
     let pod: Pod;
     try {
-      pod = parseStoredPod(r.spec, r);
+      pod = parseStored(parsePod, r.spec, r);
     } catch (e) {
       if (!isValidationError(e)) throw e;
       return { ...base, issues: e.issues };

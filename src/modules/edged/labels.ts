@@ -21,7 +21,6 @@ export const LABEL = {
 } as const;
 
 export type Role = 'sandbox' | 'init' | 'app';
-export const SANDBOX = 'sandbox';
 
 export const MANAGED_FILTER = `${LABEL.managed}=true`;
 /** Several nodes may share one engine (tests, development): each manages only its own. */

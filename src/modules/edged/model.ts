@@ -101,8 +101,6 @@ export interface Plan {
   wakeAt?: number;
 }
 
-export const podKeyOf = (p: { namespace: string; name: string }): string => `${p.namespace}/${p.name}`;
-
 export function containersOf(pod: Pod): { role: Role; spec: Container }[] {
   return [
     ...(pod.spec.initContainers ?? []).map((spec) => ({ role: 'init' as const, spec })),

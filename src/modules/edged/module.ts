@@ -216,7 +216,7 @@ export class Edged implements NodeModule {
     if (!ref?.namespace || !ref.name) throw new ValidationError([{ path: 'pod', reason: 'namespace and name are required' }], 'request');
     const r = this.ctx!.services.store.resources.get<{ spec?: { containers?: { name: string; tty?: boolean }[] } }>({ kind: 'Pod', namespace: ref.namespace, name: ref.name });
     if (!r) throw new NotFoundError(`pod ${ref.namespace}/${ref.name}`);
-    const containers = (r.spec as { containers?: { name: string; tty?: boolean }[] }).containers ?? r.spec.spec?.containers ?? [];
+    const containers = r.spec.spec?.containers ?? [];
     const name = ref.container ?? containers[0]?.name;
     const spec = containers.find((c) => c.name === name);
     const all = (await this.engine!.observe())

@@ -1,11 +1,9 @@
 /**
  * One reconcile pass: read desired pods from the store, observe the engine, plan, execute,
- * observe again, then sync probes and report every pod status that changed (store via
- * metamanager, upstream via the outbox).
+ * observe again, then sync probes and report every pod status that changed (metamanager's
+ * `status.report`: stored and queued upstream by the node's uplink in one transaction).
  */
 import { networkInterfaces } from 'node:os';
-import { stateKey, type ReportedState } from '../../contract/payloads.js';
-import { topics } from '../../contract/topics.js';
 import type { Logger } from '../../core/logger.js';
 import { stableStringify } from '../../lib/json.js';
 import type { NodeStore } from '../../store/store.js';
@@ -28,7 +26,7 @@ export interface ReconcilerDeps {
   nodeName: string;
   sandbox: SandboxSettings;
   timing: Pick<Facts, 'crashLoop' | 'pullBackoff'>;
-  /** status.report to metamanager */
+  /** status.report to metamanager (stored, and queued upstream) */
   reportStatus: (key: { kind: string; namespace: string; name: string }, status: PodStatus) => Promise<void>;
   now: () => number;
   log: Logger;
@@ -118,16 +116,8 @@ export class Reconciler {
     }
   }
 
-  /** Recompute statuses without acting (after a probe result changed). */
-  async reportOnly(): Promise<void> {
-    const desired = desiredPods(this.d.store.resources, this.d.lookups, this.d.sandbox);
-    const obs = await this.observe(desired);
-    await this.report(desired, obs.containers, plan(desired, obs, this.facts()));
-  }
-
   private async report(desired: DesiredPod[], containers: ObservedContainer[], p: Plan): Promise<void> {
     const live = new Set<string>();
-    const version = Number(this.d.store.meta.get('desired.version') ?? 0) || 0;
     for (const d of desired) {
       const k = `${d.namespace}/${d.name}`;
       live.add(k);
@@ -136,8 +126,6 @@ export class Reconciler {
       if (this.reported.get(k) === json) continue;
       const key = { kind: 'Pod', namespace: d.namespace, name: d.name };
       await this.d.reportStatus(key, st);
-      const msg: ReportedState = { kind: 'Pod', namespace: d.namespace, name: d.name, status: st, desiredVersion: version, timestamp: this.d.now() };
-      this.d.store.outbox.enqueueState(stateKey('Pod', d.namespace, d.name), topics.reportedState(this.d.nodeName), JSON.stringify(msg));
       this.reported.set(k, json);
     }
     for (const k of [...this.reported.keys()]) if (!live.has(k)) this.reported.delete(k);

@@ -4,28 +4,28 @@
  * - Connects with a persistent session (clean=false), a retained presence birth message and a
  *   retained Last Will ("offline"); reconnects with jittered exponential backoff (1 s → 60 s).
  * - Desired documents (retained, versioned) are checked, written to SQLite through metamanager
- *   (`desired.replace`, origin 'cloud') BEFORE anything acts on them, then their version is kept
- *   in `store.meta` ('desired.version'); stale versions are rejected. On every connect the node
+ *   (`desired.replace`, origin 'cloud') BEFORE anything acts on them, then the uplink records
+ *   their version as applied; stale versions are rejected. On every connect the node
  *   asks for the current document (`sync`), so nothing depends on the broker's queue.
- * - The outbox is published in order with QoS1; a row is removed only after its PUBACK.
+ * - What the uplink queued (the outbox) is published in order with QoS1; a row is removed only
+ *   after its PUBACK. The node's own status goes up through the uplink too.
  * - Heartbeats (QoS0) and relay calls (logs, twin) served through the bus.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Heartbeat, NodeReportedStatus, Presence, ReportedState, RpcRequest, SyncRequest } from '../../contract/payloads.js';
-import { stateKey } from '../../contract/payloads.js';
+import { wireErrorOf } from '../../contract/errors.js';
+import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type NodeReportedStatus, type Presence, type SyncRequest } from '../../contract/payloads.js';
 import { topics } from '../../contract/topics.js';
 import { backoffDelay } from '../../core/backoff.js';
-import { errorMessage } from '../../core/errors.js';
+import { errorMessage, ValidationError } from '../../core/errors.js';
+import { toFieldIssues } from '../../lib/schema.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
-import { decideDesired, META_EPOCH, META_VERSION, stampPayload } from './desired.js';
+import { decideDesired } from './desired.js';
 import type { HubStatus } from './messages.js';
-import { nodeRpcHandlers, rpcErrorOf, type RpcHandler } from './rpc.js';
-
-const META_STREAM = 'edgehub.stream';
+import { nodeRpcHandlers, type Emit, type RpcHandlers } from './rpc.js';
 
 export class EdgeHub implements NodeModule {
   readonly name = 'edgehub';
@@ -41,43 +41,32 @@ export class EdgeHub implements NodeModule {
   private applyChain: Promise<void> = Promise.resolve();
   private lastError?: string;
   private readonly bootId = randomUUID();
-  private stream = '';
   private readonly calls = new Map<string, AbortController>();
-  private handlers: Record<string, RpcHandler> = {};
+  private handlers?: RpcHandlers;
   private unsubs: (() => void)[] = [];
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
     this.stopped = false;
-    const { config, store } = ctx.services;
+    const { config, uplink } = ctx.services;
     const hub = config.modules.edgehub;
     if (!hub.relay.url) throw new Error('modules.edgehub.relay.url is empty: run `edgecore join` first');
-    this.stream = store.meta.get(META_STREAM) ?? '';
-    if (!this.stream) {
-      this.stream = randomUUID();
-      store.meta.set(META_STREAM, this.stream);
-    }
     this.handlers = nodeRpcHandlers(ctx);
     ctx.bus.serve((msg: NodeMessage) => {
       if (msg.type === 'edgehub.flush') return void this.flush();
       if (msg.type === 'edgehub.status') return this.status();
       return undefined;
     });
-    this.unsubs.push(store.outbox.onEnqueue(() => setImmediate(() => void this.flush())));
+    this.unsubs.push(uplink.onQueued(() => setImmediate(() => void this.flush())));
     this.connect();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), hub.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
   }
 
-  private applied(): { epoch: string; version: number } {
-    const meta = this.ctx!.services.store.meta;
-    return { epoch: meta.get(META_EPOCH) ?? '', version: meta.getNumber(META_VERSION) };
-  }
-
   status(): HubStatus {
-    const { store, config } = this.ctx!.services;
-    const s = store.outbox.stats();
-    const a = this.applied();
+    const { uplink, config } = this.ctx!.services;
+    const s = uplink.backlog();
+    const a = uplink.applied();
     return {
       connected: this.client?.connected ?? false,
       url: config.modules.edgehub.relay.url,
@@ -146,7 +135,7 @@ export class EdgeHub implements NodeModule {
   private async requestSync(): Promise<void> {
     const c = this.client;
     if (!c?.connected || this.stopped) return;
-    const a = this.applied();
+    const a = this.ctx!.services.uplink.applied();
     const sync: SyncRequest = { epoch: a.epoch, appliedVersion: a.version, bootId: this.bootId, timestamp: Date.now() };
     await c.publishAsync(topics.sync(this.ctx!.services.config.node.name), JSON.stringify(sync), { qos: 1 });
   }
@@ -169,7 +158,7 @@ export class EdgeHub implements NodeModule {
 
   private async onDesired(payload: Buffer): Promise<void> {
     const ctx = this.ctx!;
-    const { store, config } = ctx.services;
+    const { store, config, uplink } = ctx.services;
     let raw: unknown;
     try {
       raw = JSON.parse(payload.toString('utf8'));
@@ -177,7 +166,7 @@ export class EdgeHub implements NodeModule {
       this.reject('desired document is not JSON');
       return;
     }
-    const d = decideDesired(raw, config.node.name, this.applied());
+    const d = decideDesired(raw, config.node.name, uplink.applied());
     if (d.action === 'stale') {
       ctx.log.debug('desired document ignored', { reason: d.reason });
       return;
@@ -198,10 +187,7 @@ export class EdgeHub implements NodeModule {
       },
       30_000,
     );
-    store.db.transaction(() => {
-      store.meta.set(META_EPOCH, doc.epoch);
-      store.meta.set(META_VERSION, String(doc.version));
-    })();
+    uplink.setApplied({ epoch: doc.epoch, version: doc.version });
     this.lastError = undefined;
     ctx.log.info('desired document applied', { version: doc.version, items: doc.items.length, changes: r.changes });
     this.reportNode();
@@ -216,9 +202,9 @@ export class EdgeHub implements NodeModule {
   /** Node status upstream (coalesced in the outbox: only the latest is sent). */
   private reportNode(): void {
     const ctx = this.ctx!;
-    const { store, config } = ctx.services;
-    const a = this.applied();
-    const s = store.outbox.stats();
+    const { uplink } = ctx.services;
+    const a = uplink.applied();
+    const s = uplink.backlog();
     const status: NodeReportedStatus = {
       appliedVersion: a.version,
       epoch: a.epoch,
@@ -229,16 +215,15 @@ export class EdgeHub implements NodeModule {
       ...(this.lastError ? { lastError: this.lastError } : {}),
       outbox: { rows: s.rows, dropped: s.dropped },
     };
-    const node = config.node.name;
-    const msg: ReportedState = { kind: 'Node', namespace: '', name: node, status, desiredVersion: a.version, timestamp: Date.now() };
-    store.outbox.enqueueState(stateKey('Node', '', node), topics.reportedState(node), JSON.stringify(msg));
+    uplink.reportNode(status);
   }
 
   private heartbeat(): void {
     const c = this.client;
     if (!c?.connected) return;
     const node = this.ctx!.services.config.node.name;
-    const hb: Heartbeat = { v: this.applied().version, q: this.ctx!.services.store.outbox.stats().rows, t: Date.now() };
+    const { uplink } = this.ctx!.services;
+    const hb: Heartbeat = { v: uplink.applied().version, q: uplink.backlog().rows, t: Date.now() };
     c.publish(topics.heartbeat(node), JSON.stringify(hb), { qos: 0 });
   }
 
@@ -257,17 +242,17 @@ export class EdgeHub implements NodeModule {
     if (!ctx) return;
     this.flushing = true;
     try {
-      const { outbox } = ctx.services.store;
+      const { uplink } = ctx.services;
       const batchSize = ctx.services.config.modules.edgehub.flushBatch;
       for (;;) {
         const client = this.client;
         if (!client?.connected || this.stopped) break;
-        const batch = outbox.peek(batchSize);
+        const batch = uplink.pending(batchSize);
         if (batch.length === 0) break;
         await Promise.all(
           batch.map(async (e) => {
-            await client.publishAsync(e.topic, stampPayload(e.payload, e.seq, this.stream), { qos: 1 });
-            if (!this.stopped) outbox.ack([e.seq]);
+            await client.publishAsync(e.topic, e.payload, { qos: 1 });
+            if (!this.stopped) uplink.ack([e.seq]);
           }),
         );
       }
@@ -282,31 +267,46 @@ export class EdgeHub implements NodeModule {
     }
   }
 
+  /** A relay call, parsed at the edge: a malformed one with an id is answered `Invalid` (field paths), without an id dropped. */
   private onRpc(payload: Buffer): void {
     const ctx = this.ctx!;
-    let req: RpcRequest | { id: string; cancel: true };
+    let raw: unknown;
     try {
-      req = JSON.parse(payload.toString('utf8')) as RpcRequest;
+      raw = JSON.parse(payload.toString('utf8'));
     } catch {
+      ctx.log.debug('rpc request dropped: not JSON');
       return;
     }
-    if ('cancel' in req) {
-      this.calls.get(req.id)?.abort();
+    const cancel = rpcCancelSchema.safeParse(raw);
+    if (cancel.success) {
+      this.calls.get(cancel.data.id)?.abort();
       return;
     }
-    if (typeof req.id !== 'string' || (typeof req.deadline === 'number' && req.deadline < Date.now())) return;
-    const node = ctx.services.config.node.name;
-    let n = 0;
+    const r = rpcRequestSchema.safeParse(raw);
+    if (!r.success) {
+      const id = (raw as { id?: unknown } | null)?.id;
+      const error = wireErrorOf(new ValidationError(toFieldIssues(r.error), 'rpc request'), 'Failed');
+      if (typeof id === 'string' && id.length > 0 && id.length <= 64) this.responder(id)({ done: true, error });
+      else ctx.log.debug('rpc request dropped', { error: error.message });
+      return;
+    }
+    const req = r.data;
+    if (req.deadline < Date.now()) return;
     const ac = new AbortController();
     this.calls.set(req.id, ac);
-    const emit = (r: { data?: unknown; done: boolean; error?: { code: string; message: string } }): void => {
-      this.client?.publish(topics.rpcResponse(node), JSON.stringify({ id: req.id, n: n++, ...r }), { qos: 1 });
-    };
-    const handler = this.handlers[(req as RpcRequest).method];
-    const run = handler ? handler(req as RpcRequest, emit, ac.signal) : Promise.resolve(emit({ done: true, error: { code: "Invalid", message: `unknown method ${(req as RpcRequest).method}` } }));
-    run
-      .catch((e) => emit({ done: true, error: rpcErrorOf(e) }))
+    const emit = this.responder(req.id);
+    this.handlers![req.method](req, emit, ac.signal)
+      .catch((e) => emit({ done: true, error: wireErrorOf(e, 'Failed') }))
       .finally(() => this.calls.delete(req.id));
+  }
+
+  /** Publishes the chunks of one call's answer, numbered from 0. */
+  private responder(id: string): Emit {
+    const node = this.ctx!.services.config.node.name;
+    let n = 0;
+    return (r) => {
+      this.client?.publish(topics.rpcResponse(node), JSON.stringify({ id, n: n++, ...r }), { qos: 1 });
+    };
   }
 
   async stop(): Promise<void> {

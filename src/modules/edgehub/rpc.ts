@@ -3,20 +3,16 @@
  * the data over the bus (edged `pod.logs`, devicetwin `twin.get` / `twin.set`). Each call
  * answers with chunks on `rpc/response`, the last one `done`.
  */
-import type { RpcRequest, RpcResponse } from '../../contract/payloads.js';
-import { errorMessage, isNoRouteError, isNotFoundError, isValidationError, ValidationError } from '../../core/errors.js';
+import type { WireErrorBody } from '../../contract/errors.js';
+import type { RpcMethod, RpcRequest } from '../../contract/payloads.js';
+import { ValidationError } from '../../core/errors.js';
 import type { NodeContext } from '../../node/services.js';
 
-export type Emit = (r: Omit<RpcResponse, 'id' | 'n'>) => void;
+/** One chunk of a call's answer (errors mapped by the contract's `wireErrorOf`). */
+export type Emit = (r: { data?: unknown; done: boolean; error?: WireErrorBody }) => void;
 
 export type RpcHandler = (req: RpcRequest, emit: Emit, signal: AbortSignal) => Promise<void>;
-
-export function rpcErrorOf(e: unknown): NonNullable<RpcResponse['error']> {
-  if (isValidationError(e)) return { code: 'Invalid', message: e.message, issues: e.issues };
-  if (isNotFoundError(e)) return { code: 'NotFound', message: e.message };
-  if (isNoRouteError(e)) return { code: 'NotImplemented', message: `${e.message} (module disabled on this node?)` };
-  return { code: 'Failed', message: errorMessage(e) };
-}
+export type RpcHandlers = Record<RpcMethod, RpcHandler>;
 
 function str(p: Record<string, unknown>, k: string): string {
   const v = p[k];
@@ -28,7 +24,7 @@ function str(p: Record<string, unknown>, k: string): string {
 const LOG_CHUNK_BYTES = 16 * 1024;
 const LOG_CHUNK_MS = 50;
 
-export function nodeRpcHandlers(ctx: NodeContext): Record<string, RpcHandler> {
+export function nodeRpcHandlers(ctx: NodeContext): RpcHandlers {
   return {
     logs: async (req, emit, signal) => {
       const p = req.params;

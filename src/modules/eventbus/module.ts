@@ -1,16 +1,12 @@
 /**
- * eventbus: the node-local MQTT side of devices (KubeEdge's mapper contract, see contract.ts).
+ * eventbus: the node-local MQTT side of devices (KubeEdge's mapper contract, src/contract/mapper.ts).
  * Mapper requests on `$hw/events/device/{id}/…` and `$hw/events/node/{node}/membership/get`
  * become bus requests to devicetwin; its answers (or errors, as 400/404/409/500) go back on the
  * matching `…/result` topic. devicetwin's published changes become `twin/update/delta`,
  * `twin/update/document`, `membership/updated` and `$ke/…/data/update`.
  */
 import { randomUUID } from 'node:crypto';
-import { errorMessage, isConflictError, isNotFoundError, isValidationError } from '../../core/errors.js';
-import type { NodeMessage } from '../../node/messages.js';
-import type { NodeContext, NodeModule } from '../../node/services.js';
-import type { DeviceRef } from '../devicetwin/messages.js';
-import { connectExternalBroker, startEmbeddedBroker, type BrokerLink } from './broker.js';
+import { mapperCodeOf, wireErrorOf } from '../../contract/errors.js';
 import {
   deviceIds,
   eventId,
@@ -22,8 +18,8 @@ import {
   toMsgTwin,
   toWireDevice,
   twinMap,
-  WireError,
   type DataUpdateMessage,
+  type DeviceRef,
   type ErrorResultMessage,
   type MembershipGetResultMessage,
   type MembershipUpdatedMessage,
@@ -31,17 +27,15 @@ import {
   type TwinDeltaMessage,
   type TwinDocumentMessage,
   type TwinResultMessage,
-} from './contract.js';
+} from '../../contract/mapper.js';
+import { errorMessage } from '../../core/errors.js';
+import type { NodeMessage } from '../../node/messages.js';
+import type { NodeContext, NodeModule } from '../../node/services.js';
+import { connectExternalBroker, startEmbeddedBroker, type BrokerLink } from './broker.js';
 
 const TWIN = 'devicetwin';
 
-function codeOf(e: unknown): ErrorResultMessage['code'] {
-  if (e instanceof WireError) return e.code;
-  if (isValidationError(e)) return 400;
-  if (isNotFoundError(e)) return 404;
-  if (isConflictError(e)) return 409;
-  return 500;
-}
+const codeOf = (e: unknown): ErrorResultMessage['code'] => mapperCodeOf(wireErrorOf(e, 'Failed').code);
 
 export class EventBus implements NodeModule {
   readonly name = 'eventbus';

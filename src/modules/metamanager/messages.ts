@@ -3,7 +3,9 @@ import type { Origin, ResourceChange, ResourceKey, StoredResource } from '../../
 /**
  * metamanager's contract. Desired objects enter the node only through `desired.apply` /
  * `desired.delete` / `desired.replace` (written to SQLite before anyone acts on them); every
- * committed change is then published as `resource.changed`.
+ * committed change is then published as `resource.changed`. What modules observe goes up only
+ * through `status.report` (stored and queued upstream in one transaction) and
+ * `telemetry.report` (queued upstream), both written by the node's uplink.
  */
 export type MetaMessage =
   | { type: 'desired.apply'; origin: Origin; key: ResourceKey; spec: unknown; resourceVersion?: number; uid?: string }
@@ -15,7 +17,10 @@ export type MetaMessage =
       kinds: string[];
       items: { key: ResourceKey; spec: unknown; resourceVersion?: number; uid?: string }[];
     }
-  | { type: 'status.report'; key: ResourceKey; status: unknown }
+  /** `upstream`: what the relay gets when it differs from what the node keeps (default: `status`) */
+  | { type: 'status.report'; key: ResourceKey; status: unknown; upstream?: unknown }
+  /** one event or sample of an object, upstream only (e.g. `twin.reported`) */
+  | { type: 'telemetry.report'; key: ResourceKey; event: string; data: unknown }
   | { type: 'resource.changed'; change: ResourceChange };
 
 export interface MetaReplies {

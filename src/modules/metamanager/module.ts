@@ -1,7 +1,8 @@
 /**
  * metamanager: the node's memory. Every desired object and every status goes through here into
  * SQLite before anyone acts on it; each committed change is published as `resource.changed`.
- * Serves the local list/watch API for apps on the node.
+ * Statuses and telemetry go upstream through the node's uplink (status stored and queued in one
+ * transaction). Serves the local list/watch API for apps on the node.
  */
 import type { Server } from 'node:http';
 import type { NodeContext, NodeModule } from '../../node/services.js';
@@ -15,7 +16,7 @@ export class MetaManager implements NodeModule {
   private server?: Server;
 
   async start(ctx: NodeContext): Promise<void> {
-    const { store, config } = ctx.services;
+    const { store, config, uplink } = ctx.services;
     const resources = store.resources;
     this.unsubscribe = resources.onChange((change) => ctx.bus.publish({ type: 'resource.changed', change }));
     ctx.bus.serve((msg: NodeMessage) => {
@@ -41,7 +42,9 @@ export class MetaManager implements NodeModule {
           return { changes: changes.length };
         }
         case 'status.report':
-          return { changed: resources.setStatus(msg.key, msg.status) };
+          return uplink.reportStatus(msg.key, msg.status, 'upstream' in msg ? msg.upstream : msg.status);
+        case 'telemetry.report':
+          return void uplink.reportTelemetry(msg.key, msg.event, msg.data);
         default:
           return undefined;
       }

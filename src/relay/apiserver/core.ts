@@ -286,7 +286,7 @@ export class ApiCore {
   async delete(ctx: CallContext, def: ResourceDef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     this.verb(def, 'delete');
     const check = this.authorize(ctx, def, 'delete', namespace, name);
-    return this.retrying(def, name, !!opts.preconditions?.resourceVersion, () => deleteObject(this, ctx, def, namespace, name, opts, check));
+    return this.retrying(def, name, !!opts.preconditions?.resourceVersion, () => deleteObject(this, def, namespace, name, opts, check));
   }
 
   async deleteCollection(ctx: CallContext, def: ResourceDef, namespace: string | undefined, list: ListOptions, opts: DeleteOptions = {}): Promise<KubeList> {

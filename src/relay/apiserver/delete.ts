@@ -48,7 +48,6 @@ export function checkDeleteOptions(opts: DeleteOptions): void {
 
 export async function deleteObject(
   core: ApiCore,
-  ctx: CallContext,
   def: ResourceDef,
   namespace: string | undefined,
   name: string,

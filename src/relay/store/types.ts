@@ -4,6 +4,7 @@
  * All methods are synchronous in the SQLite implementation; the interface keeps them
  * synchronous too (a networked store would wrap them in a per-request transaction).
  */
+import type { ObjectView } from '../../contract/api.js';
 import type { Manifest } from '../../contract/resources/kinds.js';
 
 export interface NodeRecord {
@@ -18,18 +19,8 @@ export interface NodeRecord {
   info: Record<string, unknown>;
 }
 
-export interface ObjectRecord {
-  kind: string;
-  namespace: string;
-  name: string;
-  /** node name, or '*' for every node */
-  node: string;
-  uid: string;
-  generation: number;
-  manifest: Manifest;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A stored object: the API's ObjectView without what nodes reported, the manifest typed. */
+export type ObjectRecord = Omit<ObjectView, 'reported' | 'manifest'> & { manifest: Manifest };
 
 export interface ReportedRecord {
   node: string;

@@ -11,7 +11,7 @@ import { configSchema } from '../../../src/config/schema.js';
 import { nullLogger } from '../../../src/core/logger.js';
 import { startNode } from '../../../src/node/daemon.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { thermostat, thermostatModel, waitFor } from './harness.js';
+import { manifest, thermostat, thermostatModel, waitFor } from './harness.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -43,8 +43,8 @@ test('daemon: built-in virtual device is driven and visible to a mapper over the
   c.on('message', (topic, p) => seen.push({ topic, body: JSON.parse(p.toString()) as Record<string, unknown> }));
   await c.subscribeAsync(['$ke/events/device/#', '$hw/events/device/#']);
 
-  node.store.resources.put({ kind: 'DeviceModel', namespace: 'default', name: 'thermostat' }, thermostatModel);
-  node.store.resources.put({ kind: 'Device', namespace: 'default', name: 'thermo-d' }, thermostat({ setpoint: '44' }));
+  node.store.resources.put({ kind: 'DeviceModel', namespace: 'default', name: 'thermostat' }, manifest('DeviceModel', 'thermostat', thermostatModel));
+  node.store.resources.put({ kind: 'Device', namespace: 'default', name: 'thermo-d' }, manifest('Device', 'thermo-d', thermostat({ setpoint: '44' })));
   await waitFor('data/update with setpoint 44', () =>
     seen.find((m) => m.topic === '$ke/events/device/default/thermo-d/data/update' && (m.body.data as Record<string, { value: string }>).setpoint?.value === '44'),
   );

@@ -13,7 +13,7 @@ import { DeviceTwin } from '../../../src/modules/devicetwin/module.js';
 import { EventBus } from '../../../src/modules/eventbus/module.js';
 import { MetaManager } from '../../../src/modules/metamanager/module.js';
 import type { NodeMessage, NodeReplies } from '../../../src/node/messages.js';
-import type { NodeServices } from '../../../src/node/services.js';
+import { nodeServices } from '../../../src/node/services.js';
 import { openNodeStore, type NodeStore } from '../../../src/store/store.js';
 import { waitFor as sharedWaitFor } from '../../helpers/wait.js';
 
@@ -25,6 +25,7 @@ export interface DeviceNode {
   eventbus: EventBus;
   /** mqtt URL of the broker the eventbus uses */
   url: string;
+  /** store a Device or DeviceModel with this spec (the whole manifest, as the relay ships it) */
   apply(kind: 'Device' | 'DeviceModel', name: string, spec: unknown, namespace?: string): Promise<void>;
   remove(kind: 'Device' | 'DeviceModel', name: string, namespace?: string): Promise<void>;
   stop(): Promise<void>;
@@ -54,7 +55,7 @@ export async function startDeviceNode(o: DeviceNodeOptions): Promise<DeviceNode>
     },
   });
   const store = openNodeStore(join(o.dir, 'edgecore.db'));
-  const services: NodeServices = { config, store, version: 'test', now: () => new Date() };
+  const services = nodeServices(config, store, 'test');
   const bus = new Bus<NodeMessage, NodeReplies>();
   const sup = new Supervisor(bus, services, nullLogger(), { stopTimeoutMs: 5000 });
   const eventbus = new EventBus();
@@ -71,7 +72,7 @@ export async function startDeviceNode(o: DeviceNodeOptions): Promise<DeviceNode>
     eventbus,
     url,
     apply: async (kind, name, spec, namespace = 'default') => {
-      await probe.request('metamanager', { type: 'desired.apply', origin: 'cloud', key: { kind, namespace, name }, spec });
+      await probe.request('metamanager', { type: 'desired.apply', origin: 'cloud', key: { kind, namespace, name }, spec: manifest(kind, name, spec, namespace) });
     },
     remove: async (kind, name, namespace = 'default') => {
       await probe.request('metamanager', { type: 'desired.delete', key: { kind, namespace, name } });
@@ -87,6 +88,11 @@ export async function startDeviceNode(o: DeviceNodeOptions): Promise<DeviceNode>
 /** waitFor with this harness's pace: devices answer within ms, so poll every 20 ms, bound at 10 s. */
 export const waitFor = <T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> =>
   sharedWaitFor(what, fn, timeoutMs, 20);
+
+/** The whole manifest of a DeviceModel or Device, as the node stores it. */
+export function manifest(kind: 'Device' | 'DeviceModel', name: string, spec: unknown, namespace = 'default'): Record<string, unknown> {
+  return { apiVersion: 'devices.kubeedge.io/v1beta1', kind, metadata: { name, namespace }, spec };
+}
 
 /** A DeviceModel with a ReadWrite int (0..100), a ReadOnly float, a ReadWrite boolean. */
 export const thermostatModel = {

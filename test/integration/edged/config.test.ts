@@ -98,7 +98,7 @@ test('images: Never with a missing image, and a failing pull go to ErrImageNever
   if (!n) return;
   n.apply('Pod', 'never', pod('never', { containers: [{ name: 'main', image: 'edgecore-test/absent:1', imagePullPolicy: 'Never' }] }));
   n.apply('Pod', 'nopull', pod('nopull', { containers: [{ name: 'main', image: '127.0.0.1:9/edgecore-test/absent:1' }] }));
-  const reason = (s: { containerStatuses: { state: unknown }[] }): string | undefined => (s.containerStatuses[0]?.state as { waiting?: { reason: string } }).waiting?.reason;
+  const reason = (s: { containerStatuses: { state: unknown }[] }): string | undefined => (s.containerStatuses[0]?.state as { waiting?: { reason: string } } | undefined)?.waiting?.reason;
   await n.waitStatus('never', (s) => reason(s) === 'ErrImageNeverPull', 'ErrImageNeverPull');
   await n.waitStatus('nopull', (s) => reason(s) === 'ErrImagePull', 'ErrImagePull');
   const st = await n.waitStatus('nopull', (s) => reason(s) === 'ImagePullBackOff', 'ImagePullBackOff');

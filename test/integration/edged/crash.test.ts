@@ -13,7 +13,7 @@ import { ROOT, tmpDir } from '../../helpers/tmp.js';
 import { removeNodeContainers, uniqueName, waitFor } from './harness.js';
 
 function daemon(config: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/entry/edgecore.ts'), 'run', '--config', config], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/edgecore/entry.ts'), 'run', '--config', config], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 test('kill -9 of the daemon mid-apply, then restart: no duplicate containers, pod converges', async (t) => {

@@ -12,7 +12,7 @@ import { createLogger, nullLogger } from '../../../src/core/logger.js';
 import { Supervisor } from '../../../src/core/supervisor.js';
 import type { NodeMessage, NodeReplies } from '../../../src/node/messages.js';
 import { nodeModuleSpecs } from '../../../src/node/modules.js';
-import type { NodeServices } from '../../../src/node/services.js';
+import { nodeServices } from '../../../src/node/services.js';
 import { openNodeStore, type NodeStore } from '../../../src/store/store.js';
 import type { PodStatus } from '../../../src/modules/edged/status.js';
 import { DOCKER_SOCKET, ensureTestImage, needDocker } from '../../helpers/docker.js';
@@ -83,7 +83,7 @@ export async function startTestNode(t: TestContext, edged: Record<string, unknow
   const store = openNodeStore(`${dataDir}/edgecore.db`);
   const bus = new Bus<NodeMessage, NodeReplies>();
   const log = process.env.EDGED_TEST_LOG ? createLogger({ level: 'debug', format: 'text', sink: process.stderr }) : nullLogger();
-  const services: NodeServices = { config, store, version: 'test', now: () => new Date() };
+  const services = nodeServices(config, store, 'test');
   const supervisor = new Supervisor(bus, services, log, { stopTimeoutMs: 20_000 });
   for (const spec of await nodeModuleSpecs(config)) supervisor.add(spec);
   await supervisor.startAll();

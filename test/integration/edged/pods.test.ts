@@ -42,7 +42,7 @@ test('restartPolicy Always restarts with CrashLoopBackOff and counts restarts', 
   n.apply('Pod', 'always', pod('always', { terminationGracePeriodSeconds: 1, containers: [run(n.image, 'echo run; exit 0')] }));
   const st = await n.waitStatus('always', (s) => (s.containerStatuses[0]?.restartCount ?? 0) >= 2, 'two restarts');
   assert.equal(st.phase, 'Running');
-  await n.waitStatus('always', (s) => (s.containerStatuses[0]?.state as { waiting?: { reason: string } }).waiting?.reason === 'CrashLoopBackOff', 'CrashLoopBackOff');
+  await n.waitStatus('always', (s) => (s.containerStatuses[0]?.state as { waiting?: { reason: string } } | undefined)?.waiting?.reason === 'CrashLoopBackOff', 'CrashLoopBackOff');
   // The previous run is kept for lastState and `previous` logs; older ones are removed.
   const mains = (await n.containers()).filter((c) => c.Labels['io.edgecore.container'] === 'main');
   assert.ok(mains.length <= 2, `at most current + previous attempt, got ${mains.length}`);

@@ -1,7 +1,7 @@
 /** A real MQTT round trip through the broker CI runs (mosquitto), QoS 1 and retained. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { EventEmitter, once } from 'node:events';
+import { type EventEmitter, once } from 'node:events';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { MQTT_URL, needMqtt } from '../../helpers/mqtt.js';

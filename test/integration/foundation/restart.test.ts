@@ -10,7 +10,7 @@ import { Bus } from '../../../src/core/bus.js';
 import { nullLogger } from '../../../src/core/logger.js';
 import { Supervisor } from '../../../src/core/supervisor.js';
 import type { NodeMessage, NodeReplies } from '../../../src/node/messages.js';
-import type { NodeContext, NodeModule, NodeServices } from '../../../src/node/services.js';
+import { nodeServices, type NodeContext, type NodeModule } from '../../../src/node/services.js';
 import { MetaManager } from '../../../src/modules/metamanager/module.js';
 import { openNodeStore } from '../../../src/store/store.js';
 import { tmpDir } from '../../helpers/tmp.js';
@@ -32,7 +32,7 @@ test('a crashing module is restarted with backoff; metamanager keeps serving thr
   const config = parseConfig({ dataDir: dir, modules: { metamanager: { api: { enabled: false } } } });
   const store = openNodeStore(join(dir, 'edgecore.db'));
   t.after(() => store.close());
-  const services: NodeServices = { config, store, version: 'test', now: () => new Date() };
+  const services = nodeServices(config, store, 'test');
   const bus = new Bus<NodeMessage, NodeReplies>();
   const sup = new Supervisor(bus, services, nullLogger(), { stopTimeoutMs: 1000 });
   const crashy = new Crashy();

@@ -13,7 +13,7 @@ test('edgectl: results on stdout, errors on stderr with non-zero exit codes', as
   t.after(() => relay.stop('SIGKILL'));
   await relay.start();
   const ctl = (args: string[], env: Record<string, string> = {}, input?: string) =>
-    spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/entry/edgectl.ts'), ...args], {
+    spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/edgectl/entry.ts'), ...args], {
       cwd: dir,
       encoding: 'utf8',
       input,

@@ -8,9 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { main as ctlMain } from '../../../src/cli/edgectl.js';
+import { main as ctlMain } from '../../../src/cli/edgectl/main.js';
 import type { JoinResponse } from '../../../src/contract/api.js';
-import { writeJoinedConfig } from '../../../src/modules/edgehub/join.js';
+import { writeJoinedConfig } from '../../../src/cli/edgecore/join.js';
 import { openDatabase } from '../../../src/lib/sqlite.js';
 import { ROOT } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -78,7 +78,7 @@ export class Proc {
 }
 
 export function spawnEntry(name: string, entry: 'edgerelay' | 'edgecore', args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/entry', `${entry}.ts`), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli', entry, 'entry.ts'), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },

@@ -9,7 +9,7 @@ import { ROOT, tmpDir } from '../../helpers/tmp.js';
 import { freePort, RelayProc } from './harness.js';
 
 const edgecore = (args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/entry/edgecore.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/edgecore/entry.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
 
 test('edgecore join writes the credentials into the config; bad tokens and names are refused', async (t) => {
   const dir = tmpDir(t, 'edgecore-join-');

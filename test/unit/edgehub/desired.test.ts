@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decideDesired, stampPayload } from '../../../src/modules/edgehub/desired.js';
+import { decideDesired } from '../../../src/modules/edgehub/desired.js';
 
 const doc = (version: number, epoch = 'e1', items: unknown[] = []) => ({ node: 'n1', epoch, version, kinds: ['ConfigMap'], items, timestamp: 0 });
-const item = { kind: 'ConfigMap', namespace: 'default', name: 'c', uid: 'u', generation: 1, spec: { data: {} } };
+const item = { kind: 'ConfigMap', namespace: 'default', name: 'c', uid: 'u', generation: 1, spec: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' }, data: {} } };
 
 test('a newer version is applied; equal or older ones are stale', () => {
   assert.equal(decideDesired(doc(3), 'n1', { epoch: 'e1', version: 2 }).action, 'apply');
@@ -23,10 +23,4 @@ test('malformed documents are refused with field paths', () => {
   assert.deepEqual(paths, ['node', 'items[1].spec', 'items[2]']);
   assert.equal(decideDesired({ ...doc(0) }, 'n1', { epoch: '', version: 0 }).action, 'invalid');
   assert.equal(decideDesired(null, 'n1', { epoch: '', version: 0 }).action, 'invalid');
-});
-
-test('upstream payloads get the outbox sequence and stream id', () => {
-  const out = JSON.parse(stampPayload(Buffer.from('{"kind":"Pod","a":1}'), 7, 's').toString());
-  assert.deepEqual(out, { kind: 'Pod', a: 1, seq: 7, stream: 's' });
-  assert.equal(stampPayload(Buffer.from('not json'), 7, 's').toString(), 'not json');
 });

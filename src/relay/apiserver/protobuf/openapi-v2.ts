@@ -6,7 +6,8 @@
  * no definitions: for patch metadata kubectl then uses its compiled-in types (built-in kinds) or
  * a merge patch (custom kinds), as with no v2 document at all.
  */
-import { protobuf, rootOf, type FieldSpec } from './descriptors.js';
+import type { protobuf } from './descriptors.js';
+import { rootOf, type FieldSpec } from './descriptors.js';
 import data from './openapiv2.json' with { type: 'json' };
 
 export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';

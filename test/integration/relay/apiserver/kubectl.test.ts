@@ -74,7 +74,7 @@ test('get: -o wide, yaml, json, jsonpath, custom-columns, -A with labels, --sort
   assert.match(succeed(['get', 'pods', '-o', 'wide']), /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+.*\nweb-1\s+0\/1\s+Pending\s+0\s+\d+s\s+<none>\s+pi-1\s/);
   const yaml = succeed(['get', 'pod', 'web-1', '-o', 'yaml']);
   assert.match(yaml, /^apiVersion: v1\nkind: Pod\n/);
-  assert.match(yaml, /\n  uid: [0-9a-f-]{36}\n/);
+  assert.match(yaml, /\n {2}uid: [0-9a-f-]{36}\n/);
   const json = JSON.parse(succeed(['get', 'pods', '-o', 'json'])) as { kind: string; items: { metadata: { name: string } }[] };
   assert.equal(json.kind, 'List');
   assert.deepEqual(json.items.map((i) => i.metadata.name), ['web-1']);

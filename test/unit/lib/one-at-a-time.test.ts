@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OneAtATime } from '../../../src/drivers/serial/one-at-a-time.js';
+import { OneAtATime } from '../../../src/lib/one-at-a-time.js';
 
 test('jobs run one at a time in call order; a failed job does not stop the next', async () => {
   const q = new OneAtATime();

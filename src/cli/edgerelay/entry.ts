@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { cli } from '../cli/edgecore.js';
+import { cli } from './main.js';
 
 void cli(process.argv.slice(2));

@@ -1,11 +1,12 @@
 /** Pod/ConfigMap/Secret subset schemas: accepted shapes, defaults, and refusals with field paths. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cpuToNano, memoryToBytes } from '../../../src/contract/resources/common.js';
-import { configMapFiles, parseConfigMap } from '../../../src/contract/resources/configmap.js';
-import { parsePod, parseStoredPod, pullPolicyOf } from '../../../src/contract/resources/pod.js';
-import { dockerConfigAuths, parseSecret, secretFiles } from '../../../src/contract/resources/secret.js';
-import { isValidationError } from '../../../src/core/errors.js';
+import { cpuToNano, memoryToBytes } from '../../../../src/contract/resources/common.js';
+import { configMapFiles, parseConfigMap } from '../../../../src/contract/resources/configmap.js';
+import { parseStored } from '../../../../src/contract/resources/kinds.js';
+import { parsePod, pullPolicyOf } from '../../../../src/contract/resources/pod.js';
+import { dockerConfigAuths, parseSecret, secretFiles } from '../../../../src/contract/resources/secret.js';
+import { isValidationError } from '../../../../src/core/errors.js';
 
 const c = (extra: Record<string, unknown> = {}) => ({ name: 'app', image: 'busybox:1', ...extra });
 const podWith = (spec: Record<string, unknown>, meta: Record<string, unknown> = { name: 'p' }) => ({ apiVersion: 'v1', kind: 'Pod', metadata: meta, spec });
@@ -85,13 +86,14 @@ test('unsupported and bad fields are refused with their paths', () => {
   }
 });
 
-test('a stored pod may be a bare PodSpec; its key must match its metadata', () => {
-  const p = parseStoredPod({ containers: [c()] }, { namespace: 'ns1', name: 'bare' });
-  assert.equal(p.metadata.name, 'bare');
-  assert.equal(p.metadata.namespace, 'ns1');
-  assert.deepEqual(issues(() => parseStoredPod(podWith({ containers: [c()] }, { name: 'other' }), { namespace: 'default', name: 'p' })), [
-    'metadata.name: must be "p" (the object\'s key)',
+test('a stored pod is its whole manifest, named by its key (a bare PodSpec is refused)', () => {
+  const key = { kind: 'Pod', namespace: 'default', name: 'p' };
+  assert.equal(parseStored(parsePod, podWith({ containers: [c()] }), key).metadata.name, 'p');
+  assert.deepEqual(issues(() => parseStored(parsePod, podWith({ containers: [c()] }, { name: 'other' }), key)), ['metadata.name: must be "p" (the object\'s key)']);
+  assert.deepEqual(issues(() => parseStored(parsePod, podWith({ containers: [c()] }, { name: 'p', namespace: 'ns1' }), key)), [
+    'metadata.namespace: must be "default" (the object\'s key)',
   ]);
+  assert.ok(issues(() => parseStored(parsePod, { containers: [c()] }, key)).some((i) => i.startsWith('containers: unknown field')));
 });
 
 test('pull policy defaults follow Kubernetes', () => {

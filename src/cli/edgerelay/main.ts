@@ -2,17 +2,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { errorMessage } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
-import { sha256 } from '../relay/auth.js';
-import { loadRelayConfigFile, parseRelayConfig, type RelayConfig } from '../relay/config.js';
-import { adminTokenFor, startRelay, writeMosquittoFiles } from '../relay/relay.js';
-import { SqliteRelayStore } from '../relay/store/sqlite.js';
-import { newSecret } from '../relay/auth.js';
-import { VERSION } from '../version.js';
-import { EXIT, flagString, parseArgs, runCli, UsageError, versionOrHelp } from './args.js';
-import { systemdNotifier } from '../lib/notify.js';
-import { trapStopSignals } from '../lib/signals.js';
+import { errorMessage } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { sha256 } from '../../relay/auth.js';
+import { loadRelayConfigFile, parseRelayConfig, type RelayConfig } from '../../relay/config.js';
+import { adminTokenFor, startRelay, writeMosquittoFiles } from '../../relay/relay.js';
+import { SqliteRelayStore } from '../../relay/store/sqlite.js';
+import { newSecret } from '../../relay/auth.js';
+import { VERSION } from '../../version.js';
+import { EXIT, flagString, parseArgs, runCli, UsageError, versionOrHelp } from '../args.js';
+import { systemdNotifier } from '../../lib/notify.js';
+import { trapStopSignals } from '../../lib/signals.js';
 
 const HELP = `edgerelay ${VERSION} — the minimal cloud side of edgecore
 

@@ -1,10 +1,10 @@
 /** The `edgectl` command (kubectl conventions); talks only to the relay's HTTP API. */
 import { readFileSync } from 'node:fs';
-import { RelayClient } from '../ctl/client.js';
-import { apply, deleteCmd, describe, describeError, get, logs, token, twin, UsageError as CtlUsage, type Io } from '../ctl/commands.js';
-import { resolveSettings } from '../ctl/settings.js';
-import { VERSION } from '../version.js';
-import { EXIT, flagString, parseArgs, runCli, UsageError } from './args.js';
+import { RelayClient } from '../../ctl/client.js';
+import { apply, deleteCmd, describe, describeError, get, logs, token, twin, UsageError as CtlUsage, type Io } from '../../ctl/commands.js';
+import { resolveSettings } from '../../ctl/settings.js';
+import { VERSION } from '../../version.js';
+import { EXIT, flagString, parseArgs, runCli, UsageError } from '../args.js';
 
 const HELP = `edgectl ${VERSION} — manage an edgecore fleet through its relay
 

@@ -10,8 +10,8 @@ import {
   parseDeviceModel,
   parseValue,
   type DeviceCheckOptions,
-} from '../../../src/contract/resources/device.js';
-import { isValidationError, type FieldIssue } from '../../../src/core/errors.js';
+} from '../../../../src/contract/resources/device.js';
+import { isValidationError, type FieldIssue } from '../../../../src/core/errors.js';
 
 // Written in the style of KubeEdge's v1beta1 samples (Modbus model + device with push method).
 const MODEL_YAML = `

@@ -1,14 +1,14 @@
 /** The `edgecore` command: the node daemon and its tools. */
-import { loadConfigFile, defaultConfigYaml, parseConfig } from '../config/load.js';
-import type { EdgecoreConfig } from '../config/schema.js';
-import { errorMessage } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
-import { systemdNotifier } from '../lib/notify.js';
-import { runChecks } from '../node/check.js';
-import { runNode } from '../node/daemon.js';
-import { joinRelay } from '../modules/edgehub/join.js';
-import { VERSION } from '../version.js';
-import { EXIT, flagString, parseArgs, runCli, UsageError, versionOrHelp } from './args.js';
+import { loadConfigFile, defaultConfigYaml, parseConfig } from '../../config/load.js';
+import type { EdgecoreConfig } from '../../config/schema.js';
+import { errorMessage } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { systemdNotifier } from '../../lib/notify.js';
+import { runChecks } from '../../node/check.js';
+import { runNode } from '../../node/daemon.js';
+import { joinRelay } from './join.js';
+import { VERSION } from '../../version.js';
+import { EXIT, flagString, parseArgs, runCli, UsageError, versionOrHelp } from '../args.js';
 
 const HELP = `edgecore ${VERSION} — edge node daemon
 

@@ -1,18 +1,58 @@
 /**
- * The KubeEdge mapper contract on the node-local MQTT broker: every `$hw/…` and `$ke/…` topic
- * edgecore serves or publishes, every payload type (JSON field names as on the wire), and the
- * validation of what mappers send. Values are strings; timestamps are ms since epoch.
+ * The KubeEdge mapper contract on the node-local MQTT broker (served by the node's eventbus):
+ * every `$hw/…` and `$ke/…` topic edgecore serves or publishes, every payload type (JSON field
+ * names as on the wire), and the validation of what mappers send. Values are strings;
+ * timestamps are ms since epoch. Errors go back with the numeric codes of `mapperCodeOf`
+ * (errors.ts). The node-side shapes it reads and returns (twins, patches, devices) are declared
+ * here structurally, so the contract depends on no module.
  *
  * Device ids in topics come in two forms: `{name}` (KubeEdge ≤ 1.16 and mappers-go; namespace
  * `default`) and `{namespace}/{name}` (KubeEdge ≥ 1.17). Both are accepted; results go back on
  * the form the request used.
  */
-import type { DeviceRef, MemberDevice } from '../devicetwin/messages.js';
-import type { Twin, TwinPatch, TwinPatchEntry } from '../devicetwin/twin.js';
+import { WireError } from './errors.js';
 
 export const DEVICE_PREFIX = '$hw/events/device/';
 export const NODE_PREFIX = '$hw/events/node/';
 export const DEFAULT_NAMESPACE = 'default';
+
+/** A device as the topics name it. */
+export interface DeviceRef {
+  namespace: string;
+  name: string;
+}
+
+/** A twin as the node keeps it (what the encoders read). */
+export interface TwinView {
+  expected?: { value: string; timestamp: number };
+  actual?: { value: string; timestamp: number };
+  type: string;
+  optional: boolean;
+  expectedVersion: WireVersion;
+  actualVersion: WireVersion;
+}
+
+/** One twin of a validated `…/twin/update`: absent fields are left alone. */
+export interface TwinPatchEntry {
+  expected?: string;
+  actual?: string;
+  type?: string;
+  optional?: boolean;
+  expectedVersion?: WireVersion;
+  actualVersion?: WireVersion;
+}
+/** A validated `…/twin/update`: `null` deletes the twin. */
+export type TwinPatch = Record<string, TwinPatchEntry | null>;
+
+/** A device bound to the node, as membership messages describe it. */
+export interface MemberView {
+  namespace: string;
+  name: string;
+  description: string;
+  state: string;
+  lastOnlineTime?: string;
+  twins: Record<string, TwinView>;
+}
 
 export const hwTopics = {
   /** every device topic edgecore listens on (one filter covers both id forms) */
@@ -146,21 +186,11 @@ export interface DataUpdateMessage extends BaseMessage {
   data: Record<string, { value: string; metadata: { timestamp: number; type: string } }>;
 }
 
-// ------------------------------------------------------------------ validation
+// ------------------------------------------------------------------ validation (refusals are WireError 'Invalid': 400 on the wire)
 
 export const TWIN_KEY_RE = /^[a-zA-Z0-9-_.,:/@#]{1,128}$/;
 export const TWIN_VALUE_RE = /^[a-zA-Z0-9-_.,:/@#]{1,512}$/;
 export const WIRE_TYPES = ['', 'string', 'int', 'integer', 'float', 'boolean', 'deleted'] as const;
-
-/** A refusal that maps to an error code on the wire. */
-export class WireError extends Error {
-  constructor(
-    readonly code: 400 | 404 | 409 | 500,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -169,9 +199,9 @@ export function parseJson(payload: Buffer): Record<string, unknown> {
   try {
     v = JSON.parse(payload.toString('utf8'));
   } catch {
-    throw new WireError(400, 'payload is not JSON');
+    throw new WireError('Invalid', 'payload is not JSON');
   }
-  if (!isObj(v)) throw new WireError(400, 'payload must be a JSON object');
+  if (!isObj(v)) throw new WireError('Invalid', 'payload must be a JSON object');
   return v;
 }
 
@@ -180,51 +210,51 @@ export function eventId(m: Record<string, unknown>): string {
 }
 
 function checkTyped(path: string, type: string, value: string): void {
-  if ((type === 'int' || type === 'integer') && !/^[-+]?\d+$/.test(value)) throw new WireError(400, `${path}: "${value}" is not an int`);
-  if (type === 'float' && !Number.isFinite(Number(value))) throw new WireError(400, `${path}: "${value}" is not a float`);
-  if (type === 'boolean' && value !== 'true' && value !== 'false') throw new WireError(400, `${path}: "${value}" is not a boolean`);
+  if ((type === 'int' || type === 'integer') && !/^[-+]?\d+$/.test(value)) throw new WireError('Invalid', `${path}: "${value}" is not an int`);
+  if (type === 'float' && !Number.isFinite(Number(value))) throw new WireError('Invalid', `${path}: "${value}" is not a float`);
+  if (type === 'boolean' && value !== 'true' && value !== 'false') throw new WireError('Invalid', `${path}: "${value}" is not a boolean`);
 }
 
 function parseVersion(path: string, v: unknown): WireVersion | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!isObj(v) || typeof v.cloud !== 'number' || typeof v.edge !== 'number') throw new WireError(400, `${path}: must be {cloud:int, edge:int}`);
+  if (!isObj(v) || typeof v.cloud !== 'number' || typeof v.edge !== 'number') throw new WireError('Invalid', `${path}: must be {cloud:int, edge:int}`);
   return { cloud: v.cloud, edge: v.edge };
 }
 
 function parseValueField(path: string, v: unknown, type: string): string | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!isObj(v)) throw new WireError(400, `${path}: must be an object {value}`);
+  if (!isObj(v)) throw new WireError('Invalid', `${path}: must be an object {value}`);
   if (v.value === undefined) return undefined;
-  if (typeof v.value !== 'string') throw new WireError(400, `${path}.value: must be a string`);
-  if (!TWIN_VALUE_RE.test(v.value)) throw new WireError(400, `${path}.value: "${v.value}" does not match ${TWIN_VALUE_RE.source}`);
+  if (typeof v.value !== 'string') throw new WireError('Invalid', `${path}.value: must be a string`);
+  if (!TWIN_VALUE_RE.test(v.value)) throw new WireError('Invalid', `${path}.value: "${v.value}" does not match ${TWIN_VALUE_RE.source}`);
   checkTyped(`${path}.value`, type, v.value);
   return v.value;
 }
 
 /** Validate a `…/twin/update` payload into a twin patch (400 on anything malformed). */
 export function parseTwinUpdate(m: Record<string, unknown>): TwinPatch {
-  if (!isObj(m.twin)) throw new WireError(400, 'twin: missing (an object of twin name → {actual|expected})');
+  if (!isObj(m.twin)) throw new WireError('Invalid', 'twin: missing (an object of twin name → {actual|expected})');
   const patch: TwinPatch = {};
   for (const [key, raw] of Object.entries(m.twin)) {
-    if (!TWIN_KEY_RE.test(key)) throw new WireError(400, `twin.${key}: name does not match ${TWIN_KEY_RE.source}`);
+    if (!TWIN_KEY_RE.test(key)) throw new WireError('Invalid', `twin.${key}: name does not match ${TWIN_KEY_RE.source}`);
     if (raw === null) {
       patch[key] = null;
       continue;
     }
-    if (!isObj(raw)) throw new WireError(400, `twin.${key}: must be an object or null`);
+    if (!isObj(raw)) throw new WireError('Invalid', `twin.${key}: must be an object or null`);
     let type = '';
     if (raw.metadata !== undefined && raw.metadata !== null) {
       if (!isObj(raw.metadata) || (raw.metadata.type !== undefined && typeof raw.metadata.type !== 'string')) {
-        throw new WireError(400, `twin.${key}.metadata: must be {type: string}`);
+        throw new WireError('Invalid', `twin.${key}.metadata: must be {type: string}`);
       }
       type = (raw.metadata.type as string | undefined) ?? '';
     }
-    if (!(WIRE_TYPES as readonly string[]).includes(type)) throw new WireError(400, `twin.${key}.metadata.type: "${type}" is not one of ${WIRE_TYPES.filter(Boolean).join(', ')}`);
+    if (!(WIRE_TYPES as readonly string[]).includes(type)) throw new WireError('Invalid', `twin.${key}.metadata.type: "${type}" is not one of ${WIRE_TYPES.filter(Boolean).join(', ')}`);
     if (type === 'deleted') {
       patch[key] = null;
       continue;
     }
-    if (raw.optional !== undefined && typeof raw.optional !== 'boolean') throw new WireError(400, `twin.${key}.optional: must be a boolean`);
+    if (raw.optional !== undefined && typeof raw.optional !== 'boolean') throw new WireError('Invalid', `twin.${key}.optional: must be a boolean`);
     const e: TwinPatchEntry = {};
     const expected = parseValueField(`twin.${key}.expected`, raw.expected, type);
     const actual = parseValueField(`twin.${key}.actual`, raw.actual, type);
@@ -245,14 +275,14 @@ export function parseTwinUpdate(m: Record<string, unknown>): TwinPatch {
 export function parseStateUpdate(m: Record<string, unknown>): string {
   const k = Object.keys(m).find((x) => x.toLowerCase() === 'state');
   const v = k === undefined ? undefined : m[k];
-  if (typeof v !== 'string' || v === '') throw new WireError(400, 'state: missing (a string: online, offline, ok, unknown or unhealthy)');
+  if (typeof v !== 'string' || v === '') throw new WireError('Invalid', 'state: missing (a string: online, offline, ok, unknown or unhealthy)');
   return v;
 }
 
 // ------------------------------------------------------------------ encoding
 
 /** A twin on the wire; `withVersions` false for mapper-facing results. */
-export function toMsgTwin(t: Twin, withVersions: boolean): MsgTwin {
+export function toMsgTwin(t: TwinView, withVersions: boolean): MsgTwin {
   const out: MsgTwin = {};
   if (t.expected) out.expected = { value: t.expected.value, metadata: { timestamp: t.expected.timestamp } };
   if (t.actual) out.actual = { value: t.actual.value, metadata: { timestamp: t.actual.timestamp } };
@@ -265,13 +295,13 @@ export function toMsgTwin(t: Twin, withVersions: boolean): MsgTwin {
   return out;
 }
 
-export function twinMap(twins: Record<string, Twin>, withVersions: boolean): Record<string, MsgTwin> {
+export function twinMap(twins: Record<string, TwinView>, withVersions: boolean): Record<string, MsgTwin> {
   const out: Record<string, MsgTwin> = {};
   for (const [k, t] of Object.entries(twins)) if (t.type !== 'deleted') out[k] = toMsgTwin(t, withVersions);
   return out;
 }
 
-export function toWireDevice(d: MemberDevice, withTwin: boolean): WireDevice {
+export function toWireDevice(d: MemberView, withTwin: boolean): WireDevice {
   const attributes: Record<string, WireAttribute> = {};
   return {
     id: `${d.namespace}/${d.name}`,

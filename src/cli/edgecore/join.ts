@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { ApiErrorBody, JoinResponse } from '../../contract/api.js';
+import type { JoinResponse } from '../../contract/api.js';
+import { wireErrorSchema } from '../../contract/errors.js';
 import { parseConfig } from '../../config/load.js';
 
 export interface JoinOptions {
@@ -26,9 +27,10 @@ export async function joinRelay(o: JoinOptions): Promise<JoinResponse> {
   } catch (e) {
     throw new Error(`cannot reach the relay at ${o.relay}: ${(e as Error).cause ? String((e as Error).cause) : (e as Error).message}`);
   }
-  const body = (await res.json().catch(() => ({}))) as JoinResponse | ApiErrorBody;
+  const body = (await res.json().catch(() => ({}))) as unknown;
   if (!res.ok) {
-    const err = (body as ApiErrorBody).error;
+    const parsed = wireErrorSchema.safeParse((body as { error?: unknown } | null)?.error);
+    const err = parsed.success ? parsed.data : undefined;
     const issues = err?.issues?.map((i) => `${i.path}: ${i.reason}`).join('; ');
     throw new Error(`join refused (${res.status}): ${err?.message ?? res.statusText}${issues && !err?.message.includes(issues) ? ` (${issues})` : ''}`);
   }

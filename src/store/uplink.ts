@@ -1,0 +1,138 @@
+/**
+ * The node's one way up. Everything the relay must hear is queued here, in the outbox, in one
+ * envelope built in one place: the upstream topics, the per-object state keys, the desired
+ * version the node had applied (and its epoch), and the stream id that — with each row's
+ * sequence number — lets the relay drop duplicates. An object's observed status is stored and
+ * queued in the same transaction, so the node never holds a status the relay will not get, nor
+ * sends one it did not keep.
+ *
+ * Writers: metamanager (`status.report`, `telemetry.report` for edged and devicetwin) and
+ * edgehub (the node's own status). Reader: edgehub, which publishes `pending()` in order and
+ * `ack()`s each row once the broker acknowledged it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NodeReportedStatus, ReportedState, ReportedTelemetry } from '../contract/payloads.js';
+import { topics } from '../contract/topics.js';
+import type { ResourceKey } from './resources.js';
+import type { NodeStore } from './store.js';
+
+/** meta keys (kept as they were: node databases in the field hold them) */
+const META_VERSION = 'desired.version';
+const META_EPOCH = 'desired.epoch';
+const META_STREAM = 'edgehub.stream';
+
+/** The desired document the node applied last: the relay's store (epoch) and its version for this node. */
+export interface Applied {
+  epoch: string;
+  version: number;
+}
+
+/** One queued message, ready to publish (sequence and stream stamped in). */
+export interface UpstreamMessage {
+  seq: number;
+  topic: string;
+  payload: Buffer;
+}
+
+/** The outbox key of one object's latest state: a newer report of the same object replaces it. */
+export const stateKey = (key: ResourceKey): string => `${key.kind}/${key.namespace}/${key.name}`;
+
+export type UplinkStore = Pick<NodeStore, 'db' | 'resources' | 'outbox' | 'meta'>;
+
+export class Uplink {
+  private stream = '';
+
+  constructor(
+    private readonly store: UplinkStore,
+    private readonly node: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The desired document applied last (epoch '' and version 0 before the first). */
+  applied(): Applied {
+    return { epoch: this.store.meta.get(META_EPOCH) ?? '', version: this.store.meta.getNumber(META_VERSION) };
+  }
+
+  /** Record a document as applied (after its objects were written). */
+  setApplied(a: Applied): void {
+    this.store.db.transaction(() => {
+      this.store.meta.set(META_EPOCH, a.epoch);
+      this.store.meta.set(META_VERSION, String(a.version));
+    })();
+  }
+
+  /**
+   * Store an object's observed status and queue it upstream, in one transaction. `upstream` is
+   * what the relay gets when it differs from what the node keeps (a Device's twins filtered to
+   * its reportToCloud properties). Queued even when the stored status did not change (a
+   * changed upstream view, a report the relay may have missed). Returns whether the stored
+   * status changed.
+   */
+  reportStatus(key: ResourceKey, status: unknown, upstream: unknown = status): { changed: boolean } {
+    const msg: ReportedState = { ...ref(key), status: upstream, desiredVersion: this.applied().version, timestamp: this.now().getTime() };
+    const changed = this.store.resources.setStatus(key, status, () => this.queueState(key, msg));
+    return { changed };
+  }
+
+  /** Queue the node's own status (not an object of the store). */
+  reportNode(status: NodeReportedStatus): void {
+    const key = { kind: 'Node', namespace: '', name: this.node };
+    this.queueState(key, { ...ref(key), status, desiredVersion: this.applied().version, timestamp: this.now().getTime() });
+  }
+
+  /** Queue one event or sample of an object (appended; the oldest are dropped first over the bounds). */
+  reportTelemetry(key: ResourceKey, event: string, data: unknown): void {
+    const msg: ReportedTelemetry = { ...ref(key), event, data, desiredVersion: this.applied().version, timestamp: this.now().getTime() };
+    this.store.outbox.enqueueTelemetry(topics.reportedTelemetry(this.node), JSON.stringify(msg));
+  }
+
+  private queueState(key: ResourceKey, msg: ReportedState): void {
+    this.store.outbox.enqueueState(stateKey(key), topics.reportedState(this.node), JSON.stringify(msg));
+  }
+
+  /** Called after every queued message (edgehub wakes up and flushes); may run inside the writer's transaction. */
+  onQueued(listener: () => void): () => void {
+    return this.store.outbox.onEnqueue(listener);
+  }
+
+  /** The id of this node store's sequence numbers (made once, kept in meta). */
+  streamId(): string {
+    if (this.stream) return this.stream;
+    this.stream = this.store.meta.get(META_STREAM) ?? '';
+    if (!this.stream) {
+      this.stream = randomUUID();
+      this.store.meta.set(META_STREAM, this.stream);
+    }
+    return this.stream;
+  }
+
+  /** The oldest `limit` queued messages, in order, each stamped with its sequence and the stream id. */
+  pending(limit: number): UpstreamMessage[] {
+    const stream = this.streamId();
+    return this.store.outbox.peek(limit).map((e) => ({ seq: e.seq, topic: e.topic, payload: stamp(e.payload, e.seq, stream) }));
+  }
+
+  /** Remove messages the broker acknowledged. */
+  ack(seqs: readonly number[]): void {
+    this.store.outbox.ack(seqs);
+  }
+
+  /** What waits to go up, and how much was dropped over the bounds. */
+  backlog(): { rows: number; dropped: number } {
+    const s = this.store.outbox.stats();
+    return { rows: s.rows, dropped: s.dropped };
+  }
+}
+
+const ref = (key: ResourceKey): { kind: string; namespace: string; name: string } => ({ kind: key.kind, namespace: key.namespace, name: key.name });
+
+/** Add the sequence number and stream id to a queued JSON payload (rows queued before an upgrade included). */
+export function stamp(payload: Buffer, seq: number, stream: string): Buffer {
+  try {
+    const v = JSON.parse(payload.toString('utf8')) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return Buffer.from(JSON.stringify({ ...(v as object), seq, stream }));
+  } catch {
+    /* not JSON: sent as is */
+  }
+  return payload;
+}
