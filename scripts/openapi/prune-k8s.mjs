@@ -48,7 +48,8 @@ function convert(node) {
     if (!KEEP.has(k) && !k.startsWith('x-kubernetes-')) continue;
     if (k === 'properties') out[k] = Object.fromEntries(Object.entries(v).map(([p, s]) => [p, convert(s)]));
     else if (k === '$ref') out[k] = `#/components/schemas/${v.slice(REF.length)}`;
-    else out[k] = convert(v);
+    else if (k === 'items' || k === 'additionalProperties') out[k] = typeof v === 'object' ? convert(v) : v;
+    else out[k] = v; // values, not schemas: enum, default, required, extensions
   }
   if (out.$ref && Object.keys(out).length > 1) {
     const { $ref, ...rest } = out;

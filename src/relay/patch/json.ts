@@ -3,7 +3,7 @@
  * (fast-json-patch, json-merge-patch; see docs/architecture.md). This file only guards their
  * input, keeps the stored object untouched, and words their errors as Kubernetes does.
  */
-import { applyPatch, type Operation } from 'fast-json-patch';
+import jsonPatchLib, { type Operation } from 'fast-json-patch';
 import mergePatchLib from 'json-merge-patch';
 import type { KubeObject } from '../../contract/kube/types.js';
 import { PatchError } from './errors.js';
@@ -49,7 +49,7 @@ export function jsonPatch(obj: KubeObject, ops: unknown): KubeObject {
   assertPlainJson(ops, 'json patch');
   let result: unknown;
   try {
-    result = applyPatch(clone(obj), ops as Operation[], true, true, true).newDocument;
+    result = jsonPatchLib.applyPatch(clone(obj), ops as Operation[], true, true, true).newDocument;
   } catch (e) {
     const name = e instanceof Error ? e.name : '';
     const index = (e as { index?: number }).index;
