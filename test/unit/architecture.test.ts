@@ -44,6 +44,8 @@ const RULES: { from: string; forbidden: string[]; why: string }[] = [
   { from: 'node/', forbidden: ['relay/', 'ctl/'], why: 'the node shares only the wire contract with the relay' },
   { from: 'store/', forbidden: ['relay/', 'ctl/', 'modules/'], why: 'the store serves modules, not the other way' },
   { from: 'ctl/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/'], why: 'edgectl talks only to the relay API' },
+  { from: 'relay/patch/', forbidden: ['relay/store/', 'relay/kinds/', 'relay/broker/', 'npm:better-sqlite3', 'npm:node:fs', 'npm:node:http', 'npm:node:https'], why: 'patch and apply are pure functions on JSON' },
+  { from: 'relay/openapi/', forbidden: ['relay/store/', 'relay/patch/', 'relay/broker/', 'npm:better-sqlite3', 'npm:node:fs', 'npm:node:http', 'npm:node:https'], why: 'OpenAPI documents are pure data and functions' },
   { from: 'contract/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/', 'ctl/', 'cli/', 'config/'], why: 'the contract depends on nothing of either side' },
   { from: 'cli/edgecore/', forbidden: ['relay/', 'ctl/', 'cli/edgerelay/', 'cli/edgectl/'], why: "each program's command line is its own" },
   { from: 'cli/edgerelay/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'ctl/', 'cli/edgecore/', 'cli/edgectl/'], why: "each program's command line is its own" },

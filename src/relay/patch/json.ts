@@ -47,6 +47,14 @@ function describeOp(op: unknown): string {
 export function jsonPatch(obj: KubeObject, ops: unknown): KubeObject {
   if (!Array.isArray(ops)) throw new PatchError('json patch: the body must be a JSON list of operations');
   assertPlainJson(ops, 'json patch');
+  ops.forEach((op, i) => {
+    for (const k of ['path', 'from']) {
+      const p = isObject(op) ? op[k] : undefined;
+      if (typeof p === 'string' && /(^|\/)(__proto__|constructor\/prototype)(\/|$)/.test(p)) {
+        throw new PatchError(`json patch operation ${i}${describeOp(op)}: ${k} names a field that is not allowed`);
+      }
+    }
+  });
   let result: unknown;
   try {
     result = jsonPatchLib.applyPatch(clone(obj), ops as Operation[], true, true, true).newDocument;
