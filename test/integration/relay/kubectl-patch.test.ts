@@ -23,7 +23,7 @@ const RESOURCES = [
   resource('devices.kubeedge.io', 'v1beta1', 'Device', 'devices', { shortNames: ['dev'], schemaName: DEVICE_SCHEMA_NAMES.Device }),
 ];
 
-async function setup(t: TestContext) {
+async function setup(t: TestContext, binary = KUBECTL) {
   const dir = tmpDir(t, 'kube-patch-');
   const api = new FakeApiServer(RESOURCES);
   const server = await api.start();
@@ -31,7 +31,7 @@ async function setup(t: TestContext) {
   // asynchronous: the fake server answers from this same process
   const kubectl = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      execFile(KUBECTL, ['--server', server, '--cache-dir', join(dir, 'cache'), '-n', 'default', ...args], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: join(dir, 'none'), ...env }, timeout: 60_000 }, (e, out, err) =>
+      execFile(binary, ['--server', server, '--cache-dir', join(dir, 'cache'), '-n', 'default', ...args], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: join(dir, 'none'), ...env }, timeout: 60_000 }, (e, out, err) =>
         resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, out, err }),
       );
     });
@@ -73,6 +73,20 @@ test('kubectl explain reads the built-in and device schemas from the OpenAPI v3 
   assert.equal(dev.code, 0, dev.err);
   assert.match(dev.out, /GROUP:\s+devices\.kubeedge\.io/);
   assert.match(dev.out, /name\s+<string> -required-/);
+});
+
+test('kubectl 1.27, 1.30 and 1.33 read the documents too (explain, then create with server-side validation)', async (t) => {
+  for (const minor of [27, 30, 33]) {
+    const bin = `/usr/lib/google-cloud-sdk/bin/kubectl.1.${minor}`;
+    if (!existsSync(bin)) continue;
+    const { api, kubectl, file } = await setup(t, bin);
+    const explain = await kubectl(['explain', 'pod.spec.containers.ports']);
+    assert.equal(explain.code, 0, `1.${minor}: ${explain.err}`);
+    assert.match(explain.out, /containerPort\s+<integer> -required-/, `1.${minor}`);
+    const created = await kubectl(['apply', '-f', file('cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: "1"}\n')]);
+    assert.equal(created.out.trim(), 'configmap/c created', `1.${minor}: ${created.err}`);
+    assert.match(api.requests.find((r) => r.method === 'POST')!.url, /fieldValidation=Strict/, `1.${minor}`);
+  }
 });
 
 test('kubectl apply: created, configured through a strategic merge patch, unchanged; edit and patch', { skip: !existsSync(KUBECTL) && 'no kubectl 1.32' }, async (t) => {
