@@ -35,7 +35,7 @@ export interface UpdateOptions extends Common {
   operation: 'Update';
 }
 
-interface Manager {
+export interface Manager {
   manager: string;
   operation: 'Apply' | 'Update';
   apiVersion: string;

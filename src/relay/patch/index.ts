@@ -12,7 +12,7 @@
  */
 export { jsonPatch, mergePatch } from './json.js';
 export { strategicMergePatch } from './strategic.js';
-export { serverSideApply, trackUpdate, decodeManagedFields, encodeManagedFields, type ApplyOptions, type UpdateOptions } from './apply.js';
+export { serverSideApply, trackUpdate, decodeManagedFields, encodeManagedFields, type ApplyOptions, type UpdateOptions, type Manager } from './apply.js';
 export { PatchError, ApplyConflictError, isPatchError, isApplyConflictError, describeManager, type FieldConflict, type PatchErrorCode } from './errors.js';
 export { FieldSet, pathString, type FieldPath, type PathElement } from './fieldset.js';
 export { typeInfoFor } from '../openapi/catalog.js';
