@@ -36,6 +36,14 @@ export const configSchema = section({
   }),
   /** how long each module gets to stop on SIGTERM/SIGINT */
   shutdownTimeoutSeconds: z.number().int().min(1).max(600).default(20),
+  /** the operations endpoint: plain HTTP on loopback with /healthz and /metrics (Prometheus) */
+  ops: section({
+    enabled: z.boolean().default(true),
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(10350),
+    /** serve /metrics (and count what it shows) */
+    metrics: z.boolean().default(true),
+  }),
   /** systemd watchdog pings follow a real health check */
   health: section({
     checkIntervalSeconds: z.number().int().min(1).default(10),

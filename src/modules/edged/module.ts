@@ -161,6 +161,7 @@ export class Edged implements NodeModule {
     clearTimeout(this.retry);
     try {
       const r = await this.rec!.pass();
+      this.ctx!.services.metrics.count('reconcile_passes_total', { result: r.errors.length ? 'step_errors' : 'ok' });
       if (this.engineDown) {
         this.engineDown = false;
         this.ctx!.services.store.meta.set('edged.engine', 'up');
@@ -177,6 +178,7 @@ export class Edged implements NodeModule {
         this.wake.unref();
       }
     } catch (e) {
+      this.ctx!.services.metrics.count('reconcile_passes_total', { result: 'failed' });
       this.failures++;
       if (!this.engineDown) {
         this.engineDown = true;

@@ -101,7 +101,13 @@ export class EdgeHub implements NodeModule {
       this.attempt = 0;
       this.onConnected(client).catch((e) => ctx.log.warn('post-connect steps failed', { error: errorMessage(e) }));
     });
-    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('message', (topic, payload) => {
+      ctx.services.metrics.count('mqtt_messages_received_total', { link: 'relay' });
+      this.onMessage(topic, payload);
+    });
+    client.on('packetsend', (p) => {
+      if (p.cmd === 'publish') ctx.services.metrics.count('mqtt_messages_sent_total', { link: 'relay' });
+    });
     client.on('error', (e) => {
       this.lastError = e.message;
       ctx.log.debug('relay connection error', { error: e.message });
