@@ -8,6 +8,7 @@ import { edgedConfig } from '../modules/edged/config.js';
 import { edgehubConfig } from '../modules/edgehub/config.js';
 import { eventbusConfig } from '../modules/eventbus/config.js';
 import { metamanagerConfig } from '../modules/metamanager/config.js';
+import { nodestatusConfig } from '../modules/nodestatus/config.js';
 import { section, z } from '../lib/schema.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -31,6 +32,7 @@ export const configSchema = section({
   /** host paths, all configurable (containers, tests and other distributions differ) */
   paths: section({
     sysfs: z.string().default('/sys'),
+    procfs: z.string().default('/proc'),
     dev: z.string().default('/dev'),
     dockerSocket: z.string().default('/var/run/docker.sock'),
   }),
@@ -54,6 +56,7 @@ export const configSchema = section({
     devicetwin: devicetwinConfig,
     eventbus: eventbusConfig,
     edgehub: edgehubConfig,
+    nodestatus: nodestatusConfig,
   }),
 });
 
