@@ -137,6 +137,7 @@ if (!joined) {
     [
       `node: { name: ${NODE} }`,
       `dataDir: ${join(base, 'node', 'data')}`,
+      'ops: { port: 0 }',
       'modules:',
       `  edged: { staticPodPath: "" }`,
       `  eventbus: { port: ${EVENTBUS} }`,

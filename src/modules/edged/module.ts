@@ -78,6 +78,7 @@ export class Edged implements NodeModule {
       },
       now: () => ctx.services.now().getTime(),
       log: ctx.log,
+      issueToken: (pod, serviceAccount) => ctx.bus.request('metamanager', { type: 'serviceaccount.issue', pod, serviceAccount }),
     });
     ctx.bus.serve((msg: NodeMessage) => this.handle(msg as EdgedMessage));
     this.unsubscribe = ctx.bus.subscribe('resource.changed', (m) => {

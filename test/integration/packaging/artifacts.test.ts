@@ -150,6 +150,7 @@ describe('packaging: field artifacts', () => {
           'node: { name: pkg-artifact-test }',
           `dataDir: ${data}`,
           'log: { level: info }',
+          'ops: { port: 0 }',
           'modules:',
           `  metamanager: { api: { port: ${port} } }`,
           '  edged: { enabled: false }',

@@ -204,6 +204,7 @@ export class NodeProc {
         node: { name: o.name },
         dataDir: join(o.dir, o.name),
         log: { level: 'info', format: 'json' },
+        ops: { port: 0 },
         modules: {
           metamanager: { api: { enabled: false } },
           eventbus: { enabled: false },
