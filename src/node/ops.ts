@@ -16,7 +16,9 @@ export interface OpsServer {
 type PromRegistry = { metrics(): Promise<string>; contentType: string };
 
 async function buildRegistry(metrics: NodeMetrics): Promise<PromRegistry> {
-  const prom = await import('prom-client');
+  // a CommonJS package: its classes are on `default` once bundled
+  const mod = await import('prom-client');
+  const prom = mod.default ?? mod;
   const registry = new prom.Registry();
   for (const [name, m] of Object.entries(METRICS) as [MetricName, (typeof METRICS)[MetricName]][]) {
     const base = { name: `edgecore_${name}`, help: m.help, labelNames: [...m.labels] as string[], registers: [registry] };

@@ -41,7 +41,9 @@ export function hostAddresses(): string[] {
 }
 
 export async function readFacts(): Promise<Facts> {
-  const si = await import('systeminformation');
+  // a CommonJS package: its functions are on `default` once bundled
+  const mod = await import('systeminformation');
+  const si = mod.default ?? mod;
   const [os, ids] = await Promise.all([si.osInfo(), si.uuid()]);
   const image = [os.distro, os.release && os.release !== 'unknown' ? os.release : '', os.codename ? `(${os.codename})` : ''].filter(Boolean).join(' ');
   const machineID = printable(ids.os);
