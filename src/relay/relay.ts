@@ -17,6 +17,7 @@ import { ApiClient } from './apiserver/client.js';
 import { ApiCore } from './apiserver/core.js';
 import { ApiServer } from './apiserver/http/server.js';
 import { ResourceRegistry } from './apiserver/registry.js';
+import { ServiceAllocator } from './apiserver/service-alloc.js';
 import { startControllers, type Controllers } from './controllers/index.js';
 import { builtinKinds } from './kinds/index.js';
 import * as patch from './patch/index.js';
@@ -109,7 +110,9 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const objects = SqliteObjectStore.open(join(config.dataDir, 'relay.db'), { window: config.api.watchWindow });
   const adminToken = adminTokenFor(config);
   const registry = new ResourceRegistry(builtinKinds());
-  const core = new ApiCore({ store: objects, registry, patch, now });
+  const [npMin, npMax] = config.mesh.nodePortRange.split('-').map(Number);
+  const allocator = new ServiceAllocator(objects, registry, { serviceCIDR: config.mesh.serviceCIDR, reserved: [config.mesh.clusterDNS], nodePorts: { min: npMin!, max: npMax! } });
+  const core = new ApiCore({ store: objects, registry, patch, now, hooks: [allocator] });
   const controllers = await startControllers(core, log.child('controllers'));
   const kube = new ApiServer({
     core,

@@ -1,16 +1,19 @@
 /**
  * Every kind the relay's API serves, one ResourceDef each: core/v1 Namespace, ConfigMap, Secret,
- * Event, Pod, Node, and devices.kubeedge.io/v1beta1 DeviceModel and Device.
+ * Event, Pod, Node, Service, Endpoints; discovery.k8s.io/v1 EndpointSlice; and
+ * devices.kubeedge.io/v1beta1 DeviceModel and Device.
  */
 import { configMapDef } from './configmap.js';
 import { deviceDef, deviceModelDef } from './device.js';
+import { endpointsDef, endpointSliceDef } from './endpointslice.js';
 import { eventDef } from './event.js';
 import { namespaceDef } from './namespace.js';
 import { nodeDef } from './node.js';
 import { podDef, type PodKindOptions } from './pod.js';
 import { secretDef } from './secret.js';
+import { serviceDef } from './service.js';
 import type { ResourceDef } from './types.js';
 
 export function builtinKinds(pod?: PodKindOptions): ResourceDef[] {
-  return [namespaceDef, nodeDef, podDef(pod), configMapDef, secretDef, eventDef, deviceModelDef, deviceDef];
+  return [namespaceDef, nodeDef, podDef(pod), configMapDef, secretDef, eventDef, serviceDef, endpointsDef, endpointSliceDef, deviceModelDef, deviceDef];
 }
