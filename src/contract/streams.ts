@@ -25,6 +25,7 @@
  * Binary layout: [version u8][type u8][session id 16 bytes][seq u32 BE][body].
  */
 import { z } from '../lib/schema.js';
+import { ERROR_CODES } from './errors.js';
 
 export const STREAM_VERSION = 1;
 export const HEADER_BYTES = 22;
@@ -114,11 +115,11 @@ export const readySchema = z.strictObject({
 });
 export type ReadyInfo = z.output<typeof readySchema>;
 
-/** Why a session failed; the relay maps each to a Kubernetes Status reason and HTTP code. */
-export const FAILURE_REASONS = ['BadRequest', 'NotFound', 'Conflict', 'TooManyRequests', 'Timeout', 'InternalError', 'ServiceUnavailable', 'NotImplemented'] as const;
-export type StreamFailureReason = (typeof FAILURE_REASONS)[number];
-
-const failureSchema = z.strictObject({ reason: z.enum(FAILURE_REASONS), message: z.string().max(LIMITS.maxControlJson) });
+/**
+ * Why a session failed, in the one closed set of wire codes (errors.ts); the relay maps each to a
+ * Kubernetes Status reason and HTTP code. A code outside the set reads as `Failed`.
+ */
+const failureSchema = z.strictObject({ code: z.enum(ERROR_CODES).catch('Failed'), message: z.string().max(LIMITS.maxControlJson) });
 export type StreamFailure = z.output<typeof failureSchema>;
 
 /** EXIT: how the session ended. `exitCode` for exec (0 = success); `error` when it failed or never started. */
@@ -324,27 +325,5 @@ export class ReceiveWindow {
   /** bytes received and not yet handed on */
   get buffered(): number {
     return this.outstanding - this.consumedUncredited;
-  }
-}
-
-/** The Kubernetes Status reason and HTTP code for a stream failure. */
-export function failureCode(reason: StreamFailureReason): number {
-  switch (reason) {
-    case 'BadRequest':
-      return 400;
-    case 'NotFound':
-      return 404;
-    case 'Conflict':
-      return 409;
-    case 'TooManyRequests':
-      return 429;
-    case 'Timeout':
-      return 504;
-    case 'ServiceUnavailable':
-      return 503;
-    case 'NotImplemented':
-      return 501;
-    default:
-      return 500;
   }
 }

@@ -16,7 +16,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import type { ExitStatus, OpenRequest, StreamFailure } from '../../contract/streams.js';
-import { errorMessage, isConflictError, isNotFoundError, isValidationError, ConflictError, ValidationError } from '../../core/errors.js';
+import { wireErrorOf } from '../../contract/errors.js';
+import { errorMessage, ConflictError, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { ByteSession, OpenResult } from '../../node/sessions.js';
 import type { ResourceStore } from '../../store/resources.js';
@@ -39,10 +40,10 @@ type Hijacked = Duplex;
 
 export function failureOf(e: unknown): StreamFailure {
   const code = (e as { statusCode?: number }).statusCode;
-  if (isNotFoundError(e) || code === 404) return { reason: 'NotFound', message: errorMessage(e) };
-  if (isValidationError(e)) return { reason: 'BadRequest', message: errorMessage(e) };
-  if (isConflictError(e) || code === 409) return { reason: 'Conflict', message: errorMessage(e) };
-  return { reason: 'InternalError', message: errorMessage(e) };
+  if (code === 404) return { code: 'NotFound', message: errorMessage(e) };
+  if (code === 409) return { code: 'Conflict', message: errorMessage(e) };
+  const w = wireErrorOf(e, 'Failed');
+  return { code: w.code, message: w.message };
 }
 
 /**
@@ -298,7 +299,7 @@ export class PodSessions {
       s.once('error', (e) => reject(new ConflictError(`dial tcp ${host}:${port}: ${errorMessage(e)}`)));
     });
     sock.on('error', () => undefined);
-    const exit = new Promise<ExitStatus>((resolve) => sock.once('close', (hadError) => resolve(hadError ? { error: { reason: 'InternalError', message: `connection to ${host}:${port} failed` } } : {})));
+    const exit = new Promise<ExitStatus>((resolve) => sock.once('close', (hadError) => resolve(hadError ? { error: { code: 'Failed', message: `connection to ${host}:${port} failed` } } : {})));
     return { stdout: sock, stdin: sock, tty: false, exit, close: async () => void sock.destroy() };
   }
 }

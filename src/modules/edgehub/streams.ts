@@ -26,7 +26,8 @@ import {
   type OpenRequest,
   type StreamFailure,
 } from '../../contract/streams.js';
-import { errorMessage, isNoRouteError, isTimeoutError } from '../../core/errors.js';
+import { wireErrorOf } from '../../contract/errors.js';
+import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { ByteSession, SessionOpener } from '../../node/sessions.js';
 
@@ -108,11 +109,11 @@ export class NodeStreamServer {
     const s = this.sessions.get(f.sid);
     if (!s) {
       // a session this node does not have (closed, or never opened): tell the relay once
-      if (f.type !== FrameType.Reset) this.emit(undefined, f.sid, { type: FrameType.Reset, sid: f.sid, reset: { reason: 'NotFound', message: 'no such session on this node' } });
+      if (f.type !== FrameType.Reset) this.emit(undefined, f.sid, { type: FrameType.Reset, sid: f.sid, reset: { code: 'NotFound', message: 'no such session on this node' } });
       return;
     }
     if (f.seq !== s.seqIn) {
-      this.fail(s, 'InternalError', `frame ${f.seq} arrived where ${s.seqIn} was due (frames lost on the link)`);
+      this.fail(s, 'Unavailable', `frame ${f.seq} arrived where ${s.seqIn} was due (frames lost on the link)`);
       return;
     }
     s.seqIn++;
@@ -124,8 +125,8 @@ export class NodeStreamServer {
     switch (f.type) {
       case FrameType.Data: {
         const stdin = s.io?.stdin;
-        if (!stdin || f.channel !== CH_STDIN) return this.fail(s, 'BadRequest', 'input on a session that takes none');
-        if (!s.inWindow.receive(f.data.length)) return this.fail(s, 'BadRequest', 'the relay sent more input than its credit');
+        if (!stdin || f.channel !== CH_STDIN) return this.fail(s, 'Invalid', 'input on a session that takes none');
+        if (!s.inWindow.receive(f.data.length)) return this.fail(s, 'Invalid', 'the relay sent more input than its credit');
         const n = f.data.length;
         stdin.write(f.data, () => {
           const grant = s.inWindow.consume(n);
@@ -137,7 +138,7 @@ export class NodeStreamServer {
         if (f.channel === CH_STDIN) s.io?.stdin?.end();
         return;
       case FrameType.Credit:
-        if (!s.credit.grant(f.bytes)) return this.fail(s, 'BadRequest', 'credit beyond the largest window');
+        if (!s.credit.grant(f.bytes)) return this.fail(s, 'Invalid', 'credit beyond the largest window');
         this.pump(s);
         return;
       case FrameType.Resize:
@@ -159,7 +160,7 @@ export class NodeStreamServer {
       return;
     }
     if (this.sessions.size >= LIMITS.maxSessionsPerNode) {
-      this.emit(undefined, sid, { type: FrameType.Exit, sid, exit: { error: { reason: 'TooManyRequests', message: `node has ${this.sessions.size} sessions open (limit ${LIMITS.maxSessionsPerNode})` } } }, 0);
+      this.emit(undefined, sid, { type: FrameType.Exit, sid, exit: { error: { code: 'Unavailable', message: `node has ${this.sessions.size} sessions open (limit ${LIMITS.maxSessionsPerNode})` } } }, 0);
       return;
     }
     const s = new ServerSession(sid, req, this.window, this.now());
@@ -169,7 +170,7 @@ export class NodeStreamServer {
     s.timer.unref();
     this.d
       .open(req)
-      .catch((e: unknown): { error: StreamFailure } => ({ error: { reason: isNoRouteError(e) ? 'NotImplemented' : isTimeoutError(e) ? 'Timeout' : 'InternalError', message: errorMessage(e) } }))
+      .catch((e: unknown): { error: StreamFailure } => ({ error: wireErrorOf(e, 'Failed') }))
       .then((r) => {
         if ('error' in r) {
           this.emit(s, sid, { type: FrameType.Exit, sid, exit: { error: r.error } });
@@ -192,7 +193,7 @@ export class NodeStreamServer {
             this.maybeExit(s);
           },
           (e: unknown) => {
-            s.exit = { error: { reason: 'InternalError', message: errorMessage(e) } };
+            s.exit = { error: { code: 'Failed', message: errorMessage(e) } };
             this.maybeExit(s);
           },
         );
@@ -255,10 +256,10 @@ export class NodeStreamServer {
   }
 
   /** Reset one session from this side: tell the relay, stop what runs. */
-  private fail(s: ServerSession, reason: StreamFailure['reason'], message: string): void {
+  private fail(s: ServerSession, code: StreamFailure['code'], message: string): void {
     if (s.closed) return;
-    this.d.log.debug('stream session reset', { session: s.sid, reason, message });
-    this.emit(s, s.sid, { type: FrameType.Reset, sid: s.sid, reset: { reason, message } });
+    this.d.log.debug('stream session reset', { session: s.sid, code, message });
+    this.emit(s, s.sid, { type: FrameType.Reset, sid: s.sid, reset: { code, message } });
     this.finish(s);
   }
 

@@ -144,8 +144,8 @@ export class RelaySession {
   /** End the session from the relay's side (client gone); the node stops what runs. */
   close(message = 'closed by the client'): void {
     if (this.ended) return;
-    this.owner.send(this, { type: FrameType.Reset, sid: this.id, reset: { reason: 'BadRequest', message } });
-    this.finish({ error: { reason: 'BadRequest', message } });
+    this.owner.send(this, { type: FrameType.Reset, sid: this.id, reset: { code: 'Unavailable', message } });
+    this.finish({ error: { code: 'Unavailable', message } });
   }
 
   // ---- driven by NodeStreams ----
@@ -198,7 +198,7 @@ export class RelaySession {
     this.out.length = 0;
     this.outBytes = 0;
     for (const w of this.drainWaiters.splice(0)) w();
-    if (!this.info) this.rejectReady(new StreamError(exit.error ?? { reason: 'InternalError', message: 'session ended before it started' }));
+    if (!this.info) this.rejectReady(new StreamError(exit.error ?? { code: 'Internal', message: 'session ended before it started' }));
     this.owner.forget(this);
     this.resolveExit(exit);
   }
@@ -226,11 +226,11 @@ export class NodeStreams {
     let map = this.nodes.get(node);
     if (!map) this.nodes.set(node, (map = new Map()));
     if (this.d.online && !this.d.online(node)) {
-      s.finish({ error: { reason: 'ServiceUnavailable', message: `node "${node}" is not connected to the relay` } });
+      s.finish({ error: { code: 'Unavailable', message: `node "${node}" is not connected to the relay` } });
       return s;
     }
     if (map.size >= LIMITS.maxSessionsPerNode) {
-      s.finish({ error: { reason: 'TooManyRequests', message: `node "${node}" has ${map.size} sessions open (limit ${LIMITS.maxSessionsPerNode})` } });
+      s.finish({ error: { code: 'Unavailable', message: `node "${node}" has ${map.size} sessions open (limit ${LIMITS.maxSessionsPerNode})` } });
       return s;
     }
     map.set(s.id, s);
@@ -249,7 +249,7 @@ export class NodeStreams {
   observe(node: string, channel: NodeChannel, payload: Buffer): void {
     if (channel === 'presence') {
       // the node (re)connected or went away: its side of every session is gone
-      this.resetNode(node, 'ServiceUnavailable', `node "${node}" reconnected or went offline`);
+      this.resetNode(node, 'Unavailable', `node "${node}" reconnected or went offline`);
       return;
     }
     if (channel !== 'stream/up') return;
@@ -259,10 +259,10 @@ export class NodeStreams {
     const s = this.nodes.get(node)?.get(f.sid);
     if (!s) {
       // not a session the relay opened on this node: drop it; an orphan on the node is told to stop
-      if (f.type !== FrameType.Reset && f.type !== FrameType.Exit) this.publish(node, { type: FrameType.Reset, sid: f.sid, reset: { reason: 'NotFound', message: 'no such session' } }, 0);
+      if (f.type !== FrameType.Reset && f.type !== FrameType.Exit) this.publish(node, { type: FrameType.Reset, sid: f.sid, reset: { code: 'NotFound', message: 'no such session' } }, 0);
       return this.drop(node, `frame for a session the relay did not open on ${node}`);
     }
-    if (f.seq !== s.seqIn) return this.fail(s, 'InternalError', `frame ${f.seq} arrived where ${s.seqIn} was due (frames lost on the link)`);
+    if (f.seq !== s.seqIn) return this.fail(s, 'Unavailable', `frame ${f.seq} arrived where ${s.seqIn} was due (frames lost on the link)`);
     s.seqIn++;
     s.lastHeard = this.now();
     this.onFrame(s, f);
@@ -271,14 +271,14 @@ export class NodeStreams {
   private onFrame(s: RelaySession, f: Frame): void {
     switch (f.type) {
       case FrameType.Ready:
-        if (s.info) return this.fail(s, 'BadRequest', 'READY twice');
+        if (s.info) return this.fail(s, 'Invalid', 'READY twice');
         s.opened(f.ready);
         return;
       case FrameType.Data:
-        if (!s.data(f.channel, f.data)) this.fail(s, 'BadRequest', s.info ? 'the node sent more output than its credit' : 'output before READY');
+        if (!s.data(f.channel, f.data)) this.fail(s, 'Invalid', s.info ? 'the node sent more output than its credit' : 'output before READY');
         return;
       case FrameType.Credit:
-        if (!s.credit.grant(f.bytes)) return this.fail(s, 'BadRequest', 'credit beyond the largest window');
+        if (!s.credit.grant(f.bytes)) return this.fail(s, 'Invalid', 'credit beyond the largest window');
         s.flush();
         return;
       case FrameType.Exit:
@@ -298,23 +298,23 @@ export class NodeStreams {
     if (now - s.lastSent >= this.keepaliveMs) this.send(s, { type: FrameType.Ping, sid: s.id });
   }
 
-  private fail(s: RelaySession, reason: StreamFailure['reason'], message: string): void {
+  private fail(s: RelaySession, code: StreamFailure['code'], message: string): void {
     if (s.ended) return;
-    this.d.log.debug('stream session reset', { node: s.node, session: s.id, reason, message });
-    this.send(s, { type: FrameType.Reset, sid: s.id, reset: { reason, message } });
-    s.finish({ error: { reason, message } });
+    this.d.log.debug('stream session reset', { node: s.node, session: s.id, code, message });
+    this.send(s, { type: FrameType.Reset, sid: s.id, reset: { code, message } });
+    s.finish({ error: { code, message } });
   }
 
-  resetNode(node: string, reason: StreamFailure['reason'], message: string): void {
+  resetNode(node: string, code: StreamFailure['code'], message: string): void {
     const map = this.nodes.get(node);
     if (!map) return;
-    for (const s of [...map.values()]) s.finish({ error: { reason, message } });
+    for (const s of [...map.values()]) s.finish({ error: { code, message } });
     this.nodes.delete(node);
   }
 
   /** Relay stopping. */
   closeAll(): void {
-    for (const node of [...this.nodes.keys()]) this.resetNode(node, 'ServiceUnavailable', 'relay stopping');
+    for (const node of [...this.nodes.keys()]) this.resetNode(node, 'Unavailable', 'relay stopping');
   }
 
   stats(): { sessions: number; nodes: number; dropped: number; buffered: number } {

@@ -6,7 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { KubeObject, Status, StatusReason } from '../../contract/kube/types.js';
-import { failureCode, type ExitStatus, type StreamFailure } from '../../contract/streams.js';
+import type { ErrorCode } from '../../contract/errors.js';
+import type { ExitStatus, StreamFailure } from '../../contract/streams.js';
 
 /** The pod a stream request is for, as the API server resolved it. */
 export interface PodTarget {
@@ -53,19 +54,24 @@ export function statusOf(code: number, reason: StatusReason, message: string, de
 
 export const badRequest = (message: string): StreamRequestError => new StreamRequestError(statusOf(400, 'BadRequest', message));
 
-const REASONS: Record<StreamFailure['reason'], StatusReason> = {
-  BadRequest: 'BadRequest',
-  NotFound: 'NotFound',
-  Conflict: 'Conflict',
-  TooManyRequests: 'TooManyRequests',
-  Timeout: 'Timeout',
-  InternalError: 'InternalError',
-  ServiceUnavailable: 'ServiceUnavailable',
-  NotImplemented: 'InternalError',
+/** A stream failure's wire code as Kubernetes answers it: HTTP code and Status reason. */
+const STATUS_OF: Record<ErrorCode, [number, StatusReason]> = {
+  Invalid: [400, 'BadRequest'],
+  BadJson: [400, 'BadRequest'],
+  TooLarge: [413, 'RequestEntityTooLarge'],
+  Unauthorized: [401, 'Unauthorized'],
+  NotFound: [404, 'NotFound'],
+  Conflict: [409, 'Conflict'],
+  NotImplemented: [501, 'InternalError'],
+  Timeout: [504, 'Timeout'],
+  Unavailable: [503, 'ServiceUnavailable'],
+  Failed: [500, 'InternalError'],
+  Internal: [500, 'InternalError'],
 };
 
 export function failureStatus(f: StreamFailure): Status {
-  return statusOf(failureCode(f.reason), REASONS[f.reason], f.message);
+  const [code, reason] = STATUS_OF[f.code];
+  return statusOf(code, reason, f.message);
 }
 
 /** The container a request names, or the only one; refused as Kubernetes refuses it. */

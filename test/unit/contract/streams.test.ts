@@ -22,17 +22,22 @@ test('every frame type survives encode → decode in its direction', () => {
     { type: FrameType.Credit, sid, seq: 2, bytes: 4096 },
     { type: FrameType.Eof, sid, seq: 3, channel: 0 },
     { type: FrameType.Resize, sid, seq: 4, width: 120, height: 40 },
-    { type: FrameType.Reset, sid, seq: 5, reset: { reason: 'BadRequest', message: 'bye' } },
+    { type: FrameType.Reset, sid, seq: 5, reset: { code: 'Unavailable', message: 'bye' } },
     { type: FrameType.Ping, sid, seq: 6 },
   ];
   const up: Frame[] = [
     { type: FrameType.Ready, sid, seq: 0, ready: { window: 1024, stdin: true, tty: false, container: 'c' } },
     { type: FrameType.Data, sid, seq: 1, channel: 2, data: Buffer.from([0, 255, 7]) },
     { type: FrameType.Exit, sid, seq: 2, exit: { exitCode: 3 } },
-    { type: FrameType.Exit, sid, seq: 3, exit: { error: { reason: 'NotFound', message: 'no pod' } } },
+    { type: FrameType.Exit, sid, seq: 3, exit: { error: { code: 'NotFound', message: 'no pod' } } },
   ];
   for (const f of down) assert.deepEqual(decodeFrame(encodeFrame(f), 'down'), { ok: true, frame: f });
   for (const f of up) assert.deepEqual(decodeFrame(encodeFrame(f), 'up'), { ok: true, frame: f });
+  // a code outside the closed set (a newer or lying node) reads as Failed
+  const odd = encodeFrame({ type: FrameType.Exit, sid, seq: 0, exit: { error: { code: 'Failed', message: 'm' } } });
+  const text = odd.subarray(HEADER_BYTES).toString().replace('"Failed"', '"Root"');
+  const r = decodeFrame(Buffer.concat([odd.subarray(0, HEADER_BYTES), Buffer.from(text)]), 'up');
+  assert.ok(r.ok && r.frame.type === FrameType.Exit && r.frame.exit.error?.code === 'Failed');
 });
 
 test('frames travelling the wrong way, or malformed, are refused with a reason', () => {

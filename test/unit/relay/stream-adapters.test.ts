@@ -62,7 +62,7 @@ test('the channel-3 status as the kubelet writes it', () => {
   const f = channelStatus({ exitCode: 3 }, ['sh', '-c', 'exit 3']);
   assert.equal(f.reason, 'NonZeroExitCode');
   assert.deepEqual(f.details, { causes: [{ reason: 'ExitCode', message: '3' }] });
-  assert.deepEqual(channelStatus({ error: { reason: 'Conflict', message: 'container a is not running' } }, ['ls']), { metadata: {}, status: 'Failure', message: 'container a is not running', reason: 'Conflict', code: 409 });
+  assert.deepEqual(channelStatus({ error: { code: 'Conflict', message: 'container a is not running' } }, ['ls']), { metadata: {}, status: 'Failure', message: 'container a is not running', reason: 'Conflict', code: 409 });
 });
 
 test('a pod without a node cannot be streamed to', () => {

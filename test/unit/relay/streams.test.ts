@@ -230,7 +230,7 @@ test('a frame out of sequence (lost on the link) resets the session on both side
   // READY was seq 0; a frame numbered 5 means 1..4 were lost
   r.inject('n1', encodeFrame({ type: FrameType.Data, sid: s.id, seq: 5, channel: 1, data: Buffer.from('x') }));
   const exit = await s.exit;
-  assert.equal(exit.error?.reason, 'InternalError');
+  assert.equal(exit.error?.code, 'Unavailable');
   assert.match(exit.error!.message, /frames lost/);
   await waitFor('node side closed', () => (r.sessions[0]!.closed ? true : undefined), 5000, 5);
 });
@@ -246,10 +246,10 @@ test('a node sending more than its credit is reset', async () => {
 });
 
 test('a node refusing the open ends the session before it started, with its reason', async () => {
-  const r = rig({ opener: async () => ({ error: { reason: 'NotFound', message: 'pod default/p not found' } }) });
+  const r = rig({ opener: async () => ({ error: { code: 'NotFound', message: 'pod default/p not found' } }) });
   const s = r.relay.open('n1', req);
   await assert.rejects(s.ready, /pod default\/p not found/);
-  assert.deepEqual(await s.exit, { error: { reason: 'NotFound', message: 'pod default/p not found' } });
+  assert.deepEqual(await s.exit, { error: { code: 'NotFound', message: 'pod default/p not found' } });
 });
 
 test('when the link goes silent both sides give up after three keepalive periods', async (t) => {
@@ -261,7 +261,7 @@ test('when the link goes silent both sides give up after three keepalive periods
   await s.ready;
   r.cut.add('n1');
   const exit = await s.exit;
-  assert.equal(exit.error?.reason, 'Timeout');
+  assert.equal(exit.error?.code, 'Timeout');
   await waitFor('node side closed too', () => (r.sessions[0]!.closed ? true : undefined), 5000, 20);
   assert.equal(r.nodes.get('n1')!.stats().sessions, 0);
 });
@@ -272,13 +272,13 @@ test('presence of a node ends its sessions on the relay; the node ends its own w
   const b = r.relay.open('n2', req);
   await Promise.all([a.ready, b.ready]);
   r.relay.observe('n1', 'presence', Buffer.from('{"online":false}'));
-  assert.equal((await a.exit).error?.reason, 'ServiceUnavailable');
+  assert.equal((await a.exit).error?.code, 'Unavailable');
   assert.equal(r.relay.stats().sessions, 1, "n2's session goes on");
   r.nodes.get('n1')!.resetAll('link lost');
   assert.ok(r.sessions[0]!.closed);
   b.close();
   // decoding sanity: what the relay sends on close is a RESET going down
-  const reset = encodeFrame({ type: FrameType.Reset, sid: b.id, seq: 9, reset: { reason: 'BadRequest', message: 'x' } });
+  const reset = encodeFrame({ type: FrameType.Reset, sid: b.id, seq: 9, reset: { code: 'Unavailable', message: 'x' } });
   assert.equal(decodeFrame(reset, 'down').ok, true);
 });
 
