@@ -18,7 +18,8 @@ export interface ByteSession {
   /** the container reached (when the request named none, the default one) */
   readonly container?: string;
   readonly tty: boolean;
-  resize?(width: number, height: number): void;
+  /** resolves once the terminal has the new size (input after a resize waits for it) */
+  resize?(width: number, height: number): Promise<void> | void;
   /** the final status; resolves after stdout and stderr ended */
   readonly exit: Promise<ExitStatus>;
   /** end now (the client went away or the link dropped): stop whatever the session started */

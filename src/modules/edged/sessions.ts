@@ -211,7 +211,7 @@ export class PodSessions {
       ...io,
       container: c.container,
       tty,
-      resize: (w, h) => void ex.resize({ w, h }).catch(() => undefined),
+      resize: (w, h) => ex.resize({ w, h }).then(() => undefined, () => undefined),
       exit,
       close: async () => {
         raw.destroy();
@@ -239,7 +239,7 @@ export class PodSessions {
       ...io,
       container: c.container,
       tty,
-      resize: (w, h) => void container.resize({ w, h }).catch(() => undefined),
+      resize: (w, h) => container.resize({ w, h }).then(() => undefined, () => undefined),
       exit,
       // detaching leaves the container running, as in Kubernetes
       close: async () => void raw.destroy(),

@@ -63,6 +63,9 @@ class ServerSession {
   lastHeard: number;
   lastSent: number;
   timer?: NodeJS.Timeout;
+  /** input waiting behind a resize in flight (a terminal must have its size before the keys typed after it) */
+  inputChain: Promise<void> = Promise.resolve();
+  chained = 0;
 
   constructor(
     readonly sid: string,
@@ -128,21 +131,30 @@ export class NodeStreamServer {
         if (!stdin || f.channel !== CH_STDIN) return this.fail(s, 'Invalid', 'input on a session that takes none');
         if (!s.inWindow.receive(f.data.length)) return this.fail(s, 'Invalid', 'the relay sent more input than its credit');
         const n = f.data.length;
-        stdin.write(f.data, () => {
-          const grant = s.inWindow.consume(n);
-          if (grant > 0 && !s.closed) this.emit(s, s.sid, { type: FrameType.Credit, sid: s.sid, bytes: grant });
-        });
+        const write = (): void => {
+          stdin.write(f.data, () => {
+            const grant = s.inWindow.consume(n);
+            if (grant > 0 && !s.closed) this.emit(s, s.sid, { type: FrameType.Credit, sid: s.sid, bytes: grant });
+          });
+        };
+        if (s.chained === 0) write();
+        else this.chain(s, write);
         return;
       }
       case FrameType.Eof:
-        if (f.channel === CH_STDIN) s.io?.stdin?.end();
+        if (f.channel !== CH_STDIN) return;
+        if (s.chained === 0) s.io?.stdin?.end();
+        else this.chain(s, () => s.io?.stdin?.end());
         return;
       case FrameType.Credit:
         if (!s.credit.grant(f.bytes)) return this.fail(s, 'Invalid', 'credit beyond the largest window');
         this.pump(s);
         return;
       case FrameType.Resize:
-        if (f.width > 0 && f.height > 0) s.io?.resize?.(f.width, f.height);
+        if (f.width > 0 && f.height > 0 && s.io?.resize) {
+          const io = s.io;
+          this.chain(s, () => io.resize?.(f.width, f.height));
+        }
         return;
       case FrameType.Reset:
         this.finish(s);
@@ -197,6 +209,17 @@ export class NodeStreamServer {
             this.maybeExit(s);
           },
         );
+      });
+  }
+
+  /** Run `op` after everything chained before it (resizes in flight, input queued behind them). */
+  private chain(s: ServerSession, op: () => unknown): void {
+    s.chained++;
+    s.inputChain = s.inputChain
+      .then(op)
+      .catch(() => undefined)
+      .then(() => {
+        s.chained--;
       });
   }
 

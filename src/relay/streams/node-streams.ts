@@ -152,6 +152,11 @@ export class RelaySession {
 
   flush(): void {
     if (!this.info || this.ended) return;
+    // a resize goes before queued input: keys typed after it must meet the new size
+    if (this.resizePending && this.info.tty) {
+      this.owner.send(this, { type: FrameType.Resize, sid: this.id, ...this.resizePending });
+      this.resizePending = undefined;
+    }
     while (this.out.length && this.credit.available > 0) {
       const head = this.out[0]!;
       const n = this.credit.take(Math.min(head.length, LIMITS.maxData));
@@ -159,10 +164,6 @@ export class RelaySession {
       this.outBytes -= n;
       if (n === head.length) this.out.shift();
       else this.out[0] = head.subarray(n);
-    }
-    if (this.resizePending && this.info.tty) {
-      this.owner.send(this, { type: FrameType.Resize, sid: this.id, ...this.resizePending });
-      this.resizePending = undefined;
     }
     if (this.out.length === 0) {
       if (this.eofPending) {

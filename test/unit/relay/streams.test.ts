@@ -318,3 +318,34 @@ test('two sessions spliced on the relay form one pipe between two nodes, credit 
   ioA.finish({});
   await a.exit;
 });
+
+test('input typed after a resize reaches the session only once the resize is done', async () => {
+  const events: string[] = [];
+  const r = rig({
+    opener: async () => {
+      const s = fakeSession();
+      r.sessions.push(s);
+      return {
+        session: Object.assign(s, {
+          tty: true,
+          resize: (w: number, h: number) =>
+            new Promise<void>((done) =>
+              setTimeout(() => {
+                events.push(`resize ${w}x${h}`);
+                done();
+              }, 50),
+            ),
+        }),
+      };
+    },
+  });
+  const s = r.relay.open('n1', { ...req, tty: true, stderr: false });
+  s.resize(120, 40); // before READY, like a client's first frame
+  s.write(Buffer.from('stty size\n'));
+  await s.ready;
+  const io = r.sessions[0]!;
+  io.in.on('data', (b: Buffer) => events.push(`input ${b.toString().trim()}`));
+  await waitFor('input delivered', () => (events.some((e) => e.startsWith('input')) ? true : undefined), 5000, 10);
+  assert.deepEqual(events, ['resize 120x40', 'input stty size']);
+  s.close();
+});
