@@ -8,11 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { request } from 'node:http';
 import mqtt from 'mqtt';
+import { parseAllDocuments } from 'yaml';
 import { encodeFrame, FrameType } from '../../../src/contract/streams.js';
 import { topics } from '../../../src/contract/topics.js';
 import { ensureTestImage, needDocker } from '../../helpers/docker.js';
@@ -74,6 +75,14 @@ spec:
   );
   const applied = await relay.ctl('apply', '-f', f);
   assert.equal(applied.code, 0, applied.err);
+  // The Kubernetes API serves the subresources for the pods it holds; until the node's documents
+  // are built from those, the same pods are also created there, bound to the node.
+  for (const doc of parseAllDocuments(readFileSync(f, 'utf8'))) {
+    const m = doc.toJS() as { spec: Record<string, unknown> };
+    m.spec.nodeName = name;
+    const res = await fetch(`${relay.api}/api/v1/namespaces/default/pods`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(m) });
+    assert.equal(res.status, 201, await res.text());
+  }
   const kc = kubeConfig(relay.api);
   // running = an exec in each long-running container answers
   await waitFor('box running', async () => (await execRun(kc, 'box', 'main', ['true'])).status.status === 'Success' || undefined, 60_000, 300);
