@@ -64,8 +64,8 @@ const http = async (method, path, body) => {
   return r.json();
 };
 const nodeName = `bench-streams-${process.pid}`;
-const { token } = await http('POST', '/api/v1/tokens', {});
-const joined = await (await fetch(base + '/api/v1/join', { method: 'POST', body: JSON.stringify({ token, node: nodeName }) })).json();
+const { token } = await http('POST', '/edge/v1/tokens', {});
+const joined = await (await fetch(base + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node: nodeName }) })).json();
 writeFileSync(
   cfg.file,
   JSON.stringify({
@@ -82,7 +82,10 @@ writeFileSync(
   }),
 );
 const node = await spawnUntil(process.execPath, [join(outdir, 'edgecore.js'), 'run', '--config', cfg.file], /edgecore ready/);
-await http('POST', '/api/v1/apply', { object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench' }, spec: { containers: [{ name: 'main', image: IMAGE, imagePullPolicy: 'Never', command: ['sleep', '100000'] }] } } });
+const podManifest = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench' }, spec: { nodeName, containers: [{ name: 'main', image: IMAGE, imagePullPolicy: 'Never', command: ['sleep', '100000'] }] } };
+// the Kubernetes API serves the exec; the node's documents still come from the older store (docs/relay.md)
+await http('POST', '/api/v1/namespaces/default/pods', podManifest);
+await http('POST', '/edge/v1/apply', { object: podManifest });
 
 /** a raw v5 exec; resolves once open */
 function exec(command, { stdin = false } = {}) {
