@@ -14,6 +14,7 @@
  *   rpc/response         node → relay  QoS1            RpcResponse (chunks, then done)
  *   stream/down          relay → node  QoS0            stream frames (streams.ts): open, stdin, credit...
  *   stream/up            node → relay  QoS0            stream frames: ready, stdout/stderr, credit, exit...
+ *   mesh/request         node → relay  QoS0            TunnelRequest (mesh.ts): a tunnel through the relay
  */
 export const TOPIC_ROOT = 'edgecore/v1/nodes';
 
@@ -40,6 +41,8 @@ export const topics = {
   streamDown: (node: string) => `${TOPIC_ROOT}/${node}/stream/down`,
   /** node → relay: stream frames answering them */
   streamUp: (node: string) => `${TOPIC_ROOT}/${node}/stream/up`,
+  /** node → relay: a mesh tunnel request (the relay answers with stream sessions) */
+  meshRequest: (node: string) => `${TOPIC_ROOT}/${node}/mesh/request`,
 } as const;
 
 /** Wildcard subscriptions of the relay (all nodes). */
@@ -51,6 +54,7 @@ export const relaySubscriptions = [
   `${TOPIC_ROOT}/+/heartbeat`,
   `${TOPIC_ROOT}/+/rpc/response`,
   `${TOPIC_ROOT}/+/stream/up`,
+  `${TOPIC_ROOT}/+/mesh/request`,
 ] as const;
 
 export type NodeChannel =
@@ -63,7 +67,8 @@ export type NodeChannel =
   | 'rpc/request'
   | 'rpc/response'
   | 'stream/down'
-  | 'stream/up';
+  | 'stream/up'
+  | 'mesh/request';
 
 const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'desired',
@@ -76,6 +81,7 @@ const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'rpc/response',
   'stream/down',
   'stream/up',
+  'mesh/request',
 ]);
 
 /** Split a concrete topic into node and channel; undefined when it is not a contract topic. */

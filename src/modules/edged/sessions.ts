@@ -15,7 +15,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
-import type { ExitStatus, OpenRequest, StreamFailure } from '../../contract/streams.js';
+import type { ExitStatus, OpenRequest, PodOpenRequest, StreamFailure } from '../../contract/streams.js';
 import { wireErrorOf } from '../../contract/errors.js';
 import { errorMessage, ConflictError, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -136,8 +136,9 @@ export class PodSessions {
   constructor(private readonly d: PodSessionDeps) {}
 
   async open(req: OpenRequest): Promise<OpenResult> {
+    if (!req.pod || req.kind === 'tunnel') return { error: { code: 'Invalid', message: `edged serves pod sessions, not ${req.kind}` } };
     try {
-      const session = await this.start(req);
+      const session = await this.start(req as PodOpenRequest);
       this.live.add(session);
       void session.exit.finally(() => this.live.delete(session)).catch(() => undefined);
       return { session };
@@ -152,7 +153,7 @@ export class PodSessions {
     this.live.clear();
   }
 
-  private async start(req: OpenRequest): Promise<ByteSession> {
+  private async start(req: PodOpenRequest): Promise<ByteSession> {
     const ref: PodRef = { namespace: req.pod.namespace, name: req.pod.name, ...(req.container ? { container: req.container } : {}) };
     switch (req.kind) {
       case 'exec':
@@ -163,6 +164,8 @@ export class PodSessions {
         return this.logs(req, ref);
       case 'portforward':
         return this.portForward(req, ref);
+      default:
+        throw new ValidationError([{ path: 'kind', reason: `edged does not serve ${req.kind} sessions` }], 'stream request');
     }
   }
 
@@ -173,7 +176,7 @@ export class PodSessions {
     return c;
   }
 
-  private async exec(req: OpenRequest, c: ObservedContainer): Promise<ByteSession> {
+  private async exec(req: PodOpenRequest, c: ObservedContainer): Promise<ByteSession> {
     if (!req.command?.length) throw new ValidationError([{ path: 'command', reason: 'required for exec' }], 'exec request');
     const tty = req.tty ?? false;
     const stdin = req.stdin ?? false;
@@ -224,7 +227,7 @@ export class PodSessions {
     };
   }
 
-  private async attach(req: OpenRequest, c: ObservedContainer): Promise<ByteSession> {
+  private async attach(req: PodOpenRequest, c: ObservedContainer): Promise<ByteSession> {
     const container = this.d.engine.docker.getContainer(c.id);
     const cfg = (await container.inspect()).Config;
     const tty = cfg.Tty ?? false;
@@ -255,7 +258,7 @@ export class PodSessions {
     return { stdout: out, stderr: err, ...(stdin ? { stdin: raw } : {}) };
   }
 
-  private async logs(req: OpenRequest, ref: PodRef): Promise<ByteSession> {
+  private async logs(req: PodOpenRequest, ref: PodRef): Promise<ByteSession> {
     const o = req.logs ?? {};
     if (req.pod.uid) await this.uidMatches(ref, req.pod.uid);
     const r = await this.d.logs({
@@ -281,7 +284,7 @@ export class PodSessions {
     if (r && r.uid !== uid) throw new ConflictError(`pod ${ref.namespace}/${ref.name} on this node has uid ${r.uid}, not ${uid}`);
   }
 
-  private async portForward(req: OpenRequest, ref: PodRef): Promise<ByteSession> {
+  private async portForward(req: PodOpenRequest, ref: PodRef): Promise<ByteSession> {
     const port = req.port;
     if (!port) throw new ValidationError([{ path: 'port', reason: 'required for portforward' }], 'portforward request');
     const r = this.d.resources.get<{ spec?: { hostNetwork?: boolean } }>({ kind: 'Pod', namespace: ref.namespace, name: ref.name });

@@ -36,4 +36,5 @@ export const UPLINK_CHANNELS: ReadonlySet<NodeChannel> = new Set<NodeChannel>([
   'heartbeat',
   'rpc/response',
   'stream/up',
+  'mesh/request',
 ]);
