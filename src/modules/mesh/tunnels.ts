@@ -1,0 +1,123 @@
+/**
+ * The mesh's end of relay tunnels (contract: mesh.ts, streams.ts). A tunnel is a stream
+ * session of kind `tunnel` that the relay opens on this node; edgehub hands it here
+ * (`mesh.stream`) and carries its bytes with the stream contract's credit. Three sorts:
+ *
+ * - `id`: the answer to this node's own request (`request`): its bytes become the stream the
+ *   waiting dial gets (for a peer: the TLS connection to that peer's mesh, end to end).
+ * - `peer`: a peer's connection through the relay: handed to the peer server like an accepted
+ *   TCP connection (it authenticates the peer by its key, as for a direct one).
+ * - `target`: bytes from the relay for a local endpoint (a LoadBalancer Service's traffic):
+ *   dialled only if it is an endpoint running on this node.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { TunnelRequest } from '../../contract/mesh.js';
+import type { OpenRequest } from '../../contract/streams.js';
+import type { Logger } from '../../core/logger.js';
+import type { ByteSession, OpenResult } from '../../node/sessions.js';
+import { dialTcp } from './peer-server.js';
+import { duplexPair, join } from './pipe.js';
+
+export interface TunnelDeps {
+  /** publish the request on the node's mesh/request topic (rejects when the relay is not connected) */
+  send(req: TunnelRequest): Promise<void>;
+  /** a peer's connection, for the peer server */
+  acceptPeer(raw: Duplex): void;
+  /** is host:port an endpoint running on this node? */
+  local(host: string, port: number): boolean;
+  connectTimeoutMs: number;
+  /** how long the relay may take to open the session of a request */
+  answerTimeoutMs: number;
+  log: Logger;
+}
+
+/** A tunnel session's bytes as edgehub's stream transport reads and writes them. */
+function byteSession(end: Duplex): ByteSession {
+  return {
+    stdout: end,
+    stdin: end,
+    tty: false,
+    exit: new Promise((resolve) => end.once('close', () => resolve({ exitCode: 0 }))),
+    close: async () => void end.destroy(),
+  };
+}
+
+export class Tunnels {
+  private readonly waiting = new Map<string, { resolve: (d: Duplex) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  readonly counters = { requested: 0, answered: 0, peers: 0, targets: 0, refused: 0, timedOut: 0 };
+
+  constructor(private readonly d: TunnelDeps) {}
+
+  /** A tunnel through the relay: to a peer's mesh, or to a Service endpoint the relay dials. */
+  async request(what: { peer: string } | { target: NonNullable<TunnelRequest['target']> }): Promise<Duplex> {
+    const id = randomBytes(16).toString('hex');
+    this.counters.requested++;
+    const answered = new Promise<Duplex>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        this.counters.timedOut++;
+        reject(new Error(`the relay did not open tunnel ${id} within ${this.d.answerTimeoutMs} ms`));
+      }, this.d.answerTimeoutMs);
+      timer.unref();
+      this.waiting.set(id, { resolve, reject, timer });
+    });
+    try {
+      await this.d.send({ id, ...what });
+    } catch (e) {
+      const w = this.waiting.get(id);
+      if (w) {
+        clearTimeout(w.timer);
+        this.waiting.delete(id);
+      }
+      throw e;
+    }
+    return answered;
+  }
+
+  /** A tunnel session the relay opened on this node (edgehub's `mesh.stream`). */
+  async open(req: OpenRequest): Promise<OpenResult> {
+    const t = req.tunnel;
+    if (req.kind !== 'tunnel' || !t) return { error: { code: 'Invalid', message: 'not a tunnel session' } };
+    if (t.id) {
+      const w = this.waiting.get(t.id);
+      if (!w) return { error: { code: 'NotFound', message: `no tunnel request ${t.id} is waiting here` } };
+      this.waiting.delete(t.id);
+      clearTimeout(w.timer);
+      const [wire, mine] = duplexPair();
+      this.counters.answered++;
+      w.resolve(mine);
+      return { session: byteSession(wire) };
+    }
+    if (t.peer) {
+      const [wire, mine] = duplexPair();
+      this.counters.peers++;
+      this.d.acceptPeer(mine);
+      return { session: byteSession(wire) };
+    }
+    const target = t.target!;
+    if (!this.d.local(target.host, target.port)) {
+      this.counters.refused++;
+      this.d.log.warn('relay tunnel to an address that is no endpoint here refused', { target });
+      return { error: { code: 'Invalid', message: `${target.host}:${target.port} is not an endpoint on this node` } };
+    }
+    try {
+      const sock = await dialTcp(target.host, target.port, this.d.connectTimeoutMs);
+      const [wire, mine] = duplexPair();
+      join(mine, sock);
+      this.counters.targets++;
+      return { session: byteSession(wire) };
+    } catch (e) {
+      return { error: { code: 'Unavailable', message: `${target.host}:${target.port}: ${(e as Error).message}` } };
+    }
+  }
+
+  /** Every waiting request fails (the module stops, or the link to the relay dropped). */
+  failAll(reason: string): void {
+    for (const [id, w] of this.waiting) {
+      clearTimeout(w.timer);
+      w.reject(new Error(reason));
+      this.waiting.delete(id);
+    }
+  }
+}
