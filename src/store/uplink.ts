@@ -11,7 +11,7 @@
  * `ack()`s each row once the broker acknowledged it.
  */
 import { randomUUID } from 'node:crypto';
-import type { NodeReportedStatus, ReportedState, ReportedTelemetry } from '../contract/payloads.js';
+import { OBJECT_EVENT, type NodeReportedStatus, type ObjectEvent, type ReportedState, type ReportedTelemetry } from '../contract/payloads.js';
 import { topics } from '../contract/topics.js';
 import type { ResourceKey } from './resources.js';
 import type { NodeStore } from './store.js';
@@ -69,7 +69,8 @@ export class Uplink {
    * status changed.
    */
   reportStatus(key: ResourceKey, status: unknown, upstream: unknown = status): { changed: boolean } {
-    const msg: ReportedState = { ...ref(key), status: upstream, desiredVersion: this.applied().version, timestamp: this.now().getTime() };
+    const uid = this.store.resources.get(key)?.uid;
+    const msg: ReportedState = { ...ref(key), ...(uid ? { uid } : {}), status: upstream, desiredVersion: this.applied().version, timestamp: this.now().getTime() };
     const changed = this.store.resources.setStatus(key, status, () => this.queueState(key, msg));
     return { changed };
   }
@@ -84,6 +85,16 @@ export class Uplink {
   reportTelemetry(key: ResourceKey, event: string, data: unknown): void {
     const msg: ReportedTelemetry = { ...ref(key), event, data, desiredVersion: this.applied().version, timestamp: this.now().getTime() };
     this.store.outbox.enqueueTelemetry(topics.reportedTelemetry(this.node), JSON.stringify(msg));
+  }
+
+  /**
+   * Queue something that happened to an object (a container started, a device went offline):
+   * appended like telemetry, as an OBJECT_EVENT the relay turns into a Kubernetes Event about
+   * the object (the uid it holds is added, so an event never lands on a newer incarnation).
+   */
+  reportEvent(key: ResourceKey, event: ObjectEvent): void {
+    const uid = event.uid ?? this.store.resources.get(key)?.uid;
+    this.reportTelemetry(key, OBJECT_EVENT, { ...event, ...(uid ? { uid } : {}) });
   }
 
   private queueState(key: ResourceKey, msg: ReportedState): void {

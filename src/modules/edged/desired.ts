@@ -146,6 +146,15 @@ export function desiredPods(resources: ResourceStore, lk: Lookups, sb: SandboxSe
       const err = 'error' in env ? env.error : volumeError(pod, c, lk);
       if (err) configErrors[c.name] = err;
     }
-    return { ...base, pod, configErrors, hashes, sandboxImage: sandboxImageOf(pod, sb), sandboxHash: sandboxHash(pod, sb) };
+    const deletion = pod.metadata.deletionTimestamp;
+    return {
+      ...base,
+      pod,
+      configErrors,
+      hashes,
+      ...(deletion ? { deleting: { graceSeconds: pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds } } : {}),
+      sandboxImage: sandboxImageOf(pod, sb),
+      sandboxHash: sandboxHash(pod, sb),
+    };
   });
 }

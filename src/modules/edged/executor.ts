@@ -8,6 +8,7 @@ import type { Logger } from '../../core/logger.js';
 import { resolveEnv, type Lookups, type SandboxSettings } from './desired.js';
 import { containerCreateOptions, sandboxCreateOptions } from './dockerspec.js';
 import type { Engine } from './engine.js';
+import { containerPath, type PodEvents } from './events.js';
 import type { DesiredPod, ObservedContainer, PullFailure, Step } from './model.js';
 import { prepareVolumes, removePodDir } from './volumes.js';
 
@@ -22,6 +23,8 @@ export interface ExecContext {
   now: () => number;
   log: Logger;
   concurrency?: number;
+  /** kubelet-style events as steps happen (Pulled, Created, Started, Killing, Failed) */
+  events?: PodEvents;
 }
 
 export interface StepError {
@@ -50,10 +53,16 @@ function authFor(d: DesiredPod | undefined, image: string, lk: Lookups): Registr
 async function runStep(s: Step, x: ExecContext, sandboxName: Map<string, string>): Promise<void> {
   const d = x.desired.get(s.pod);
   const id = d ? { namespace: d.namespace, name: d.name, uid: d.uid, node: x.engine.node } : undefined;
+  const seen = 'id' in s ? x.observed.find((c) => c.id === s.id) : undefined;
+  const ev = (container: { role: string; container: string } | undefined, type: 'Normal' | 'Warning', reason: string, message: string): void => {
+    const pod = d ?? (seen ? { namespace: seen.namespace, name: seen.podName, uid: seen.podUid } : undefined);
+    if (pod && container?.role !== 'sandbox') x.events?.(pod, { type, reason, message, ...(container ? { fieldPath: containerPath(container.role, container.container) } : {}) });
+  };
   switch (s.op) {
     case 'pull': {
       const started = x.now();
       let last = 0;
+      ev(undefined, 'Normal', 'Pulling', `Pulling image "${s.image}"`);
       try {
         await x.engine.pull(s.image, authFor(d, s.image, x.lookups), (line) => {
           if (x.now() - last < 2000) return;
@@ -62,7 +71,9 @@ async function runStep(s: Step, x: ExecContext, sandboxName: Map<string, string>
         });
         x.pulls.delete(s.image);
         x.log.info('image pulled', { image: s.image, ms: x.now() - started });
+        ev(undefined, 'Normal', 'Pulled', `Successfully pulled image "${s.image}" in ${x.now() - started}ms`);
       } catch (e) {
+        ev(undefined, 'Warning', 'Failed', `Failed to pull image "${s.image}": ${errorMessage(e)}`);
         const prev = x.pulls.get(s.image);
         x.pulls.set(s.image, { attempts: (prev?.attempts ?? 0) + 1, lastAt: x.now(), message: `pull ${s.image}: ${errorMessage(e)}` });
         throw e;
@@ -100,18 +111,23 @@ async function runStep(s: Step, x: ExecContext, sandboxName: Map<string, string>
         throw e;
       }
       x.log.info('container created', { pod: `${d!.namespace}/${d!.name}`, container: s.container, role: s.role, attempt: s.attempt });
+      ev(s, 'Normal', 'Created', `Created container ${s.container}`);
       await x.engine.start(cid);
+      ev(s, 'Normal', 'Started', `Started container ${s.container}`);
       return;
     }
     case 'start':
       await x.engine.start(s.id);
+      ev(seen, 'Normal', 'Started', `Started container ${seen?.container ?? s.name}`);
       return;
     case 'stop':
       x.log.info('stopping container', { name: s.name, reason: s.reason });
+      ev(seen, 'Normal', 'Killing', `Stopping container ${seen?.container ?? s.name} (${s.reason})`);
       await x.engine.stop(s.id, s.graceSeconds);
       return;
     case 'remove':
       x.log.info('removing container', { name: s.name, reason: s.reason });
+      if (s.graceSeconds > 0) ev(seen, 'Normal', 'Killing', `Stopping container ${seen?.container ?? s.name} (${s.reason})`);
       if (s.graceSeconds > 0) await x.engine.stop(s.id, s.graceSeconds);
       await x.engine.remove(s.id);
       return;

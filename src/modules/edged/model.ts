@@ -17,6 +17,8 @@ export interface DesiredPod {
   sandboxHash: string;
   /** container name → hash of everything its create depends on */
   hashes: Record<string, string>;
+  /** the pod is being deleted (metadata.deletionTimestamp): stop it with this grace period */
+  deleting?: { graceSeconds: number };
 }
 
 export type EngineState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';

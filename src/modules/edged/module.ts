@@ -11,6 +11,7 @@ import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import { storeLookups, type SandboxSettings } from './desired.js';
 import { Engine } from './engine.js';
+import type { PodEvents } from './events.js';
 import type { EdgedMessage, PodExecReply, PodLogsReply, PodRef } from './messages.js';
 import type { ObservedContainer } from './model.js';
 import { ProbeManager } from './probes.js';
@@ -55,10 +56,19 @@ export class Edged implements NodeModule {
     const cfg = config.modules.edged;
     this.abort = new AbortController();
     this.engine = new Engine(config.paths.dockerSocket, config.node.name);
+    // kubelet-style events go up as they happen (the relay shows them in `kubectl describe pod`)
+    const events: PodEvents = (pod, event) => {
+      try {
+        ctx.bus.send('metamanager', { type: 'event.report', key: { kind: 'Pod', namespace: pod.namespace, name: pod.name }, event: { component: 'kubelet', uid: pod.uid, ...event } });
+      } catch {
+        /* metamanager restarting: an event is droppable */
+      }
+    };
     this.probes = new ProbeManager(
       async (id, cmd, timeoutMs) => (await this.engine!.exec(id, cmd, undefined, timeoutMs)).exitCode,
       () => this.trigger('probe'),
       ctx.log.child('probes'),
+      events,
     );
     const sandbox: SandboxSettings = { image: cfg.sandbox.image, command: cfg.sandbox.command, network: cfg.network };
     this.rec = new Reconciler({
@@ -78,6 +88,7 @@ export class Edged implements NodeModule {
       },
       now: () => ctx.services.now().getTime(),
       log: ctx.log,
+      events,
     });
     ctx.bus.serve((msg: NodeMessage) => this.handle(msg as EdgedMessage));
     this.unsubscribe = ctx.bus.subscribe('resource.changed', (m) => {

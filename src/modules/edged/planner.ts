@@ -121,12 +121,22 @@ class PodPlanner {
   }
 
   plan(): void {
+    if (this.d.deleting) return this.terminate(this.d.deleting.graceSeconds);
     this.planContainers();
     if (!this.terminal) return;
     // Nothing will run in this pod again: its network holder can stop (containers stay for logs).
     for (const b of this.mine.filter((c) => c.role === 'sandbox' && ALIVE.has(c.state))) {
       this.steps.push({ op: 'stop', pod: this.d.uid, id: b.id, name: b.dockerName, graceSeconds: 1, reason: 'pod finished' });
     }
+  }
+
+  /** The pod is being deleted: stop everything (members with the grace period, then the sandbox); finished once nothing runs. */
+  private terminate(grace: number): void {
+    const alive = this.mine.filter((c) => ALIVE.has(c.state));
+    for (const c of alive) this.steps.push({ op: 'stop', pod: this.d.uid, id: c.id, name: c.dockerName, graceSeconds: c.role === 'sandbox' ? 1 : grace, reason: 'pod deleting' });
+    if (alive.some((c) => c.role !== 'sandbox')) return;
+    const apps = this.d.pod.spec.containers.map((s) => this.mine.filter((m) => m.role === 'app' && m.container === s.name).sort((a, b) => b.attempt - a.attempt)[0]);
+    this.terminal = apps.every((c) => c && ENDED.has(c.state) && c.exitCode === 0) ? 'Succeeded' : 'Failed';
   }
 
   private planContainers(): void {

@@ -7,11 +7,14 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { Probe } from '../../contract/resources/pod.js';
 import type { Logger } from '../../core/logger.js';
+import { containerPath, type PodEvents } from './events.js';
 import type { ProbeFacts } from './model.js';
 
 export interface ProbeTarget {
   id: string;
   container: string;
+  /** the pod (for the Unhealthy event) */
+  pod?: { namespace: string; name: string; uid: string };
   /** where httpGet/tcpSocket connect (the pod IP, or 127.0.0.1 with hostNetwork) */
   host: string;
   /** named container ports */
@@ -85,6 +88,7 @@ class Worker {
     readonly target: ProbeTarget,
     private readonly exec: ExecFn,
     private readonly changed: () => void,
+    private readonly events?: PodEvents,
   ) {
     this.facts = { started: !target.startup, ...(target.readiness ? { ready: false } : {}) };
     if (target.startup) this.loop(target.startup, 'startup');
@@ -109,6 +113,8 @@ class Worker {
       } else {
         bad++;
         ok = 0;
+        const t = this.target;
+        if (t.pod) this.events?.(t.pod, { type: 'Warning', reason: 'Unhealthy', message: `${kind[0]!.toUpperCase()}${kind.slice(1)} probe failed`, fieldPath: containerPath('app', t.container) });
       }
       if (kind === 'startup') {
         if (pass) {
@@ -160,6 +166,7 @@ export class ProbeManager {
     private readonly exec: ExecFn,
     private readonly onChange: () => void,
     private readonly log: Logger,
+    private readonly events?: PodEvents,
   ) {}
 
   /** Probe exactly these containers (new ones start, missing ones stop). */
@@ -176,7 +183,7 @@ export class ProbeManager {
       const w = new Worker(t, this.exec, () => {
         this.log.debug('probe result changed', { container: t.container, id: t.id.slice(0, 12), ...w.facts });
         this.onChange();
-      });
+      }, this.events);
       this.workers.set(t.id, w);
     }
   }

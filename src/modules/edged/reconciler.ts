@@ -9,6 +9,7 @@ import { stableStringify } from '../../lib/json.js';
 import type { NodeStore } from '../../store/store.js';
 import { desiredPods, type Lookups, type SandboxSettings } from './desired.js';
 import type { Engine } from './engine.js';
+import { containerPath, waitingEvent, type PodEvents } from './events.js';
 import { execute, type StepError } from './executor.js';
 import type { DesiredPod, Facts, Observed, ObservedContainer, Plan, PullFailure } from './model.js';
 import { plan } from './planner.js';
@@ -30,6 +31,8 @@ export interface ReconcilerDeps {
   reportStatus: (key: { kind: string; namespace: string; name: string }, status: PodStatus) => Promise<void>;
   now: () => number;
   log: Logger;
+  /** kubelet-style events (Pulled, Created, Started, Killing, BackOff, Failed) */
+  events?: PodEvents;
 }
 
 export interface PassResult {
@@ -61,7 +64,7 @@ export class Reconciler {
     const images = new Set<string>();
     const wanted = new Set<string>();
     for (const p of desired) {
-      if (!p.pod) continue;
+      if (!p.pod || p.deleting) continue;
       wanted.add(p.sandboxImage);
       for (const c of [...(p.pod.spec.initContainers ?? []), ...p.pod.spec.containers]) wanted.add(c.image);
     }
@@ -90,6 +93,7 @@ export class Reconciler {
         pulls: this.pulls,
         now: this.d.now,
         log: this.d.log,
+        ...(this.d.events ? { events: this.d.events } : {}),
       });
       steps = r.done;
       errors.push(...r.errors);
@@ -127,6 +131,12 @@ export class Reconciler {
       const key = { kind: 'Pod', namespace: d.namespace, name: d.name };
       await this.d.reportStatus(key, st);
       this.reported.set(k, json);
+      for (const [role, list] of [['init', st.initContainerStatuses ?? []], ['app', st.containerStatuses]] as const) {
+        for (const c of list) {
+          const e = 'waiting' in c.state ? waitingEvent(c.state.waiting.reason, c.state.waiting.message, c.name) : undefined;
+          if (e) this.d.events?.(d, { ...e, fieldPath: containerPath(role, c.name) });
+        }
+      }
     }
     for (const k of [...this.reported.keys()]) if (!live.has(k)) this.reported.delete(k);
   }
@@ -135,7 +145,7 @@ export class Reconciler {
 function probeTargets(desired: DesiredPod[], containers: ObservedContainer[]): ProbeTarget[] {
   const out: ProbeTarget[] = [];
   for (const d of desired) {
-    if (!d.pod) continue;
+    if (!d.pod || d.deleting) continue;
     const mine = containers.filter((c) => c.podUid === d.uid);
     const box = mine.filter((c) => c.role === 'sandbox').sort((a, b) => b.attempt - a.attempt)[0];
     const host = d.pod.spec.hostNetwork ? '127.0.0.1' : box?.ip;
@@ -146,6 +156,7 @@ function probeTargets(desired: DesiredPod[], containers: ObservedContainer[]): P
       out.push({
         id: cur.id,
         container: spec.name,
+        pod: { namespace: d.namespace, name: d.name, uid: d.uid },
         host: host ?? '127.0.0.1',
         ports: Object.fromEntries((spec.ports ?? []).filter((x) => x.name).map((x) => [x.name!, x.containerPort])),
         ...(spec.livenessProbe ? { liveness: spec.livenessProbe } : {}),

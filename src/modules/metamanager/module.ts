@@ -45,6 +45,8 @@ export class MetaManager implements NodeModule {
           return uplink.reportStatus(msg.key, msg.status, 'upstream' in msg ? msg.upstream : msg.status);
         case 'telemetry.report':
           return void uplink.reportTelemetry(msg.key, msg.event, msg.data);
+        case 'event.report':
+          return void uplink.reportEvent(msg.key, msg.event);
         default:
           return undefined;
       }
