@@ -1,7 +1,8 @@
 /**
  * Wiring of one relay process: stores → Kubernetes API core and its controllers → broker
- * (embedded or external) → sync → one HTTP listener carrying the Kubernetes API and the private
- * /edge/v1 routes. `startRelay` resolves when everything listens; `stop()` closes in reverse order.
+ * (embedded or external) → the node link (desired documents from the API, reports into it) →
+ * one HTTP listener carrying the Kubernetes API and the private /edge/v1 routes (join, tokens,
+ * telemetry). `startRelay` resolves when everything listens; `stop()` closes in reverse order.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -30,12 +31,11 @@ import { ExternalBroker } from './broker/external.js';
 import type { RelayTransport } from './broker/transport.js';
 import type { RelayConfig } from './config.js';
 import { mosquittoAclFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
-import { relayKindRegistry } from './registry.js';
+import { NodeLink } from './nodelink/index.js';
 import { RpcRouter } from './rpc.js';
 import { RelayService } from './service.js';
 import { SqliteRelayStore } from './store/sqlite.js';
 import type { RelayStore } from './store/types.js';
-import { RelaySync } from './sync.js';
 
 export interface RelayHandle {
   apiUrl: string;
@@ -50,7 +50,8 @@ export interface RelayHandle {
   adminToken: string;
   store: RelayStore;
   service: RelayService;
-  sync: RelaySync;
+  /** the node link: desired documents, reports, node lifecycle */
+  link: NodeLink;
   stop(): Promise<void>;
 }
 
@@ -128,15 +129,27 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     transport = new ExternalBroker(config.broker, log.child('broker'));
   }
   const rpc = new RpcRouter(transport);
-  const sync = new RelaySync({ store, transport, rpc, log: log.child('sync'), now, telemetryKeep: config.nodes.telemetryKeep });
   const external = config.broker.mode === 'external';
+  const link = new NodeLink({
+    core,
+    objects,
+    store,
+    transport,
+    rpc,
+    nodes: config.nodes,
+    log: log.child('link'),
+    now,
+    onNodeGone: (node) => {
+      service?.forget(node);
+      transport.disconnect?.(node);
+      if (external) writeMosquittoFiles(config, store);
+    },
+  });
+  link.mount(kube);
   let mqttPort = config.broker.port;
   service = new RelayService({
     config,
     store,
-    sync,
-    rpc,
-    registry: relayKindRegistry(),
     log: log.child('api'),
     now,
     brokerUrlFor: (host) => {
@@ -145,29 +158,28 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       const h = (host ?? '127.0.0.1').replace(/:\d+$/, '');
       return `mqtt://${h}:${mqttPort}`;
     },
-    onJoin: external ? () => writeMosquittoFiles(config, store) : undefined,
+    registerNode: (node, labels) => link.ensureNode(node, labels),
+    onJoin: (node) => {
+      link.joined(node);
+      if (external) writeMosquittoFiles(config, store);
+    },
   });
   if (external) writeMosquittoFiles(config, store);
-  sync.start();
   let started = false;
-  await transport.start(
-    (node, channel, payload) => sync.handle(node, channel, payload),
+  await transport.start(link.handle, () => {
     // after a reconnect the external broker may have restarted without its retained documents
-    () => {
-      if (started) void sync.republishAll();
-    },
-  );
+    if (started) link.republishAll();
+  });
+  // the documents go out once the link has read the API (an unreachable external broker gets them when it connects)
+  await link.start();
+  started = true;
   const endpoints = transport.endpoints();
   if (endpoints.mqtt) mqttPort = Number(new URL(endpoints.mqtt).port);
-  const edge = createEdgeApi({ service, rpc, adminToken, log: log.child('api') });
+  const edge = createEdgeApi({ service, adminToken, log: log.child('api') });
   const server = createServer((req, res) => (isEdgeApiPath(req.url) ? edge(req, res) : kube.handle(req, res)));
   server.on('upgrade', kube.upgrade);
   const apiUrl = await listen(server, config.api.port, config.api.host);
-  // an external broker may still be unreachable: the documents go out when it connects
-  const republished = sync.republishAll();
-  started = true;
-  if (!external) await republished;
-  log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: store.epoch(), nodes: store.listNodes().length });
+  log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: await objects.epoch(), nodes: store.listNodes().length });
 
   let stopped = false;
   return {
@@ -181,14 +193,14 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     adminToken,
     store,
     service,
-    sync,
+    link,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       rpc.closeAll();
-      sync.stop();
+      link.stop();
       controllers.stop();
       await transport.stop();
       await objects.close();

@@ -1,8 +1,10 @@
 /**
  * The embedded broker: aedes in the relay's process, MQTT over TCP, over WebSocket (ws +
  * createWebSocketStream), and over TLS when a certificate is configured. Every node
- * authenticates with its own credentials (username = client id = node name) and may publish
- * and subscribe only inside its own subtree (authorizePublish / authorizeSubscribe).
+ * authenticates with its own credentials (username = client id = node name), may subscribe only
+ * inside its own subtree, and may publish only its uplink channels: never its own `desired` (desired
+ * state flows only from the relay), and retained only `presence` (authorizePublish refuses anything
+ * else, which closes the connection).
  */
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import { readFileSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
+import { nodeMayPublish, nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { RelayConfig } from '../config.js';
@@ -53,7 +55,10 @@ export class EmbeddedBroker implements RelayTransport {
         return done(null, true);
       },
       authorizePublish: (client, packet, done) => {
-        if (client && !nodeMayUse(client.id, packet.topic)) return done(new Error(`${client.id} may not publish to ${packet.topic}`));
+        if (client && !nodeMayPublish(client.id, packet.topic, packet.retain)) {
+          this.log.warn('publish refused', { client: client.id, topic: packet.topic, retain: packet.retain });
+          return done(new Error(`${client.id} may not publish${packet.retain ? ' retained' : ''} to ${packet.topic}`));
+        }
         return done(null);
       },
       authorizeSubscribe: (client, sub, done) => {
@@ -68,12 +73,16 @@ export class EmbeddedBroker implements RelayTransport {
         if (!t || !UPLINK_CHANNELS.has(t.channel)) return done(null);
         // A Will is published with the client that died; a node's own publishes were authorized.
         if (client && client.id !== t.node) return done(null);
-        try {
-          onMessage(t.node, t.channel, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+        const failed = (e: unknown): void => {
+          this.log.error('could not store a node message', { node: t.node, channel: t.channel, error: errorMessage(e) });
           done(null);
+        };
+        try {
+          const r = onMessage(t.node, t.channel, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+          if (r) r.then(() => done(null), failed);
+          else done(null);
         } catch (e) {
-          this.log.error('could not store a node message; not acknowledging it', { node: t.node, channel: t.channel, error: errorMessage(e) });
-          done(e as Error);
+          failed(e);
         }
       },
     });
@@ -127,6 +136,11 @@ export class EmbeddedBroker implements RelayTransport {
 
   endpoints(): Record<string, string> {
     return { ...this.addrs };
+  }
+
+  disconnect(node: string): void {
+    const c = (this.aedes as unknown as { clients?: Record<string, Client | undefined> } | undefined)?.clients?.[node];
+    c?.close();
   }
 
   connectedClients(): number {

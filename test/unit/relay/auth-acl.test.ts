@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { nodeMayUse, parseNodeTopic, topics } from '../../../src/contract/topics.js';
+import { nodeMayPublish, nodeMayUse, parseNodeTopic, topics } from '../../../src/contract/topics.js';
 import { hashPassword, verifyPassword } from '../../../src/relay/auth.js';
 import { mosquittoAclFile, mosquittoPasswordFile } from '../../../src/relay/mosquitto.js';
 
@@ -17,6 +17,21 @@ test('a node may use only its own subtree', () => {
   assert.ok(!nodeMayUse('a', '#'));
   assert.ok(!nodeMayUse('a', 'edgecore/v1/nodes/ab/desired'), 'prefix of another name');
   assert.ok(!nodeMayUse('a', 'edgecore/v1/nodes/a'), 'the root itself is not a topic of the node');
+});
+
+test('a node publishes only its uplink channels, retained only presence: never its own desired document', () => {
+  for (const t of [topics.sync('a'), topics.reportedState('a'), topics.reportedTelemetry('a'), topics.heartbeat('a'), topics.rpcResponse('a'), topics.presence('a')]) {
+    assert.ok(nodeMayPublish('a', t, false), t);
+  }
+  assert.ok(nodeMayPublish('a', topics.presence('a'), true), 'birth and Last Will are retained');
+  assert.ok(!nodeMayPublish('a', topics.desired('a'), false), 'desired flows only from the relay');
+  assert.ok(!nodeMayPublish('a', topics.desired('a'), true));
+  assert.ok(!nodeMayPublish('a', topics.rpcRequest('a'), false));
+  assert.ok(!nodeMayPublish('a', topics.reportedState('a'), true), 'a retained report would be replayed to the relay');
+  assert.ok(!nodeMayPublish('a', topics.heartbeat('a'), true));
+  assert.ok(!nodeMayPublish('a', topics.reportedState('b'), false), "another node's channel");
+  assert.ok(!nodeMayPublish('a', 'edgecore/v1/nodes/a/other', false));
+  assert.ok(!nodeMayPublish('a', 'edgecore/v1/nodes/a/reported/state/x', false));
 });
 
 test('contract topics parse back into node and channel', () => {
@@ -51,5 +66,10 @@ test('mosquitto files: relay account first, one line per node, pattern ACL', () 
   assert.throws(() => mosquittoPasswordFile({ username: 'a:b', passwordHash: 'x' }, []), /cannot appear/);
   const acl = mosquittoAclFile('_relay');
   assert.match(acl, /^user _relay\ntopic readwrite edgecore\/v1\/nodes\/#$/m);
-  assert.match(acl, /^pattern readwrite edgecore\/v1\/nodes\/%u\/#$/m);
+  assert.match(acl, /^pattern read edgecore\/v1\/nodes\/%u\/#$/m);
+  assert.deepEqual(
+    acl.split('\n').filter((l) => l.startsWith('pattern write')),
+    ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response'].map((c) => `pattern write edgecore/v1/nodes/%u/${c}`),
+  );
+  assert.doesNotMatch(acl, /readwrite edgecore\/v1\/nodes\/%u|%u\/desired/, 'no node may write its desired document');
 });
