@@ -1,10 +1,13 @@
 /**
  * Real processes for the relay tests: `edgerelay run` and `edgecore run` as child processes
- * (TypeScript entries through tsx), each with its own temp folder and ports; edgectl runs
- * in-process against the relay's real HTTP API.
+ * (TypeScript entries through tsx), each with its own temp folder and ports; the real kubectl
+ * (1.32, pinned) against the relay's Kubernetes API with a kubeconfig, @kubernetes/client-node,
+ * and edgectl in-process for what kubectl cannot do. Until the API serves TLS (branch kube-tls)
+ * the relay runs plain HTTP with `api.insecureLocalAdmin` (kubectl sends no token over http://).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -18,6 +21,18 @@ import { waitFor } from '../../helpers/wait.js';
 export { waitFor };
 
 export const ADMIN = 'test-admin-token';
+export const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
+
+/** Fails (with the reason) when the pinned kubectl is not on this machine. */
+export function haveKubectl(): Promise<void> {
+  return existsSync(KUBECTL) ? Promise.resolve() : Promise.reject(new Error(`${KUBECTL} missing`));
+}
+
+export interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -111,7 +126,7 @@ export class RelayProc {
       stringify({
         dataDir: join(o.dir, 'data'),
         log: { level: 'info', format: 'json' },
-        api: { host: '127.0.0.1', port: o.ports.api, adminToken: ADMIN },
+        api: { host: '127.0.0.1', port: o.ports.api, adminToken: ADMIN, insecureLocalAdmin: true },
         broker: {
           host: '127.0.0.1',
           port: o.ports.mqtt,
@@ -125,9 +140,91 @@ export class RelayProc {
     );
   }
 
+  get kubeconfig(): string {
+    const file = join(this.o.dir, 'kubeconfig');
+    if (!existsSync(file)) {
+      writeFileSync(
+        file,
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'relay', cluster: { server: this.api } }],
+          users: [{ name: 'admin', user: {} }],
+          contexts: [{ name: 'relay', context: { cluster: 'relay', user: 'admin' } }],
+          'current-context': 'relay',
+        }),
+      );
+    }
+    return file;
+  }
+
   async start(): Promise<void> {
     this.proc = spawnEntry('edgerelay', 'edgerelay', ['run', '--config', this.configFile]);
     await this.proc.record('edgerelay ready');
+  }
+
+  /** the real kubectl 1.32 against this relay (its own discovery cache) */
+  kubectl(args: string[], input = ''): Run {
+    const r = spawnSync(KUBECTL, ['--cache-dir', join(this.o.dir, 'kube-cache'), ...args], {
+      cwd: this.o.dir,
+      encoding: 'utf8',
+      input,
+      env: { PATH: process.env.PATH ?? '', HOME: this.o.dir, KUBECONFIG: this.kubeconfig },
+      timeout: 120_000,
+    });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  }
+
+  /** kubectl left running (delete --wait, get -w): its exit, and its output so far */
+  kubectlBackground(args: string[]): { exited: Promise<Run>; out: () => string } {
+    const child = spawn(KUBECTL, ['--cache-dir', join(this.o.dir, 'kube-cache'), ...args], {
+      cwd: this.o.dir,
+      env: { PATH: process.env.PATH ?? '', HOME: this.o.dir, KUBECONFIG: this.kubeconfig },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<Run>((r) => child.once('exit', (code) => r({ code, out, err })));
+    return { exited, out: () => out };
+  }
+
+  /** kubectl apply of a YAML text (a file in the test's folder, as a user would) */
+  apply(text: string): Run {
+    const f = join(this.o.dir, `m-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(f, text);
+    return this.kubectl(['apply', '-f', f]);
+  }
+
+  /** an object as JSON through kubectl (undefined when it does not exist) */
+  getJson<T = Record<string, unknown>>(...what: string[]): T | undefined {
+    const r = this.kubectl(['get', ...what, '-o', 'json']);
+    if (r.code !== 0) {
+      if (/NotFound/.test(r.err)) return undefined;
+      throw new Error(`kubectl get ${what.join(' ')}: ${r.err}`);
+    }
+    return JSON.parse(r.out) as T;
+  }
+
+  /** @kubernetes/client-node with the admin token (sent over http:// with skipTLSVerify) */
+  kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'relay', server: this.api, skipTLSVerify: true }],
+      users: [{ name: 'admin', token: ADMIN }],
+      contexts: [{ name: 'relay', cluster: 'relay', user: 'admin' }],
+      currentContext: 'relay',
+    });
+    return kc;
+  }
+
+  core(): CoreV1Api {
+    return this.kubeConfig().makeApiClient(CoreV1Api);
+  }
+
+  custom(): CustomObjectsApi {
+    return this.kubeConfig().makeApiClient(CustomObjectsApi);
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -158,13 +255,13 @@ export class RelayProc {
     return (await res.json()) as JoinResponse;
   }
 
-  /** edgectl, in-process, against the real API */
+  /** edgectl, in-process, against the real API (twin, telemetry, tokens: what kubectl cannot do) */
   async ctl(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
     let code: number;
     try {
-      code = await ctlMain(argv, { out: (s) => void (out += s), err: (s) => void (err += s), stdin: () => '', now: () => new Date() }, {
+      code = await ctlMain(argv, { out: (s) => void (out += s), err: (s) => void (err += s), now: () => new Date() }, {
         EDGECTL_SERVER: this.api,
         EDGECTL_TOKEN: ADMIN,
         EDGECTL_CONFIG: '/nonexistent/edgectl.yaml',
@@ -254,5 +351,8 @@ export class NodeProc {
   }
 }
 
-export const cm = (name: string, data: Record<string, string>): string =>
-  JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
+/** The Ready condition of a Node as kubectl shows it ('True', 'False', 'Unknown', or '' without one). */
+export function nodeReady(relay: RelayProc, node: string): string {
+  const r = relay.kubectl(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+  return r.code === 0 ? r.out.trim() : '';
+}
