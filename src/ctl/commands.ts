@@ -24,7 +24,8 @@ const enc = encodeURIComponent;
 
 export function describeError(e: unknown): string {
   if (isValidationError(e)) return e.message;
-  if (e instanceof ApiError && e.issues.length) return `${e.message}\n${e.issues.map((i) => `  ${i.path}: ${i.reason}`).join('\n')}`;
+  // a Kubernetes Status names every field in its message already; a /edge/v1 error lists them apart
+  if (e instanceof ApiError && e.issues.length && !e.message.includes(e.issues[0]!.path)) return `${e.message}\n${e.issues.map((i) => `  ${i.path}: ${i.reason}`).join('\n')}`;
   return e instanceof Error ? e.message : String(e);
 }
 

@@ -112,6 +112,8 @@ export interface RelayOptions {
   ports: RelayPorts;
   /** external broker (mosquitto) */
   external?: { url: string; password: string; passwordFile: string; aclFile: string };
+  /** relay config `nodes:` settings over the test defaults */
+  nodes?: Record<string, unknown>;
 }
 
 export class RelayProc {
@@ -135,7 +137,7 @@ export class RelayProc {
             ? { mode: 'external', external: { url: o.external.url, username: '_relay', password: o.external.password, passwordFile: o.external.passwordFile, aclFile: o.external.aclFile } }
             : {}),
         },
-        nodes: { notReadyAfterSeconds: 5 },
+        nodes: { notReadyAfterSeconds: 5, ...o.nodes },
       }),
     );
   }
@@ -175,8 +177,8 @@ export class RelayProc {
     return { code: r.status, out: r.stdout, err: r.stderr };
   }
 
-  /** kubectl left running (delete --wait, get -w): its exit, and its output so far */
-  kubectlBackground(args: string[]): { exited: Promise<Run>; out: () => string } {
+  /** kubectl left running (delete --wait, logs -f): its exit, its output so far, and a stop */
+  kubectlBackground(args: string[]): { exited: Promise<Run>; out: () => string; stop: () => Promise<Run> } {
     const child = spawn(KUBECTL, ['--cache-dir', join(this.o.dir, 'kube-cache'), ...args], {
       cwd: this.o.dir,
       env: { PATH: process.env.PATH ?? '', HOME: this.o.dir, KUBECONFIG: this.kubeconfig },
@@ -187,7 +189,14 @@ export class RelayProc {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<Run>((r) => child.once('exit', (code) => r({ code, out, err })));
-    return { exited, out: () => out };
+    return {
+      exited,
+      out: () => out,
+      stop: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        return exited;
+      },
+    };
   }
 
   /** kubectl apply of a YAML text (a file in the test's folder, as a user would) */

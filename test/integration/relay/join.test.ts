@@ -41,7 +41,9 @@ test('edgecore join writes the credentials into the config; bad tokens and names
   assert.match(written.modules.edgehub.relay.url, /^mqtt:\/\/127\.0\.0\.1:\d+$/);
   assert.ok(written.modules.edgehub.relay.password.length >= 24);
   assert.equal(statSync(cfg).mode & 0o777, 0o600);
-  assert.equal((await relay.http<{ name: string }[]>('GET', '/edge/v1/nodes')).map((n) => n.name).join(), 'pi-1');
+  const nodes = await relay.http<{ items: { metadata: { name: string; labels: Record<string, string> } }[] }>('GET', '/api/v1/nodes');
+  assert.deepEqual(nodes.items.map((n) => n.metadata.name), ['pi-1'], 'the join made its Node object');
+  assert.equal(nodes.items[0]!.metadata.labels['node-role.kubernetes.io/edge'], '');
 
   await new Promise((r) => setTimeout(r, 1100));
   const late = edgecore(['join', '--relay', relay.api, '--token', expired, '--name', 'pi-2', '--config', join(dir, 'other.yaml')]);
