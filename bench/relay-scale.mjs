@@ -8,6 +8,10 @@
  * time to fan one fleet-wide change out to all nodes (vs. one node-bound change to one node);
  * a reconnect storm of all nodes; idle uplink bytes per node per minute.
  *
+ * Documents are computed from the Kubernetes API's objects: a ConfigMap goes only to nodes whose
+ * pods read it, so the fleet-wide change is a ConfigMap read by one pod on every node (N pods are
+ * created through the API first), and the one-node change is a pod bound to one node.
+ *
  *   node bench/relay-scale.mjs            (NODES=5000 by default: ≈ 25 s here; 10000 ≈ 45 s)
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -86,11 +90,9 @@ await new Promise((r) => relay.once('exit', r));
   const db = new Database(join(dir, 'data', 'relay.db'));
   const now = new Date().toISOString();
   const ins = db.prepare('INSERT INTO nodes (name, password_hash, labels, joined_at) VALUES (?, ?, ?, ?)');
-  const ver = db.prepare('INSERT INTO node_versions (node, version) VALUES (?, 1)');
   db.transaction(() => {
     for (let j = JOINED_VIA_API; j < N; j++) {
       ins.run(`sim-${j}`, hash, '{}', now);
-      ver.run(`sim-${j}`);
       creds.push({ node: `sim-${j}`, username: `sim-${j}`, password: pw });
     }
   })();
@@ -172,17 +174,22 @@ try {
   out.bytesPerNode = Math.round(((fullKiB - idleKiB) * 1024) / N);
   out.extrapolatedRssMiBAt20k = +((idleKiB * 1024 + out.bytesPerNode * 20_000) / 1048576).toFixed(0);
 
-  progress('fan-out');
+  progress(`fan-out: a pod on each of the ${N} nodes first`);
   // fan-out: one node-bound change (baseline) vs one fleet-wide change
-  const cm = (name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { k: 'v' } });
+  const pod = (name, node) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: node, containers: [{ name: 'c', image: 'busybox:1', envFrom: [{ configMapRef: { name: 'everyone', optional: true } }] }] } });
+  for (let i = 0; i < N; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, N - i) }, (_, k) => call('POST', '/api/v1/namespaces/default/pods', pod(`reader-${i + k}`, `sim-${i + k}`))));
+  }
+  const seeded = [...versions];
+  await untilAll(() => versions.every((v, i) => v > seeded[i]), 120_000);
   const before0 = versions[0];
   t0 = performance.now();
-  await call('POST', '/edge/v1/apply', { object: cm('one'), node: 'sim-0' });
+  await call('POST', '/api/v1/namespaces/default/pods', pod('one', 'sim-0'));
   await untilAll(() => versions[0] > before0, 30_000);
   const oneMs = performance.now() - t0;
   const before = [...versions];
   t0 = performance.now();
-  await call('POST', '/edge/v1/apply', { object: cm('everyone') });
+  await call('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'everyone' }, data: { k: 'v' } });
   await untilAll(() => versions.every((v, i) => v > before[i]), 60_000);
   const allMs = performance.now() - t0;
   out.fanout = { oneNodeMs: +oneMs.toFixed(1), allNodesMs: +allMs.toFixed(1), ratio: +(allMs / oneMs).toFixed(1), perNodeUs: +((allMs * 1000) / N).toFixed(1) };

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The main job on embedded defaults: a local relay (embedded MQTT broker, SQLite) and one edge
- * node joined to it, all data under .edgecore/ in this checkout. Prints how to use edgectl.
+ * node joined to it, all data under .edgecore/ in this checkout. Prints how to use kubectl (a
+ * kubeconfig in .edgecore/) and edgectl.
  * Ctrl-C stops both. Re-running reuses the same relay, node identity and objects.
  *
  *   node scripts/demo.mjs            (after `npm ci && node build.mjs`; scripts/up.sh does all)
@@ -46,8 +47,11 @@ writeFileSync(
   [
     `dataDir: ${join(base, 'relay', 'data')}`,
     'api:',
+    `  host: 127.0.0.1`,
     `  port: ${API}`,
     `  adminToken: ${admin}`,
+    // plain HTTP on loopback until the relay serves TLS: kubectl sends no token over http://
+    '  insecureLocalAdmin: true',
     'broker:',
     `  port: ${MQTT}`,
     '  ws:',
@@ -155,16 +159,32 @@ run('edgecore', ['run', '--config', nodeConfig]);
 
 const ctlConfig = join(base, 'edgectl.yaml');
 writeFileSync(ctlConfig, `server: ${server}\ntoken: ${admin}\n`, { mode: 0o600 });
+const kubeconfig = join(base, 'kubeconfig');
+writeFileSync(
+  kubeconfig,
+  [
+    'apiVersion: v1',
+    'kind: Config',
+    `clusters: [{ name: edge-demo, cluster: { server: "${server}" } }]`,
+    'users: [{ name: admin, user: {} }]',
+    'contexts: [{ name: edge-demo, context: { cluster: edge-demo, user: admin } }]',
+    'current-context: edge-demo',
+    '',
+  ].join('\n'),
+  { mode: 0o600 },
+);
 process.stdout.write(`
 Relay and node are running (data in ${base}). In another shell, from ${root}
 (edgectl finds .edgecore/edgectl.yaml there; elsewhere: export EDGECTL_CONFIG=${ctlConfig}):
 
+  export KUBECONFIG=${kubeconfig}
+  kubectl get nodes
+  kubectl apply -f ${join(root, 'examples')}/        # the examples are placed on node "edge-demo"
+  kubectl get pods -o wide
+  kubectl get devices -o wide
+  kubectl logs hello -f
+  kubectl describe pod hello
   alias edgectl="node ${join(root, 'dist/edgectl.js')}"
-  edgectl get nodes
-  edgectl apply -f ${join(root, 'examples')}/
-  edgectl get pods
-  edgectl get devices -o wide
-  edgectl logs hello -f
   edgectl twin set thermo-1 setpoint=25
 
 Ctrl-C stops both.
