@@ -7,14 +7,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EDGE_API_PREFIX } from '../contract/api.js';
 import type { Logger } from '../core/logger.js';
 import { safeEqual } from './auth.js';
-import { httpStatusOf, WireError } from '../contract/errors.js';
+import { httpStatusOf, WireError, type ErrorCode } from '../contract/errors.js';
 import { readJson, sendError, sendJson } from './http.js';
 import type { RpcRouter } from './rpc.js';
 import type { RelayService } from './service.js';
+import { openLogs, pipeLogs, podTarget, StreamRequestError, type NodeStreams } from './streams/index.js';
 
 export interface ApiDeps {
   service: RelayService;
   rpc: RpcRouter;
+  streams: NodeStreams;
   adminToken: string;
   log: Logger;
   /** how long to wait for a node's first answer (logs, twin) */
@@ -34,6 +36,9 @@ function requireAdmin(req: IncomingMessage, token: string): void {
   const m = /^Bearer\s+(.+)$/i.exec(h);
   if (!m || !safeEqual(m[1]!.trim(), token)) throw new WireError('Unauthorized', 'missing or wrong admin token (Authorization: Bearer ...)');
 }
+
+/** A stream refusal (a Kubernetes Status) in this API's error codes. */
+const WIRE_CODE_OF_HTTP: Record<number, ErrorCode> = { 400: 'Invalid', 404: 'NotFound', 409: 'Conflict', 501: 'NotImplemented', 503: 'Unavailable', 504: 'Timeout' };
 
 /** True for the requests this API answers (everything else is the Kubernetes API's). */
 export const isEdgeApiPath = (url: string | undefined): boolean => (url ?? '').startsWith(`${EDGE_API_PREFIX}/`);
@@ -92,29 +97,26 @@ export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerRes
     throw new WireError('NotFound', `no route ${method} ${url.pathname}`);
   };
 
-  const streamLogs = async (req: IncomingMessage, res: ServerResponse, url: URL, ns: string, pod: string): Promise<void> => {
+  /** edgectl's logs: the same log stream as the Kubernetes /log endpoint, under this API's names */
+  const streamLogs = async (_req: IncomingMessage, res: ServerResponse, url: URL, ns: string, pod: string): Promise<void> => {
     const node = d.service.nodeOf('Pod', ns, pod);
-    const follow = url.searchParams.get('follow') === '1' || url.searchParams.get('follow') === 'true';
-    const tail = url.searchParams.get('tail');
-    const params: Record<string, unknown> = { namespace: ns, name: pod, follow };
-    const container = url.searchParams.get('container');
-    if (container) params.container = container;
-    if (tail !== null) params.tail = Number(tail);
-    const write = (data: unknown): void => {
-      if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.write(typeof data === 'string' ? data : JSON.stringify(data));
-    };
-    const call = d.rpc.call(node, 'logs', params, write, { firstMs: rpcTimeout, idleMs: follow ? 0 : rpcTimeout });
-    const onClose = (): void => call.cancel();
-    res.on('close', onClose);
+    const o = d.service.getObject('Pod', ns, pod);
+    const q = url.searchParams;
+    const tail = q.get('tail');
+    if (tail !== null && !/^\d+$/.test(tail)) throw new WireError('Invalid', 'tail: must be a non-negative integer', [{ path: 'tail', reason: 'must be a non-negative integer' }]);
+    const follow = q.get('follow') === '1' || q.get('follow') === 'true';
+    const container = q.get('container');
+    let session;
     try {
-      await call.done;
-      if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end();
-    } finally {
-      res.off('close', onClose);
+      session = await openLogs(d.streams, podTarget(node, o.manifest as never), {
+        ...(container ? { container } : {}),
+        logs: { follow, ...(tail !== null ? { tailLines: Number(tail) } : {}) },
+      });
+    } catch (e) {
+      if (e instanceof StreamRequestError) throw new WireError(WIRE_CODE_OF_HTTP[e.status.code] ?? 'Failed', e.status.message ?? '');
+      throw e;
     }
-    void req;
+    await pipeLogs(session, res);
   };
 
   const twin = async (req: IncomingMessage, res: ServerResponse, ns: string, device: string): Promise<void> => {

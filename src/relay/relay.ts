@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { topics } from '../contract/topics.js';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
 import { hashPassword, newSecret } from './auth.js';
@@ -35,6 +36,7 @@ import { RpcRouter } from './rpc.js';
 import { RelayService } from './service.js';
 import { SqliteRelayStore } from './store/sqlite.js';
 import type { RelayStore } from './store/types.js';
+import { mountPodStreams, NodeStreams, PodStreamAdapters } from './streams/index.js';
 import { RelaySync } from './sync.js';
 
 export interface RelayHandle {
@@ -51,6 +53,10 @@ export interface RelayHandle {
   store: RelayStore;
   service: RelayService;
   sync: RelaySync;
+  /** stream sessions to nodes (logs, exec, attach, port-forward) */
+  streams: NodeStreams;
+  /** their Kubernetes wire adapters, for the API server to mount */
+  podStreams: PodStreamAdapters;
   stop(): Promise<void>;
 }
 
@@ -128,6 +134,12 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     transport = new ExternalBroker(config.broker, log.child('broker'));
   }
   const rpc = new RpcRouter(transport);
+  const streams = new NodeStreams({
+    publish: (node, frame) => transport.publish(topics.streamDown(node), frame, { qos: 0, retain: false }),
+    online: (node) => store.getNode(node)?.online ?? false,
+    log: log.child('streams'),
+  });
+  const podStreams = new PodStreamAdapters(streams);
   const sync = new RelaySync({ store, transport, rpc, log: log.child('sync'), now, telemetryKeep: config.nodes.telemetryKeep });
   const external = config.broker.mode === 'external';
   let mqttPort = config.broker.port;
@@ -151,7 +163,10 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   sync.start();
   let started = false;
   await transport.start(
-    (node, channel, payload) => sync.handle(node, channel, payload),
+    (node, channel, payload) => {
+      streams.observe(node, channel, payload);
+      if (channel !== 'stream/up') sync.handle(node, channel, payload);
+    },
     // after a reconnect the external broker may have restarted without its retained documents
     () => {
       if (started) void sync.republishAll();
@@ -159,7 +174,9 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   );
   const endpoints = transport.endpoints();
   if (endpoints.mqtt) mqttPort = Number(new URL(endpoints.mqtt).port);
-  const edge = createEdgeApi({ service, rpc, adminToken, log: log.child('api') });
+  const edge = createEdgeApi({ service, rpc, streams, adminToken, log: log.child('api') });
+  // pods/log, exec, attach, portforward: served by the Kubernetes API after authn, authz and the pod read
+  mountPodStreams(kube, podStreams);
   const server = createServer((req, res) => (isEdgeApiPath(req.url) ? edge(req, res) : kube.handle(req, res)));
   server.on('upgrade', kube.upgrade);
   const apiUrl = await listen(server, config.api.port, config.api.host);
@@ -182,12 +199,16 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     store,
     service,
     sync,
+    streams,
+    podStreams,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       rpc.closeAll();
+      podStreams.close();
+      streams.closeAll();
       sync.stop();
       controllers.stop();
       await transport.stop();

@@ -187,6 +187,8 @@ export interface NodeOptions {
   name: string;
   join: JoinResponse;
   edged?: boolean;
+  /** extra keys of modules.edged (e.g. crashLoop timings) */
+  edgedConfig?: Record<string, unknown>;
   devicetwin?: boolean;
   flushBatch?: number;
 }
@@ -208,7 +210,7 @@ export class NodeProc {
         modules: {
           metamanager: { api: { enabled: false } },
           eventbus: { enabled: false },
-          edged: { enabled: o.edged ?? false, staticPodPath: '' },
+          edged: { enabled: o.edged ?? false, staticPodPath: '', ...o.edgedConfig },
           devicetwin: { enabled: o.devicetwin ?? true },
           edgehub: {
             heartbeatSeconds: 1,
