@@ -124,7 +124,7 @@ function call(method, path, body) {
     const req = httpsRequest(`${server}${path}`, { method, ca: readFileSync(caFile), headers: { authorization: `Bearer ${admin}` } }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
-      res.on('end', () => (res.statusCode < 300 ? resolve(text ? JSON.parse(text) : {}) : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`))));
+      res.on('end', () => (res.statusCode < 300 ? resolve(/json/.test(res.headers['content-type'] ?? '') ? JSON.parse(text) : text) : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`))));
     });
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
