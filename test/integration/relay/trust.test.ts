@@ -65,7 +65,7 @@ test('kubeconfigs from edgerelay: kubectl and client-node verify the CA and send
   assert.match(roGet.stdout, /^configmap\/c1$/m);
   const roWrite = kubectl(ro, ['create', 'configmap', 'c2', '--from-literal=k=v']);
   assert.equal(roWrite.status, 1);
-  assert.match(roWrite.stderr, /Error from server \(Forbidden\).*User "read-only" cannot create resource "configmaps"/);
+  assert.match(roWrite.stderr, /configmaps is forbidden: User "read-only" cannot create resource "configmaps"/);
   const roSecret = kubectl(ro, ['get', 'secret', 's1']);
   assert.equal(roSecret.status, 1);
   assert.match(roSecret.stderr, /Forbidden/);
