@@ -4,11 +4,11 @@
  * devices, their status, events, logs) is the Kubernetes API on the same listener. Shared types
  * only; the relay serves it (src/relay/api.ts), edgectl and `edgecore join` call it.
  *
- *   POST   /edge/v1/tokens                       admin   {ttlSeconds?}            → TokenCreated
- *   POST   /edge/v1/join                         token   JoinRequest              → JoinResponse
+ *   (bootstrap: /edge/v1/ca, /edge/v1/join, /edge/v1/tokens — src/contract/join.ts, src/relay/edge.ts)
  *   GET    /edge/v1/telemetry?node=&limit=       admin                            → TelemetryRow[], oldest first
  *
- * Errors: non-2xx with ApiErrorBody; validation errors carry field paths.
+ * Telemetry takes the admin or the read-only token. Errors: non-2xx with ApiErrorBody; validation
+ * errors carry field paths.
  */
 import type { WireErrorBody } from './errors.js';
 
@@ -22,6 +22,10 @@ export interface ApiErrorBody {
 export interface TokenCreated {
   token: string;
   expiresAt: string;
+  /** the CA's pin for `edgecore join --ca-hash` (absent when the API runs plain HTTP) */
+  caHash?: string;
+  /** the whole `edgecore join ...` command line */
+  joinCommand?: string;
 }
 
 export interface JoinRequest {

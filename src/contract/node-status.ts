@@ -9,8 +9,10 @@
 import { isIP } from 'node:net';
 import { z } from '../lib/schema.js';
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-export const printable = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must not contain control characters');
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is to refuse exactly these characters
+const CONTROL_FREE = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+/** A string without control characters (it ends up in kubectl cells and terminals). */
+export const printable = (max: number) => z.string().max(max).regex(CONTROL_FREE, 'must not contain control characters');
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const nodeSystemInfoSchema = z.strictObject({

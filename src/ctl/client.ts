@@ -64,7 +64,8 @@ export class RelayClient {
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiError(0, 'Unreachable', `cannot reach the relay at ${this.o.server}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+      const tlsHint = /CERT|SIGNATURE|SELF_SIGNED/.test(cause?.code ?? '') ? ' (the relay\'s CA: --ca-file, EDGECTL_CA_FILE or caFile:)' : '';
+      throw new ApiError(0, 'Unreachable', `cannot reach the relay at ${this.o.server}: ${cause?.code ?? cause?.message ?? (e as Error).message}${tlsHint}`);
     }
     const text = await res.text();
     if (!res.ok) throw errorOf(res.status, text, res.statusText);

@@ -8,6 +8,7 @@
  */
 import { stringify } from 'yaml';
 import type { TelemetryRow, TokenCreated } from '../contract/api.js';
+import { EDGE_PATHS } from '../contract/join.js';
 import { isValidationError } from '../core/errors.js';
 import { ApiError, type RelayClient } from './client.js';
 import { parseAssignments, twinRows, withDesired } from './twin.js';
@@ -83,8 +84,8 @@ export async function twin(c: RelayClient, io: Io, args: string[], o: { namespac
 export async function token(c: RelayClient, io: Io, args: string[], ttl: string | undefined): Promise<number> {
   if (args[0] !== 'create' || args.length > 1) throw new UsageError('usage: token create [--ttl SECONDS]');
   if (ttl !== undefined && !/^\d+$/.test(ttl)) throw new UsageError('--ttl must be a number of seconds');
-  const r = await c.json<TokenCreated>('POST', '/edge/v1/tokens', ttl ? { ttlSeconds: Number(ttl) } : {});
-  io.out(`${r.token}\n`);
+  const r = await c.json<TokenCreated>('POST', EDGE_PATHS.tokens, ttl ? { ttlSeconds: Number(ttl) } : {});
+  io.out(`${r.joinCommand ?? r.token}\n`);
   io.err(`expires ${r.expiresAt}\n`);
   return 0;
 }

@@ -1,26 +1,23 @@
 /**
- * The relay's private HTTP JSON API under /edge/v1 (routes in src/contract/api.ts): joining,
- * bootstrap tokens, and device telemetry history — what the Kubernetes API, served on the same
- * listener, has no place for. Admin calls need the bearer token.
+ * The relay's private HTTP JSON API under /edge/v1 (routes in src/contract/api.ts): device
+ * telemetry history — what the Kubernetes API, served on the same listener, has no place for
+ * (joining and bootstrap tokens are src/relay/edge.ts). Every route needs a bearer token
+ * (src/relay/tokens.ts), authorized by the API server's policy: the admin and the read-only
+ * token read telemetry.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EDGE_API_PREFIX } from '../contract/api.js';
 import type { Logger } from '../core/logger.js';
-import { safeEqual } from './auth.js';
 import { httpStatusOf, WireError } from '../contract/errors.js';
-import { readJson, sendError, sendJson } from './http.js';
+import { sendError, sendJson } from './http.js';
 import type { RelayService } from './service.js';
+import { authorize as policy, forbiddenMessage, type Attributes } from './apiserver/authz.js';
+import type { ApiTokens } from './tokens.js';
 
 export interface ApiDeps {
   service: RelayService;
-  adminToken: string;
+  tokens: ApiTokens;
   log: Logger;
-}
-
-function requireAdmin(req: IncomingMessage, token: string): void {
-  const h = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(h);
-  if (!m || !safeEqual(m[1]!.trim(), token)) throw new WireError('Unauthorized', 'missing or wrong admin token (Authorization: Bearer ...)');
 }
 
 /** True for the requests this API answers (everything else is the Kubernetes API's). */
@@ -33,13 +30,11 @@ export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerRes
     const method = req.method ?? 'GET';
     if (`/${parts[0]}/${parts[1]}` !== EDGE_API_PREFIX || parts.length !== 3) throw new WireError('NotFound', `no route ${method} ${url.pathname}`);
     const res1 = parts[2];
-    if (res1 === 'join' && method === 'POST') return sendJson(res, 200, await d.service.join(await readJson(req), req.headers.host));
-    requireAdmin(req, d.adminToken);
-    if (res1 === 'tokens' && method === 'POST') {
-      const body = (await readJson(req)) as { ttlSeconds?: unknown };
-      return sendJson(res, 201, d.service.createToken(body.ttlSeconds));
-    }
+    const who = d.tokens.authenticate(req.headers.authorization);
+    if (!who) throw new WireError('Unauthorized', 'missing or wrong token (Authorization: Bearer ...)');
     if (res1 === 'telemetry' && method === 'GET') {
+      const access: Attributes = { verb: 'list', group: '', resource: 'telemetry' };
+      if (policy(who, access, undefined).allowed !== true) throw new WireError('Forbidden', forbiddenMessage(who, access));
       const limit = Number(url.searchParams.get('limit') ?? 1000);
       return sendJson(res, 200, d.service.telemetry(url.searchParams.get('node') ?? undefined, Number.isInteger(limit) && limit > 0 ? Math.min(limit, 100_000) : 1000));
     }

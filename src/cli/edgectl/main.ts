@@ -2,30 +2,32 @@
  * The `edgectl` command: only what kubectl cannot do (objects, nodes, logs and events are
  * kubectl's — the relay serves the Kubernetes API). Unknown flags are refused.
  */
+import { readFileSync } from 'node:fs';
 import { RelayClient } from '../../ctl/client.js';
 import { describeError, telemetry, token, twin, UsageError as CtlUsage, type Io } from '../../ctl/commands.js';
 import { resolveSettings } from '../../ctl/settings.js';
+import { tlsFetch } from '../../lib/tls-fetch.js';
 import { VERSION } from '../../version.js';
 import { EXIT, flagString, parseArgs, runCli, UsageError } from '../args.js';
 
 const HELP = `edgectl ${VERSION} — what kubectl cannot do for an edgecore fleet
 
 Usage:
-  edgectl token create [--ttl SECONDS]                 a bootstrap token for \`edgecore join\`
+  edgectl token create [--ttl SECONDS]                 a bootstrap token: prints the whole \`edgecore join\` command
   edgectl twin get DEVICE [-n NS] [-o json|yaml]       desired and reported twin values
   edgectl twin set DEVICE PROP=VALUE... [-n NS]        set desired values (spec.properties[].desired)
   edgectl telemetry [NODE] [--limit N] [-o json|yaml]  device samples the relay kept
   edgectl --version | --help
 
 Everything else is kubectl against the relay: kubectl get nodes|pods|devices, apply -f,
-describe, logs, delete... (edgerelay prints a kubeconfig; see docs/api.md).
+describe, logs, delete... (edgerelay kubeconfig prints a kubeconfig; see docs/api.md).
 
-Connection: --server URL --token T, else EDGECTL_SERVER / EDGECTL_TOKEN, else the config file
-(--config FILE, EDGECTL_CONFIG, ./.edgecore/edgectl.yaml, or ~/.edgectl/config.yaml, with
-"server:" and "token:").
+Connection: --server URL --token T --ca-file F, else EDGECTL_SERVER / EDGECTL_TOKEN / EDGECTL_CA_FILE,
+else the config file (--config FILE, EDGECTL_CONFIG, ./.edgecore/edgectl.yaml, or ~/.edgectl/config.yaml,
+with "server:", "token:" and "caFile:" — the relay's CA, dataDir/pki/ca.crt on the relay).
 Errors go to stderr; the exit code is non-zero on any failure (2 for usage errors).`;
 
-const COMMON = ['server', 's', 'token', 'config'];
+const COMMON = ['server', 's', 'token', 'config', 'ca-file'];
 /** the flags each command takes (anything else is refused), the valued ones first */
 const FLAGS: Record<string, { valued: string[]; bare: string[] }> = {
   token: { valued: [...COMMON, 'ttl'], bare: [] },
@@ -53,8 +55,16 @@ export async function main(argv: readonly string[], io: Io, env: NodeJS.ProcessE
   for (const f of args.flags.keys()) {
     if (!allowed.valued.includes(f) && !allowed.bare.includes(f)) throw new UsageError(`unknown flag ${f.length === 1 ? '-' : '--'}${f} for "edgectl ${cmd}"`);
   }
-  const settings = resolveSettings({ server: flagString(args, 'server', 's'), token: flagString(args, 'token'), configFile: flagString(args, 'config'), env });
-  const client = new RelayClient({ server: settings.server, token: settings.token });
+  const settings = resolveSettings({ server: flagString(args, 'server', 's'), token: flagString(args, 'token'), caFile: flagString(args, 'ca-file'), configFile: flagString(args, 'config'), env });
+  let ca: string | undefined;
+  if (settings.caFile) {
+    try {
+      ca = readFileSync(settings.caFile, 'utf8');
+    } catch (e) {
+      throw new Error(`CA file ${settings.caFile}: ${(e as Error).message}`);
+    }
+  }
+  const client = new RelayClient({ server: settings.server, token: settings.token, ...(ca ? { fetchImpl: tlsFetch({ ca }) } : {}) });
   const output = flagString(args, 'output', 'o');
   switch (cmd) {
     case 'token':

@@ -17,6 +17,7 @@ import type { ProbeManager, ProbeTarget } from './probes.js';
 import { podStatus, type PodStatus } from './status.js';
 import { listPodDirs, prepareVolumes } from './volumes.js';
 import { errorMessage } from '../../core/errors.js';
+import type { IssueToken } from './serviceaccount.js';
 
 export interface ReconcilerDeps {
   engine: Engine;
@@ -33,6 +34,8 @@ export interface ReconcilerDeps {
   log: Logger;
   /** kubelet-style events (Pulled, Created, Started, Killing, BackOff, Failed) */
   events?: PodEvents;
+  /** service-account tokens for pods (metamanager's MetaServer) */
+  issueToken?: IssueToken;
 }
 
 export interface PassResult {
@@ -94,6 +97,7 @@ export class Reconciler {
         now: this.d.now,
         log: this.d.log,
         ...(this.d.events ? { events: this.d.events } : {}),
+        ...(this.d.issueToken ? { issueToken: this.d.issueToken } : {}),
       });
       steps = r.done;
       errors.push(...r.errors);

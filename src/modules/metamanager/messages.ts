@@ -1,5 +1,6 @@
 import type { ObjectEvent } from '../../contract/payloads.js';
 import type { Origin, ResourceChange, ResourceKey, StoredResource } from '../../store/resources.js';
+import type { ServiceAccountMount } from './server/index.js';
 
 /**
  * metamanager's contract. Desired objects enter the node only through `desired.apply` /
@@ -24,11 +25,14 @@ export type MetaMessage =
   | { type: 'telemetry.report'; key: ResourceKey; event: string; data: unknown }
   /** something that happened to an object (edged, devicetwin): a Kubernetes Event at the relay */
   | { type: 'event.report'; key: ResourceKey; event: ObjectEvent }
-  | { type: 'resource.changed'; change: ResourceChange };
+  | { type: 'resource.changed'; change: ResourceChange }
+  /** a pod's service-account token and how to reach the MetaServer (undefined: the MetaServer is off) */
+  | { type: 'serviceaccount.issue'; pod: { namespace: string; name: string; uid: string }; serviceAccount: string };
 
 export interface MetaReplies {
   'desired.apply': { changed: boolean; resource: StoredResource };
   'desired.delete': { deleted: boolean };
   'desired.replace': { changes: number };
   'status.report': { changed: boolean };
+  'serviceaccount.issue': ServiceAccountMount | undefined;
 }

@@ -3,7 +3,8 @@
  * source of truth. Desired documents are computed from the API's objects (node-sync.ts), what
  * nodes report becomes API writes with their own identity (reports.ts), their events become
  * core/v1 Events (events.ts), their presence and heartbeats drive the Nodes' Ready condition
- * (liveness.ts → controllers/node-lifecycle.ts), and `kubectl logs` reaches them (logs.ts).
+ * (liveness.ts → controllers/node-lifecycle.ts). Logs, exec and the rest travel as streams
+ * (src/relay/streams), beside the link.
  * Constructors do no I/O; `start()` imports what the old object API left, makes sure every
  * joined node has its Node, and starts the controllers.
  */
@@ -16,7 +17,6 @@ import { topics } from '../../contract/topics.js';
 import { controllerIdentity, nodeIdentity } from '../apiserver/authz.js';
 import { ApiClient } from '../apiserver/client.js';
 import type { ApiCore } from '../apiserver/core.js';
-import type { ApiServer } from '../apiserver/http/server.js';
 import type { RelayTransport } from '../broker/transport.js';
 import { NodeLifecycleController } from '../controllers/node-lifecycle.js';
 import { NODE_LIFECYCLE_DEFAULTS } from '../kinds/node-lifecycle.js';
@@ -28,7 +28,6 @@ import { EventRecorder } from './events.js';
 import { NodeIngress } from './ingress.js';
 import { importLegacyObjects } from './legacy.js';
 import { Liveness } from './liveness.js';
-import { podLogs } from './logs.js';
 import { NodeSync } from './node-sync.js';
 import { NodeReports } from './reports.js';
 import { NodeRateLimiter } from './telemetry.js';
@@ -110,11 +109,6 @@ export class NodeLink {
 
   /** Every node → relay message (the transport's handler). */
   readonly handle = (node: string, channel: NodeChannel, payload: Buffer): Promise<void> | undefined => this.ingress.handle(node, channel, payload);
-
-  /** `kubectl logs` reaches the pod's node. */
-  mount(api: ApiServer): void {
-    api.subresource('', 'pods', 'log', podLogs(this.d.rpc));
-  }
 
   async start(): Promise<void> {
     await importLegacyObjects(this.d.store, this.controller, this.d.log.child('legacy'));

@@ -7,23 +7,23 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, tmpDir } from '../../helpers/tmp.js';
-import { ADMIN, freePort, RelayProc } from './harness.js';
+import { ADMIN, freePort, RelayProc, relayPorts } from './harness.js';
 
 test('edgectl: tokens, twins over the Kubernetes API, telemetry; errors on stderr with non-zero exit codes; unknown flags refused', async (t) => {
   const dir = tmpDir(t, 'edgecore-ctl-');
-  const relay = new RelayProc({ dir, ports: { api: await freePort(), mqtt: await freePort(), ws: await freePort() } });
+  const relay = new RelayProc({ dir, ports: await relayPorts() });
   t.after(() => relay.stop('SIGKILL'));
   await relay.start();
   const ctl = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/edgectl/entry.ts'), ...args], {
       cwd: dir,
       encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '', HOME: dir, EDGECTL_SERVER: relay.api, EDGECTL_TOKEN: ADMIN, ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: dir, EDGECTL_SERVER: relay.api, EDGECTL_TOKEN: ADMIN, EDGECTL_CA_FILE: relay.caFile, ...env },
     });
 
   const tok = ctl(['token', 'create', '--ttl', '600']);
   assert.equal(tok.status, 0, tok.stderr);
-  assert.match(tok.stdout, /^ect\.\S+\n$/);
+  assert.match(tok.stdout, /^edgecore join --relay https:\/\/127\.0\.0\.1:\d+ --token ect\.\S+ --ca-hash sha256:[0-9a-f]{64}\n$/);
   assert.match(tok.stderr, /^expires \d{4}-/);
 
   // a device made through the Kubernetes API (as kubectl would)
@@ -62,11 +62,16 @@ test('edgectl: tokens, twins over the Kubernetes API, telemetry; errors on stder
   assert.equal(wrongToken.stdout, '');
   const wrongTokenEdge = ctl(['token', 'create'], { EDGECTL_TOKEN: 'nope' });
   assert.equal(wrongTokenEdge.status, 1);
-  assert.match(wrongTokenEdge.stderr, /missing or wrong admin token/);
+  assert.match(wrongTokenEdge.stderr, /Unauthorized/);
 
   const unreachable = ctl(['telemetry'], { EDGECTL_SERVER: `http://127.0.0.1:${await freePort()}` });
   assert.equal(unreachable.status, 1);
   assert.match(unreachable.stderr, /cannot reach the relay at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+
+  // the relay is verified: without its CA (system CAs only) edgectl refuses to talk to it
+  const noCa = ctl(['telemetry'], { EDGECTL_CA_FILE: '' });
+  assert.equal(noCa.status, 1);
+  assert.match(noCa.stderr, /cannot reach the relay at https:\/\/127\.0\.0\.1:\d+: \w*(CERT|SIGN|VERIFY)\w* \(the relay's CA: --ca-file/);
 
   for (const [args, why] of [
     [['twin'], /usage: twin get DEVICE/],

@@ -1,18 +1,20 @@
 /**
  * Real processes for the relay tests: `edgerelay run` and `edgecore run` as child processes
  * (TypeScript entries through tsx), each with its own temp folder and ports; the real kubectl
- * (1.32, pinned) against the relay's Kubernetes API with a kubeconfig, @kubernetes/client-node,
- * and edgectl in-process for what kubectl cannot do. Until the API serves TLS (branch kube-tls)
- * the relay runs plain HTTP with `api.insecureLocalAdmin` (kubectl sends no token over http://).
+ * (1.32, pinned) against the relay's HTTPS Kubernetes API with a kubeconfig carrying the relay's
+ * own CA and the admin token, @kubernetes/client-node likewise, and edgectl in-process for what
+ * kubectl cannot do (trusting the same CA, as a node does after `edgecore join --ca-hash`).
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { main as ctlMain } from '../../../src/cli/edgectl/main.js';
 import type { JoinResponse } from '../../../src/contract/api.js';
+import { EDGE_PATHS } from '../../../src/contract/join.js';
+import { tlsFetch } from '../../../src/lib/tls-fetch.js';
 import { writeJoinedConfig } from '../../../src/cli/edgecore/join.js';
 import { openDatabase } from '../../../src/lib/sqlite.js';
 import { ROOT } from '../../helpers/tmp.js';
@@ -103,43 +105,82 @@ export function spawnEntry(name: string, entry: 'edgerelay' | 'edgecore', args: 
 
 export interface RelayPorts {
   api: number;
+  /** plain MQTT (only with `plaintext`) */
   mqtt: number;
+  /** MQTT over TLS */
+  mqtts: number;
   ws: number;
+}
+
+export async function relayPorts(): Promise<RelayPorts> {
+  return { api: await freePort(), mqtt: await freePort(), mqtts: await freePort(), ws: await freePort() };
 }
 
 export interface RelayOptions {
   dir: string;
   ports: RelayPorts;
-  /** external broker (mosquitto) */
-  external?: { url: string; password: string; passwordFile: string; aclFile: string };
+  /** external broker (mosquitto): the relay writes its password, ACL and (with certFile) certificate files */
+  external?: { url: string; password: string; passwordFile: string; aclFile: string; certFile?: string; keyFile?: string };
+  /** plain HTTP API and plain MQTT, explicitly (the refusal tests); kubectl then gets insecureLocalAdmin */
+  plaintext?: boolean;
   /** relay config `nodes:` settings over the test defaults */
   nodes?: Record<string, unknown>;
+  /** more config, merged over the generated one (top-level sections replaced key by key) */
+  extra?: Record<string, Record<string, unknown>>;
 }
 
 export class RelayProc {
   proc?: Proc;
   readonly api: string;
   readonly configFile: string;
+  readonly dataDir: string;
   constructor(readonly o: RelayOptions) {
-    this.api = `http://127.0.0.1:${o.ports.api}`;
+    this.api = `${o.plaintext ? 'http' : 'https'}://127.0.0.1:${o.ports.api}`;
     this.configFile = join(o.dir, 'relay.yaml');
-    writeFileSync(
-      this.configFile,
-      stringify({
-        dataDir: join(o.dir, 'data'),
-        log: { level: 'info', format: 'json' },
-        api: { host: '127.0.0.1', port: o.ports.api, adminToken: ADMIN, insecureLocalAdmin: true },
-        broker: {
-          host: '127.0.0.1',
-          port: o.ports.mqtt,
-          ws: { enabled: true, port: o.ports.ws },
-          ...(o.external
-            ? { mode: 'external', external: { url: o.external.url, username: '_relay', password: o.external.password, passwordFile: o.external.passwordFile, aclFile: o.external.aclFile } }
-            : {}),
-        },
-        nodes: { notReadyAfterSeconds: 5, ...o.nodes },
-      }),
-    );
+    this.dataDir = join(o.dir, 'data');
+    const config: Record<string, unknown> = {
+      dataDir: this.dataDir,
+      log: { level: 'info', format: 'json' },
+      api: { host: '127.0.0.1', port: o.ports.api, adminToken: ADMIN, ...(o.plaintext ? { tls: { enabled: false }, insecureLocalAdmin: true } : {}) },
+      broker: {
+        host: '127.0.0.1',
+        port: o.ports.mqtt,
+        tls: { port: o.ports.mqtts, ...(o.plaintext ? { enabled: false } : {}) },
+        ...(o.plaintext ? { plaintext: true } : {}),
+        ws: { enabled: true, port: o.ports.ws },
+        ...(o.external
+          ? {
+              mode: 'external',
+              external: {
+                url: o.external.url,
+                username: '_relay',
+                password: o.external.password,
+                passwordFile: o.external.passwordFile,
+                aclFile: o.external.aclFile,
+                ...(o.external.certFile ? { certFile: o.external.certFile, keyFile: o.external.keyFile } : {}),
+              },
+            }
+          : {}),
+      },
+      nodes: { notReadyAfterSeconds: 5, ...o.nodes },
+    };
+    for (const [k, v] of Object.entries(o.extra ?? {})) config[k] = { ...(config[k] as object), ...v };
+    writeFileSync(this.configFile, stringify(config));
+  }
+
+  /** the relay's CA (PEM), made at its first start */
+  get caPem(): string {
+    return readFileSync(this.caFile, 'utf8');
+  }
+
+  /** the relay's own CA, or the one configured in api.tls.caCert */
+  get caFile(): string {
+    return (this.o.extra?.api?.tls as { caCert?: string } | undefined)?.caCert ?? join(this.dataDir, 'pki', 'ca.crt');
+  }
+
+  /** fetch that trusts the relay's CA */
+  fetch(): typeof fetch {
+    return this.o.plaintext ? fetch : tlsFetch({ ca: this.caPem });
   }
 
   get kubeconfig(): string {
@@ -150,8 +191,9 @@ export class RelayProc {
         stringify({
           apiVersion: 'v1',
           kind: 'Config',
-          clusters: [{ name: 'relay', cluster: { server: this.api } }],
-          users: [{ name: 'admin', user: {} }],
+          // plain HTTP (plaintext): kubectl sends no token, the relay runs with insecureLocalAdmin
+          clusters: [{ name: 'relay', cluster: { server: this.api, ...(this.o.plaintext ? {} : { 'certificate-authority': this.caFile }) } }],
+          users: [{ name: 'admin', user: this.o.plaintext ? {} : { token: ADMIN } }],
           contexts: [{ name: 'relay', context: { cluster: 'relay', user: 'admin' } }],
           'current-context': 'relay',
         }),
@@ -216,11 +258,11 @@ export class RelayProc {
     return JSON.parse(r.out) as T;
   }
 
-  /** @kubernetes/client-node with the admin token (sent over http:// with skipTLSVerify) */
+  /** @kubernetes/client-node with the admin token, trusting the relay's CA */
   kubeConfig(): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: 'relay', server: this.api, skipTLSVerify: true }],
+      clusters: [{ name: 'relay', server: this.api, ...(this.o.plaintext ? { skipTLSVerify: true } : { caFile: this.caFile }) }],
       users: [{ name: 'admin', token: ADMIN }],
       contexts: [{ name: 'relay', cluster: 'relay', user: 'admin' }],
       currentContext: 'relay',
@@ -242,7 +284,7 @@ export class RelayProc {
   }
 
   async http<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.api + path, {
+    const res = await this.fetch()(this.api + path, {
       method,
       headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -253,15 +295,15 @@ export class RelayProc {
   }
 
   async token(): Promise<string> {
-    return (await this.http<{ token: string }>('POST', '/edge/v1/tokens', {})).token;
+    return (await this.http<{ token: string }>('POST', EDGE_PATHS.tokens, {})).token;
   }
 
-  /** join through the API (what `edgecore join` does) */
-  async join(node: string): Promise<JoinResponse> {
+  /** join through the API (what `edgecore join` does once it trusts the CA) */
+  async join(node: string): Promise<Joined> {
     const token = await this.token();
-    const res = await fetch(this.api + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node }) });
+    const res = await this.fetch()(this.api + EDGE_PATHS.join, { method: 'POST', body: JSON.stringify({ token, node }) });
     if (!res.ok) throw new Error(`join ${node}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as JoinResponse;
+    return { ...((await res.json()) as JoinResponse), ...(this.o.plaintext ? {} : { caPem: this.caPem }) };
   }
 
   /** edgectl, in-process, against the real API (twin, telemetry, tokens: what kubectl cannot do) */
@@ -273,6 +315,7 @@ export class RelayProc {
       code = await ctlMain(argv, { out: (s) => void (out += s), err: (s) => void (err += s), now: () => new Date() }, {
         EDGECTL_SERVER: this.api,
         EDGECTL_TOKEN: ADMIN,
+        ...(this.o.plaintext ? {} : { EDGECTL_CA_FILE: this.caFile }),
         EDGECTL_CONFIG: '/nonexistent/edgectl.yaml',
       });
     } catch (e) {
@@ -288,11 +331,16 @@ export class RelayProc {
   }
 }
 
+/** a join's answer, with the CA the node then trusts for the broker */
+export type Joined = JoinResponse & { caPem?: string };
+
 export interface NodeOptions {
   dir: string;
   name: string;
-  join: JoinResponse;
+  join: Joined;
   edged?: boolean;
+  /** extra keys of modules.edged (e.g. crashLoop timings) */
+  edgedConfig?: Record<string, unknown>;
   devicetwin?: boolean;
   flushBatch?: number;
 }
@@ -310,10 +358,11 @@ export class NodeProc {
         node: { name: o.name },
         dataDir: join(o.dir, o.name),
         log: { level: 'info', format: 'json' },
+        ops: { port: 0 },
         modules: {
           metamanager: { api: { enabled: false } },
           eventbus: { enabled: false },
-          edged: { enabled: o.edged ?? false, staticPodPath: '' },
+          edged: { enabled: o.edged ?? false, staticPodPath: '', ...o.edgedConfig },
           devicetwin: { enabled: o.devicetwin ?? true },
           edgehub: {
             heartbeatSeconds: 1,
@@ -323,7 +372,7 @@ export class NodeProc {
         },
       }),
     );
-    writeJoinedConfig(this.configFile, o.join);
+    writeJoinedConfig(this.configFile, o.join, o.join.caPem ? { caPem: o.join.caPem } : {});
   }
 
   async start(): Promise<void> {

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { ensureTestImage, needDocker } from '../../helpers/docker.js';
 import { needService } from '../../helpers/service.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { freePort, haveKubectl, NodeProc, nodeReady, RelayProc, waitFor } from './harness.js';
+import { haveKubectl, NodeProc, nodeReady, RelayProc, relayPorts, waitFor } from './harness.js';
 
 const podYaml = (name: string, node: string, image: string, grace: number): string => `apiVersion: v1
 kind: Pod
@@ -31,7 +31,7 @@ test('a pod through kubectl: Running on the node, logs, node events in describe,
   if (!docker || !(await needService(t, 'kubectl 1.32', haveKubectl))) return;
   const image = await ensureTestImage(docker);
   const dir = tmpDir(t, 'edgecore-relay-pod-');
-  const relay = new RelayProc({ dir, ports: { api: await freePort(), mqtt: await freePort(), ws: await freePort() } });
+  const relay = new RelayProc({ dir, ports: await relayPorts() });
   t.after(() => relay.stop('SIGKILL'));
   await relay.start();
   const name = `podnode-${randomBytes(3).toString('hex')}`;

@@ -22,8 +22,8 @@ const podIP = (relay: RelayProc, pod: string): string => relay.kubectl(['get', '
  * client with the node's credentials: mosquitto and aedes send a subscription's retained messages
  * in the order of its filters, so once `desired` arrived, a retained report would have too.
  */
-async function retained(url: string, node: string, password: string): Promise<{ report?: string; desired?: DesiredDocument }> {
-  const c = await mqtt.connectAsync(url, { clientId: `${node}`, username: node, password, reconnectPeriod: 0, clean: true });
+async function retained(url: string, ca: string, node: string, password: string): Promise<{ report?: string; desired?: DesiredDocument }> {
+  const c = await mqtt.connectAsync(url, { clientId: `${node}`, username: node, password, ca, reconnectPeriod: 0, clean: true });
   try {
     const out: { report?: string; desired?: DesiredDocument } = {};
     const done = new Promise<void>((resolve) =>
@@ -52,12 +52,13 @@ export function trustSuite(mode: Mode): void {
     const jb = await w.relay.join('node-b');
     await w.reload();
     const url = w.brokerUrl(ja);
+    assert.match(url, /^mqtts:\/\//, 'nodes are handed a TLS URL');
     assert.equal(w.relay.apply([consumerYaml('pod-a', 'node-a', []), consumerYaml('pod-b', 'node-b', [])].join('---\n')).code, 0);
     // wrong password, and a's password for b's name, are refused
-    await assert.rejects(mqtt.connectAsync(url, { clientId: 'node-b', username: 'node-b', password: ja.password, reconnectPeriod: 0, connectTimeout: 3000 }));
-    const b = await mqtt.connectAsync(url, { clientId: 'node-b', username: 'node-b', password: jb.password, reconnectPeriod: 0 });
+    await assert.rejects(mqtt.connectAsync(url, { clientId: 'node-b', username: 'node-b', password: ja.password, ca: w.relay.caPem, reconnectPeriod: 0, connectTimeout: 3000 }));
+    const b = await mqtt.connectAsync(url, { clientId: 'node-b', username: 'node-b', password: jb.password, ca: w.relay.caPem, reconnectPeriod: 0 });
     t.after(() => b.endAsync(true));
-    let a: MqttClient = await mqtt.connectAsync(url, { clientId: 'node-a', username: 'node-a', password: ja.password, reconnectPeriod: 0 });
+    let a: MqttClient = await mqtt.connectAsync(url, { clientId: 'node-a', username: 'node-a', password: ja.password, ca: w.relay.caPem, reconnectPeriod: 0 });
     t.after(() => a.endAsync(true));
     const seen: string[] = [];
     a.on('message', (topic) => seen.push(topic));
@@ -73,7 +74,7 @@ export function trustSuite(mode: Mode): void {
 
     const reconnect = async (): Promise<MqttClient> => {
       if (a.connected) return a;
-      a = await mqtt.connectAsync(url, { clientId: 'node-a', username: 'node-a', password: ja.password, reconnectPeriod: 0 });
+      a = await mqtt.connectAsync(url, { clientId: 'node-a', username: 'node-a', password: ja.password, ca: w.relay.caPem, reconnectPeriod: 0 });
       return a;
     };
     /**
@@ -89,7 +90,7 @@ export function trustSuite(mode: Mode): void {
         await closed;
       } else await c.publishAsync(topic, payload, { qos: 1, retain });
     };
-    const epoch = (await retained(url, 'node-a', ja.password)).desired!.epoch;
+    const epoch = (await retained(url, w.relay.caPem, 'node-a', ja.password)).desired!.epoch;
     // into b's subtree
     await refused(topics.reportedState('node-b'), report('pod-b', '6.6.6.1'), false);
     // on its own topic, about b's pod, from the far future: the API refuses it (pod-b is not bound to a)
@@ -110,7 +111,7 @@ export function trustSuite(mode: Mode): void {
     await waitFor("b's later report wins whatever its timestamp", () => podIP(w.relay, 'pod-b') === '10.2.0.2');
 
     const held = await waitFor('the broker holds no retained report of node-a, and the relay\'s desired document', async () => {
-      const r = await retained(url, 'node-a', ja.password);
+      const r = await retained(url, w.relay.caPem, 'node-a', ja.password);
       return r.report === undefined || r.report === '' ? r : undefined;
     });
     assert.notEqual(held.desired?.version, 999_999, "the relay's document, not the forged one");
@@ -126,7 +127,7 @@ export function trustSuite(mode: Mode): void {
     const j = await w.relay.join('node-x');
     await w.reload();
     const url = w.brokerUrl(j);
-    const c = await mqtt.connectAsync(url, { clientId: 'node-x', username: 'node-x', password: j.password, reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(url, { clientId: 'node-x', username: 'node-x', password: j.password, ca: w.relay.caPem, reconnectPeriod: 0 });
     const closed = new Promise<void>((r) => c.once('close', () => r()));
     t.after(() => c.endAsync(true));
     assert.equal(w.relay.getJson('node', 'node-x')?.kind, 'Node');
@@ -137,7 +138,7 @@ export function trustSuite(mode: Mode): void {
     await waitFor('credentials gone from the broker', async () => {
       await w.reload();
       try {
-        const again = await mqtt.connectAsync(url, { clientId: 'node-x', username: 'node-x', password: j.password, reconnectPeriod: 0, connectTimeout: 3000 });
+        const again = await mqtt.connectAsync(url, { clientId: 'node-x', username: 'node-x', password: j.password, ca: w.relay.caPem, reconnectPeriod: 0, connectTimeout: 3000 });
         await again.endAsync(true);
         return false;
       } catch {
@@ -155,8 +156,8 @@ export function trustSuite(mode: Mode): void {
     await w.reload();
     assert.equal(w.relay.apply([consumerYaml('loud-pod', 'loud', []), consumerYaml('quiet-pod', 'quiet', [])].join('---\n')).code, 0);
     const url = w.brokerUrl(ja);
-    const loud = await mqtt.connectAsync(url, { clientId: 'loud', username: 'loud', password: ja.password, reconnectPeriod: 0 });
-    const quiet = await mqtt.connectAsync(url, { clientId: 'quiet', username: 'quiet', password: jb.password, reconnectPeriod: 0 });
+    const loud = await mqtt.connectAsync(url, { clientId: 'loud', username: 'loud', password: ja.password, ca: w.relay.caPem, reconnectPeriod: 0 });
+    const quiet = await mqtt.connectAsync(url, { clientId: 'quiet', username: 'quiet', password: jb.password, ca: w.relay.caPem, reconnectPeriod: 0 });
     t.after(() => Promise.all([loud.endAsync(true), quiet.endAsync(true)]));
     const sample = (i: number, seq: number) => JSON.stringify({ kind: 'Device', namespace: 'default', name: 'd', event: 'twin.reported', data: { i }, desiredVersion: 1, timestamp: Date.now(), seq, stream: 's' });
     for (let i = 0; i < 40; i++) await quiet.publishAsync(topics.reportedTelemetry('quiet'), sample(i, i + 1), { qos: 1 });

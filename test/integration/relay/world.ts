@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { needService } from '../../helpers/service.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { freePort, haveKubectl, NodeProc, Proc, RelayProc, waitFor } from './harness.js';
+import { freePort, haveKubectl, NodeProc, Proc, RelayProc, relayPorts, waitFor } from './harness.js';
 
 export type Mode = 'embedded' | 'mosquitto';
 
@@ -29,7 +29,7 @@ export interface World {
 export async function world(t: TestContext, mode: Mode, nodes: Record<string, unknown> = {}): Promise<World | undefined> {
   if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return undefined;
   const dir = tmpDir(t, 'edgecore-relay-');
-  const ports = { api: await freePort(), mqtt: await freePort(), ws: await freePort() };
+  const ports = await relayPorts();
   if (mode === 'embedded') {
     const relay = new RelayProc({ dir, ports, nodes });
     t.after(() => relay.stop('SIGKILL'));
@@ -47,11 +47,16 @@ export async function world(t: TestContext, mode: Mode, nodes: Record<string, un
   const port = await freePort();
   const passwordFile = join(dir, 'mosquitto.passwd');
   const aclFile = join(dir, 'mosquitto.acl');
+  // mosquitto's TLS listener certificate comes from the relay's CA (written by the relay)
+  const certFile = join(dir, 'mosquitto.crt');
+  const keyFile = join(dir, 'mosquitto.key');
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(
     conf,
     [
       `listener ${port} 127.0.0.1`,
+      `certfile ${certFile}`,
+      `keyfile ${keyFile}`,
       'allow_anonymous false',
       `password_file ${passwordFile}`,
       `acl_file ${aclFile}`,
@@ -64,10 +69,10 @@ export async function world(t: TestContext, mode: Mode, nodes: Record<string, un
       '',
     ].join('\n'),
   );
-  const url = `mqtt://127.0.0.1:${port}`;
-  const relay = new RelayProc({ dir, ports, nodes, external: { url, password: 'relay-secret', passwordFile, aclFile } });
+  const url = `mqtts://127.0.0.1:${port}`;
+  const relay = new RelayProc({ dir, ports, nodes, external: { url, password: 'relay-secret', passwordFile, aclFile, certFile, keyFile } });
   t.after(() => relay.stop('SIGKILL'));
-  await relay.start(); // writes the password and ACL files
+  await relay.start(); // writes the password, ACL, certificate and key files
   let mosq: Proc | undefined;
   const startMosq = async (): Promise<void> => {
     const m = new Proc('mosquitto', spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }));
