@@ -91,9 +91,9 @@ export function parseNodeTopic(topic: string): { node: string; channel: NodeChan
 }
 
 /** The channels a node publishes (its uplink); everything else in its subtree only the relay writes. */
-export const NODE_PUBLISHES: readonly NodeChannel[] = ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response'];
+export const NODE_PUBLISHES: readonly NodeChannel[] = ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response', 'stream/up'];
 /** The channels a node reads: what the relay sends it. */
-export const NODE_READS: readonly NodeChannel[] = ['desired', 'rpc/request'];
+export const NODE_READS: readonly NodeChannel[] = ['desired', 'rpc/request', 'stream/down'];
 /** The only channel a node may publish retained (its birth message and Last Will). */
 export const NODE_RETAINED: readonly NodeChannel[] = ['presence'];
 

@@ -121,7 +121,7 @@ export interface RelayOptions {
   ports: RelayPorts;
   /** external broker (mosquitto): the relay writes its password, ACL and (with certFile) certificate files */
   external?: { url: string; password: string; passwordFile: string; aclFile: string; certFile?: string; keyFile?: string };
-  /** plain HTTP API and plain MQTT, explicitly (the refusal tests); kubectl then gets insecureLocalAdmin */
+  /** plain HTTP API and plain MQTT, explicitly (the refusal tests: kubectl sends no token over http://) */
   plaintext?: boolean;
   /** relay config `nodes:` settings over the test defaults */
   nodes?: Record<string, unknown>;
@@ -141,7 +141,7 @@ export class RelayProc {
     const config: Record<string, unknown> = {
       dataDir: this.dataDir,
       log: { level: 'info', format: 'json' },
-      api: { host: '127.0.0.1', port: o.ports.api, adminToken: ADMIN, ...(o.plaintext ? { tls: { enabled: false }, insecureLocalAdmin: true } : {}) },
+      api: { host: '127.0.0.1', port: o.ports.api, adminToken: ADMIN, ...(o.plaintext ? { tls: { enabled: false } } : {}) },
       broker: {
         host: '127.0.0.1',
         port: o.ports.mqtt,
@@ -191,7 +191,7 @@ export class RelayProc {
         stringify({
           apiVersion: 'v1',
           kind: 'Config',
-          // plain HTTP (plaintext): kubectl sends no token, the relay runs with insecureLocalAdmin
+          // plain HTTP (plaintext): kubectl would send no token anyway
           clusters: [{ name: 'relay', cluster: { server: this.api, ...(this.o.plaintext ? {} : { 'certificate-authority': this.caFile }) } }],
           users: [{ name: 'admin', user: this.o.plaintext ? {} : { token: ADMIN } }],
           contexts: [{ name: 'relay', context: { cluster: 'relay', user: 'admin' } }],

@@ -90,6 +90,8 @@ export async function world(t: TestContext, mode: Mode, nodes: Record<string, un
     );
   };
   await startMosq();
+  // the relay's session exists once it connected: what nodes publish before would have no subscriber
+  await relay.proc!.record('connected to external broker');
   return {
     mode,
     dir,
@@ -106,6 +108,7 @@ export async function world(t: TestContext, mode: Mode, nodes: Record<string, un
     up: async () => {
       await startMosq();
       await relay.start();
+      await relay.proc!.record('connected to external broker');
     },
   };
 }

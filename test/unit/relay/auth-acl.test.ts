@@ -20,13 +20,15 @@ test('a node may use only its own subtree', () => {
 });
 
 test('a node publishes only its uplink channels, retained only presence: never its own desired document', () => {
-  for (const t of [topics.sync('a'), topics.reportedState('a'), topics.reportedTelemetry('a'), topics.heartbeat('a'), topics.rpcResponse('a'), topics.presence('a')]) {
+  for (const t of [topics.sync('a'), topics.reportedState('a'), topics.reportedTelemetry('a'), topics.heartbeat('a'), topics.rpcResponse('a'), topics.presence('a'), topics.streamUp('a')]) {
     assert.ok(nodeMayPublish('a', t, false), t);
   }
   assert.ok(nodeMayPublish('a', topics.presence('a'), true), 'birth and Last Will are retained');
   assert.ok(!nodeMayPublish('a', topics.desired('a'), false), 'desired flows only from the relay');
   assert.ok(!nodeMayPublish('a', topics.desired('a'), true));
   assert.ok(!nodeMayPublish('a', topics.rpcRequest('a'), false));
+  assert.ok(!nodeMayPublish('a', topics.streamDown('a'), false), 'stream frames to the node come from the relay');
+  assert.ok(!nodeMayPublish('a', topics.streamUp('a'), true));
   assert.ok(!nodeMayPublish('a', topics.reportedState('a'), true), 'a retained report would be replayed to the relay');
   assert.ok(!nodeMayPublish('a', topics.heartbeat('a'), true));
   assert.ok(!nodeMayPublish('a', topics.reportedState('b'), false), "another node's channel");
@@ -69,7 +71,7 @@ test('mosquitto files: relay account first, one line per node, pattern ACL', () 
   assert.match(acl, /^pattern read edgecore\/v1\/nodes\/%u\/#$/m);
   assert.deepEqual(
     acl.split('\n').filter((l) => l.startsWith('pattern write')),
-    ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response'].map((c) => `pattern write edgecore/v1/nodes/%u/${c}`),
+    ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response', 'stream/up'].map((c) => `pattern write edgecore/v1/nodes/%u/${c}`),
   );
   assert.doesNotMatch(acl, /readwrite edgecore\/v1\/nodes\/%u|%u\/desired/, 'no node may write its desired document');
 });
