@@ -52,7 +52,7 @@ export async function main(argvIn: readonly string[], io: Io, env: NodeJS.Proces
     io.out(HELP + '\n');
     return cmd || args.flags.has('help') || args.flags.has('h') ? EXIT.OK : EXIT.USAGE;
   }
-  const settings = resolveSettings({ server: flagString(args, 'server', 's'), token: flagString(args, 'token'), configFile: flagString(args, 'config'), env });
+  const settings = resolveSettings({ server: flagString(args, 'server', 's'), token: flagString(args, 'token'), configFile: flagString(args, 'config'), env, script: process.argv[1] });
   const client = new RelayClient({ server: settings.server, token: settings.token });
   const common = {
     namespace: flagString(args, 'namespace', 'n'),
