@@ -172,7 +172,8 @@ http_ok() { "$OPT_DIR/current/node/bin/node" -e 'fetch(process.argv[1],{signal:A
 gave_up() { # sets HEALTH_FAILURE when the daemon cannot become healthy any more
   local n
   if [ "$NO_SYSTEMD" = 1 ]; then
-    pid_alive "$(svc_pid)" || HEALTH_FAILURE="the daemon exited"
+    # (start-stop-daemon writes the pid file; until it is there the daemon is still starting)
+    [ -s "$PIDFILE" ] && ! pid_alive "$(svc_pid)" && HEALTH_FAILURE="the daemon exited"
   elif systemctl is-failed --quiet "$UNIT"; then
     HEALTH_FAILURE="systemd gave up on $UNIT (failed, result: $(systemctl show -p Result --value "$UNIT" 2>/dev/null))"
   else
@@ -469,7 +470,9 @@ do_upgrade() {
     say "upgrade to $VERSION failed: rolling back to $old"
     run_undo
     if [ "$was_active" = 1 ]; then
-      wait_healthy || { show_failure_log; die "rolled back to $old, but it is not healthy either"; }
+      # the version that ran before gets at least the default time to come back
+      [ "$HEALTH_TIMEOUT" -ge 90 ] || HEALTH_TIMEOUT=90
+      wait_healthy || { show_failure_log; die "rolled back to $old, but it is not healthy either ($(unhealthy_reason))"; }
       die "upgrade to $VERSION failed; rolled back to $old (healthy)"
     fi
     die "upgrade to $VERSION failed; rolled back to $old (it was not running before, and is not started)"

@@ -32,7 +32,7 @@ let inDir = '';
 
 const tarball = (v: string) => `edgecore-${v}-linux-x64.tar.gz`;
 const exec = (cmd: string, timeoutMs = 240_000) => sh('docker', ['exec', NAME, 'bash', '-c', cmd], { timeoutMs });
-const install = (args: string) => exec(`bash /artifacts/linux-x64/install.sh --no-systemd --health-timeout 30 ${args}`);
+const install = (args: string) => exec(`bash /artifacts/linux-x64/install.sh --no-systemd --health-timeout 120 ${args}`);
 const current = () => exec('readlink /opt/edgecore/current').stdout.trim();
 const previous = () => exec('readlink /opt/edgecore/previous 2>/dev/null').stdout.trim();
 const pid = () => exec('cat /run/edgecore-install/edgecore.pid 2>/dev/null').stdout.trim();

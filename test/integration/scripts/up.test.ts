@@ -116,7 +116,7 @@ async function upInFreshDebian(t: TestContext, how: 'root' | 'sudo'): Promise<vo
   assert.deepEqual(steps, [1, 2, 3, 4, 5, 6], out);
   assert.match(out, /downloading node-linux-\w+@20\.\d+\.\d+ from the npm registry\n\s+sha512 ok/);
   assert.match(out, /apt-get install busybox-static/);
-  assert.match(out, /npm ci: \d+ packages and 4 native addons; this takes about/);
+  assert.match(out, /npm ci: .*\n.*this takes about 1-3 minutes/);
   assert.doesNotMatch(out, /npm warn install-scripts/);
   assert.equal(exec('node -v').stdout.trim().slice(0, 4), 'v20.', 'node >= 20 on PATH');
   assert.equal(exec('readlink -f /usr/local/bin/node').stdout.trim().startsWith('/usr/local/lib/edgecore-node/'), true);
