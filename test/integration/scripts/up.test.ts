@@ -18,7 +18,10 @@
  *   a statically linked busybox is checked directly. Building the image from it, and refusing a
  *   dynamic one, are covered by test/unit/scripts/demo.test.ts and the demo test.
  * - Network: apt (deb.debian.org) and the npm registry must be reachable from a container, as
- *   they are from this CI machine.
+ *   they are from this CI machine. Where the machine reaches them through a TLS-intercepting proxy
+ *   whose CA it announces in CURL_CA_BUNDLE / NODE_EXTRA_CA_CERTS (this one does), the test hands
+ *   up.sh the same two variables, pointing at a copy of those files: a fresh root does not trust
+ *   that CA, a real fresh machine without such a proxy needs neither.
  * Each run takes minutes (apt, npm ci compiling native addons): the timeouts only bound a failure.
  */
 import assert from 'node:assert/strict';
@@ -86,8 +89,17 @@ async function upInFreshDebian(t: TestContext, how: 'root' | 'sudo'): Promise<vo
   // a fresh root: none of what up.sh installs
   for (const c of ['node', 'npm', 'busybox', 'curl', 'docker', 'sudo']) assert.notEqual(exec(`command -v ${c}`).status, 0, `${c} already in the fresh root`);
 
+  // the host's own CA announcements (see the comment at the top), as copies the root can read
+  const caEnv: string[] = [];
+  for (const v of ['CURL_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS']) {
+    const file = process.env[v];
+    if (!file) continue;
+    cpSync(file, join(work, `${v}.pem`));
+    caEnv.push(`${v}=${join(work, `${v}.pem`)}`);
+  }
+  const vars = [...caEnv, `EDGECORE_DEMO_NODE=${node}`].join(' ');
   let user = 'root';
-  let command = `EDGECORE_DEMO_NODE=${node} bash scripts/up.sh`;
+  let command = `${vars} bash scripts/up.sh`;
   if (how === 'sudo') {
     // the docker group first, with the host socket's gid (see the comment at the top), then sudo
     const gid = statSync(SOCKET).gid;
@@ -97,7 +109,7 @@ async function upInFreshDebian(t: TestContext, how: 'root' | 'sudo'): Promise<vo
     );
     assert.equal(prep.status, 0, prep.out);
     user = 'dev';
-    command = `sudo EDGECORE_DEMO_NODE=${node} bash scripts/up.sh`;
+    command = `sudo ${vars} bash scripts/up.sh`;
   }
 
   const up = spawn('docker', ['exec', '-u', user, '-w', co, name, 'bash', '-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,10 +118,9 @@ async function upInFreshDebian(t: TestContext, how: 'root' | 'sudo'): Promise<vo
   up.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => up.on('exit', (code) => r(code)));
   t.after(() => up.kill('SIGKILL'));
-  await waitFor(`up.sh to end with the demo running`, () => {
-    if (up.exitCode !== null) throw new Error(`up.sh exited ${up.exitCode}:\n${out}`);
-    return /Relay and node are running/.test(out) && /\[edgecore\] edgecore ready/.test(out);
-  }, 30 * 60_000, 500).catch((e: Error) => assert.fail(`${e.message}\n--- up.sh output ---\n${out}`));
+  const running = waitFor(`up.sh to end with the demo running`, () => up.exitCode !== null || (/Relay and node are running/.test(out) && /\[edgecore\] edgecore ready/.test(out)), 30 * 60_000, 500);
+  await running.catch((e: Error) => assert.fail(`${e.message}\n--- up.sh output ---\n${out}`));
+  assert.equal(up.exitCode, null, `up.sh exited ${up.exitCode}:\n${out}`);
 
   // it said what it did, in order, and installed a runtime it checked
   const steps = [...out.matchAll(/^\[(\d)\/6\] /gm)].map((m) => Number(m[1]));
