@@ -138,7 +138,7 @@ command -v npm >/dev/null || die "node is here but npm is not: install npm for $
 
 # --- 3. busybox-static ----------------------------------------------------------------------------------
 step "busybox-static (the demo's pod image)"
-if bb=$(node --input-type=module -e "import('$ROOT/scripts/busybox-image.mjs').then((m) => console.log(m.findStaticBusybox()), (e) => { console.error(e.message); process.exit(1); })" 2>"$TMP/bb.err"); then
+if bb=$(node --input-type=module -e "import('$ROOT/scripts/busybox-image.mjs').then((m) => console.log(m.findStaticBusybox())).catch((e) => { console.error(e.message); process.exit(1); })" 2>"$TMP/bb.err"); then
   say "$bb is statically linked"
 else
   say "$(cat "$TMP/bb.err")"
