@@ -109,3 +109,21 @@ test('check: a stale run record (its process is gone) does not make a foreign li
   assert.equal(r.status, 1, r.out);
   assert.match(line(r.out, 'eventbus broker'), /^FAIL .*held by pid /);
 });
+
+test('check on a board without Docker: the fix names modules.edged.enabled: false', async (t) => {
+  const dir = tmpDir(t);
+  const [eb, api] = await freePorts(2);
+  const file = join(dir, 'no-docker.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      dataDir: join(dir, 'data'),
+      paths: { dockerSocket: join(dir, 'no-such-docker.sock') },
+      modules: { metamanager: { api: { port: api } }, eventbus: { port: eb }, devicetwin: { enabled: false } },
+    }),
+  );
+  const r = await check(file);
+  assert.equal(r.status, 1, r.out);
+  assert.match(line(r.out, 'docker'), /^FAIL .*no socket at /);
+  assert.match(r.out, /fix: install and start Docker .*on a board without containers set modules\.edged\.enabled: false/);
+});

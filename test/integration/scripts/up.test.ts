@@ -26,7 +26,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
@@ -74,6 +74,7 @@ async function upInFreshDebian(t: TestContext, how: 'root' | 'sudo'): Promise<vo
   const name = `edgecore-up-${how}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const node = `up-${how}-${process.pid}`;
   const work = mkdtempSync(join(tmpdir(), 'edgecore-up-'));
+  chmodSync(work, 0o755); // the checkout's owner must reach it (mkdtemp makes it root's only)
   const co = join(work, 'edgecore');
   copyCheckout(co);
   t.after(() => {
