@@ -264,13 +264,13 @@ export function syncSuite(mode: Mode): void {
     }
     store.close();
     await n1.start();
-    // the first acknowledged batch leaves the outbox: kill right then (a local read, no round
-    // trip between seeing it and the kill, so the flush cannot finish in between)
+    // the first batch the broker acknowledged leaves the outbox: kill right then (a local read, no
+    // round trip between seeing it and the kill, so the flush cannot finish in between; with an
+    // external broker the relay may not have stored that batch yet, so the relay is not asked)
     await waitFor('flush under way', () => n1.outboxRows() < N, 60_000, 5);
     await n1.stop('SIGKILL');
     const left = n1.outboxRows();
-    const atKill = (await w.relay.telemetry('n1')).filter((x) => x.data.i !== undefined).length;
-    assert.ok(atKill > 0 && atKill < N && left > 0, `the kill happened mid-flush (relay had ${atKill}, outbox kept ${left})`);
+    assert.ok(left > 0 && left < N, `the kill happened mid-flush (the outbox kept ${left} of ${N})`);
     await n1.start();
     const rows = await waitFor('everything delivered', async () => {
       const r = (await w.relay.telemetry('n1')).filter((x) => x.data.i !== undefined);
