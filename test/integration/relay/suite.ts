@@ -267,10 +267,10 @@ export function syncSuite(mode: Mode): void {
     // the first batch the broker acknowledged leaves the outbox: kill right then (a local read, no
     // round trip between seeing it and the kill, so the flush cannot finish in between; with an
     // external broker the relay may not have stored that batch yet, so the relay is not asked)
-    const atKill = await waitFor('flush under way', () => { const n = n1.outboxRows(); return n < N ? n : undefined; }, 60_000, 5);
+    const atKill = await waitFor('flush under way', () => { const n = n1.outboxRows(); return n < N ? { n } : undefined; }, 60_000, 5);
     await n1.stop('SIGKILL');
     const left = n1.outboxRows();
-    assert.ok(left > 0, `the kill happened mid-flush (the outbox had ${atKill} of ${N} left when the kill went out, ${left} after)`);
+    assert.ok(left > 0, `the kill happened mid-flush (the outbox had ${atKill.n} of ${N} left when the kill went out, ${left} after)`);
     await n1.start();
     const rows = await waitFor('everything delivered', async () => {
       const r = (await w.relay.telemetry('n1')).filter((x) => x.data.i !== undefined);
