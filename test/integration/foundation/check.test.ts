@@ -119,7 +119,8 @@ test('check on a board without Docker: the fix names modules.edged.enabled: fals
     JSON.stringify({
       dataDir: join(dir, 'data'),
       paths: { dockerSocket: join(dir, 'no-such-docker.sock') },
-      modules: { metamanager: { api: { port: api } }, eventbus: { port: eb }, devicetwin: { enabled: false } },
+      ops: { port: 0 },
+      modules: { metamanager: { api: { port: api } }, eventbus: { port: eb }, devicetwin: { enabled: false }, nodestatus: { enabled: false } },
     }),
   );
   const r = await check(file);
