@@ -6,10 +6,12 @@
  *
  *   node scripts/demo.mjs            (after `npm ci && node build.mjs`; scripts/up.sh does all)
  *
- * Ports (scripts/demo-ports.json; env overrides): EDGECORE_DEMO_API (8080), EDGECORE_DEMO_MQTT
- * (11883), EDGECORE_DEMO_WS (18083), EDGECORE_DEMO_EVENTBUS (11884, the node-local mapper
- * broker); none collides with edgecore's own defaults, so `edgecore check` or a real node can run
- * beside the demo. EDGECORE_DEMO_NODE names the node, EDGECORE_DEMO_DIR moves .edgecore/.
+ * Ports (scripts/demo-ports.json; env overrides): EDGECORE_DEMO_API (8080, HTTPS), EDGECORE_DEMO_MQTT
+ * (11883, MQTT over TLS), EDGECORE_DEMO_WS (18083, wss), EDGECORE_DEMO_EVENTBUS (11884, the node-local
+ * mapper broker); none collides with edgecore's own defaults, so `edgecore check` or a real node can
+ * run beside the demo. EDGECORE_DEMO_NODE names the node, EDGECORE_DEMO_DIR moves .edgecore/.
+ * The relay makes its own CA on first start (.edgecore/relay/data/pki/ca.crt); the node joins with
+ * the CA's pin, as `edgerelay token` prints it.
  *
  * Signals: the relay and the node run in their own process groups, so a Ctrl-C reaches only this
  * script, which forwards exactly one signal to each (the one it got) and waits for both to finish
@@ -17,6 +19,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,7 +95,18 @@ const admin = readFileSync(tokenFile, 'utf8').trim();
 const relayConfig = join(base, 'relay', 'edgerelay.yaml');
 writeFileSync(
   relayConfig,
-  [`dataDir: ${join(base, 'relay', 'data')}`, 'api:', `  port: ${API}`, `  adminToken: ${admin}`, 'broker:', `  port: ${MQTT}`, '  ws:', `    port: ${WS}`, ''].join('\n'),
+  [
+    `dataDir: ${join(base, 'relay', 'data')}`,
+    'api:',
+    `  port: ${API}`,
+    `  adminToken: ${admin}`,
+    'broker:',
+    '  tls:',
+    `    port: ${MQTT}`,
+    '  ws:',
+    `    port: ${WS}`,
+    '',
+  ].join('\n'),
   { mode: 0o600 },
 );
 
@@ -106,12 +120,26 @@ try {
   say('devices and configmaps work; pods wait until the image can be built');
 }
 
-const server = `http://127.0.0.1:${API}`;
+const server = `https://127.0.0.1:${API}`;
+const caFile = join(base, 'relay', 'data', 'pki', 'ca.crt');
+/** one HTTPS request trusting the relay's CA (Node's fetch takes no CA) */
+function call(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${server}${path}`, { method, ca: readFileSync(caFile), headers: { authorization: `Bearer ${admin}` }, timeout: 2000 }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => (res.statusCode < 300 ? resolve(/json/.test(res.headers['content-type'] ?? '') ? JSON.parse(text) : text) : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer`)));
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
 async function waitHealthy(child) {
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null || stopping) throw new Error('edgerelay stopped before it was healthy');
     try {
-      if ((await fetch(`${server}/healthz`, { signal: AbortSignal.timeout(2000) })).ok) return;
+      if (existsSync(caFile) && (await call('GET', '/healthz'))) return;
     } catch {
       /* not yet */
     }
@@ -130,7 +158,7 @@ try {
 
 const nodeConfig = join(base, 'node', 'edgecore.yaml');
 const nodeText = existsSync(nodeConfig) ? readFileSync(nodeConfig, 'utf8') : '';
-const joined = /enabled: true/.test(nodeText) && nodeText.includes(`:${MQTT}`) && nodeText.includes(`port: ${EVENTBUS}`);
+const joined = /enabled: true/.test(nodeText) && nodeText.includes(`mqtts://127.0.0.1:${MQTT}`) && nodeText.includes(`port: ${EVENTBUS}`);
 if (!joined && !stopping) {
   writeFileSync(
     nodeConfig,
@@ -146,17 +174,24 @@ if (!joined && !stopping) {
     ].join('\n'),
     { mode: 0o600 },
   );
-  const res = await fetch(`${server}/edge/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${admin}` }, body: '{}' });
-  const { token } = await res.json();
-  say(`joining node "${NODE}" with a bootstrap token`);
-  execFileSync(process.execPath, [join(root, 'dist/edgecore.js'), 'join', '--relay', server, '--token', token, '--config', nodeConfig], { stdio: 'inherit' });
+  // a node the relay already knows (an older demo run) joins again only with the admin's consent
+  const known = await call('GET', `/edge/v1/nodes/${NODE}`).then(
+    () => true,
+    () => false,
+  );
+  if (known) execFileSync(process.execPath, [join(root, 'dist/edgerelay.js'), 'node', 'allow-rejoin', NODE, '--config', relayConfig], { stdio: 'inherit' });
+  const { token, caHash } = await call('POST', '/edge/v1/tokens', {});
+  say(`joining node "${NODE}" with a bootstrap token, pinning the relay's CA (${caHash})`);
+  execFileSync(process.execPath, [join(root, 'dist/edgecore.js'), 'join', '--relay', server, '--token', token, '--ca-hash', caHash, '--config', nodeConfig], { stdio: 'inherit' });
 }
 if (stopping) await new Promise(() => {});
 say('starting edgecore');
 run('edgecore', ['run', '--config', nodeConfig]);
 
 const ctlConfig = join(base, 'edgectl.yaml');
-writeFileSync(ctlConfig, `server: ${server}\ntoken: ${admin}\n`, { mode: 0o600 });
+writeFileSync(ctlConfig, `server: ${server}\ntoken: ${admin}\ncaFile: ${caFile}\n`, { mode: 0o600 });
+const kubeconfig = join(base, 'kubeconfig');
+writeFileSync(kubeconfig, execFileSync(process.execPath, [join(root, 'dist/edgerelay.js'), 'kubeconfig', '--config', relayConfig], { encoding: 'utf8' }), { mode: 0o600 });
 process.stdout.write(`
 Relay and node are running (data in ${base}). In another shell, from ${root}
 (edgectl finds .edgecore/edgectl.yaml there; elsewhere: export EDGECTL_CONFIG=${ctlConfig}):
@@ -169,5 +204,8 @@ Relay and node are running (data in ${base}). In another shell, from ${root}
   edgectl logs hello -f
   edgectl twin set thermo-1 setpoint=25
 ${podsWork ? '' : `\n(the pods need ${BUSYBOX_IMAGE}: see the message above)\n`}
+The API is HTTPS with the relay's own CA; ${kubeconfig} carries it with the admin token
+(kubectl --kubeconfig ${kubeconfig} ...).
+
 Ctrl-C stops both.
 `);

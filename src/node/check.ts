@@ -151,10 +151,11 @@ async function checkBroker(cfg: EdgecoreConfig, running: NodeRunState | undefine
     : { name: 'eventbus broker', ok: true, detail: `${eb.url} reachable` };
 }
 
-async function checkLocalApi(cfg: EdgecoreConfig, running: NodeRunState | undefined): Promise<CheckResult> {
+/** The MetaServer's HTTPS port (the node's Kubernetes API); its unix socket needs no port. */
+async function checkMetaServer(cfg: EdgecoreConfig, running: NodeRunState | undefined): Promise<CheckResult> {
   const mm = cfg.modules.metamanager;
-  if (!mm.enabled || !mm.api.enabled) return { name: 'local API', ok: true, detail: 'disabled' };
-  return checkPort('local API', mm.api.host, mm.api.port, 'modules.metamanager.api.port', running);
+  if (!mm.enabled || !mm.api.enabled) return { name: 'MetaServer', ok: true, detail: 'disabled' };
+  return checkPort('MetaServer', mm.api.host, mm.api.port, 'modules.metamanager.api.port', running);
 }
 
 async function checkRelay(cfg: EdgecoreConfig): Promise<CheckResult> {
@@ -185,7 +186,7 @@ export async function runChecks(cfg: EdgecoreConfig): Promise<CheckResult[]> {
     checkDevices(cfg.paths.dev, 'i2c', /^i2c-\d+$/, 'i2c'),
     checkDevices(cfg.paths.dev, 'serial', /^tty(USB|ACM|AMA|S)\d+$/, 'dialout'),
     await checkBroker(cfg, running),
-    await checkLocalApi(cfg, running),
+    await checkMetaServer(cfg, running),
     cfg.ops.enabled ? await checkPort('ops endpoint', cfg.ops.host, cfg.ops.port, 'ops.port', running) : { name: 'ops endpoint', ok: true, detail: 'disabled' },
     await checkRelay(cfg),
     ...(cfg.modules.nodestatus.enabled ? await nodeStatusChecks(cfg) : []),

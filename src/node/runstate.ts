@@ -32,7 +32,10 @@ export function nodeListeners(config: EdgecoreConfig): Listener[] {
   const eb = config.modules.eventbus;
   if (eb.enabled && eb.mode === 'embedded' && eb.port !== 0) out.push({ name: 'eventbus broker', host: eb.host, port: eb.port });
   const mm = config.modules.metamanager;
-  if (mm.enabled && mm.api.enabled && mm.api.port !== 0) out.push({ name: 'local API', host: mm.api.host, port: mm.api.port });
+  if (mm.enabled && mm.api.enabled && mm.api.port !== 0) {
+    out.push({ name: 'MetaServer', host: mm.api.host, port: mm.api.port });
+    if (mm.api.podNetworkAddress) out.push({ name: 'MetaServer (pod network)', host: mm.api.podNetworkAddress, port: mm.api.port });
+  }
   if (config.ops.enabled && config.ops.port !== 0) out.push({ name: 'ops endpoint', host: config.ops.host, port: config.ops.port });
   return out;
 }

@@ -75,7 +75,7 @@ test('check: ports held by the running node are its own; a port held by another 
   const own = await check(cfg);
   assert.equal(own.status, 0, own.out);
   assert.match(line(own.out, 'eventbus broker'), new RegExp(`^OK .*:${eb} is held by this node \\(edgecore pid ${node.child.pid}`));
-  assert.match(line(own.out, 'local API'), new RegExp(`^OK .*:${api} is held by this node \\(edgecore pid ${node.child.pid}`));
+  assert.match(line(own.out, 'MetaServer'), new RegExp(`^OK .*:${api} is held by this node \\(edgecore pid ${node.child.pid}`));
   assert.match(line(own.out, 'ops endpoint'), new RegExp(`^OK .*:${ops} is held by this node \\(edgecore pid ${node.child.pid}`));
   assert.match(line(own.out, 'data dir'), new RegExp(`in use by the running edgecore, pid ${node.child.pid}`));
 

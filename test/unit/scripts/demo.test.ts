@@ -15,7 +15,7 @@ test('demo ports: distinct, and none is a port a default edgecore (or an MQTT br
   assert.ok(demo.every((p) => Number.isInteger(p) && p > 0), JSON.stringify(ports));
   assert.equal(new Set(demo).size, demo.length, 'distinct');
   const nodeDefaults = nodeListeners(parseConfig({})).map((l) => l.port);
-  assert.deepEqual(nodeDefaults.sort((a, b) => a - b), [1884, 10350, 10550], 'the defaults this test guards (eventbus, ops endpoint, local API)');
+  assert.deepEqual(nodeDefaults.sort((a, b) => a - b), [1884, 10350, 10550], 'the defaults this test guards (eventbus, ops endpoint, MetaServer)');
   for (const p of [...nodeDefaults, 1883, 8083, 8883]) assert.ok(!demo.includes(p), `demo uses ${p}`);
 });
 
