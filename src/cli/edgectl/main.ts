@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { RelayClient } from '../../ctl/client.js';
 import { describeError, telemetry, token, twin, UsageError as CtlUsage, type Io } from '../../ctl/commands.js';
 import { resolveSettings } from '../../ctl/settings.js';
+import { errnoCode, errorMessage } from '../../core/errors.js';
 import { tlsFetch } from '../../lib/tls-fetch.js';
 import { VERSION } from '../../version.js';
 import { EXIT, flagString, parseArgs, runCli, UsageError } from '../args.js';
@@ -23,8 +24,9 @@ Everything else is kubectl against the relay: kubectl get nodes|pods|devices, ap
 describe, logs, delete... (edgerelay kubeconfig prints a kubeconfig; see docs/api.md).
 
 Connection: --server URL --token T --ca-file F, else EDGECTL_SERVER / EDGECTL_TOKEN / EDGECTL_CA_FILE,
-else the config file (--config FILE, EDGECTL_CONFIG, ./.edgecore/edgectl.yaml, or ~/.edgectl/config.yaml,
-with "server:", "token:" and "caFile:" — the relay's CA, dataDir/pki/ca.crt on the relay).
+else the config file (--config FILE, EDGECTL_CONFIG, ./.edgecore/edgectl.yaml or the one in the checkout
+this edgectl runs from, or ~/.edgectl/config.yaml), with "server:", "token:" and "caFile:" (the relay's CA,
+dataDir/pki/ca.crt on the relay).
 Errors go to stderr; the exit code is non-zero on any failure (2 for usage errors).`;
 
 const COMMON = ['server', 's', 'token', 'config', 'ca-file'];
@@ -55,13 +57,13 @@ export async function main(argv: readonly string[], io: Io, env: NodeJS.ProcessE
   for (const f of args.flags.keys()) {
     if (!allowed.valued.includes(f) && !allowed.bare.includes(f)) throw new UsageError(`unknown flag ${f.length === 1 ? '-' : '--'}${f} for "edgectl ${cmd}"`);
   }
-  const settings = resolveSettings({ server: flagString(args, 'server', 's'), token: flagString(args, 'token'), caFile: flagString(args, 'ca-file'), configFile: flagString(args, 'config'), env });
+  const settings = resolveSettings({ server: flagString(args, 'server', 's'), token: flagString(args, 'token'), caFile: flagString(args, 'ca-file'), configFile: flagString(args, 'config'), env, script: process.argv[1] });
   let ca: string | undefined;
   if (settings.caFile) {
     try {
       ca = readFileSync(settings.caFile, 'utf8');
     } catch (e) {
-      throw new Error(`CA file ${settings.caFile}: ${(e as Error).message}`);
+      throw new Error(errnoCode(e) === 'ENOENT' ? `CA file ${settings.caFile} not found` : `CA file ${settings.caFile} cannot be read: ${errorMessage(e)}`);
     }
   }
   const client = new RelayClient({ server: settings.server, token: settings.token, ...(ca ? { fetchImpl: tlsFetch({ ca }) } : {}) });

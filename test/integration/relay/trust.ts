@@ -50,7 +50,7 @@ export function trustSuite(mode: Mode): void {
     if (!w) return;
     const ja = await w.relay.join('node-a');
     const jb = await w.relay.join('node-b');
-    await w.reload();
+    await w.reload([ja, jb]);
     const url = w.brokerUrl(ja);
     assert.match(url, /^mqtts:\/\//, 'nodes are handed a TLS URL');
     assert.equal(w.relay.apply([consumerYaml('pod-a', 'node-a', []), consumerYaml('pod-b', 'node-b', [])].join('---\n')).code, 0);
@@ -125,7 +125,7 @@ export function trustSuite(mode: Mode): void {
     const w = await world(t, mode);
     if (!w) return;
     const j = await w.relay.join('node-x');
-    await w.reload();
+    await w.reload([j]);
     const url = w.brokerUrl(j);
     const c = await mqtt.connectAsync(url, { clientId: 'node-x', username: 'node-x', password: j.password, ca: w.relay.caPem, reconnectPeriod: 0 });
     const closed = new Promise<void>((r) => c.once('close', () => r()));
@@ -153,7 +153,7 @@ export function trustSuite(mode: Mode): void {
     if (!w) return;
     const ja = await w.relay.join('loud');
     const jb = await w.relay.join('quiet');
-    await w.reload();
+    await w.reload([ja, jb]);
     assert.equal(w.relay.apply([consumerYaml('loud-pod', 'loud', []), consumerYaml('quiet-pod', 'quiet', [])].join('---\n')).code, 0);
     const url = w.brokerUrl(ja);
     const loud = await mqtt.connectAsync(url, { clientId: 'loud', username: 'loud', password: ja.password, ca: w.relay.caPem, reconnectPeriod: 0 });

@@ -8,6 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import mqtt from 'mqtt';
+import type { JoinResponse } from '../../../src/contract/api.js';
 import { needService } from '../../helpers/service.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { freePort, haveKubectl, NodeProc, Proc, RelayProc, relayPorts, waitFor } from './harness.js';
@@ -18,8 +20,8 @@ export interface World {
   mode: Mode;
   dir: string;
   relay: RelayProc;
-  /** SIGHUP mosquitto after joins and deletions (no-op on the embedded broker) */
-  reload(): Promise<void>;
+  /** SIGHUP mosquitto after joins and deletions, and wait until it accepts the joined nodes (no-op on the embedded broker) */
+  reload(joined?: JoinResponse[]): Promise<void>;
   /** make the cloud side unreachable for nodes (relay, and the external broker) and back */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -96,9 +98,17 @@ export async function world(t: TestContext, mode: Mode, nodes: Record<string, un
     mode,
     dir,
     relay,
-    reload: async () => {
+    reload: async (joined = []) => {
       mosq?.child.kill('SIGHUP');
-      await new Promise((r) => setTimeout(r, 300));
+      // the reload is asynchronous: wait until the new credentials are accepted (a clean probe
+      // session under the node's name; the node has not connected yet, so there is none to lose)
+      for (const j of joined) {
+        await waitFor(`mosquitto accepts ${j.node} after the reload`, async () => {
+          const c = await mqtt.connectAsync(url, { clientId: j.username, username: j.username, password: j.password, ca: relay.caPem, clean: true, reconnectPeriod: 0, connectTimeout: 5000 });
+          await c.endAsync(true);
+          return true;
+        });
+      }
     },
     brokerUrl: () => url,
     down: async () => {
@@ -116,7 +126,7 @@ export async function world(t: TestContext, mode: Mode, nodes: Record<string, un
 /** Join `name` through the relay's API and make (not start) its edgecore process. */
 export async function addNode(w: World, name: string, extra: Partial<ConstructorParameters<typeof NodeProc>[0]> = {}): Promise<NodeProc> {
   const j = await w.relay.join(name);
-  await w.reload();
+  await w.reload([j]);
   return new NodeProc({ dir: w.dir, name, join: { ...j, brokerUrl: w.brokerUrl(j) }, ...extra });
 }
 

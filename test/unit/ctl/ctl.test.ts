@@ -83,5 +83,9 @@ test('server and token: flags over env over config file; missing ones explained'
   mkdirSync(join(dir, 'co', '.edgecore'), { recursive: true });
   writeFileSync(join(dir, 'co', '.edgecore', 'edgectl.yaml'), 'server: http://demo\ntoken: d\n');
   assert.equal(resolveSettings({ env: {}, home: dir, cwd: join(dir, 'co') }).server, 'http://demo');
-  assert.throws(() => resolveSettings({ configFile: join(dir, 'none.yaml'), env: {} }), /not found/);
+  assert.throws(() => resolveSettings({ configFile: join(dir, 'none.yaml'), env: {} }), (e: Error) => e.message === `config file ${join(dir, 'none.yaml')} not found`);
+  // outside the checkout: the demo's file beside the running dist/edgectl.js
+  assert.equal(resolveSettings({ env: {}, home: dir, cwd: dir, script: join(dir, 'co', 'dist', 'edgectl.js') }).server, 'http://demo');
+  writeFileSync(join(dir, 'typo.yaml'), 'server: http://x\ntokn: t\n');
+  assert.throws(() => resolveSettings({ configFile: join(dir, 'typo.yaml'), env: {} }), /typo\.yaml is invalid: tokn: unknown field/);
 });
