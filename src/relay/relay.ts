@@ -123,7 +123,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   // the service is created after the transport but the embedded broker asks it to authenticate
   let service: RelayService | undefined;
   if (config.broker.mode === 'embedded') {
-    transport = new EmbeddedBroker(config.broker, (u, p) => service?.authenticate(u, p) ?? false, log.child('broker'));
+    transport = new EmbeddedBroker(config.broker, (u, p) => service?.authenticate(u, p) ?? Promise.resolve(false), log.child('broker'));
   } else {
     transport = new ExternalBroker(config.broker, log.child('broker'));
   }
@@ -162,6 +162,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const edge = createEdgeApi({ service, rpc, adminToken, log: log.child('api') });
   const server = createServer((req, res) => (isEdgeApiPath(req.url) ? edge(req, res) : kube.handle(req, res)));
   server.on('upgrade', kube.upgrade);
+  server.maxConnections = config.api.maxConnections; // part of broker.reservedFiles: the API never starves the process
   const apiUrl = await listen(server, config.api.port, config.api.host);
   // an external broker may still be unreachable: the documents go out when it connects
   const republished = sync.republishAll();

@@ -71,12 +71,12 @@ export class RelayService {
     return { node: name, brokerUrl: this.d.brokerUrlFor(requestHost), username: name, password };
   }
 
-  /** The embedded broker's password check. */
-  authenticate(username: string, password: string): boolean {
+  /** The embedded broker's password check (a cached hit answers at once). */
+  async authenticate(username: string, password: string): Promise<boolean> {
     const h = sha256(password);
     if (this.authCache.get(username) === h) return true;
     const n = this.d.store.getNode(username);
-    if (!n || !verifyPassword(password, n.passwordHash)) return false;
+    if (!n || !(await verifyPassword(password, n.passwordHash))) return false;
     this.authCache.set(username, h);
     return true;
   }
