@@ -141,11 +141,9 @@ relay = await startRelay();
 const { token } = await call('POST', '/edge/v1/tokens', { ttlSeconds: 3600 });
 const JOINED_VIA_API = Math.min(N, 20);
 const names = [];
-let tj = Date.now();
-const joinedPasswords = new Map();
+const tj = Date.now();
 for (let j = 0; j < JOINED_VIA_API; j++) {
-  const r = await fetch(base + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node: `sim-${j}` }) }).then((r) => r.json());
-  joinedPasswords.set(r.username, r.password);
+  await fetch(base + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node: `sim-${j}` }) }).then((r) => r.json());
   names.push(`sim-${j}`);
 }
 const joinMsEach = (Date.now() - tj) / JOINED_VIA_API;
