@@ -65,6 +65,11 @@ export const relayConfigSchema = section({
      * open-file limit minus `reservedFiles`. Connections beyond it are closed at once.
      */
     maxConnections: z.number().int().min(0).default(0),
+    /**
+     * CONNECTs handled at once (arrival to CONNACK, embedded); more are turned away at once and
+     * the node retries after its backoff, instead of waiting past its connect timeout. 0 = no limit
+     */
+    maxConnecting: z.number().int().min(0).default(500),
     /** descriptors kept free for the API, the store and the process when the cap is derived */
     reservedFiles: z.number().int().min(16).default(256),
     /** MQTT keepalive the relay's own client uses (external mode) */

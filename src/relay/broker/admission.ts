@@ -61,6 +61,42 @@ export class ConnectionGate {
   }
 }
 
+/**
+ * At most `limit` CONNECTs between arrival and CONNACK. In a reconnect storm every node knocks
+ * within a second; served first come first served, the ones at the back wait longer than their
+ * connect timeout (10 s), give up, and come back — the relay works through attempts nobody waits
+ * for anymore. Beyond the limit a CONNECT is turned away at once (no password check, no session
+ * work), and the node retries after its backoff.
+ */
+export class ConnectThrottle {
+  private readonly pending = new WeakSet<object>();
+  private count = 0;
+  refused = 0;
+
+  constructor(readonly limit: number) {}
+
+  get inProgress(): number {
+    return this.count;
+  }
+
+  /** a CONNECT arrived on `conn`: false when too many are in progress */
+  begin(conn: Closable): boolean {
+    if (this.count >= this.limit) {
+      this.refused++;
+      return false;
+    }
+    this.count++;
+    this.pending.add(conn);
+    conn.once('close', () => this.end(conn));
+    return true;
+  }
+
+  /** its CONNACK went out, or the connection closed first */
+  end(conn: object): void {
+    if (this.pending.delete(conn)) this.count--;
+  }
+}
+
 /** which connect attempt of which boot a CONNECT belongs to */
 export interface AttemptMark {
   bootId: string;

@@ -15,7 +15,7 @@ import { nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { RelayConfig } from '../config.js';
-import { AttemptLedger, attemptMarkOf, ConnectionGate, connectionCap, parseOpenFileLimit, type AttemptMark } from './admission.js';
+import { AttemptLedger, attemptMarkOf, ConnectionGate, ConnectThrottle, connectionCap, parseOpenFileLimit, type AttemptMark } from './admission.js';
 import { BoundedBus } from './emitter.js';
 import { indexedMemoryPersistence } from './retained.js';
 import { UPLINK_CHANNELS, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
@@ -51,6 +51,7 @@ export class EmbeddedBroker implements RelayTransport {
   private wss?: WebSocketServer;
   private readonly addrs: Record<string, string> = {};
   private gate?: ConnectionGate;
+  private throttle?: ConnectThrottle;
   private bus?: BoundedBus;
   private readonly ledger = new AttemptLedger();
   private statsTimer?: NodeJS.Timeout;
@@ -66,6 +67,7 @@ export class EmbeddedBroker implements RelayTransport {
     const limits = existsSync('/proc/self/limits') ? parseOpenFileLimit(readFileSync('/proc/self/limits', 'utf8')) : undefined;
     const gate = (this.gate = new ConnectionGate(connectionCap(this.cfg.maxConnections, limits, this.cfg.reservedFiles)));
     const bus = (this.bus = new BoundedBus(1000));
+    const throttle = (this.throttle = new ConnectThrottle(this.cfg.maxConnecting > 0 ? this.cfg.maxConnecting : Number.MAX_SAFE_INTEGER));
     const ledger = this.ledger;
     const marks = new WeakMap<Client, AttemptMark>();
     const aedes = await Aedes.createBroker({
@@ -79,6 +81,7 @@ export class EmbeddedBroker implements RelayTransport {
           ledger.staleRefused++;
           return done(new Error('an abandoned connect attempt'), false);
         }
+        if (!throttle.begin(client.conn)) return done(new Error('too many connects in progress'), false);
         if (this.clients()[packet.clientId]) this.counters.takeovers++;
         return done(null, true);
       },
@@ -126,6 +129,7 @@ export class EmbeddedBroker implements RelayTransport {
       },
     });
     this.aedes = aedes;
+    aedes.on('connackSent', (_packet, client) => throttle.end(client.conn));
     aedes.on('clientError', (client, err) => {
       const reason = err.message.slice(0, 48);
       this.counters.clientErrors[reason] = (this.counters.clientErrors[reason] ?? 0) + 1;
@@ -202,6 +206,7 @@ export class EmbeddedBroker implements RelayTransport {
       connectionCap: this.gate?.cap ?? 0,
       peakConnections: this.gate?.peak ?? 0,
       refusedAtCap: this.gate?.refused ?? 0,
+      refusedBusy: this.throttle?.refused ?? 0,
       abandonedAttemptsRefused: this.ledger.staleRefused,
       closedBeforeAccepted: this.counters.closedBeforeAccepted,
       takeovers: this.counters.takeovers,
