@@ -1,4 +1,5 @@
 /** The relay's credentials, tokens and telemetry on SQLite (one file, WAL). See types.ts for the contract. */
+import type Database from 'better-sqlite3';
 import { migrate, openDatabase, type Db } from '../../lib/sqlite.js';
 import { RELAY_MIGRATIONS } from './migrations.js';
 import type { LegacyObject, NodeRecord, RelayStore, TelemetryRecord } from './types.js';
@@ -33,8 +34,19 @@ const nodeFromRow = (r: NodeRow): NodeRecord => ({
 export class SqliteRelayStore implements RelayStore {
   /** telemetry rows appended per node since its last prune (pruning runs every few rows, not every row) */
   private readonly sincePrune = new Map<string, number>();
+  /** prepared statements by SQL text: preparing costs more than running these small queries */
+  private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(private readonly db: Db) {}
+
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
 
   static open(file: string): SqliteRelayStore {
     const db = openDatabase(file);
@@ -52,12 +64,12 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   createToken(tokenHash: string, expiresAt: Date, now: Date): void {
-    this.db.prepare('DELETE FROM tokens WHERE expires_at < ?').run(now.toISOString());
-    this.db.prepare('INSERT INTO tokens (hash, expires_at, created_at) VALUES (?, ?, ?)').run(tokenHash, expiresAt.toISOString(), now.toISOString());
+    this.sql('DELETE FROM tokens WHERE expires_at < ?').run(now.toISOString());
+    this.sql('INSERT INTO tokens (hash, expires_at, created_at) VALUES (?, ?, ?)').run(tokenHash, expiresAt.toISOString(), now.toISOString());
   }
 
   checkToken(tokenHash: string, now: Date): boolean {
-    const r = this.db.prepare('SELECT expires_at FROM tokens WHERE hash = ?').get(tokenHash) as { expires_at: string } | undefined;
+    const r = this.sql('SELECT expires_at FROM tokens WHERE hash = ?').get(tokenHash) as { expires_at: string } | undefined;
     return !!r && new Date(r.expires_at).getTime() > now.getTime();
   }
 
@@ -72,7 +84,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   getNode(name: string): NodeRecord | undefined {
-    const r = this.db.prepare('SELECT name, password_hash, labels, joined_at FROM nodes WHERE name = ?').get(name) as NodeRow | undefined;
+    const r = this.sql('SELECT name, password_hash, labels, joined_at FROM nodes WHERE name = ?').get(name) as NodeRow | undefined;
     return r ? nodeFromRow(r) : undefined;
   }
 
@@ -89,32 +101,32 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   setNodePassword(name: string, passwordHash: string): boolean {
-    return this.db.prepare('UPDATE nodes SET password_hash = ? WHERE name = ?').run(passwordHash, name).changes > 0;
+    return this.sql('UPDATE nodes SET password_hash = ? WHERE name = ?').run(passwordHash, name).changes > 0;
   }
 
   // permissions and revisions live in relay_meta: no schema change
   allowRejoin(name: string, until: Date): void {
-    this.db.prepare('INSERT INTO relay_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(`rejoin/${name}`, until.toISOString());
+    this.sql('INSERT INTO relay_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(`rejoin/${name}`, until.toISOString());
   }
 
   takeRejoin(name: string, now: Date): boolean {
     return this.db.transaction(() => {
       const r = this.db.prepare('SELECT value FROM relay_meta WHERE key = ?').get(`rejoin/${name}`) as { value: string } | undefined;
       if (!r) return false;
-      this.db.prepare('DELETE FROM relay_meta WHERE key = ?').run(`rejoin/${name}`);
+      this.sql('DELETE FROM relay_meta WHERE key = ?').run(`rejoin/${name}`);
       return new Date(r.value).getTime() > now.getTime();
     })();
   }
 
   credentialsRevision(): number {
-    const r = this.db.prepare("SELECT value FROM relay_meta WHERE key = 'credentials.revision'").get() as { value: string } | undefined;
+    const r = this.sql("SELECT value FROM relay_meta WHERE key = 'credentials.revision'").get() as { value: string } | undefined;
     return r ? Number(r.value) : 0;
   }
 
   bumpCredentialsRevision(): number {
     return this.db.transaction(() => {
       const next = this.credentialsRevision() + 1;
-      this.db.prepare("INSERT INTO relay_meta (key, value) VALUES ('credentials.revision', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(next));
+      this.sql("INSERT INTO relay_meta (key, value) VALUES ('credentials.revision', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(next));
       return next;
     })();
   }
@@ -122,14 +134,12 @@ export class SqliteRelayStore implements RelayStore {
   appendTelemetry(t: Omit<TelemetryRecord, 'id'>, stream: string | undefined, keepPerNode: number): boolean {
     const fresh = this.db.transaction(() => {
       if (stream !== undefined && t.seq !== null) {
-        const r = this.db.prepare('SELECT hwm FROM streams WHERE node = ? AND stream = ?').get(t.node, stream) as { hwm: number } | undefined;
+        const r = this.sql('SELECT hwm FROM streams WHERE node = ? AND stream = ?').get(t.node, stream) as { hwm: number } | undefined;
         if (r && t.seq <= r.hwm) return false;
-        this.db
-          .prepare('INSERT INTO streams (node, stream, hwm) VALUES (?, ?, ?) ON CONFLICT(node, stream) DO UPDATE SET hwm = excluded.hwm')
+        this.sql('INSERT INTO streams (node, stream, hwm) VALUES (?, ?, ?) ON CONFLICT(node, stream) DO UPDATE SET hwm = excluded.hwm')
           .run(t.node, stream, t.seq);
       }
-      this.db
-        .prepare('INSERT INTO telemetry (node, kind, namespace, name, event, data, desired_version, seq, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      this.sql('INSERT INTO telemetry (node, kind, namespace, name, event, data, desired_version, seq, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(t.node, t.kind, t.namespace, t.name, t.event, JSON.stringify(t.data ?? null), t.desiredVersion, t.seq, t.timestamp);
       return true;
     })();
