@@ -79,11 +79,13 @@ export class NodeIngress {
         if (p) this.d.liveness.presence(node, p.online);
         return undefined;
       }
-      case 'sync':
-        if (!this.parse(node, channel, syncRequestSchema, payload)) return undefined;
+      case 'sync': {
+        const s = this.parse(node, channel, syncRequestSchema, payload);
+        if (!s) return undefined;
         this.d.liveness.heard(node);
-        this.d.nodeSync.requestPublish(node);
+        if (!this.d.nodeSync.holdsCurrent(node, s.epoch, s.appliedVersion)) this.d.nodeSync.requestPublish(node);
         return undefined;
+      }
       case 'reported/state': {
         const m = this.parse(node, channel, reportedStateSchema, payload);
         if (!m) return undefined;

@@ -102,6 +102,16 @@ export class NodeSync {
     for (const n of this.nodeNames()) this.requestPublish(n);
   }
 
+  /**
+   * The node already holds the document last published for it: a sync request needs no answer
+   * (after a reconnect it got the retained one anyway, so a reconnect storm costs one document
+   * per node, not two).
+   */
+  holdsCurrent(node: string, epoch: string, appliedVersion: number): boolean {
+    const v = this.desiredVersion(node);
+    return v > 0 && epoch === this.epochValue && appliedVersion === v;
+  }
+
   /** The version of the last document published for `node` (0: none). */
   desiredVersion(node: string): number {
     return this.docs.get(node)?.version ?? 0;

@@ -61,7 +61,7 @@ test('devices and their models go to the device node; a pod being deleted stays 
   assert.equal(item.spec.metadata.deletionGracePeriodSeconds, 30);
 });
 
-test('a sync request republishes the same version; a restart starts from the current revision; a deleted Node loses its document and its credentials', async (t) => {
+test('a sync request republishes the same version (not to a node that holds it); a restart starts from the current revision; a deleted Node loses its document and its credentials', async (t) => {
   const f = await linkFixture(t);
   await f.join('n1');
   await f.admin.create(POD, pod('p', 'n1'));
@@ -69,6 +69,10 @@ test('a sync request republishes the same version; a restart starts from the cur
   const v = f.transport.last('n1')!.version;
   await f.send('n1', 'sync', { epoch: 'x', appliedVersion: 0, bootId: 'b', timestamp: 1 });
   assert.equal(f.transport.last('n1')!.version, v, 'republished unchanged (the node ignores it as not newer)');
+  const held = f.transport.docs('n1').length;
+  await f.send('n1', 'sync', { epoch: f.transport.last('n1')!.epoch, appliedVersion: v, bootId: 'b', timestamp: 2 });
+  await f.link.idle();
+  assert.equal(f.transport.docs('n1').length, held, 'a node that holds the current document is not sent it again');
   const count = f.transport.docs('n1').length;
   await f.admin.create(SECRET, secret('unrelated'));
   await f.restart();
