@@ -21,7 +21,7 @@ const specSchema = z.strictObject({
   startingDeadlineSeconds: z.number().int().min(0).optional(),
   concurrencyPolicy: z.enum(['Allow', 'Forbid', 'Replace']).optional(),
   suspend: z.boolean().optional(),
-  jobTemplate: z.unknown(),
+  jobTemplate: z.unknown().optional(),
   successfulJobsHistoryLimit: count.optional(),
   failedJobsHistoryLimit: count.optional(),
 });

@@ -14,8 +14,8 @@ import type { ResourceDef } from './types.js';
 import { conditionSchema, count, defaultTemplate, intOrPercent, num, percentOver100, templateIssues, topLevelIssues } from './workload.js';
 
 const specSchema = z.strictObject({
-  selector: z.unknown(),
-  template: z.unknown(),
+  selector: z.unknown().optional(),
+  template: z.unknown().optional(),
   updateStrategy: z
     .strictObject({
       type: z.enum(['RollingUpdate', 'OnDelete']).optional(),

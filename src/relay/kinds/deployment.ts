@@ -35,8 +35,8 @@ const strategySchema = z.strictObject({
 
 const specSchema = z.strictObject({
   replicas: count.optional(),
-  selector: z.unknown(),
-  template: z.unknown(),
+  selector: z.unknown().optional(),
+  template: z.unknown().optional(),
   strategy: strategySchema.optional(),
   minReadySeconds: count.optional(),
   revisionHistoryLimit: count.optional(),

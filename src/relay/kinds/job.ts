@@ -26,19 +26,19 @@ export const jobSpecSchema = z.strictObject({
   completions: count.optional(),
   activeDeadlineSeconds: z.number().int().min(1).optional(),
   backoffLimit: count.optional(),
-  selector: z.unknown(),
+  selector: z.unknown().optional(),
   manualSelector: z.boolean().optional(),
-  template: z.unknown(),
+  template: z.unknown().optional(),
   ttlSecondsAfterFinished: count.optional(),
   completionMode: z.enum(['NonIndexed', 'Indexed']).optional(),
   suspend: z.boolean().optional(),
   podReplacementPolicy: z.enum(['TerminatingOrFailed', 'Failed']).optional(),
   // Kubernetes fields edgecore refuses rather than drops
-  podFailurePolicy: z.unknown(),
-  successPolicy: z.unknown(),
-  backoffLimitPerIndex: z.unknown(),
-  maxFailedIndexes: z.unknown(),
-  managedBy: z.unknown(),
+  podFailurePolicy: z.unknown().optional(),
+  successPolicy: z.unknown().optional(),
+  backoffLimitPerIndex: z.unknown().optional(),
+  maxFailedIndexes: z.unknown().optional(),
+  managedBy: z.unknown().optional(),
 });
 
 const statusSchema = z.strictObject({

@@ -15,8 +15,8 @@ import { conditionSchema, count, defaultTemplate, num, templateIssues, topLevelI
 const specSchema = z.strictObject({
   replicas: count.optional(),
   minReadySeconds: count.optional(),
-  selector: z.unknown(),
-  template: z.unknown(),
+  selector: z.unknown().optional(),
+  template: z.unknown().optional(),
 });
 
 const statusSchema = z.strictObject({
