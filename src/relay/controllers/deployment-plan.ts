@@ -13,7 +13,7 @@
 import type { KubeObject } from '../../contract/kube/types.js';
 import { stableStringify } from '../../lib/json.js';
 import { rec, str } from '../kinds/common.js';
-import { num, scaledValue, templateHash, type LabelSelector } from '../kinds/workload.js';
+import { canonicalTemplate, num, scaledValue, templateHash, type LabelSelector } from '../kinds/workload.js';
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
@@ -49,7 +49,7 @@ export function sameTemplate(a: unknown, b: unknown): boolean {
     const c = structuredClone(rec(t) ?? {});
     const labels = rec(rec(c.metadata)?.labels);
     if (labels) delete labels[POD_TEMPLATE_HASH];
-    return stableStringify(c);
+    return stableStringify(canonicalTemplate(c));
   };
   return strip(a) === strip(b);
 }

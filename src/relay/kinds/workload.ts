@@ -165,6 +165,24 @@ export function templateLabels(template: unknown): Record<string, string> {
   return (rec(rec(template)?.metadata)?.labels as Record<string, string> | undefined) ?? {};
 }
 
+/**
+ * A template as Kubernetes compares templates: an empty object or list is the same as none (Go
+ * decodes both to the zero value; kubectl's `rollout undo` sends `resources: {}` a stored
+ * template may not have).
+ */
+export function canonicalTemplate(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonicalTemplate);
+  const o = rec(v);
+  if (!o) return v;
+  const out: Obj = {};
+  for (const [k, x] of Object.entries(o)) {
+    const c = canonicalTemplate(x);
+    if (c === undefined || c === null || (Array.isArray(c) && !c.length) || (rec(c) && !Object.keys(c as Obj).length)) continue;
+    out[k] = c;
+  }
+  return out;
+}
+
 const HASH_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 /**
@@ -174,7 +192,7 @@ const HASH_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
  */
 export function templateHash(template: unknown, collisionCount = 0): string {
   let h = 0x811c9dc5;
-  const text = stableStringify(template) + (collisionCount ? `#${collisionCount}` : '');
+  const text = stableStringify(canonicalTemplate(template)) + (collisionCount ? `#${collisionCount}` : '');
   for (const b of Buffer.from(text, 'utf8')) {
     h ^= b;
     h = Math.imul(h, 0x01000193) >>> 0;
