@@ -53,6 +53,8 @@ export interface ContainerInputs {
   env: string[];
   /** name of the sandbox container to join (absent with hostNetwork) */
   sandboxName?: string;
+  /** binds besides the pod's volumes (the service-account folder) */
+  extraBinds?: string[];
 }
 
 export function containerCreateOptions(id: PodIdentity, pod: Pod, c: Container, inp: ContainerInputs): ContainerCreateOptions {
@@ -94,7 +96,7 @@ export function containerCreateOptions(id: PodIdentity, pod: Pod, c: Container, 
     StopTimeout: pod.spec.terminationGracePeriodSeconds,
     HostConfig: {
       NetworkMode: pod.spec.hostNetwork ? 'host' : `container:${inp.sandboxName}`,
-      Binds: binds,
+      Binds: [...binds, ...(inp.extraBinds ?? [])],
       Tmpfs: tmpfs,
       Devices: devices,
       Privileged: sc?.privileged ?? false,

@@ -9,6 +9,7 @@ import { resolveEnv, type Lookups, type SandboxSettings } from './desired.js';
 import { containerCreateOptions, sandboxCreateOptions } from './dockerspec.js';
 import type { Engine } from './engine.js';
 import type { DesiredPod, ObservedContainer, PullFailure, Step } from './model.js';
+import { serviceAccountOf, wantsToken, writeServiceAccount, type IssueToken, type PodApiAccess } from './serviceaccount.js';
 import { prepareVolumes, removePodDir } from './volumes.js';
 
 export interface ExecContext {
@@ -22,6 +23,16 @@ export interface ExecContext {
   now: () => number;
   log: Logger;
   concurrency?: number;
+  /** a pod's service-account token for the MetaServer (absent: none mounted) */
+  issueToken?: IssueToken;
+}
+
+/** The token files of a pod that wants them, written fresh; undefined when it does not or none is issued. */
+async function apiAccess(x: ExecContext, d: DesiredPod): Promise<PodApiAccess | undefined> {
+  const pod = d.pod!;
+  if (!x.issueToken || !wantsToken(pod)) return undefined;
+  const m = await x.issueToken({ namespace: d.namespace, name: d.name, uid: d.uid }, serviceAccountOf(pod));
+  return m ? writeServiceAccount(x.dataDir, d.uid, pod, m) : undefined;
 }
 
 export interface StepError {
@@ -47,7 +58,7 @@ function authFor(d: DesiredPod | undefined, image: string, lk: Lookups): Registr
   return undefined;
 }
 
-async function runStep(s: Step, x: ExecContext, sandboxName: Map<string, string>): Promise<void> {
+async function runStep(s: Step, x: ExecContext, sandboxName: Map<string, string>, access: Map<string, PodApiAccess | undefined>): Promise<void> {
   const d = x.desired.get(s.pod);
   const id = d ? { namespace: d.namespace, name: d.name, uid: d.uid, node: x.engine.node } : undefined;
   switch (s.op) {
@@ -71,6 +82,7 @@ async function runStep(s: Step, x: ExecContext, sandboxName: Map<string, string>
     }
     case 'volumes':
       prepareVolumes(x.dataDir, s.pod, d!.pod!, x.lookups);
+      access.set(s.pod, await apiAccess(x, d!));
       return;
     case 'create': {
       const pod = d!.pod!;
@@ -82,12 +94,16 @@ async function runStep(s: Step, x: ExecContext, sandboxName: Map<string, string>
         const spec = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === s.container)!;
         const env = resolveEnv(pod.metadata.namespace, spec, x.lookups);
         if ('error' in env) throw new Error(env.error);
+        if (!access.has(s.pod)) access.set(s.pod, await apiAccess(x, d!));
+        const api = access.get(s.pod);
         opts = containerCreateOptions(id!, pod, spec, {
           dataDir: x.dataDir,
           role: s.role,
           attempt: s.attempt,
           hash: d!.hashes[spec.name]!,
-          env: env.env,
+          // the pod's own variables win over the in-cluster ones, as in Kubernetes
+          env: api ? [...api.env.filter((e) => !env.env.some((o) => o.split('=')[0] === e.split('=')[0])), ...env.env] : env.env,
+          ...(api ? { extraBinds: [api.bind] } : {}),
           ...(sandboxName.get(s.pod) ? { sandboxName: sandboxName.get(s.pod)! } : {}),
         });
       }
@@ -138,6 +154,7 @@ export async function execute(steps: readonly Step[], x: ExecContext): Promise<{
   }
   let done = 0;
   const errors: StepError[] = [];
+  const access = new Map<string, PodApiAccess | undefined>();
   const runPod = async (list: Step[]): Promise<void> => {
     // Removals first in parallel (members before their sandbox), then the rest in order.
     const removes = list.filter((s) => s.op === 'remove' || s.op === 'stop');
@@ -145,13 +162,13 @@ export async function execute(steps: readonly Step[], x: ExecContext): Promise<{
     const members = removes.filter((s) => !s.name.includes('_sandbox_'));
     const boxes = removes.filter((s) => s.name.includes('_sandbox_'));
     for (const group of [members, boxes]) {
-      const results = await Promise.allSettled(group.map((s) => runStep(s, x, sandboxName)));
+      const results = await Promise.allSettled(group.map((s) => runStep(s, x, sandboxName, access)));
       results.forEach((r, i) => (r.status === 'fulfilled' ? done++ : errors.push({ step: group[i]!, error: errorMessage(r.reason) })));
     }
     if (errors.some((e) => e.step.pod === list[0]?.pod)) return;
     for (const s of others) {
       try {
-        await runStep(s, x, sandboxName);
+        await runStep(s, x, sandboxName, access);
         done++;
       } catch (e) {
         errors.push({ step: s, error: errorMessage(e) });

@@ -16,6 +16,7 @@ import type { ProbeManager, ProbeTarget } from './probes.js';
 import { podStatus, type PodStatus } from './status.js';
 import { listPodDirs, prepareVolumes } from './volumes.js';
 import { errorMessage } from '../../core/errors.js';
+import type { IssueToken } from './serviceaccount.js';
 
 export interface ReconcilerDeps {
   engine: Engine;
@@ -30,6 +31,8 @@ export interface ReconcilerDeps {
   reportStatus: (key: { kind: string; namespace: string; name: string }, status: PodStatus) => Promise<void>;
   now: () => number;
   log: Logger;
+  /** service-account tokens for pods (metamanager's MetaServer) */
+  issueToken?: IssueToken;
 }
 
 export interface PassResult {
@@ -90,6 +93,7 @@ export class Reconciler {
         pulls: this.pulls,
         now: this.d.now,
         log: this.d.log,
+        ...(this.d.issueToken ? { issueToken: this.d.issueToken } : {}),
       });
       steps = r.done;
       errors.push(...r.errors);
