@@ -6,6 +6,7 @@
  * kubelet does. It speaks the relay's Kubernetes API with the admin token, as any client would.
  */
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
+import { tlsFetch } from '../../../../src/lib/tls-fetch.js';
 
 export type Outcome = 'run' | 'succeed' | 'fail';
 
@@ -15,13 +16,19 @@ export class FakeHttpNodes {
   private timer?: NodeJS.Timeout;
   private busy = false;
 
+  private readonly fetch: typeof fetch;
+
+  /** `ca`: the relay's CA (its API is HTTPS) */
   constructor(
     private readonly url: string,
     private readonly token: string,
-  ) {}
+    ca: string,
+  ) {
+    this.fetch = tlsFetch({ ca });
+  }
 
   async call<T = KubeObject>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.url + path, { method, headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const res = await this.fetch(this.url + path, { method, headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     const text = await res.text();
     if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${text}`), { code: res.status });
     return JSON.parse(text) as T;

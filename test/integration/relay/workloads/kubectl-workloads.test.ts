@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
+import { tlsFetch } from '../../../../src/lib/tls-fetch.js';
 import { needService } from '../../../helpers/service.js';
 import { waitFor } from '../../../helpers/wait.js';
 import { ADMIN_TOKEN, haveKubectl, KubeRelay } from '../apiserver/kubectl.js';
@@ -31,7 +32,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'edgecore-workloads-'));
   relay = new KubeRelay(dir);
   await relay.start({ workloads: { jobBackoffSeconds: 0 } });
-  nodes = new FakeHttpNodes(relay.url, ADMIN_TOKEN);
+  nodes = new FakeHttpNodes(relay.url, ADMIN_TOKEN, relay.ca);
   for (const n of ['n1', 'n2', 'n3']) await nodes.add(n);
   nodes.start();
 });
@@ -56,7 +57,7 @@ spec:
 /** Pods of app=web as a watch sees them: the order of comings and goings, and the fewest ready at any moment. */
 async function watchWeb(): Promise<{ order: string[]; minReady: () => number; stop: () => void }> {
   const ctl = new AbortController();
-  const res = await fetch(`${relay.url}/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dweb`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: ctl.signal });
+  const res = await tlsFetch({ ca: relay.ca })(`${relay.url}/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dweb`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: ctl.signal });
   const state = new Map<string, boolean>();
   const order: string[] = [];
   const leaving = new Set<string>();
