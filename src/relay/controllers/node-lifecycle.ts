@@ -9,7 +9,9 @@
  * - the not-ready / unreachable taints, and unschedulable for a cordoned node.
  * The edge rule lives here: an unreachable node keeps its pods. Nothing here (or anywhere in the
  * relay) evicts or deletes a pod because its node is NotReady or Unknown; the taints only say so.
- * A deleted Node ends its node's access (the `deleted` hook removes its credentials).
+ * A deleted Node ends its node's access (the `deleted` hook removes its credentials). Only Nodes
+ * the `managed` hook names are written (edgecore nodes that joined; not API clients that post
+ * their own status).
  */
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { NodeCondition as ReportedCondition } from '../../contract/node-status.js';
@@ -36,6 +38,12 @@ export interface LivenessSource {
 export interface NodeLifecycleHooks {
   /** a Node object was deleted: end that node's access */
   deleted(node: string): void;
+  /**
+   * Whether this controller owns the Node's status (an edgecore node that joined the relay). A
+   * Node registered otherwise — a client of the API that writes its own status, as a kubelet or a
+   * virtual kubelet does — is left to that client. Absent: every Node.
+   */
+  managed?(node: string): boolean;
 }
 
 /** The conditions a Node should carry: the node's own (Unknown while unreachable), then Ready. */
@@ -87,7 +95,13 @@ export class NodeLifecycleController {
     return this.queue.idle();
   }
 
+  /** Look at a node again (it just became managed: its credentials were stored). */
+  touch(node: string): void {
+    this.queue.add(node);
+  }
+
   private async sync(name: string): Promise<void> {
+    if (this.hooks.managed && !this.hooks.managed(name)) return;
     const node = await this.client.find(NODES, undefined, name);
     if (!node) return;
     const now = this.now();

@@ -97,7 +97,7 @@ export class NodeLink {
       log: d.log.child('ingress'),
     });
     const lifecycle = new ApiClient(d.core, controllerIdentity('node-lifecycle'), 'edgerelay-node-lifecycle');
-    this.lifecycle = new NodeLifecycleController(lifecycle, this.liveness, params, { deleted: (n) => this.gone(n) }, d.now, d.log.child('node-lifecycle'));
+    this.lifecycle = new NodeLifecycleController(lifecycle, this.liveness, params, { deleted: (n) => this.gone(n), managed: (n) => !!d.store.getNode(n) }, d.now, d.log.child('node-lifecycle'));
   }
 
   /** The in-process API client that acts as `node:<name>` (the node's own identity). */
@@ -146,6 +146,7 @@ export class NodeLink {
   /** A node joined (its credentials are stored): it is heard from now on. */
   joined(node: string): void {
     this.ingress.joined(node);
+    this.lifecycle.touch(node);
   }
 
   /** Its Node was deleted: credentials go, the node is no longer heard, its session closes. */

@@ -67,6 +67,18 @@ test('cordon adds the unschedulable taint next to a user taint; the node\'s own 
   assert.deepEqual(conds(n).map((c) => `${c.type}=${c.status}`), ['MemoryPressure=Unknown', 'Ready=Unknown']);
 });
 
+test('a Node registered by an API client (no relay credentials) keeps the status that client writes', async (t) => {
+  const f = await linkFixture(t, { notReadyAfterSeconds: 90 });
+  await f.admin.create(NODE, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'virtual-1' }, spec: {} });
+  await f.admin.patch(NODE, undefined, 'virtual-1', 'merge', { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Posted', lastHeartbeatTime: '2026-01-01T00:00:00Z', lastTransitionTime: '2026-01-01T00:00:00Z' }] } }, { subresource: 'status' });
+  await f.link.idle();
+  const n = await f.admin.get(NODE, undefined, 'virtual-1');
+  assert.deepEqual([ready(n)?.status, ready(n)?.reason], ['True', 'Posted']);
+  assert.deepEqual(taints(n), [], 'no lifecycle taints either');
+  await f.join('n1');
+  assert.equal(ready(await f.admin.get(NODE, undefined, 'n1'))?.reason, 'NodeStatusNeverUpdated', 'a joined node is the controller\'s');
+});
+
 test('nodeConditions keeps the stored ones when the node said nothing (a relay restart)', () => {
   const readyC = { type: 'Ready', status: 'True' as const, lastHeartbeatTime: 'h', lastTransitionTime: 't', reason: 'KubeletReady', message: 'm' };
   const prev = [{ type: 'DiskPressure', status: 'False' as const, lastHeartbeatTime: 'old', lastTransitionTime: 'x' }, { ...readyC, status: 'Unknown' as const }];
