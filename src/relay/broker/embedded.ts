@@ -6,14 +6,16 @@
  * and subscribe only inside its own subtree (authorizePublish / authorizeSubscribe).
  */
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { guardMqttStream } from '../../lib/mqtt-guard.js';
 import type { RelayConfig } from '../config.js';
 import { indexedMemoryPersistence } from './retained.js';
 import { UPLINK_CHANNELS, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
@@ -36,6 +38,8 @@ export class EmbeddedBroker implements RelayTransport {
   /** the listeners that speak TLS (mqtts, wss): a renewed certificate goes to them */
   private readonly secure: { setSecureContext(o: { cert: string; key: string }): void }[] = [];
   private readonly addrs: Record<string, string> = {};
+  /** connections closed because a packet header announced more than `broker.maxPacketBytes` */
+  readonly counters = { oversizedPackets: 0 };
 
   constructor(
     private readonly cfg: RelayConfig['broker'],
@@ -50,6 +54,10 @@ export class EmbeddedBroker implements RelayTransport {
       persistence: indexedMemoryPersistence(),
       concurrency: 1000,
       drainTimeout: 10_000,
+      // packets a client may send before its CONNECT is answered (nodes wait for CONNACK)
+      queueLimit: 8,
+      // QoS 2 publishes awaiting PUBREL per client (nodes publish QoS 0 and 1)
+      maxInflightInbound: 16,
       authenticate: (client: Client, username, password, done) => {
         const u = username ?? '';
         if (!u || !password || client.id !== u) return done(authError(NOT_AUTHORIZED, 'client id must equal the node name'), false);
@@ -84,13 +92,14 @@ export class EmbeddedBroker implements RelayTransport {
     this.aedes = aedes;
     aedes.on('clientError', (client, err) => this.log.debug('client error', { client: client.id, error: err.message }));
 
+    const handle = (conn: Duplex, req?: IncomingMessage): void => this.handle(aedes, conn, req);
     if (this.cfg.plaintext || !this.tls) {
-      const tcp = createNetServer(aedes.handle);
+      const tcp = createNetServer((s) => handle(s));
       this.addrs.mqtt = await this.listen(tcp, this.cfg.port, 'mqtt');
     }
     const tlsOpts = this.tls ? { cert: this.tls.cert, key: this.tls.key, minVersion: 'TLSv1.2' as const } : undefined;
     if (tlsOpts) {
-      const tls = createTlsServer(tlsOpts, aedes.handle);
+      const tls = createTlsServer(tlsOpts, (s) => handle(s));
       this.secure.push(tls);
       tls.on('tlsClientError', (e) => this.log.debug('TLS handshake refused', { error: e.message }));
       this.addrs.mqtts = await this.listen(tls, this.cfg.tls.port, 'mqtts');
@@ -98,15 +107,31 @@ export class EmbeddedBroker implements RelayTransport {
     if (this.cfg.ws.enabled) {
       const http = tlsOpts ? createHttpsServer(tlsOpts) : createHttpServer();
       if (tlsOpts) this.secure.push(http as ReturnType<typeof createHttpsServer>);
-      const wss = new WebSocketServer({ server: http, path: this.cfg.ws.path });
+      // one WebSocket message carries at most one MQTT packet's worth (the guard checks packets)
+      const wss = new WebSocketServer({ server: http, path: this.cfg.ws.path, maxPayload: this.cfg.maxPacketBytes + 16 });
       wss.on('connection', (ws, req) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => ws.terminate());
-        aedes.handle(stream, req);
+        handle(stream, req);
       });
       this.wss = wss;
       this.addrs.ws = (await this.listen(http, this.cfg.ws.port, tlsOpts ? 'wss' : 'ws')) + this.cfg.ws.path;
     }
+  }
+
+  /**
+   * Sizes (issue 18): aedes buffers a packet whole, whatever its size, before any hook sees it. Every
+   * connection passes a packet guard (src/lib/mqtt-guard.ts) that closes it as soon as a packet
+   * header announces more than `broker.maxPacketBytes`, before the packet is buffered; a payload
+   * within that but over its channel's limit (src/contract/limits.ts) is dropped where node
+   * messages are read, not here, so a node whose outbox holds one is not disconnected on every resend.
+   */
+  private handle(aedes: Aedes, conn: Duplex, req?: IncomingMessage): void {
+    const guarded = guardMqttStream(conn, this.cfg.maxPacketBytes, (reason, bytes) => {
+      this.counters.oversizedPackets++;
+      this.log.warn('connection closed: packet over the size limit', { reason, bytes });
+    });
+    aedes.handle(guarded, req as never);
   }
 
   private listen(server: NetServer | HttpServer, port: number, scheme: string): Promise<string> {
