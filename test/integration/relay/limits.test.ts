@@ -39,7 +39,7 @@ function publishOutcome(c: MqttClient, topic: string, payload: Buffer | string, 
   });
 }
 
-const heartbeat = (): string => JSON.stringify({ v: '1', q: 0, t: Date.now() });
+const heartbeat = (): string => JSON.stringify({ v: 0, q: 0, t: Date.now() });
 
 async function plainRelay(t: TestContext, extra?: RelayProc['o']['extra']): Promise<{ relay: RelayProc; endpoints: Record<string, string> }> {
   const relay = new RelayProc({ dir: tmpDir(t, 'edgecore-limits-'), ports: await relayPorts(), plaintext: true, ...(extra ? { extra } : {}) });
