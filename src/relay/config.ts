@@ -32,6 +32,8 @@ export const relayConfigSchema = section({
     insecureLocalAdmin: z.boolean().default(false),
     /** changes kept so a watch can resume from an older resourceVersion (older → 410 Expired) */
     watchWindow: z.number().int().min(100).default(10_000),
+    /** concurrent API connections; more are closed at once (keep below broker.reservedFiles) */
+    maxConnections: z.number().int().min(1).default(128),
     /** how nodes and kubectl reach this API (join commands, kubeconfigs); empty = derived */
     publicUrl: z.string().default(''),
     tls: section({
@@ -100,8 +102,31 @@ export const relayConfigSchema = section({
     }),
     /** the broker URL handed to joining nodes; empty = derived from the API request's host */
     publicUrl: z.string().default(''),
+    /**
+     * most broker connections at once (TCP + TLS + WebSocket, embedded); 0 = the process's
+     * open-file limit minus `reservedFiles`. Connections beyond it are closed at once.
+     */
+    maxConnections: z.number().int().min(0).default(0),
+    /**
+     * CONNECTs handled at once (arrival to CONNACK, embedded); more are turned away at once and
+     * the node retries after its backoff, instead of waiting past its connect timeout. 0 = no limit
+     */
+    maxConnecting: z.number().int().min(0).default(500),
+    /** descriptors kept free for the API, the store and the process when the cap is derived */
+    reservedFiles: z.number().int().min(16).default(256),
     /** MQTT keepalive the relay's own client uses (external mode) */
     keepaliveSeconds: z.number().int().min(5).default(60),
+  }),
+  workloads: section({
+    /**
+     * tolerationSeconds of every pod's default node.kubernetes.io/unreachable:NoExecute
+     * toleration; null = tolerate forever (the edge default: a node that is away keeps its pods)
+     */
+    unreachableTolerationSeconds: z.number().int().min(0).nullable().default(null),
+    /** the same for node.kubernetes.io/not-ready (a node that says it cannot run pods); Kubernetes' 300 */
+    notReadyTolerationSeconds: z.number().int().min(0).nullable().default(300),
+    /** the first delay before a failed Job pod is replaced, doubling per failure (Kubernetes: 10) */
+    jobBackoffSeconds: z.number().int().min(0).default(10),
   }),
   nodes: section({
     /** a node is NotReady when nothing was heard from it for this long (or its Will fired) */
