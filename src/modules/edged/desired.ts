@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { configMapFiles, parseConfigMap } from '../../contract/resources/configmap.js';
 import { parseStored } from '../../contract/resources/kinds.js';
 import { parsePod, type Container, type Pod } from '../../contract/resources/pod.js';
-import { parseSecret, secretFiles, type Secret } from '../../contract/resources/secret.js';
+import { dockerConfigAuths, parseSecret, secretFiles, type RegistryAuth, type Secret } from '../../contract/resources/secret.js';
 import { errorMessage, isValidationError } from '../../core/errors.js';
 import type { ResourceStore } from '../../store/resources.js';
 import { hashOf } from './labels.js';
@@ -71,6 +71,25 @@ export function resolveEnv(namespace: string, c: Container, lk: Lookups): { env:
   return { env: [...env].map(([k, v]) => `${k}=${v}`) };
 }
 
+/** Registry host of an image reference (Docker Hub when the first part is not a host). */
+export function registryOf(image: string): string {
+  const first = image.split('/')[0]!;
+  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+}
+
+/** Credentials for pulling `image`, from the pod's imagePullSecrets (kubernetes.io/dockerconfigjson). */
+export function pullAuthFor(pod: Pod, image: string, lk: Lookups): RegistryAuth | undefined {
+  const host = registryOf(image);
+  for (const ref of pod.spec.imagePullSecrets ?? []) {
+    const s = lk.secretObject(pod.metadata.namespace, ref.name);
+    if (typeof s === 'string' || s.type !== 'kubernetes.io/dockerconfigjson') continue;
+    const auths = dockerConfigAuths(s);
+    const a = auths.get(host) ?? (host === 'docker.io' ? (auths.get('index.docker.io') ?? auths.get('registry-1.docker.io')) : undefined);
+    if (a) return a;
+  }
+  return undefined;
+}
+
 /** Why a container's volumes cannot be prepared (a missing ConfigMap/Secret), if so. */
 function volumeError(pod: Pod, c: Container, lk: Lookups): string | undefined {
   for (const m of c.volumeMounts ?? []) {
@@ -130,7 +149,7 @@ export function sandboxHash(pod: Pod, sb: SandboxSettings): string {
 
 export function desiredPods(resources: ResourceStore, lk: Lookups, sb: SandboxSettings): DesiredPod[] {
   return resources.list('Pod').map((r) => {
-    const base = { namespace: r.namespace, name: r.name, uid: r.uid, configErrors: {}, sandboxImage: '', sandboxHash: '', hashes: {} };
+    const base = { namespace: r.namespace, name: r.name, uid: r.uid, configErrors: {}, env: {}, pullAuth: {}, sandboxImage: '', sandboxHash: '', hashes: {} };
     let pod: Pod;
     try {
       pod = parseStored(parsePod, r.spec, r);
@@ -139,13 +158,23 @@ export function desiredPods(resources: ResourceStore, lk: Lookups, sb: SandboxSe
       return { ...base, issues: e.issues };
     }
     const configErrors: Record<string, string> = {};
+    const envs: Record<string, string[]> = {};
     const hashes: Record<string, string> = {};
+    const pullAuth: Record<string, RegistryAuth> = {};
+    const sandboxImage = sandboxImageOf(pod, sb);
     for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
       hashes[c.name] = containerHash(pod, c);
       const env = resolveEnv(pod.metadata.namespace, c, lk);
       const err = 'error' in env ? env.error : volumeError(pod, c, lk);
       if (err) configErrors[c.name] = err;
+      else if ('env' in env) envs[c.name] = env.env;
     }
-    return { ...base, pod, configErrors, hashes, sandboxImage: sandboxImageOf(pod, sb), sandboxHash: sandboxHash(pod, sb) };
+    if (pod.spec.imagePullSecrets?.length) {
+      for (const image of new Set([sandboxImage, ...[...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.image)])) {
+        const auth = pullAuthFor(pod, image, lk);
+        if (auth) pullAuth[image] = auth;
+      }
+    }
+    return { ...base, pod, configErrors, env: envs, pullAuth, hashes, sandboxImage, sandboxHash: sandboxHash(pod, sb) };
   });
 }

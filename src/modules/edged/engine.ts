@@ -4,7 +4,7 @@
  */
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import Docker from 'dockerode';
-import { errorMessage } from '../../core/errors.js';
+import { errorMessage, hasStatus } from '../../core/errors.js';
 import { LABEL, MANAGED_FILTER, nodeFilter, type Role } from './labels.js';
 import type { EngineState, ObservedContainer } from './model.js';
 
@@ -37,7 +37,23 @@ export interface LogOptions {
   tty?: boolean;
 }
 
-export class Engine {
+/** What edged needs from a container engine (the Docker adapter below; fakes in unit tests). */
+export interface ContainerEngine {
+  readonly node: string;
+  observe(): Promise<ObservedContainer[]>;
+  imagePresent(ref: string): Promise<boolean>;
+  pull(ref: string, auth: object | undefined, onProgress: (status: string) => void): Promise<void>;
+  /** the new container's id, or undefined when a container of that name already exists */
+  create(opts: Docker.ContainerCreateOptions): Promise<string | undefined>;
+  start(id: string): Promise<void>;
+  stop(id: string, graceSeconds: number): Promise<void>;
+  remove(id: string): Promise<void>;
+  events(onEvent: (action: string, id: string) => void, signal: AbortSignal): Promise<void>;
+  logs(id: string, o: LogOptions): Promise<Readable>;
+  exec(id: string, cmd: string[], stdin: string | undefined, timeoutMs: number): Promise<ExecResult>;
+}
+
+export class Engine implements ContainerEngine {
   readonly docker: Docker;
 
   private readonly filter: string[];
@@ -45,10 +61,6 @@ export class Engine {
   constructor(socketPath: string, readonly node: string) {
     this.docker = new Docker({ socketPath });
     this.filter = [MANAGED_FILTER, nodeFilter(node)];
-  }
-
-  async ping(): Promise<void> {
-    await this.docker.ping();
   }
 
   /** Every container we own, inspected (state, exit code, times, IP). */
@@ -85,7 +97,7 @@ export class Engine {
           ...(nets[0]?.IPAddress ? { ip: nets[0].IPAddress } : {}),
         });
       } catch (e) {
-        if ((e as { statusCode?: number }).statusCode !== 404) throw e; // removed meanwhile
+        if (!hasStatus(e, 404)) throw e; // removed meanwhile
       }
     }
     return out;
@@ -96,7 +108,7 @@ export class Engine {
       await this.docker.getImage(ref).inspect();
       return true;
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return false;
+      if (hasStatus(e, 404)) return false;
       throw e;
     }
   }
@@ -117,16 +129,20 @@ export class Engine {
     });
   }
 
-  async create(opts: Docker.ContainerCreateOptions): Promise<string> {
-    const c = await this.docker.createContainer(opts);
-    return c.id;
+  async create(opts: Docker.ContainerCreateOptions): Promise<string | undefined> {
+    try {
+      return (await this.docker.createContainer(opts)).id;
+    } catch (e) {
+      if (hasStatus(e, 409)) return undefined; // same deterministic name: made by an earlier, interrupted run
+      throw e;
+    }
   }
 
   async start(id: string): Promise<void> {
     try {
       await this.docker.getContainer(id).start();
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 304) throw e; // already started
+      if (!hasStatus(e, 304)) throw e; // already started
     }
   }
 
@@ -134,8 +150,7 @@ export class Engine {
     try {
       await this.docker.getContainer(id).stop({ t: graceSeconds });
     } catch (e) {
-      const code = (e as { statusCode?: number }).statusCode;
-      if (code !== 304 && code !== 404) throw e;
+      if (!hasStatus(e, 304, 404)) throw e; // already stopped, or gone
     }
   }
 
@@ -143,8 +158,7 @@ export class Engine {
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (e) {
-      const code = (e as { statusCode?: number }).statusCode;
-      if (code !== 404 && code !== 409) throw e; // gone, or removal already in progress
+      if (!hasStatus(e, 404, 409)) throw e; // gone, or removal already in progress
     }
   }
 

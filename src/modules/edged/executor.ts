@@ -1,21 +1,22 @@
 /**
  * Runs a plan's steps against the engine. Steps of one pod run in order and stop at that pod's
  * first failure (the next loop re-plans from what the engine then shows); pods run concurrently.
+ * Each step carries what it needs (resolved env, pull credentials, the sandbox to join, the role
+ * of what it stops): nothing is resolved, looked up or parsed here.
  */
-import { dockerConfigAuths, type RegistryAuth } from '../../contract/resources/secret.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { resolveEnv, type Lookups, type SandboxSettings } from './desired.js';
+import type { Lookups, SandboxSettings } from './desired.js';
 import { containerCreateOptions, sandboxCreateOptions } from './dockerspec.js';
-import type { Engine } from './engine.js';
-import type { DesiredPod, ObservedContainer, PullFailure, Step } from './model.js';
+import type { ContainerEngine } from './engine.js';
+import type { DesiredPod, PullFailure, Step } from './model.js';
 import { prepareVolumes, removePodDir } from './volumes.js';
 
 export interface ExecContext {
-  engine: Engine;
+  engine: ContainerEngine;
   dataDir: string;
   desired: Map<string, DesiredPod>;
-  observed: ObservedContainer[];
+  /** volume contents (ConfigMap/Secret files) for the `volumes` step */
   lookups: Lookups;
   sandbox: SandboxSettings;
   pulls: Map<string, PullFailure>;
@@ -29,33 +30,14 @@ export interface StepError {
   error: string;
 }
 
-/** Registry host of an image reference (Docker Hub when the first part is not a host). */
-export function registryOf(image: string): string {
-  const first = image.split('/')[0]!;
-  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
-}
-
-function authFor(d: DesiredPod | undefined, image: string, lk: Lookups): RegistryAuth | undefined {
-  const host = registryOf(image);
-  for (const ref of d?.pod?.spec.imagePullSecrets ?? []) {
-    const s = lk.secretObject(d!.namespace, ref.name);
-    if (typeof s === 'string' || s.type !== 'kubernetes.io/dockerconfigjson') continue;
-    const auths = dockerConfigAuths(s);
-    const a = auths.get(host) ?? (host === 'docker.io' ? (auths.get('index.docker.io') ?? auths.get('registry-1.docker.io')) : undefined);
-    if (a) return a;
-  }
-  return undefined;
-}
-
-async function runStep(s: Step, x: ExecContext, sandboxName: Map<string, string>): Promise<void> {
+async function runStep(s: Step, x: ExecContext): Promise<void> {
   const d = x.desired.get(s.pod);
-  const id = d ? { namespace: d.namespace, name: d.name, uid: d.uid, node: x.engine.node } : undefined;
   switch (s.op) {
     case 'pull': {
       const started = x.now();
       let last = 0;
       try {
-        await x.engine.pull(s.image, authFor(d, s.image, x.lookups), (line) => {
+        await x.engine.pull(s.image, s.auth, (line) => {
           if (x.now() - last < 2000) return;
           last = x.now();
           x.log.info('pulling image', { image: s.image, progress: line });
@@ -74,31 +56,24 @@ async function runStep(s: Step, x: ExecContext, sandboxName: Map<string, string>
       return;
     case 'create': {
       const pod = d!.pod!;
+      const id = { namespace: d!.namespace, name: d!.name, uid: d!.uid, node: x.engine.node };
       let opts;
       if (s.role === 'sandbox') {
-        opts = sandboxCreateOptions(id!, pod, { image: d!.sandboxImage, command: x.sandbox.command, network: x.sandbox.network, hash: d!.sandboxHash, attempt: s.attempt });
-        sandboxName.set(s.pod, opts.name!);
+        opts = sandboxCreateOptions(id, pod, { image: d!.sandboxImage, command: x.sandbox.command, network: x.sandbox.network, hash: d!.sandboxHash, attempt: s.attempt });
       } else {
         const spec = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === s.container)!;
-        const env = resolveEnv(pod.metadata.namespace, spec, x.lookups);
-        if ('error' in env) throw new Error(env.error);
-        opts = containerCreateOptions(id!, pod, spec, {
+        opts = containerCreateOptions(id, pod, spec, {
           dataDir: x.dataDir,
           role: s.role,
           attempt: s.attempt,
           hash: d!.hashes[spec.name]!,
-          env: env.env,
-          ...(sandboxName.get(s.pod) ? { sandboxName: sandboxName.get(s.pod)! } : {}),
+          env: s.env,
+          ...(s.sandbox ? { sandboxName: s.sandbox } : {}),
         });
       }
-      let cid: string;
-      try {
-        cid = await x.engine.create(opts);
-      } catch (e) {
-        // Same deterministic name already there: created by an earlier (interrupted) run. Adopt it next loop.
-        if ((e as { statusCode?: number }).statusCode === 409) return;
-        throw e;
-      }
+      // undefined: that deterministic name exists already (an earlier, interrupted run). Adopted next loop.
+      const cid = await x.engine.create(opts);
+      if (cid === undefined) return;
       x.log.info('container created', { pod: `${d!.namespace}/${d!.name}`, container: s.container, role: s.role, attempt: s.attempt });
       await x.engine.start(cid);
       return;
@@ -129,29 +104,29 @@ export async function execute(steps: readonly Step[], x: ExecContext): Promise<{
     list.push(s);
     byPod.set(s.pod, list);
   }
-  // The sandbox each pod's containers join: the newest observed one, unless the plan makes a new one.
-  const sandboxName = new Map<string, string>();
-  for (const c of x.observed) {
-    if (c.role !== 'sandbox') continue;
-    const cur = sandboxName.get(c.podUid);
-    if (!cur || Number(cur.split('_').pop()) < c.attempt) sandboxName.set(c.podUid, c.dockerName);
-  }
   let done = 0;
   const errors: StepError[] = [];
   const runPod = async (list: Step[]): Promise<void> => {
     // Removals first in parallel (members before their sandbox), then the rest in order.
-    const removes = list.filter((s) => s.op === 'remove' || s.op === 'stop');
+    const removes = list.filter((s): s is Extract<Step, { op: 'remove' | 'stop' }> => s.op === 'remove' || s.op === 'stop');
     const others = list.filter((s) => s.op !== 'remove' && s.op !== 'stop');
-    const members = removes.filter((s) => !s.name.includes('_sandbox_'));
-    const boxes = removes.filter((s) => s.name.includes('_sandbox_'));
+    const members = removes.filter((s) => s.role !== 'sandbox');
+    const boxes = removes.filter((s) => s.role === 'sandbox');
+    let failed = false;
     for (const group of [members, boxes]) {
-      const results = await Promise.allSettled(group.map((s) => runStep(s, x, sandboxName)));
-      results.forEach((r, i) => (r.status === 'fulfilled' ? done++ : errors.push({ step: group[i]!, error: errorMessage(r.reason) })));
+      const results = await Promise.allSettled(group.map((s) => runStep(s, x)));
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') done++;
+        else {
+          failed = true;
+          errors.push({ step: group[i]!, error: errorMessage(r.reason) });
+        }
+      });
     }
-    if (errors.some((e) => e.step.pod === list[0]?.pod)) return;
+    if (failed) return;
     for (const s of others) {
       try {
-        await runStep(s, x, sandboxName);
+        await runStep(s, x);
         done++;
       } catch (e) {
         errors.push({ step: s, error: errorMessage(e) });

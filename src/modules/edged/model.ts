@@ -1,6 +1,7 @@
 /** The data edged's planner works on: desired pods, observed engine state, runtime facts, steps. */
 import type { FieldIssue } from '../../core/errors.js';
-import type { Container, Pod } from '../../contract/resources/pod.js';
+import type { Pod } from '../../contract/resources/pod.js';
+import type { RegistryAuth } from '../../contract/resources/secret.js';
 import type { Role } from './labels.js';
 
 /** A desired pod as read from the store: validated (`pod`) or refused (`issues`). */
@@ -12,6 +13,10 @@ export interface DesiredPod {
   issues?: FieldIssue[];
   /** per container: what a create needs that may be missing (CreateContainerConfigError) */
   configErrors: Record<string, string>;
+  /** per container without a config error: its resolved environment (KEY=value) */
+  env: Record<string, string[]>;
+  /** per image of the pod: registry credentials from its imagePullSecrets (absent: anonymous) */
+  pullAuth: Record<string, RegistryAuth>;
   /** image of the sandbox (config or the first container's image) */
   sandboxImage: string;
   sandboxHash: string;
@@ -77,13 +82,20 @@ export interface Facts {
   pullBackoff: { initialMs: number; maxMs: number };
 }
 
+/**
+ * One action on the engine or the host, carrying everything it needs: the executor only executes
+ * (it resolves nothing, reads no store, parses no names).
+ */
 export type Step =
-  | { op: 'pull'; pod: string; image: string }
+  | { op: 'pull'; pod: string; image: string; auth?: RegistryAuth }
   | { op: 'volumes'; pod: string }
-  | { op: 'create'; pod: string; role: Role; container: string; attempt: number }
+  /** the pod's network holder, attempt n */
+  | { op: 'create'; pod: string; role: 'sandbox'; container: 'sandbox'; attempt: number }
+  /** a container with its resolved env; `sandbox`: the holder whose network it joins (absent with hostNetwork) */
+  | { op: 'create'; pod: string; role: 'init' | 'app'; container: string; attempt: number; env: string[]; sandbox?: string }
   | { op: 'start'; pod: string; id: string; name: string }
-  | { op: 'stop'; pod: string; id: string; name: string; graceSeconds: number; reason: string }
-  | { op: 'remove'; pod: string; id: string; name: string; graceSeconds: number; reason: string }
+  | { op: 'stop'; pod: string; id: string; name: string; role: Role; graceSeconds: number; reason: string }
+  | { op: 'remove'; pod: string; id: string; name: string; role: Role; graceSeconds: number; reason: string }
   | { op: 'removeDir'; pod: string; uid: string };
 
 export interface Waiting {
@@ -99,11 +111,4 @@ export interface Plan {
   terminal: Map<string, 'Succeeded' | 'Failed'>;
   /** ms since epoch when the planner wants to look again (a backoff expires); undefined = no need */
   wakeAt?: number;
-}
-
-export function containersOf(pod: Pod): { role: Role; spec: Container }[] {
-  return [
-    ...(pod.spec.initContainers ?? []).map((spec) => ({ role: 'init' as const, spec })),
-    ...pod.spec.containers.map((spec) => ({ role: 'app' as const, spec })),
-  ];
 }

@@ -4,6 +4,7 @@
  * between calls: the same inputs always give the same plan.
  */
 import { pullPolicyOf, type Container, type Pod } from '../../contract/resources/pod.js';
+import { containerName } from './labels.js';
 import type { DesiredPod, Facts, Observed, ObservedContainer, Plan, Step, Waiting } from './model.js';
 
 const ALIVE = new Set(['running', 'restarting', 'paused']);
@@ -27,6 +28,8 @@ class PodPlanner {
   terminal?: 'Succeeded' | 'Failed';
   private readonly pulled = new Set<string>();
   private volumesDone = false;
+  /** the sandbox the pod's containers join: the running one, or the one this plan creates */
+  private sandboxName?: string;
 
   constructor(
     private readonly d: DesiredPod & { pod: Pod },
@@ -45,7 +48,7 @@ class PodPlanner {
   }
 
   private remove(c: ObservedContainer, reason: string): void {
-    this.steps.push({ op: 'remove', pod: this.d.uid, id: c.id, name: c.dockerName, graceSeconds: ALIVE.has(c.state) ? c.graceSeconds : 0, reason });
+    this.steps.push({ op: 'remove', pod: this.d.uid, id: c.id, name: c.dockerName, role: c.role, graceSeconds: ALIVE.has(c.state) ? c.graceSeconds : 0, reason });
   }
 
   /** Can a container with this image be created now? Adds a pull step when one is due. */
@@ -68,7 +71,8 @@ class PodPlanner {
         return false;
       }
     }
-    if (!this.pullsInPlan.has(image)) this.steps.push({ op: 'pull', pod: this.d.uid, image });
+    const auth = this.d.pullAuth[image];
+    if (!this.pullsInPlan.has(image)) this.steps.push({ op: 'pull', pod: this.d.uid, image, ...(auth ? { auth } : {}) });
     this.pullsInPlan.add(image);
     this.pulled.add(image);
     return true;
@@ -82,7 +86,8 @@ class PodPlanner {
     }
     if (!this.imageReady(spec.image, pullPolicyOf(spec), spec.name)) return;
     this.volumes();
-    this.steps.push({ op: 'create', pod: this.d.uid, role, container: spec.name, attempt });
+    const env = this.d.env[spec.name] ?? [];
+    this.steps.push({ op: 'create', pod: this.d.uid, role, container: spec.name, attempt, env, ...(this.sandboxName ? { sandbox: this.sandboxName } : {}) });
   }
 
   private volumes(): void {
@@ -125,7 +130,7 @@ class PodPlanner {
     if (!this.terminal) return;
     // Nothing will run in this pod again: its network holder can stop (containers stay for logs).
     for (const b of this.mine.filter((c) => c.role === 'sandbox' && ALIVE.has(c.state))) {
-      this.steps.push({ op: 'stop', pod: this.d.uid, id: b.id, name: b.dockerName, graceSeconds: 1, reason: 'pod finished' });
+      this.steps.push({ op: 'stop', pod: this.d.uid, id: b.id, name: b.dockerName, role: b.role, graceSeconds: 1, reason: 'pod finished' });
     }
   }
 
@@ -168,7 +173,7 @@ class PodPlanner {
       }
       if (ALIVE.has(cur.state)) {
         const p = this.facts.probes.get(cur.id);
-        if (p?.unhealthy) this.steps.push({ op: 'stop', pod: this.d.uid, id: cur.id, name: cur.dockerName, graceSeconds: this.grace, reason: 'probe failed' });
+        if (p?.unhealthy) this.steps.push({ op: 'stop', pod: this.d.uid, id: cur.id, name: cur.dockerName, role: cur.role, graceSeconds: this.grace, reason: 'probe failed' });
         continue;
       }
       if (!this.restartAfterEnd(c, 'app', cur, prev)) {
@@ -205,13 +210,20 @@ class PodPlanner {
     const [box, ...extra] = boxes;
     for (const b of extra) this.remove(b, 'duplicate sandbox');
     if (box && box.hash === this.d.sandboxHash && box.state === 'created') {
+      this.sandboxName = box.dockerName;
       this.steps.push({ op: 'start', pod: this.d.uid, id: box.id, name: box.dockerName });
       return true;
     }
-    if (box && box.hash === this.d.sandboxHash && ALIVE.has(box.state)) return true;
+    if (box && box.hash === this.d.sandboxHash && ALIVE.has(box.state)) {
+      this.sandboxName = box.dockerName;
+      return true;
+    }
     // No usable sandbox: everything that joined the old one's network namespace goes with it.
     const members = this.mine.filter((c) => c.role !== 'sandbox');
-    if (this.finished(members)) return true; // a completed pod keeps its containers for status and logs
+    if (this.finished(members)) {
+      if (box) this.sandboxName = box.dockerName;
+      return true; // a completed pod keeps its containers for status and logs
+    }
     if (box) this.remove(box, box.hash === this.d.sandboxHash ? 'sandbox not running' : 'sandbox spec changed');
     for (const c of members) this.remove(c, 'sandbox replaced');
     const first = this.d.pod.spec.containers[0]!;
@@ -223,7 +235,9 @@ class PodPlanner {
       return false;
     }
     this.volumes();
-    this.steps.push({ op: 'create', pod: this.d.uid, role: 'sandbox', container: 'sandbox', attempt: box ? box.attempt + 1 : 0 });
+    const attempt = box ? box.attempt + 1 : 0;
+    this.sandboxName = containerName(this.d, 'sandbox', 'sandbox', attempt);
+    this.steps.push({ op: 'create', pod: this.d.uid, role: 'sandbox', container: 'sandbox', attempt });
     // Containers are recreated against the new sandbox in the same plan (restart counts go on).
     this.mine = [];
     this.carry = members;
@@ -245,7 +259,7 @@ export function plan(desired: readonly DesiredPod[], obs: Observed, facts: Facts
   // Containers of pods that no longer exist (or whose uid changed) go first.
   for (const c of obs.containers) {
     if (!known.has(c.podUid)) {
-      out.steps.push({ op: 'remove', pod: c.podUid, id: c.id, name: c.dockerName, graceSeconds: ALIVE.has(c.state) ? c.graceSeconds : 0, reason: 'pod deleted' });
+      out.steps.push({ op: 'remove', pod: c.podUid, id: c.id, name: c.dockerName, role: c.role, graceSeconds: ALIVE.has(c.state) ? c.graceSeconds : 0, reason: 'pod deleted' });
     }
   }
   const pulls = new Set<string>();

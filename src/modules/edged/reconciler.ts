@@ -8,7 +8,7 @@ import type { Logger } from '../../core/logger.js';
 import { stableStringify } from '../../lib/json.js';
 import type { NodeStore } from '../../store/store.js';
 import { desiredPods, type Lookups, type SandboxSettings } from './desired.js';
-import type { Engine } from './engine.js';
+import type { ContainerEngine } from './engine.js';
 import { execute, type StepError } from './executor.js';
 import type { DesiredPod, Facts, Observed, ObservedContainer, Plan, PullFailure } from './model.js';
 import { plan } from './planner.js';
@@ -18,7 +18,7 @@ import { listPodDirs, prepareVolumes } from './volumes.js';
 import { errorMessage } from '../../core/errors.js';
 
 export interface ReconcilerDeps {
-  engine: Engine;
+  engine: ContainerEngine;
   store: NodeStore;
   lookups: Lookups;
   probes: ProbeManager;
@@ -84,7 +84,6 @@ export class Reconciler {
         engine: this.d.engine,
         dataDir: this.d.dataDir,
         desired: new Map(desired.map((x) => [x.uid, x])),
-        observed: obs.containers,
         lookups: this.d.lookups,
         sandbox: this.d.sandbox,
         pulls: this.pulls,

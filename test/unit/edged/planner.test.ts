@@ -14,7 +14,7 @@ function desired(spec: Record<string, unknown>, uid = 'u1', name = 'p'): Desired
   const pod = parsePod({ metadata: { name }, spec });
   const hashes: Record<string, string> = {};
   for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) hashes[c.name] = containerHash(pod, c);
-  return { namespace: 'default', name, uid, pod, configErrors: {}, sandboxImage: pod.spec.containers[0]!.image, sandboxHash: sandboxHash(pod, SB), hashes };
+  return { namespace: 'default', name, uid, pod, configErrors: {}, env: {}, pullAuth: {}, sandboxImage: pod.spec.containers[0]!.image, sandboxHash: sandboxHash(pod, SB), hashes };
 }
 
 function facts(extra: Partial<Facts> = {}): Facts {
@@ -71,7 +71,7 @@ test('containers created but not started (crash between create and start) are st
 
 test('containers of deleted pods and leftover pod folders are removed; refused specs are left alone', () => {
   const gone = desired({ containers: [app()] }, 'old');
-  const bad: DesiredPod = { namespace: 'default', name: 'bad', uid: 'u9', issues: [{ path: 'spec.containers', reason: 'x' }], configErrors: {}, sandboxImage: '', sandboxHash: '', hashes: {} };
+  const bad: DesiredPod = { namespace: 'default', name: 'bad', uid: 'u9', issues: [{ path: 'spec.containers', reason: 'x' }], configErrors: {}, env: {}, pullAuth: {}, sandboxImage: '', sandboxHash: '', hashes: {} };
   const badC = { ...oc(gone, 'app', 'a'), podUid: 'u9' };
   const c = oc(gone, 'app', 'a');
   const p = plan([bad], observed([c, badC], [IMG], ['old', 'u9']), facts());
@@ -188,7 +188,7 @@ test('a finished pod stops its sandbox and is not rerun when the sandbox is gone
 });
 
 test('registry of an image reference', async () => {
-  const { registryOf } = await import('../../../src/modules/edged/executor.js');
+  const { registryOf } = await import('../../../src/modules/edged/desired.js');
   assert.equal(registryOf('nginx:1'), 'docker.io');
   assert.equal(registryOf('library/nginx'), 'docker.io');
   assert.equal(registryOf('registry.local:5000/app:1'), 'registry.local:5000');

@@ -23,7 +23,7 @@ function desired(spec: Record<string, unknown>): DesiredPod {
   const pod = parsePod({ metadata: { name: 'p' }, spec });
   const hashes: Record<string, string> = {};
   for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) hashes[c.name] = containerHash(pod, c);
-  return { namespace: 'default', name: 'p', uid: 'u1', pod, configErrors: {}, sandboxImage: IMG, sandboxHash: sandboxHash(pod, SB), hashes };
+  return { namespace: 'default', name: 'p', uid: 'u1', pod, configErrors: {}, env: {}, pullAuth: {}, sandboxImage: IMG, sandboxHash: sandboxHash(pod, SB), hashes };
 }
 
 let seq = 0;
@@ -186,7 +186,7 @@ test('init containers: Init:0/2, Init:1/2, Init:Error, Init:CrashLoopBackOff', (
 
 test('a spec the node refused: the node reason (InvalidSpec)', () => {
   const pod = reported(one, () => []);
-  pod.status = podStatus({ namespace: 'default', name: 'p', uid: 'u1', issues: [{ path: 'spec.x', reason: 'bad' }], configErrors: {}, sandboxImage: '', sandboxHash: '', hashes: {} }, [], { steps: [], waiting: new Map(), terminal: new Map() }, new Map(), undefined);
+  pod.status = podStatus({ namespace: 'default', name: 'p', uid: 'u1', issues: [{ path: 'spec.x', reason: 'bad' }], configErrors: {}, env: {}, pullAuth: {}, sandboxImage: '', sandboxHash: '', hashes: {} }, [], { steps: [], waiting: new Map(), terminal: new Map() }, new Map(), undefined);
   assert.equal(summary(pod), '0/1 InvalidSpec 0');
 });
 
