@@ -6,7 +6,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { backoffDelay, sleep } from '../../core/backoff.js';
-import { ConflictError, errorMessage, NotFoundError, ValidationError } from '../../core/errors.js';
+import { ConflictError, errorMessage, hasStatus, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import { storeLookups, type SandboxSettings } from './desired.js';
@@ -15,15 +15,15 @@ import type { EdgedMessage, PodExecReply, PodLogsReply, PodRef } from './message
 import type { ObservedContainer } from './model.js';
 import { ProbeManager } from './probes.js';
 import { Reconciler } from './reconciler.js';
+import { PassRunner } from './runner.js';
 import { STATIC_KINDS, StaticPods } from './static.js';
 
 const RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
 /** Engine answers about a request's container (gone, not running) are answers, not module failures. */
 function asAnswer(e: unknown): never {
-  const code = (e as { statusCode?: number }).statusCode;
-  if (code === 404) throw new NotFoundError(`container (${errorMessage(e)})`);
-  if (code === 409) throw new ConflictError(errorMessage(e));
+  if (hasStatus(e, 404)) throw new NotFoundError(`container (${errorMessage(e)})`);
+  if (hasStatus(e, 409)) throw new ConflictError(errorMessage(e));
   throw e;
 }
 
@@ -35,14 +35,8 @@ export class Edged implements NodeModule {
   private probes?: ProbeManager;
   private rec?: Reconciler;
   private abort?: AbortController;
-  private running?: Promise<void>;
-  private again = false;
-  private pendingRounds = 0;
-  private failures = 0;
+  private runner?: PassRunner;
   private engineDown = false;
-  private debounce?: NodeJS.Timeout;
-  private wake?: NodeJS.Timeout;
-  private retry?: NodeJS.Timeout;
   private resync?: NodeJS.Timeout;
   private staticTimer?: NodeJS.Timeout;
   private watcher?: FSWatcher;
@@ -78,6 +72,22 @@ export class Edged implements NodeModule {
       },
       now: () => ctx.services.now().getTime(),
       log: ctx.log,
+    });
+    const rec = this.rec;
+    this.runner = new PassRunner({
+      pass: async (reason) => {
+        const r = await rec.pass();
+        if (r.steps) ctx.log.debug('pass done', { reason, steps: r.steps, errors: r.errors.length });
+        return { errors: r.errors.length, pending: r.pending, ...(r.wakeAt !== undefined ? { wakeAt: r.wakeAt } : {}) };
+      },
+      onDone: () => this.engineState(false),
+      onThrow: (reason, e, attempt) => {
+        this.engineState(true);
+        ctx.log.warn('reconcile failed; retrying', { reason, error: errorMessage(e), attempt });
+      },
+      retry: RETRY,
+      debounceMs: 30,
+      maxPendingRounds: 3,
     });
     ctx.bus.serve((msg: NodeMessage) => this.handle(msg as EdgedMessage));
     this.unsubscribe = ctx.bus.subscribe('resource.changed', (m) => {
@@ -136,65 +146,21 @@ export class Edged implements NodeModule {
     }
   }
 
-  /** Ask for a pass soon; passes never overlap (a request during one runs right after it). */
+  /** Ask for a pass soon. */
   trigger(reason: string): void {
-    if (!this.abort || this.abort.signal.aborted) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    if (this.debounce) return;
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined;
-      this.running = this.pass(reason).finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.trigger('again');
-        }
-      });
-    }, 30);
+    this.runner?.trigger(reason);
   }
 
-  private async pass(reason: string): Promise<void> {
-    const log = this.ctx!.log;
-    clearTimeout(this.retry);
+  /** The engine answered a pass (or did not): kept in meta `edged.engine`, logged on change. */
+  private engineState(down: boolean): void {
+    if (down === this.engineDown) return;
+    this.engineDown = down;
     try {
-      const r = await this.rec!.pass();
-      if (this.engineDown) {
-        this.engineDown = false;
-        this.ctx!.services.store.meta.set('edged.engine', 'up');
-        log.info('docker engine reachable again; converging');
-      }
-      if (r.steps) log.debug('pass done', { reason, steps: r.steps, errors: r.errors.length });
-      this.failures = r.errors.length ? this.failures + 1 : 0;
-      if (r.errors.length) this.schedule('retry', backoffDelay(RETRY, this.failures - 1));
-      if (r.pending && !r.errors.length && this.pendingRounds++ < 3) this.again = true;
-      else if (!r.pending) this.pendingRounds = 0;
-      clearTimeout(this.wake);
-      if (r.wakeAt !== undefined) {
-        this.wake = setTimeout(() => this.trigger('backoff-expired'), Math.max(0, r.wakeAt - Date.now()) + 20);
-        this.wake.unref();
-      }
-    } catch (e) {
-      this.failures++;
-      if (!this.engineDown) {
-        this.engineDown = true;
-        try {
-          this.ctx!.services.store.meta.set('edged.engine', 'down');
-        } catch {
-          /* store closing */
-        }
-      }
-      log.warn('reconcile failed; retrying', { reason, error: errorMessage(e), attempt: this.failures });
-      this.schedule('retry', backoffDelay(RETRY, this.failures - 1));
+      this.ctx!.services.store.meta.set('edged.engine', down ? 'down' : 'up');
+    } catch {
+      /* store closing */
     }
-  }
-
-  private schedule(reason: string, ms: number): void {
-    clearTimeout(this.retry);
-    this.retry = setTimeout(() => this.trigger(reason), ms);
-    this.retry.unref();
+    if (!down) this.ctx!.log.info('docker engine reachable again; converging');
   }
 
   private async handle(msg: EdgedMessage): Promise<unknown> {
@@ -248,12 +214,12 @@ export class Edged implements NodeModule {
 
   async stop(): Promise<void> {
     this.abort?.abort();
-    for (const t of [this.debounce, this.wake, this.retry, this.burst]) clearTimeout(t);
+    clearTimeout(this.burst);
     clearInterval(this.resync);
     clearInterval(this.staticTimer);
     this.watcher?.close();
     this.unsubscribe?.();
     this.probes?.stopAll();
-    await this.running?.catch(() => undefined);
+    await this.runner?.stop();
   }
 }
