@@ -30,7 +30,22 @@ export function toFieldIssues(err: z.ZodError, prefix = ''): FieldIssue[] {
       issues.push({ path: join(base), reason: i.message });
     }
   }
-  return issues;
+  return collapse(issues);
+}
+
+/**
+ * One line per problem: exact repeats go, and so does a check on an object that failed only because
+ * one of its keys is unknown ("exactly one of ..." beside "valueFrom.fieldRef: unknown field").
+ */
+function collapse(issues: FieldIssue[]): FieldIssue[] {
+  const seen = new Set<string>();
+  const unknown = issues.filter((i) => i.reason === 'unknown field').map((i) => i.path);
+  return issues.filter((i) => {
+    const k = `${i.path}\u0000${i.reason}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return i.reason === 'unknown field' || !unknown.some((u) => u.startsWith(`${i.path}.`) || u.startsWith(`${i.path}[`) || (i.path === '' && u !== ''));
+  });
 }
 
 /** Parse or throw a ValidationError naming every bad field. */
