@@ -8,6 +8,7 @@
 import type { FieldIssue } from '../core/errors.js';
 import { toFieldIssues, z } from '../lib/schema.js';
 import { type ERROR_CODES, fieldIssueSchema } from './errors.js';
+import { nodeRuntimeSchema } from './node-status.js';
 
 /** ms since epoch that make a valid date */
 const ms = z.number().int().min(0).max(8.64e15);
@@ -59,6 +60,8 @@ export const nodeReportedStatusSchema = z.object({
   /** last desired document rejected (validation or stale), if any */
   lastError: text(4096).optional(),
   outbox: z.object({ rows: count, dropped: count }),
+  /** can the node run pods now (its container engine answers)? absent: yes */
+  runtime: nodeRuntimeSchema.optional(),
 });
 export type NodeReportedStatus = z.output<typeof nodeReportedStatusSchema>;
 

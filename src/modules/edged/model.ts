@@ -2,6 +2,8 @@
 import type { FieldIssue } from '../../core/errors.js';
 import type { Pod } from '../../contract/resources/pod.js';
 import type { RegistryAuth } from '../../contract/resources/secret.js';
+import type { DnsSettings } from './desired.js';
+import type { EnvSource } from './env.js';
 import type { Role } from './labels.js';
 
 /** A desired pod as read from the store: validated (`pod`) or refused (`issues`). */
@@ -13,8 +15,19 @@ export interface DesiredPod {
   issues?: FieldIssue[];
   /** per container: what a create needs that may be missing (CreateContainerConfigError) */
   configErrors: Record<string, string>;
-  /** per container without a config error: its resolved environment (KEY=value) */
-  env: Record<string, string[]>;
+  /** per container without a config error: its environment sources (values read; the pod IP filled in at create) */
+  env: Record<string, EnvSource[]>;
+  /**
+   * How the pod is networked: `shared` a sandbox holds the namespace every container joins;
+   * `own` its single container has its own (no sandbox needed); `host` the host's.
+   */
+  network: 'shared' | 'own' | 'host';
+  /** DNS of the pod's network holder (dnsPolicy None / dnsConfig); absent: the host's resolv.conf */
+  dns?: DnsSettings;
+  /** the pod is being deleted (metadata.deletionTimestamp): stop everything with this grace */
+  deleting?: { graceSeconds: number };
+  /** the pod cannot run on this node (nodeSelector / required node affinity): why */
+  unfit?: { reason: string; message: string };
   /** per image of the pod: registry credentials from its imagePullSecrets (absent: anonymous) */
   pullAuth: Record<string, RegistryAuth>;
   /** image of the sandbox (config or the first container's image) */
@@ -36,6 +49,8 @@ export interface ObservedContainer {
   role: Role;
   container: string;
   attempt: number;
+  /** Kubernetes' restartCount of this container instance (label) */
+  restarts: number;
   hash: string;
   graceSeconds: number;
   image: string;
@@ -78,6 +93,12 @@ export interface Facts {
   now: number;
   probes: Map<string, ProbeFacts>;
   pulls: Map<string, PullFailure>;
+  /** per pod uid, per container: the restart count last seen (outlives removed containers) */
+  restarts?: Map<string, Map<string, number>>;
+  /** the node's IP (status.hostIP) */
+  hostIP?: string;
+  /** the last time the engine went away and came back: containers that ended then restart at once */
+  outage?: { from: number; to: number };
   crashLoop: { initialMs: number; maxMs: number; resetMs: number };
   pullBackoff: { initialMs: number; maxMs: number };
 }
@@ -91,8 +112,22 @@ export type Step =
   | { op: 'volumes'; pod: string }
   /** the pod's network holder, attempt n */
   | { op: 'create'; pod: string; role: 'sandbox'; container: 'sandbox'; attempt: number }
-  /** a container with its resolved env; `sandbox`: the holder whose network it joins (absent with hostNetwork) */
-  | { op: 'create'; pod: string; role: 'init' | 'app'; container: string; attempt: number; env: string[]; sandbox?: string }
+  /**
+   * a container with its resolved env and expanded command/args; `sandbox`: the holder whose
+   * network it joins (absent when the pod has none); `restarts`: its restart count
+   */
+  | {
+      op: 'create';
+      pod: string;
+      role: 'init' | 'app';
+      container: string;
+      attempt: number;
+      restarts: number;
+      env: string[];
+      command?: string[];
+      args?: string[];
+      sandbox?: string;
+    }
   | { op: 'start'; pod: string; id: string; name: string }
   | { op: 'stop'; pod: string; id: string; name: string; role: Role; graceSeconds: number; reason: string }
   | { op: 'remove'; pod: string; id: string; name: string; role: Role; graceSeconds: number; reason: string }

@@ -5,12 +5,17 @@
  * adopted on the next start. Serves `pod.logs` / `pod.exec` / `edged.resync` on the bus.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { backoffDelay, sleep } from '../../core/backoff.js';
+import { availableParallelism, arch, totalmem } from 'node:os';
+import { statfsSync } from 'node:fs';
+import { sleep } from '../../core/backoff.js';
+import { setNodeRuntime } from '../../store/node-runtime.js';
 import { ConflictError, errorMessage, hasStatus, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import { storeLookups, type SandboxSettings } from './desired.js';
+import { nodeLabels, type NodeInfo } from './downward.js';
 import { Engine } from './engine.js';
+import { EngineWatch } from './engine-watch.js';
 import type { EdgedMessage, PodExecReply, PodLogsReply, PodRef } from './messages.js';
 import type { ObservedContainer } from './model.js';
 import { ProbeManager } from './probes.js';
@@ -19,6 +24,18 @@ import { PassRunner } from './runner.js';
 import { STATIC_KINDS, StaticPods } from './static.js';
 
 const RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
+/** The node as pods see it (Downward API, resource defaults, node affinity). */
+function nodeInfo(name: string, labels: Record<string, string>, dataDir: string): NodeInfo {
+  let storageBytes = 0;
+  try {
+    const st = statfsSync(dataDir);
+    storageBytes = st.blocks * st.bsize;
+  } catch {
+    /* not there yet */
+  }
+  return { name, labels: nodeLabels(name, arch(), labels), cpus: availableParallelism(), memoryBytes: totalmem(), storageBytes };
+}
 
 /** Engine answers about a request's container (gone, not running) are answers, not module failures. */
 function asAnswer(e: unknown): never {
@@ -36,7 +53,7 @@ export class Edged implements NodeModule {
   private rec?: Reconciler;
   private abort?: AbortController;
   private runner?: PassRunner;
-  private engineDown = false;
+  private watch?: EngineWatch;
   private resync?: NodeJS.Timeout;
   private staticTimer?: NodeJS.Timeout;
   private watcher?: FSWatcher;
@@ -54,40 +71,49 @@ export class Edged implements NodeModule {
       () => this.trigger('probe'),
       ctx.log.child('probes'),
     );
-    const sandbox: SandboxSettings = { image: cfg.sandbox.image, command: cfg.sandbox.command, network: cfg.network };
+    const sandbox: SandboxSettings = { image: cfg.sandbox.image, command: cfg.sandbox.command, network: cfg.network, skipForSingleContainer: cfg.sandbox.skipForSingleContainer };
     this.rec = new Reconciler({
       engine: this.engine,
       store,
       lookups: storeLookups(store.resources),
       probes: this.probes,
       dataDir: config.dataDir,
-      nodeName: config.node.name,
+      node: nodeInfo(config.node.name, config.node.labels, config.dataDir),
       sandbox,
       timing: {
         crashLoop: { initialMs: cfg.crashLoop.initialSeconds * 1000, maxMs: cfg.crashLoop.maxSeconds * 1000, resetMs: cfg.crashLoop.resetSeconds * 1000 },
         pullBackoff: { initialMs: cfg.pullBackoff.initialSeconds * 1000, maxMs: cfg.pullBackoff.maxSeconds * 1000 },
       },
+      podRetry: RETRY,
       reportStatus: async (key, status) => {
         await ctx.bus.request('metamanager', { type: 'status.report', key, status });
       },
+      workDone: () => this.trigger('pod-work-done'),
       now: () => ctx.services.now().getTime(),
       log: ctx.log,
     });
     const rec = this.rec;
+    this.watch = new EngineWatch({
+      ping: () => this.engine!.ping(),
+      socketPath: config.paths.dockerSocket,
+      intervalMs: 500,
+      onAway: (reason) => this.engineState(false, reason),
+      onBack: () => this.engineState(true),
+    });
     this.runner = new PassRunner({
       pass: async (reason) => {
         const r = await rec.pass();
-        if (r.steps) ctx.log.debug('pass done', { reason, steps: r.steps, errors: r.errors.length });
-        return { errors: r.errors.length, pending: r.pending, ...(r.wakeAt !== undefined ? { wakeAt: r.wakeAt } : {}) };
+        if (r.dispatched) ctx.log.debug('pass done', { reason, podsGivenWork: r.dispatched });
+        return r.wakeAt !== undefined ? { wakeAt: r.wakeAt } : {};
       },
-      onDone: () => this.engineState(false),
+      onDone: () => undefined,
       onThrow: (reason, e, attempt) => {
-        this.engineState(true);
-        ctx.log.warn('reconcile failed; retrying', { reason, error: errorMessage(e), attempt });
+        // Still away: pods applied meanwhile get a status saying so too.
+        if (!this.watch!.lost(errorMessage(e))) void rec.engineAway(this.awayMessage(errorMessage(e))).catch(() => undefined);
+        if (attempt === 1) ctx.log.warn('reconcile failed; retrying', { reason, error: errorMessage(e) });
       },
       retry: RETRY,
       debounceMs: 30,
-      maxPendingRounds: 3,
     });
     ctx.bus.serve((msg: NodeMessage) => this.handle(msg as EdgedMessage));
     this.unsubscribe = ctx.bus.subscribe('resource.changed', (m) => {
@@ -130,19 +156,27 @@ export class Edged implements NodeModule {
     }
   }
 
-  /** Docker events for our containers; reconnects with backoff (engine restarts, missing socket). */
+  /**
+   * Docker events for our containers. The stream ending is the first sign of an engine shutting
+   * down (dockerd closes its API before stopping containers): nothing more is sent to it until it
+   * answers again, then the stream reconnects at once.
+   */
   private async watchEvents(signal: AbortSignal): Promise<void> {
-    let attempt = 0;
     while (!signal.aborted) {
+      await this.watch!.whenUp();
+      if (signal.aborted) return;
+      const began = Date.now();
+      let why = 'its events stream ended';
       try {
         await this.engine!.events(() => this.trigger('event'), signal);
-        attempt = 0;
-      } catch {
-        attempt++;
+      } catch (e) {
+        why = errorMessage(e);
       }
       if (signal.aborted) return;
+      this.watch!.lost(why);
       this.trigger('events-reconnect');
-      await sleep(backoffDelay(RETRY, attempt), signal).catch(() => undefined);
+      // A stream that keeps ending while the engine answers (not a restart): do not spin.
+      if (Date.now() - began < 1000) await sleep(1000, signal).catch(() => undefined);
     }
   }
 
@@ -151,16 +185,33 @@ export class Edged implements NodeModule {
     this.runner?.trigger(reason);
   }
 
-  /** The engine answered a pass (or did not): kept in meta `edged.engine`, logged on change. */
-  private engineState(down: boolean): void {
-    if (down === this.engineDown) return;
-    this.engineDown = down;
+  /**
+   * The engine went away or came back: meta `edged.engine`, the node condition
+   * ContainerRuntimeReady (edgehub reports it upstream), pod statuses, and a pass when it is back.
+   */
+  private awayMessage(reason: string): string {
+    return `docker engine at ${this.ctx!.services.config.paths.dockerSocket} does not answer: ${reason}`;
+  }
+
+  private engineState(up: boolean, reason = ''): void {
+    const ctx = this.ctx!;
+    const socket = ctx.services.config.paths.dockerSocket;
+    const message = up ? `docker engine at ${socket} answers` : this.awayMessage(reason);
     try {
-      this.ctx!.services.store.meta.set('edged.engine', down ? 'down' : 'up');
+      const { meta } = ctx.services.store;
+      meta.set('edged.engine', up ? 'up' : 'down');
+      if (setNodeRuntime(meta, up ? { ready: true } : { ready: false, message })) ctx.bus.publish({ type: 'node.runtime.changed' });
     } catch {
       /* store closing */
     }
-    if (!down) this.ctx!.log.info('docker engine reachable again; converging');
+    if (up) {
+      ctx.log.info('docker engine answers again; converging', { socket });
+      this.rec!.engineBack();
+      this.trigger('engine-back');
+    } else {
+      ctx.log.warn('docker engine does not answer; nothing is started until it does', { socket, reason });
+      void this.rec!.engineAway(message).catch(() => undefined);
+    }
   }
 
   private async handle(msg: EdgedMessage): Promise<unknown> {
@@ -220,6 +271,7 @@ export class Edged implements NodeModule {
     this.watcher?.close();
     this.unsubscribe?.();
     this.probes?.stopAll();
+    this.watch?.stop();
     await this.runner?.stop();
   }
 }

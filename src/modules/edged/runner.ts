@@ -1,19 +1,15 @@
 /**
  * edged's pass runner: runs one reconcile pass at a time. Anything may `trigger` a pass (a desired
- * change, an engine event, a probe result, the periodic resync); triggers arriving during a pass
- * run one more pass right after it, and a burst of triggers makes one pass (short debounce). A
- * failed pass (it threw, or some of its steps failed) retries with capped backoff; a pass may ask
- * to be woken at a time (a backoff expiry) or to run again at once (work it could not finish).
+ * change, an engine event, a probe result, a pod's work ending, the periodic resync); triggers
+ * arriving during a pass run one more pass right after it, and a burst of triggers makes one pass
+ * (short debounce). A pass that throws retries with capped backoff; a pass may ask to be woken at
+ * a time (a backoff expiry). Passes are short: they hand work to per-pod workers, never wait on it.
  */
 import { backoffDelay, type BackoffPolicy } from '../../core/backoff.js';
 
 export interface PassOutcome {
-  /** steps that failed this pass (retried with backoff) */
-  errors: number;
   /** ms since epoch when the planner wants to look again */
   wakeAt?: number;
-  /** the pass left work the next pass can do now (e.g. containers to create after a pull) */
-  pending: boolean;
 }
 
 /** The timer functions the runner uses (real ones by default; a fake clock in unit tests). */
@@ -37,13 +33,11 @@ export interface RunnerDeps {
   pass(reason: string): Promise<PassOutcome>;
   /** a pass threw (the engine is unreachable, the store is closing): `attempt` counts consecutive failures */
   onThrow(reason: string, error: unknown, attempt: number): void;
-  /** a pass ran to its end (its steps may still have failed) */
+  /** a pass ran to its end */
   onDone(reason: string, outcome: PassOutcome): void;
   retry: BackoffPolicy;
   /** triggers within this window make one pass */
   debounceMs: number;
-  /** how many passes in a row may ask to run again at once */
-  maxPendingRounds: number;
   timers?: Timers;
   rand?: () => number;
 }
@@ -52,7 +46,6 @@ export class PassRunner {
   private readonly t: Timers;
   private running?: Promise<void>;
   private again = false;
-  private pendingRounds = 0;
   private failures = 0;
   private stopped = false;
   private debounce?: unknown;
@@ -99,11 +92,8 @@ export class PassRunner {
       this.schedule('retry', backoffDelay(this.d.retry, this.failures - 1, this.d.rand), 'retry');
       return;
     }
-    this.failures = r.errors ? this.failures + 1 : 0;
+    this.failures = 0;
     this.d.onDone(reason, r);
-    if (r.errors) this.schedule('retry', backoffDelay(this.d.retry, this.failures - 1, this.d.rand), 'retry');
-    if (r.pending && !r.errors && this.pendingRounds++ < this.d.maxPendingRounds) this.again = true;
-    else if (!r.pending) this.pendingRounds = 0;
     this.clear('wake');
     if (r.wakeAt !== undefined) this.schedule('wake', Math.max(0, r.wakeAt - this.t.now()) + 20, 'backoff-expired');
   }

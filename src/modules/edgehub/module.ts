@@ -23,6 +23,7 @@ import { errorMessage, ValidationError } from '../../core/errors.js';
 import { toFieldIssues } from '../../lib/schema.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
+import { nodeRuntime } from '../../store/node-runtime.js';
 import { decideDesired } from './desired.js';
 import type { HubStatus } from './messages.js';
 import { nodeRpcHandlers, type Emit, type RpcHandlers } from './rpc.js';
@@ -58,6 +59,7 @@ export class EdgeHub implements NodeModule {
       return undefined;
     });
     this.unsubs.push(uplink.onQueued(() => setImmediate(() => void this.flush())));
+    this.unsubs.push(ctx.bus.subscribe('node.runtime.changed', () => this.reportNode()));
     this.connect();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), hub.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
@@ -215,7 +217,8 @@ export class EdgeHub implements NodeModule {
       ...(this.lastError ? { lastError: this.lastError } : {}),
       outbox: { rows: s.rows, dropped: s.dropped },
     };
-    uplink.reportNode(status);
+    const runtime = nodeRuntime(ctx.services.store.meta);
+    uplink.reportNode(runtime ? { ...status, runtime } : status);
   }
 
   private heartbeat(): void {

@@ -5,15 +5,15 @@
  * The real engine is covered by test/integration/edged.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import type { ContainerCreateOptions } from 'dockerode';
 import { LABEL, type Role } from '../../../src/modules/edged/labels.js';
+import type { CreateOptions } from '../../../src/modules/edged/dockerspec.js';
 import type { ContainerEngine, ExecResult } from '../../../src/modules/edged/engine.js';
 import type { EngineState, ObservedContainer } from '../../../src/modules/edged/model.js';
 
 export interface FakeContainer {
   id: string;
   name: string;
-  opts: ContainerCreateOptions;
+  opts: CreateOptions;
   state: EngineState;
   exitCode: number;
   startedAt?: string;
@@ -95,6 +95,10 @@ export class FakeEngine implements ContainerEngine {
     c.finishedAt = new Date(this.clock()).toISOString();
   }
 
+  async ping(): Promise<void> {
+    if (this.down) throw this.down;
+  }
+
   async observe(): Promise<ObservedContainer[]> {
     await this.call('observe', '');
     return [...this.containers.values()]
@@ -110,6 +114,7 @@ export class FakeEngine implements ContainerEngine {
           role: (l[LABEL.role] ?? 'app') as Role,
           container: l[LABEL.container] ?? '',
           attempt: Number(l[LABEL.attempt] ?? 0),
+          restarts: Number(l[LABEL.restarts] ?? l[LABEL.attempt] ?? 0),
           hash: l[LABEL.hash] ?? '',
           graceSeconds: Number(l[LABEL.grace] ?? 10),
           image: c.opts.Image ?? '',
@@ -135,7 +140,7 @@ export class FakeEngine implements ContainerEngine {
     this.images.add(ref);
   }
 
-  async create(opts: ContainerCreateOptions): Promise<string | undefined> {
+  async create(opts: CreateOptions): Promise<string | undefined> {
     await this.call('create', opts.name ?? '');
     if (opts.name && this.byName(opts.name)) return undefined;
     const id = `c${++this.seq}`;

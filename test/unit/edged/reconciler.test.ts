@@ -23,14 +23,17 @@ function setup(t: TestContext) {
   const probes = new ProbeManager(async () => 0, () => undefined, nullLogger());
   t.after(() => probes.stopAll());
   const reports: { name: string; status: PodStatus }[] = [];
+  let done = 0;
   const rec = new Reconciler({
     engine,
     store,
     lookups: storeLookups(store.resources),
     probes,
     dataDir: dir,
-    nodeName: 'n1',
-    sandbox: { image: '', command: ['sleep', 'infinity'], network: 'bridge' },
+    node: { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' }, cpus: 2, memoryBytes: 2 ** 30, storageBytes: 2 ** 34 },
+    sandbox: { image: '', command: ['sleep', 'infinity'], network: 'bridge', skipForSingleContainer: false },
+    podRetry: { initialMs: 60_000, maxMs: 60_000, factor: 2, jitter: 0 },
+    workDone: () => void done++,
     timing: { crashLoop: { initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 }, pullBackoff: { initialMs: 10_000, maxMs: 300_000 } },
     reportStatus: async (key, status) => void reports.push({ name: key.name, status }),
     now: () => Date.now(),
@@ -38,34 +41,36 @@ function setup(t: TestContext) {
   });
   const apply = (name: string, spec: Record<string, unknown>, kind = 'Pod') =>
     store.resources.put({ kind, namespace: 'default', name }, kind === 'Pod' ? { apiVersion: 'v1', kind, metadata: { name, namespace: 'default' }, spec } : { apiVersion: 'v1', kind, metadata: { name, namespace: 'default' }, ...spec });
-  return { dir, store, engine, probes, rec, reports, apply };
+  /** a pass, its pods' work to the end, and the pass that work asks for */
+  const converge = async () => {
+    const r = await rec.pass();
+    await rec.idle();
+    await rec.pass();
+    return r;
+  };
+  return { dir, store, engine, probes, rec, reports, apply, converge, workDone: () => done };
 }
 
-test('a stored pod is created, started and reported; an unchanged pass reports nothing', async (t) => {
+test('a stored pod is created, started and reported (status.report); an unchanged pass reports nothing', async (t) => {
   const s = setup(t);
-  s.store.meta.set('desired.version', '7');
   s.apply('web', { containers: [{ name: 'a', image: IMG, env: [{ name: 'K', value: 'v' }] }] });
-  const r = await s.rec.pass();
-  assert.deepEqual([r.steps, r.errors, r.pending], [3, [], false]);
+  const r = await s.converge();
+  assert.equal(r.dispatched, 1);
+  assert.equal(s.workDone(), 1, 'the end of the pod\'s work asked for a pass');
   const app = s.engine.byName([...s.engine.containers.values()].find((c) => c.name.includes('_c_a_'))!.name)!;
   assert.deepEqual([app.state, app.opts.Env], ['running', ['K=v']]);
-  assert.equal(s.reports.length, 1);
-  assert.equal(s.reports[0]!.status.phase, 'Running');
-  const row = s.store.outbox.peek(10).find((x) => x.key === 'Pod/default/web');
-  assert.ok(row, 'status queued upstream');
-  const msg = JSON.parse(row.payload.toString()) as { desiredVersion: number; status: PodStatus };
-  assert.deepEqual([msg.desiredVersion, msg.status.phase], [7, 'Running']);
+  assert.deepEqual(s.reports.map((x) => x.status.phase), ['Pending', 'Running']);
   await s.rec.pass();
-  assert.equal(s.reports.length, 1, 'no change, no report');
+  assert.equal(s.reports.length, 2, 'no change, no report');
 });
 
 test('a deleted pod: its containers and folder go; a pod recreated with a new uid is rebuilt', async (t) => {
   const s = setup(t);
   s.apply('web', { containers: [{ name: 'a', image: IMG }] });
-  await s.rec.pass();
+  await s.converge();
   assert.equal(s.engine.containers.size, 2);
   s.store.resources.delete({ kind: 'Pod', namespace: 'default', name: 'web' });
-  await s.rec.pass();
+  await s.converge();
   assert.equal(s.engine.containers.size, 0);
   assert.ok(s.engine.calls.some((c) => c.startsWith('remove')));
 });
@@ -73,8 +78,8 @@ test('a deleted pod: its containers and folder go; a pod recreated with a new ui
 test('a refused spec is reported Failed/InvalidSpec with the field path, and nothing is created', async (t) => {
   const s = setup(t);
   s.apply('bad', { containers: [{ name: 'a', image: IMG, lifecycle: {} }] });
-  const r = await s.rec.pass();
-  assert.equal(r.steps, 0);
+  const r = await s.converge();
+  assert.equal(r.dispatched, 0);
   assert.equal(s.engine.containers.size, 0);
   assert.deepEqual([s.reports[0]!.status.phase, s.reports[0]!.status.reason], ['Failed', 'InvalidSpec']);
   assert.match(s.reports[0]!.status.message ?? '', /spec\.containers\[0\]\.lifecycle: unknown field/);
@@ -83,24 +88,31 @@ test('a refused spec is reported Failed/InvalidSpec with the field path, and not
 test('a missing ConfigMap: CreateContainerConfigError, then the pod starts once it appears', async (t) => {
   const s = setup(t);
   s.apply('cfg', { containers: [{ name: 'a', image: IMG, env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'cm', key: 'x' } } }] }] });
-  await s.rec.pass();
+  await s.converge();
   const st = s.reports.at(-1)!.status;
   assert.equal(st.reason, 'CreateContainerConfigError');
   assert.ok(!s.engine.calls.some((c) => c.includes('_c_a_')));
   s.apply('cm', { data: { x: 'from-cm' } }, 'ConfigMap');
-  await s.rec.pass();
+  await s.converge();
   const app = [...s.engine.containers.values()].find((c) => c.name.includes('_c_a_'))!;
   assert.deepEqual(app.opts.Env, ['X=from-cm']);
 });
 
-test('step failures are returned (the runner backs off), and the engine is observed again', async (t) => {
+test('a pod whose work failed backs off on its own; its status says why; others go on', async (t) => {
   const s = setup(t);
-  s.apply('web', { containers: [{ name: 'a', image: IMG }] });
-  s.engine.failNext('create', new Error('engine said no'));
-  const r = await s.rec.pass();
-  assert.deepEqual(r.errors.map((e) => e.error), ['engine said no']);
-  assert.equal(r.pending, true, 'the re-plan still has work');
-  assert.equal(s.engine.calls.filter((c) => c === 'observe').length, 2);
+  s.apply('bad', { containers: [{ name: 'a', image: IMG }] });
+  s.engine.failNext('create edgecore_default_bad', new Error('engine said no'));
+  const r1 = await s.rec.pass();
+  await s.rec.idle();
+  s.apply('good', { containers: [{ name: 'a', image: IMG }] });
+  const r2 = await s.rec.pass();
+  assert.equal(r1.dispatched, 1);
+  assert.equal(r2.dispatched, 1, 'only the good pod gets work; the bad one waits out its backoff');
+  assert.ok(r2.wakeAt !== undefined && r2.wakeAt > Date.now(), 'a pass is asked for when the backoff ends');
+  const bad = s.reports.filter((x) => x.name === 'bad').at(-1)!.status;
+  assert.deepEqual(bad.containerStatuses[0]!.state, { waiting: { reason: 'CreateContainerError', message: 'engine said no' } });
+  await s.rec.idle();
+  assert.ok(s.engine.calls.includes('start edgecore_default_good_' + s.store.resources.get({ kind: 'Pod', namespace: 'default', name: 'good' })!.uid.replace(/-/g, '').slice(0, 8) + '_sandbox_0'));
 });
 
 test('the engine unreachable: the pass throws', async (t) => {
@@ -112,7 +124,7 @@ test('the engine unreachable: the pass throws', async (t) => {
 test('running containers with probes get probe workers; readiness false until it passes', async (t) => {
   const s = setup(t);
   s.apply('web', { containers: [{ name: 'a', image: IMG, readinessProbe: { exec: { command: ['true'] }, initialDelaySeconds: 3600 } }] });
-  await s.rec.pass();
+  await s.converge();
   const app = [...s.engine.containers.values()].find((c) => c.name.includes('_c_a_'))!;
   assert.deepEqual(s.probes.facts().get(app.id), { started: true, ready: false });
   assert.equal(s.reports.at(-1)!.status.conditions.find((c) => c.type === 'Ready')?.status, 'False');
@@ -122,7 +134,7 @@ test('ConfigMap volume files are rewritten in place when the ConfigMap changes',
   const s = setup(t);
   s.apply('cm', { data: { 'a.conf': 'one' } }, 'ConfigMap');
   s.apply('web', { volumes: [{ name: 'conf', configMap: { name: 'cm' } }], containers: [{ name: 'a', image: IMG, volumeMounts: [{ name: 'conf', mountPath: '/etc/x' }] }] });
-  await s.rec.pass();
+  await s.converge();
   const uid = s.store.resources.get({ kind: 'Pod', namespace: 'default', name: 'web' })!.uid;
   const file = join(s.dir, 'pods', uid, 'volumes', 'conf', 'a.conf');
   assert.equal(readFileSync(file, 'utf8'), 'one');

@@ -1,49 +1,10 @@
 /** The pass runner on a FAKE clock: one pass at a time, bursts coalesce, failures back off, wake-ups. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PassRunner, type PassOutcome, type Timers } from '../../../src/modules/edged/runner.js';
+import { PassRunner, type PassOutcome } from '../../../src/modules/edged/runner.js';
+import { FakeTimers, settle } from './fake-timers.js';
 
-/** A fake clock: timers fire only when the test advances time. */
-class FakeTimers implements Timers {
-  private t = 0;
-  private seq = 0;
-  private readonly due = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.due.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.due.delete(h as number);
-  }
-  /** delays currently pending, from now */
-  pending(): number[] {
-    return [...this.due.values()].map((d) => d.at - this.t).sort((a, b) => a - b);
-  }
-  /** Move time forward, firing what falls due (and letting promises settle between). */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      await settle();
-      const next = [...this.due.entries()].filter(([, d]) => d.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!next) break;
-      this.due.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-    }
-    this.t = end;
-    await settle();
-  }
-}
-
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-};
-
-const OK: PassOutcome = { errors: 0, pending: false };
+const OK: PassOutcome = {};
 
 function setup(outcomes: (PassOutcome | Error)[] = []) {
   const timers = new FakeTimers();
@@ -66,7 +27,6 @@ function setup(outcomes: (PassOutcome | Error)[] = []) {
     onDone: () => undefined,
     retry: { initialMs: 500, maxMs: 4000, factor: 2, jitter: 0 },
     debounceMs: 30,
-    maxPendingRounds: 3,
     timers,
   });
   return { timers, passes, thrown, runner, hold: () => (holdNext = true), release: () => release?.() };
@@ -111,18 +71,8 @@ test('a pass that throws retries with doubling backoff up to the cap; a clean pa
   assert.deepEqual(s.timers.pending(), []);
 });
 
-test('failed steps retry with backoff too', async () => {
-  const s = setup([{ errors: 2, pending: true }, OK]);
-  s.runner.trigger('start');
-  await s.timers.advance(30);
-  assert.equal(s.runner.failedPasses, 1);
-  assert.deepEqual(s.timers.pending(), [500], 'no immediate re-run of a failing pass');
-  await s.timers.advance(530);
-  assert.deepEqual(s.passes, ['start', 'retry']);
-});
-
 test('wakeAt schedules a pass when a backoff expires; a newer wakeAt replaces it', async () => {
-  const s = setup([{ errors: 0, pending: false, wakeAt: 10_000 }, { errors: 0, pending: false, wakeAt: 3_000 }]);
+  const s = setup([{ wakeAt: 10_000 }, { wakeAt: 3_000 }]);
   s.runner.trigger('start');
   await s.timers.advance(30);
   assert.deepEqual(s.timers.pending(), [10_000 - 30 + 20]);
@@ -131,14 +81,6 @@ test('wakeAt schedules a pass when a backoff expires; a newer wakeAt replaces it
   assert.deepEqual(s.timers.pending(), [3_000 - 60 + 20]);
   await s.timers.advance(3_000);
   assert.deepEqual(s.passes, ['start', 'event', 'backoff-expired']);
-});
-
-test('pending work runs again at once, at most 3 times in a row', async () => {
-  const p: PassOutcome = { errors: 0, pending: true };
-  const s = setup([p, p, p, p, p, p]);
-  s.runner.trigger('start');
-  await s.timers.advance(1000);
-  assert.deepEqual(s.passes, ['start', 'again', 'again', 'again']);
 });
 
 test('after stop no pass starts, and stop waits for the running one', async () => {
