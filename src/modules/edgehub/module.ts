@@ -17,6 +17,7 @@ import { arch, platform } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import { wireErrorOf } from '../../contract/errors.js';
 import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type NodeReportedStatus, type Presence, type SyncRequest } from '../../contract/payloads.js';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import { topics } from '../../contract/topics.js';
 import { backoffDelay } from '../../core/backoff.js';
 import { errorMessage, ValidationError } from '../../core/errors.js';
@@ -86,6 +87,7 @@ export class EdgeHub implements NodeModule {
     const hub = config.modules.edgehub;
     const node = config.node.name;
     const will: Presence = { online: false, bootId: this.bootId, agentVersion: ctx.services.version, timestamp: Date.now() };
+    noPacketNumberCache();
     const client = mqtt.connect(hub.relay.url, {
       clientId: node,
       clean: false,

@@ -5,6 +5,7 @@
  * and subscribe only inside its own subtree (authorizePublish / authorizeSubscribe).
  */
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -42,6 +43,7 @@ export class EmbeddedBroker implements RelayTransport {
   ) {}
 
   async start(onMessage: NodeMessageHandler): Promise<void> {
+    noPacketNumberCache();
     const aedes = await Aedes.createBroker({
       persistence: indexedMemoryPersistence(),
       concurrency: 1000,
