@@ -24,6 +24,11 @@ export const edgehubConfig = section({
   }),
   /** outbox rows published per window (each acknowledged by the broker before it is removed) */
   flushBatch: z.number().int().min(1).max(10_000).default(100),
+  /**
+   * how long a queued row may wait for others before the outbox is published, ms: rows queued
+   * meanwhile go out together (one write, one delete transaction); 0 = at once
+   */
+  flushDelayMs: z.number().int().min(0).max(10_000).default(100),
   outbox: section({
     maxRows: z.number().int().min(10).default(100_000),
     maxBytes: z.number().int().min(1024).default(64 * 1024 * 1024),

@@ -37,6 +37,7 @@ export class EdgeHub implements NodeModule {
   private stopped = false;
   private attempt = 0;
   private reconnectTimer?: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
   private flushing = false;
   private flushAgain = false;
@@ -59,7 +60,7 @@ export class EdgeHub implements NodeModule {
       if (msg.type === 'edgehub.status') return this.status();
       return undefined;
     });
-    this.unsubs.push(uplink.onQueued(() => setImmediate(() => void this.flush())));
+    this.unsubs.push(uplink.onQueued(() => this.flushSoon()));
     this.unsubs.push(ctx.bus.subscribe('node.runtime.changed', () => this.reportNode()));
     this.connect();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), hub.heartbeatSeconds * 1000);
@@ -232,6 +233,16 @@ export class EdgeHub implements NodeModule {
     c.publish(topics.heartbeat(node), JSON.stringify(hb), { qos: 0 });
   }
 
+  /** Publish what was queued within the next `flushDelayMs` together. */
+  private flushSoon(): void {
+    if (this.flushTimer || this.stopped) return;
+    const delay = this.ctx!.services.config.modules.edgehub.flushDelayMs;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, delay);
+  }
+
   /**
    * Publish the outbox in order, a window at a time; each row is removed only after the broker
    * acknowledged it. On a disconnect mqtt.js keeps the unacknowledged packets and resends them
@@ -254,12 +265,11 @@ export class EdgeHub implements NodeModule {
         if (!client?.connected || this.stopped) break;
         const batch = uplink.pending(batchSize);
         if (batch.length === 0) break;
-        await Promise.all(
-          batch.map(async (e) => {
-            await client.publishAsync(e.topic, e.payload, { qos: 1 });
-            if (!this.stopped) uplink.ack([e.seq]);
-          }),
-        );
+        // one write for the window; the acknowledged rows go in one transaction
+        const sent = await Promise.allSettled(batch.map((e) => client.publishAsync(e.topic, e.payload, { qos: 1 })));
+        if (!this.stopped) uplink.ack(batch.filter((_, i) => sent[i]!.status === 'fulfilled').map((e) => e.seq));
+        const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       }
     } catch (e) {
       ctx.log.debug('flush interrupted', { error: errorMessage(e) });
@@ -318,6 +328,8 @@ export class EdgeHub implements NodeModule {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     clearInterval(this.heartbeatTimer);
     for (const u of this.unsubs) u();
     this.unsubs = [];
