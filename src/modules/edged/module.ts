@@ -113,7 +113,8 @@ export class Edged implements NodeModule {
         if (attempt === 1) ctx.log.warn('reconcile failed; retrying', { reason, error: errorMessage(e) });
       },
       retry: RETRY,
-      debounceMs: 30,
+      // a burst of triggers (a desired document, Docker events) in 10 ms makes one pass
+      debounceMs: 10,
     });
     ctx.bus.serve((msg: NodeMessage) => this.handle(msg as EdgedMessage));
     this.unsubscribe = ctx.bus.subscribe('resource.changed', (m) => {
