@@ -113,17 +113,17 @@ try {
   const pid = daemon.child.pid;
   const idle = await measure(pid, SETTLE_S, CPU_S);
 
-  for (let i = 0; i < PODS; i++) await relay.http('POST', '/api/v1/apply', { object: pod(`fp-${i}`), node: name });
+  for (let i = 0; i < PODS; i++) await relay.http('POST', '/edge/v1/apply', { object: pod(`fp-${i}`), node: name });
   await waitFor('20 pods running', async () => {
-    const list = await relay.http('GET', `/api/v1/objects?kind=Pod&node=${name}`);
+    const list = await relay.http('GET', `/edge/v1/objects?kind=Pod&node=${name}`);
     return list.filter((o) => o.reported[0]?.status?.phase === 'Running').length === PODS;
   });
   const pods = await measure(pid, SETTLE_S, CPU_S);
 
-  await relay.http('POST', '/api/v1/apply', { object: thermostat });
-  for (let i = 0; i < DEVICES; i++) await relay.http('POST', '/api/v1/apply', { object: device(`thermo-${i}`), node: name });
+  await relay.http('POST', '/edge/v1/apply', { object: thermostat });
+  for (let i = 0; i < DEVICES; i++) await relay.http('POST', '/edge/v1/apply', { object: device(`thermo-${i}`), node: name });
   await waitFor('50 devices reporting', async () => {
-    const list = await relay.http('GET', `/api/v1/objects?kind=Device&node=${name}`);
+    const list = await relay.http('GET', `/edge/v1/objects?kind=Device&node=${name}`);
     return list.filter((o) => o.reported.length > 0).length === DEVICES;
   });
   const full = await measure(pid, SETTLE_S, CPU_S);

@@ -136,7 +136,7 @@ export async function joinNode(nodeCmd, relay, dir, name, modules = {}) {
   const file = join(dir, `${name}.json`);
   const dataDir = join(dir, name);
   writeFileSync(file, JSON.stringify({ node: { name }, dataDir, log: { level: 'info', format: 'json' }, modules: { metamanager: { api: { port: 0 } }, eventbus: { port: 0 }, ...modules } }));
-  const { token } = await relay.http('POST', '/api/v1/tokens', {});
+  const { token } = await relay.http('POST', '/edge/v1/tokens', {});
   execFileSync(nodeCmd[0], [...nodeCmd.slice(1), 'join', '--relay', relay.api, '--token', token, '--name', name, '--config', file], { stdio: 'pipe' });
   return { file, dataDir };
 }

@@ -103,9 +103,9 @@ async function edged(dist, skip) {
       const pod = `p${i}`;
       const object = { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace: 'default' }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: IMAGE, imagePullPolicy: 'Never', command: ['sleep', '100000'] }] } };
       const t0 = now();
-      await relay.http('POST', '/api/v1/apply', { object, node: name });
+      await relay.http('POST', '/edge/v1/apply', { object, node: name });
       for (;;) {
-        const o = await relay.http('GET', `/api/v1/objects/Pod/default/${pod}`);
+        const o = await relay.http('GET', `/edge/v1/objects/Pod/default/${pod}`);
         const st = o.reported[0]?.status;
         if (st?.phase === 'Running' && st.containerStatuses?.every((c) => c.state?.running)) break;
         await sleep(5);

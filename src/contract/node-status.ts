@@ -6,7 +6,7 @@
  * characters are refused; sizes are bytes.
  */
 import { isIP } from 'node:net';
-import { z } from '../lib/schema.js';
+import * as z from 'zod';
 
 export const printable = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must not contain control characters');
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -2,7 +2,7 @@
  * Schema helpers on top of zod: strict objects (unknown keys are refused), sections whose
  * defaults fill in when the section is absent, and zod issues turned into field-path issues.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, type FieldIssue } from '../core/errors.js';
 
 /** An object whose unknown keys are refused and which defaults to `{}` (so inner defaults apply). */
@@ -55,4 +55,3 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, sub
   return r.data;
 }
 
-export { z };

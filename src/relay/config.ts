@@ -4,7 +4,8 @@
  * and the state in SQLite under `dataDir`.
  */
 import { loadConfigYamlFile, parseConfigValue } from '../lib/config-file.js';
-import { section, z } from '../lib/schema.js';
+import * as z from 'zod';
+import { section } from '../lib/schema.js';
 
 const port = z.number().int().min(0).max(65535);
 

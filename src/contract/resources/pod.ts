@@ -6,7 +6,8 @@
  * Host devices: a `hostPath` volume with `type: CharDevice` (or BlockDevice) mounted into a
  * container is passed through as a device (cgroup access "rwm", "r" when the mount is readOnly).
  */
-import { parseOrThrow, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { parseOrThrow } from '../../lib/schema.js';
 import { cpuQuantity, cpuToNano, DATA_KEY, dnsLabel, fileMode, memoryQuantity, memoryToBytes, metadataSchema } from './common.js';
 import { dnsSubdomain, labelValue, qualifiedName, qualifiedNameProblem } from './common.js';
 

@@ -10,7 +10,7 @@ import type { KubeObject } from '../../contract/kube/types.js';
 import { DNS_SUBDOMAIN, labelValue, qualifiedName } from '../../contract/resources/common.js';
 import { nodeNameSchema } from '../../contract/resources/kinds.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { arr, orNone, pruneNulls, rec, sameJson, schemaIssues, str } from './common.js';
 import type { ResourceDef } from './types.js';
 

@@ -9,7 +9,7 @@ import { DNS_SUBDOMAIN } from '../../contract/resources/common.js';
 import { nodeNameSchema } from '../../contract/resources/kinds.js';
 import { podSpecSchema } from '../../contract/resources/pod.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { arr, diffPaths, rec, sameJson, schemaIssues, str, type Obj } from './common.js';
 import { markUnsupported } from './pod-fields.js';
 
