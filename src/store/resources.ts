@@ -189,15 +189,18 @@ export class ResourceStore {
     return changed !== undefined;
   }
 
+  /**
+   * Reports arrive many times a second (device twins): the stored status text (written stable, so
+   * equal statuses are equal strings) is compared without parsing, and the row is read once.
+   */
   private writeStatus(key: ResourceKey, status: unknown): StoredResource | undefined {
-    const prev = this.get(key);
-    if (!prev) return undefined;
+    const row = this.db.prepare('SELECT * FROM resources WHERE kind = ? AND namespace = ? AND name = ?').get(key.kind, key.namespace, key.name) as Row | undefined;
+    if (!row) return undefined;
     const json = stableStringify(status);
-    if (prev.status !== null && stableStringify(prev.status) === json) return undefined;
-    this.db
-      .prepare('UPDATE resources SET status = ?, updated_at = ? WHERE kind = ? AND namespace = ? AND name = ?')
-      .run(json, this.now().toISOString(), key.kind, key.namespace, key.name);
-    return this.get(key)!;
+    if (row.status === json) return undefined;
+    const updatedAt = this.now().toISOString();
+    this.db.prepare('UPDATE resources SET status = ?, updated_at = ? WHERE kind = ? AND namespace = ? AND name = ?').run(json, updatedAt, key.kind, key.namespace, key.name);
+    return fromRow({ ...row, status: json, updated_at: updatedAt });
   }
 
   delete(key: ResourceKey): StoredResource | undefined {
