@@ -23,11 +23,13 @@ import { run } from './native.mjs';
  * on 64-bit, lets RSS grow by ~10 MiB under edged's inspection churn, which a 512 MiB board feels;
  * the apply latency did not suffer: docs/edged.md, "Measured"), and --optimize-for-size, which
  * grows the old generation less eagerly: with 50 devices reporting the daemon settles at 74-75 MiB
- * instead of 87-88 after a minute, CPU unchanged within noise (docs/benchmarks.md, footprint).
+ * instead of 87-88 after a minute, CPU unchanged within noise (docs/benchmarks.md, footprint); and
+ * --single-threaded-gc: with reports arriving in bursts (device cycles on the clock) the GC helper
+ * threads cost more than they saved: 50 devices 1.71-1.8 % of a core instead of 2.06-2.31.
  * EDGECORE_NODE_FLAGS overrides them ("" for V8's defaults). The benches measure the daemon with
  * the same flags (bench/lib.mjs).
  */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--single-threaded-gc'];
 const NODE_FLAGS = { edgecore: DAEMON_NODE_FLAGS };
 
 const LAUNCHER = (entry) => {
