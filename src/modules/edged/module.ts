@@ -106,7 +106,10 @@ export class Edged implements NodeModule {
         if (r.dispatched) ctx.log.debug('pass done', { reason, podsGivenWork: r.dispatched });
         return r.wakeAt !== undefined ? { wakeAt: r.wakeAt } : {};
       },
-      onDone: () => undefined,
+      // a pass reached the engine: a runtime state left at not-ready by an earlier run is corrected
+      onDone: () => {
+        if (this.watch!.isUp && setNodeRuntime(ctx.services.store.meta, { ready: true })) ctx.bus.publish({ type: 'node.runtime.changed' });
+      },
       onThrow: (reason, e, attempt) => {
         // Still away: pods applied meanwhile get a status saying so too.
         if (!this.watch!.lost(errorMessage(e))) void rec.engineAway(this.awayMessage(errorMessage(e))).catch(() => undefined);
@@ -274,5 +277,6 @@ export class Edged implements NodeModule {
     this.probes?.stopAll();
     this.watch?.stop();
     await this.runner?.stop();
+    this.engine?.close();
   }
 }
