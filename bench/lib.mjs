@@ -77,6 +77,7 @@ export function benchConfig(modules = {}) {
       node: { name: 'bench-node' },
       dataDir: join(dir, 'data'),
       log: { level: 'info', format: 'json' },
+      ops: { port: 0 },
       modules: { metamanager: { api: { port: 0 } }, eventbus: { port: 0 }, edged: { staticPodPath: join(dir, 'manifests') }, ...modules },
     }),
   );

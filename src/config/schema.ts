@@ -8,6 +8,7 @@ import { edgedConfig } from '../modules/edged/config.js';
 import { edgehubConfig } from '../modules/edgehub/config.js';
 import { eventbusConfig } from '../modules/eventbus/config.js';
 import { metamanagerConfig } from '../modules/metamanager/config.js';
+import { nodestatusConfig } from '../modules/nodestatus/config.js';
 import * as z from 'zod';
 import { section } from '../lib/schema.js';
 
@@ -32,11 +33,20 @@ export const configSchema = section({
   /** host paths, all configurable (containers, tests and other distributions differ) */
   paths: section({
     sysfs: z.string().default('/sys'),
+    procfs: z.string().default('/proc'),
     dev: z.string().default('/dev'),
     dockerSocket: z.string().default('/var/run/docker.sock'),
   }),
   /** how long each module gets to stop on SIGTERM/SIGINT */
   shutdownTimeoutSeconds: z.number().int().min(1).max(600).default(20),
+  /** the operations endpoint: plain HTTP on loopback with /healthz and /metrics (Prometheus) */
+  ops: section({
+    enabled: z.boolean().default(true),
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(10350),
+    /** serve /metrics (and count what it shows) */
+    metrics: z.boolean().default(true),
+  }),
   /** systemd watchdog pings follow a real health check */
   health: section({
     checkIntervalSeconds: z.number().int().min(1).default(10),
@@ -47,6 +57,7 @@ export const configSchema = section({
     devicetwin: devicetwinConfig,
     eventbus: eventbusConfig,
     edgehub: edgehubConfig,
+    nodestatus: nodestatusConfig,
   }),
 });
 

@@ -9,7 +9,7 @@ import type { FieldIssue } from '../core/errors.js';
 import * as z from 'zod';
 import { toFieldIssues } from '../lib/schema.js';
 import { type ERROR_CODES, fieldIssueSchema } from './errors.js';
-import { nodeRuntimeSchema } from './node-status.js';
+import { nodeHostReportSchema } from './node-status.js';
 
 /** ms since epoch that make a valid date */
 const ms = z.number().int().min(0).max(8.64e15);
@@ -61,8 +61,8 @@ export const nodeReportedStatusSchema = z.object({
   /** last desired document rejected (validation or stale), if any */
   lastError: text(4096).optional(),
   outbox: z.object({ rows: count, dropped: count }),
-  /** can the node run pods now (its container engine answers)? absent: yes */
-  runtime: nodeRuntimeSchema.optional(),
+  /** the host report (src/contract/node-status.ts): machine, runtime, conditions, usage */
+  ...nodeHostReportSchema.shape,
 });
 export type NodeReportedStatus = z.output<typeof nodeReportedStatusSchema>;
 
@@ -166,7 +166,7 @@ export const heartbeatSchema = z.object({
 });
 export type Heartbeat = z.output<typeof heartbeatSchema>;
 
-export const RPC_METHODS = ['logs', 'twin.get', 'twin.set'] as const;
+export const RPC_METHODS = ['twin.get', 'twin.set'] as const;
 export type RpcMethod = (typeof RPC_METHODS)[number];
 
 const rpcId = z.string().min(1).max(64);
@@ -181,7 +181,7 @@ export const rpcRequestSchema = z.object({
 });
 export type RpcRequest = z.output<typeof rpcRequestSchema>;
 
-/** relay → node on `rpc/request` to stop a streaming call (e.g. `logs -f` client went away). */
+/** relay → node on `rpc/request` to stop a call whose client went away. */
 export const rpcCancelSchema = z.object({ id: rpcId, cancel: z.literal(true) });
 export type RpcCancel = z.output<typeof rpcCancelSchema>;
 

@@ -10,8 +10,10 @@
  *   reported/telemetry   node → relay  QoS1            ReportedTelemetry (outbox, appended)
  *   presence             node → relay  retained, QoS1  Presence (birth; the Last Will says offline)
  *   heartbeat            node → relay  QoS0            Heartbeat
- *   rpc/request          relay → node  QoS1            RpcRequest (logs, twin get/set)
+ *   rpc/request          relay → node  QoS1            RpcRequest (twin get/set)
  *   rpc/response         node → relay  QoS1            RpcResponse (chunks, then done)
+ *   stream/down          relay → node  QoS0            stream frames (streams.ts): open, stdin, credit...
+ *   stream/up            node → relay  QoS0            stream frames: ready, stdout/stderr, credit, exit...
  */
 export const TOPIC_ROOT = 'edgecore/v1/nodes';
 
@@ -30,10 +32,14 @@ export const topics = {
   presence: (node: string) => `${TOPIC_ROOT}/${node}/presence`,
   /** node → relay: liveness between reports */
   heartbeat: (node: string) => `${TOPIC_ROOT}/${node}/heartbeat`,
-  /** relay → node: a request the node serves (logs, twin get/set) */
+  /** relay → node: a request the node serves (twin get/set) */
   rpcRequest: (node: string) => `${TOPIC_ROOT}/${node}/rpc/request`,
   /** node → relay: answers to rpcRequest, possibly several chunks */
   rpcResponse: (node: string) => `${TOPIC_ROOT}/${node}/rpc/response`,
+  /** relay → node: stream frames (sessions the relay opened) */
+  streamDown: (node: string) => `${TOPIC_ROOT}/${node}/stream/down`,
+  /** node → relay: stream frames answering them */
+  streamUp: (node: string) => `${TOPIC_ROOT}/${node}/stream/up`,
 } as const;
 
 /** Wildcard subscriptions of the relay (all nodes). */
@@ -44,6 +50,7 @@ export const relaySubscriptions = [
   `${TOPIC_ROOT}/+/presence`,
   `${TOPIC_ROOT}/+/heartbeat`,
   `${TOPIC_ROOT}/+/rpc/response`,
+  `${TOPIC_ROOT}/+/stream/up`,
 ] as const;
 
 export type NodeChannel =
@@ -54,7 +61,9 @@ export type NodeChannel =
   | 'presence'
   | 'heartbeat'
   | 'rpc/request'
-  | 'rpc/response';
+  | 'rpc/response'
+  | 'stream/down'
+  | 'stream/up';
 
 const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'desired',
@@ -65,6 +74,8 @@ const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'heartbeat',
   'rpc/request',
   'rpc/response',
+  'stream/down',
+  'stream/up',
 ]);
 
 /** Split a concrete topic into node and channel; undefined when it is not a contract topic. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { EdgecoreConfig } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
 import { ioUringProblem } from '../lib/runtime.js';
+import { nodeStatusChecks } from './check-status.js';
 
 export interface CheckResult {
   name: string;
@@ -153,5 +154,6 @@ export async function runChecks(cfg: EdgecoreConfig): Promise<CheckResult[]> {
     checkDevices(cfg.paths.dev, 'serial', /^tty(USB|ACM|AMA|S)\d+$/, 'dialout'),
     await checkBroker(cfg),
     await checkRelay(cfg),
+    ...(cfg.modules.nodestatus.enabled ? await nodeStatusChecks(cfg) : []),
   ];
 }

@@ -15,11 +15,14 @@ import { trapStopSignals } from '../lib/signals.js';
 import { openNodeStore, type NodeStore } from '../store/store.js';
 import type { NodeMessage, NodeReplies } from './messages.js';
 import { nodeModuleSpecs } from './modules.js';
+import { startOps, type OpsServer } from './ops.js';
 import { nodeServices, type NodeServices } from './services.js';
 
 export interface NodeHandle {
   supervisor: Supervisor<NodeMessage, NodeReplies, NodeServices>;
   store: NodeStore;
+  /** the ops endpoint's port (undefined when off) */
+  opsPort?: number;
   healthy(): Promise<boolean>;
   stop(): Promise<void>;
 }
@@ -38,7 +41,7 @@ export function storePath(config: EdgecoreConfig): string {
 export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   const { config, log } = opts;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = openNodeStore(storePath(config), { outbox: config.modules.edgehub.outbox });
+  const store = openNodeStore(storePath(config), { outbox: config.modules.edgehub.outbox, deletionWindow: config.modules.metamanager.api.watchWindow });
   const services = nodeServices(config, store, opts.version);
   const bus = new Bus<NodeMessage, NodeReplies>();
   const supervisor = new Supervisor(bus, services, log, { stopTimeoutMs: config.shutdownTimeoutSeconds * 1000 });
@@ -53,9 +56,25 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     return supervisor.healthy();
   };
 
+  const { metrics, uplink } = services;
+  metrics.gauge('module_up', () => supervisor.status().filter((m) => m.state !== 'disabled').map((m) => ({ labels: { module: m.name }, value: m.state === 'running' ? 1 : 0 })));
+  metrics.gauge('module_restarts_total', () => supervisor.status().filter((m) => m.state !== 'disabled').map((m) => ({ labels: { module: m.name }, value: m.restarts })));
+  metrics.gauge('outbox_rows', () => uplink.backlog().rows);
+  metrics.gauge('outbox_dropped_total', () => uplink.backlog().dropped);
+
   log.info('edgecore starting', { version: opts.version, node: config.node.name, dataDir: config.dataDir });
   const runtime = ioUringProblem(process.version, process.env);
   if (runtime) log.warn(runtime.detail, { fix: runtime.fix });
+  let ops: OpsServer | undefined;
+  if (config.ops.enabled) {
+    try {
+      ops = await startOps({ host: config.ops.host, port: config.ops.port, metrics, healthy });
+    } catch (e) {
+      store.close();
+      throw new Error(`ops endpoint ${config.ops.host}:${config.ops.port}: ${errorMessage(e)}`);
+    }
+    log.info('ops endpoint listening', { host: config.ops.host, port: ops.port, metrics: metrics.enabled });
+  }
   await supervisor.startAll();
 
   const notifier = opts.notifier;
@@ -96,6 +115,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   return {
     supervisor,
     store,
+    ...(ops ? { opsPort: ops.port } : {}),
     healthy,
     stop: async () => {
       if (stopped) return;
@@ -104,6 +124,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
       await notifier?.notify('STOPPING=1');
       log.info('edgecore stopping');
       await supervisor.stopAll();
+      await ops?.close();
       store.close();
       log.info('edgecore stopped');
     },

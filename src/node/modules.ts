@@ -14,10 +14,11 @@ const FACTORIES: Record<ModuleName, () => Promise<NodeModule>> = {
   edged: async () => new (await import('../modules/edged/module.js')).Edged(),
   devicetwin: async () => new (await import('../modules/devicetwin/module.js')).DeviceTwin(),
   edgehub: async () => new (await import('../modules/edgehub/module.js')).EdgeHub(),
+  nodestatus: async () => new (await import('../modules/nodestatus/module.js')).NodeStatus(),
 };
 
 /** Start order: the store's gatekeeper first, the uplink last. */
-export const MODULE_ORDER: readonly ModuleName[] = ['metamanager', 'eventbus', 'edged', 'devicetwin', 'edgehub'];
+export const MODULE_ORDER: readonly ModuleName[] = ['metamanager', 'eventbus', 'edged', 'devicetwin', 'nodestatus', 'edgehub'];
 
 /** A placeholder for a disabled module: its code is not even loaded. */
 function disabled(name: ModuleName): NodeModule {

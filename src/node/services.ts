@@ -3,6 +3,7 @@ import type { EdgecoreConfig } from '../config/schema.js';
 import type { Module, ModuleContext } from '../core/module.js';
 import type { NodeStore } from '../store/store.js';
 import { Uplink } from '../store/uplink.js';
+import { NodeMetrics } from './metrics.js';
 import type { NodeMessage, NodeReplies } from './messages.js';
 
 export interface NodeServices {
@@ -12,11 +13,13 @@ export interface NodeServices {
   uplink: Uplink;
   version: string;
   now: () => Date;
+  /** the daemon's metrics (counted where they happen, exposed on the ops endpoint's /metrics) */
+  metrics: NodeMetrics;
 }
 
 /** The services of one node: the uplink is bound to the store and the node's name. */
 export function nodeServices(config: EdgecoreConfig, store: NodeStore, version: string, now: () => Date = () => new Date()): NodeServices {
-  return { config, store, uplink: new Uplink(store, config.node.name, now), version, now };
+  return { config, store, uplink: new Uplink(store, config.node.name, now), version, now, metrics: new NodeMetrics(config.ops.enabled && config.ops.metrics) };
 }
 
 export type NodeModule = Module<NodeMessage, NodeReplies, NodeServices>;

@@ -1,6 +1,6 @@
 /**
  * The node's word on whether it can run pods (its container engine answers), kept in `meta` so it
- * survives a restart and so the module that reports the node (edgehub, in the node report's
+ * survives a restart and so the module that reports the host (nodestatus, in the host report's
  * `runtime`) can carry what edged found without the two knowing each other. The relay turns it
  * into the Node's Ready condition (KubeletNotReady with this message).
  */

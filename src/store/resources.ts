@@ -1,7 +1,11 @@
 /**
  * Desired objects and their status in SQLite. Writes are transactions; a put whose spec is
  * unchanged is reported as such (so nothing downstream is recreated). Listeners hear every
- * committed change (metamanager's watch, edged's reconcile trigger).
+ * committed change (the MetaServer's watch, edged's reconcile trigger).
+ *
+ * Every write takes the next store-wide revision (store migration 4): the row keeps it, and a
+ * delete leaves a tombstone, so `changesSince(N)` answers a watch that resumes from N — from
+ * SQLite, across restarts — until the tombstone window has moved past N (`StoreGoneError`).
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../lib/sqlite.js';
@@ -23,12 +27,36 @@ export interface StoredResource<Spec = unknown, Status = unknown> extends Resour
   origin: Origin;
   createdAt: string;
   updatedAt: string;
+  /** the store revision of this object's last write (its manifest or its status) */
+  revision: number;
+  /** the store revision of its first write */
+  createdRevision: number;
 }
 
+/** A change as committed; `resource.revision` is its revision (for a delete: the tombstone's). */
 export type ResourceChange =
   | { op: 'upsert'; resource: StoredResource; previous?: StoredResource }
   | { op: 'delete'; resource: StoredResource }
-  | { op: 'status'; resource: StoredResource };
+  | { op: 'status'; resource: StoredResource; previous?: StoredResource };
+
+/** A watch asked for changes older than the tombstones kept: it must list again (Kubernetes: 410 Gone). */
+export class StoreGoneError extends Error {
+  constructor(
+    readonly requested: number,
+    readonly oldest: number,
+  ) {
+    super(`revision ${requested} is older than the oldest kept (${oldest})`);
+    this.name = 'StoreGoneError';
+  }
+}
+
+export interface ResourceStoreOptions {
+  /** tombstones kept for watches that resume (the oldest go first) */
+  deletionWindow?: number;
+}
+
+const META_REVISION = 'store.revision';
+const META_COMPACTED = 'store.compacted';
 
 export interface PutOptions {
   uid?: string;
@@ -47,6 +75,8 @@ interface Row {
   origin: Origin;
   created_at: string;
   updated_at: string;
+  revision: number;
+  created_revision: number;
 }
 
 const fromRow = (r: Row): StoredResource => ({
@@ -60,15 +90,79 @@ const fromRow = (r: Row): StoredResource => ({
   origin: r.origin,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  revision: r.revision,
+  createdRevision: r.created_revision,
 });
 
 export class ResourceStore {
   private readonly listeners = new Set<(c: ResourceChange) => void>();
 
+  private readonly deletionWindow: number;
+
   constructor(
     private readonly db: Db,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+    opts: ResourceStoreOptions = {},
+  ) {
+    this.deletionWindow = opts.deletionWindow ?? 1000;
+  }
+
+  /** The store's revision now (that of its last write). */
+  revision(): number {
+    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(META_REVISION) as { value: string } | undefined;
+    return r ? Number(r.value) : 0;
+  }
+
+  /** The oldest revision a watch can resume from (older ones were compacted away). */
+  compacted(): number {
+    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(META_COMPACTED) as { value: string } | undefined;
+    return r ? Number(r.value) : 0;
+  }
+
+  /** Take the next revision (inside the writer's transaction). */
+  private nextRevision(): number {
+    const r = this.db
+      .prepare("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value")
+      .get(META_REVISION) as { value: string };
+    return Number(r.value);
+  }
+
+  /** Delete a row and leave its tombstone (inside the writer's transaction); returns the tombstone's revision. */
+  private deleteInTx(r: StoredResource): StoredResource {
+    const revision = this.nextRevision();
+    const gone = { ...r, revision };
+    this.db.prepare('DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?').run(r.kind, r.namespace, r.name);
+    this.db
+      .prepare('INSERT INTO resource_deletions (revision, kind, namespace, name, created_revision, object) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(revision, r.kind, r.namespace, r.name, r.createdRevision, JSON.stringify(gone));
+    const cut = this.db.prepare('SELECT revision FROM resource_deletions ORDER BY revision DESC LIMIT 1 OFFSET ?').get(this.deletionWindow) as { revision: number } | undefined;
+    if (cut) {
+      this.db.prepare('DELETE FROM resource_deletions WHERE revision <= ?').run(cut.revision);
+      this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(META_COMPACTED, String(cut.revision));
+    }
+    return gone;
+  }
+
+  /**
+   * What changed after `revision` in the kinds asked for, oldest first, one entry per object
+   * (its current state, or its tombstone): `created` tells whether it was made after `revision`
+   * (an ADDED rather than a MODIFIED). Throws StoreGoneError when tombstones after `revision`
+   * may have been dropped.
+   */
+  changesSince(revision: number, kind: string): { op: 'upsert' | 'delete'; resource: StoredResource; created: boolean }[] {
+    const compacted = this.compacted();
+    if (revision < compacted) throw new StoreGoneError(revision, compacted);
+    const rows = this.db.prepare('SELECT * FROM resources WHERE kind = ? AND revision > ?').all(kind, revision) as Row[];
+    const dead = this.db.prepare('SELECT object, created_revision FROM resource_deletions WHERE kind = ? AND revision > ?').all(kind, revision) as { object: string; created_revision: number }[];
+    const out: { op: 'upsert' | 'delete'; resource: StoredResource; created: boolean }[] = rows.map((r) => ({ op: 'upsert', resource: fromRow(r), created: r.created_revision > revision }));
+    for (const d of dead) {
+      // made and gone after `revision`: the watcher never saw it
+      if (d.created_revision > revision) continue;
+      // deleted, then made again under the same key: the delete sorts first, the new row is `created`
+      out.push({ op: 'delete', resource: JSON.parse(d.object) as StoredResource, created: false });
+    }
+    return out.sort((a, b) => a.resource.revision - b.resource.revision);
+  }
 
   onChange(listener: (c: ResourceChange) => void): () => void {
     this.listeners.add(listener);
@@ -129,8 +223,7 @@ export class ResourceStore {
       for (const kind of kinds) {
         for (const r of this.list(kind)) {
           if (r.origin !== origin || wanted.has(`${r.kind}/${r.namespace}/${r.name}`)) continue;
-          this.db.prepare('DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?').run(r.kind, r.namespace, r.name);
-          changes.push({ op: 'delete', resource: r });
+          changes.push({ op: 'delete', resource: this.deleteInTx(r) });
         }
       }
       for (const i of items) {
@@ -156,19 +249,20 @@ export class ResourceStore {
     const ts = this.now().toISOString();
     const rv = opts.resourceVersion ?? (prev ? prev.resourceVersion + 1 : 1);
     const uid = prev?.uid ?? opts.uid ?? randomUUID();
+    const revision = this.nextRevision();
     if (prev) {
       this.db
         .prepare(
-          'UPDATE resources SET spec = ?, resource_version = ?, origin = ?, updated_at = ? WHERE kind = ? AND namespace = ? AND name = ?',
+          'UPDATE resources SET spec = ?, resource_version = ?, origin = ?, updated_at = ?, revision = ? WHERE kind = ? AND namespace = ? AND name = ?',
         )
-        .run(specJson, rv, origin, ts, key.kind, key.namespace, key.name);
+        .run(specJson, rv, origin, ts, revision, key.kind, key.namespace, key.name);
     } else {
       this.db
         .prepare(
-          `INSERT INTO resources (kind, namespace, name, uid, resource_version, spec, status, origin, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
+          `INSERT INTO resources (kind, namespace, name, uid, resource_version, spec, status, origin, created_at, updated_at, revision, created_revision)
+           VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
         )
-        .run(key.kind, key.namespace, key.name, uid, rv, specJson, origin, ts, ts);
+        .run(key.kind, key.namespace, key.name, uid, rv, specJson, origin, ts, ts, revision, revision);
     }
     const resource = this.get(key)!;
     return { changed: true, resource, ...(prev ? { previous: prev } : {}) };
@@ -185,7 +279,7 @@ export class ResourceStore {
       alongside?.();
       return written;
     })();
-    if (changed) this.emit({ op: 'status', resource: changed });
+    if (changed) this.emit({ op: 'status', resource: changed.resource, previous: changed.previous });
     return changed !== undefined;
   }
 
@@ -193,21 +287,25 @@ export class ResourceStore {
    * Reports arrive many times a second (device twins): the stored status text (written stable, so
    * equal statuses are equal strings) is compared without parsing, and the row is read once.
    */
-  private writeStatus(key: ResourceKey, status: unknown): StoredResource | undefined {
+  private writeStatus(key: ResourceKey, status: unknown): { resource: StoredResource; previous: StoredResource } | undefined {
     const row = this.db.prepare('SELECT * FROM resources WHERE kind = ? AND namespace = ? AND name = ?').get(key.kind, key.namespace, key.name) as Row | undefined;
     if (!row) return undefined;
     const json = stableStringify(status);
     if (row.status === json) return undefined;
     const updatedAt = this.now().toISOString();
-    this.db.prepare('UPDATE resources SET status = ?, updated_at = ? WHERE kind = ? AND namespace = ? AND name = ?').run(json, updatedAt, key.kind, key.namespace, key.name);
-    return fromRow({ ...row, status: json, updated_at: updatedAt });
+    const revision = this.nextRevision();
+    this.db
+      .prepare('UPDATE resources SET status = ?, updated_at = ?, revision = ? WHERE kind = ? AND namespace = ? AND name = ?')
+      .run(json, updatedAt, revision, key.kind, key.namespace, key.name);
+    return { resource: fromRow({ ...row, status: json, updated_at: updatedAt, revision }), previous: fromRow(row) };
   }
 
   delete(key: ResourceKey): StoredResource | undefined {
-    const prev = this.get(key);
-    if (!prev) return undefined;
-    this.db.prepare('DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?').run(key.kind, key.namespace, key.name);
-    this.emit({ op: 'delete', resource: prev });
-    return prev;
+    const gone = this.db.transaction(() => {
+      const prev = this.get(key);
+      return prev ? this.deleteInTx(prev) : undefined;
+    })();
+    if (gone) this.emit({ op: 'delete', resource: gone });
+    return gone;
   }
 }

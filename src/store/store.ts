@@ -17,6 +17,8 @@ export interface NodeStore {
 export interface NodeStoreOptions {
   busyTimeoutMs?: number;
   outbox?: OutboxLimits;
+  /** tombstones kept for watches that resume (ResourceStore) */
+  deletionWindow?: number;
 }
 
 export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = { maxRows: 100_000, maxBytes: 64 * 1024 * 1024 };
@@ -33,7 +35,7 @@ export function openNodeStore(file: string, opts: NodeStoreOptions = {}): NodeSt
   return {
     db,
     file,
-    resources: new ResourceStore(db),
+    resources: new ResourceStore(db, undefined, opts.deletionWindow !== undefined ? { deletionWindow: opts.deletionWindow } : {}),
     outbox: new Outbox(db, meta, opts.outbox ?? DEFAULT_OUTBOX_LIMITS),
     meta,
     close: () => {

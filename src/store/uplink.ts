@@ -11,6 +11,7 @@
  * `ack()`s each row once the broker acknowledged it.
  */
 import { randomUUID } from 'node:crypto';
+import type { NodeHostReport } from '../contract/node-status.js';
 import type { NodeReportedStatus, ReportedState, ReportedTelemetry } from '../contract/payloads.js';
 import { topics } from '../contract/topics.js';
 import type { ResourceKey } from './resources.js';
@@ -20,6 +21,11 @@ import type { NodeStore } from './store.js';
 const META_VERSION = 'desired.version';
 const META_EPOCH = 'desired.epoch';
 const META_STREAM = 'edgehub.stream';
+/** the node's last host report (system, runtime, conditions, usage), merged into every node status */
+const META_HOST = 'node.host';
+
+/** The part of the node status edgehub owns (the link: applied version, boot id, last error, outbox). */
+export type NodeHubStatus = Omit<NodeReportedStatus, keyof NodeHostReport>;
 
 /** The desired document the node applied last: the relay's store (epoch) and its version for this node. */
 export interface Applied {
@@ -41,6 +47,7 @@ export type UplinkStore = Pick<NodeStore, 'db' | 'resources' | 'outbox' | 'meta'
 
 export class Uplink {
   private stream = '';
+  private hub?: NodeHubStatus;
 
   constructor(
     private readonly store: UplinkStore,
@@ -74,9 +81,44 @@ export class Uplink {
     return { changed };
   }
 
-  /** Queue the node's own status (not an object of the store). */
-  reportNode(status: NodeReportedStatus): void {
-    const key = { kind: 'Node', namespace: '', name: this.node };
+  /** Queue the node's own status: edgehub's part, merged with the last host report. */
+  reportNode(hub: NodeHubStatus): void {
+    this.hub = hub;
+    this.queueNode(hub, this.host());
+  }
+
+  /** The last host report stored (empty before the first). */
+  host(): NodeHostReport {
+    try {
+      return JSON.parse(this.store.meta.get(META_HOST) ?? '{}') as NodeHostReport;
+    } catch {
+      return {};
+    }
+  }
+
+  /**
+   * The node status sampler's report: kept (meta), the node's own Node object updated (its
+   * manifest and its Kubernetes status, for the MetaServer), and — once edgehub has reported
+   * the link's part — the merged node status queued upstream, all in one transaction.
+   */
+  reportHost(host: NodeHostReport, node: { manifest: unknown; status: unknown }): void {
+    const key = this.nodeKey();
+    this.store.db.transaction(() => {
+      this.store.meta.set(META_HOST, JSON.stringify(host));
+      this.store.resources.put(key, node.manifest, { origin: 'local' });
+      this.store.resources.setStatus(key, node.status, () => {
+        if (this.hub) this.queueNode(this.hub, host);
+      });
+    })();
+  }
+
+  private nodeKey(): ResourceKey {
+    return { kind: 'Node', namespace: '', name: this.node };
+  }
+
+  private queueNode(hub: NodeHubStatus, host: NodeHostReport): void {
+    const key = this.nodeKey();
+    const status: NodeReportedStatus = { ...hub, ...host };
     this.queueState(key, { ...ref(key), status, desiredVersion: this.applied().version, timestamp: this.now().getTime() });
   }
 

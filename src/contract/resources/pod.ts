@@ -246,7 +246,9 @@ export const podSpecSchema = z
     schedulerName: z.string().min(1).optional(),
     priorityClassName: dnsSubdomain.or(z.literal('')).optional(),
     dnsPolicy: z.enum(['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None']).optional(),
+    /** edged mounts this service account's token for the node's MetaServer (docs/metaserver.md) */
     serviceAccountName: dnsSubdomain.or(z.literal('')).optional(),
+    /** false: no token, no KUBERNETES_SERVICE_* variables */
     automountServiceAccountToken: z.boolean().optional(),
     enableServiceLinks: z.boolean().optional(),
     /** defaults for every container's user/group, and extra groups for their processes */

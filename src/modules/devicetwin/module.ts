@@ -250,6 +250,10 @@ export class DeviceTwin implements NodeModule {
       now: () => ctx.services.now().getTime(),
       log: ctx.log,
       sink: this.sink,
+      observe: {
+        sample: () => ctx.services.metrics.count('driver_reads_total', { namespace: r.namespace, device: r.name }),
+        error: () => ctx.services.metrics.count('driver_errors_total', { namespace: r.namespace, device: r.name }),
+      },
     });
   }
 

@@ -36,6 +36,8 @@ export interface UnitOptions {
   now: () => number;
   log: Logger;
   sink: Sink;
+  /** counts each driver sample and error (the node's metrics) */
+  observe?: { sample(): void; error(): void };
 }
 
 /** KubeEdge manifests write cycles in ms (mapper-framework) or as Go durations in ns; ≥ 1e9 is read as ns. */
@@ -246,6 +248,7 @@ export class DeviceUnit {
   }
 
   private onSample(name: string, raw: RawValue, at: number, pushed: boolean): void {
+    this.o.observe?.sample();
     const mp = this.props.get(name);
     const f = this.filters.get(name);
     if (!mp || !f) return;
@@ -291,6 +294,7 @@ export class DeviceUnit {
   }
 
   private onError(err: Error, offline: boolean): void {
+    this.o.observe?.error();
     this.recordError(err, offline);
   }
 

@@ -95,17 +95,18 @@ export class DockerApi {
   }
 
   /**
-   * A call that takes the connection over (exec start): the raw socket after the engine's
+   * A call that takes the connection over (exec start, attach): the raw socket after the engine's
    * "101 UPGRADED", in both directions.
    */
   upgrade(c: Call): Promise<Duplex> {
     return new Promise((resolve, reject) => {
-      const body = Buffer.from(JSON.stringify(c.body ?? {}));
+      // no body unless the call has one: bytes after the headers could reach the container's stdin
+      const body = c.body === undefined ? undefined : Buffer.from(JSON.stringify(c.body));
       const req = request({
         socketPath: this.socketPath,
         method: c.method,
         path: c.path + qs(c.query),
-        headers: { 'content-type': 'application/json', 'content-length': body.length, connection: 'Upgrade', upgrade: 'tcp' },
+        headers: { ...(body ? { 'content-type': 'application/json', 'content-length': body.length } : {}), connection: 'Upgrade', upgrade: 'tcp' },
       });
       req.on('upgrade', (_res, socket, head) => {
         if (head.length) socket.unshift(head);

@@ -108,6 +108,8 @@ export interface ContainerInputs {
   command?: string[];
   args?: string[];
   net: NetworkInputs;
+  /** binds besides the pod's volumes (the service-account folder) */
+  extraBinds?: string[];
 }
 
 export function containerCreateOptions(id: PodIdentity, pod: Pod, c: Container, inp: ContainerInputs): CreateOptions {
@@ -166,7 +168,7 @@ export function containerCreateOptions(id: PodIdentity, pod: Pod, c: Container, 
     StopTimeout: pod.spec.terminationGracePeriodSeconds,
     HostConfig: {
       ...network,
-      Binds: binds,
+      Binds: [...binds, ...(inp.extraBinds ?? [])],
       Tmpfs: tmpfs,
       Devices: devices,
       Privileged: sc?.privileged ?? false,

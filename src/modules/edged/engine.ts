@@ -3,7 +3,7 @@
  * that carry `io.edgecore.managed=true` and this node's label; every write names a container id
  * we observed or created.
  */
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Duplex, type Readable, type TransformCallback } from 'node:stream';
 import { hasStatus } from '../../core/errors.js';
 import { DockerApi, eachJsonLine } from './docker-api.js';
 import type { CreateOptions } from './dockerspec.js';
@@ -64,20 +64,52 @@ export interface ContainerEngine {
   exec(id: string, cmd: string[], stdin: string | undefined, timeoutMs: number): Promise<ExecResult>;
 }
 
+/** What an interactive session opens: an exec in a running container. */
+export interface ExecOpen {
+  cmd: string[];
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+}
+
+/** What an exec shows about itself (`GET /exec/{id}/json`). */
+export interface ExecState {
+  Running: boolean;
+  ExitCode: number | null;
+  Pid: number;
+}
+
+/**
+ * The engine calls behind interactive sessions (edged/sessions.ts): each returns the engine's
+ * connection, taken over (HTTP upgrade), in both directions — stdin written, the output read.
+ */
+export interface SessionEngine {
+  observe(): Promise<ObservedContainer[]>;
+  /** create an exec and start it attached; its id and the connection */
+  execOpen(id: string, o: ExecOpen): Promise<{ execId: string; io: Duplex }>;
+  execInspect(execId: string): Promise<ExecState>;
+  execResize(execId: string, width: number, height: number): Promise<void>;
+  /** a container's terminal settings (Config.Tty, Config.OpenStdin) */
+  terminal(id: string): Promise<{ tty: boolean; openStdin: boolean }>;
+  attach(id: string, o: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<Duplex>;
+  resize(id: string, width: number, height: number): Promise<void>;
+}
+
 /** The parts of `GET /containers/{id}/json` edged reads. */
 interface Inspect {
   Id: string;
   Name: string;
   Created: string;
   Image: string;
-  Config: { Image: string; Labels?: Record<string, string> | null };
+  Config: { Image: string; Labels?: Record<string, string> | null; Tty?: boolean; OpenStdin?: boolean };
   State: { Status: string; ExitCode: number; OOMKilled: boolean; Error?: string; StartedAt?: string; FinishedAt?: string };
   NetworkSettings: { Networks?: Record<string, { IPAddress?: string }> | null };
 }
 
 const CACHEABLE = new Set(['running', 'exited', 'dead']);
 
-export class Engine implements ContainerEngine {
+export class Engine implements ContainerEngine, SessionEngine {
   private readonly api: DockerApi;
   private readonly filters: string;
   /**
@@ -244,6 +276,37 @@ export class Engine implements ContainerEngine {
       info = await inspect();
     }
     return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+  }
+
+  async execOpen(id: string, o: ExecOpen): Promise<{ execId: string; io: Duplex }> {
+    const ex = await this.api.json<{ Id: string }>({
+      method: 'POST',
+      path: `/containers/${id}/exec`,
+      body: { Cmd: o.cmd, AttachStdin: o.stdin, AttachStdout: o.stdout, AttachStderr: o.stderr, Tty: o.tty },
+    });
+    const io = await this.api.upgrade({ method: 'POST', path: `/exec/${ex.Id}/start`, body: { Detach: false, Tty: o.tty } });
+    return { execId: ex.Id, io };
+  }
+
+  execInspect(execId: string): Promise<ExecState> {
+    return this.api.json<ExecState>({ method: 'GET', path: `/exec/${execId}/json` });
+  }
+
+  async execResize(execId: string, width: number, height: number): Promise<void> {
+    await this.api.call({ method: 'POST', path: `/exec/${execId}/resize`, query: { h: height, w: width } });
+  }
+
+  async terminal(id: string): Promise<{ tty: boolean; openStdin: boolean }> {
+    const i = await this.api.json<Inspect>({ method: 'GET', path: `/containers/${id}/json` });
+    return { tty: i.Config.Tty ?? false, openStdin: i.Config.OpenStdin ?? false };
+  }
+
+  attach(id: string, o: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<Duplex> {
+    return this.api.upgrade({ method: 'POST', path: `/containers/${id}/attach`, query: { stream: true, ...o } });
+  }
+
+  async resize(id: string, width: number, height: number): Promise<void> {
+    await this.api.call({ method: 'POST', path: `/containers/${id}/resize`, query: { h: height, w: width } });
   }
 
   close(): void {

@@ -14,6 +14,7 @@ import { containerCreateOptions, sandboxCreateOptions, type NetworkInputs } from
 import type { ContainerEngine } from './engine.js';
 import type { DesiredPod, PullFailure, Step } from './model.js';
 import type { NodeInfo } from './downward.js';
+import { serviceAccountOf, wantsToken, writeServiceAccount, type IssueToken, type PodApiAccess } from './serviceaccount.js';
 import { prepareVolumes, removePodDir } from './volumes.js';
 
 export interface ExecContext {
@@ -30,6 +31,31 @@ export interface ExecContext {
   open?: () => boolean;
   /** pulls in flight by image: several pods needing one image share its pull */
   pulling: Map<string, Promise<void>>;
+  /** a pod's service-account token for the MetaServer (absent: none mounted) */
+  issueToken?: IssueToken;
+}
+
+/** What one run of a pod's steps found out on the way (its in-cluster access, asked for once). */
+interface PodRun {
+  access?: Promise<PodApiAccess | undefined>;
+}
+
+/** The token files of a pod that wants them, written fresh once per run; undefined when it does not or none is issued. */
+function apiAccess(x: ExecContext, d: DesiredPod, run: PodRun): Promise<PodApiAccess | undefined> {
+  run.access ??= (async () => {
+    const pod = d.pod!;
+    if (!x.issueToken || !wantsToken(pod)) return undefined;
+    const m = await x.issueToken({ namespace: d.namespace, name: d.name, uid: d.uid }, serviceAccountOf(pod));
+    return m ? writeServiceAccount(x.dataDir, d.uid, pod, m) : undefined;
+  })();
+  return run.access;
+}
+
+/** A container's variables: the in-cluster ones, then its own (which win, as in Kubernetes). */
+function withApiEnv(env: string[], api: PodApiAccess | undefined): string[] {
+  if (!api) return env;
+  const own = new Set(env.map((e) => e.slice(0, e.indexOf('='))));
+  return [...api.env.filter((e) => !own.has(e.slice(0, e.indexOf('=')))), ...env];
 }
 
 export interface StepError {
@@ -88,7 +114,7 @@ function networkInputs(d: DesiredPod, s: Extract<Step, { op: 'create' }>, x: Exe
 }
 
 /** Create a container (not started); undefined when its deterministic name exists already (adopted next pass). */
-async function createOnly(s: Extract<Step, { op: 'create' }>, x: ExecContext, d: DesiredPod): Promise<string | undefined> {
+async function createOnly(s: Extract<Step, { op: 'create' }>, x: ExecContext, d: DesiredPod, run: PodRun): Promise<string | undefined> {
   const spec = d.pod!;
   const id = { namespace: d.namespace, name: d.name, uid: d.uid, node: x.engine.node };
   let opts;
@@ -96,13 +122,15 @@ async function createOnly(s: Extract<Step, { op: 'create' }>, x: ExecContext, d:
     opts = sandboxCreateOptions(id, spec, { image: d.sandboxImage, command: x.sandbox.command, network: x.sandbox.network, hash: d.sandboxHash, attempt: s.attempt, ...(d.dns ? { dns: d.dns } : {}) });
   } else {
     const c = [...(spec.spec.initContainers ?? []), ...spec.spec.containers].find((v) => v.name === s.container)!;
+    const api = await apiAccess(x, d, run);
     opts = containerCreateOptions(id, spec, c, {
       dataDir: x.dataDir,
       role: s.role,
       attempt: s.attempt,
       restarts: s.restarts,
       hash: d.hashes[c.name]!,
-      env: s.env,
+      env: withApiEnv(s.env, api),
+      ...(api ? { extraBinds: [api.bind] } : {}),
       ...(s.command ? { command: s.command } : {}),
       ...(s.args ? { args: s.args } : {}),
       net: networkInputs(d, s, x),
@@ -117,10 +145,10 @@ async function createOnly(s: Extract<Step, { op: 'create' }>, x: ExecContext, d:
  * A new sandbox and the containers that join it: the sandbox is created, then started while its
  * containers are created (a create only needs the sandbox to exist); they start once it runs.
  */
-async function createWithSandbox(box: Extract<Step, { op: 'create' }>, members: Extract<Step, { op: 'create' }>[], x: ExecContext, d: DesiredPod): Promise<void> {
+async function createWithSandbox(box: Extract<Step, { op: 'create' }>, members: Extract<Step, { op: 'create' }>[], x: ExecContext, d: DesiredPod, run: PodRun): Promise<void> {
   if (x.open && !x.open()) throw new EngineAwayError();
-  const boxId = await createOnly(box, x, d);
-  const [started, ...created] = await Promise.allSettled([boxId !== undefined ? x.engine.start(boxId) : Promise.resolve(), ...members.map((m) => createOnly(m, x, d))]);
+  const boxId = await createOnly(box, x, d, run);
+  const [started, ...created] = await Promise.allSettled([boxId !== undefined ? x.engine.start(boxId) : Promise.resolve(), ...members.map((m) => createOnly(m, x, d, run))]);
   if (started!.status === 'rejected') throw started!.reason;
   for (const [i, r] of created.entries()) {
     if (r.status === 'rejected') throw new StepFailure(members[i]!, r.reason);
@@ -140,7 +168,7 @@ class StepFailure extends Error {
   }
 }
 
-async function runStep(s: Step, x: ExecContext, d: DesiredPod | undefined): Promise<void> {
+async function runStep(s: Step, x: ExecContext, d: DesiredPod | undefined, run: PodRun): Promise<void> {
   if (x.open && !x.open()) throw new EngineAwayError();
   const pod = podName(d, s.pod);
   switch (s.op) {
@@ -148,9 +176,10 @@ async function runStep(s: Step, x: ExecContext, d: DesiredPod | undefined): Prom
       return pull(s, x, d);
     case 'volumes':
       prepareVolumes(x.dataDir, s.pod, d!.pod!, x.lookups, x.node);
+      await apiAccess(x, d!, run);
       return;
     case 'create': {
-      const cid = await createOnly(s, x, d!);
+      const cid = await createOnly(s, x, d!, run);
       if (cid === undefined) return;
       if (x.open && !x.open()) throw new EngineAwayError(); // created, not started: adopted and started later
       await x.engine.start(cid);
@@ -178,10 +207,11 @@ async function runStep(s: Step, x: ExecContext, d: DesiredPod | undefined): Prom
 export async function runPod(list: readonly Step[], x: ExecContext, d: DesiredPod | undefined): Promise<{ done: number; errors: StepError[] }> {
   let done = 0;
   const errors: StepError[] = [];
+  const run: PodRun = {};
   const removes = list.filter((s): s is Extract<Step, { op: 'remove' | 'stop' }> => s.op === 'remove' || s.op === 'stop');
   const others = list.filter((s) => s.op !== 'remove' && s.op !== 'stop');
   for (const group of [removes.filter((s) => s.role !== 'sandbox'), removes.filter((s) => s.role === 'sandbox')]) {
-    const results = await Promise.allSettled(group.map((s) => runStep(s, x, d)));
+    const results = await Promise.allSettled(group.map((s) => runStep(s, x, d, run)));
     results.forEach((r, i) => (r.status === 'fulfilled' ? done++ : errors.push(failure(group[i]!, r.reason))));
   }
   if (errors.length) return { done, errors };
@@ -196,12 +226,12 @@ export async function runPod(list: readonly Step[], x: ExecContext, d: DesiredPo
           if (m.op !== 'create' || m.role === 'sandbox') break;
           members.push(m);
         }
-        await createWithSandbox(s, members, x, d);
+        await createWithSandbox(s, members, x, d, run);
         done += 1 + members.length;
         i += members.length;
         continue;
       }
-      await runStep(s, x, d);
+      await runStep(s, x, d, run);
       done++;
     } catch (e) {
       errors.push(e instanceof StepFailure ? failure(e.step, e.reason) : failure(s, e));

@@ -2,7 +2,7 @@
  * edged: runs the node's pods on the local Docker engine. One reconcile pass at a time, triggered
  * by desired changes (`resource.changed`), Docker events, probe results, backoff expiries and a
  * periodic resync; failures retry with capped backoff. Containers outlive the daemon and are
- * adopted on the next start. Serves `pod.logs` / `pod.exec` / `edged.resync` on the bus.
+ * adopted on the next start. Serves `pod.logs` / `pod.exec` / `pod.stream` / `edged.resync` on the bus.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { availableParallelism, arch, totalmem } from 'node:os';
@@ -21,6 +21,7 @@ import type { ObservedContainer } from './model.js';
 import { ProbeManager } from './probes.js';
 import { Reconciler } from './reconciler.js';
 import { PassRunner } from './runner.js';
+import { PodSessions } from './sessions.js';
 import { STATIC_KINDS, StaticPods } from './static.js';
 
 const RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
@@ -59,6 +60,7 @@ export class Edged implements NodeModule {
   private watcher?: FSWatcher;
   private burst?: NodeJS.Timeout;
   private unsubscribe?: () => void;
+  private sessions?: PodSessions;
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
@@ -88,9 +90,13 @@ export class Edged implements NodeModule {
       reportStatus: async (key, status) => {
         await ctx.bus.request('metamanager', { type: 'status.report', key, status });
       },
-      workDone: () => this.trigger('pod-work-done'),
+      workDone: (failed) => {
+        if (failed) ctx.services.metrics.count('reconcile_passes_total', { result: 'step_errors' });
+        this.trigger('pod-work-done');
+      },
       now: () => ctx.services.now().getTime(),
       log: ctx.log,
+      issueToken: (pod, serviceAccount) => ctx.bus.request('metamanager', { type: 'serviceaccount.issue', pod, serviceAccount }),
     });
     const rec = this.rec;
     this.watch = new EngineWatch({
@@ -103,6 +109,7 @@ export class Edged implements NodeModule {
     this.runner = new PassRunner({
       pass: async (reason) => {
         const r = await rec.pass();
+        ctx.services.metrics.count('reconcile_passes_total', { result: 'ok' });
         if (r.dispatched) ctx.log.debug('pass done', { reason, podsGivenWork: r.dispatched });
         return r.wakeAt !== undefined ? { wakeAt: r.wakeAt } : {};
       },
@@ -111,6 +118,7 @@ export class Edged implements NodeModule {
         if (this.watch!.isUp && setNodeRuntime(ctx.services.store.meta, { ready: true })) ctx.bus.publish({ type: 'node.runtime.changed' });
       },
       onThrow: (reason, e, attempt) => {
+        ctx.services.metrics.count('reconcile_passes_total', { result: 'failed' });
         // Still away: pods applied meanwhile get a status saying so too.
         if (!this.watch!.lost(errorMessage(e))) void rec.engineAway(this.awayMessage(errorMessage(e))).catch(() => undefined);
         if (attempt === 1) ctx.log.warn('reconcile failed; retrying', { reason, error: errorMessage(e) });
@@ -119,6 +127,7 @@ export class Edged implements NodeModule {
       // a burst of triggers (a desired document, Docker events) in 10 ms makes one pass
       debounceMs: 10,
     });
+    this.sessions = new PodSessions({ engine: this.engine, resources: store.resources, find: (r, p) => this.find(r, p), logs: (m) => this.logs(m), log: ctx.log.child('sessions') });
     ctx.bus.serve((msg: NodeMessage) => this.handle(msg as EdgedMessage));
     this.unsubscribe = ctx.bus.subscribe('resource.changed', (m) => {
       if (m.change.op !== 'status' && STATIC_KINDS.includes(m.change.resource.kind)) this.trigger('desired');
@@ -227,6 +236,8 @@ export class Edged implements NodeModule {
         return this.logs(msg).catch(asAnswer);
       case 'pod.exec':
         return this.exec(msg).catch(asAnswer);
+      case 'pod.stream':
+        return this.sessions!.open(msg.request);
       default:
         return undefined;
     }
@@ -275,6 +286,7 @@ export class Edged implements NodeModule {
     this.watcher?.close();
     this.unsubscribe?.();
     this.probes?.stopAll();
+    await this.sessions?.closeAll();
     this.watch?.stop();
     await this.runner?.stop();
     this.engine?.close();

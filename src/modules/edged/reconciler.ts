@@ -19,6 +19,7 @@ import { plan } from './planner.js';
 import { probeTargets, type ProbeManager } from './probes.js';
 import { engineDownStatus, podStatus, type PodStatus } from './status.js';
 import { listPodDirs, prepareVolumes } from './volumes.js';
+import type { IssueToken } from './serviceaccount.js';
 
 export interface ReconcilerDeps {
   engine: ContainerEngine;
@@ -33,10 +34,12 @@ export interface ReconcilerDeps {
   podRetry: BackoffPolicy;
   /** status.report to metamanager (stored, and queued upstream) */
   reportStatus: (key: { kind: string; namespace: string; name: string }, status: PodStatus) => Promise<void>;
-  /** a pod's work ended: time for another pass */
-  workDone: () => void;
+  /** a pod's work ended (failed: a step of it failed): time for another pass */
+  workDone: (failed: boolean) => void;
   now: () => number;
   log: Logger;
+  /** service-account tokens for pods (metamanager's MetaServer) */
+  issueToken?: IssueToken;
 }
 
 export interface PassResult {
@@ -89,9 +92,10 @@ export class Reconciler {
         now: d.now,
         log: d.log,
         open: () => this.open,
+        ...(d.issueToken ? { issueToken: d.issueToken } : {}),
       },
       d.podRetry,
-      { settled: (pod, errors) => (this.logOutcome(pod, errors), d.workDone()) },
+      { settled: (pod, errors) => (this.logOutcome(pod, errors), d.workDone(errors.length > 0)) },
     );
   }
 

@@ -9,14 +9,16 @@
  *   asks for the current document (`sync`), so nothing depends on the broker's queue.
  * - What the uplink queued (the outbox) is published in order with QoS1; a row is removed only
  *   after its PUBACK. The node's own status goes up through the uplink too.
- * - Heartbeats (QoS0) and relay calls (logs, twin) served through the bus.
+ * - Heartbeats (QoS0) and relay calls (twin) served through the bus.
+ * - Stream sessions the relay opens (logs, exec, attach, port-forward) served by streams.ts;
+ *   they end when the link drops.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import { wireErrorOf } from '../../contract/errors.js';
-import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type NodeReportedStatus, type Presence, type SyncRequest } from '../../contract/payloads.js';
+import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type Presence, type SyncRequest } from '../../contract/payloads.js';
 import { noPacketNumberCache } from '../../lib/mqtt.js';
 import { topics } from '../../contract/topics.js';
 import { backoffDelay } from '../../core/backoff.js';
@@ -24,10 +26,11 @@ import { errorMessage, ValidationError } from '../../core/errors.js';
 import { toFieldIssues } from '../../lib/schema.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
-import { nodeRuntime } from '../../store/node-runtime.js';
+import type { NodeHubStatus } from '../../store/uplink.js';
 import { decideDesired } from './desired.js';
 import type { HubStatus } from './messages.js';
 import { nodeRpcHandlers, type Emit, type RpcHandlers } from './rpc.js';
+import { NodeStreamServer } from './streams.js';
 
 export class EdgeHub implements NodeModule {
   readonly name = 'edgehub';
@@ -47,6 +50,7 @@ export class EdgeHub implements NodeModule {
   private readonly calls = new Map<string, AbortController>();
   private handlers?: RpcHandlers;
   private unsubs: (() => void)[] = [];
+  private streams?: NodeStreamServer;
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
@@ -55,13 +59,18 @@ export class EdgeHub implements NodeModule {
     const hub = config.modules.edgehub;
     if (!hub.relay.url) throw new Error('modules.edgehub.relay.url is empty: run `edgecore join` first');
     this.handlers = nodeRpcHandlers(ctx);
+    const up = topics.streamUp(config.node.name);
+    this.streams = new NodeStreamServer({
+      send: (frame) => void (this.client?.connected && this.client.publish(up, frame, { qos: 0 })),
+      open: (request) => ctx.bus.request('edged', { type: 'pod.stream', request }, 30_000),
+      log: ctx.log.child('streams'),
+    });
     ctx.bus.serve((msg: NodeMessage) => {
       if (msg.type === 'edgehub.flush') return void this.flush();
       if (msg.type === 'edgehub.status') return this.status();
       return undefined;
     });
     this.unsubs.push(uplink.onQueued(() => this.flushSoon()));
-    this.unsubs.push(ctx.bus.subscribe('node.runtime.changed', () => this.reportNode()));
     this.connect();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), hub.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
@@ -106,12 +115,21 @@ export class EdgeHub implements NodeModule {
       this.attempt = 0;
       this.onConnected(client).catch((e) => ctx.log.warn('post-connect steps failed', { error: errorMessage(e) }));
     });
-    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('message', (topic, payload) => {
+      ctx.services.metrics.count('mqtt_messages_received_total', { link: 'relay' });
+      this.onMessage(topic, payload);
+    });
+    client.on('packetsend', (p) => {
+      if (p.cmd === 'publish') ctx.services.metrics.count('mqtt_messages_sent_total', { link: 'relay' });
+    });
     client.on('error', (e) => {
       this.lastError = e.message;
       ctx.log.debug('relay connection error', { error: e.message });
     });
-    client.on('close', () => this.scheduleReconnect());
+    client.on('close', () => {
+      this.streams?.resetAll('link to the relay lost');
+      this.scheduleReconnect();
+    });
   }
 
   private scheduleReconnect(): void {
@@ -129,6 +147,7 @@ export class EdgeHub implements NodeModule {
     const ctx = this.ctx!;
     const node = ctx.services.config.node.name;
     await client.subscribeAsync([topics.desired(node), topics.rpcRequest(node)], { qos: 1 });
+    await client.subscribeAsync(topics.streamDown(node), { qos: 0 });
     const birth: Presence = { online: true, bootId: this.bootId, agentVersion: ctx.services.version, timestamp: Date.now() };
     await client.publishAsync(topics.presence(node), JSON.stringify(birth), { qos: 1, retain: true });
     await this.requestSync();
@@ -158,6 +177,8 @@ export class EdgeHub implements NodeModule {
         });
     } else if (topic === topics.rpcRequest(node)) {
       this.onRpc(payload);
+    } else if (topic === topics.streamDown(node)) {
+      this.streams?.handle(payload);
     }
   }
 
@@ -210,7 +231,7 @@ export class EdgeHub implements NodeModule {
     const { uplink } = ctx.services;
     const a = uplink.applied();
     const s = uplink.backlog();
-    const status: NodeReportedStatus = {
+    const status: NodeHubStatus = {
       appliedVersion: a.version,
       epoch: a.epoch,
       agentVersion: ctx.services.version,
@@ -220,8 +241,7 @@ export class EdgeHub implements NodeModule {
       ...(this.lastError ? { lastError: this.lastError } : {}),
       outbox: { rows: s.rows, dropped: s.dropped },
     };
-    const runtime = nodeRuntime(ctx.services.store.meta);
-    uplink.reportNode(runtime ? { ...status, runtime } : status);
+    uplink.reportNode(status);
   }
 
   private heartbeat(): void {
@@ -334,6 +354,7 @@ export class EdgeHub implements NodeModule {
     for (const u of this.unsubs) u();
     this.unsubs = [];
     for (const ac of this.calls.values()) ac.abort();
+    this.streams?.resetAll('edgehub stopping');
     this.calls.clear();
     await this.applyChain.catch(() => undefined);
     const c = this.client;

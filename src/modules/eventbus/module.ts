@@ -58,8 +58,15 @@ export class EventBus implements NodeModule {
         ? await startEmbeddedBroker(cfg.host, cfg.port, ctx.log)
         : await connectExternalBroker(cfg.url, `edgecore-eventbus-${node}`, ctx.log);
     ctx.log.info('eventbus ready', { mode: cfg.mode, ...(this.link.address ? { address: this.link.address } : { url: cfg.url }) });
-    await this.link.subscribe(hwTopics.deviceFilter, (topic, payload) => void this.onDevice(topic, payload));
-    await this.link.subscribe(hwTopics.membershipGet(node), (_t, payload) => void this.onMembershipGet(payload));
+    const received = (): void => ctx.services.metrics.count('mqtt_messages_received_total', { link: 'eventbus' });
+    await this.link.subscribe(hwTopics.deviceFilter, (topic, payload) => {
+      received();
+      void this.onDevice(topic, payload);
+    });
+    await this.link.subscribe(hwTopics.membershipGet(node), (_t, payload) => {
+      received();
+      void this.onMembershipGet(payload);
+    });
     this.offs.push(
       ctx.bus.subscribe('twin.changed', (m) => this.onTwinChanged(m)),
       ctx.bus.subscribe('device.data', (m) => this.onData(m)),
@@ -76,6 +83,7 @@ export class EventBus implements NodeModule {
   }
 
   private send(topic: string, body: object): void {
+    this.ctx?.services.metrics.count('mqtt_messages_sent_total', { link: 'eventbus' });
     this.link?.publish(topic, JSON.stringify(body)).catch((e) => this.ctx?.log.warn('publish failed', { topic, error: errorMessage(e) }));
   }
 

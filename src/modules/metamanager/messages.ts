@@ -1,4 +1,5 @@
 import type { Origin, ResourceChange, ResourceKey, StoredResource } from '../../store/resources.js';
+import type { ServiceAccountMount } from './server/index.js';
 
 /**
  * metamanager's contract. Desired objects enter the node only through `desired.apply` /
@@ -21,11 +22,14 @@ export type MetaMessage =
   | { type: 'status.report'; key: ResourceKey; status: unknown; upstream?: unknown }
   /** one event or sample of an object, upstream only (e.g. `twin.reported`) */
   | { type: 'telemetry.report'; key: ResourceKey; event: string; data: unknown }
-  | { type: 'resource.changed'; change: ResourceChange };
+  | { type: 'resource.changed'; change: ResourceChange }
+  /** a pod's service-account token and how to reach the MetaServer (undefined: the MetaServer is off) */
+  | { type: 'serviceaccount.issue'; pod: { namespace: string; name: string; uid: string }; serviceAccount: string };
 
 export interface MetaReplies {
   'desired.apply': { changed: boolean; resource: StoredResource };
   'desired.delete': { deleted: boolean };
   'desired.replace': { changes: number };
   'status.report': { changed: boolean };
+  'serviceaccount.issue': ServiceAccountMount | undefined;
 }

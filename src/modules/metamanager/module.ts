@@ -2,13 +2,14 @@
  * metamanager: the node's memory. Every desired object and every status goes through here into
  * SQLite before anyone acts on it; each committed change is published as `resource.changed`.
  * Statuses and telemetry go upstream through the node's uplink (status stored and queued in one
- * transaction). Serves the local list/watch API for apps on the node.
+ * transaction). Serves the MetaServer — the Kubernetes API for what the node holds (server/) —
+ * and issues the service-account tokens edged mounts into pods.
  */
-import type { Server } from 'node:http';
+import { isAbsolute, join } from 'node:path';
 import type { Db } from '../../lib/sqlite.js';
-import type { NodeContext, NodeModule } from '../../node/services.js';
 import type { NodeMessage } from '../../node/messages.js';
-import { startLocalApi } from './api.js';
+import type { NodeContext, NodeModule } from '../../node/services.js';
+import { startMetaServer, type MetaServer } from './server/index.js';
 
 /**
  * Reports that arrive together (device twins on the same cycle, a burst of pod statuses) are
@@ -57,11 +58,11 @@ export class MetaManager implements NodeModule {
   readonly name = 'metamanager';
   readonly group = 'meta';
   private unsubscribe?: () => void;
-  private server?: Server;
+  private server?: MetaServer;
   private reports!: ReportBatch;
 
   async start(ctx: NodeContext): Promise<void> {
-    const { store, config, uplink } = ctx.services;
+    const { store, config, uplink, metrics } = ctx.services;
     this.reports = new ReportBatch(store.db);
     const resources = store.resources;
     this.unsubscribe = resources.onChange((change) => ctx.bus.publish({ type: 'resource.changed', change }));
@@ -93,14 +94,31 @@ export class MetaManager implements NodeModule {
         }
         case 'telemetry.report':
           return this.reports.add(() => void uplink.reportTelemetry(msg.key, msg.event, msg.data));
+        case 'serviceaccount.issue':
+          return this.server?.issue({ namespace: msg.pod.namespace, pod: msg.pod.name, uid: msg.pod.uid, serviceAccount: msg.serviceAccount });
         default:
           return undefined;
       }
     });
     const api = config.modules.metamanager.api;
     if (api.enabled) {
-      this.server = await startLocalApi(resources, api.host, api.port, ctx.log);
-      ctx.log.info('local API listening', { address: this.server.address() });
+      const inData = (p: string): string => (!p || isAbsolute(p) ? p : join(config.dataDir, p));
+      this.server = await startMetaServer({
+        resources,
+        nodeName: config.node.name,
+        dir: join(config.dataDir, 'metaserver'),
+        host: api.host,
+        port: api.port,
+        podNetworkAddress: api.podNetworkAddress,
+        socket: inData(api.socket),
+        limits: { maxWatchers: api.maxWatchers, maxBacklogBytes: api.maxWatchBacklogBytes, bookmarkSeconds: api.bookmarkSeconds, maxTimeoutSeconds: api.maxWatchTimeoutSeconds },
+        version: ctx.services.version,
+        now: ctx.services.now,
+        log: ctx.log,
+        onRequest: (verb, code) => metrics.count('metaserver_requests_total', { verb, code: String(code) }),
+      });
+      metrics.gauge('metaserver_watchers', () => this.server?.watches.size ?? 0);
+      ctx.log.info('MetaServer listening', { host: api.host, port: this.server.port, podNetworkAddress: api.podNetworkAddress || undefined, socket: inData(api.socket) || undefined });
     }
   }
 
@@ -108,9 +126,6 @@ export class MetaManager implements NodeModule {
     this.unsubscribe?.();
     const s = this.server;
     this.server = undefined;
-    if (s) {
-      s.closeAllConnections();
-      await new Promise<void>((r) => s.close(() => r()));
-    }
+    await s?.close();
   }
 }

@@ -9,6 +9,7 @@ import { AGE_COLUMN, ageOf, column, NAME_COLUMN } from '../../contract/kube/tabl
 import type { KubeObject } from '../../contract/kube/types.js';
 import { DNS_SUBDOMAIN, labelValue, qualifiedName } from '../../contract/resources/common.js';
 import { nodeNameSchema } from '../../contract/resources/kinds.js';
+import { printable } from '../../contract/node-status.js';
 import type { FieldIssue } from '../../core/errors.js';
 import * as z from 'zod';
 import { arr, orNone, pruneNulls, rec, sameJson, schemaIssues, str } from './common.js';
@@ -41,7 +42,7 @@ export const nodeSpecSchema = z
   });
 
 const quantity = z.string().regex(/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$/, 'must be a quantity like 4, 500m or 3882708Ki');
-const text = z.string().max(1024).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must not contain control characters');
+const text = printable(1024);
 
 const NODE_INFO_KEYS = ['machineID', 'systemUUID', 'bootID', 'kernelVersion', 'osImage', 'containerRuntimeVersion', 'kubeletVersion', 'kubeProxyVersion', 'operatingSystem', 'architecture'] as const;
 

@@ -82,7 +82,7 @@ export class TypeNode {
   accepts(name: string): boolean {
     if (this.kind === 'untyped' || this.kind === 'map') return true;
     if (this.kind !== 'struct') return false;
-    if (isSchema(this.s.properties) && Object.prototype.hasOwnProperty.call(this.s.properties, name)) return true;
+    if (isSchema(this.s.properties) && Object.hasOwn(this.s.properties, name)) return true;
     return this.s['x-kubernetes-preserve-unknown-fields'] === true || isSchema(this.s.additionalProperties) || this.s.additionalProperties === true;
   }
 
@@ -92,7 +92,7 @@ export class TypeNode {
     if (this.kind === 'map') return this.elem();
     if (this.kind !== 'struct') return undefined;
     const props = isSchema(this.s.properties) ? this.s.properties : {};
-    const p = Object.prototype.hasOwnProperty.call(props, name) ? props[name] : undefined;
+    const p = Object.hasOwn(props, name) ? props[name] : undefined;
     if (isSchema(p)) return new TypeNode(this.catalog, p);
     if (isSchema(this.s.additionalProperties)) return new TypeNode(this.catalog, this.s.additionalProperties);
     if (this.s['x-kubernetes-preserve-unknown-fields'] === true || this.s.additionalProperties === true) return TypeNode.untyped();

@@ -4,7 +4,7 @@
  * them: `spec.containers[0].imagePullPolicyy`. Free-form places (maps, preserved unknown
  * fields) have no unknown fields.
  */
-import { TypeNode, type TypeInfo } from './typeinfo.js';
+import type { TypeNode, TypeInfo } from './typeinfo.js';
 
 export function unknownFields(obj: unknown, typeInfo: TypeInfo | undefined): string[] {
   if (!typeInfo) return [];

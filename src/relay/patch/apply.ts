@@ -171,7 +171,7 @@ function isItemKey(p: string[]): boolean {
   const parent = p[p.length - 2];
   const last = p[p.length - 1]!;
   if (!parent?.startsWith('k:') || !last.startsWith('f:')) return false;
-  return Object.prototype.hasOwnProperty.call(JSON.parse(parent.slice(2)) as object, last.slice(2));
+  return  Object.hasOwn(JSON.parse(parent.slice(2)) as object, last.slice(2));
 }
 
 function restoreIgnored(merged: JsonObject, live: KubeObject | undefined, ignored: string[]): JsonObject {

@@ -67,7 +67,7 @@ function mergeMap(original: JsonObject, patch: JsonObject, node: TypeNode, path:
       delete original[key];
       continue;
     }
-    const current = Object.prototype.hasOwnProperty.call(original, key) ? original[key] : undefined;
+    const current = Object.hasOwn(original, key) ? original[key] : undefined;
     if (isObject(current) && isObject(value)) {
       setKey(original, key, child.patchStrategies.includes('replace') ? (fresh(value, child, here) ?? {}) : mergeMap(current, value, child, here));
     } else if (Array.isArray(current) && Array.isArray(value)) {
@@ -145,7 +145,7 @@ function listKind(lists: Json[][], path: string): ListKind | undefined {
 /** The identity of a list item: its merge key's value for objects, itself for scalars. */
 function identity(item: Json, mergeKey: string | undefined): Json | undefined {
   if (mergeKey === undefined) return item;
-  return isObject(item) && Object.prototype.hasOwnProperty.call(item, mergeKey) ? item[mergeKey] : undefined;
+  return isObject(item) && Object.hasOwn(item, mergeKey) ? item[mergeKey] : undefined;
 }
 
 function indexIn(list: Json[], item: Json, mergeKey: string | undefined): number {
@@ -155,7 +155,7 @@ function indexIn(list: Json[], item: Json, mergeKey: string | undefined): number
 }
 
 function requireKey(item: Json, mergeKey: string, path: string): void {
-  if (!isObject(item) || !Object.prototype.hasOwnProperty.call(item, mergeKey)) {
+  if (!isObject(item) || !Object.hasOwn(item, mergeKey)) {
     throw bad(path, `list item ${JSON.stringify(item)} does not contain the merge key ${JSON.stringify(mergeKey)}`);
   }
 }

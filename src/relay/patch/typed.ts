@@ -181,7 +181,7 @@ export function removePath(value: Json, path: FieldPath, node: TypeNode): void {
   const [pe, ...rest] = path as [PathElement, ...PathElement[]];
   if (pe.startsWith('f:') && isObject(value)) {
     const k = pe.slice(2);
-    if (!Object.prototype.hasOwnProperty.call(value, k)) return;
+    if (!Object.hasOwn(value, k)) return;
     if (rest.length === 0) delete value[k];
     else removePath(value[k]!, rest, node.field(k) ?? TypeNode.untyped());
     return;

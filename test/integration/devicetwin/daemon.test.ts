@@ -28,6 +28,7 @@ test('daemon: built-in virtual device is driven and visible to a mapper over the
     node: { name: 'node-a' },
     dataDir: tmpDir(t),
     log: { level: 'silent' },
+    ops: { port: 0 },
     modules: {
       metamanager: { api: { enabled: false } },
       edged: { enabled: false },

@@ -42,6 +42,7 @@ test('kill -9 of the daemon mid-apply, then restart: no duplicate containers, po
       node: { name: node },
       dataDir: join(dir, 'data'),
       log: { level: 'warn' },
+      ops: { port: 0 },
       modules: {
         metamanager: { api: { enabled: false } },
         eventbus: { enabled: false },

@@ -20,6 +20,7 @@ export function testConfig(dir: string, extra: Record<string, unknown> = {}): st
     dataDir: join(dir, 'data'),
     log: { level: 'info', format: 'json' },
     shutdownTimeoutSeconds: 5,
+    ops: { port: 0 },
     modules: {
       metamanager: { api: { port: 0 } },
       eventbus: { port: 0 },
@@ -48,7 +49,7 @@ test('config --defaults prints a complete, valid config', (t) => {
   const r = edgecore(['config', '--defaults']);
   assert.equal(r.status, 0);
   const cfg = parse(r.stdout) as { modules: Record<string, unknown>; paths: Record<string, unknown> };
-  assert.deepEqual(Object.keys(cfg.modules).sort(), ['devicetwin', 'edged', 'edgehub', 'eventbus', 'metamanager']);
+  assert.deepEqual(Object.keys(cfg.modules).sort(), ['devicetwin', 'edged', 'edgehub', 'eventbus', 'metamanager', 'nodestatus']);
   assert.ok(cfg.paths.dockerSocket);
   const file = join(tmpDir(t), 'd.yaml');
   writeFileSync(file, r.stdout);
@@ -75,7 +76,7 @@ test('run starts every enabled module, reports ready, and SIGTERM stops them in 
   t.after(() => p.child.kill('SIGKILL'));
   await p.waitFor(/"msg":"edgecore ready"/);
   const started = [...p.output().matchAll(/"logger":"edgecore\.(\w+)","msg":"module started"/g)].map((m) => m[1]);
-  assert.deepEqual(started, ['metamanager', 'eventbus']);
+  assert.deepEqual(started, ['metamanager', 'eventbus', 'nodestatus']);
   assert.match(p.output(), /"msg":"module disabled","module":"edged"/);
   const db = join(dir, 'data', 'edgecore.db');
   assert.equal(statSync(db).mode & 0o777, 0o600);
@@ -83,7 +84,7 @@ test('run starts every enabled module, reports ready, and SIGTERM stops them in 
   const { code } = await p.exited;
   assert.equal(code, 0);
   const stopped = [...p.output().matchAll(/"msg":"module stopped","module":"(\w+)"/g)].map((m) => m[1]);
-  assert.deepEqual(stopped, ['eventbus', 'metamanager']);
+  assert.deepEqual(stopped, ['nodestatus', 'eventbus', 'metamanager']);
 });
 
 test('a SIGTERM while the node is still starting stops it gracefully once it is up (handlers are in before READY)', async (t) => {
@@ -102,7 +103,7 @@ test('a SIGTERM while the node is still starting stops it gracefully once it is 
 
 test('edgerelay: a SIGTERM the moment it says ready stops it gracefully with exit 0', async (t) => {
   const dir = tmpDir(t);
-  const p = startProcess('edgerelay', ['run', '--data-dir', join(dir, 'relay'), '--api-port', '0', '--mqtt-port', '0', '--ws-port', '0']);
+  const p = startProcess('edgerelay', ['run', '--data-dir', join(dir, 'relay'), '--api-port', '0', '--mqtts-port', '0', '--mqtt-port', '0', '--ws-port', '0']);
   t.after(() => p.child.kill('SIGKILL'));
   await p.waitFor(/edgerelay ready/);
   p.child.kill('SIGTERM');

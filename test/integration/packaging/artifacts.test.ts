@@ -141,7 +141,7 @@ describe('packaging: field artifacts', () => {
       assert.equal(p.row.x, 42);
       assert.deepEqual(p.loaded, ['i2c-bus', 'epoll', 'onoff', '@serialport/bindings-cpp', 'serialport']);
 
-      // the real daemon (store + metamanager), run from the artifact's launcher
+      // the real daemon (store + metamanager), run from the artifact's launcher; health on its ops endpoint
       const port = await freePort();
       const data = join(tmp, 'data');
       writeFileSync(
@@ -150,8 +150,9 @@ describe('packaging: field artifacts', () => {
           'node: { name: pkg-artifact-test }',
           `dataDir: ${data}`,
           'log: { level: info }',
+          `ops: { port: ${port} }`,
           'modules:',
-          `  metamanager: { api: { port: ${port} } }`,
+          '  metamanager: { api: { port: 0 } }',
           '  edged: { enabled: false }',
           '  devicetwin: { enabled: false }',
           '  eventbus: { enabled: false }',

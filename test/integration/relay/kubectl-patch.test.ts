@@ -10,11 +10,16 @@ import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import type { KubeObject } from '../../../src/contract/kube/types.js';
 import { DEVICE_SCHEMA_NAMES } from '../../../src/relay/openapi/index.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { FakeApiServer, resource } from './fake-apiserver.js';
 
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
+
+interface Container { name: string; image?: string; ports?: unknown; env?: unknown }
+type DeploymentSpec = { replicas?: number; template: { spec: { containers: Container[] } } };
+const deploySpec = (o: KubeObject | undefined) => o!.spec as DeploymentSpec;
 
 const RESOURCES = [
   resource('', 'v1', 'Pod', 'pods', { shortNames: ['po'], schemaName: 'io.k8s.api.core.v1.Pod', subresources: ['status'] }),
@@ -75,19 +80,28 @@ test('kubectl explain reads the built-in and device schemas from the OpenAPI v3 
   assert.match(dev.out, /name\s+<string> -required-/);
 });
 
-test('kubectl 1.27, 1.30 and 1.33 read the documents too (explain, then create with server-side validation)', async (t) => {
-  // kubectl 1.27's explain reads OpenAPI v2 unless told to use v3 (we serve only v3)
-  for (const minor of [27, 30, 33]) {
+test('kubectl 1.30 and 1.33 read the documents too (explain, then create with server-side validation)', async (t) => {
+  for (const minor of [30, 33]) {
     const bin = `/usr/lib/google-cloud-sdk/bin/kubectl.1.${minor}`;
     if (!existsSync(bin)) continue;
     const { api, kubectl, file } = await setup(t, bin);
-    const explain = await kubectl(['explain', 'pod.spec.containers.ports'], minor === 27 ? { KUBECTL_EXPLAIN_OPENAPIV3: 'true' } : {});
+    const explain = await kubectl(['explain', 'pod.spec.containers.ports']);
     assert.equal(explain.code, 0, `1.${minor}: ${explain.err}`);
     assert.match(explain.out, /containerPort\s+<integer> -required-/, `1.${minor}`);
     const created = await kubectl(['apply', '-f', file('cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: "1"}\n')]);
     assert.equal(created.out.trim(), 'configmap/c created', `1.${minor}: ${created.err}`);
     assert.match(api.requests.find((r) => r.method === 'POST')!.url, /fieldValidation=Strict/, `1.${minor}`);
   }
+});
+
+test('kubectl 1.27 wants OpenAPI v2 (protobuf) for explain and for apply\'s validation; with --validate=false it applies', { skip: !existsSync('/usr/lib/google-cloud-sdk/bin/kubectl.1.27') && 'no kubectl 1.27' }, async (t) => {
+  const { api, kubectl, file } = await setup(t, '/usr/lib/google-cloud-sdk/bin/kubectl.1.27');
+  const cm = file('cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: "1"}\n');
+  const strict = await kubectl(['apply', '-f', cm]);
+  assert.notEqual(strict.code, 0);
+  assert.ok(api.requests.some((r) => r.url.startsWith('/openapi/v2')), 'it asked for OpenAPI v2');
+  const created = await kubectl(['apply', '--validate=false', '-f', cm]);
+  assert.equal(created.out.trim(), 'configmap/c created', created.err);
 });
 
 test('kubectl apply: created, configured through a strategic merge patch, unchanged; edit and patch', { skip: !existsSync(KUBECTL) && 'no kubectl 1.32' }, async (t) => {
@@ -107,9 +121,9 @@ test('kubectl apply: created, configured through a strategic merge patch, unchan
   assert.equal(patch.contentType, 'application/strategic-merge-patch+json');
   assert.ok(JSON.stringify(patch.body).includes('$setElementOrder/containers'), JSON.stringify(patch.body));
   const live = api.objects.get('deployments/default/web')!;
-  const app = (live.spec as any).template.spec.containers[0];
+  const app = deploySpec(live).template.spec.containers[0]!;
   assert.deepEqual([app.name, app.image, app.ports, app.env], ['app', 'nginx:1.26', [{ containerPort: 80 }], [{ name: 'A', value: '1' }]]);
-  assert.equal((live.spec as any).template.spec.containers[1].name, 'side');
+  assert.equal(deploySpec(live).template.spec.containers[1]!.name, 'side');
   assert.equal((await kubectl(['apply', '-f', file2])).out.trim(), 'deployment.apps/web unchanged');
 
   // edit: the editor changes the image; kubectl sends a strategic merge patch as kubectl-edit
@@ -120,7 +134,7 @@ test('kubectl apply: created, configured through a strategic merge patch, unchan
   assert.equal(edited.code, 0, edited.err);
   assert.equal(edited.out.trim(), 'deployment.apps/web edited');
   assert.match(api.requests.filter((r) => r.method === 'PATCH').at(-1)!.url, /fieldManager=kubectl-edit/);
-  assert.equal((api.objects.get('deployments/default/web')!.spec as any).template.spec.containers[0].image, 'nginx:1.27');
+  assert.equal(deploySpec(api.objects.get('deployments/default/web')).template.spec.containers[0]!.image, 'nginx:1.27');
   const owners = api.objects.get('deployments/default/web')!.metadata.managedFields!.map((m) => m.manager).sort();
   assert.deepEqual(owners, ['kubectl-client-side-apply', 'kubectl-edit']);
 
@@ -131,8 +145,8 @@ test('kubectl apply: created, configured through a strategic merge patch, unchan
   const bad = await kubectl(['patch', 'deployment/web', '--type', 'json', '-p', '[{"op":"test","path":"/spec/replicas","value":9}]']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /test failed/);
-  const after = api.objects.get('deployments/default/web')!.spec as any;
-  assert.deepEqual([after.replicas, after.template.spec.containers.map((c: any) => c.image)], [4, ['nginx:1.27', 'busybox:2']]);
+  const after = deploySpec(api.objects.get('deployments/default/web'));
+  assert.deepEqual([after.replicas, after.template.spec.containers.map((c) => c.image)], [4, ['nginx:1.27', 'busybox:2']]);
 });
 
 test('kubectl apply --server-side: conflicts with the client-side owner in kubectl\'s words, then --force-conflicts', { skip: !existsSync(KUBECTL) && 'no kubectl 1.32' }, async (t) => {
@@ -147,7 +161,7 @@ test('kubectl apply --server-side: conflicts with the client-side owner in kubec
   assert.equal(forced.code, 0, forced.err);
   assert.equal(forced.out.trim(), 'deployment.apps/web serverside-applied');
   const live = api.objects.get('deployments/default/web')!;
-  assert.equal((live.spec as any).template.spec.containers[0].image, 'nginx:1.30');
+  assert.equal(deploySpec(live).template.spec.containers[0]!.image, 'nginx:1.30');
   const kubectlEntry = live.metadata.managedFields!.find((m) => m.manager === 'kubectl')!;
   assert.equal(kubectlEntry.operation, 'Apply');
   assert.ok(JSON.stringify(kubectlEntry.fieldsV1).includes('k:{\\"name\\":\\"app\\"}'));
@@ -162,7 +176,7 @@ test('strict field validation: an unknown field is refused with its path; a devi
   assert.equal((await kubectl(['apply', '-f', file('dev1.yaml', dev('1'))])).out.trim(), 'device.devices.kubeedge.io/d1 created');
   assert.equal((await kubectl(['apply', '-f', file('dev2.yaml', dev('2'))])).out.trim(), 'device.devices.kubeedge.io/d1 configured');
   assert.equal(api.requests.filter((r) => r.method === 'PATCH').at(-1)!.contentType, 'application/merge-patch+json');
-  assert.equal((api.objects.get('devices/default/d1')!.spec as any).properties[0].desired.value, '2');
+  assert.equal((api.objects.get('devices/default/d1')!.spec as { properties: { desired: { value: string } }[] }).properties[0]!.desired.value, '2');
   const strategic = await kubectl(['patch', 'device/d1', '-p', '{"spec":{"nodeName":"n2"}}']);
   assert.notEqual(strategic.code, 0);
   assert.match(strategic.err, /application\/strategic-merge-patch\+json is not supported by devices\.kubeedge\.io\/v1beta1, Kind=Device/);

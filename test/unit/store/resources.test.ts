@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { ResourceChange } from '../../../src/store/resources.js';
+import { StoreGoneError, type ResourceChange } from '../../../src/store/resources.js';
 import { openNodeStore } from '../../../src/store/store.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
@@ -55,4 +55,48 @@ test('replaceAll converges one origin to exactly the listed set, in one transact
     s.resources.list('ConfigMap').map((r) => r.name),
     ['keep', 'new', 'static-one'],
   );
+});
+
+test('every write takes the next store revision; a watch resumes from any kept revision (ADDED, MODIFIED, DELETED in order)', (t) => {
+  const s = openNodeStore(join(tmpDir(t), 'n.db'));
+  t.after(() => s.close());
+  const r = s.resources;
+  assert.equal(r.revision(), 0);
+  const a = r.put(key('a', 'Pod'), { v: 1 }).resource;
+  const b = r.put(key('b', 'Pod'), { v: 1 }).resource;
+  assert.deepEqual([a.revision, a.createdRevision, b.revision], [1, 1, 2]);
+  r.put(key('b', 'Pod'), { v: 1 }); // unchanged: no revision
+  assert.equal(r.revision(), 2);
+  r.setStatus(key('a', 'Pod'), { phase: 'Running' });
+  assert.equal(r.get(key('a', 'Pod'))!.revision, 3);
+  r.delete(key('b', 'Pod'));
+  r.put(key('c', 'Pod'), { v: 1 });
+  r.put(key('other', 'ConfigMap'), { v: 1 });
+  assert.equal(r.revision(), 6);
+  const since = (n: number) => r.changesSince(n, 'Pod').map((c) => `${c.op}:${c.resource.name}:${c.created}:${c.resource.revision}`);
+  assert.deepEqual(since(2), ['upsert:a:false:3', 'delete:b:false:4', 'upsert:c:true:5']);
+  assert.deepEqual(since(0), ['upsert:a:true:3', 'upsert:c:true:5'], 'b was made and deleted after 0: never seen');
+  assert.deepEqual(since(6), []);
+  // deleted and made again under the same name: DELETED then ADDED
+  r.delete(key('c', 'Pod'));
+  r.put(key('c', 'Pod'), { v: 2 });
+  assert.deepEqual(since(6), ['delete:c:false:7', 'upsert:c:true:8']);
+});
+
+test('the tombstone window is bounded; resuming from before it is StoreGoneError, and revisions survive a reopen', (t) => {
+  const file = join(tmpDir(t), 'n.db');
+  let s = openNodeStore(file, { deletionWindow: 2 });
+  for (const n of ['a', 'b', 'c', 'd']) s.resources.put(key(n), { v: 1 });
+  for (const n of ['a', 'b', 'c']) s.resources.delete(key(n));
+  assert.equal(s.resources.compacted(), 5, 'the first tombstone (revision 5) was dropped');
+  assert.throws(() => s.resources.changesSince(4, 'ConfigMap'), (e: unknown) => e instanceof StoreGoneError && e.requested === 4);
+  assert.deepEqual(
+    s.resources.changesSince(5, 'ConfigMap').map((c) => c.resource.name),
+    ['b', 'c'],
+  );
+  s.close();
+  s = openNodeStore(file, { deletionWindow: 2 });
+  t.after(() => s.close());
+  assert.equal(s.resources.revision(), 7);
+  assert.equal(s.resources.put(key('e'), { v: 1 }).resource.revision, 8);
 });

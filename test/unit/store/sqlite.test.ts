@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { migrate, openDatabase, schemaVersion, type Migration } from '../../../src/lib/sqlite.js';
 import { NODE_MIGRATIONS } from '../../../src/store/migrations/index.js';
+import { openNodeStore } from '../../../src/store/store.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 test('the database and its WAL files are private (0600) and WAL is on', (t) => {
@@ -45,4 +46,22 @@ test('a failing migration leaves the database at its previous version', (t) => {
   assert.equal(schemaVersion(db), 1);
   const row = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'b'").get() as { n: number };
   assert.equal(row.n, 0, 'the half-applied migration was rolled back');
+});
+
+test('migration 4 numbers the rows a node already holds 1..n and starts the store revision after them', (t) => {
+  const file = join(tmpDir(t), 'old.db');
+  const db = openDatabase(file);
+  migrate(db, NODE_MIGRATIONS.slice(0, 3));
+  const ins = db.prepare("INSERT INTO resources (kind, namespace, name, uid, resource_version, spec, status, origin, created_at, updated_at) VALUES (?, 'default', ?, ?, 1, '{}', NULL, 'cloud', 't', 't')");
+  ins.run('Pod', 'b', 'u1');
+  ins.run('ConfigMap', 'a', 'u2');
+  db.close();
+  const s = openNodeStore(file);
+  t.after(() => s.close());
+  assert.deepEqual(
+    [s.resources.get({ kind: 'ConfigMap', namespace: 'default', name: 'a' })!.revision, s.resources.get({ kind: 'Pod', namespace: 'default', name: 'b' })!.revision],
+    [1, 2],
+  );
+  assert.equal(s.resources.revision(), 2);
+  assert.equal(s.resources.put({ kind: 'Pod', namespace: 'default', name: 'c' }, {}).resource.revision, 3);
 });

@@ -10,7 +10,7 @@ import type { ApiCore, CallContext, FieldValidation, ListOptions, PatchOptions, 
 import { deleteResponse } from '../delete.js';
 import { PATCH_CONTENT_TYPES, patchTypeOf } from '../patching.js';
 import { readValue, send } from './io.js';
-import { chooseObject, contentTypeOf } from './negotiate.js';
+import { chooseObject, contentTypeOf } from '../../../contract/kube/negotiate.js';
 import { includeObjectOf, toPartial, toPartialList, toTable } from './tables.js';
 import { serveWatch, type WatchStreamOptions } from './watch-stream.js';
 

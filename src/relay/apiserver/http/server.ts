@@ -17,10 +17,10 @@ import { toStatusError } from '../errors.js';
 import { subjectOf } from '../registry.js';
 import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { send, sendStatus, sendText } from './io.js';
-import { chooseDiscovery } from './negotiate.js';
+import { chooseDiscovery } from '../../../contract/kube/negotiate.js';
 import { encodeOpenApiV2, OPENAPI_V2_PROTOBUF } from '../protobuf/openapi-v2.js';
 import { minimalOpenApi, OpenApiCache, type OpenApiSource } from './openapi.js';
-import { requestInfo } from './paths.js';
+import { requestInfo } from '../../../contract/kube/request.js';
 import { serveResource } from './resources.js';
 
 /** The Kubernetes version /version reports: kubectl 1.27–1.33 accept it, and the machine's kubectl dispatcher picks its 1.32. */

@@ -11,7 +11,7 @@ import type { ResourceDef } from '../../kinds/types.js';
 import type { ApiCore, CallContext } from '../core.js';
 import { apiVersionOf } from '../registry.js';
 import type { ApiWatchEvent } from '../watch.js';
-import type { ObjectChoice } from './negotiate.js';
+import type { ObjectChoice } from '../../../contract/kube/negotiate.js';
 import { toPartial, toTable, type IncludeObject } from './tables.js';
 
 export interface WatchStreamOptions {

@@ -105,6 +105,7 @@ test('pull policy by tag, probes, requests from limits, host ports with hostNetw
     }),
   );
   assert.deepEqual(issues, []);
+  // biome-ignore lint/suspicious/noExplicitAny: the test reads defaulted spec fields of every type
   const spec = obj.spec as Record<string, any>;
   assert.equal(spec.restartPolicy, 'Never');
   assert.equal(spec.terminationGracePeriodSeconds, 5);
@@ -238,6 +239,7 @@ async function updated(before: KubeObject, change: (p: KubeObject) => void): Pro
 
 test('updates: images and added tolerations may change; everything else in spec is fixed, named by path', async () => {
   const base = pod({ containers: [c(), c({ name: 'd' })], initContainers: [c({ name: 'i' })], nodeName: 'pi-1', tolerations: [{ key: 'site', operator: 'Equal', value: 'north', effect: 'NoSchedule' }] });
+  // biome-ignore lint/suspicious/noExplicitAny: the test edits spec fields of every type
   const spec = (p: KubeObject) => p.spec as Record<string, any>;
   assert.deepEqual(
     await updated(base, (p) => {

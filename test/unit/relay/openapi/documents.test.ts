@@ -11,6 +11,8 @@ const def = (group: string, version: string, kind: string, plural: string, schem
   verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], subresources: [], strategicMerge: true, statusSubresource: false,
   validate: () => [], columns: [], row: () => [], schemaName, ...over,
 });
+interface Op { 'x-kubernetes-group-version-kind': unknown; parameters: { name: string; in: string }[]; requestBody: { content: Record<string, unknown> } }
+const op = (doc: { paths: Record<string, Record<string, unknown>> }, path: string, method = 'patch') => doc.paths[path]![method] as Op;
 const pods = def('', 'v1', 'Pod', 'pods', 'io.k8s.api.core.v1.Pod', { subresources: ['status', 'log', 'exec'] });
 const nodes = def('', 'v1', 'Node', 'nodes', 'io.k8s.api.core.v1.Node', { namespaced: false });
 const deploys = def('apps', 'v1', 'Deployment', 'deployments', 'io.k8s.api.apps.v1.Deployment', { subresources: ['status', 'scale'] });
@@ -27,17 +29,17 @@ test('the root links one document per group-version by content hash', () => {
 
 test('every PATCH operation carries its kind and a fieldValidation query parameter (kubectl moves validation to the server)', () => {
   const doc = openapiV3Document('v1', [pods, nodes]);
-  const patch = doc.paths['/api/v1/namespaces/{namespace}/pods/{name}']!.patch as Record<string, any>;
+  const patch = op(doc, '/api/v1/namespaces/{namespace}/pods/{name}');
   assert.deepEqual(patch['x-kubernetes-group-version-kind'], { group: '', version: 'v1', kind: 'Pod' });
-  assert.ok(patch.parameters.some((p: any) => p.name === 'fieldValidation' && p.in === 'query'));
+  assert.ok(patch.parameters.some((p) => p.name === 'fieldValidation' && p.in === 'query'));
   assert.ok('application/strategic-merge-patch+json' in patch.requestBody.content);
-  assert.ok((doc.paths['/api/v1/namespaces/{namespace}/pods/{name}/status']!.patch as any).parameters.some((p: any) => p.name === 'fieldValidation'));
+  assert.ok(op(doc, '/api/v1/namespaces/{namespace}/pods/{name}/status').parameters.some((p) => p.name === 'fieldValidation'));
   assert.equal(doc.paths['/api/v1/namespaces/{namespace}/pods/{name}/log'], undefined, 'streams have no document');
   assert.ok(doc.paths['/api/v1/nodes/{name}'], 'cluster-scoped path');
   const apps = openapiV3Document('apps/v1', [deploys]);
-  assert.deepEqual((apps.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale']!.patch as any)['x-kubernetes-group-version-kind'], { group: 'autoscaling', version: 'v1', kind: 'Scale' });
+  assert.deepEqual(op(apps, '/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale')['x-kubernetes-group-version-kind'], { group: 'autoscaling', version: 'v1', kind: 'Scale' });
   const dev = openapiV3Document('devices.kubeedge.io/v1beta1', [devices]);
-  const devPatch = dev.paths['/apis/devices.kubeedge.io/v1beta1/namespaces/{namespace}/devices/{name}']!.patch as any;
+  const devPatch = op(dev, '/apis/devices.kubeedge.io/v1beta1/namespaces/{namespace}/devices/{name}');
   assert.equal('application/strategic-merge-patch+json' in devPatch.requestBody.content, false, 'custom kinds take no strategic merge');
   assert.throws(() => openapiV3Document('apps/v1', [pods]), /pods is v1, not apps\/v1/);
 });

@@ -20,7 +20,8 @@ test('create by apply: the object is the intent, owned by the applier in FieldsV
   assert.equal(spec(out).replicas, 2);
   const [entry] = out.metadata.managedFields!;
   assert.deepEqual({ ...entry, fieldsV1: undefined }, { manager: 'kubectl', operation: 'Apply', apiVersion: 'apps/v1', time: '2026-01-01T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: undefined });
-  const c = ((entry!.fieldsV1['f:spec'] as any)['f:template']['f:spec']['f:containers']['k:{"name":"c"}']) as Record<string, unknown>;
+  const dig = (o: unknown, ...keys: string[]) => keys.reduce((x, k) => (x as Record<string, unknown>)[k], o) as Record<string, unknown>;
+  const c = dig(entry!.fieldsV1, 'f:spec', 'f:template', 'f:spec', 'f:containers', 'k:{"name":"c"}');
   assert.deepEqual(Object.keys(c).sort(), ['.', 'f:image', 'f:name', 'f:ports']);
   assert.deepEqual(Object.keys(c['f:ports'] as object), ['k:{"containerPort":80,"protocol":"TCP"}']);
   assert.deepEqual(entry!.fieldsV1['f:metadata'], { 'f:labels': { 'f:app': {} } }, 'name and namespace are never recorded');

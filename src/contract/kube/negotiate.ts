@@ -4,7 +4,7 @@
  * exactly the media type asked for), Table or PartialObjectMetadata (meta.k8s.io v1/v1beta1),
  * JSON, or YAML. Protobuf is never served; a list offering only what we cannot serve gets 406.
  */
-import { notAcceptable } from '../../../contract/kube/status.js';
+import { notAcceptable } from './status.js';
 
 export interface MediaRange {
   type: string;

@@ -1,10 +1,10 @@
 /**
  * A request URL read the way kube-apiserver reads it (its RequestInfo): discovery paths, or a
  * resource path with group, version, namespace, resource, name and subresource, and the verb
- * from the method. Segments are percent-decoded; a malformed escape is a 400, not a crash.
+ * from the method (pure). Segments are percent-decoded; a malformed escape is a 400, not a crash.
  */
-import { badRequest } from '../../../contract/kube/status.js';
-import type { Verb } from '../../kinds/types.js';
+import type { Verb } from './resources.js';
+import { badRequest } from './status.js';
 
 export type RequestInfo =
   | { type: 'other'; path: string }

@@ -1,0 +1,146 @@
+/**
+ * The live figures, read straight from the kernel each period: a few small files under /proc
+ * and /sys and one statfs per filesystem — no process spawned, nothing held open. (The slow
+ * facts come from systeminformation in facts.ts.) Every path hangs off a configurable root.
+ */
+import { readdir, readFile, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Throttled } from '../../contract/node-status.js';
+
+export interface CpuTimes {
+  total: number;
+  idle: number;
+}
+
+export interface KernelSample {
+  cpu: CpuTimes;
+  memory: { totalBytes: number; availableBytes: number };
+  load: [number, number, number];
+  processes: { count: number; max: number };
+  bootTime: number;
+  temperatureC?: number;
+}
+
+export interface DiskSample {
+  totalBytes: number;
+  availableBytes: number;
+  inodesTotal: number;
+  inodesFree: number;
+}
+
+const read = (p: string): Promise<string> => readFile(p, 'utf8');
+
+/** /proc/stat's first line: the jiffies of all CPUs, and the idle ones (idle + iowait). */
+export function parseCpu(stat: string): CpuTimes {
+  const line = stat.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) throw new Error('/proc/stat has no cpu line');
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is inside user)
+  const total = v.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
+  return { total, idle: (v[3] ?? 0) + (v[4] ?? 0) };
+}
+
+export function parseMeminfo(text: string): { totalBytes: number; availableBytes: number } {
+  const kb = (k: string): number => {
+    const m = new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text);
+    if (!m) throw new Error(`/proc/meminfo has no ${k}`);
+    return Number(m[1]) * 1024;
+  };
+  return { totalBytes: kb('MemTotal'), availableBytes: kb('MemAvailable') };
+}
+
+/** /proc/loadavg: "0.10 0.20 0.30 2/345 6789" — loads, and running/total scheduling entities. */
+export function parseLoadavg(text: string): { load: [number, number, number]; threads: number } {
+  const p = text.trim().split(/\s+/);
+  const threads = Number((p[3] ?? '0/0').split('/')[1]);
+  return { load: [Number(p[0]), Number(p[1]), Number(p[2])], threads };
+}
+
+/** Cores busy between two /proc/stat readings. */
+export function busyCores(a: CpuTimes, b: CpuTimes, cpus: number): number {
+  const total = b.total - a.total;
+  if (total <= 0) return 0;
+  return Math.max(0, Math.min(cpus, ((total - (b.idle - a.idle)) / total) * cpus));
+}
+
+/** The firmware's throttled word: bits 0-3 now, 16-19 since boot (Raspberry Pi documentation). */
+export function decodeThrottled(text: string): Throttled {
+  const t = text.trim();
+  const flags = /^0x[0-9a-f]+$/i.test(t) ? Number.parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : Number.NaN;
+  if (!Number.isFinite(flags) || flags < 0 || flags > 0xffffffff) throw new Error(`not a throttled word: "${t.slice(0, 32)}"`);
+  const bit = (n: number): boolean => ((flags >>> n) & 1) === 1;
+  return {
+    flags,
+    underVoltage: bit(0),
+    frequencyCapped: bit(1),
+    throttled: bit(2),
+    softTempLimit: bit(3),
+    underVoltageOccurred: bit(16),
+    frequencyCappedOccurred: bit(17),
+    throttledOccurred: bit(18),
+    softTempLimitOccurred: bit(19),
+  };
+}
+
+/** The SoC temperature: the thermal zone named like the CPU's (cpu-thermal on a Pi), else zone 0. */
+async function temperature(sysfs: string): Promise<number | undefined> {
+  const base = join(sysfs, 'class/thermal');
+  let zones: string[];
+  try {
+    zones = (await readdir(base)).filter((z) => z.startsWith('thermal_zone')).sort();
+  } catch {
+    return undefined;
+  }
+  let chosen: string | undefined;
+  for (const z of zones) {
+    const type = await read(join(base, z, 'type')).catch(() => '');
+    if (/cpu|soc|x86_pkg/i.test(type)) {
+      chosen = z;
+      break;
+    }
+  }
+  chosen ??= zones[0];
+  if (!chosen) return undefined;
+  const milli = Number((await read(join(base, chosen, 'temp')).catch(() => '')).trim());
+  return Number.isFinite(milli) && milli !== 0 ? Math.round(milli / 100) / 10 : undefined;
+}
+
+export async function sampleKernel(procfs: string, sysfs: string): Promise<KernelSample> {
+  const [stat, meminfo, loadavg, pidMax, temp] = await Promise.all([
+    read(join(procfs, 'stat')),
+    read(join(procfs, 'meminfo')),
+    read(join(procfs, 'loadavg')),
+    read(join(procfs, 'sys/kernel/pid_max')),
+    temperature(sysfs),
+  ]);
+  const btime = /^btime (\d+)/m.exec(stat);
+  const la = parseLoadavg(loadavg);
+  return {
+    cpu: parseCpu(stat),
+    memory: parseMeminfo(meminfo),
+    load: la.load,
+    processes: { count: la.threads, max: Number(pidMax.trim()) },
+    bootTime: btime ? Number(btime[1]) * 1000 : 0,
+    ...(temp !== undefined ? { temperatureC: temp } : {}),
+  };
+}
+
+export async function sampleDisk(path: string): Promise<DiskSample | undefined> {
+  try {
+    const s = await statfs(path);
+    return { totalBytes: s.blocks * s.bsize, availableBytes: s.bavail * s.bsize, inodesTotal: s.files, inodesFree: s.ffree };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The throttled word, or undefined when the file is absent (not a Pi, or an old kernel). */
+export async function sampleThrottled(file: string): Promise<Throttled | undefined> {
+  let text: string;
+  try {
+    text = await read(file);
+  } catch {
+    return undefined;
+  }
+  return decodeThrottled(text);
+}

@@ -1,0 +1,62 @@
+/**
+ * The daemon's metrics, kept as plain numbers where they happen (a counter bump is a Map
+ * lookup and an add) and turned into the Prometheus exposition only when scraped (ops.ts
+ * loads prom-client then). The catalogue below is every metric there is: a module counts only
+ * names it lists, with their label names, so `/metrics` is the same set on every node.
+ */
+export const METRICS = {
+  module_up: { type: 'gauge', help: 'Whether the module runs (1) or not (0), by module.', labels: ['module'] },
+  module_restarts_total: { type: 'counter', help: 'Restarts of the module by the supervisor since the daemon started.', labels: ['module'] },
+  outbox_rows: { type: 'gauge', help: 'Messages queued in the outbox for the relay.', labels: [] },
+  outbox_dropped_total: { type: 'counter', help: 'Telemetry rows dropped from the outbox over its bounds, since the store was made.', labels: [] },
+  reconcile_passes_total: { type: 'counter', help: "edged's reconcile passes that ran (ok) or could not reach the engine (failed), and pods' step runs that failed (step_errors).", labels: ['result'] },
+  driver_reads_total: { type: 'counter', help: 'Driver reads of a device property, by device.', labels: ['namespace', 'device'] },
+  driver_errors_total: { type: 'counter', help: 'Failed driver reads and writes, by device.', labels: ['namespace', 'device'] },
+  mqtt_messages_received_total: { type: 'counter', help: 'MQTT messages received, by link (relay: the uplink; eventbus: the node-local broker).', labels: ['link'] },
+  mqtt_messages_sent_total: { type: 'counter', help: 'MQTT messages sent, by link.', labels: ['link'] },
+  metaserver_requests_total: { type: 'counter', help: 'MetaServer requests, by verb and HTTP code.', labels: ['verb', 'code'] },
+  metaserver_watchers: { type: 'gauge', help: 'MetaServer watches open.', labels: [] },
+  node_status_samples_total: { type: 'counter', help: 'Node status samples taken.', labels: [] },
+  node_status_reports_total: { type: 'counter', help: 'Node status reports queued upstream (only changes go up).', labels: [] },
+} as const;
+
+export type MetricName = keyof typeof METRICS;
+type LabelsOf<N extends MetricName> = { [K in (typeof METRICS)[N]['labels'][number]]: string };
+export type Sample = { labels: Record<string, string>; value: number };
+
+export class NodeMetrics {
+  private readonly counters = new Map<MetricName, Map<string, Sample>>();
+  private readonly gauges = new Map<MetricName, () => number | Sample[]>();
+
+  /** `enabled: false`: counting is a no-op (the metrics endpoint is off). */
+  constructor(readonly enabled: boolean) {}
+
+  count<N extends MetricName>(name: N, labels: LabelsOf<N>, n = 1): void {
+    if (!this.enabled) return;
+    let series = this.counters.get(name);
+    if (!series) this.counters.set(name, (series = new Map()));
+    const key = Object.values(labels as Record<string, string>).join('\u0000');
+    const s = series.get(key);
+    if (s) s.value += n;
+    else series.set(key, { labels: { ...(labels as Record<string, string>) }, value: n });
+  }
+
+  /** A value read at scrape time (a gauge, or a counter kept elsewhere, e.g. the supervisor's restarts). */
+  gauge(name: MetricName, read: () => number | Sample[]): void {
+    if (this.enabled) this.gauges.set(name, read);
+  }
+
+  /** Every series of one metric now. */
+  samples(name: MetricName): Sample[] {
+    const read = this.gauges.get(name);
+    if (read) {
+      try {
+        const v = read();
+        return typeof v === 'number' ? [{ labels: {}, value: v }] : v;
+      } catch {
+        return [];
+      }
+    }
+    return [...(this.counters.get(name)?.values() ?? [])];
+  }
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { findConditions, usageMoved, withTransitions } from '../../../src/modules/nodestatus/conditions.js';
+import { nodestatusConfig } from '../../../src/modules/nodestatus/config.js';
+import { busyCores, decodeThrottled, parseCpu, parseLoadavg, parseMeminfo, sampleThrottled } from '../../../src/modules/nodestatus/sampler.js';
+import type { NodeUsage } from '../../../src/contract/node-status.js';
+import { tmpDir } from '../../helpers/tmp.js';
+
+const cfg = nodestatusConfig.parse({});
+
+test('kernel files parse: /proc/stat cpu line, meminfo, loadavg; busy cores between two readings', () => {
+  const a = parseCpu('cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 1 2 3\n');
+  const b = parseCpu('cpu  200 0 200 1000 0 0 0 0 0 0\n');
+  assert.deepEqual(a, { total: 1000, idle: 800 });
+  assert.equal(busyCores(a, b, 4), 2, '200 of 400 jiffies busy on 4 cpus = 2 cores');
+  assert.equal(busyCores(b, b, 4), 0);
+  assert.deepEqual(parseMeminfo('MemTotal:        1000 kB\nMemFree: 1 kB\nMemAvailable:     500 kB\n'), { totalBytes: 1024000, availableBytes: 512000 });
+  assert.throws(() => parseMeminfo('MemTotal: 1 kB\n'), /MemAvailable/);
+  assert.deepEqual(parseLoadavg('0.50 0.25 0.10 3/412 9999\n'), { load: [0.5, 0.25, 0.1], threads: 412 });
+});
+
+test("the Raspberry Pi firmware's throttled word: now bits 0-3, since-boot bits 16-19; garbage is refused", () => {
+  const t = decodeThrottled('0x50005\n');
+  assert.deepEqual(
+    [t.underVoltage, t.frequencyCapped, t.throttled, t.softTempLimit, t.underVoltageOccurred, t.throttledOccurred],
+    [true, false, true, false, true, true],
+  );
+  assert.equal(decodeThrottled('0x0').flags, 0);
+  assert.throws(() => decodeThrottled('hello'), /not a throttled word/);
+});
+
+const usage = (over: Partial<NodeUsage> = {}): NodeUsage => ({
+  cpuCores: 0.5,
+  memory: { totalBytes: 4e9, availableBytes: 2e9 },
+  disks: [{ role: 'data', path: '/var/lib/edgecore', totalBytes: 100e9, availableBytes: 50e9, inodesTotal: 1000, inodesFree: 900 }],
+  load: [0.1, 0.1, 0.1],
+  processes: { count: 300, max: 32768 },
+  bootTime: '2026-01-01T00:00:00.000Z',
+  ...over,
+});
+
+test('a fake throttled-flags file produces UnderVoltage and Throttled; thresholds produce the pressure conditions', async (t) => {
+  const fake = join(tmpDir(t), 'get_throttled (fake)');
+  writeFileSync(fake, '0x50005\n');
+  const th = await sampleThrottled(fake);
+  const found = findConditions(usage({ throttled: th!, memory: { totalBytes: 4e9, availableBytes: 50e6 }, processes: { count: 32000, max: 32768 } }), cfg.thresholds);
+  const by = Object.fromEntries(found.map((c) => [c.type, `${c.status}/${c.reason}`]));
+  assert.deepEqual(by, {
+    MemoryPressure: 'True/KubeletHasInsufficientMemory',
+    DiskPressure: 'False/KubeletHasNoDiskPressure',
+    PIDPressure: 'True/KubeletHasInsufficientPID',
+    UnderVoltage: 'True/UnderVoltageDetected',
+    Throttled: 'True/CPUThrottled',
+  });
+  writeFileSync(fake, '0x50000\n');
+  const calm = findConditions(usage({ throttled: (await sampleThrottled(fake))! }), cfg.thresholds);
+  assert.deepEqual(calm.filter((c) => c.status === 'True'), []);
+  assert.match(calm.find((c) => c.type === 'UnderVoltage')!.message!, /occurred since boot/);
+  assert.equal(await sampleThrottled(join(tmpDir(t), 'absent')), undefined, 'no file (not a Pi): no throttling conditions');
+  const low = findConditions(usage({ disks: [{ role: 'docker', path: '/d', totalBytes: 100, availableBytes: 5 }] }), cfg.thresholds);
+  assert.equal(low.find((c) => c.type === 'DiskPressure')!.status, 'True');
+});
+
+test('lastTransitionTime moves only when a status changes; usage goes up only past a deadband', () => {
+  const t0 = new Date('2026-01-01T00:00:00Z');
+  const t1 = new Date('2026-01-01T00:05:00Z');
+  const a = withTransitions(findConditions(usage(), cfg.thresholds), undefined, t0);
+  const b = withTransitions(findConditions(usage(), cfg.thresholds), a, t1);
+  assert.deepEqual(b, a);
+  const c = withTransitions(findConditions(usage({ memory: { totalBytes: 4e9, availableBytes: 1e6 } }), cfg.thresholds), b, t1);
+  assert.equal(c.find((x) => x.type === 'MemoryPressure')!.lastTransitionTime, '2026-01-01T00:05:00Z');
+  assert.equal(c.find((x) => x.type === 'DiskPressure')!.lastTransitionTime, '2026-01-01T00:00:00Z');
+  const d = cfg.deadbands;
+  assert.equal(usageMoved(usage(), usage({ cpuCores: 0.6 }), d), false);
+  assert.equal(usageMoved(usage(), usage({ cpuCores: 0.9 }), d), true);
+  assert.equal(usageMoved(usage(), usage({ memory: { totalBytes: 4e9, availableBytes: 2e9 - 1e6 } }), d), false);
+  assert.equal(usageMoved(usage(), usage({ temperatureC: 50 }), d), true, 'a temperature appearing is a change');
+  assert.equal(usageMoved(undefined, usage(), d), true);
+});
