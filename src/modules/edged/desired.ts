@@ -5,14 +5,14 @@
 import { readFileSync, statSync } from 'node:fs';
 import { configMapFiles, parseConfigMap } from '../../contract/resources/configmap.js';
 import { parseStored } from '../../contract/resources/kinds.js';
-import { parsePod, type Container, type Pod } from '../../contract/resources/pod.js';
+import { parsePod, pullPolicyOf, type Container, type Pod } from '../../contract/resources/pod.js';
 import { dockerConfigAuths, parseSecret, secretFiles, type RegistryAuth, type Secret } from '../../contract/resources/secret.js';
 import { errorMessage, isValidationError } from '../../core/errors.js';
 import type { ResourceStore } from '../../store/resources.js';
 import { fieldValue, resourceValue, unfitReason, type NodeInfo } from './downward.js';
 import { needsPodIP, type EnvSource } from './env.js';
 import { hashOf } from './labels.js';
-import type { DesiredPod } from './model.js';
+import type { DesiredPod, ObservedContainer } from './model.js';
 
 /** ConfigMap/Secret content by namespace and name: files, or why they cannot be used. */
 export interface Lookups {
@@ -185,11 +185,56 @@ export function parseResolv(text: string): DnsSettings {
   return out;
 }
 
+/**
+ * A container as its hash sees it: values the Kubernetes API server fills in when they are absent
+ * (imagePullPolicy from the tag, terminationMessagePath/Policy, a hostNetwork port's hostPort,
+ * requests copied from limits) are left out when they hold that default. So a pod hashes the same
+ * whether the relay defaulted it or not: filling in defaults (a relay that starts doing it, a pod
+ * re-sent from the API's store) restarts nothing, and pods made before keep their hash.
+ */
+export function hashView(c: Container, hostNetwork: boolean): Container {
+  const { terminationMessagePath, terminationMessagePolicy, imagePullPolicy, ...rest } = c;
+  const out: Record<string, unknown> = { ...rest };
+  if (terminationMessagePath !== undefined && terminationMessagePath !== '/dev/termination-log') out.terminationMessagePath = terminationMessagePath;
+  if (terminationMessagePolicy !== undefined && terminationMessagePolicy !== 'File') out.terminationMessagePolicy = terminationMessagePolicy;
+  if (imagePullPolicy !== undefined && imagePullPolicy !== pullPolicyOf({ ...c, imagePullPolicy: undefined })) out.imagePullPolicy = imagePullPolicy;
+  if (hostNetwork && c.ports) out.ports = c.ports.map(({ hostPort, ...p }) => (hostPort === undefined || hostPort === p.containerPort ? p : { ...p, hostPort }));
+  const limits = c.resources?.limits;
+  const requests = c.resources?.requests;
+  if (limits && requests) {
+    const kept = Object.fromEntries(Object.entries(requests).filter(([k, v]) => String(v) !== String((limits as Record<string, unknown>)[k])));
+    const { requests: _, ...res } = c.resources!;
+    out.resources = Object.keys(kept).length ? { ...res, requests: kept } : res;
+  }
+  return out as Container;
+}
+
 /** Hash of everything a container's create depends on (a change replaces the container). */
 export function containerHash(pod: Pod, c: Container, own?: object): string {
   const used = new Set((c.volumeMounts ?? []).map((m) => m.name));
   const sc = pod.spec.securityContext;
-  return hashOf({ c, volumes: (pod.spec.volumes ?? []).filter((v) => used.has(v.name)), hostNetwork: pod.spec.hostNetwork, ...(own ? { own } : {}), ...(sc ? { sc } : {}) });
+  return hashOf({
+    c: hashView(c, pod.spec.hostNetwork),
+    volumes: (pod.spec.volumes ?? []).filter((v) => used.has(v.name)),
+    hostNetwork: pod.spec.hostNetwork,
+    ...(own ? { own } : {}),
+    ...(sc && Object.keys(sc).length ? { sc } : {}),
+  });
+}
+
+/**
+ * A single-container pod that already runs with a sandbox (made by an earlier edgecore, before
+ * pods of one container went without) keeps it while it runs: changing its network holder would
+ * restart the pod for nothing. Its containers then hash as a sandbox's members.
+ */
+export function keepRunningSandboxes(desired: DesiredPod[], observed: readonly ObservedContainer[]): DesiredPod[] {
+  const boxes = new Map(observed.filter((c) => c.role === 'sandbox' && c.state === 'running').map((c) => [c.podUid, c.hash]));
+  return desired.map((d) => {
+    if (d.network !== 'own' || !d.pod || boxes.get(d.uid) !== d.sandboxHash) return d;
+    const pod = d.pod;
+    const hashes = Object.fromEntries([...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => [c.name, containerHash(pod, c)]));
+    return { ...d, network: 'shared', hashes };
+  });
 }
 
 export function sandboxImageOf(pod: Pod, sb: SandboxSettings): string {

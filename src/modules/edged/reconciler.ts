@@ -10,7 +10,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { stableStringify } from '../../lib/json.js';
 import type { NodeStore } from '../../store/store.js';
-import { desiredPods, type Lookups, type SandboxSettings } from './desired.js';
+import { desiredPods, keepRunningSandboxes, type Lookups, type SandboxSettings } from './desired.js';
 import type { NodeInfo } from './downward.js';
 import type { ContainerEngine } from './engine.js';
 import { PodWorkers, type StepError } from './executor.js';
@@ -131,8 +131,9 @@ export class Reconciler {
   }
 
   async pass(): Promise<PassResult> {
-    const desired = desiredPods(this.d.store.resources, this.d.lookups, this.d.sandbox, this.d.node);
-    const obs = await this.observe(desired);
+    const wanted = desiredPods(this.d.store.resources, this.d.lookups, this.d.sandbox, this.d.node);
+    const obs = await this.observe(wanted);
+    const desired = keepRunningSandboxes(wanted, obs.containers);
     for (const c of obs.containers) if (c.role !== 'sandbox') this.seen(c.podUid, c.container, c.restarts);
     const p = plan(desired, obs, this.facts());
     const byUid = new Map(desired.map((x) => [x.uid, x]));

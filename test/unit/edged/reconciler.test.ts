@@ -3,22 +3,25 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import type { KubeObject } from '../../../src/contract/kube/types.js';
 import { nullLogger } from '../../../src/core/logger.js';
 import { storeLookups } from '../../../src/modules/edged/desired.js';
 import { ProbeManager } from '../../../src/modules/edged/probes.js';
 import { Reconciler } from '../../../src/modules/edged/reconciler.js';
 import type { PodStatus } from '../../../src/modules/edged/status.js';
+import { defaultPod } from '../../../src/relay/kinds/pod.js';
 import { openNodeStore } from '../../../src/store/store.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { FakeEngine } from './fake-engine.js';
 
 const IMG = 'local/app:1';
 
-function setup(t: TestContext) {
-  const dir = tmpDir(t);
-  const store = openNodeStore(join(dir, 'edgecore.db'));
-  t.after(() => store.close());
-  const engine = new FakeEngine('n1');
+/** `over`: a second reconciler over the same store and engine (the daemon restarted, upgraded). */
+function setup(t: TestContext, o: { skipForSingleContainer?: boolean; over?: { dir: string; store: ReturnType<typeof openNodeStore>; engine: FakeEngine } } = {}) {
+  const dir = o.over?.dir ?? tmpDir(t);
+  const store = o.over?.store ?? openNodeStore(join(dir, 'edgecore.db'));
+  if (!o.over) t.after(() => store.close());
+  const engine = o.over?.engine ?? new FakeEngine('n1');
   engine.images.add(IMG);
   const probes = new ProbeManager(async () => 0, () => undefined, nullLogger());
   t.after(() => probes.stopAll());
@@ -31,7 +34,7 @@ function setup(t: TestContext) {
     probes,
     dataDir: dir,
     node: { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' }, cpus: 2, memoryBytes: 2 ** 30, storageBytes: 2 ** 34 },
-    sandbox: { image: '', command: ['sleep', 'infinity'], network: 'bridge', skipForSingleContainer: false },
+    sandbox: { image: '', command: ['sleep', 'infinity'], network: 'bridge', skipForSingleContainer: o.skipForSingleContainer ?? false },
     podRetry: { initialMs: 60_000, maxMs: 60_000, factor: 2, jitter: 0 },
     workDone: () => void done++,
     timing: { crashLoop: { initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 }, pullBackoff: { initialMs: 10_000, maxMs: 300_000 } },
@@ -143,4 +146,48 @@ test('ConfigMap volume files are rewritten in place when the ConfigMap changes',
   await s.rec.pass();
   assert.equal(readFileSync(file, 'utf8'), 'two');
   assert.ok(!s.engine.calls.slice(before).some((c) => c.startsWith('create') || c.startsWith('remove')), 'no container replaced');
+});
+
+const writes = (call: string): boolean => /^(create|start|stop|remove|pull)\b/.test(call);
+
+test('the same pod with the defaults the relay fills in (kubectl) is the pod it was: nothing is replaced', async (t) => {
+  const s = setup(t);
+  const spec = {
+    containers: [
+      { name: 'a', image: IMG, ports: [{ containerPort: 80 }], resources: { limits: { cpu: '500m', memory: '64Mi' } }, livenessProbe: { httpGet: { port: 80 } } },
+      { name: 'b', image: 'local/other:latest', imagePullPolicy: 'Always', command: ['sleep', '1d'] },
+    ],
+  };
+  s.engine.images.add('local/other:latest');
+  s.apply('web', spec);
+  await s.converge();
+  const made = [...s.engine.containers.keys()];
+  assert.equal(made.length, 3);
+  const manifest = structuredClone(s.store.resources.get({ kind: 'Pod', namespace: 'default', name: 'web' })!.spec) as KubeObject;
+  defaultPod(manifest);
+  assert.equal((manifest.spec as { containers: { terminationMessagePolicy?: string }[] }).containers[0]!.terminationMessagePolicy, 'File', 'the relay did fill in defaults');
+  assert.ok(s.store.resources.put({ kind: 'Pod', namespace: 'default', name: 'web' }, manifest).changed);
+  const calls = s.engine.calls.length;
+  const r = await s.converge();
+  assert.equal(r.dispatched, 0);
+  assert.deepEqual(s.engine.calls.slice(calls).filter(writes), []);
+  assert.deepEqual([...s.engine.containers.keys()], made);
+});
+
+test('an upgrade that runs single-container pods without a sandbox leaves those running with one alone; new ones go without', async (t) => {
+  const before = setup(t, { skipForSingleContainer: false });
+  before.apply('old', { containers: [{ name: 'a', image: IMG }] });
+  await before.converge();
+  const made = [...before.engine.containers.keys()];
+  assert.equal(made.length, 2, 'sandbox and app');
+  const after = setup(t, { skipForSingleContainer: true, over: before });
+  const calls = after.engine.calls.length;
+  const r = await after.converge();
+  assert.equal(r.dispatched, 0, 'nothing to do for the running pod');
+  assert.deepEqual(after.engine.calls.slice(calls).filter(writes), []);
+  after.apply('new', { containers: [{ name: 'a', image: IMG }] });
+  await after.converge();
+  const added = [...after.engine.containers.keys()].filter((k) => !made.includes(k));
+  assert.equal(added.length, 1, 'the new pod runs without a sandbox');
+  assert.deepEqual([...after.engine.containers.keys()].filter((k) => made.includes(k)), made);
 });
