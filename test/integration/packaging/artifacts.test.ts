@@ -169,10 +169,10 @@ describe('packaging: field artifacts', () => {
       let healthy = false;
       for (let i = 0; i < 120 && !healthy && daemon.exitCode === null; i++) {
         try {
+          // 503 until the daemon is ready (the ops endpoint opens first)
           healthy = (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) })).ok;
-        } catch {
-          await new Promise((r) => setTimeout(r, 500));
-        }
+        } catch {}
+        if (!healthy) await new Promise((r) => setTimeout(r, 500));
       }
       assert.ok(healthy, `daemon healthy under ${LAUNCHER[target] || 'the host'}:\n${log}`);
       daemon.kill('SIGTERM');
