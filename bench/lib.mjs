@@ -114,8 +114,9 @@ export async function startRelay(relayCmd, dir) {
     JSON.stringify({
       dataDir: join(dir, 'relay-data'),
       log: { level: 'info', format: 'json' },
-      api: { host: '127.0.0.1', port: api, adminToken: BENCH_ADMIN },
-      broker: { host: '127.0.0.1', port: mqtt, ws: { enabled: true, port: ws } },
+      // plain HTTP and MQTT, as the benches' baselines: TLS costs are relay-scale's subject
+      api: { host: '127.0.0.1', port: api, adminToken: BENCH_ADMIN, tls: { enabled: false } },
+      broker: { host: '127.0.0.1', port: mqtt, plaintext: true, tls: { enabled: false }, ws: { enabled: true, port: ws } },
     }),
   );
   const r = await spawnUntil(relayCmd[0], [...relayCmd.slice(1), 'run', '--config', file], /edgerelay ready/);
@@ -138,7 +139,7 @@ export async function joinNode(nodeCmd, relay, dir, name, modules = {}) {
   const dataDir = join(dir, name);
   writeFileSync(file, JSON.stringify({ node: { name }, dataDir, log: { level: 'info', format: 'json' }, modules: { metamanager: { api: { port: 0 } }, eventbus: { port: 0 }, ...modules } }));
   const { token } = await relay.http('POST', '/edge/v1/tokens', {});
-  execFileSync(nodeCmd[0], [...nodeCmd.slice(1), 'join', '--relay', relay.api, '--token', token, '--name', name, '--config', file], { stdio: 'pipe' });
+  execFileSync(nodeCmd[0], [...nodeCmd.slice(1), 'join', '--relay', relay.api, '--insecure-http', '--token', token, '--name', name, '--config', file], { stdio: 'pipe' });
   return { file, dataDir };
 }
 
