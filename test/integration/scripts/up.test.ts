@@ -2,8 +2,8 @@
  * scripts/up.sh — the README's first command — on a fresh Debian 12: a container from the clean
  * debootstrap'd bookworm root (test/integration/packaging/debian-image.mjs: minbase, so no Node,
  * no busybox, no curl, no sudo), run once as root and once through sudo by an ordinary user who
- * owns the checkout. It must end with the demo running: relay healthy, node joined (Ready), and a
- * pod from examples/ running on the image the demo built its way.
+ * owns the checkout. It must end with the demo running: relay healthy (HTTPS, trusted by the CA the
+ * relay made), node joined (Ready), and a pod from examples/ running on the image the demo built its way.
  *
  * Honest about the parts that are not "a machine of its own":
  * - Docker: up.sh really installs Debian's docker.io in the root, but the engine that answers is
@@ -137,7 +137,9 @@ async function upInFreshDebian(t: TestContext, how: 'root' | 'sudo'): Promise<vo
 
   // the demo as a user sees it: relay healthy, node joined, a pod running on the demo image
   const ctl = (args: string) => exec(`node dist/edgectl.js ${args}`, user);
-  assert.equal(exec('curl -fsS http://127.0.0.1:8080/healthz').status, 0, 'relay healthy');
+  // the relay's API is HTTPS from its own CA (made on first start); the demo's files name it
+  const healthz = exec('curl -fsS --cacert .edgecore/relay/data/pki/ca.crt https://127.0.0.1:8080/healthz');
+  assert.equal(healthz.status, 0, `relay healthy over HTTPS, trusted by its CA: ${healthz.out}`);
   await waitFor('node Ready', () => new RegExp(`^${node}\\s+Ready\\b`, 'm').test(ctl('get nodes').stdout), 120_000, 1000);
   const apply = ctl('apply -f examples/pod-hello.yaml');
   assert.equal(apply.status, 0, apply.out);
