@@ -6,6 +6,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Aedes } from 'aedes';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import mqtt from 'mqtt';
 import type { Logger } from '../../core/logger.js';
 import { guardMqttStream } from '../../lib/mqtt-guard.js';
@@ -37,6 +38,7 @@ export function topicMatches(filter: string, topic: string): boolean {
  * anything sees it, so one larger than `maxPacketBytes` closes the connection at its header.
  */
 export async function startEmbeddedBroker(host: string, port: number, log: Logger, maxPacketBytes = 256 * 1024): Promise<BrokerLink> {
+  noPacketNumberCache();
   const broker = await Aedes.createBroker();
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
@@ -84,6 +86,7 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
 }
 
 export async function connectExternalBroker(url: string, clientPrefix: string, log: Logger): Promise<BrokerLink> {
+  noPacketNumberCache();
   const client = await mqtt.connectAsync(url, {
     clientId: `${clientPrefix}-${randomBytes(4).toString('hex')}`,
     clean: true,
