@@ -2,7 +2,7 @@
  * Pieces shared by the Kubernetes v1 subset schemas (Pod, ConfigMap, Secret): object metadata,
  * names and quantities. Strict objects: a field we do not support is refused with its path.
  */
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

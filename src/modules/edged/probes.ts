@@ -7,14 +7,11 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { Probe } from '../../contract/resources/pod.js';
 import type { Logger } from '../../core/logger.js';
-import { containerPath, type PodEvents } from './events.js';
-import type { ProbeFacts } from './model.js';
+import type { DesiredPod, ObservedContainer, ProbeFacts } from './model.js';
 
 export interface ProbeTarget {
   id: string;
   container: string;
-  /** the pod (for the Unhealthy event) */
-  pod?: { namespace: string; name: string; uid: string };
   /** where httpGet/tcpSocket connect (the pod IP, or 127.0.0.1 with hostNetwork) */
   host: string;
   /** named container ports */
@@ -88,7 +85,6 @@ class Worker {
     readonly target: ProbeTarget,
     private readonly exec: ExecFn,
     private readonly changed: () => void,
-    private readonly events?: PodEvents,
   ) {
     this.facts = { started: !target.startup, ...(target.readiness ? { ready: false } : {}) };
     if (target.startup) this.loop(target.startup, 'startup');
@@ -113,8 +109,6 @@ class Worker {
       } else {
         bad++;
         ok = 0;
-        const t = this.target;
-        if (t.pod) this.events?.(t.pod, { type: 'Warning', reason: 'Unhealthy', message: `${kind[0]!.toUpperCase()}${kind.slice(1)} probe failed`, fieldPath: containerPath('app', t.container) });
       }
       if (kind === 'startup') {
         if (pass) {
@@ -166,7 +160,6 @@ export class ProbeManager {
     private readonly exec: ExecFn,
     private readonly onChange: () => void,
     private readonly log: Logger,
-    private readonly events?: PodEvents,
   ) {}
 
   /** Probe exactly these containers (new ones start, missing ones stop). */
@@ -183,7 +176,7 @@ export class ProbeManager {
       const w = new Worker(t, this.exec, () => {
         this.log.debug('probe result changed', { container: t.container, id: t.id.slice(0, 12), ...w.facts });
         this.onChange();
-      }, this.events);
+      });
       this.workers.set(t.id, w);
     }
   }
@@ -196,4 +189,31 @@ export class ProbeManager {
     for (const w of this.workers.values()) w.stop();
     this.workers.clear();
   }
+}
+
+/** What to probe this pass: running, current containers that have probes, and where to reach them. */
+export function probeTargets(desired: readonly DesiredPod[], containers: readonly ObservedContainer[], hostIP: string | undefined): ProbeTarget[] {
+  const out: ProbeTarget[] = [];
+  for (const d of desired) {
+    if (!d.pod || d.deleting) continue;
+    const mine = containers.filter((c) => c.podUid === d.uid);
+    const box = mine.filter((c) => c.role === 'sandbox').sort((a, b) => b.attempt - a.attempt)[0];
+    for (const spec of d.pod.spec.containers) {
+      if (!spec.livenessProbe && !spec.readinessProbe && !spec.startupProbe) continue;
+      const cur = mine.filter((c) => c.role === 'app' && c.container === spec.name).sort((a, b) => b.attempt - a.attempt)[0];
+      if (!cur || cur.state !== 'running' || cur.hash !== d.hashes[spec.name]) continue;
+      // hostNetwork: the host's loopback (as the kubelet, which probes the host IP); else the pod IP
+      const host = d.network === 'host' ? '127.0.0.1' : d.network === 'own' ? cur.ip : box?.ip;
+      out.push({
+        id: cur.id,
+        container: spec.name,
+        host: host ?? hostIP ?? '127.0.0.1',
+        ports: Object.fromEntries((spec.ports ?? []).filter((x) => x.name).map((x) => [x.name!, x.containerPort])),
+        ...(spec.livenessProbe ? { liveness: spec.livenessProbe } : {}),
+        ...(spec.readinessProbe ? { readiness: spec.readinessProbe } : {}),
+        ...(spec.startupProbe ? { startup: spec.startupProbe } : {}),
+      });
+    }
+  }
+  return out;
 }

@@ -10,6 +10,7 @@
  * channel but `presence`, and clears it from the broker so it is never replayed.
  */
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import { NODE_RETAINED, parseNodeTopic, relaySubscriptions } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -30,6 +31,7 @@ export class ExternalBroker implements RelayTransport {
 
   async start(onMessage: NodeMessageHandler, onConnect?: () => void): Promise<void> {
     const ext = this.cfg.external;
+    noPacketNumberCache();
     const client = mqtt.connect(ext.url, {
       clientId: this.clientId,
       protocolVersion: 5,

@@ -22,7 +22,8 @@ import {
 import type { NodeChannel } from '../../contract/topics.js';
 import type { FieldIssue } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { toFieldIssues, type z } from '../../lib/schema.js';
+import type * as z from 'zod';
+import { toFieldIssues } from '../../lib/schema.js';
 import type { RpcRouter } from '../rpc.js';
 import type { RelayStore } from '../store/types.js';
 import type { Liveness } from './liveness.js';
