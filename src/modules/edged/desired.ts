@@ -9,6 +9,7 @@ import { parsePod, type Container, type Pod } from '../../contract/resources/pod
 import { parseSecret, secretFiles, type Secret } from '../../contract/resources/secret.js';
 import { errorMessage, isValidationError } from '../../core/errors.js';
 import type { ResourceStore } from '../../store/resources.js';
+import { podDns, type ClusterDns } from './dockerspec.js';
 import { hashOf } from './labels.js';
 import type { DesiredPod } from './model.js';
 
@@ -112,6 +113,8 @@ export interface SandboxSettings {
   image: string;
   command: string[];
   network: string;
+  /** the node's cluster DNS (mesh enabled with DNS): pods with dnsPolicy ClusterFirst use it */
+  clusterDns?: ClusterDns;
 }
 
 export function containerHash(pod: Pod, c: Container): string {
@@ -125,7 +128,9 @@ export function sandboxImageOf(pod: Pod, sb: SandboxSettings): string {
 
 export function sandboxHash(pod: Pod, sb: SandboxSettings): string {
   const ports = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort !== undefined));
-  return hashOf({ image: sandboxImageOf(pod, sb), command: sb.command, network: sb.network, ports, hostname: pod.spec.hostname ?? pod.metadata.name });
+  const dns = podDns(pod, sb.clusterDns);
+  // a pod without cluster DNS hashes as before (its sandbox is not made again on upgrade)
+  return hashOf({ image: sandboxImageOf(pod, sb), command: sb.command, network: sb.network, ports, hostname: pod.spec.hostname ?? pod.metadata.name, ...(dns ? { dns } : {}) });
 }
 
 export function desiredPods(resources: ResourceStore, lk: Lookups, sb: SandboxSettings): DesiredPod[] {

@@ -15,6 +15,29 @@ export interface SandboxOptions {
   network: string;
   hash: string;
   attempt: number;
+  /** the node's cluster DNS (the mesh's), when it runs one */
+  clusterDns?: ClusterDns;
+}
+
+/** The node's cluster DNS: kubelet's --cluster-dns and --cluster-domain. */
+export interface ClusterDns {
+  address: string;
+  domain: string;
+}
+
+/**
+ * The resolver a pod's sandbox gets (Docker writes its resolv.conf), as kubelet gives it:
+ * dnsPolicy ClusterFirst (the default) → the cluster DNS, the search path `<ns>.svc.<domain>
+ * svc.<domain> <domain>` and ndots:5, so `name` and `name.ns` resolve; Default → the node's own
+ * resolv.conf (Docker's default). A node without a cluster DNS gives every pod the node's own, as
+ * kubelet does without --cluster-dns. hostNetwork pods get the node's (Kubernetes: ClusterFirst
+ * with hostNetwork falls back to Default; ClusterFirstWithHostNet is not supported here).
+ */
+export function podDns(pod: Pod, dns: ClusterDns | undefined): { Dns: string[]; DnsSearch: string[]; DnsOptions: string[] } | undefined {
+  const policy = pod.spec.dnsPolicy ?? 'ClusterFirst';
+  if (!dns || pod.spec.hostNetwork || policy !== 'ClusterFirst') return undefined;
+  const ns = pod.metadata.namespace ?? 'default';
+  return { Dns: [dns.address], DnsSearch: [`${ns}.svc.${dns.domain}`, `svc.${dns.domain}`, dns.domain], DnsOptions: ['ndots:5'] };
 }
 
 export function sandboxCreateOptions(id: PodIdentity, pod: Pod, sb: SandboxOptions): ContainerCreateOptions {
@@ -41,6 +64,7 @@ export function sandboxCreateOptions(id: PodIdentity, pod: Pod, sb: SandboxOptio
       NetworkMode: sb.network,
       PortBindings: bindings,
       RestartPolicy: { Name: 'no' },
+      ...podDns(pod, sb.clusterDns),
     },
   };
 }

@@ -88,7 +88,7 @@ async function runStep(s: Step, x: ExecContext, sandboxName: Map<string, string>
       const pod = d!.pod!;
       let opts;
       if (s.role === 'sandbox') {
-        opts = sandboxCreateOptions(id!, pod, { image: d!.sandboxImage, command: x.sandbox.command, network: x.sandbox.network, hash: d!.sandboxHash, attempt: s.attempt });
+        opts = sandboxCreateOptions(id!, pod, { image: d!.sandboxImage, command: x.sandbox.command, network: x.sandbox.network, hash: d!.sandboxHash, attempt: s.attempt, ...(x.sandbox.clusterDns ? { clusterDns: x.sandbox.clusterDns } : {}) });
         sandboxName.set(s.pod, opts.name!);
       } else {
         const spec = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === s.container)!;

@@ -62,7 +62,13 @@ export class Edged implements NodeModule {
       () => this.trigger('probe'),
       ctx.log.child('probes'),
     );
-    const sandbox: SandboxSettings = { image: cfg.sandbox.image, command: cfg.sandbox.command, network: cfg.network };
+    const mesh = config.modules.mesh;
+    const sandbox: SandboxSettings = {
+      image: cfg.sandbox.image,
+      command: cfg.sandbox.command,
+      network: cfg.network,
+      ...(mesh.enabled && mesh.dns.enabled ? { clusterDns: { address: mesh.dns.address, domain: mesh.dns.clusterDomain } } : {}),
+    };
     this.rec = new Reconciler({
       engine: this.engine,
       store,
