@@ -14,7 +14,7 @@ import { parse, stringify } from 'yaml';
 import { ensureTestImage, needDocker } from '../../helpers/docker.js';
 import { needService } from '../../helpers/service.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { freePort, NodeProc, RelayProc, waitFor } from './harness.js';
+import { NodeProc, RelayProc, relayPorts, waitFor } from './harness.js';
 
 const KUBECTL = (minor: number): string => `/usr/lib/google-cloud-sdk/bin/kubectl.1.${minor}`;
 
@@ -27,7 +27,7 @@ test('kubectl exec, exec -it, logs and cp through the relay to a pod on a node',
   if (!haveKubectl) return;
   const image = await ensureTestImage(docker);
   const dir = tmpDir(t, 'edgecore-kubectl-streams-');
-  const relay = new RelayProc({ dir, ports: { api: await freePort(), mqtt: await freePort(), ws: await freePort() } });
+  const relay = new RelayProc({ dir, ports: await relayPorts() });
   // kubectl sends no token over http://: the local admin shortcut stands in until the API speaks TLS
   const cfg = parse(readFileSync(relay.configFile, 'utf8')) as { api: Record<string, unknown> };
   cfg.api.insecureLocalAdmin = true;

@@ -18,7 +18,7 @@ import { encodeFrame, FrameType } from '../../../src/contract/streams.js';
 import { topics } from '../../../src/contract/topics.js';
 import { ensureTestImage, needDocker } from '../../helpers/docker.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { ADMIN, freePort, NodeProc, RelayProc, waitFor } from './harness.js';
+import { ADMIN, freePort, NodeProc, RelayProc, relayPorts, waitFor } from './harness.js';
 import { attachTty, execRun, execTty, kubeConfig, logFollow, portForward, rawExec } from './kube-clients.js';
 
 test('logs, exec, attach and port-forward through node ⇄ relay streams', async (t) => {
@@ -26,7 +26,7 @@ test('logs, exec, attach and port-forward through node ⇄ relay streams', async
   if (!docker) return;
   const image = await ensureTestImage(docker);
   const dir = tmpDir(t, 'edgecore-streams-');
-  const relay = new RelayProc({ dir, ports: { api: await freePort(), mqtt: await freePort(), ws: await freePort() } });
+  const relay = new RelayProc({ dir, ports: await relayPorts() });
   t.after(() => relay.stop('SIGKILL'));
   await relay.start();
   const name = `streams-${randomBytes(3).toString('hex')}`;
