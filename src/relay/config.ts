@@ -125,14 +125,6 @@ export const relayConfigSchema = section({
         const [a, b] = v.split('-').map(Number);
         return a! >= 1 && b! <= 65535 && a! <= b!;
       }, 'must be MIN-MAX with 1 <= MIN <= MAX <= 65535'),
-    /** LoadBalancer Services: the relay listens on each one's ports and tunnels to its endpoints */
-    loadBalancer: section({
-      enabled: z.boolean().default(true),
-      /** where the relay listens for them */
-      host: z.string().default('0.0.0.0'),
-      /** the address written to status.loadBalancer.ingress; empty = the relay's first non-loopback IPv4 */
-      advertise: z.string().default(''),
-    }),
   }),
 }).superRefine((c, ctx) => {
   try {

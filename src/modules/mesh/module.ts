@@ -21,7 +21,7 @@ import { Capture, runIp, type IpRunner } from './capture.js';
 import { dialTcp, dialUdp } from './dial.js';
 import { DnsServer } from './dns-server.js';
 import type { MeshMessage, MeshStatus } from './messages.js';
-import { Proxy, type Dialled } from './proxy.js';
+import { ServiceProxy, type Dialled } from './proxy.js';
 import { addressesOf, buildTable, type MeshTable, type PortRoute } from './table.js';
 import { ResolvFile, Upstream } from './upstream.js';
 
@@ -36,7 +36,7 @@ export class Mesh implements NodeModule {
   private capture?: Capture;
   private dns?: DnsServer;
   private upstream?: Upstream;
-  private proxy?: Proxy;
+  private proxy?: ServiceProxy;
   private readonly balancer = new Balancer();
   private addresses: string[] = [];
   private unsubscribe?: () => void;
@@ -68,7 +68,7 @@ export class Mesh implements NodeModule {
         (['cluster', 'forwarded', 'failed', 'malformed'] as const).map((answer) => ({ labels: { answer }, value: dns.counters[answer] })),
       );
     }
-    this.proxy = new Proxy({
+    this.proxy = new ServiceProxy({
       self,
       table: () => this.table,
       balancer: this.balancer,

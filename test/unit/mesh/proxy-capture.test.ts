@@ -15,7 +15,7 @@ import { podDns } from '../../../src/modules/edged/dockerspec.js';
 import { Balancer } from '../../../src/modules/mesh/balancer.js';
 import { parseAddrShow, planAddresses } from '../../../src/modules/mesh/capture.js';
 import { dialTcp, dialUdp } from '../../../src/modules/mesh/dial.js';
-import { Proxy, type Dialled } from '../../../src/modules/mesh/proxy.js';
+import { ServiceProxy, type Dialled } from '../../../src/modules/mesh/proxy.js';
 import { buildTable, type MeshTable } from '../../../src/modules/mesh/table.js';
 import { service, slice } from './fixture.js';
 
@@ -59,8 +59,8 @@ function tableOf(port: number, endpoints: { ip: string; port: number }[], protoc
   });
 }
 
-function proxyOver(get: () => MeshTable, counted: string[]): Proxy {
-  return new Proxy({
+function proxyOver(get: () => MeshTable, counted: string[]): ServiceProxy {
+  return new ServiceProxy({
     self: 'a',
     table: get,
     balancer: new Balancer(),
