@@ -42,8 +42,8 @@ export class Mesh implements NodeModule {
   private unsubscribe?: () => void;
   private timer?: NodeJS.Timeout;
   private debounce?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
+  private passes: Promise<void> = Promise.resolve();
+  private waiting = false;
 
   /** `ip` is injectable for tests; the daemon runs iproute2's. */
   constructor(private readonly ip: IpRunner = runIp) {}
@@ -97,9 +97,8 @@ export class Mesh implements NodeModule {
   private async handle(msg: MeshMessage): Promise<MeshStatus | undefined> {
     if (msg.type === 'mesh.status') return this.status();
     if (msg.type === 'mesh.resync') {
-      this.trigger();
-      await this.running;
-      await this.running;
+      clearTimeout(this.debounce);
+      await this.enqueue();
       return this.status();
     }
     return undefined;
@@ -128,21 +127,23 @@ export class Mesh implements NodeModule {
     this.table = buildTable({ services: r.list('Service'), slices: r.list('EndpointSlice'), nodes: r.list('Node'), self: config.node.name, nodePorts: config.modules.mesh.nodePorts });
   }
 
-  /** One pass at a time; a change during a pass runs another after it. */
+  /** Passes run one at a time; a change while one runs queues one more (never more than one waiting). */
+  private enqueue(): Promise<void> {
+    if (this.waiting) return this.passes;
+    this.waiting = true;
+    this.passes = this.passes
+      .then(() => {
+        this.waiting = false;
+        return this.pass();
+      })
+      .catch((e) => this.ctx?.log.warn('mesh pass failed', { error: errorMessage(e) }));
+    return this.passes;
+  }
+
+  /** A pass soon (changes come in bursts: one pass for a burst). */
   private trigger(): void {
     clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => {
-      if (this.running) return void (this.again = true);
-      this.running = this.pass()
-        .catch((e) => this.ctx?.log.warn('mesh pass failed', { error: errorMessage(e) }))
-        .finally(() => {
-          this.running = undefined;
-          if (this.again) {
-            this.again = false;
-            this.trigger();
-          }
-        });
-    }, 50);
+    this.debounce = setTimeout(() => void this.enqueue(), 50);
   }
 
   /** Table from the store; addresses added before listeners open, removed after they close. */
@@ -174,7 +175,7 @@ export class Mesh implements NodeModule {
     clearTimeout(this.debounce);
     clearInterval(this.timer);
     this.unsubscribe?.();
-    await this.running;
+    await this.passes;
     await this.proxy?.close();
     await this.dns?.stop();
     this.upstream?.close();
