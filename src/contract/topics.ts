@@ -14,7 +14,6 @@
  *   rpc/response         node → relay  QoS1            RpcResponse (chunks, then done)
  *   stream/down          relay → node  QoS0            stream frames (streams.ts): open, stdin, credit...
  *   stream/up            node → relay  QoS0            stream frames: ready, stdout/stderr, credit, exit...
- *   mesh/request         node → relay  QoS0            TunnelRequest (mesh.ts): a tunnel through the relay
  */
 export const TOPIC_ROOT = 'edgecore/v1/nodes';
 
@@ -41,8 +40,6 @@ export const topics = {
   streamDown: (node: string) => `${TOPIC_ROOT}/${node}/stream/down`,
   /** node → relay: stream frames answering them */
   streamUp: (node: string) => `${TOPIC_ROOT}/${node}/stream/up`,
-  /** node → relay: a mesh tunnel request (the relay answers with stream sessions) */
-  meshRequest: (node: string) => `${TOPIC_ROOT}/${node}/mesh/request`,
 } as const;
 
 /** Wildcard subscriptions of the relay (all nodes). */
@@ -54,7 +51,6 @@ export const relaySubscriptions = [
   `${TOPIC_ROOT}/+/heartbeat`,
   `${TOPIC_ROOT}/+/rpc/response`,
   `${TOPIC_ROOT}/+/stream/up`,
-  `${TOPIC_ROOT}/+/mesh/request`,
 ] as const;
 
 export type NodeChannel =
@@ -67,8 +63,7 @@ export type NodeChannel =
   | 'rpc/request'
   | 'rpc/response'
   | 'stream/down'
-  | 'stream/up'
-  | 'mesh/request';
+  | 'stream/up';
 
 const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'desired',
@@ -81,7 +76,6 @@ const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'rpc/response',
   'stream/down',
   'stream/up',
-  'mesh/request',
 ]);
 
 /** Split a concrete topic into node and channel; undefined when it is not a contract topic. */

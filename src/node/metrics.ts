@@ -9,7 +9,7 @@ export const METRICS = {
   module_restarts_total: { type: 'counter', help: 'Restarts of the module by the supervisor since the daemon started.', labels: ['module'] },
   outbox_rows: { type: 'gauge', help: 'Messages queued in the outbox for the relay.', labels: [] },
   outbox_dropped_total: { type: 'counter', help: 'Telemetry rows dropped from the outbox over its bounds, since the store was made.', labels: [] },
-  reconcile_passes_total: { type: 'counter', help: "edged's reconcile passes, by result (ok, step_errors, failed).", labels: ['result'] },
+  reconcile_passes_total: { type: 'counter', help: "edged's reconcile passes that ran (ok) or could not reach the engine (failed), and pods' step runs that failed (step_errors).", labels: ['result'] },
   driver_reads_total: { type: 'counter', help: 'Driver reads of a device property, by device.', labels: ['namespace', 'device'] },
   driver_errors_total: { type: 'counter', help: 'Failed driver reads and writes, by device.', labels: ['namespace', 'device'] },
   mqtt_messages_received_total: { type: 'counter', help: 'MQTT messages received, by link (relay: the uplink; eventbus: the node-local broker).', labels: ['link'] },

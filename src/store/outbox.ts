@@ -39,6 +39,8 @@ const DROPPED = 'outbox.dropped';
 
 export class Outbox {
   private readonly listeners = new Set<() => void>();
+  /** rows and bytes held, counted once then kept up to date (every enqueue checks the bounds) */
+  private held?: { rows: number; bytes: number };
 
   constructor(
     private readonly db: Db,
@@ -63,19 +65,40 @@ export class Outbox {
 
   private enqueue(cls: OutboxClass, key: string | null, topic: string, payload: Buffer | string): number {
     const buf = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    const seq = this.db.transaction(() => {
-      if (cls === 'state') this.db.prepare("DELETE FROM outbox WHERE class = 'state' AND key = ?").run(key);
+    const tx = this.db.transaction(() => {
+      const held = this.counts();
+      if (cls === 'state') {
+        for (const r of this.db.prepare("DELETE FROM outbox WHERE class = 'state' AND key = ? RETURNING bytes").all(key) as { bytes: number }[]) {
+          held.rows--;
+          held.bytes -= r.bytes;
+        }
+      }
       const info = this.db
         .prepare('INSERT INTO outbox (class, key, topic, payload, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(cls, key, topic, buf, buf.length, this.now().toISOString());
-      this.enforceLimits();
+      held.rows++;
+      held.bytes += buf.length;
+      if (held.rows > this.limits.maxRows || held.bytes > this.limits.maxBytes) this.enforceLimits();
       return Number(info.lastInsertRowid);
-    })();
+    });
+    let seq: number;
+    try {
+      seq = tx();
+    } catch (e) {
+      this.held = undefined; // rolled back: count again next time
+      throw e;
+    }
     for (const l of this.listeners) l();
     return seq;
   }
 
+  private counts(): { rows: number; bytes: number } {
+    this.held ??= this.db.prepare('SELECT COUNT(*) AS rows, COALESCE(SUM(bytes), 0) AS bytes FROM outbox').get() as { rows: number; bytes: number };
+    return this.held;
+  }
+
   private enforceLimits(): void {
+    this.held = undefined; // counted again, exactly
     const { rows, bytes } = this.db.prepare('SELECT COUNT(*) AS rows, COALESCE(SUM(bytes), 0) AS bytes FROM outbox').get() as {
       rows: number;
       bytes: number;
@@ -99,6 +122,7 @@ export class Outbox {
     const del = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
     for (const s of victims) del.run(s);
     if (dropped > 0) this.meta.add(DROPPED, dropped);
+    this.held = undefined;
   }
 
   /** The oldest `limit` entries, in order. */
@@ -117,9 +141,15 @@ export class Outbox {
   /** Remove acknowledged entries. A seq that was coalesced away meanwhile is simply absent. */
   ack(seqs: readonly number[]): void {
     if (seqs.length === 0) return;
-    const del = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
+    const del = this.db.prepare('DELETE FROM outbox WHERE seq = ? RETURNING bytes');
     this.db.transaction(() => {
-      for (const s of seqs) del.run(s);
+      for (const s of seqs) {
+        const r = del.get(s) as { bytes: number } | undefined;
+        if (r && this.held) {
+          this.held.rows--;
+          this.held.bytes -= r.bytes;
+        }
+      }
     })();
   }
 

@@ -6,6 +6,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Aedes } from 'aedes';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import mqtt from 'mqtt';
 import type { Logger } from '../../core/logger.js';
 
@@ -32,6 +33,7 @@ export function topicMatches(filter: string, topic: string): boolean {
 }
 
 export async function startEmbeddedBroker(host: string, port: number, log: Logger): Promise<BrokerLink> {
+  noPacketNumberCache();
   const broker = await Aedes.createBroker();
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
@@ -79,6 +81,7 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
 }
 
 export async function connectExternalBroker(url: string, clientPrefix: string, log: Logger): Promise<BrokerLink> {
+  noPacketNumberCache();
   const client = await mqtt.connectAsync(url, {
     clientId: `${clientPrefix}-${randomBytes(4).toString('hex')}`,
     clean: true,

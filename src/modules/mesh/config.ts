@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { moduleBase } from '../../config/restart.js';
-import { section, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { section } from '../../lib/schema.js';
 
 const ipv4 = z.string().refine((s) => isIP(s) === 4, 'must be an IPv4 address');
 

@@ -6,6 +6,7 @@
  * and subscribe only inside its own subtree (authorizePublish / authorizeSubscribe).
  */
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -69,6 +70,7 @@ export class EmbeddedBroker implements RelayTransport {
   ) {}
 
   async start(onMessage: NodeMessageHandler): Promise<void> {
+    noPacketNumberCache();
     const limits = existsSync('/proc/self/limits') ? parseOpenFileLimit(readFileSync('/proc/self/limits', 'utf8')) : undefined;
     const gate = (this.gate = new ConnectionGate(connectionCap(this.cfg.maxConnections, limits, this.cfg.reservedFiles)));
     const bus = (this.bus = new BoundedBus(1000));

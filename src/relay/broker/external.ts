@@ -5,6 +5,7 @@
  * Set the broker's queue limits deliberately (docs/relay.md).
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import { parseNodeTopic, relaySubscriptions } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -25,6 +26,7 @@ export class ExternalBroker implements RelayTransport {
 
   async start(onMessage: NodeMessageHandler, onConnect?: () => void): Promise<void> {
     const ext = this.cfg.external;
+    noPacketNumberCache();
     const client = mqtt.connect(ext.url, {
       clientId: this.clientId,
       clean: false,

@@ -36,5 +36,4 @@ export const UPLINK_CHANNELS: ReadonlySet<NodeChannel> = new Set<NodeChannel>([
   'heartbeat',
   'rpc/response',
   'stream/up',
-  'mesh/request',
 ]);

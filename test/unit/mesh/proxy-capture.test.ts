@@ -3,7 +3,7 @@
  * endpoints are local echo servers): round robin across endpoints, a dial that fails is retried on
  * the next endpoint, no endpoint → the client is reset, half-close kept; UDP flows. Listeners
  * follow the table and a table change never touches a connection already open. The capture's
- * plan and `ip addr` parsing; the pod DNS edged writes for each dnsPolicy.
+ * plan and `ip addr` parsing; the pod DNS edged gives each dnsPolicy.
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -11,7 +11,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { test } from 'node:test';
 import type { Pod } from '../../../src/contract/resources/pod.js';
 import { createLogger } from '../../../src/core/logger.js';
-import { podDns } from '../../../src/modules/edged/dockerspec.js';
+import { dnsOf } from '../../../src/modules/edged/desired.js';
 import { Balancer } from '../../../src/modules/mesh/balancer.js';
 import { parseAddrShow, planAddresses } from '../../../src/modules/mesh/capture.js';
 import { dialTcp, dialUdp } from '../../../src/modules/mesh/dial.js';
@@ -162,12 +162,16 @@ test('capture: the addresses to add and delete; ip addr output parsed', () => {
   assert.deepEqual(parseAddrShow(out), ['10.96.0.10', '10.96.0.20']);
 });
 
-test('pod DNS: ClusterFirst (the default) gets the cluster DNS and search path; Default, hostNetwork and no cluster DNS get the node\'s', () => {
+test('pod DNS: ClusterFirst (the default) gets the cluster DNS and search path; Default, hostNetwork and no cluster DNS get the node\'s; ClusterFirstWithHostNet; dnsConfig merged', () => {
   const pod = (spec: Partial<Pod['spec']>, namespace = 'shop'): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace }, spec: { containers: [], ...spec } }) as unknown as Pod;
   const dns = { address: '10.96.0.10', domain: 'cluster.local' };
-  assert.deepEqual(podDns(pod({}), dns), { Dns: ['10.96.0.10'], DnsSearch: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], DnsOptions: ['ndots:5'] });
-  assert.deepEqual(podDns(pod({ dnsPolicy: 'ClusterFirst' }), { address: '10.0.0.53', domain: 'edge.example' })?.DnsSearch, ['shop.svc.edge.example', 'svc.edge.example', 'edge.example']);
-  assert.equal(podDns(pod({ dnsPolicy: 'Default' }), dns), undefined);
-  assert.equal(podDns(pod({ hostNetwork: true }), dns), undefined);
-  assert.equal(podDns(pod({}), undefined), undefined);
+  const host = (): string => 'nameserver 192.0.2.53\nsearch lan\n';
+  assert.deepEqual(dnsOf(pod({}), host, dns), { servers: ['10.96.0.10'], search: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], options: ['ndots:5'] });
+  assert.deepEqual(dnsOf(pod({ dnsPolicy: 'ClusterFirst' }), host, { address: '10.0.0.53', domain: 'edge.example' })?.search, ['shop.svc.edge.example', 'svc.edge.example', 'edge.example']);
+  assert.equal(dnsOf(pod({ dnsPolicy: 'Default' }), host, dns), undefined);
+  assert.equal(dnsOf(pod({ hostNetwork: true }), host, dns), undefined);
+  assert.deepEqual(dnsOf(pod({ hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' }), host, dns)?.servers, ['10.96.0.10']);
+  assert.equal(dnsOf(pod({}), host, undefined), undefined);
+  const merged = dnsOf(pod({ dnsConfig: { searches: ['corp'], options: [{ name: 'ndots', value: '2' }] } } as Partial<Pod['spec']>), host, dns);
+  assert.deepEqual(merged, { servers: ['10.96.0.10'], search: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'corp'], options: ['ndots:2'] });
 });
