@@ -56,6 +56,8 @@ interface Published {
 export class NodeSync {
   private readonly informers = new Map<Watched, Informer>();
   private readonly queue: WorkQueue;
+  /** Scheduled events being written (idle() waits for them too) */
+  private readonly recording = new Set<Promise<void>>();
   private readonly docs = new Map<string, Published>();
   /** node → keys ("ns/name") of its pods / devices */
   private readonly podsOf = new Map<string, Set<string>>();
@@ -87,8 +89,9 @@ export class NodeSync {
     this.queue.stop();
   }
 
-  idle(): Promise<void> {
-    return this.queue.idle();
+  async idle(): Promise<void> {
+    await this.queue.idle();
+    await Promise.all([...this.recording]);
   }
 
   /** Send `node` its current document now, changed or not (its `sync` request). */
@@ -144,7 +147,10 @@ export class NodeSync {
     let nodes: string[] = [];
     if (w === 'pods') {
       nodes = this.index(this.podsOf, key, obj, old);
-      if (obj && nodeNameOf(obj) && (!old || !nodeNameOf(old)) && this.started && !obj.metadata.deletionTimestamp) void this.scheduled(obj);
+      if (obj && nodeNameOf(obj) && (!old || !nodeNameOf(old)) && this.started && !obj.metadata.deletionTimestamp) {
+        const p = this.scheduled(obj).finally(() => this.recording.delete(p));
+        this.recording.add(p);
+      }
     } else if (w === 'devices') nodes = this.index(this.devicesOf, key, obj, old);
     else if (w === 'nodes') nodes = [(obj ?? old)!.metadata.name ?? ''];
     else {
