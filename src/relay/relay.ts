@@ -35,7 +35,7 @@ import { ExternalBroker } from './broker/external.js';
 import type { RelayTransport } from './broker/transport.js';
 import type { RelayConfig } from './config.js';
 import { createEdgeRoutes } from './edge.js';
-import { mosquittoAclFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
+import { mosquittoAclFile, mosquittoConfFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
 import { FailureLimiter } from './ratelimit.js';
 import { relayKindRegistry } from './registry.js';
 import { RpcRouter } from './rpc.js';
@@ -101,6 +101,7 @@ export function writeMosquittoFiles(config: RelayConfig, store: RelayStore): voi
   const nodes = store.listNodes().map((n) => ({ username: n.name, passwordHash: n.passwordHash }));
   if (ext.passwordFile) writePrivate(ext.passwordFile, mosquittoPasswordFile({ username: ext.username, passwordHash: hashPassword(ext.password) }, nodes));
   if (ext.aclFile) writePrivate(ext.aclFile, mosquittoAclFile(ext.username));
+  if (ext.confFile) writePrivate(ext.confFile, mosquittoConfFile({ passwordFile: ext.passwordFile, aclFile: ext.aclFile, maxPacketBytes: ext.maxPacketBytes }));
 }
 
 /** mosquitto's listener certificate from the relay's CA (kept while valid), when certFile/keyFile are set. */

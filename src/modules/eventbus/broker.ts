@@ -9,6 +9,7 @@ import { Aedes } from 'aedes';
 import { noPacketNumberCache } from '../../lib/mqtt.js';
 import mqtt from 'mqtt';
 import type { Logger } from '../../core/logger.js';
+import { guardMqttStream } from '../../lib/mqtt-guard.js';
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
 
@@ -32,14 +33,18 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
-export async function startEmbeddedBroker(host: string, port: number, log: Logger): Promise<BrokerLink> {
+/**
+ * The embedded broker. Every connection passes a packet guard: aedes buffers a packet whole before
+ * anything sees it, so one larger than `maxPacketBytes` closes the connection at its header.
+ */
+export async function startEmbeddedBroker(host: string, port: number, log: Logger, maxPacketBytes = 256 * 1024): Promise<BrokerLink> {
   noPacketNumberCache();
   const broker = await Aedes.createBroker();
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
-    broker.handle(s);
+    broker.handle(guardMqttStream(s, maxPacketBytes, (reason) => log.warn('local MQTT connection closed: packet over the size limit', { reason })));
   });
   broker.on('clientError', (client, err) => log.debug('mqtt client error', { client: client.id, error: err.message }));
   await new Promise<void>((resolve, reject) => {

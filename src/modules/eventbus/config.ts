@@ -12,4 +12,9 @@ export const eventbusConfig = section({
   url: z.string().default('mqtt://127.0.0.1:1883'),
   /** also publish under the name-only device id (KubeEdge ≤ 1.16 mappers) for namespace default */
   legacyIds: z.boolean().default(true),
+  /**
+   * embedded: the largest MQTT packet a local client may send; a larger one closes its connection
+   * before it is buffered (a mapper message is at most 64 KiB: MAPPER_LIMITS)
+   */
+  maxPacketBytes: z.number().int().min(70 * 1024).max(256 * 1024 * 1024).default(256 * 1024),
 });

@@ -55,7 +55,7 @@ export class EventBus implements NodeModule {
     const node = ctx.services.config.node.name;
     this.link =
       cfg.mode === 'embedded'
-        ? await startEmbeddedBroker(cfg.host, cfg.port, ctx.log)
+        ? await startEmbeddedBroker(cfg.host, cfg.port, ctx.log, cfg.maxPacketBytes)
         : await connectExternalBroker(cfg.url, `edgecore-eventbus-${node}`, ctx.log);
     ctx.log.info('eventbus ready', { mode: cfg.mode, ...(this.link.address ? { address: this.link.address } : { url: cfg.url }) });
     const received = (): void => ctx.services.metrics.count('mqtt_messages_received_total', { link: 'eventbus' });
