@@ -11,7 +11,7 @@
  *
  * Only Nodes that exist get a document (a pod naming an unknown node creates no retained message);
  * a deleted Node's retained document is cleared. The relay also records `Scheduled` for a pod
- * that arrives bound to a node (there is no scheduler yet to do it).
+ * created bound to a node (the scheduler records it for the pods it binds).
  */
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { DesiredDocument, DesiredItem } from '../../contract/payloads.js';
@@ -147,7 +147,8 @@ export class NodeSync {
     let nodes: string[] = [];
     if (w === 'pods') {
       nodes = this.index(this.podsOf, key, obj, old);
-      if (obj && nodeNameOf(obj) && (!old || !nodeNameOf(old)) && this.started && !obj.metadata.deletionTimestamp) {
+      // a pod created bound to a node (the scheduler records Scheduled for the pods it binds)
+      if (obj && !old && nodeNameOf(obj) && this.started && !obj.metadata.deletionTimestamp) {
         const p = this.scheduled(obj).finally(() => this.recording.delete(p));
         this.recording.add(p);
       }
@@ -211,7 +212,7 @@ export class NodeSync {
     if (!prev || prev.hash !== hash) this.d.log.debug('desired document published', { node, version, items: items.length });
   }
 
-  /** `Scheduled`, as the scheduler records it, for a pod that arrived bound to a node. */
+  /** `Scheduled`, as the scheduler records it, for a pod that was created bound to a node. */
   private async scheduled(pod: KubeObject): Promise<void> {
     const node = nodeNameOf(pod);
     try {
