@@ -7,6 +7,7 @@ import { devicetwinConfig } from '../modules/devicetwin/config.js';
 import { edgedConfig } from '../modules/edged/config.js';
 import { edgehubConfig } from '../modules/edgehub/config.js';
 import { eventbusConfig } from '../modules/eventbus/config.js';
+import { meshConfig } from '../modules/mesh/config.js';
 import { metamanagerConfig } from '../modules/metamanager/config.js';
 import { nodestatusConfig } from '../modules/nodestatus/config.js';
 import * as z from 'zod';
@@ -58,6 +59,7 @@ export const configSchema = section({
     eventbus: eventbusConfig,
     edgehub: edgehubConfig,
     nodestatus: nodestatusConfig,
+    mesh: meshConfig,
   }),
 });
 

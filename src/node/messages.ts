@@ -6,7 +6,8 @@
 import type { DeviceMessage, DeviceReplies } from '../modules/devicetwin/messages.js';
 import type { EdgedMessage, EdgedReplies } from '../modules/edged/messages.js';
 import type { HubMessage, HubReplies } from '../modules/edgehub/messages.js';
+import type { MeshMessage, MeshReplies } from '../modules/mesh/messages.js';
 import type { MetaMessage, MetaReplies } from '../modules/metamanager/messages.js';
 
-export type NodeMessage = MetaMessage | EdgedMessage | DeviceMessage | HubMessage;
-export type NodeReplies = MetaReplies & EdgedReplies & DeviceReplies & HubReplies;
+export type NodeMessage = MetaMessage | EdgedMessage | DeviceMessage | HubMessage | MeshMessage;
+export type NodeReplies = MetaReplies & EdgedReplies & DeviceReplies & HubReplies & MeshReplies;
