@@ -16,6 +16,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
+import { oversize } from '../../contract/limits.js';
 import { nodeMayPublish, nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -123,6 +124,12 @@ export class EmbeddedBroker implements RelayTransport {
         if (client && !nodeMayPublish(client.id, packet.topic, packet.retain)) {
           this.log.warn('publish refused', { client: client.id, topic: packet.topic, retain: packet.retain });
           return done(new Error(`${client.id} may not publish${packet.retain ? ' retained' : ''} to ${packet.topic}`));
+        }
+        // presence is the one message the broker keeps (retained, and the Will): held to its contract size here
+        const big = client && parseNodeTopic(packet.topic)?.channel === 'presence' ? oversize('presence', packet.payload.length) : undefined;
+        if (big) {
+          this.log.warn('publish refused', { client: client!.id, topic: packet.topic, reason: big });
+          return done(new Error(big));
         }
         return done(null);
       },

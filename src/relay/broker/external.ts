@@ -36,7 +36,8 @@ export class ExternalBroker implements RelayTransport {
       clientId: this.clientId,
       protocolVersion: 5,
       clean: false,
-      properties: { sessionExpiryInterval: 0xffffffff },
+      // the broker hands the relay nothing larger (MQTT 5: it drops the message for this client)
+      properties: { sessionExpiryInterval: 0xffffffff, maximumPacketSize: this.cfg.maxPacketBytes },
       keepalive: this.cfg.keepaliveSeconds,
       reconnectPeriod: 2000,
       connectTimeout: 10_000,

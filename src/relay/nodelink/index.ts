@@ -95,6 +95,7 @@ export class NodeLink {
       limiter: this.limiter,
       telemetryKeep: d.nodes.telemetryKeep,
       log: d.log.child('ingress'),
+      now: () => d.now().getTime(),
     });
     const lifecycle = new ApiClient(d.core, controllerIdentity('node-lifecycle'), 'edgerelay-node-lifecycle');
     this.lifecycle = new NodeLifecycleController(lifecycle, this.liveness, params, { deleted: (n) => this.gone(n), managed: (n) => !!d.store.getNode(n) }, d.now, d.log.child('node-lifecycle'));
@@ -119,6 +120,7 @@ export class NodeLink {
   }
 
   stop(): void {
+    this.ingress.stop();
     this.nodeSync.stop();
     this.lifecycle.stop();
   }

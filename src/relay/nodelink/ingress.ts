@@ -19,9 +19,11 @@ import {
   syncRequestSchema,
   type ReportedTelemetry,
 } from '../../contract/payloads.js';
+import { oversize } from '../../contract/limits.js';
 import type { NodeChannel } from '../../contract/topics.js';
 import type { FieldIssue } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { KeyedCoalescer } from '../../lib/coalescer.js';
 import type * as z from 'zod';
 import { toFieldIssues } from '../../lib/schema.js';
 import type { RpcRouter } from '../rpc.js';
@@ -41,14 +43,38 @@ export interface IngressDeps {
   /** telemetry rows kept per node */
   telemetryKeep: number;
   log: Logger;
+  /** ms clock (the coalescer's token bucket) */
+  now: () => number;
+  /** documents a node's `sync` requests may cause: `burst` at once, then one per `intervalMs` (default SYNC_REPUBLISH) */
+  syncRepublish?: { burst: number; intervalMs: number };
 }
+
+/** A node connects (and sends `sync`) about once per connection; a flood gets one document a second. */
+export const SYNC_REPUBLISH = { burst: 3, intervalMs: 1000 };
+
+/** refusals logged in full per node before the log keeps only every power of two */
+const REFUSALS_LOGGED = 16;
 
 export class NodeIngress {
   readonly counters = { received: 0, duplicates: 0, rejected: 0, limited: 0 };
   private readonly known = new Set<string>();
+  /** refused messages per node (the log's rate) */
+  private readonly refusedBy = new Map<string, number>();
+  /**
+   * The republishes `sync` requests ask for (issue 18, point 4): a node may repeat `sync` at will;
+   * its requests fold into one pending per node and run at most `burst` at once, then one per
+   * interval, so a flood costs one document a second, never one per request.
+   */
+  readonly syncRequests: KeyedCoalescer;
 
   constructor(private readonly d: IngressDeps) {
     for (const n of d.store.listNodes()) this.known.add(n.name);
+    this.syncRequests = new KeyedCoalescer({ ...(d.syncRepublish ?? SYNC_REPUBLISH), now: d.now, run: async (node) => d.nodeSync.requestPublish(node) });
+  }
+
+  /** Nothing waits any more (the link stops). */
+  stop(): void {
+    this.syncRequests.clear();
   }
 
   joined(node: string): void {
@@ -57,6 +83,8 @@ export class NodeIngress {
 
   forget(node: string): void {
     this.known.delete(node);
+    this.refusedBy.delete(node);
+    this.syncRequests.forget(node);
   }
 
   /**
@@ -70,6 +98,9 @@ export class NodeIngress {
       this.known.add(node);
     }
     this.counters.received++;
+    // sizes first (issue 18, point 4): nothing over its channel's limit is parsed
+    const big = oversize(channel, payload.length);
+    if (big) return void this.refuse(node, channel, [{ path: '', reason: big }]);
     switch (channel) {
       case 'heartbeat':
         if (this.parse(node, channel, heartbeatSchema, payload)) this.d.liveness.heard(node);
@@ -84,7 +115,7 @@ export class NodeIngress {
         const s = this.parse(node, channel, syncRequestSchema, payload);
         if (!s) return undefined;
         this.d.liveness.heard(node);
-        if (!this.d.nodeSync.holdsCurrent(node, s.epoch, s.appliedVersion)) this.d.nodeSync.requestPublish(node);
+        if (!this.d.nodeSync.holdsCurrent(node, s.epoch, s.appliedVersion)) this.syncRequests.request(node);
         return undefined;
       }
       case 'reported/state': {
@@ -144,6 +175,11 @@ export class NodeIngress {
 
   private refuse(node: string, channel: NodeChannel, issues: FieldIssue[]): void {
     this.counters.rejected++;
-    this.d.log.warn('refused a malformed message', { node, channel, issues: issues.slice(0, 5).map((i) => `${i.path || '(root)'}: ${i.reason}`) });
+    const n = (this.refusedBy.get(node) ?? 0) + 1;
+    this.refusedBy.set(node, n);
+    // the first few of a node in full, then 32, 64, 128...: a flood is visible without flooding the log
+    if (n <= REFUSALS_LOGGED || (n & (n - 1)) === 0) {
+      this.d.log.warn('refused a malformed message', { node, channel, refusedSoFar: n, issues: issues.slice(0, 5).map((i) => `${i.path || '(root)'}: ${i.reason}`) });
+    }
   }
 }
