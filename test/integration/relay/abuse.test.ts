@@ -128,7 +128,7 @@ for (const mode of ['embedded', 'mosquitto'] as const) {
       if (r === 'closed') c = await connectAs(w.url, j);
     }
     await c.endAsync(true);
-    assert.equal(outcomes['error'], undefined);
+    assert.ok(!Object.keys(outcomes).some((k) => k.startsWith('error')), JSON.stringify(outcomes));
     if (mode === 'embedded') assert.deepEqual(outcomes, { closed: 2000 }, 'the embedded broker refuses each (and closes the connection)');
     // mosquitto cannot refuse the retain flag: the relay clears what its ACL let through
     const junk = await waitFor('no junk retained', async () => {
