@@ -18,7 +18,7 @@
  * script, which forwards exactly one signal to each (the one it got) and waits for both to finish
  * their graceful stop. A second Ctrl-C is forwarded too: the programs then exit at once.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -206,9 +206,16 @@ Relay and node are running (data in ${base}). In another shell, from ${root}
   kubectl describe pod hello
   alias edgectl="node ${join(root, 'dist/edgectl.js')}"
   edgectl twin set thermo-1 setpoint=25
-${podsWork ? '' : `\n(the pods need ${BUSYBOX_IMAGE}: see the message above)\n`}
+${podsWork ? '' : `\n(the pods need ${BUSYBOX_IMAGE}: see the message above)\n`}${kubectlHint()}
 The API is HTTPS with the relay's own CA; ${kubeconfig} carries it with the admin token
 (kubectl --kubeconfig ${kubeconfig} ...).
 
 Ctrl-C stops both.
 `);
+
+/** kubectl is the client of the relay's API; say so when it is not installed */
+function kubectlHint() {
+  const v = spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+  if (!v.error && v.status === 0) return '';
+  return `\n(kubectl is not installed here: any kubectl 1.27-1.33 works against the relay — tested with each;\nDebian 12's kubernetes-client package is 1.20, which is not tested)\n`;
+}
