@@ -245,11 +245,11 @@ spec:
     const plain = await rawExec(relay.api, relay.caPem, 'box', 'main', ['sh', '-c', 'sleep 3131; echo never']);
     await waitFor('sleep 3131 running', async () => ((await procs('sleep 3131')) > 0 ? true : undefined), 10_000, 100);
     plain.terminate();
-    await waitFor('sleep 3131 gone', async () => ((await procs('3131')) === 0 ? true : undefined), 10_000, 100);
+    await waitFor('sleep 3131 gone', async () => ((await procs('3131')) === 0 ? true : undefined), 30_000, 100);
     const term = await execTty(kc, 'box', 'main', ['sh', '-c', 'sleep 3132']);
     await waitFor('sleep 3132 running', async () => ((await procs('sleep 3132')) > 0 ? true : undefined), 10_000, 100);
     term.ws!.terminate();
-    await waitFor('sleep 3132 gone', async () => ((await procs('3132')) === 0 ? true : undefined), 10_000, 100);
+    await waitFor('sleep 3132 gone', async () => ((await procs('3132')) === 0 ? true : undefined), 30_000, 100);
   });
 });
 
