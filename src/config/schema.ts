@@ -9,6 +9,7 @@ import { edgehubConfig } from '../modules/edgehub/config.js';
 import { eventbusConfig } from '../modules/eventbus/config.js';
 import { metamanagerConfig } from '../modules/metamanager/config.js';
 import { nodestatusConfig } from '../modules/nodestatus/config.js';
+import { servicebusConfig } from '../modules/servicebus/config.js';
 import { section, z } from '../lib/schema.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -57,6 +58,7 @@ export const configSchema = section({
     eventbus: eventbusConfig,
     edgehub: edgehubConfig,
     nodestatus: nodestatusConfig,
+    servicebus: servicebusConfig,
   }),
 });
 

@@ -12,6 +12,12 @@
  *   heartbeat            node → relay  QoS0            Heartbeat
  *   rpc/request          relay → node  QoS1            RpcRequest (logs, twin get/set)
  *   rpc/response         node → relay  QoS1            RpcResponse (chunks, then done)
+ *   app/up               node → relay  QoS1            AppUp (an app's message; outbox, app class)
+ *   app/ack              node → relay  QoS1            AppAck (what became of an app/down message)
+ *   app/down             relay → node  QoS1            AppDown (a message for an app on the node)
+ *   app/routes           relay → node  QoS1            AppRoutes (topics the node forwards, its quota)
+ *
+ * The application channel's payloads are in `appchan.ts`.
  */
 export const TOPIC_ROOT = 'edgecore/v1/nodes';
 
@@ -34,6 +40,14 @@ export const topics = {
   rpcRequest: (node: string) => `${TOPIC_ROOT}/${node}/rpc/request`,
   /** node → relay: answers to rpcRequest, possibly several chunks */
   rpcResponse: (node: string) => `${TOPIC_ROOT}/${node}/rpc/response`,
+  /** node → relay: one app message (outbox, app class) */
+  appUp: (node: string) => `${TOPIC_ROOT}/${node}/app/up`,
+  /** node → relay: the outcome of one app/down message */
+  appAck: (node: string) => `${TOPIC_ROOT}/${node}/app/ack`,
+  /** relay → node: one message for an app on the node */
+  appDown: (node: string) => `${TOPIC_ROOT}/${node}/app/down`,
+  /** relay → node: the app topics the node forwards, and its quota */
+  appRoutes: (node: string) => `${TOPIC_ROOT}/${node}/app/routes`,
 } as const;
 
 /** Wildcard subscriptions of the relay (all nodes). */
@@ -44,6 +58,8 @@ export const relaySubscriptions = [
   `${TOPIC_ROOT}/+/presence`,
   `${TOPIC_ROOT}/+/heartbeat`,
   `${TOPIC_ROOT}/+/rpc/response`,
+  `${TOPIC_ROOT}/+/app/up`,
+  `${TOPIC_ROOT}/+/app/ack`,
 ] as const;
 
 export type NodeChannel =
@@ -54,7 +70,11 @@ export type NodeChannel =
   | 'presence'
   | 'heartbeat'
   | 'rpc/request'
-  | 'rpc/response';
+  | 'rpc/response'
+  | 'app/up'
+  | 'app/ack'
+  | 'app/down'
+  | 'app/routes';
 
 const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'desired',
@@ -65,6 +85,10 @@ const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'heartbeat',
   'rpc/request',
   'rpc/response',
+  'app/up',
+  'app/ack',
+  'app/down',
+  'app/routes',
 ]);
 
 /** Split a concrete topic into node and channel; undefined when it is not a contract topic. */

@@ -2,37 +2,69 @@
  * The eventbus's link to MQTT: an embedded aedes broker (listening on host:port, loopback by
  * default; edgecore subscribes and publishes in-process) or a client of an external broker
  * (QoS 1, clean session, reconnecting — as KubeEdge's external mode does).
+ *
+ * Apps' messages (docs/appchannel.md) are taken before they are acknowledged: on the embedded
+ * broker in `authorizePublish`, which aedes runs before it sends the PUBACK (its `published`
+ * hook runs after); on an external broker through a second client with a persistent session
+ * whose PUBACK waits for the tap (mqtt.js handleMessage). A tap that throws leaves the message
+ * unacknowledged, so the publisher sends it again.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Aedes } from 'aedes';
-import mqtt from 'mqtt';
+import mqtt, { type IPublishPacket } from 'mqtt';
+import { APP_UPLOAD_FILTERS, topicMatches } from '../../contract/appchan.js';
+import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 
+export { topicMatches };
+
 export type MessageHandler = (topic: string, payload: Buffer) => void;
+
+/** One message an app published, seen before it is acknowledged. */
+export interface TappedMessage {
+  client: string;
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  /** the publisher's packet id (QoS 1/2) and whether it says this is a resend */
+  messageId?: number;
+  dup: boolean;
+}
+
+export interface AppTap {
+  /** whether messages on `topic` are taken (the rest is local traffic) */
+  wants(topic: string): boolean;
+  /** synchronous: when it returns, the message is kept; a throw leaves it unacknowledged */
+  take(m: TappedMessage): void;
+}
 
 export interface BrokerLink {
   /** where the embedded broker listens (undefined for an external broker) */
   readonly address?: { host: string; port: number };
   subscribe(filter: string, handler: MessageHandler): Promise<void>;
-  publish(topic: string, payload: string): Promise<void>;
+  publish(topic: string, payload: string | Buffer, qos?: 0 | 1): Promise<void>;
+  /** a message for apps (a downlink message), QoS 1; never taken back up by the app tap */
+  publishApp(topic: string, payload: Buffer): Promise<void>;
+  /** the topics apps' messages are taken from changed (external broker: resubscribe) */
+  appFiltersChanged(filters: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
-/** MQTT topic filter matching (+ one level, # the rest). */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
-
-export async function startEmbeddedBroker(host: string, port: number, log: Logger): Promise<BrokerLink> {
-  const broker = await Aedes.createBroker();
+export async function startEmbeddedBroker(host: string, port: number, log: Logger, tap?: AppTap): Promise<BrokerLink> {
+  const broker = await Aedes.createBroker({
+    authorizePublish: (client, packet, done) => {
+      if (!client || !tap?.wants(packet.topic)) return done(null);
+      try {
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        tap.take({ client: client.id, topic: packet.topic, payload, qos: packet.qos, ...(packet.messageId !== undefined ? { messageId: packet.messageId } : {}), dup: packet.dup });
+        return done(null);
+      } catch (e) {
+        log.warn('app message not kept; the publisher will send it again', { topic: packet.topic, error: errorMessage(e) });
+        return done(e as Error);
+      }
+    },
+  });
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
     sockets.add(s);
@@ -49,7 +81,6 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
   });
   server.on('error', (e) => log.error('embedded broker server error', { error: e }));
   const a = server.address() as AddressInfo;
-  const deliverers: { filter: string; fn: (p: { topic: string; payload: Buffer | string }, cb: () => void) => void }[] = [];
   return {
     address: { host: a.address, port: a.port },
     subscribe: (filter, handler) =>
@@ -61,15 +92,21 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
             cb();
           }
         };
-        deliverers.push({ filter, fn });
         broker.subscribe(filter, fn as never, () => resolve());
       }),
-    publish: (topic, payload) =>
+    publish: (topic, payload, qos = 0) =>
       new Promise<void>((resolve, reject) => {
-        broker.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, (err) =>
+        broker.publish({ cmd: 'publish', topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload), qos, retain: false, dup: false }, (err) =>
           err ? reject(err) : resolve(),
         );
       }),
+    // in-process publishes have no client: authorizePublish never takes them back up
+    publishApp: (topic, payload) =>
+      new Promise<void>((resolve, reject) => {
+        broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()));
+      }),
+    // every publish passes authorizePublish: nothing to subscribe
+    appFiltersChanged: async () => undefined,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => broker.close(() => r()));
@@ -78,7 +115,61 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
   };
 }
 
-export async function connectExternalBroker(url: string, clientPrefix: string, log: Logger): Promise<BrokerLink> {
+/**
+ * The app tap on an external broker: its own client with a fixed id and a persistent session, so
+ * what apps publish while edgecore is down waits in the broker (within its queue limits:
+ * mosquitto's `max_queued_messages`), and a PUBACK that waits for the tap. MQTT 5: it subscribes
+ * with no-local and publishes the downlink's messages itself, so they are never taken back up.
+ */
+interface TapLink {
+  update(filters: readonly string[]): Promise<void>;
+  publish(topic: string, payload: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function connectAppTap(url: string, clientId: string, tap: AppTap, log: Logger): Promise<TapLink> {
+  const client = await mqtt.connectAsync(url, {
+    clientId,
+    protocolVersion: 5,
+    clean: false,
+    properties: { sessionExpiryInterval: 0xffffffff },
+    reconnectPeriod: 1000,
+    connectTimeout: 5000,
+  });
+  client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void): void => {
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    if (!tap.wants(packet.topic)) return done();
+    try {
+      // the broker's packet id is not the publisher's: no resend mark (the broker deduplicates its own QoS 1 resends only by DUP)
+      tap.take({ client: clientId, topic: packet.topic, payload, qos: packet.qos, dup: packet.dup });
+      done();
+    } catch (e) {
+      log.warn('app message not kept; the broker will send it again', { topic: packet.topic, error: errorMessage(e) });
+      // no PUBACK: the persistent session redelivers after a reconnect
+      client.end(true, () => client.reconnect());
+    }
+  };
+  client.on('error', (e) => log.warn('external broker error (app tap)', { error: e.message }));
+  let current: string[] = [];
+  return {
+    update: async (filters) => {
+      const want = [...new Set([...APP_UPLOAD_FILTERS, ...filters])];
+      const gone = current.filter((f) => !want.includes(f));
+      const added = want.filter((f) => !current.includes(f));
+      current = want;
+      if (gone.length) await client.unsubscribeAsync(gone);
+      if (added.length) await client.subscribeAsync(added, { qos: 1, nl: true });
+    },
+    publish: async (topic, payload) => {
+      await client.publishAsync(topic, payload, { qos: 1, retain: false });
+    },
+    close: async () => {
+      await client.endAsync(true);
+    },
+  };
+}
+
+export async function connectExternalBroker(url: string, clientPrefix: string, log: Logger, tap?: { clientId: string; tap: AppTap; filters: readonly string[] }): Promise<BrokerLink> {
   const client = await mqtt.connectAsync(url, {
     clientId: `${clientPrefix}-${randomBytes(4).toString('hex')}`,
     clean: true,
@@ -91,15 +182,24 @@ export async function connectExternalBroker(url: string, clientPrefix: string, l
   });
   client.on('error', (e) => log.warn('external broker error', { error: e.message }));
   client.on('reconnect', () => log.debug('reconnecting to the external broker', { url }));
+  const app = tap ? await connectAppTap(url, tap.clientId, tap.tap, log) : undefined;
+  await app?.update(tap!.filters);
   return {
     subscribe: async (filter, handler) => {
       handlers.push({ filter, handler });
       await client.subscribeAsync(filter, { qos: 1 });
     },
-    publish: async (topic, payload) => {
-      await client.publishAsync(topic, payload, { qos: 1, retain: false });
+    publish: async (topic, payload, qos = 1) => {
+      await client.publishAsync(topic, payload, { qos, retain: false });
+    },
+    publishApp: async (topic, payload) => {
+      await (app ?? { publish: (t: string, p: Buffer) => client.publishAsync(t, p, { qos: 1, retain: false }) }).publish(topic, payload);
+    },
+    appFiltersChanged: async (filters) => {
+      await app?.update(filters);
     },
     close: async () => {
+      await app?.close();
       await client.endAsync(true);
     },
   };
