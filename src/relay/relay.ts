@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
+import { AppChannel } from './appchan/index.js';
+import { CONSUMER_PREFIX } from './appchan/topics.js';
 import { hashPassword, newSecret } from './auth.js';
 import { createEdgeApi, isEdgeApiPath } from './api.js';
 import { tokenAuthenticator } from './apiserver/authn.js';
@@ -27,7 +29,7 @@ import type { ObjectStore } from './store/objects.js';
 import { SqliteObjectStore } from './store/objects-sqlite.js';
 import { EmbeddedBroker } from './broker/embedded.js';
 import { ExternalBroker } from './broker/external.js';
-import type { RelayTransport } from './broker/transport.js';
+import type { AppTaps, RelayTransport } from './broker/transport.js';
 import type { RelayConfig } from './config.js';
 import { mosquittoAclFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
 import { relayKindRegistry } from './registry.js';
@@ -44,6 +46,8 @@ export interface RelayHandle {
   core: ApiCore;
   kube: ApiServer;
   controllers: Controllers;
+  /** the application channel (rules, app messages up and down) */
+  app: AppChannel;
   /** an in-process API client acting as `identity` (the node link, future controllers) */
   client(identity: Identity, manager: string): ApiClient;
   broker: Record<string, string>;
@@ -98,9 +102,10 @@ function listen(server: Server, port: number, host: string): Promise<string> {
 
 export function writeMosquittoFiles(config: RelayConfig, store: RelayStore): void {
   const ext = config.broker.external;
-  const nodes = store.listNodes().map((n) => ({ username: n.name, passwordHash: n.passwordHash }));
-  if (ext.passwordFile) writePrivate(ext.passwordFile, mosquittoPasswordFile({ username: ext.username, passwordHash: hashPassword(ext.password) }, nodes));
-  if (ext.aclFile) writePrivate(ext.aclFile, mosquittoAclFile(ext.username));
+  const consumers = config.appchannel.consumers.map((c) => ({ username: `${CONSUMER_PREFIX}${c.name}`, password: c.password, namespaces: c.namespaces }));
+  const accounts = [...store.listNodes().map((n) => ({ username: n.name, passwordHash: n.passwordHash })), ...consumers.map((c) => ({ username: c.username, passwordHash: hashPassword(c.password) }))];
+  if (ext.passwordFile) writePrivate(ext.passwordFile, mosquittoPasswordFile({ username: ext.username, passwordHash: hashPassword(ext.password) }, accounts));
+  if (ext.aclFile) writePrivate(ext.aclFile, mosquittoAclFile(ext.username, consumers));
 }
 
 export async function startRelay(config: RelayConfig, log: Logger, now: () => Date = () => new Date()): Promise<RelayHandle> {
@@ -111,21 +116,42 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const registry = new ResourceRegistry(builtinKinds());
   const core = new ApiCore({ store: objects, registry, patch, now });
   const controllers = await startControllers(core, log.child('controllers'));
+  const authenticate = tokenAuthenticator({ adminToken, readOnlyToken: readOnlyTokenFor(config), insecureLocalAdmin: config.api.insecureLocalAdmin });
   const kube = new ApiServer({
     core,
-    authenticate: tokenAuthenticator({ adminToken, readOnlyToken: readOnlyTokenFor(config), insecureLocalAdmin: config.api.insecureLocalAdmin }),
+    authenticate,
     log: log.child('kube'),
     now,
     openapi: openapiDocuments(registry.all()),
     gitVersion: `v1.32.0+edgerelay-${VERSION}`,
   });
-  let transport: RelayTransport;
+  let transport: RelayTransport | undefined;
+  const app = new AppChannel({
+    config: config.appchannel,
+    dataDir: config.dataDir,
+    core,
+    objects,
+    publish: (topic, payload) => (transport ? transport.publish(topic, payload, { qos: 1, retain: false }) : Promise.reject(new Error('broker not started'))),
+    nodes: () => store.listNodes().map((n) => n.name),
+    authenticate,
+    log: log.child('appchannel'),
+    now,
+  });
+  await app.start();
+  app.mount(kube);
+  const consumers = new Map(config.appchannel.consumers.map((c) => [`${CONSUMER_PREFIX}${c.name}`, { password: c.password, namespaces: c.namespaces }]));
+  const taps: AppTaps = {
+    // only joined nodes are heard (an external broker without the generated ACL lets anyone publish)
+    node: (node, channel, payload) => (store.getNode(node) ? app.nodeMessage(node, channel, payload) : undefined),
+    cloud: (topic, payload) => app.cloudMessage(topic, payload),
+    consumer: (username) => consumers.get(username),
+  };
   // the service is created after the transport but the embedded broker asks it to authenticate
   let service: RelayService | undefined;
   if (config.broker.mode === 'embedded') {
-    transport = new EmbeddedBroker(config.broker, (u, p) => service?.authenticate(u, p) ?? false, log.child('broker'));
+    transport = new EmbeddedBroker(config.broker, (u, p) => service?.authenticate(u, p) ?? false, log.child('broker'), taps);
   } else {
-    transport = new ExternalBroker(config.broker, log.child('broker'));
+    transport = new ExternalBroker(config.broker, log.child('broker'), undefined, taps);
   }
   const rpc = new RpcRouter(transport);
   const sync = new RelaySync({ store, transport, rpc, log: log.child('sync'), now, telemetryKeep: config.nodes.telemetryKeep });
@@ -151,7 +177,11 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   sync.start();
   let started = false;
   await transport.start(
-    (node, channel, payload) => sync.handle(node, channel, payload),
+    (node, channel, payload) => {
+      // the app channel hears connects (sync), presence and heartbeats too
+      if (store.getNode(node)) void app.nodeMessage(node, channel, payload);
+      return sync.handle(node, channel, payload);
+    },
     // after a reconnect the external broker may have restarted without its retained documents
     () => {
       if (started) void sync.republishAll();
@@ -159,6 +189,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   );
   const endpoints = transport.endpoints();
   if (endpoints.mqtt) mqttPort = Number(new URL(endpoints.mqtt).port);
+  await app.beginDelivery();
   const edge = createEdgeApi({ service, rpc, adminToken, log: log.child('api') });
   const server = createServer((req, res) => (isEdgeApiPath(req.url) ? edge(req, res) : kube.handle(req, res)));
   server.on('upgrade', kube.upgrade);
@@ -176,6 +207,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     core,
     kube,
     controllers,
+    app,
     client: (identity, manager) => new ApiClient(core, identity, manager),
     broker: endpoints,
     adminToken,
@@ -190,7 +222,8 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       rpc.closeAll();
       sync.stop();
       controllers.stop();
-      await transport.stop();
+      await app.stop();
+      await transport!.stop();
       await objects.close();
       store.close();
     },

@@ -2,7 +2,11 @@
  * The embedded broker: aedes in the relay's process, MQTT over TCP, over WebSocket (ws +
  * createWebSocketStream), and over TLS when a certificate is configured. Every node
  * authenticates with its own credentials (username = client id = node name) and may publish
- * and subscribe only inside its own subtree (authorizePublish / authorizeSubscribe).
+ * and subscribe only inside its own subtree (authorizePublish / authorizeSubscribe). Cloud
+ * consumers of the application channel (username `app.<name>`, a client id starting `app.`)
+ * may read and write only their namespaces' app topics; the app channel's messages are taken
+ * in authorizePublish, which aedes runs before it acknowledges a QoS 1 publish (its `published`
+ * hook runs after the PUBACK is written).
  */
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import { readFileSync } from 'node:fs';
@@ -12,11 +16,13 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
+import { consumerMay, isConsumer, parseDownTopic } from '../appchan/topics.js';
+import { safeEqual } from '../auth.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { RelayConfig } from '../config.js';
 import { indexedMemoryPersistence } from './retained.js';
-import { UPLINK_CHANNELS, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
+import { APP_CHANNELS, UPLINK_CHANNELS, type AppTaps, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
 
 /** Checks a node's password; the relay supplies it (store + cache). */
 export type Authenticator = (username: string, password: string) => boolean;
@@ -39,7 +45,14 @@ export class EmbeddedBroker implements RelayTransport {
     private readonly cfg: RelayConfig['broker'],
     private readonly authenticate: Authenticator,
     private readonly log: Logger,
+    private readonly apps?: AppTaps,
   ) {}
+
+  /** A consumer's namespaces, when `client` is a consumer. */
+  private consumer(client: Client): readonly string[] | undefined {
+    const c = this.apps?.consumer((client as Client & { user?: string }).user ?? '');
+    return c?.namespaces;
+  }
 
   async start(onMessage: NodeMessageHandler): Promise<void> {
     const aedes = await Aedes.createBroker({
@@ -48,16 +61,43 @@ export class EmbeddedBroker implements RelayTransport {
       drainTimeout: 10_000,
       authenticate: (client: Client, username, password, done) => {
         const u = username ?? '';
+        if (isConsumer(u)) {
+          const c = this.apps?.consumer(u);
+          if (!c || !password || !safeEqual(password.toString(), c.password)) return done(authError(AUTH_FAILED, 'bad credentials'), false);
+          if (!client.id.startsWith('app.')) return done(authError(NOT_AUTHORIZED, 'a consumer client id must start with app.'), false);
+          (client as Client & { user?: string }).user = u;
+          return done(null, true);
+        }
         if (!u || !password || client.id !== u) return done(authError(NOT_AUTHORIZED, 'client id must equal the node name'), false);
         if (!this.authenticate(u, password.toString())) return done(authError(AUTH_FAILED, 'bad credentials'), false);
         return done(null, true);
       },
       authorizePublish: (client, packet, done) => {
-        if (client && !nodeMayUse(client.id, packet.topic)) return done(new Error(`${client.id} may not publish to ${packet.topic}`));
+        if (!client) return done(null);
+        const payload = (): Buffer => (Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+        const taken = (p: Promise<void> | undefined): void => {
+          if (!p) return done(null);
+          p.then(
+            () => done(null),
+            (e: unknown) => {
+              this.log.error('could not take an app message; not acknowledging it', { client: client.id, topic: packet.topic, error: errorMessage(e) });
+              done(e as Error);
+            },
+          );
+        };
+        const namespaces = this.consumer(client);
+        if (namespaces) {
+          if (!consumerMay(namespaces, 'publish', packet.topic) || packet.retain) return done(new Error(`${client.id} may not publish${packet.retain ? ' retained' : ''} to ${packet.topic}`));
+          return taken(parseDownTopic(packet.topic) ? this.apps?.cloud(packet.topic, payload()) : undefined);
+        }
+        if (!nodeMayUse(client.id, packet.topic)) return done(new Error(`${client.id} may not publish to ${packet.topic}`));
+        const t = parseNodeTopic(packet.topic);
+        if (t && APP_CHANNELS.has(t.channel)) return taken(this.apps?.node(t.node, t.channel, payload()));
         return done(null);
       },
       authorizeSubscribe: (client, sub, done) => {
-        if (!nodeMayUse(client.id, sub.topic)) {
+        const namespaces = this.consumer(client);
+        if (namespaces ? !consumerMay(namespaces, 'subscribe', sub.topic) : !nodeMayUse(client.id, sub.topic)) {
           this.log.warn('subscription refused', { client: client.id, topic: sub.topic });
           return done(null, null); // SUBACK 0x80 for this filter
         }

@@ -2,14 +2,17 @@
  * An external broker (mosquitto, EMQX, RabbitMQ...) through one MQTT client. The relay keeps a
  * persistent session (clean=false, QoS1 subscriptions) so reports published while it was down
  * wait in the broker; the desired documents are republished retained on every start anyway.
- * Set the broker's queue limits deliberately (docs/relay.md).
+ * Set the broker's queue limits deliberately (docs/relay.md). The application channel's messages
+ * (a node's app/up and app/ack, a consumer's downlink publish) are taken before the PUBACK
+ * (mqtt.js handleMessage), so one the relay could not keep is sent again.
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { parseNodeTopic, relaySubscriptions } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { RelayConfig } from '../config.js';
-import { UPLINK_CHANNELS, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
+import { appTopics, parseDownTopic } from '../appchan/topics.js';
+import { APP_CHANNELS, UPLINK_CHANNELS, type AppTaps, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
 
 export class ExternalBroker implements RelayTransport {
   readonly kind = 'external' as const;
@@ -19,6 +22,7 @@ export class ExternalBroker implements RelayTransport {
     private readonly cfg: RelayConfig['broker'],
     private readonly log: Logger,
     private readonly clientId = 'edgerelay',
+    private readonly apps?: AppTaps,
   ) {}
 
   async start(onMessage: NodeMessageHandler, onConnect?: () => void): Promise<void> {
@@ -33,6 +37,21 @@ export class ExternalBroker implements RelayTransport {
       ...(ext.password ? { password: ext.password } : {}),
     });
     this.client = client;
+    const handle = client.handleMessage.bind(client);
+    client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void): void => {
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      const t = parseNodeTopic(packet.topic);
+      const tap = t && APP_CHANNELS.has(t.channel) ? this.apps?.node(t.node, t.channel, payload) : parseDownTopic(packet.topic) ? this.apps?.cloud(packet.topic, payload) : undefined;
+      if (!tap) return handle(packet, done);
+      // no PUBACK until the app channel took it; a failure leaves it to the broker's redelivery
+      tap.then(
+        () => done(),
+        (e: unknown) => {
+          this.log.error('could not take an app message; not acknowledging it', { topic: packet.topic, error: errorMessage(e) });
+          client.end(true, () => client.reconnect());
+        },
+      );
+    };
     client.on('message', (topic, payload) => {
       const t = parseNodeTopic(topic);
       if (!t || !UPLINK_CHANNELS.has(t.channel)) return;
@@ -45,7 +64,7 @@ export class ExternalBroker implements RelayTransport {
     client.on('connect', (ack) => {
       this.log.info('connected to external broker', { url: ext.url, sessionPresent: ack.sessionPresent });
       client.subscribe(
-        relaySubscriptions.map((t) => t),
+        [...relaySubscriptions, ...(this.apps ? [appTopics.downFilter] : [])],
         { qos: 1 },
         (err, granted) => {
           if (err) this.log.error('subscribe failed', { error: err.message });

@@ -1,6 +1,7 @@
 /**
  * Every kind the relay's API serves, one ResourceDef each: core/v1 Namespace, ConfigMap, Secret,
- * Event, Pod, Node, and devices.kubeedge.io/v1beta1 DeviceModel and Device.
+ * Event, Pod, Node, devices.kubeedge.io/v1beta1 DeviceModel and Device, and rules.kubeedge.io/v1
+ * Rule and RuleEndpoint.
  */
 import { configMapDef } from './configmap.js';
 import { deviceDef, deviceModelDef } from './device.js';
@@ -8,9 +9,10 @@ import { eventDef } from './event.js';
 import { namespaceDef } from './namespace.js';
 import { nodeDef } from './node.js';
 import { podDef, type PodKindOptions } from './pod.js';
+import { ruleDef, ruleEndpointDef } from './rule.js';
 import { secretDef } from './secret.js';
 import type { ResourceDef } from './types.js';
 
 export function builtinKinds(pod?: PodKindOptions): ResourceDef[] {
-  return [namespaceDef, nodeDef, podDef(pod), configMapDef, secretDef, eventDef, deviceModelDef, deviceDef];
+  return [namespaceDef, nodeDef, podDef(pod), configMapDef, secretDef, eventDef, deviceModelDef, deviceDef, ruleEndpointDef, ruleDef];
 }
