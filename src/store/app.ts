@@ -28,7 +28,7 @@ const INBOUND_KEEP_MS = 24 * 3600 * 1000;
 export interface Resend {
   client: string;
   messageId: number;
-  /** the publisher says this is a resend (MQTT DUP; always true for an idempotency key) */
+  /** this may be a resend (MQTT: the start of a new connection; always true for an idempotency key) */
   dup: boolean;
 }
 

@@ -163,7 +163,8 @@ export class AppLink {
     const body = decodeBody(m);
     const time = (): number => this.ctx.services.now().getTime();
     if (m.target.type === 'eventbus') {
-      await bus.request('eventbus', { type: 'app.publish', topic: m.target.topic, payload: body });
+      const wait = this.ctx.services.config.modules.eventbus.appSubscriberWaitSeconds * 1000;
+      await bus.request('eventbus', { type: 'app.publish', topic: m.target.topic, payload: body }, wait + 5000);
       return { stream: m.stream, id: m.id, outcome: 'delivered', time: time() };
     }
     const t = m.target;

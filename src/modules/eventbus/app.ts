@@ -2,7 +2,8 @@
  * The app tap (docs/appchannel.md): what an app publishes on a topic that leaves the node is
  * taken into the outbox before the publisher gets its acknowledgement. A QoS 1 resend of a
  * message already kept (the node crashed after keeping it, before acknowledging it) is
- * recognised by the publisher's client id, packet id and the message's digest.
+ * recognised by the publisher's client id, packet id and the message's digest, at the start of
+ * the publisher's next connection (where its client resends what was not acknowledged).
  */
 import type { AcceptResult } from '../../store/app.js';
 import type { NodeContext } from '../../node/services.js';
@@ -18,8 +19,10 @@ export function appTap(ctx: NodeContext): AppTap {
   return {
     wants: (topic) => app.forwards(topic),
     take: (m) => {
-      const resend = m.qos > 0 && m.messageId !== undefined ? { client: `mqtt:${m.client}`, messageId: m.messageId, dup: m.dup } : undefined;
-      count(app.accept(m.topic, m.payload, resend), m.topic);
+      const resend = m.qos > 0 && m.messageId !== undefined ? { client: `mqtt:${m.client}`, messageId: m.messageId, dup: m.maybeResend } : undefined;
+      const result = app.accept(m.topic, m.payload, resend);
+      count(result, m.topic);
+      return result === 'duplicate';
     },
   };
 }

@@ -27,16 +27,21 @@ export interface TappedMessage {
   topic: string;
   payload: Buffer;
   qos: number;
-  /** the publisher's packet id (QoS 1/2) and whether it says this is a resend */
+  /** the publisher's packet id (QoS 1/2) */
   messageId?: number;
-  dup: boolean;
+  /**
+   * whether this may be a resend of a message kept before a crash: true for the packets at the
+   * start of a connection until one is not recognised (mqtt.js resends unacknowledged packets
+   * first on reconnect, with the same packet id but without the DUP flag)
+   */
+  maybeResend: boolean;
 }
 
 export interface AppTap {
   /** whether messages on `topic` are taken (the rest is local traffic) */
   wants(topic: string): boolean;
-  /** synchronous: when it returns, the message is kept; a throw leaves it unacknowledged */
-  take(m: TappedMessage): void;
+  /** synchronous: when it returns, the message is kept (true: it had been kept already); a throw leaves it unacknowledged */
+  take(m: TappedMessage): boolean;
 }
 
 export interface BrokerLink {
@@ -46,18 +51,24 @@ export interface BrokerLink {
   publish(topic: string, payload: string | Buffer, qos?: 0 | 1): Promise<void>;
   /** a message for apps (a downlink message), QoS 1; never taken back up by the app tap */
   publishApp(topic: string, payload: Buffer): Promise<void>;
+  /** whether a connected client subscribes to `topic` (undefined: the broker cannot tell) */
+  hasSubscriber(topic: string): boolean | undefined;
   /** the topics apps' messages are taken from changed (external broker: resubscribe) */
   appFiltersChanged(filters: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startEmbeddedBroker(host: string, port: number, log: Logger, tap?: AppTap): Promise<BrokerLink> {
+  // connections still in their resend window (see TappedMessage.maybeResend)
+  const settled = new WeakSet<object>();
   const broker = await Aedes.createBroker({
     authorizePublish: (client, packet, done) => {
       if (!client || !tap?.wants(packet.topic)) return done(null);
       try {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-        tap.take({ client: client.id, topic: packet.topic, payload, qos: packet.qos, ...(packet.messageId !== undefined ? { messageId: packet.messageId } : {}), dup: packet.dup });
+        const maybeResend = !settled.has(client);
+        const dup = tap.take({ client: client.id, topic: packet.topic, payload, qos: packet.qos, ...(packet.messageId !== undefined ? { messageId: packet.messageId } : {}), maybeResend });
+        if (!dup) settled.add(client);
         return done(null);
       } catch (e) {
         log.warn('app message not kept; the publisher will send it again', { topic: packet.topic, error: errorMessage(e) });
@@ -105,6 +116,12 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
       new Promise<void>((resolve, reject) => {
         broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()));
       }),
+    // aedes keeps each connected client's subscriptions by filter (QoS 0 ones included, unlike its persistence)
+    hasSubscriber: (topic) => {
+      const clients = (broker as unknown as { clients?: Record<string, { subscriptions?: Record<string, unknown> }> }).clients;
+      if (!clients) return undefined;
+      return Object.values(clients).some((c) => Object.keys(c.subscriptions ?? {}).some((f) => topicMatches(f, topic)));
+    },
     // every publish passes authorizePublish: nothing to subscribe
     appFiltersChanged: async () => undefined,
     close: async () => {
@@ -136,12 +153,18 @@ async function connectAppTap(url: string, clientId: string, tap: AppTap, log: Lo
     reconnectPeriod: 1000,
     connectTimeout: 5000,
   });
+  // the broker's redelivery after a reconnect comes first, marked DUP, under the broker's packet ids for this session
+  let settled = false;
+  client.on('connect', () => {
+    settled = false;
+  });
   client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void): void => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     if (!tap.wants(packet.topic)) return done();
     try {
-      // the broker's packet id is not the publisher's: no resend mark (the broker deduplicates its own QoS 1 resends only by DUP)
-      tap.take({ client: clientId, topic: packet.topic, payload, qos: packet.qos, dup: packet.dup });
+      const maybeResend = !settled && packet.dup;
+      const dup = tap.take({ client: `broker:${clientId}`, topic: packet.topic, payload, qos: packet.qos, ...(packet.messageId !== undefined ? { messageId: packet.messageId } : {}), maybeResend });
+      if (!dup) settled = true;
       done();
     } catch (e) {
       log.warn('app message not kept; the broker will send it again', { topic: packet.topic, error: errorMessage(e) });
@@ -195,6 +218,7 @@ export async function connectExternalBroker(url: string, clientPrefix: string, l
     publishApp: async (topic, payload) => {
       await (app ?? { publish: (t: string, p: Buffer) => client.publishAsync(t, p, { qos: 1, retain: false }) }).publish(topic, payload);
     },
+    hasSubscriber: () => undefined,
     appFiltersChanged: async (filters) => {
       await app?.update(filters);
     },

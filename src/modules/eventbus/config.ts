@@ -11,4 +11,9 @@ export const eventbusConfig = section({
   url: z.string().default('mqtt://127.0.0.1:1883'),
   /** also publish under the name-only device id (KubeEdge ≤ 1.16 mappers) for namespace default */
   legacyIds: z.boolean().default(true),
+  /**
+   * a downlink message for apps (docs/appchannel.md) waits this long for an app to subscribe to
+   * its topic (apps reconnect after edgecore restarts), then fails; an external broker cannot tell
+   */
+  appSubscriberWaitSeconds: z.number().int().min(0).max(600).default(10),
 });

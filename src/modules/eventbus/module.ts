@@ -63,6 +63,12 @@ export class EventBus implements NodeModule {
     this.offs.push(ctx.services.app.onRoutes((r) => void link.appFiltersChanged(r.filters).catch((e) => ctx.log.warn('app subscriptions not updated', { error: errorMessage(e) }))));
     ctx.bus.serve(async (msg: NodeMessage) => {
       if (msg.type !== 'app.publish') return undefined;
+      // an app that reconnects after an edgecore restart gets a moment to subscribe again
+      const deadline = Date.now() + cfg.appSubscriberWaitSeconds * 1000;
+      while (link.hasSubscriber(msg.topic) === false) {
+        if (Date.now() >= deadline || ctx.signal.aborted) throw new Error(`no app subscribes to ${msg.topic} on the node`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
       ctx.services.metrics.count('mqtt_messages_sent_total', { link: 'eventbus' });
       await link.publishApp(msg.topic, msg.payload);
       return undefined;
