@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # edgecore installer — one file, shipped inside every artifact and beside it in builds/<target>/.
 #
-#   install.sh [--from FILE.tar.gz|URL|DIR] [--sha256 HEX] [--config FILE] [--relay URL --token T]
+#   install.sh [--from FILE.tar.gz|URL|DIR] [--sha256 HEX] [--config FILE] [--relay URL --token T --ca-hash H]
 #   install.sh --upgrade [--from ...] [--health-timeout SEC]
 #   install.sh --uninstall [--purge]
 #
@@ -28,7 +28,7 @@ UNIT=edgecore.service
 CONFIG="$ETC_DIR/edgecore.yaml"
 ENTRIES=(edgecore edgectl edgerelay)
 
-MODE=install FROM="" SHA256="" USER_CONFIG="" RELAY="" TOKEN="" PURGE=0 NO_SYSTEMD=0
+MODE=install FROM="" SHA256="" USER_CONFIG="" RELAY="" TOKEN="" CA_HASH="" CA_FILE="" PURGE=0 NO_SYSTEMD=0
 HEALTH_TIMEOUT=90 HEALTH_URL="http://127.0.0.1:10350/healthz"
 
 usage() {
@@ -44,7 +44,8 @@ Usage: install.sh [options]
                          unpacked artifact directory (default: the artifact this script sits in or beside)
   --sha256 HEX           expected SHA-256 of the tarball (default: read FILE.sha256 / URL.sha256)
   --config FILE          install this config (validated) instead of the defaults
-  --relay URL --token T  join a relay (runs \`edgecore join\`)
+  --relay URL --token T  join a relay (runs \`edgecore join\`), with the relay's CA pinned by
+  --ca-hash sha256:HEX   (as \`edgerelay token\` prints it) or given as --ca-file FILE
   --health-timeout SEC   how long the daemon gets to report healthy (default $HEALTH_TIMEOUT)
   --health-url URL       the daemon's local health endpoint (default $HEALTH_URL)
   --no-systemd           no service manager (containers, tests): the daemon is started with
@@ -70,6 +71,8 @@ while [ $# -gt 0 ]; do
     --config) USER_CONFIG=${2:?--config needs a value}; shift ;;
     --relay) RELAY=${2:?--relay needs a value}; shift ;;
     --token) TOKEN=${2:?--token needs a value}; shift ;;
+    --ca-hash) CA_HASH=${2:?--ca-hash needs a value}; shift ;;
+    --ca-file) CA_FILE=${2:?--ca-file needs a value}; shift ;;
     --health-timeout) HEALTH_TIMEOUT=${2:?--health-timeout needs a value}; shift ;;
     --health-url) HEALTH_URL=${2:?--health-url needs a value}; shift ;;
     --no-systemd) NO_SYSTEMD=1 ;;
@@ -80,6 +83,7 @@ while [ $# -gt 0 ]; do
 done
 [ "$PURGE" = 1 ] && [ "$MODE" != uninstall ] && usage_error "--purge goes with --uninstall"
 { [ -n "$RELAY" ] && [ -z "$TOKEN" ]; } || { [ -z "$RELAY" ] && [ -n "$TOKEN" ]; } && usage_error "--relay and --token go together"
+{ [ -n "$CA_HASH" ] || [ -n "$CA_FILE" ]; } && [ -z "$RELAY" ] && usage_error "--ca-hash and --ca-file go with --relay"
 case "$HEALTH_TIMEOUT" in ''|*[!0-9]*) usage_error "--health-timeout: not a number of seconds: $HEALTH_TIMEOUT" ;; esac
 [ -n "$SHA256" ] && ! [[ "$SHA256" =~ ^[0-9a-fA-F]{64}$ ]] && usage_error "--sha256: not a SHA-256 hex digest"
 [ "$(id -u)" = 0 ] || die "must run as root (sudo $0 ...)"
@@ -338,7 +342,12 @@ join_relay() {
   [ -n "$RELAY" ] || return 0
   cp -p "$CONFIG" "$TMP/config.prejoin"; undo_push "cp -p '$TMP/config.prejoin' '$CONFIG'"
   say "joining relay $RELAY"
-  "$OPT_DIR/current/bin/edgecore" join --relay "$RELAY" --token "$TOKEN" --config "$CONFIG" >&2 || die "edgecore join failed"
+  local pin=() ca="${CONFIG%.*}.relay-ca.crt"
+  [ -n "$CA_HASH" ] && pin+=(--ca-hash "$CA_HASH")
+  [ -n "$CA_FILE" ] && pin+=(--ca-file "$CA_FILE")
+  [ -e "$ca" ] || undo_push "rm -f '$ca'"
+  "$OPT_DIR/current/bin/edgecore" join --relay "$RELAY" --token "$TOKEN" "${pin[@]}" --config "$CONFIG" >&2 || die "edgecore join failed"
+  [ -e "$ca" ] && chown "root:$SVC_USER" "$ca"
   chmod 0640 "$CONFIG"; chown "root:$SVC_USER" "$CONFIG"
   CHANGED=1
 }

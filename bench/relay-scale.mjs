@@ -9,6 +9,8 @@
  * a reconnect storm of all nodes; idle uplink bytes per node per minute.
  *
  *   node bench/relay-scale.mjs            (NODES=5000 by default: ≈ 25 s here; 10000 ≈ 45 s)
+ *   TLS=1 node bench/relay-scale.mjs      the same over the relay's defaults: HTTPS API, MQTT over TLS
+ *                                         with its own CA (the simulator verifies it, as nodes do)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,9 +21,11 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.NODES ?? 5000);
+const TLS = process.env.TLS === '1';
 const HEARTBEAT_S = 30;
 const ADMIN = 'bench-admin';
 const T = 'edgecore/v1/nodes';
@@ -44,13 +48,16 @@ const dir = mkdtempSync(join(tmpdir(), 'edgecore-bench-relay-'));
 const [api, mq, ws] = [await freePort(), await freePort(), await freePort()];
 writeFileSync(
   join(dir, 'relay.yaml'),
-  `dataDir: ${dir}/data\nlog: { level: warn }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN} }\nbroker: { host: 127.0.0.1, port: ${mq}, ws: { port: ${ws} } }\n`,
+  TLS
+    ? `dataDir: ${dir}/data\nlog: { level: warn }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN} }\nbroker: { host: 127.0.0.1, tls: { port: ${mq} }, ws: { port: ${ws} } }\n`
+    : // plain listeners, explicitly: the default figures are for MQTT over plain TCP
+      `dataDir: ${dir}/data\nlog: { level: warn }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN}, tls: { enabled: false } }\nbroker: { host: 127.0.0.1, port: ${mq}, plaintext: true, tls: { enabled: false }, ws: { port: ${ws} } }\n`,
 );
 const startRelay = async () => {
   const p = spawn(process.execPath, [join(root, 'dist/edgerelay.js'), 'run', '--config', join(dir, 'relay.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; ; i++) {
     try {
-      await fetch(base + '/healthz');
+      await call('GET', '/healthz');
       return p;
     } catch {
       if (i > 100) throw new Error('relay did not start');
@@ -58,11 +65,25 @@ const startRelay = async () => {
     }
   }
 };
-const base = `http://127.0.0.1:${api}`;
+const base = `${TLS ? 'https' : 'http'}://127.0.0.1:${api}`;
+const caFile = join(dir, 'data', 'pki', 'ca.crt');
+/** Node's fetch takes no CA: one request over node:https (or fetch for plain HTTP) */
+const request = (method, path, body, headers = {}) =>
+  TLS
+    ? new Promise((resolve, reject) => {
+        const req = httpsRequest(base + path, { method, headers, ca: readFileSync(caFile), agent: false }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ ok: res.statusCode < 300, status: res.statusCode, text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      })
+    : fetch(base + path, { method, headers, body }).then(async (r) => ({ ok: r.ok, status: r.status, text: await r.text() }));
 const call = async (method, path, body) => {
-  const r = await fetch(base + path, { method, headers: { authorization: `Bearer ${ADMIN}` }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.json();
+  const r = await request(method, path, body ? JSON.stringify(body) : undefined, { authorization: `Bearer ${ADMIN}` });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+  return JSON.parse(r.text);
 };
 // Joining thousands of nodes over HTTP (one PBKDF2 each) would eat the bench's time budget: a
 // few nodes join through the API (timed), the rest are written straight into the relay's SQLite
@@ -74,7 +95,7 @@ const JOINED_VIA_API = Math.min(N, 50);
 const tj = Date.now();
 const creds = [];
 for (let j = 0; j < JOINED_VIA_API; j++) {
-  creds.push(await fetch(base + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node: `sim-${j}` }) }).then((r) => r.json()));
+  creds.push(JSON.parse((await request('POST', '/edge/v1/join', JSON.stringify({ token, node: `sim-${j}` }))).text));
 }
 const joinMsEach = (Date.now() - tj) / JOINED_VIA_API;
 relay.kill('SIGTERM');
@@ -98,7 +119,8 @@ await new Promise((r) => relay.once('exit', r));
 }
 relay = await startRelay();
 
-const out = { nodes: N, machine: '2 vCPU (shared)', heartbeatSeconds: HEARTBEAT_S };
+const out = { nodes: N, machine: '2 vCPU (shared)', heartbeatSeconds: HEARTBEAT_S, transport: TLS ? 'mqtts (ECDSA P-256, relay CA verified)' : 'mqtt (plain TCP)' };
+const ca = TLS ? readFileSync(caFile) : undefined;
 try {
   out.joinMsEach = +joinMsEach.toFixed(1);
   let t0;
@@ -115,7 +137,8 @@ try {
   const connectOne = (i) =>
     new Promise((resolve, reject) => {
       const c = creds[i];
-      const cl = mqtt.connect(`mqtt://127.0.0.1:${mq}`, {
+      const cl = mqtt.connect(`${TLS ? 'mqtts' : 'mqtt'}://127.0.0.1:${mq}`, {
+        ...(ca ? { ca } : {}),
         clientId: c.node,
         username: c.username,
         password: c.password,

@@ -6,11 +6,14 @@
  *
  *   node scripts/demo.mjs            (after `npm ci && node build.mjs`; scripts/up.sh does all)
  *
- * Ports (env overrides): EDGECORE_DEMO_API (8080), EDGECORE_DEMO_MQTT (1884), EDGECORE_DEMO_WS (8084),
- * EDGECORE_DEMO_EVENTBUS (1885, the node-local mapper broker). EDGECORE_DEMO_NODE names the node.
+ * Ports (env overrides): EDGECORE_DEMO_API (8080, HTTPS), EDGECORE_DEMO_MQTT (1884, MQTT over TLS),
+ * EDGECORE_DEMO_WS (8084, wss), EDGECORE_DEMO_EVENTBUS (1885, the node-local mapper broker).
+ * EDGECORE_DEMO_NODE names the node. The relay makes its own CA on first start
+ * (.edgecore/relay/data/pki/ca.crt); the node joins with the CA's pin, as `edgerelay token` prints it.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,7 +52,8 @@ writeFileSync(
     `  port: ${API}`,
     `  adminToken: ${admin}`,
     'broker:',
-    `  port: ${MQTT}`,
+    '  tls:',
+    `    port: ${MQTT}`,
     '  ws:',
     `    port: ${WS}`,
     '',
@@ -112,11 +116,24 @@ function stop(code = 0) {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-const server = `http://127.0.0.1:${API}`;
+const server = `https://127.0.0.1:${API}`;
+const caFile = join(base, 'relay', 'data', 'pki', 'ca.crt');
+/** one HTTPS request trusting the relay's CA (Node's fetch takes no CA) */
+function call(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${server}${path}`, { method, ca: readFileSync(caFile), headers: { authorization: `Bearer ${admin}` } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => (res.statusCode < 300 ? resolve(/json/.test(res.headers['content-type'] ?? '') ? JSON.parse(text) : text) : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
 async function waitHealthy() {
   for (let i = 0; i < 100; i++) {
     try {
-      if ((await fetch(`${server}/healthz`)).ok) return;
+      if (existsSync(caFile) && (await call('GET', '/healthz'))) return;
     } catch {
       /* not yet */
     }
@@ -130,7 +147,7 @@ run('edgerelay', ['run', '--config', relayConfig]);
 await waitHealthy();
 
 const nodeConfig = join(base, 'node', 'edgecore.yaml');
-const joined = existsSync(nodeConfig) && /enabled: true/.test(readFileSync(nodeConfig, 'utf8')) && readFileSync(nodeConfig, 'utf8').includes(`:${MQTT}`);
+const joined = existsSync(nodeConfig) && /enabled: true/.test(readFileSync(nodeConfig, 'utf8')) && readFileSync(nodeConfig, 'utf8').includes(`mqtts://127.0.0.1:${MQTT}`);
 if (!joined) {
   writeFileSync(
     nodeConfig,
@@ -146,16 +163,20 @@ if (!joined) {
     ].join('\n'),
     { mode: 0o600 },
   );
-  const res = await fetch(`${server}/edge/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${admin}` }, body: '{}' });
-  const { token } = await res.json();
-  say(`joining node "${NODE}" with a bootstrap token`);
-  execFileSync(process.execPath, [join(root, 'dist/edgecore.js'), 'join', '--relay', server, '--token', token, '--config', nodeConfig], { stdio: 'inherit' });
+  // a node the relay already knows (an older demo run) joins again only with the admin's consent
+  const known = await call('GET', `/edge/v1/nodes/${NODE}`).then(() => true, () => false);
+  if (known) execFileSync(process.execPath, [join(root, 'dist/edgerelay.js'), 'node', 'allow-rejoin', NODE, '--config', relayConfig], { stdio: 'inherit' });
+  const { token, caHash } = await call('POST', '/edge/v1/tokens', {});
+  say(`joining node "${NODE}" with a bootstrap token, pinning the relay's CA (${caHash})`);
+  execFileSync(process.execPath, [join(root, 'dist/edgecore.js'), 'join', '--relay', server, '--token', token, '--ca-hash', caHash, '--config', nodeConfig], { stdio: 'inherit' });
 }
 say('starting edgecore');
 run('edgecore', ['run', '--config', nodeConfig]);
 
 const ctlConfig = join(base, 'edgectl.yaml');
-writeFileSync(ctlConfig, `server: ${server}\ntoken: ${admin}\n`, { mode: 0o600 });
+writeFileSync(ctlConfig, `server: ${server}\ntoken: ${admin}\ncaFile: ${caFile}\n`, { mode: 0o600 });
+const kubeconfig = join(base, 'kubeconfig');
+writeFileSync(kubeconfig, execFileSync(process.execPath, [join(root, 'dist/edgerelay.js'), 'kubeconfig', '--config', relayConfig], { encoding: 'utf8' }), { mode: 0o600 });
 process.stdout.write(`
 Relay and node are running (data in ${base}). In another shell, from ${root}
 (edgectl finds .edgecore/edgectl.yaml there; elsewhere: export EDGECTL_CONFIG=${ctlConfig}):
@@ -167,6 +188,9 @@ Relay and node are running (data in ${base}). In another shell, from ${root}
   edgectl get devices -o wide
   edgectl logs hello -f
   edgectl twin set thermo-1 setpoint=25
+
+The API is HTTPS with the relay's own CA; ${kubeconfig} carries it with the admin token
+(kubectl --kubeconfig ${kubeconfig} ...).
 
 Ctrl-C stops both.
 `);

@@ -41,7 +41,7 @@ export async function daemonCases(s: Suite, b: Board, o: DaemonOptions): Promise
   const bundle = o.edgecore ?? 'dist';
   // the daemon's data dir must be a local filesystem (SQLite WAL needs shared memory: not on 9p);
   // its log goes to the results folder
-  const daemon = new Daemon(bundle, mkdtempSync(join(tmpdir(), 'edgecore-hil-')), { api: 10350, mqtt: 1883 }, {
+  const daemon = new Daemon(bundle, mkdtempSync(join(tmpdir(), 'edgecore-hil-')), { ops: 10350, mqtt: 1883 }, {
     defaultCollectCycleMs: 500,
     defaultReportCycleMs: 1000,
     reconnect: { initialMs: 200, maxMs: 1000 },

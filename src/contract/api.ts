@@ -3,8 +3,7 @@
  * on the same listener as its Kubernetes API (/api, /apis) — hence the prefix of its own. Shared types only; the relay
  * serves it (src/relay/api.ts), edgectl calls it (src/ctl/client.ts).
  *
- *   POST   /edge/v1/tokens                       admin   {ttlSeconds?}            → TokenCreated
- *   POST   /edge/v1/join                         token   JoinRequest              → JoinResponse
+ *   (bootstrap: /edge/v1/ca, /edge/v1/join, /edge/v1/tokens — src/contract/join.ts, src/relay/edge.ts)
  *   GET    /edge/v1/nodes[/NAME]                 admin                            → NodeView[] | NodeView
  *   DELETE /edge/v1/nodes/NAME                   admin                            → {deleted}
  *   POST   /edge/v1/apply                        admin   ApplyRequest             → ApplyResult
@@ -15,7 +14,8 @@
  *   GET    /edge/v1/logs/NS/POD?container=&tail=&follow=1   admin               → text/plain stream
  *   POST   /edge/v1/twin/NS/DEVICE               admin   {op:'get'} | {op:'set', values} → twin reply
  *
- * Errors: non-2xx with ApiErrorBody; validation errors carry field paths.
+ * "admin" routes take the admin token; the read-only token may use the GET routes (not for
+ * Secrets) and a twin get. Errors: non-2xx with ApiErrorBody; validation errors carry field paths.
  */
 import type { WireErrorBody } from './errors.js';
 
@@ -29,6 +29,10 @@ export interface ApiErrorBody {
 export interface TokenCreated {
   token: string;
   expiresAt: string;
+  /** the CA's pin for `edgecore join --ca-hash` (absent when the API runs plain HTTP) */
+  caHash?: string;
+  /** the whole `edgecore join ...` command line */
+  joinCommand?: string;
 }
 
 export interface JoinRequest {

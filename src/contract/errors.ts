@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'TooLarge',
   /** missing or wrong credentials */
   'Unauthorized',
+  /** right credentials, not allowed to do this (the read-only token writing) */
+  'Forbidden',
   'NotFound',
   /** a stale version or a clash with what exists */
   'Conflict',
@@ -65,6 +67,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   BadJson: 400,
   TooLarge: 413,
   Unauthorized: 401,
+  Forbidden: 403,
   NotFound: 404,
   Conflict: 409,
   NotImplemented: 501,

@@ -165,7 +165,7 @@ export const heartbeatSchema = z.object({
 });
 export type Heartbeat = z.output<typeof heartbeatSchema>;
 
-export const RPC_METHODS = ['logs', 'twin.get', 'twin.set'] as const;
+export const RPC_METHODS = ['twin.get', 'twin.set'] as const;
 export type RpcMethod = (typeof RPC_METHODS)[number];
 
 const rpcId = z.string().min(1).max(64);
@@ -180,7 +180,7 @@ export const rpcRequestSchema = z.object({
 });
 export type RpcRequest = z.output<typeof rpcRequestSchema>;
 
-/** relay → node on `rpc/request` to stop a streaming call (e.g. `logs -f` client went away). */
+/** relay → node on `rpc/request` to stop a call whose client went away. */
 export const rpcCancelSchema = z.object({ id: rpcId, cancel: z.literal(true) });
 export type RpcCancel = z.output<typeof rpcCancelSchema>;
 

@@ -10,12 +10,15 @@
  *   reported/telemetry   node → relay  QoS1            ReportedTelemetry (outbox, appended)
  *   presence             node → relay  retained, QoS1  Presence (birth; the Last Will says offline)
  *   heartbeat            node → relay  QoS0            Heartbeat
- *   rpc/request          relay → node  QoS1            RpcRequest (logs, twin get/set)
+ *   rpc/request          relay → node  QoS1            RpcRequest (twin get/set)
  *   rpc/response         node → relay  QoS1            RpcResponse (chunks, then done)
  *   app/up               node → relay  QoS1            AppUp (an app's message; outbox, app class)
  *   app/ack              node → relay  QoS1            AppAck (what became of an app/down message)
  *   app/down             relay → node  QoS1            AppDown (a message for an app on the node)
  *   app/routes           relay → node  QoS1            AppRoutes (topics the node forwards, its quota)
+ *
+ *   stream/down          relay → node  QoS0            stream frames (streams.ts): open, stdin, credit...
+ *   stream/up            node → relay  QoS0            stream frames: ready, stdout/stderr, credit, exit...
  *
  * The application channel's payloads are in `appchan.ts`.
  */
@@ -36,7 +39,7 @@ export const topics = {
   presence: (node: string) => `${TOPIC_ROOT}/${node}/presence`,
   /** node → relay: liveness between reports */
   heartbeat: (node: string) => `${TOPIC_ROOT}/${node}/heartbeat`,
-  /** relay → node: a request the node serves (logs, twin get/set) */
+  /** relay → node: a request the node serves (twin get/set) */
   rpcRequest: (node: string) => `${TOPIC_ROOT}/${node}/rpc/request`,
   /** node → relay: answers to rpcRequest, possibly several chunks */
   rpcResponse: (node: string) => `${TOPIC_ROOT}/${node}/rpc/response`,
@@ -48,6 +51,10 @@ export const topics = {
   appDown: (node: string) => `${TOPIC_ROOT}/${node}/app/down`,
   /** relay → node: the app topics the node forwards, and its quota */
   appRoutes: (node: string) => `${TOPIC_ROOT}/${node}/app/routes`,
+  /** relay → node: stream frames (sessions the relay opened) */
+  streamDown: (node: string) => `${TOPIC_ROOT}/${node}/stream/down`,
+  /** node → relay: stream frames answering them */
+  streamUp: (node: string) => `${TOPIC_ROOT}/${node}/stream/up`,
 } as const;
 
 /** Wildcard subscriptions of the relay (all nodes). */
@@ -60,6 +67,7 @@ export const relaySubscriptions = [
   `${TOPIC_ROOT}/+/rpc/response`,
   `${TOPIC_ROOT}/+/app/up`,
   `${TOPIC_ROOT}/+/app/ack`,
+  `${TOPIC_ROOT}/+/stream/up`,
 ] as const;
 
 export type NodeChannel =
@@ -74,7 +82,9 @@ export type NodeChannel =
   | 'app/up'
   | 'app/ack'
   | 'app/down'
-  | 'app/routes';
+  | 'app/routes'
+  | 'stream/down'
+  | 'stream/up';
 
 const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'desired',
@@ -89,6 +99,8 @@ const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'app/ack',
   'app/down',
   'app/routes',
+  'stream/down',
+  'stream/up',
 ]);
 
 /** Split a concrete topic into node and channel; undefined when it is not a contract topic. */

@@ -1,5 +1,6 @@
 /** edgectl's HTTP client for the relay API (the only thing edgectl talks to). */
 import { wireErrorSchema, type WireErrorBody } from '../contract/errors.js';
+import type { Status } from '../contract/kube/types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -40,14 +41,18 @@ export class RelayClient {
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiError(0, 'Unreachable', `cannot reach the relay at ${this.o.server}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+      const tlsHint = /CERT|SIGNATURE|SELF_SIGNED/.test(cause?.code ?? '') ? ' (the relay\'s CA: --ca-file, EDGECTL_CA_FILE or caFile:)' : '';
+      throw new ApiError(0, 'Unreachable', `cannot reach the relay at ${this.o.server}: ${cause?.code ?? cause?.message ?? (e as Error).message}${tlsHint}`);
     }
     if (!res.ok) {
       const text = await res.text();
       let err: WireErrorBody | undefined;
       try {
-        const body = wireErrorSchema.safeParse((JSON.parse(text) as { error?: unknown } | null)?.error);
+        const b = JSON.parse(text) as { error?: unknown } & Partial<Status>;
+        const body = wireErrorSchema.safeParse(b?.error);
         if (body.success) err = body.data;
+        // the edge bootstrap routes (tokens, join) answer a Kubernetes Status
+        else if (b?.kind === 'Status') err = { code: b.code === 403 ? 'Forbidden' : b.code === 401 ? 'Unauthorized' : 'Failed', message: b.message ?? res.statusText };
       } catch {
         /* not JSON */
       }

@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import type { ApplyResult, NodeView, ObjectView, TokenCreated } from '../contract/api.js';
 import { describeWireError } from '../contract/errors.js';
 import { resolveKind } from '../contract/resources/kinds.js';
+import { EDGE_PATHS } from '../contract/join.js';
 import { ApiError, type RelayClient } from './client.js';
 import { readManifests } from './manifests.js';
 import { fullObject, nodeRows, objectTable, type PrintOptions } from './printers.js';
@@ -234,8 +235,8 @@ export async function twin(c: RelayClient, io: Io, args: string[], o: Common): P
 
 export async function token(c: RelayClient, io: Io, args: string[], ttl: string | undefined): Promise<number> {
   if (args[0] !== 'create') throw new UsageError('usage: token create [--ttl SECONDS]');
-  const r = await c.json<TokenCreated>('POST', '/edge/v1/tokens', ttl ? { ttlSeconds: Number(ttl) } : {});
-  io.out(`${r.token}\n`);
+  const r = await c.json<TokenCreated>('POST', EDGE_PATHS.tokens, ttl ? { ttlSeconds: Number(ttl) } : {});
+  io.out(`${r.joinCommand ?? r.token}\n`);
   io.err(`expires ${r.expiresAt}\n`);
   return 0;
 }

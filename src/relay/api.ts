@@ -1,21 +1,26 @@
 /**
- * The relay's private HTTP JSON API under /edge/v1 (routes in src/contract/api.ts): joining,
- * bootstrap tokens, and the object routes edgectl still uses until it speaks the Kubernetes API.
- * Admin calls need the bearer token. Served next to the Kubernetes API on the same listener.
+ * The relay's private HTTP JSON API under /edge/v1 (routes in src/contract/api.ts): the object
+ * routes edgectl still uses until it speaks the Kubernetes API (joining and bootstrap tokens are
+ * src/relay/edge.ts). Every route needs a bearer token (src/relay/tokens.ts), authorized by the
+ * API server's policy: the read-only token reads, but not Secrets. Served next to the Kubernetes
+ * API on the same listener.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EDGE_API_PREFIX } from '../contract/api.js';
 import type { Logger } from '../core/logger.js';
-import { safeEqual } from './auth.js';
-import { httpStatusOf, WireError } from '../contract/errors.js';
+import { httpStatusOf, WireError, type ErrorCode } from '../contract/errors.js';
 import { readJson, sendError, sendJson } from './http.js';
 import type { RpcRouter } from './rpc.js';
 import type { RelayService } from './service.js';
+import { authorize as policy, forbiddenMessage, type Attributes, type Identity } from './apiserver/authz.js';
+import { openLogs, pipeLogs, podTarget, StreamRequestError, type NodeStreams } from './streams/index.js';
+import type { ApiTokens } from './tokens.js';
 
 export interface ApiDeps {
   service: RelayService;
   rpc: RpcRouter;
-  adminToken: string;
+  streams: NodeStreams;
+  tokens: ApiTokens;
   log: Logger;
   /** how long to wait for a node's first answer (logs, twin) */
   rpcTimeoutMs?: number;
@@ -29,32 +34,49 @@ function seg(s: string | undefined): string {
   }
 }
 
-function requireAdmin(req: IncomingMessage, token: string): void {
-  const h = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(h);
-  if (!m || !safeEqual(m[1]!.trim(), token)) throw new WireError('Unauthorized', 'missing or wrong admin token (Authorization: Bearer ...)');
+/** This API's routes in the API server's authorization terms (the same policy as the Kubernetes routes). */
+function accessOf(method: string, res1: string | undefined, a: string | undefined, url: URL, twinOp?: unknown): Attributes {
+  const read = method === 'GET';
+  switch (res1) {
+    case 'objects': {
+      const kind = (a ?? url.searchParams.get('kind') ?? '').toLowerCase();
+      return { verb: read ? 'get' : 'delete', group: '', resource: kind ? `${kind}s` : 'objects' };
+    }
+    case 'logs':
+      return { verb: 'get', group: '', resource: 'pods', subresource: 'log' };
+    case 'twin':
+      return { verb: twinOp === 'set' ? 'update' : 'get', group: 'devices.kubeedge.io', resource: 'devices', subresource: 'twin' };
+    case 'apply':
+      return { verb: 'create', group: '', resource: 'objects' };
+    default:
+      return { verb: read ? 'get' : method === 'DELETE' ? 'delete' : 'create', group: '', resource: res1 ?? '' };
+  }
 }
+
+/** A stream refusal (a Kubernetes Status) in this API's error codes. */
+const WIRE_CODE_OF_HTTP: Record<number, ErrorCode> = { 400: 'Invalid', 404: 'NotFound', 409: 'Conflict', 501: 'NotImplemented', 503: 'Unavailable', 504: 'Timeout' };
+
+const allowed = (who: Identity, a: Attributes): boolean => policy(who, a, undefined).allowed === true;
 
 /** True for the requests this API answers (everything else is the Kubernetes API's). */
 export const isEdgeApiPath = (url: string | undefined): boolean => (url ?? '').startsWith(`${EDGE_API_PREFIX}/`);
 
 export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const rpcTimeout = d.rpcTimeoutMs ?? 10_000;
+  const authorize = (req: IncomingMessage, access: Attributes): Identity => {
+    const who = d.tokens.authenticate(req.headers.authorization);
+    if (!who) throw new WireError('Unauthorized', 'missing or wrong token (Authorization: Bearer ...)');
+    if (!allowed(who, access)) throw new WireError('Forbidden', forbiddenMessage(who, access));
+    return who;
+  };
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://relay');
     const parts = url.pathname.split('/').filter(Boolean);
     const method = req.method ?? 'GET';
     if (`/${parts[0]}/${parts[1]}` !== EDGE_API_PREFIX) throw new WireError('NotFound', `no route ${method} ${url.pathname}`);
     const [, , res1, a, b, c] = parts;
-    if (res1 === 'join' && method === 'POST') return sendJson(res, 200, d.service.join(await readJson(req), req.headers.host));
-    requireAdmin(req, d.adminToken);
+    if (res1 !== 'twin') authorize(req, accessOf(method, res1, a, url));
     switch (res1) {
-      case 'tokens':
-        if (method === 'POST') {
-          const body = (await readJson(req)) as { ttlSeconds?: unknown };
-          return sendJson(res, 201, d.service.createToken(body.ttlSeconds));
-        }
-        break;
       case 'nodes':
         if (method === 'GET') return sendJson(res, 200, a ? d.service.nodeView(seg(a)) : d.service.listNodes());
         if (method === 'DELETE' && a) {
@@ -69,7 +91,10 @@ export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerRes
       case 'objects':
         if (method === 'GET' && !a) {
           const q = (k: string): string | undefined => url.searchParams.get(k) ?? undefined;
-          return sendJson(res, 200, d.service.listObjects({ kind: q('kind'), namespace: q('namespace'), node: q('node'), name: q('name') }));
+          const all = d.service.listObjects({ kind: q('kind'), namespace: q('namespace'), node: q('node'), name: q('name') });
+          // an unfiltered list holds Secrets too: show them only to whoever may read Secrets
+          const who = d.tokens.authenticate(req.headers.authorization)!;
+          return sendJson(res, 200, allowed(who, { verb: 'list', group: '', resource: 'secrets' }) ? all : all.filter((o) => o.kind !== 'Secret'));
         }
         if (a && b && c) {
           if (method === 'GET') return sendJson(res, 200, d.service.getObject(seg(a), seg(b), seg(c)));
@@ -92,33 +117,33 @@ export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerRes
     throw new WireError('NotFound', `no route ${method} ${url.pathname}`);
   };
 
-  const streamLogs = async (req: IncomingMessage, res: ServerResponse, url: URL, ns: string, pod: string): Promise<void> => {
+  /** edgectl's logs: the same log stream as the Kubernetes /log endpoint, under this API's names */
+  const streamLogs = async (_req: IncomingMessage, res: ServerResponse, url: URL, ns: string, pod: string): Promise<void> => {
     const node = d.service.nodeOf('Pod', ns, pod);
-    const follow = url.searchParams.get('follow') === '1' || url.searchParams.get('follow') === 'true';
-    const tail = url.searchParams.get('tail');
-    const params: Record<string, unknown> = { namespace: ns, name: pod, follow };
-    const container = url.searchParams.get('container');
-    if (container) params.container = container;
-    if (tail !== null) params.tail = Number(tail);
-    const write = (data: unknown): void => {
-      if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.write(typeof data === 'string' ? data : JSON.stringify(data));
-    };
-    const call = d.rpc.call(node, 'logs', params, write, { firstMs: rpcTimeout, idleMs: follow ? 0 : rpcTimeout });
-    const onClose = (): void => call.cancel();
-    res.on('close', onClose);
+    const o = d.service.getObject('Pod', ns, pod);
+    const q = url.searchParams;
+    const tail = q.get('tail');
+    if (tail !== null && !/^\d+$/.test(tail)) throw new WireError('Invalid', 'tail: must be a non-negative integer', [{ path: 'tail', reason: 'must be a non-negative integer' }]);
+    const follow = q.get('follow') === '1' || q.get('follow') === 'true';
+    const container = q.get('container');
+    let session;
     try {
-      await call.done;
-      if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end();
-    } finally {
-      res.off('close', onClose);
+      session = await openLogs(d.streams, podTarget(node, o.manifest as never), {
+        ...(container ? { container } : {}),
+        logs: { follow, ...(tail !== null ? { tailLines: Number(tail) } : {}) },
+      });
+    } catch (e) {
+      if (e instanceof StreamRequestError) throw new WireError(WIRE_CODE_OF_HTTP[e.status.code] ?? 'Failed', e.status.message ?? '');
+      throw e;
     }
-    void req;
+    await pipeLogs(session, res);
   };
 
   const twin = async (req: IncomingMessage, res: ServerResponse, ns: string, device: string): Promise<void> => {
+    const who = d.tokens.authenticate(req.headers.authorization);
+    if (!who) throw new WireError('Unauthorized', 'missing or wrong token (Authorization: Bearer ...)');
     const body = (await readJson(req)) as { op?: unknown; values?: unknown };
+    authorize(req, accessOf('POST', 'twin', undefined, new URL('http://relay'), body.op));
     const node = d.service.nodeOf('Device', ns, device);
     const op = body.op === 'set' ? 'twin.set' : body.op === 'get' || body.op === undefined ? 'twin.get' : undefined;
     if (!op) throw new WireError('Invalid', 'op: must be get or set');

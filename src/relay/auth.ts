@@ -29,6 +29,9 @@ export function verifyPassword(password: string, encoded: string): boolean {
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
+/** A mosquitto `$7$` hash no password matches: a rotated node is locked out until it re-joins. */
+export const LOCKED_PASSWORD_HASH = '!locked';
+
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);

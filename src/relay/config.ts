@@ -1,8 +1,10 @@
 /**
  * edgerelay's config file schema. Unknown keys are refused; every field has a default, so an
- * empty file (or none) runs the embedded defaults: an in-process MQTT broker on TCP + WebSocket
- * and the state in SQLite under `dataDir`.
+ * empty file (or none) runs the embedded defaults: the API over HTTPS and an in-process MQTT
+ * broker over TLS (+ wss), both with certificates from the relay's own CA under dataDir/pki,
+ * and the state in SQLite under `dataDir`. Plain listeners only when asked for explicitly.
  */
+import { ConfigError, type FieldIssue } from '../core/errors.js';
 import { loadConfigYamlFile, parseConfigValue } from '../lib/config-file.js';
 import { section, z } from '../lib/schema.js';
 
@@ -18,31 +20,50 @@ export const relayConfigSchema = section({
   api: section({
     host: z.string().default('0.0.0.0'),
     port: port.default(8080),
-    /** admin bearer token for edgectl; empty = generate one into dataDir/admin-token */
+    /** admin bearer token; empty = generate one into dataDir/admin-token (rotatable) */
     adminToken: z.string().default(''),
     /** read-only bearer token (get/list/watch, no Secrets); empty = generate into dataDir/read-only-token */
     readOnlyToken: z.string().default(''),
     /**
-     * plain HTTP only, for local debugging and tests: a request from loopback without a token is
+     * with api.tls.enabled: false only, for local debugging: a request from loopback without a token is
      * admin (kubectl sends no token over http://). Never on a listener others can reach.
      */
     insecureLocalAdmin: z.boolean().default(false),
     /** changes kept so a watch can resume from an older resourceVersion (older → 410 Expired) */
     watchWindow: z.number().int().min(100).default(10_000),
+    /** how nodes and kubectl reach this API (join commands, kubeconfigs); empty = derived */
+    publicUrl: z.string().default(''),
+    tls: section({
+      /** false = plain HTTP: for tests of the refusal and local debugging only (kubectl sends no token over it) */
+      enabled: z.boolean().default(true),
+      /** serving certificate and key (PEM files); empty = issued by the CA below */
+      cert: z.string().default(''),
+      key: z.string().default(''),
+      /** the CA clients trust (PEM); empty = the relay's own, made on first start in dataDir/pki */
+      caCert: z.string().default(''),
+      /** the CA's key: with caCert and no cert, the relay issues its certificates from this CA */
+      caKey: z.string().default(''),
+      /** extra subject alternative names (DNS names or IPs) for the certificates the relay issues */
+      sans: z.array(z.string().min(1)).default([]),
+      /** issued certificates are renewed at start when fewer days than this remain (or a SAN is missing) */
+      renewBeforeDays: z.number().int().min(1).max(3650).default(90),
+    }),
   }),
   broker: section({
     /** embedded: aedes in this process; external: connect to `external.url` (e.g. mosquitto) */
     mode: z.enum(['embedded', 'external']).default('embedded'),
     host: z.string().default('0.0.0.0'),
-    /** MQTT over TCP (embedded) */
+    /** plain MQTT over TCP (embedded): off unless asked for; with TLS on, nodes are told the mqtts URL anyway */
+    plaintext: z.boolean().default(false),
     port: port.default(1883),
     ws: section({
       enabled: z.boolean().default(true),
       port: port.default(8083),
       path: z.string().default('/mqtt'),
     }),
-    /** MQTT over TLS when cert and key are set (embedded); the WebSocket listener then speaks wss */
+    /** MQTT over TLS (embedded); the WebSocket listener then speaks wss. cert/key empty = issued by the relay's CA */
     tls: section({
+      enabled: z.boolean().default(true),
       cert: z.string().default(''),
       key: z.string().default(''),
       port: port.default(8883),
@@ -55,6 +76,9 @@ export const relayConfigSchema = section({
       /** when set, the relay (re)writes these mosquitto files on every join (then SIGHUP mosquitto) */
       passwordFile: z.string().default(''),
       aclFile: z.string().default(''),
+      /** when set, `edgerelay mosquitto-files` (and every start) writes a certificate from the relay's CA for mosquitto's TLS listener */
+      certFile: z.string().default(''),
+      keyFile: z.string().default(''),
     }),
     /** the broker URL handed to joining nodes; empty = derived from the API request's host */
     publicUrl: z.string().default(''),
@@ -66,6 +90,13 @@ export const relayConfigSchema = section({
     notReadyAfterSeconds: z.number().int().min(1).default(90),
     /** default bootstrap token lifetime */
     tokenTtlSeconds: z.number().int().min(1).default(3600),
+    /** failed joins per source address (IPv6: per /64): `burst` of them, then one more every `refillSeconds` */
+    joinAttempts: section({
+      burst: z.number().int().min(1).default(10),
+      refillSeconds: z.number().int().min(1).default(6),
+    }),
+    /** how long `edgerelay node allow-rejoin NAME` (and `rotate node`) lets that name join again */
+    rejoinWindowSeconds: z.number().int().min(1).default(3600),
     /** telemetry rows kept per relay (oldest pruned first) */
     telemetryKeep: z.number().int().min(100).default(100_000),
   }),
@@ -123,10 +154,39 @@ export const relayConfigSchema = section({
 
 export type RelayConfig = z.output<typeof relayConfigSchema>;
 
+/** Rules across fields: pairs that go together, and a broker that nodes can reach at all. */
+export function relayConfigIssues(c: RelayConfig): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const t = c.api.tls;
+  if (!!t.cert !== !!t.key) issues.push({ path: t.cert ? 'api.tls.key' : 'api.tls.cert', reason: 'api.tls.cert and api.tls.key go together' });
+  if (t.cert && !t.caCert) issues.push({ path: 'api.tls.caCert', reason: 'required with api.tls.cert: the CA that signed it (clients and nodes are given it)' });
+  if (t.caKey && !t.caCert) issues.push({ path: 'api.tls.caCert', reason: 'required with api.tls.caKey' });
+  if (t.caCert && !t.caKey && !t.cert) issues.push({ path: 'api.tls.caKey', reason: 'required with api.tls.caCert unless api.tls.cert and key are given' });
+  if (c.api.insecureLocalAdmin && t.enabled) issues.push({ path: 'api.insecureLocalAdmin', reason: 'applies to plain HTTP only: set api.tls.enabled: false too (kubeconfigs from `edgerelay kubeconfig` carry the CA and a token)' });
+  const b = c.broker.tls;
+  if (!!b.cert !== !!b.key) issues.push({ path: b.cert ? 'broker.tls.key' : 'broker.tls.cert', reason: 'broker.tls.cert and broker.tls.key go together' });
+  if (c.broker.mode === 'embedded' && !b.enabled && !c.broker.plaintext) {
+    issues.push({ path: 'broker.plaintext', reason: 'broker.tls.enabled is false: set broker.plaintext: true explicitly, or nodes have no listener' });
+  }
+  const e = c.broker.external;
+  const handedOut = c.broker.publicUrl || (c.broker.mode === 'external' ? e.url : '');
+  if (handedOut && /^(mqtt|ws|tcp):/i.test(handedOut) && !c.broker.plaintext) {
+    issues.push({ path: c.broker.publicUrl ? 'broker.publicUrl' : 'broker.external.url', reason: `nodes would be told a plain URL (${handedOut}): use mqtts:// or wss:// (see edgerelay mosquitto-files), or set broker.plaintext: true explicitly` });
+  }
+  if (!!e.certFile !== !!e.keyFile) issues.push({ path: e.certFile ? 'broker.external.keyFile' : 'broker.external.certFile', reason: 'certFile and keyFile go together' });
+  return issues;
+}
+
+function checked(c: RelayConfig, file?: string): RelayConfig {
+  const issues = relayConfigIssues(c);
+  if (issues.length) throw new ConfigError(issues, file);
+  return c;
+}
+
 export function parseRelayConfig(value: unknown, file?: string): RelayConfig {
-  return parseConfigValue(relayConfigSchema, value, file);
+  return checked(parseConfigValue(relayConfigSchema, value, file), file);
 }
 
 export function loadRelayConfigFile(file: string): RelayConfig {
-  return loadConfigYamlFile(relayConfigSchema, file);
+  return checked(loadConfigYamlFile(relayConfigSchema, file), file);
 }

@@ -12,6 +12,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { TOPIC_ROOT } from '../contract/topics.js';
 import { APPS_ROOT } from './appchan/topics.js';
+import { LOCKED_PASSWORD_HASH } from './auth.js';
 
 export interface MosquittoAccount {
   username: string;
@@ -19,7 +20,8 @@ export interface MosquittoAccount {
 }
 
 export function mosquittoPasswordFile(relay: MosquittoAccount, nodes: readonly MosquittoAccount[]): string {
-  const lines = [relay, ...nodes].map((a) => {
+  // a locked-out node (rotated, not yet re-joined) has no line: mosquitto refuses it as unknown
+  const lines = [relay, ...nodes.filter((n) => n.passwordHash !== LOCKED_PASSWORD_HASH)].map((a) => {
     if (a.username.includes(':') || /\s/.test(a.username)) throw new Error(`username "${a.username}" cannot appear in a mosquitto password file`);
     return `${a.username}:${a.passwordHash}`;
   });

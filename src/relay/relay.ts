@@ -1,17 +1,20 @@
 /**
- * Wiring of one relay process: stores → Kubernetes API core and its controllers → broker
- * (embedded or external) → sync → one HTTP listener carrying the Kubernetes API and the private
+ * Wiring of one relay process: stores → trust (CA, certificates, API tokens) → Kubernetes API core
+ * and its controllers → broker (embedded or external) → sync → one API listener (HTTPS unless
+ * `api.tls.enabled: false`) carrying the Kubernetes API, the edge bootstrap routes and the private
  * /edge/v1 routes. `startRelay` resolves when everything listens; `stop()` closes in reverse order.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
+import { EDGE_PATHS } from '../contract/join.js';
+import { topics } from '../contract/topics.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
 import { AppChannel } from './appchan/index.js';
 import { CONSUMER_PREFIX } from './appchan/topics.js';
-import { hashPassword, newSecret } from './auth.js';
+import { hashPassword } from './auth.js';
 import { createEdgeApi, isEdgeApiPath } from './api.js';
 import { tokenAuthenticator } from './apiserver/authn.js';
 import type { Identity } from './apiserver/authz.js';
@@ -31,13 +34,19 @@ import { EmbeddedBroker } from './broker/embedded.js';
 import { ExternalBroker } from './broker/external.js';
 import type { AppTaps, RelayTransport } from './broker/transport.js';
 import type { RelayConfig } from './config.js';
+import { createEdgeRoutes } from './edge.js';
 import { mosquittoAclFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
+import { FailureLimiter } from './ratelimit.js';
 import { relayKindRegistry } from './registry.js';
 import { RpcRouter } from './rpc.js';
 import { RelayService } from './service.js';
 import { SqliteRelayStore } from './store/sqlite.js';
 import type { RelayStore } from './store/types.js';
+import { mountPodStreams, NodeStreams, PodStreamAdapters } from './streams/index.js';
 import { RelaySync } from './sync.js';
+import { openPki, wantsTls, type RelayPki } from './tls/pki.js';
+import { createApiServer, listenApi } from './tls/server.js';
+import { ApiTokens } from './tokens.js';
 
 export interface RelayHandle {
   apiUrl: string;
@@ -51,30 +60,30 @@ export interface RelayHandle {
   /** an in-process API client acting as `identity` (the node link, future controllers) */
   client(identity: Identity, manager: string): ApiClient;
   broker: Record<string, string>;
-  adminToken: string;
+  /** the API's bearer tokens (admin, read-only), re-read when rotated */
+  tokens: ApiTokens;
+  /** the CA nodes and clients trust (undefined when nothing runs TLS) */
+  pki: RelayPki | undefined;
   store: RelayStore;
   service: RelayService;
   sync: RelaySync;
+  /** stream sessions to nodes (logs, exec, attach, port-forward) */
+  streams: NodeStreams;
+  /** their Kubernetes wire adapters, for the API server to mount */
+  podStreams: PodStreamAdapters;
+  /** Re-run the certificate checks now (a timer does it every day): a renewed certificate goes to the listeners. */
+  renewCertificates(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
-export function adminTokenFor(config: RelayConfig): string {
-  if (config.api.adminToken) return config.api.adminToken;
-  const file = join(config.dataDir, 'admin-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = `eca.${newSecret(24)}`;
-  writePrivate(file, token + '\n');
-  return token;
-}
+/** How often the relay looks for node credentials changed by another process (`edgerelay rotate node`). */
+export const CREDENTIALS_POLL_MS = 2000;
 
-export function readOnlyTokenFor(config: RelayConfig): string {
-  if (config.api.readOnlyToken) return config.api.readOnlyToken;
-  const file = join(config.dataDir, 'read-only-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = `ecr.${newSecret(24)}`;
-  writePrivate(file, token + '\n');
-  return token;
-}
+/** How often a running relay checks whether its certificates need renewing (as at start). */
+export const RENEWAL_CHECK_MS = 24 * 3600_000;
+
+/** sources the join limiter remembers at most */
+const JOIN_LIMIT_SOURCES = 10_000;
 
 /** The full OpenAPI v3 documents of src/relay/openapi, per group-version path (api/v1, apis/G/V). */
 function openapiDocuments(defs: readonly ResourceDef[]): OpenApiSource {
@@ -89,17 +98,6 @@ function openapiDocuments(defs: readonly ResourceDef[]): OpenApiSource {
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const a = server.address() as AddressInfo;
-      resolve(`http://${a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address}:${a.port}`);
-    });
-  });
-}
-
 export function writeMosquittoFiles(config: RelayConfig, store: RelayStore): void {
   const ext = config.broker.external;
   const consumers = config.appchannel.consumers.map((c) => ({ username: `${CONSUMER_PREFIX}${c.name}`, password: c.password, namespaces: c.namespaces }));
@@ -108,15 +106,35 @@ export function writeMosquittoFiles(config: RelayConfig, store: RelayStore): voi
   if (ext.aclFile) writePrivate(ext.aclFile, mosquittoAclFile(ext.username, consumers));
 }
 
+/** mosquitto's listener certificate from the relay's CA (kept while valid), when certFile/keyFile are set. */
+export async function writeMosquittoCert(config: RelayConfig, pki: RelayPki | undefined): Promise<boolean> {
+  const ext = config.broker.external;
+  if (!ext.certFile || !pki) return false;
+  const hosts = [ext.url, config.broker.publicUrl].filter(Boolean).map((u) => new URL(u).hostname.replace(/^\[|\]$/g, ''));
+  await pki.ensureIssued({ cert: ext.certFile, key: ext.keyFile }, [...new Set([...pki.sans, ...hosts])]);
+  return true;
+}
+
+function readConfigured(file: string, field: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ path: field, reason: `cannot read ${file}: ${errorMessage(e)}` }]);
+  }
+}
+
+const BOOTSTRAP_PATHS = new Set<string>(Object.values(EDGE_PATHS));
+
 export async function startRelay(config: RelayConfig, log: Logger, now: () => Date = () => new Date()): Promise<RelayHandle> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = SqliteRelayStore.open(join(config.dataDir, 'relay.db'));
   const objects = SqliteObjectStore.open(join(config.dataDir, 'relay.db'), { window: config.api.watchWindow });
-  const adminToken = adminTokenFor(config);
+  const tokens = ApiTokens.open(config);
+  const pki = wantsTls(config) ? await openPki(config, { now: now(), log: log.child('pki') }) : undefined;
   const registry = new ResourceRegistry(builtinKinds());
   const core = new ApiCore({ store: objects, registry, patch, now });
   const controllers = await startControllers(core, log.child('controllers'));
-  const authenticate = tokenAuthenticator({ adminToken, readOnlyToken: readOnlyTokenFor(config), insecureLocalAdmin: config.api.insecureLocalAdmin });
+  const authenticate = tokenAuthenticator({ tokens, insecureLocalAdmin: config.api.insecureLocalAdmin });
   const kube = new ApiServer({
     core,
     authenticate,
@@ -125,13 +143,14 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     openapi: openapiDocuments(registry.all()),
     gitVersion: `v1.32.0+edgerelay-${VERSION}`,
   });
-  let transport: RelayTransport | undefined;
+  // the app channel publishes on the broker, which is created after it (it taps the broker)
+  const late: { transport?: RelayTransport } = {};
   const app = new AppChannel({
     config: config.appchannel,
     dataDir: config.dataDir,
     core,
     objects,
-    publish: (topic, payload) => (transport ? transport.publish(topic, payload, { qos: 1, retain: false }) : Promise.reject(new Error('broker not started'))),
+    publish: (topic, payload) => (late.transport ? late.transport.publish(topic, payload, { qos: 1, retain: false }) : Promise.reject(new Error('broker not started'))),
     nodes: () => store.listNodes().map((n) => n.name),
     authenticate,
     log: log.child('appchannel'),
@@ -146,17 +165,29 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     cloud: (topic, payload) => app.cloudMessage(topic, payload),
     consumer: (username) => consumers.get(username),
   };
+  const external = config.broker.mode === 'external';
+  const bt = config.broker.tls;
+  const brokerTls = external || !bt.enabled ? undefined : bt.cert ? { cert: readConfigured(bt.cert, 'broker.tls.cert'), key: readConfigured(bt.key, 'broker.tls.key') } : { cert: pki!.serving.certPem, key: pki!.serving.keyPem };
+  let transport: RelayTransport;
+  let embedded: EmbeddedBroker | undefined;
   // the service is created after the transport but the embedded broker asks it to authenticate
   let service: RelayService | undefined;
-  if (config.broker.mode === 'embedded') {
-    transport = new EmbeddedBroker(config.broker, (u, p) => service?.authenticate(u, p) ?? false, log.child('broker'), taps);
+  if (!external) {
+    embedded = new EmbeddedBroker(config.broker, brokerTls, (u, p) => service?.authenticate(u, p) ?? false, log.child('broker'), taps);
+    transport = embedded;
   } else {
-    transport = new ExternalBroker(config.broker, log.child('broker'), undefined, taps);
+    transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem, undefined, taps);
   }
+  late.transport = transport;
   const rpc = new RpcRouter(transport);
+  const streams = new NodeStreams({
+    publish: (node, frame) => transport.publish(topics.streamDown(node), frame, { qos: 0, retain: false }),
+    online: (node) => store.getNode(node)?.online ?? false,
+    log: log.child('streams'),
+  });
+  const podStreams = new PodStreamAdapters(streams);
   const sync = new RelaySync({ store, transport, rpc, log: log.child('sync'), now, telemetryKeep: config.nodes.telemetryKeep });
-  const external = config.broker.mode === 'external';
-  let mqttPort = config.broker.port;
+  const ports = { mqtt: config.broker.port, mqtts: bt.port };
   service = new RelayService({
     config,
     store,
@@ -169,18 +200,23 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       if (config.broker.publicUrl) return config.broker.publicUrl;
       if (external) return config.broker.external.url;
       const h = (host ?? '127.0.0.1').replace(/:\d+$/, '');
-      return `mqtt://${h}:${mqttPort}`;
+      return brokerTls ? `mqtts://${h}:${ports.mqtts}` : `mqtt://${h}:${ports.mqtt}`;
     },
     onJoin: external ? () => writeMosquittoFiles(config, store) : undefined,
+    disconnect: embedded ? (node) => embedded.disconnect(node) : undefined,
   });
-  if (external) writeMosquittoFiles(config, store);
+  if (external) {
+    writeMosquittoFiles(config, store);
+    await writeMosquittoCert(config, pki);
+  }
   sync.start();
   let started = false;
   await transport.start(
     (node, channel, payload) => {
+      streams.observe(node, channel, payload);
       // the app channel hears connects (sync), presence and heartbeats too
       if (store.getNode(node)) void app.nodeMessage(node, channel, payload);
-      return sync.handle(node, channel, payload);
+      if (channel !== 'stream/up') sync.handle(node, channel, payload);
     },
     // after a reconnect the external broker may have restarted without its retained documents
     () => {
@@ -188,17 +224,69 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     },
   );
   const endpoints = transport.endpoints();
-  if (endpoints.mqtt) mqttPort = Number(new URL(endpoints.mqtt).port);
+  if (endpoints.mqtt) ports.mqtt = Number(new URL(endpoints.mqtt).port);
+  if (endpoints.mqtts) ports.mqtts = Number(new URL(endpoints.mqtts).port);
   await app.beginDelivery();
-  const edge = createEdgeApi({ service, rpc, adminToken, log: log.child('api') });
-  const server = createServer((req, res) => (isEdgeApiPath(req.url) ? edge(req, res) : kube.handle(req, res)));
-  server.on('upgrade', kube.upgrade);
-  const apiUrl = await listen(server, config.api.port, config.api.host);
+
+  const apiTls = config.api.tls.enabled ? { cert: pki!.serving.certPem, key: pki!.serving.keyPem } : undefined;
+  const privateApi = createEdgeApi({ service, rpc, streams, tokens, log: log.child('api') });
+  // pods/log, exec, attach, portforward: served by the Kubernetes API after authn, authz and the pod read
+  mountPodStreams(kube, podStreams);
+  const bootstrap = createEdgeRoutes({
+    service,
+    tokens,
+    ca: apiTls && pki ? { pem: pki.caPem, hash: pki.caHash } : undefined,
+    publicUrl: config.api.publicUrl,
+    scheme: apiTls ? 'https' : 'http',
+    limiter: new FailureLimiter({ burst: config.nodes.joinAttempts.burst, refillMs: config.nodes.joinAttempts.refillSeconds * 1000, maxSources: JOIN_LIMIT_SOURCES }, () => now().getTime()),
+    audit: log.child('audit'),
+  });
+  const server = createApiServer({
+    tls: apiTls,
+    onRequest: (req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (BOOTSTRAP_PATHS.has(path)) void bootstrap(req, res, path);
+      else if (isEdgeApiPath(req.url)) privateApi(req, res);
+      else kube.handle(req, res);
+    },
+    onUpgrade: kube.upgrade,
+  });
+  const apiUrl = await listenApi(server, config.api.port, config.api.host);
+  if (!apiTls) log.warn('the API serves plain HTTP (api.tls.enabled: false): tokens cross the network in clear, and kubectl will not send them');
+  if (!external && config.broker.plaintext) log.warn('plain MQTT listener on (broker.plaintext: true): node passwords cross the network in clear', { port: ports.mqtt });
+
+  // certificates renewed while running (the same checks as at start), handed to the listeners
+  let serving = pki?.serving.certPem;
+  const renewCertificates = async (): Promise<boolean> => {
+    if (!pki) return false;
+    const fresh = await openPki(config, { now: now(), log: log.child('pki') });
+    if (external) await writeMosquittoCert(config, fresh);
+    if (fresh.serving.certPem === serving) return false;
+    serving = fresh.serving.certPem;
+    const pair = { cert: fresh.serving.certPem, key: fresh.serving.keyPem };
+    if (apiTls) (server as HttpsServer).setSecureContext({ ...pair, minVersion: 'TLSv1.2' });
+    if (embedded && !bt.cert && bt.enabled) embedded.setCertificate(pair);
+    return true;
+  };
+  const renewal = setInterval(() => void renewCertificates().catch((e: unknown) => log.error('certificate renewal failed', { error: errorMessage(e) })), RENEWAL_CHECK_MS);
+  renewal.unref();
+
+  // node credentials rotated by another process: close the sessions admitted with the old ones
+  let revision = store.credentialsRevision();
+  const poll = setInterval(() => {
+    const r = store.credentialsRevision();
+    if (r === revision) return;
+    revision = r;
+    if (external) writeMosquittoFiles(config, store);
+    for (const node of embedded?.connectedNodes() ?? []) if (service.credentialsChanged(node)) embedded!.disconnect(node);
+  }, CREDENTIALS_POLL_MS);
+  poll.unref();
+
   // an external broker may still be unreachable: the documents go out when it connects
   const republished = sync.republishAll();
   started = true;
   if (!external) await republished;
-  log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: store.epoch(), nodes: store.listNodes().length });
+  log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: store.epoch(), nodes: store.listNodes().length, ...(pki ? { caHash: pki.caHash } : {}) });
 
   let stopped = false;
   return {
@@ -210,20 +298,28 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     app,
     client: (identity, manager) => new ApiClient(core, identity, manager),
     broker: endpoints,
-    adminToken,
+    tokens,
+    pki,
     store,
     service,
     sync,
+    streams,
+    podStreams,
+    renewCertificates,
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      clearInterval(poll);
+      clearInterval(renewal);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       rpc.closeAll();
+      podStreams.close();
+      streams.closeAll();
       sync.stop();
       controllers.stop();
       await app.stop();
-      await transport!.stop();
+      await transport.stop();
       await objects.close();
       store.close();
     },

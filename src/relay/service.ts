@@ -8,6 +8,7 @@ import type { KindRegistry } from '../contract/resources/kinds.js';
 import { kindInfo, nodeNameSchema } from '../contract/resources/kinds.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { issueBootstrapToken } from './admin.js';
 import { hashPassword, newSecret, sha256, verifyPassword } from './auth.js';
 import type { RelayConfig } from './config.js';
 import { placeObject } from './placement.js';
@@ -27,27 +28,35 @@ export interface ServiceDeps {
   brokerUrlFor: (requestHost: string | undefined) => string;
   /** called after a node joined (external mode rewrites the mosquitto files) */
   onJoin?: () => void;
+  /** close a node's live MQTT session (its credentials changed) */
+  disconnect?: (node: string) => void;
+}
+
+/** What a join did, for the audit record. */
+export interface JoinOutcome {
+  response: JoinResponse;
+  rejoined: boolean;
 }
 
 const RESERVED_NODE_NAMES = new Set(['_relay', 'edgerelay']);
 
 export class RelayService {
-  /** verified passwords per node (sha256), so reconnect storms do not redo PBKDF2 */
+  /** per node: sha256(verified password) + the stored hash it was verified against, so reconnect storms skip PBKDF2 */
   private readonly authCache = new Map<string, string>();
 
   constructor(private readonly d: ServiceDeps) {}
 
   createToken(ttlSeconds?: unknown): TokenCreated {
-    const ttl = ttlSeconds === undefined ? this.d.config.nodes.tokenTtlSeconds : Number(ttlSeconds);
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 365 * 86400) throw new ValidationError([{ path: 'ttlSeconds', reason: 'must be an integer from 1 to 31536000' }], 'token request');
-    const token = `ect.${newSecret(18)}`;
-    const now = this.d.now();
-    const expiresAt = new Date(now.getTime() + ttl * 1000);
-    this.d.store.createToken(sha256(token), expiresAt, now);
-    return { token, expiresAt: expiresAt.toISOString() };
+    const t = issueBootstrapToken(this.d.store, ttlSeconds ?? this.d.config.nodes.tokenTtlSeconds, this.d.now());
+    return { token: t.token, expiresAt: t.expiresAt.toISOString() };
   }
 
-  join(body: unknown, requestHost: string | undefined): JoinResponse {
+  /**
+   * Trade a bootstrap token for a node's own broker credentials. A name that already joined is
+   * refused (409) unless an admin allowed that re-join (`edgerelay node allow-rejoin NAME` or
+   * `edgerelay rotate node NAME`): a bootstrap token alone never takes over an existing node.
+   */
+  join(body: unknown, requestHost: string | undefined): JoinOutcome {
     const b = (body ?? {}) as { token?: unknown; node?: unknown; labels?: unknown };
     if (typeof b.token !== 'string' || !this.d.store.checkToken(sha256(b.token), this.d.now())) {
       throw new WireError('Unauthorized', 'bootstrap token unknown or expired');
@@ -61,24 +70,41 @@ export class RelayService {
       issues.push({ path: 'labels', reason: 'must map strings to strings' });
     }
     if (issues.length) throw new ValidationError(issues, 'join request');
+    const now = this.d.now();
+    const rejoined = !!this.d.store.getNode(name);
+    if (rejoined && !this.d.store.takeRejoin(name, now)) {
+      throw new WireError('Conflict', `node "${name}" has already joined; a re-join needs an admin's consent first: edgerelay node allow-rejoin ${name}`);
+    }
     const password = newSecret(24);
-    this.d.store.upsertNode(name, hashPassword(password), labels as Record<string, string>, this.d.now());
+    this.d.store.upsertNode(name, hashPassword(password), labels as Record<string, string>, now);
     this.authCache.delete(name);
+    if (rejoined) this.d.disconnect?.(name);
     this.d.sync.nodeJoined(name);
     this.d.onJoin?.();
     void this.d.sync.publishDesired([name]);
-    this.d.log.info('node joined', { node: name });
-    return { node: name, brokerUrl: this.d.brokerUrlFor(requestHost), username: name, password };
+    this.d.log.info(rejoined ? 'node re-joined' : 'node joined', { node: name });
+    return { response: { node: name, brokerUrl: this.d.brokerUrlFor(requestHost), username: name, password }, rejoined };
   }
 
-  /** The embedded broker's password check. */
+  /**
+   * The embedded broker's password check. The stored hash is read every time (a rotation by
+   * `edgerelay rotate node` in another process takes effect at once); only PBKDF2 is cached.
+   */
   authenticate(username: string, password: string): boolean {
-    const h = sha256(password);
-    if (this.authCache.get(username) === h) return true;
     const n = this.d.store.getNode(username);
-    if (!n || !verifyPassword(password, n.passwordHash)) return false;
-    this.authCache.set(username, h);
+    if (!n) return false;
+    const key = `${sha256(password)}:${n.passwordHash}`;
+    if (this.authCache.get(username) === key) return true;
+    if (!verifyPassword(password, n.passwordHash)) return false;
+    this.authCache.set(username, key);
     return true;
+  }
+
+  /** The hash a node's session was admitted with is no longer stored (rotated or deleted). */
+  credentialsChanged(username: string): boolean {
+    const n = this.d.store.getNode(username);
+    const cached = this.authCache.get(username);
+    return !n || (cached !== undefined && !cached.endsWith(`:${n.passwordHash}`));
   }
 
   nodeView(name: string): NodeView {
@@ -113,6 +139,7 @@ export class RelayService {
     if (deleted) {
       this.d.sync.nodeDeleted(name);
       this.authCache.delete(name);
+      this.d.disconnect?.(name);
       this.d.onJoin?.();
     }
     return { deleted };

@@ -59,6 +59,11 @@ const RULES: { from: string; forbidden: string[]; why: string }[] = [
   { from: 'cli/edgecore/', forbidden: ['relay/', 'ctl/', 'cli/edgerelay/', 'cli/edgectl/'], why: "each program's command line is its own" },
   { from: 'cli/edgerelay/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'ctl/', 'cli/edgecore/', 'cli/edgectl/'], why: "each program's command line is its own" },
   { from: 'cli/edgectl/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/', 'cli/edgecore/', 'cli/edgerelay/'], why: "each program's command line is its own" },
+  {
+    from: 'relay/tls/',
+    forbidden: ['relay/store/', 'relay/broker/', 'relay/service.ts', 'relay/api.ts', 'relay/edge.ts', 'relay/sync.ts', 'relay/tokens.ts'],
+    why: 'the trust plumbing (CA, certificates, listener) knows no store, broker, routes or tokens',
+  },
 ];
 
 test('dependency rules between src/ folders hold', () => {
@@ -148,6 +153,22 @@ test('no source file grows past 600 lines', () => {
     .map((f) => [relative(SRC, f), readFileSync(f, 'utf8').split('\n').length] as const)
     .filter(([, n]) => n > 600);
   assert.deepEqual(big, []);
+});
+
+test('the X.509 library is loaded only by relay/tls/x509.ts, and that file only lazily', () => {
+  const found: string[] = [];
+  for (const file of files(SRC)) {
+    const rel = relative(SRC, file);
+    const text = readFileSync(file, 'utf8');
+    for (const pkg of ['@peculiar/x509', 'reflect-metadata']) {
+      if (text.includes(`'${pkg}`) && rel !== 'relay/tls/x509.ts') found.push(`${rel} names ${pkg}`);
+    }
+    for (const imp of importsOf(file)) {
+      if (imp.target === 'relay/tls/x509.js' && !/import\(\s*['"]\.\/x509\.js['"]\s*\)/.test(text)) found.push(`${rel} imports x509.ts eagerly`);
+      if (imp.target === 'relay/tls/x509.js' && staticValueImports(text, imp.spec).length) found.push(`${rel} imports x509.ts statically`);
+    }
+  }
+  assert.deepEqual(found, []);
 });
 
 /** Hardware libraries cost RSS on every node (serialport ~10 MiB): they load only when a device needs them. */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { RelayClient } from '../../ctl/client.js';
 import { apply, deleteCmd, describe, describeError, get, logs, token, twin, UsageError as CtlUsage, type Io } from '../../ctl/commands.js';
 import { resolveSettings } from '../../ctl/settings.js';
+import { tlsFetch } from '../../lib/tls-fetch.js';
 import { VERSION } from '../../version.js';
 import { EXIT, flagString, parseArgs, runCli, UsageError } from '../args.js';
 
@@ -15,15 +16,15 @@ Usage:
   edgectl delete -f FILE|DIR|-   |   edgectl delete KIND NAME... [-n NS]
   edgectl logs POD [-c CONTAINER] [-f] [--tail N] [-n NS]
   edgectl twin get DEVICE [-n NS]   |   edgectl twin set DEVICE PROP=VALUE... [-n NS]
-  edgectl token create [--ttl SECONDS]      a bootstrap token for \`edgecore join\`
+  edgectl token create [--ttl SECONDS]      a bootstrap token: prints the whole \`edgecore join\` command
   edgectl --version | --help
 
-Connection: --server URL --token T, else EDGECTL_SERVER / EDGECTL_TOKEN, else the config file
-(--config FILE, EDGECTL_CONFIG, ./.edgecore/edgectl.yaml, or ~/.edgectl/config.yaml, with
-"server:" and "token:").
+Connection: --server URL --token T --ca-file F, else EDGECTL_SERVER / EDGECTL_TOKEN / EDGECTL_CA_FILE,
+else the config file (--config FILE, EDGECTL_CONFIG, ./.edgecore/edgectl.yaml, or ~/.edgectl/config.yaml,
+with "server:", "token:" and "caFile:" — the relay's CA, dataDir/pki/ca.crt on the relay).
 Errors go to stderr; the exit code is non-zero on any failure.`;
 
-const VALUED = new Set(['f', 'filename', 'n', 'namespace', 'o', 'output', 'node', 'c', 'container', 'tail', 'server', 's', 'token', 'config', 'ttl']);
+const VALUED = new Set(['f', 'filename', 'n', 'namespace', 'o', 'output', 'node', 'c', 'container', 'tail', 'server', 's', 'token', 'config', 'ttl', 'ca-file']);
 
 /** Collect every `-f X` (parseArgs keeps only the last). */
 function allValues(argv: readonly string[], names: string[]): string[] {
@@ -52,8 +53,16 @@ export async function main(argvIn: readonly string[], io: Io, env: NodeJS.Proces
     io.out(HELP + '\n');
     return cmd || args.flags.has('help') || args.flags.has('h') ? EXIT.OK : EXIT.USAGE;
   }
-  const settings = resolveSettings({ server: flagString(args, 'server', 's'), token: flagString(args, 'token'), configFile: flagString(args, 'config'), env });
-  const client = new RelayClient({ server: settings.server, token: settings.token });
+  const settings = resolveSettings({ server: flagString(args, 'server', 's'), token: flagString(args, 'token'), caFile: flagString(args, 'ca-file'), configFile: flagString(args, 'config'), env });
+  let ca: string | undefined;
+  if (settings.caFile) {
+    try {
+      ca = readFileSync(settings.caFile, 'utf8');
+    } catch (e) {
+      throw new Error(`CA file ${settings.caFile}: ${(e as Error).message}`);
+    }
+  }
+  const client = new RelayClient({ server: settings.server, token: settings.token, ...(ca ? { fetchImpl: tlsFetch({ ca }) } : {}) });
   const common = {
     namespace: flagString(args, 'namespace', 'n'),
     allNamespaces: args.flags.has('A') || args.flags.has('all-namespaces'),

@@ -3,6 +3,8 @@
  * and `pod.exec`; `edged.resync` asks for an immediate reconcile.
  */
 import type { Readable } from 'node:stream';
+import type { OpenRequest } from '../../contract/streams.js';
+import type { OpenResult } from '../../node/sessions.js';
 
 export interface PodRef {
   namespace: string;
@@ -16,7 +18,9 @@ export type EdgedMessage =
   /** logs of one container; `follow` keeps the stream open until the caller destroys it or the container ends */
   | { type: 'pod.logs'; pod: PodRef; tail?: number; sinceSeconds?: number; follow?: boolean; timestamps?: boolean; previous?: boolean }
   /** run a command in a running container and collect its output (non-interactive) */
-  | { type: 'pod.exec'; pod: PodRef; command: string[]; stdin?: string; timeoutSeconds?: number };
+  | { type: 'pod.exec'; pod: PodRef; command: string[]; stdin?: string; timeoutSeconds?: number }
+  /** a session the relay opened (exec, attach, logs, portforward): edgehub carries its bytes */
+  | { type: 'pod.stream'; request: OpenRequest };
 
 export interface PodLogsReply {
   container: string;
@@ -35,4 +39,5 @@ export interface EdgedReplies {
   'edged.resync': void;
   'pod.logs': PodLogsReply;
   'pod.exec': PodExecReply;
+  'pod.stream': OpenResult;
 }

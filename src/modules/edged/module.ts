@@ -2,7 +2,7 @@
  * edged: runs the node's pods on the local Docker engine. One reconcile pass at a time, triggered
  * by desired changes (`resource.changed`), Docker events, probe results, backoff expiries and a
  * periodic resync; failures retry with capped backoff. Containers outlive the daemon and are
- * adopted on the next start. Serves `pod.logs` / `pod.exec` / `edged.resync` on the bus.
+ * adopted on the next start. Serves `pod.logs` / `pod.exec` / `pod.stream` / `edged.resync` on the bus.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { backoffDelay, sleep } from '../../core/backoff.js';
@@ -15,6 +15,7 @@ import type { EdgedMessage, PodExecReply, PodLogsReply, PodRef } from './message
 import type { ObservedContainer } from './model.js';
 import { ProbeManager } from './probes.js';
 import { Reconciler } from './reconciler.js';
+import { PodSessions } from './sessions.js';
 import { STATIC_KINDS, StaticPods } from './static.js';
 
 const RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
@@ -48,6 +49,7 @@ export class Edged implements NodeModule {
   private watcher?: FSWatcher;
   private burst?: NodeJS.Timeout;
   private unsubscribe?: () => void;
+  private sessions?: PodSessions;
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
@@ -80,6 +82,7 @@ export class Edged implements NodeModule {
       log: ctx.log,
       issueToken: (pod, serviceAccount) => ctx.bus.request('metamanager', { type: 'serviceaccount.issue', pod, serviceAccount }),
     });
+    this.sessions = new PodSessions({ engine: this.engine, resources: store.resources, find: (r, p) => this.find(r, p), logs: (m) => this.logs(m), log: ctx.log.child('sessions') });
     ctx.bus.serve((msg: NodeMessage) => this.handle(msg as EdgedMessage));
     this.unsubscribe = ctx.bus.subscribe('resource.changed', (m) => {
       if (m.change.op !== 'status' && STATIC_KINDS.includes(m.change.resource.kind)) this.trigger('desired');
@@ -209,6 +212,8 @@ export class Edged implements NodeModule {
         return this.logs(msg).catch(asAnswer);
       case 'pod.exec':
         return this.exec(msg).catch(asAnswer);
+      case 'pod.stream':
+        return this.sessions!.open(msg.request);
       default:
         return undefined;
     }
@@ -257,6 +262,7 @@ export class Edged implements NodeModule {
     this.watcher?.close();
     this.unsubscribe?.();
     this.probes?.stopAll();
+    await this.sessions?.closeAll();
     await this.running?.catch(() => undefined);
   }
 }

@@ -9,7 +9,9 @@
  *   asks for the current document (`sync`), so nothing depends on the broker's queue.
  * - What the uplink queued (the outbox) is published in order with QoS1; a row is removed only
  *   after its PUBACK. The node's own status goes up through the uplink too.
- * - Heartbeats (QoS0) and relay calls (logs, twin) served through the bus.
+ * - Heartbeats (QoS0) and relay calls (twin) served through the bus.
+ * - Stream sessions the relay opens (logs, exec, attach, port-forward) served by streams.ts;
+ *   they end when the link drops.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ import { AppLink } from './app.js';
 import { decideDesired } from './desired.js';
 import type { HubStatus } from './messages.js';
 import { nodeRpcHandlers, type Emit, type RpcHandlers } from './rpc.js';
+import { NodeStreamServer } from './streams.js';
 
 export class EdgeHub implements NodeModule {
   readonly name = 'edgehub';
@@ -47,6 +50,7 @@ export class EdgeHub implements NodeModule {
   private unsubs: (() => void)[] = [];
   private app?: AppLink;
   private paceTimer?: NodeJS.Timeout;
+  private streams?: NodeStreamServer;
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
@@ -56,6 +60,12 @@ export class EdgeHub implements NodeModule {
     if (!hub.relay.url) throw new Error('modules.edgehub.relay.url is empty: run `edgecore join` first');
     this.handlers = nodeRpcHandlers(ctx);
     this.app = new AppLink(ctx);
+    const up = topics.streamUp(config.node.name);
+    this.streams = new NodeStreamServer({
+      send: (frame) => void (this.client?.connected && this.client.publish(up, frame, { qos: 0 })),
+      open: (request) => ctx.bus.request('edged', { type: 'pod.stream', request }, 30_000),
+      log: ctx.log.child('streams'),
+    });
     ctx.bus.serve((msg: NodeMessage) => {
       if (msg.type === 'edgehub.flush') return void this.flush();
       if (msg.type === 'edgehub.status') return this.status();
@@ -116,7 +126,10 @@ export class EdgeHub implements NodeModule {
       this.lastError = e.message;
       ctx.log.debug('relay connection error', { error: e.message });
     });
-    client.on('close', () => this.scheduleReconnect());
+    client.on('close', () => {
+      this.streams?.resetAll('link to the relay lost');
+      this.scheduleReconnect();
+    });
   }
 
   private scheduleReconnect(): void {
@@ -134,6 +147,7 @@ export class EdgeHub implements NodeModule {
     const ctx = this.ctx!;
     const node = ctx.services.config.node.name;
     await client.subscribeAsync([topics.desired(node), topics.rpcRequest(node), topics.appDown(node), topics.appRoutes(node)], { qos: 1 });
+    await client.subscribeAsync(topics.streamDown(node), { qos: 0 });
     const birth: Presence = { online: true, bootId: this.bootId, agentVersion: ctx.services.version, timestamp: Date.now() };
     await client.publishAsync(topics.presence(node), JSON.stringify(birth), { qos: 1, retain: true });
     await this.requestSync();
@@ -171,6 +185,8 @@ export class EdgeHub implements NodeModule {
     } else if (topic === topics.appRoutes(node)) {
       this.app?.onRoutes(payload);
       void this.flush();
+    } else if (topic === topics.streamDown(node)) {
+      this.streams?.handle(payload);
     }
   }
 
@@ -365,6 +381,7 @@ export class EdgeHub implements NodeModule {
     for (const u of this.unsubs) u();
     this.unsubs = [];
     for (const ac of this.calls.values()) ac.abort();
+    this.streams?.resetAll('edgehub stopping');
     this.calls.clear();
     await this.applyChain.catch(() => undefined);
     await this.app?.idle();

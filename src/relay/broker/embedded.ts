@@ -1,6 +1,7 @@
 /**
- * The embedded broker: aedes in the relay's process, MQTT over TCP, over WebSocket (ws +
- * createWebSocketStream), and over TLS when a certificate is configured. Every node
+ * The embedded broker: aedes in the relay's process. With TLS (the default: a certificate from
+ * the relay's CA) it listens on MQTT over TLS and on WebSocket over TLS (wss, ws +
+ * createWebSocketStream); plain MQTT over TCP only with `broker.plaintext: true`. Every node
  * authenticates with its own credentials (username = client id = node name) and may publish
  * and subscribe only inside its own subtree (authorizePublish / authorizeSubscribe). Cloud
  * consumers of the application channel (username `app.<name>`, a client id starting `app.`)
@@ -9,7 +10,6 @@
  * hook runs after the PUBACK is written).
  */
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
@@ -39,10 +39,14 @@ export class EmbeddedBroker implements RelayTransport {
   private aedes?: Aedes;
   private readonly servers: (NetServer | HttpServer)[] = [];
   private wss?: WebSocketServer;
+  /** the listeners that speak TLS (mqtts, wss): a renewed certificate goes to them */
+  private readonly secure: { setSecureContext(o: { cert: string; key: string }): void }[] = [];
   private readonly addrs: Record<string, string> = {};
 
   constructor(
     private readonly cfg: RelayConfig['broker'],
+    /** certificate and key (PEM) for the TLS and wss listeners; undefined = TLS off */
+    private readonly tls: { cert: string; key: string } | undefined,
     private readonly authenticate: Authenticator,
     private readonly log: Logger,
     private readonly apps?: AppTaps,
@@ -120,16 +124,20 @@ export class EmbeddedBroker implements RelayTransport {
     this.aedes = aedes;
     aedes.on('clientError', (client, err) => this.log.debug('client error', { client: client.id, error: err.message }));
 
-    const tcp = createNetServer(aedes.handle);
-    this.addrs.mqtt = await this.listen(tcp, this.cfg.port, 'mqtt');
-    const hasTls = !!(this.cfg.tls.cert && this.cfg.tls.key);
-    const tlsOpts = hasTls ? { cert: readFileSync(this.cfg.tls.cert), key: readFileSync(this.cfg.tls.key) } : undefined;
+    if (this.cfg.plaintext || !this.tls) {
+      const tcp = createNetServer(aedes.handle);
+      this.addrs.mqtt = await this.listen(tcp, this.cfg.port, 'mqtt');
+    }
+    const tlsOpts = this.tls ? { cert: this.tls.cert, key: this.tls.key, minVersion: 'TLSv1.2' as const } : undefined;
     if (tlsOpts) {
       const tls = createTlsServer(tlsOpts, aedes.handle);
+      this.secure.push(tls);
+      tls.on('tlsClientError', (e) => this.log.debug('TLS handshake refused', { error: e.message }));
       this.addrs.mqtts = await this.listen(tls, this.cfg.tls.port, 'mqtts');
     }
     if (this.cfg.ws.enabled) {
       const http = tlsOpts ? createHttpsServer(tlsOpts) : createHttpServer();
+      if (tlsOpts) this.secure.push(http as ReturnType<typeof createHttpsServer>);
       const wss = new WebSocketServer({ server: http, path: this.cfg.ws.path });
       wss.on('connection', (ws, req) => {
         const stream = createWebSocketStream(ws);
@@ -171,6 +179,28 @@ export class EmbeddedBroker implements RelayTransport {
 
   connectedClients(): number {
     return this.aedes?.connectedClients ?? 0;
+  }
+
+  /** aedes keeps its connected clients by id (not in its type declarations) */
+  private clients(): Record<string, Client> {
+    return (this.aedes as unknown as { clients?: Record<string, Client> } | undefined)?.clients ?? {};
+  }
+
+  /** Serve a renewed certificate from now on (connections already open keep theirs). */
+  setCertificate(tls: { cert: string; key: string }): void {
+    for (const s of this.secure) s.setSecureContext({ ...tls, minVersion: 'TLSv1.2' } as { cert: string; key: string });
+  }
+
+  connectedNodes(): string[] {
+    return Object.keys(this.clients());
+  }
+
+  disconnect(node: string): void {
+    const c = this.clients()[node];
+    if (c) {
+      this.log.info('closing a node session: its credentials changed', { node });
+      c.close();
+    }
   }
 
   async stop(): Promise<void> {

@@ -21,6 +21,8 @@ export class ExternalBroker implements RelayTransport {
   constructor(
     private readonly cfg: RelayConfig['broker'],
     private readonly log: Logger,
+    /** the CA (PEM) that signed the broker's certificate, for mqtts:// and wss:// URLs */
+    private readonly ca?: string,
     private readonly clientId = 'edgerelay',
     private readonly apps?: AppTaps,
   ) {}
@@ -35,6 +37,7 @@ export class ExternalBroker implements RelayTransport {
       connectTimeout: 10_000,
       ...(ext.username ? { username: ext.username } : {}),
       ...(ext.password ? { password: ext.password } : {}),
+      ...(this.ca ? { ca: this.ca } : {}),
     });
     this.client = client;
     const handle = client.handleMessage.bind(client);

@@ -50,4 +50,5 @@ export const UPLINK_CHANNELS: ReadonlySet<NodeChannel> = new Set<NodeChannel>([
   'presence',
   'heartbeat',
   'rpc/response',
+  'stream/up',
 ]);

@@ -119,7 +119,39 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   deleteNode(name: string): boolean {
+    this.db.prepare('DELETE FROM relay_meta WHERE key = ?').run(`rejoin/${name}`);
     return this.db.prepare('DELETE FROM nodes WHERE name = ?').run(name).changes > 0;
+  }
+
+  setNodePassword(name: string, passwordHash: string): boolean {
+    return this.db.prepare('UPDATE nodes SET password_hash = ? WHERE name = ?').run(passwordHash, name).changes > 0;
+  }
+
+  // permissions and revisions live in relay_meta: no schema change
+  allowRejoin(name: string, until: Date): void {
+    this.db.prepare('INSERT INTO relay_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(`rejoin/${name}`, until.toISOString());
+  }
+
+  takeRejoin(name: string, now: Date): boolean {
+    return this.transaction(() => {
+      const r = this.db.prepare('SELECT value FROM relay_meta WHERE key = ?').get(`rejoin/${name}`) as { value: string } | undefined;
+      if (!r) return false;
+      this.db.prepare('DELETE FROM relay_meta WHERE key = ?').run(`rejoin/${name}`);
+      return new Date(r.value).getTime() > now.getTime();
+    });
+  }
+
+  credentialsRevision(): number {
+    const r = this.db.prepare("SELECT value FROM relay_meta WHERE key = 'credentials.revision'").get() as { value: string } | undefined;
+    return r ? Number(r.value) : 0;
+  }
+
+  bumpCredentialsRevision(): number {
+    return this.transaction(() => {
+      const next = this.credentialsRevision() + 1;
+      this.db.prepare("INSERT INTO relay_meta (key, value) VALUES ('credentials.revision', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(next));
+      return next;
+    });
   }
 
   setPresence(name: string, online: boolean, at: Date): void {

@@ -68,11 +68,20 @@ export interface RelayStore {
   /** true when the token exists and has not expired (tokens are reusable until they expire) */
   checkToken(tokenHash: string, now: Date): boolean;
 
-  /** create or re-join (a re-join rotates the password) */
+  /** create or re-join (a re-join rotates the password; the caller decides whether a re-join is allowed) */
   upsertNode(name: string, passwordHash: string, labels: Record<string, string>, now: Date): NodeRecord;
   getNode(name: string): NodeRecord | undefined;
   listNodes(): NodeRecord[];
   deleteNode(name: string): boolean;
+  /** replace a node's password hash (rotation: an unusable hash locks the node out); false if no such node */
+  setNodePassword(name: string, passwordHash: string): boolean;
+  /** let an existing node name join again until `until` (an admin's explicit action) */
+  allowRejoin(name: string, until: Date): void;
+  /** consume that permission: true when it existed and had not expired */
+  takeRejoin(name: string, now: Date): boolean;
+  /** bumped whenever node credentials change outside the running relay (CLI rotation); the relay polls it */
+  credentialsRevision(): number;
+  bumpCredentialsRevision(): number;
   setPresence(name: string, online: boolean, at: Date): void;
   /** batched last-contact times (the relay keeps them in memory between flushes) */
   setContacts(contacts: ReadonlyMap<string, { at: Date; appliedVersion?: number }>): void;

@@ -103,7 +103,7 @@ test('a SIGTERM while the node is still starting stops it gracefully once it is 
 
 test('edgerelay: a SIGTERM the moment it says ready stops it gracefully with exit 0', async (t) => {
   const dir = tmpDir(t);
-  const p = startProcess('edgerelay', ['run', '--data-dir', join(dir, 'relay'), '--api-port', '0', '--mqtt-port', '0', '--ws-port', '0']);
+  const p = startProcess('edgerelay', ['run', '--data-dir', join(dir, 'relay'), '--api-port', '0', '--mqtts-port', '0', '--mqtt-port', '0', '--ws-port', '0']);
   t.after(() => p.child.kill('SIGKILL'));
   await p.waitFor(/edgerelay ready/);
   p.child.kill('SIGTERM');

@@ -141,7 +141,7 @@ describe('packaging: field artifacts', () => {
       assert.equal(p.row.x, 42);
       assert.deepEqual(p.loaded, ['i2c-bus', 'epoll', 'onoff', '@serialport/bindings-cpp', 'serialport']);
 
-      // the real daemon (store + metamanager), run from the artifact's launcher
+      // the real daemon (store + metamanager), run from the artifact's launcher; health on its ops endpoint
       const port = await freePort();
       const data = join(tmp, 'data');
       writeFileSync(
@@ -150,9 +150,9 @@ describe('packaging: field artifacts', () => {
           'node: { name: pkg-artifact-test }',
           `dataDir: ${data}`,
           'log: { level: info }',
-          'ops: { port: 0 }',
+          `ops: { port: ${port} }`,
           'modules:',
-          `  metamanager: { api: { port: ${port} } }`,
+          '  metamanager: { api: { port: 0 } }',
           '  edged: { enabled: false }',
           '  devicetwin: { enabled: false }',
           '  eventbus: { enabled: false }',
@@ -169,10 +169,10 @@ describe('packaging: field artifacts', () => {
       let healthy = false;
       for (let i = 0; i < 120 && !healthy && daemon.exitCode === null; i++) {
         try {
+          // 503 until the daemon is ready (the ops endpoint opens first)
           healthy = (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) })).ok;
-        } catch {
-          await new Promise((r) => setTimeout(r, 500));
-        }
+        } catch {}
+        if (!healthy) await new Promise((r) => setTimeout(r, 500));
       }
       assert.ok(healthy, `daemon healthy under ${LAUNCHER[target] || 'the host'}:\n${log}`);
       daemon.kill('SIGTERM');

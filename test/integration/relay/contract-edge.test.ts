@@ -20,13 +20,14 @@ test('a node that sends garbage on every channel is refused and counted; its goo
   const log = createLogger({ level: 'debug', format: 'json', sink: { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) } }, 'edgerelay');
   const config = parseRelayConfig({
     dataDir: tmpDir(t),
-    api: { host: '127.0.0.1', port: 0, adminToken: 'admin' },
-    broker: { host: '127.0.0.1', port: 0, ws: { enabled: false } },
+    // plain listeners, explicitly: this test is about the contract edge, not TLS (transports.test.ts)
+    api: { host: '127.0.0.1', port: 0, adminToken: 'admin', tls: { enabled: false } },
+    broker: { host: '127.0.0.1', port: 0, plaintext: true, tls: { enabled: false }, ws: { enabled: false } },
   });
   const relay = await startRelay(config, log);
   t.after(() => relay.stop());
   const node = `garbage-${process.pid}`;
-  const creds = relay.service.join({ token: relay.service.createToken().token, node }, '127.0.0.1');
+  const creds = relay.service.join({ token: relay.service.createToken().token, node }, '127.0.0.1').response;
   const client = await mqtt.connectAsync(relay.broker.mqtt!, { clientId: node, username: creds.username, password: creds.password, reconnectPeriod: 0 });
   t.after(() => client.endAsync(true));
 

@@ -5,11 +5,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, tmpDir } from '../../helpers/tmp.js';
-import { ADMIN, freePort, RelayProc } from './harness.js';
+import { ADMIN, freePort, RelayProc, relayPorts } from './harness.js';
 
 test('edgectl: results on stdout, errors on stderr with non-zero exit codes', async (t) => {
   const dir = tmpDir(t, 'edgecore-ctl-');
-  const relay = new RelayProc({ dir, ports: { api: await freePort(), mqtt: await freePort(), ws: await freePort() } });
+  const relay = new RelayProc({ dir, ports: await relayPorts() });
   t.after(() => relay.stop('SIGKILL'));
   await relay.start();
   const ctl = (args: string[], env: Record<string, string> = {}, input?: string) =>
@@ -17,7 +17,7 @@ test('edgectl: results on stdout, errors on stderr with non-zero exit codes', as
       cwd: dir,
       encoding: 'utf8',
       input,
-      env: { PATH: process.env.PATH ?? '', HOME: dir, EDGECTL_SERVER: relay.api, EDGECTL_TOKEN: ADMIN, ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: dir, EDGECTL_SERVER: relay.api, EDGECTL_TOKEN: ADMIN, EDGECTL_CA_FILE: relay.caFile, ...env },
     });
 
   const good = ctl(['apply', '-f', '-'], {}, 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\ndata: { k: v }\n');
@@ -38,12 +38,21 @@ test('edgectl: results on stdout, errors on stderr with non-zero exit codes', as
 
   const wrongToken = ctl(['get', 'nodes'], { EDGECTL_TOKEN: 'nope' });
   assert.equal(wrongToken.status, 1);
-  assert.match(wrongToken.stderr, /missing or wrong admin token/);
+  assert.match(wrongToken.stderr, /missing or wrong token/);
   assert.equal(wrongToken.stdout, '');
 
   const unreachable = ctl(['get', 'nodes'], { EDGECTL_SERVER: `http://127.0.0.1:${await freePort()}` });
   assert.equal(unreachable.status, 1);
   assert.match(unreachable.stderr, /cannot reach the relay at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+
+  // the relay is verified: without its CA (system CAs only) edgectl refuses to talk to it
+  const noCa = ctl(['get', 'nodes'], { EDGECTL_CA_FILE: '' });
+  assert.equal(noCa.status, 1);
+  assert.match(noCa.stderr, /cannot reach the relay at https:\/\/127\.0\.0\.1:\d+: \w*(CERT|SIGN|VERIFY)\w* \(the relay's CA: --ca-file/);
+
+  const tok = ctl(['token', 'create', '--ttl', '60']);
+  assert.equal(tok.status, 0, tok.stderr);
+  assert.match(tok.stdout, /^edgecore join --relay https:\/\/127\.0\.0\.1:\d+ --token ect\.\S+ --ca-hash sha256:[0-9a-f]{64}\n$/);
 
   const usage = ctl(['get']);
   assert.equal(usage.status, 2);

@@ -1,15 +1,18 @@
 /**
  * Real processes for the relay tests: `edgerelay run` and `edgecore run` as child processes
  * (TypeScript entries through tsx), each with its own temp folder and ports; edgectl runs
- * in-process against the relay's real HTTP API.
+ * in-process against the relay's real HTTPS API, trusting the relay's own CA (read from its
+ * data dir once it started), as a node does after `edgecore join --ca-hash`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { main as ctlMain } from '../../../src/cli/edgectl/main.js';
 import type { JoinResponse } from '../../../src/contract/api.js';
+import { EDGE_PATHS } from '../../../src/contract/join.js';
+import { tlsFetch } from '../../../src/lib/tls-fetch.js';
 import { writeJoinedConfig } from '../../../src/cli/edgecore/join.js';
 import { openDatabase } from '../../../src/lib/sqlite.js';
 import { ROOT } from '../../helpers/tmp.js';
@@ -88,41 +91,80 @@ export function spawnEntry(name: string, entry: 'edgerelay' | 'edgecore', args: 
 
 export interface RelayPorts {
   api: number;
+  /** plain MQTT (only with `plaintext`) */
   mqtt: number;
+  /** MQTT over TLS */
+  mqtts: number;
   ws: number;
+}
+
+export async function relayPorts(): Promise<RelayPorts> {
+  return { api: await freePort(), mqtt: await freePort(), mqtts: await freePort(), ws: await freePort() };
 }
 
 export interface RelayOptions {
   dir: string;
   ports: RelayPorts;
-  /** external broker (mosquitto) */
-  external?: { url: string; password: string; passwordFile: string; aclFile: string };
+  /** external broker (mosquitto): the relay writes its password, ACL and (with certFile) certificate files */
+  external?: { url: string; password: string; passwordFile: string; aclFile: string; certFile?: string; keyFile?: string };
+  /** plain HTTP API and plain MQTT, explicitly (the refusal tests) */
+  plaintext?: boolean;
+  /** more config, merged over the generated one (top-level sections replaced key by key) */
+  extra?: Record<string, Record<string, unknown>>;
 }
 
 export class RelayProc {
   proc?: Proc;
   readonly api: string;
   readonly configFile: string;
+  readonly dataDir: string;
   constructor(readonly o: RelayOptions) {
-    this.api = `http://127.0.0.1:${o.ports.api}`;
+    this.api = `${o.plaintext ? 'http' : 'https'}://127.0.0.1:${o.ports.api}`;
     this.configFile = join(o.dir, 'relay.yaml');
-    writeFileSync(
-      this.configFile,
-      stringify({
-        dataDir: join(o.dir, 'data'),
-        log: { level: 'info', format: 'json' },
-        api: { host: '127.0.0.1', port: o.ports.api, adminToken: ADMIN },
-        broker: {
-          host: '127.0.0.1',
-          port: o.ports.mqtt,
-          ws: { enabled: true, port: o.ports.ws },
-          ...(o.external
-            ? { mode: 'external', external: { url: o.external.url, username: '_relay', password: o.external.password, passwordFile: o.external.passwordFile, aclFile: o.external.aclFile } }
-            : {}),
-        },
-        nodes: { notReadyAfterSeconds: 5 },
-      }),
-    );
+    this.dataDir = join(o.dir, 'data');
+    const config: Record<string, unknown> = {
+      dataDir: this.dataDir,
+      log: { level: 'info', format: 'json' },
+      api: { host: '127.0.0.1', port: o.ports.api, adminToken: ADMIN, ...(o.plaintext ? { tls: { enabled: false } } : {}) },
+      broker: {
+        host: '127.0.0.1',
+        port: o.ports.mqtt,
+        tls: { port: o.ports.mqtts, ...(o.plaintext ? { enabled: false } : {}) },
+        ...(o.plaintext ? { plaintext: true } : {}),
+        ws: { enabled: true, port: o.ports.ws },
+        ...(o.external
+          ? {
+              mode: 'external',
+              external: {
+                url: o.external.url,
+                username: '_relay',
+                password: o.external.password,
+                passwordFile: o.external.passwordFile,
+                aclFile: o.external.aclFile,
+                ...(o.external.certFile ? { certFile: o.external.certFile, keyFile: o.external.keyFile } : {}),
+              },
+            }
+          : {}),
+      },
+      nodes: { notReadyAfterSeconds: 5 },
+    };
+    for (const [k, v] of Object.entries(o.extra ?? {})) config[k] = { ...(config[k] as object), ...v };
+    writeFileSync(this.configFile, stringify(config));
+  }
+
+  /** the relay's CA (PEM), made at its first start */
+  get caPem(): string {
+    return readFileSync(this.caFile, 'utf8');
+  }
+
+  /** the relay's own CA, or the one configured in api.tls.caCert */
+  get caFile(): string {
+    return (this.o.extra?.api?.tls as { caCert?: string } | undefined)?.caCert ?? join(this.dataDir, 'pki', 'ca.crt');
+  }
+
+  /** fetch that trusts the relay's CA */
+  fetch(): typeof fetch {
+    return this.o.plaintext ? fetch : tlsFetch({ ca: this.caPem });
   }
 
   async start(): Promise<void> {
@@ -136,7 +178,7 @@ export class RelayProc {
   }
 
   async http<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.api + path, {
+    const res = await this.fetch()(this.api + path, {
       method,
       headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -147,15 +189,15 @@ export class RelayProc {
   }
 
   async token(): Promise<string> {
-    return (await this.http<{ token: string }>('POST', '/edge/v1/tokens', {})).token;
+    return (await this.http<{ token: string }>('POST', EDGE_PATHS.tokens, {})).token;
   }
 
-  /** join through the API (what `edgecore join` does) */
-  async join(node: string): Promise<JoinResponse> {
+  /** join through the API (what `edgecore join` does once it trusts the CA) */
+  async join(node: string): Promise<Joined> {
     const token = await this.token();
-    const res = await fetch(this.api + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node }) });
+    const res = await this.fetch()(this.api + EDGE_PATHS.join, { method: 'POST', body: JSON.stringify({ token, node }) });
     if (!res.ok) throw new Error(`join ${node}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as JoinResponse;
+    return { ...((await res.json()) as JoinResponse), ...(this.o.plaintext ? {} : { caPem: this.caPem }) };
   }
 
   /** edgectl, in-process, against the real API */
@@ -167,6 +209,7 @@ export class RelayProc {
       code = await ctlMain(argv, { out: (s) => void (out += s), err: (s) => void (err += s), stdin: () => '', now: () => new Date() }, {
         EDGECTL_SERVER: this.api,
         EDGECTL_TOKEN: ADMIN,
+        ...(this.o.plaintext ? {} : { EDGECTL_CA_FILE: this.caFile }),
         EDGECTL_CONFIG: '/nonexistent/edgectl.yaml',
       });
     } catch (e) {
@@ -182,11 +225,16 @@ export class RelayProc {
   }
 }
 
+/** a join's answer, with the CA the node then trusts for the broker */
+export type Joined = JoinResponse & { caPem?: string };
+
 export interface NodeOptions {
   dir: string;
   name: string;
-  join: JoinResponse;
+  join: Joined;
   edged?: boolean;
+  /** extra keys of modules.edged (e.g. crashLoop timings) */
+  edgedConfig?: Record<string, unknown>;
   devicetwin?: boolean;
   flushBatch?: number;
 }
@@ -208,7 +256,7 @@ export class NodeProc {
         modules: {
           metamanager: { api: { enabled: false } },
           eventbus: { enabled: false },
-          edged: { enabled: o.edged ?? false, staticPodPath: '' },
+          edged: { enabled: o.edged ?? false, staticPodPath: '', ...o.edgedConfig },
           devicetwin: { enabled: o.devicetwin ?? true },
           edgehub: {
             heartbeatSeconds: 1,
@@ -218,7 +266,7 @@ export class NodeProc {
         },
       }),
     );
-    writeJoinedConfig(this.configFile, o.join);
+    writeJoinedConfig(this.configFile, o.join, o.join.caPem ? { caPem: o.join.caPem } : {});
   }
 
   async start(): Promise<void> {

@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ensureTestImage, needDocker } from '../../helpers/docker.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { ADMIN, freePort, NodeProc, RelayProc, waitFor } from './harness.js';
+import { ADMIN, NodeProc, RelayProc, relayPorts, waitFor } from './harness.js';
 
 test('apply a pod → Running in edgectl get pods; logs and followed logs through the relay; relay down + node restart keeps the pod running, unchanged after reconnect', async (t) => {
   const docker = await needDocker(t);
   if (!docker) return;
   const image = await ensureTestImage(docker);
   const dir = tmpDir(t, 'edgecore-relay-pod-');
-  const relay = new RelayProc({ dir, ports: { api: await freePort(), mqtt: await freePort(), ws: await freePort() } });
+  const relay = new RelayProc({ dir, ports: await relayPorts() });
   t.after(() => relay.stop('SIGKILL'));
   await relay.start();
   const name = `podnode-${randomBytes(3).toString('hex')}`;
@@ -61,7 +61,7 @@ spec:
 
   // follow: new lines keep coming until we hang up
   const ac = new AbortController();
-  const res = await fetch(`${relay.api}/edge/v1/logs/default/ticker?follow=1&tail=0`, { headers: { authorization: `Bearer ${ADMIN}` }, signal: ac.signal });
+  const res = await relay.fetch()(`${relay.api}/edge/v1/logs/default/ticker?follow=1&tail=0`, { headers: { authorization: `Bearer ${ADMIN}` }, signal: ac.signal });
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
   let text = '';

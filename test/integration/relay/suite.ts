@@ -15,7 +15,7 @@ import { topics } from '../../../src/contract/topics.js';
 import { openNodeStore } from '../../../src/store/store.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { needService } from '../../helpers/service.js';
-import { freePort, NodeProc, Proc, RelayProc, waitFor } from './harness.js';
+import { freePort, NodeProc, Proc, RelayProc, relayPorts, waitFor } from './harness.js';
 
 export type Mode = 'embedded' | 'mosquitto';
 
@@ -62,7 +62,7 @@ interface World {
 
 async function world(t: TestContext, mode: Mode): Promise<World | undefined> {
   const dir = tmpDir(t, 'edgecore-relay-');
-  const ports = { api: await freePort(), mqtt: await freePort(), ws: await freePort() };
+  const ports = await relayPorts();
   if (mode === 'embedded') {
     const relay = new RelayProc({ dir, ports });
     t.after(() => relay.stop('SIGKILL'));
@@ -80,11 +80,16 @@ async function world(t: TestContext, mode: Mode): Promise<World | undefined> {
   const port = await freePort();
   const passwordFile = join(dir, 'mosquitto.passwd');
   const aclFile = join(dir, 'mosquitto.acl');
+  // mosquitto's TLS listener certificate comes from the relay's CA (written by the relay)
+  const certFile = join(dir, 'mosquitto.crt');
+  const keyFile = join(dir, 'mosquitto.key');
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(
     conf,
     [
       `listener ${port} 127.0.0.1`,
+      `certfile ${certFile}`,
+      `keyfile ${keyFile}`,
       'allow_anonymous false',
       `password_file ${passwordFile}`,
       `acl_file ${aclFile}`,
@@ -97,10 +102,10 @@ async function world(t: TestContext, mode: Mode): Promise<World | undefined> {
       '',
     ].join('\n'),
   );
-  const url = `mqtt://127.0.0.1:${port}`;
-  const relay = new RelayProc({ dir, ports, external: { url, password: 'relay-secret', passwordFile, aclFile } });
+  const url = `mqtts://127.0.0.1:${port}`;
+  const relay = new RelayProc({ dir, ports, external: { url, password: 'relay-secret', passwordFile, aclFile, certFile, keyFile } });
   t.after(() => relay.stop('SIGKILL'));
-  await relay.start(); // writes the password and ACL files
+  await relay.start(); // writes the password, ACL, certificate and key files
   let mosq: Proc | undefined;
   const startMosq = async (): Promise<void> => {
     const m = new Proc('mosquitto', spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -278,12 +283,14 @@ export function syncSuite(mode: Mode): void {
     const jb = await w.relay.join('node-b');
     await w.reload();
     const url = w.brokerUrl(ja);
+    assert.match(url, /^mqtts:\/\//, 'nodes are handed a TLS URL');
+    const ca = w.relay.caPem;
     // wrong password, and a's password for b's name, are refused
-    await assert.rejects(mqtt.connectAsync(url, { clientId: 'node-b', username: 'node-b', password: ja.password, reconnectPeriod: 0, connectTimeout: 3000 }));
+    await assert.rejects(mqtt.connectAsync(url, { clientId: 'node-b', username: 'node-b', password: ja.password, ca, reconnectPeriod: 0, connectTimeout: 3000 }));
     // b has a retained desired document, and publishes a report
-    const b = await mqtt.connectAsync(url, { clientId: 'node-b', username: 'node-b', password: jb.password, reconnectPeriod: 0 });
+    const b = await mqtt.connectAsync(url, { clientId: 'node-b', username: 'node-b', password: jb.password, ca, reconnectPeriod: 0 });
     t.after(() => b.endAsync(true));
-    const a = await mqtt.connectAsync(url, { clientId: 'node-a', username: 'node-a', password: ja.password, reconnectPeriod: 0 });
+    const a = await mqtt.connectAsync(url, { clientId: 'node-a', username: 'node-a', password: ja.password, ca, reconnectPeriod: 0 });
     t.after(() => a.endAsync(true));
     const seen: string[] = [];
     a.on('message', (topic) => seen.push(topic));
@@ -301,7 +308,7 @@ export function syncSuite(mode: Mode): void {
     // so the PUBACK may never come: do not wait for it)
     a.publish(topics.reportedState('node-b'), JSON.stringify({ kind: 'ConfigMap', namespace: 'default', name: 'fleet-wide', status: { forged: true }, desiredVersion: 99, timestamp: Date.now() }), { qos: 1 }, () => undefined);
     await new Promise((r) => setTimeout(r, 300));
-    const a2 = a.connected ? a : await mqtt.connectAsync(url, { clientId: 'node-a', username: 'node-a', password: ja.password, reconnectPeriod: 0 });
+    const a2 = a.connected ? a : await mqtt.connectAsync(url, { clientId: 'node-a', username: 'node-a', password: ja.password, ca, reconnectPeriod: 0 });
     await a2.publishAsync(topics.reportedState('node-a'), JSON.stringify({ kind: 'ConfigMap', namespace: 'default', name: 'fleet-wide', status: { marker: true }, desiredVersion: 3, timestamp: Date.now() }), { qos: 1 });
     const view = await waitFor('marker from node-a recorded', async () => {
       const o = await w.relay.http<{ reported: { node: string; status: Record<string, unknown> }[] }>('GET', '/edge/v1/objects/ConfigMap/default/fleet-wide');

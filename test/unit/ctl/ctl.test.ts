@@ -53,7 +53,12 @@ test('server and token: flags over env over config file; missing ones explained'
   const dir = tmpDir(t);
   const f = join(dir, 'c.yaml');
   writeFileSync(f, 'server: http://file\ntoken: ftok\n');
-  assert.deepEqual(resolveSettings({ configFile: f, env: {} }), { server: 'http://file', token: 'ftok', source: f });
+  assert.deepEqual(resolveSettings({ configFile: f, env: {} }), { server: 'http://file', token: 'ftok', caFile: '', source: f });
+  writeFileSync(f, 'server: https://file\ntoken: ftok\ncaFile: /etc/ca.crt\n');
+  assert.equal(resolveSettings({ configFile: f, env: {} }).caFile, '/etc/ca.crt');
+  assert.equal(resolveSettings({ configFile: f, env: { EDGECTL_CA_FILE: '/env.crt' } }).caFile, '/env.crt');
+  assert.equal(resolveSettings({ configFile: f, caFile: '/flag.crt', env: { EDGECTL_CA_FILE: '/env.crt' } }).caFile, '/flag.crt');
+  writeFileSync(f, 'server: http://file\ntoken: ftok\n');
   assert.equal(resolveSettings({ configFile: f, env: { EDGECTL_SERVER: 'http://env' } }).server, 'http://env');
   assert.equal(resolveSettings({ configFile: f, server: 'http://flag', env: { EDGECTL_SERVER: 'http://env' } }).server, 'http://flag');
   assert.throws(() => resolveSettings({ env: {}, home: dir, cwd: dir }), /no relay server: pass --server URL, set EDGECTL_SERVER/);
