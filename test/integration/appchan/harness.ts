@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import { writeJoinedConfig } from '../../../src/cli/edgecore/join.js';
 import type Docker from 'dockerode';
 import type { JoinResponse } from '../../../src/contract/api.js';
+import { EDGE_PATHS } from '../../../src/contract/join.js';
 import { openDatabase } from '../../../src/lib/sqlite.js';
 import { freePort, spawnEntry, type Proc } from '../relay/harness.js';
 import { kubectlPath } from '../relay/apiserver/kubectl.js';
@@ -51,8 +52,9 @@ export class AppRelay {
       stringify({
         dataDir: join(dir, 'relay-data'),
         log: { level: 'info', format: 'json' },
-        api: { host: '127.0.0.1', port: ports.api, adminToken: ADMIN, insecureLocalAdmin: true },
-        broker: { host: '127.0.0.1', port: ports.mqtt, ws: { enabled: false } },
+        // plain HTTP and MQTT on loopback (kubectl then sends no token: the local admin is trusted)
+        api: { host: '127.0.0.1', port: ports.api, adminToken: ADMIN, insecureLocalAdmin: true, tls: { enabled: false } },
+        broker: { host: '127.0.0.1', port: ports.mqtt, tls: { enabled: false }, plaintext: true, ws: { enabled: false } },
         nodes: { notReadyAfterSeconds: 5 },
         appchannel: {
           ...(o.quota ? { quota: o.quota } : {}),
@@ -116,9 +118,9 @@ export class AppRelay {
   }
 
   async join(node: string): Promise<JoinResponse> {
-    const tok = await fetch(this.api + '/edge/v1/tokens', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{}' });
+    const tok = await fetch(this.api + EDGE_PATHS.tokens, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{}' });
     const { token } = (await tok.json()) as { token: string };
-    const res = await fetch(this.api + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node }) });
+    const res = await fetch(this.api + EDGE_PATHS.join, { method: 'POST', body: JSON.stringify({ token, node }) });
     if (!res.ok) throw new Error(`join ${node}: ${res.status} ${await res.text()}`);
     return (await res.json()) as JoinResponse;
   }
