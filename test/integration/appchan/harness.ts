@@ -139,6 +139,8 @@ export interface NodeOptions {
   /** the relay's MQTT URL the node uses (a cuttable TCP relay, say) */
   relayUrl?: string;
   staticPods?: string;
+  /** the node's eventbus on an external broker (mosquitto) at this URL instead of its embedded one */
+  eventbusUrl?: string;
   eventbusPort: number;
   servicebusPort: number;
 }
@@ -161,7 +163,7 @@ export class AppNode {
         ops: { port: 0 },
         modules: {
           metamanager: { api: { enabled: false } },
-          eventbus: { host: '127.0.0.1', port: o.eventbusPort },
+          eventbus: o.eventbusUrl ? { mode: 'external', url: o.eventbusUrl } : { host: '127.0.0.1', port: o.eventbusPort },
           servicebus: { enabled: true, host: '127.0.0.1', port: o.servicebusPort },
           edged: o.staticPods ? { staticPodPath: o.staticPods, resyncSeconds: 2 } : { enabled: false, staticPodPath: '' },
           devicetwin: { enabled: false },
@@ -174,7 +176,14 @@ export class AppNode {
   }
 
   get eventbus(): string {
-    return `mqtt://127.0.0.1:${this.o.eventbusPort}`;
+    return this.o.eventbusUrl ?? `mqtt://127.0.0.1:${this.o.eventbusPort}`;
+  }
+
+  /** external eventbus: end the app tap's persistent session on the broker (it would outlive the test) */
+  async forgetSession(): Promise<void> {
+    if (!this.o.eventbusUrl) return;
+    const c = await mqtt.connectAsync(this.o.eventbusUrl, { clientId: `edgecore-apps-${this.o.name}`, protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
+    await c.endAsync();
   }
 
   get servicebus(): string {
