@@ -137,7 +137,8 @@ export class Daemon {
         const r = await fetch(`http://127.0.0.1:${this.ports.ops}/healthz`);
         return r.ok ? true : undefined;
       },
-      60_000,
+      // a deadline, not a measure: a TCG guest on a busy host can take a minute to load the bundle
+      180_000,
       50,
     );
     return Math.round(performance.now() - t0);

@@ -85,7 +85,7 @@ export class Relay {
   }
 
   telemetry(node: string): Promise<TelemetryRow[]> {
-    return this.http('GET', `/api/v1/telemetry?node=${node}&limit=100000`);
+    return this.http('GET', `/edge/v1/telemetry?node=${node}&limit=100000`);
   }
 
   async stop(): Promise<void> {
