@@ -16,6 +16,7 @@ import mqtt, { type IPublishPacket } from 'mqtt';
 import { APP_UPLOAD_FILTERS, topicMatches } from '../../contract/appchan.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { keepCopy, subscriptionIdOf } from './overlap.js';
 
 export { topicMatches };
 
@@ -144,8 +145,9 @@ interface TapLink {
   close(): Promise<void>;
 }
 
-async function connectAppTap(url: string, clientId: string, tap: AppTap, log: Logger): Promise<TapLink> {
-  const client = await mqtt.connectAsync(url, {
+async function connectAppTap(url: string, clientId: string, tap: AppTap, log: Logger, initial: readonly string[]): Promise<TapLink> {
+  // handlers in place before the session's queued messages can arrive (right after the CONNACK)
+  const client = mqtt.connect(url, {
     clientId,
     protocolVersion: 5,
     clean: false,
@@ -153,14 +155,21 @@ async function connectAppTap(url: string, clientId: string, tap: AppTap, log: Lo
     reconnectPeriod: 1000,
     connectTimeout: 5000,
   });
+  const wanted = (filters: readonly string[]): string[] => [...new Set([...APP_UPLOAD_FILTERS, ...filters])];
   // the broker's redelivery after a reconnect comes first, marked DUP, under the broker's packet ids for this session
   let settled = false;
+  // the filters whose copies are told apart (overlap.ts), and those subscribed on this connection
+  let current = wanted(initial);
+  let subscribed: string[] = [];
   client.on('connect', () => {
     settled = false;
   });
   client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void): void => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     if (!tap.wants(packet.topic)) return done();
+    // one copy per matching subscription (overlapping filters): keep one
+    const sid = packet.properties?.subscriptionIdentifier;
+    if (!keepCopy(current, packet.topic, sid === undefined ? [] : Array.isArray(sid) ? sid : [sid])) return done();
     try {
       const maybeResend = !settled && packet.dup;
       const dup = tap.take({ client: `broker:${clientId}`, topic: packet.topic, payload, qos: packet.qos, ...(packet.messageId !== undefined ? { messageId: packet.messageId } : {}), maybeResend });
@@ -172,16 +181,24 @@ async function connectAppTap(url: string, clientId: string, tap: AppTap, log: Lo
       client.end(true, () => client.reconnect());
     }
   };
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', (e) => {
+      client.end(true);
+      reject(e);
+    });
+  });
   client.on('error', (e) => log.warn('external broker error (app tap)', { error: e.message }));
-  let current: string[] = [];
   return {
     update: async (filters) => {
-      const want = [...new Set([...APP_UPLOAD_FILTERS, ...filters])];
-      const gone = current.filter((f) => !want.includes(f));
-      const added = want.filter((f) => !current.includes(f));
+      const want = wanted(filters);
+      const gone = subscribed.filter((f) => !want.includes(f));
+      const added = want.filter((f) => !subscribed.includes(f));
       current = want;
+      subscribed = want;
       if (gone.length) await client.unsubscribeAsync(gone);
-      if (added.length) await client.subscribeAsync(added, { qos: 1, nl: true });
+      // one SUBSCRIBE per filter: a subscription identifier is per packet (overlap.ts)
+      for (const f of added) await client.subscribeAsync(f, { qos: 1, nl: true, properties: { subscriptionIdentifier: subscriptionIdOf(f) } });
     },
     publish: async (topic, payload) => {
       await client.publishAsync(topic, payload, { qos: 1, retain: false });
@@ -205,7 +222,7 @@ export async function connectExternalBroker(url: string, clientPrefix: string, l
   });
   client.on('error', (e) => log.warn('external broker error', { error: e.message }));
   client.on('reconnect', () => log.debug('reconnecting to the external broker', { url }));
-  const app = tap ? await connectAppTap(url, tap.clientId, tap.tap, log) : undefined;
+  const app = tap ? await connectAppTap(url, tap.clientId, tap.tap, log, tap.filters) : undefined;
   await app?.update(tap!.filters);
   return {
     subscribe: async (filter, handler) => {
