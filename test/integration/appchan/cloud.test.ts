@@ -152,7 +152,10 @@ test('down: held for an offline node by the rule TTL and delivered when it retur
   const consumer = await Consumer.connect(relay.mqtt, 'edgecore/v1/apps/plant/up/#', `${CONSUMER.username}-down-${process.pid}`);
   t.after(() => consumer.close());
   await consumer.client.publishAsync(`edgecore/v1/apps/plant/down/${name}/setpoints/oven`, '180', { qos: 1 });
-  await waitFor('the consumer message', () => a.got.some((m) => m.topic === 'setpoints/oven' && m.payload === '180') || undefined, 30_000);
+  await waitFor('the consumer message', () => a.got.some((m) => m.topic === 'setpoints/oven' && m.payload === '180') || undefined, 60_000).catch((e: Error) => {
+    const logs = (p: { lines: string[] } | undefined, re: RegExp) => (p?.lines ?? []).filter((l) => re.test(l)).slice(-15).join('\n');
+    throw new Error(`${e.message}\napp got: ${JSON.stringify(a.got)}\nrelay:\n${logs(relay.proc, /appchannel|downlink|consumer|broker/)}\nnode:\n${logs(node.proc, /app|eventbus|edgehub/)}`);
+  });
   assert.deepEqual(
     a.got.filter((m) => m.topic.startsWith('commands/')).map((m) => m.topic),
     ['commands/valve7'],
