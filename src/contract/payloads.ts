@@ -151,6 +151,11 @@ export const presenceSchema = z.object({
   bootId: text(64),
   agentVersion: text(64),
   timestamp: ms,
+  /**
+   * in the Last Will: which connect attempt of this boot (1, 2, ...) the CONNECT belongs to; the
+   * embedded broker refuses an attempt older than one it already accepted (a late, abandoned one)
+   */
+  attempt: z.number().int().min(1).optional(),
 });
 export type Presence = z.output<typeof presenceSchema>;
 

@@ -23,12 +23,15 @@ export class ValidationError extends Error {
 
 /** Configuration was refused; the daemon must not start. */
 export class ConfigError extends ValidationError {
+  /** `message` replaces the default "config FILE is invalid: ..." (e.g. for a missing file) */
   constructor(
     issues: FieldIssue[],
     readonly file?: string,
+    message?: string,
   ) {
     super(issues, file ? `config ${file}` : 'config');
     this.name = 'ConfigError';
+    if (message) this.message = message;
   }
 }
 

@@ -2,6 +2,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { errnoCode, errorMessage } from '../core/errors.js';
+import { yamlIssue, yamlValue } from '../lib/config-file.js';
 
 export interface SourcedDoc {
   /** file name and document number, for messages */
@@ -15,11 +17,12 @@ export function parseManifestText(text: string, source: string): SourcedDoc[] {
   const list = Array.isArray(docs) ? docs : [docs];
   list.forEach((d, i) => {
     if (d.errors.length) {
-      const e = d.errors[0]!;
-      const where = e.linePos?.[0] ? ` line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
-      throw new Error(`${source}:${where} ${e.message.split('\n')[0]}`);
+      const issue = yamlIssue(d.errors[0]!);
+      throw new Error(`${source}: ${issue.path}: ${issue.reason}`);
     }
-    const v = d.toJS() as unknown;
+    const r = yamlValue(() => d.toJS());
+    if ('issue' in r) throw new Error(`${source}: ${r.issue.reason}`);
+    const v = r.value;
     if (v === null || v === undefined) return;
     // a List (kubectl get -o yaml of several objects) expands to its items
     if (typeof v === 'object' && (v as { kind?: unknown }).kind === 'List' && Array.isArray((v as { items?: unknown }).items)) {
@@ -33,7 +36,12 @@ export function parseManifestText(text: string, source: string): SourcedDoc[] {
 
 export function readManifests(path: string, readStdin: () => string): SourcedDoc[] {
   if (path === '-') return parseManifestText(readStdin(), '<stdin>');
-  const st = statSync(path);
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new Error(errnoCode(e) === 'ENOENT' ? `${path}: no such file or directory` : `${path}: ${errorMessage(e)}`);
+  }
   if (st.isDirectory()) {
     return readdirSync(path)
       .filter((f) => /\.(ya?ml|json)$/.test(f))

@@ -31,6 +31,8 @@ export const relayConfigSchema = section({
     insecureLocalAdmin: z.boolean().default(false),
     /** changes kept so a watch can resume from an older resourceVersion (older → 410 Expired) */
     watchWindow: z.number().int().min(100).default(10_000),
+    /** concurrent API connections; more are closed at once (keep below broker.reservedFiles) */
+    maxConnections: z.number().int().min(1).default(128),
     /** how nodes and kubectl reach this API (join commands, kubeconfigs); empty = derived */
     publicUrl: z.string().default(''),
     tls: section({
@@ -82,6 +84,18 @@ export const relayConfigSchema = section({
     }),
     /** the broker URL handed to joining nodes; empty = derived from the API request's host */
     publicUrl: z.string().default(''),
+    /**
+     * most broker connections at once (TCP + TLS + WebSocket, embedded); 0 = the process's
+     * open-file limit minus `reservedFiles`. Connections beyond it are closed at once.
+     */
+    maxConnections: z.number().int().min(0).default(0),
+    /**
+     * CONNECTs handled at once (arrival to CONNACK, embedded); more are turned away at once and
+     * the node retries after its backoff, instead of waiting past its connect timeout. 0 = no limit
+     */
+    maxConnecting: z.number().int().min(0).default(500),
+    /** descriptors kept free for the API, the store and the process when the cap is derived */
+    reservedFiles: z.number().int().min(16).default(256),
     /** MQTT keepalive the relay's own client uses (external mode) */
     keepaliveSeconds: z.number().int().min(5).default(60),
   }),

@@ -173,7 +173,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   // the service is created after the transport but the embedded broker asks it to authenticate
   let service: RelayService | undefined;
   if (!external) {
-    embedded = new EmbeddedBroker(config.broker, brokerTls, (u, p) => service?.authenticate(u, p) ?? false, log.child('broker'), taps);
+    embedded = new EmbeddedBroker(config.broker, brokerTls, (u, p) => service?.authenticate(u, p) ?? Promise.resolve(false), log.child('broker'), taps);
     transport = embedded;
   } else {
     transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem, undefined, taps);
@@ -251,6 +251,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     },
     onUpgrade: kube.upgrade,
   });
+  server.maxConnections = config.api.maxConnections; // part of broker.reservedFiles: the API never starves the process
   const apiUrl = await listenApi(server, config.api.port, config.api.host);
   if (!apiTls) log.warn('the API serves plain HTTP (api.tls.enabled: false): tokens cross the network in clear, and kubectl will not send them');
   if (!external && config.broker.plaintext) log.warn('plain MQTT listener on (broker.plaintext: true): node passwords cross the network in clear', { port: ports.mqtt });

@@ -88,14 +88,15 @@ export class RelayService {
 
   /**
    * The embedded broker's password check. The stored hash is read every time (a rotation by
-   * `edgerelay rotate node` in another process takes effect at once); only PBKDF2 is cached.
+   * `edgerelay rotate node` in another process takes effect at once); only PBKDF2 is cached, and
+   * it runs on the thread pool (a reconnect storm's checks do not hold the event loop).
    */
-  authenticate(username: string, password: string): boolean {
+  async authenticate(username: string, password: string): Promise<boolean> {
     const n = this.d.store.getNode(username);
     if (!n) return false;
     const key = `${sha256(password)}:${n.passwordHash}`;
     if (this.authCache.get(username) === key) return true;
-    if (!verifyPassword(password, n.passwordHash)) return false;
+    if (!(await verifyPassword(password, n.passwordHash))) return false;
     this.authCache.set(username, key);
     return true;
   }

@@ -160,8 +160,12 @@ export class RelaySync {
         return;
       }
       case 'sync': {
-        if (!this.parse(node, channel, syncRequestSchema, payload)) return;
+        const s = this.parse(node, channel, syncRequestSchema, payload);
+        if (!s) return;
         this.touch(node);
+        // a node that already holds the current document needs nothing (after a reconnect it got
+        // the retained one anyway); a reconnect storm then costs one document per node, not two
+        if (s.epoch === this.d.store.epoch() && s.appliedVersion === this.d.store.desiredVersion(node)) return;
         void this.publishDesired([node]);
         return;
       }

@@ -13,7 +13,7 @@ export function bundlePath(entry: 'edgecore' | 'edgerelay' | 'edgectl'): string 
 export interface RunningProcess {
   child: ChildProcess;
   output: () => string;
-  /** resolves when the combined output matches, rejects on exit or timeout */
+  /** resolves when the combined output matches, rejects on exit or timeout (which only bounds a failing test) */
   waitFor: (re: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -29,7 +29,7 @@ export function startProcess(entry: 'edgecore' | 'edgerelay' | 'edgectl', args: 
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const waitFor = (re: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> =>
+  const waitFor = (re: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
         const m = out.match(re);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { RelayClient } from '../../ctl/client.js';
 import { apply, deleteCmd, describe, describeError, get, logs, token, twin, UsageError as CtlUsage, type Io } from '../../ctl/commands.js';
 import { resolveSettings } from '../../ctl/settings.js';
+import { errnoCode, errorMessage } from '../../core/errors.js';
 import { tlsFetch } from '../../lib/tls-fetch.js';
 import { VERSION } from '../../version.js';
 import { EXIT, flagString, parseArgs, runCli, UsageError } from '../args.js';
@@ -20,8 +21,9 @@ Usage:
   edgectl --version | --help
 
 Connection: --server URL --token T --ca-file F, else EDGECTL_SERVER / EDGECTL_TOKEN / EDGECTL_CA_FILE,
-else the config file (--config FILE, EDGECTL_CONFIG, ./.edgecore/edgectl.yaml, or ~/.edgectl/config.yaml,
-with "server:", "token:" and "caFile:" — the relay's CA, dataDir/pki/ca.crt on the relay).
+else the config file (--config FILE, EDGECTL_CONFIG, ./.edgecore/edgectl.yaml or the one in the checkout
+this edgectl runs from, or ~/.edgectl/config.yaml), with "server:", "token:" and "caFile:" (the relay's CA,
+dataDir/pki/ca.crt on the relay).
 Errors go to stderr; the exit code is non-zero on any failure.`;
 
 const VALUED = new Set(['f', 'filename', 'n', 'namespace', 'o', 'output', 'node', 'c', 'container', 'tail', 'server', 's', 'token', 'config', 'ttl', 'ca-file']);
@@ -53,13 +55,13 @@ export async function main(argvIn: readonly string[], io: Io, env: NodeJS.Proces
     io.out(HELP + '\n');
     return cmd || args.flags.has('help') || args.flags.has('h') ? EXIT.OK : EXIT.USAGE;
   }
-  const settings = resolveSettings({ server: flagString(args, 'server', 's'), token: flagString(args, 'token'), caFile: flagString(args, 'ca-file'), configFile: flagString(args, 'config'), env });
+  const settings = resolveSettings({ server: flagString(args, 'server', 's'), token: flagString(args, 'token'), caFile: flagString(args, 'ca-file'), configFile: flagString(args, 'config'), env, script: process.argv[1] });
   let ca: string | undefined;
   if (settings.caFile) {
     try {
       ca = readFileSync(settings.caFile, 'utf8');
     } catch (e) {
-      throw new Error(`CA file ${settings.caFile}: ${(e as Error).message}`);
+      throw new Error(errnoCode(e) === 'ENOENT' ? `CA file ${settings.caFile} not found` : `CA file ${settings.caFile} cannot be read: ${errorMessage(e)}`);
     }
   }
   const client = new RelayClient({ server: settings.server, token: settings.token, ...(ca ? { fetchImpl: tlsFetch({ ca }) } : {}) });

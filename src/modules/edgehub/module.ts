@@ -38,6 +38,8 @@ export class EdgeHub implements NodeModule {
   private client?: MqttClient;
   private stopped = false;
   private attempt = 0;
+  /** connect attempts in this boot; each CONNECT's Will names its attempt (see willFor) */
+  private connects = 0;
   private reconnectTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
   private flushing = false;
@@ -96,10 +98,8 @@ export class EdgeHub implements NodeModule {
     const ctx = this.ctx!;
     const { config } = ctx.services;
     const hub = config.modules.edgehub;
-    const node = config.node.name;
-    const will: Presence = { online: false, bootId: this.bootId, agentVersion: ctx.services.version, timestamp: Date.now() };
     const client = mqtt.connect(hub.relay.url, {
-      clientId: node,
+      clientId: config.node.name,
       clean: false,
       keepalive: hub.keepaliveSeconds,
       reconnectPeriod: 0,
@@ -107,7 +107,7 @@ export class EdgeHub implements NodeModule {
       resubscribe: false,
       ...(hub.relay.username ? { username: hub.relay.username, password: hub.relay.password } : {}),
       ...(hub.relay.caFile ? { ca: readFileSync(hub.relay.caFile) } : {}),
-      will: { topic: topics.presence(node), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
+      will: this.willFor(),
     });
     this.client = client;
     client.on('connect', (ack) => {
@@ -139,8 +139,22 @@ export class EdgeHub implements NodeModule {
     this.ctx!.log.info('relay unreachable; the node keeps running from its store', { retryInMs: delay, lastError: this.lastError });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (!this.stopped && this.client && !this.client.connected) this.client.reconnect();
+      if (this.stopped || !this.client || this.client.connected) return;
+      this.client.options.will = this.willFor();
+      this.client.reconnect();
     }, delay);
+  }
+
+  /**
+   * The Last Will of the next connect attempt: presence "offline", naming the attempt. A timed-out
+   * attempt's socket is closed (mqtt.js destroys it), but the relay may still read its CONNECT
+   * late — after a later attempt connected; the attempt number lets the broker refuse it instead
+   * of handing it the session (clean: false, same client id).
+   */
+  private willFor(): NonNullable<mqtt.IClientOptions['will']> {
+    const node = this.ctx!.services.config.node.name;
+    const will: Presence = { online: false, bootId: this.bootId, agentVersion: this.ctx!.services.version, timestamp: Date.now(), attempt: ++this.connects };
+    return { topic: topics.presence(node), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true };
   }
 
   private async onConnected(client: MqttClient): Promise<void> {

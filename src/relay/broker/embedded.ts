@@ -10,6 +10,7 @@
  * hook runs after the PUBACK is written).
  */
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
@@ -21,17 +22,33 @@ import { safeEqual } from '../auth.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { RelayConfig } from '../config.js';
+import { AttemptLedger, attemptMarkOf, ConnectionGate, ConnectThrottle, connectionCap, parseOpenFileLimit, type AttemptMark } from './admission.js';
+import { BoundedBus } from './emitter.js';
 import { indexedMemoryPersistence } from './retained.js';
 import { APP_CHANNELS, UPLINK_CHANNELS, type AppTaps, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
 
 /** Checks a node's password; the relay supplies it (store + cache). */
-export type Authenticator = (username: string, password: string) => boolean;
+export type Authenticator = (username: string, password: string) => Promise<boolean>;
 
+const SERVER_UNAVAILABLE = 3;
 const AUTH_FAILED = 4; // BAD_USERNAME_OR_PASSWORD
 const NOT_AUTHORIZED = 5;
 
 function authError(code: number, msg: string): Error & { returnCode: number } {
   return Object.assign(new Error(msg), { returnCode: code });
+}
+
+/** resolves after at least one complete poll phase (two check phases later) */
+const oneLoopTurn = (): Promise<void> => new Promise((r) => setImmediate(() => setImmediate(r)));
+
+/**
+ * Whether the node already closed this connection (its EOF has been read). Node exposes "end
+ * emitted" but not "end received"; aedes pauses the stream while it authenticates, so the end is
+ * never emitted there — the readable state's `ended` flag is the only witness.
+ */
+function peerClosed(client: Client): boolean {
+  const conn = client.conn as { destroyed?: boolean; _readableState?: { ended?: boolean } };
+  return conn.destroyed === true || conn._readableState?.ended === true;
 }
 
 export class EmbeddedBroker implements RelayTransport {
@@ -42,6 +59,12 @@ export class EmbeddedBroker implements RelayTransport {
   /** the listeners that speak TLS (mqtts, wss): a renewed certificate goes to them */
   private readonly secure: { setSecureContext(o: { cert: string; key: string }): void }[] = [];
   private readonly addrs: Record<string, string> = {};
+  private gate?: ConnectionGate;
+  private throttle?: ConnectThrottle;
+  private bus?: BoundedBus;
+  private readonly ledger = new AttemptLedger();
+  private statsTimer?: NodeJS.Timeout;
+  private readonly counters = { takeovers: 0, closedBeforeAccepted: 0, clientErrors: {} as Record<string, number> };
 
   constructor(
     private readonly cfg: RelayConfig['broker'],
@@ -59,10 +82,27 @@ export class EmbeddedBroker implements RelayTransport {
   }
 
   async start(onMessage: NodeMessageHandler): Promise<void> {
+    const limits = existsSync('/proc/self/limits') ? parseOpenFileLimit(readFileSync('/proc/self/limits', 'utf8')) : undefined;
+    const gate = (this.gate = new ConnectionGate(connectionCap(this.cfg.maxConnections, limits, this.cfg.reservedFiles)));
+    const bus = (this.bus = new BoundedBus(1000));
+    const throttle = (this.throttle = new ConnectThrottle(this.cfg.maxConnecting > 0 ? this.cfg.maxConnecting : Number.MAX_SAFE_INTEGER));
+    const ledger = this.ledger;
+    const marks = new WeakMap<Client, AttemptMark>();
     const aedes = await Aedes.createBroker({
       persistence: indexedMemoryPersistence(),
-      concurrency: 1000,
+      mq: bus,
       drainTimeout: 10_000,
+      preConnect: (client, packet, done) => {
+        const mark = attemptMarkOf(packet.will?.payload);
+        if (mark) marks.set(client, mark);
+        if (ledger.isStale(packet.clientId, mark)) {
+          ledger.staleRefused++;
+          return done(new Error('an abandoned connect attempt'), false);
+        }
+        if (!throttle.begin(client.conn)) return done(new Error('too many connects in progress'), false);
+        if (this.clients()[packet.clientId]) this.counters.takeovers++;
+        return done(null, true);
+      },
       authenticate: (client: Client, username, password, done) => {
         const u = username ?? '';
         if (isConsumer(u)) {
@@ -73,8 +113,20 @@ export class EmbeddedBroker implements RelayTransport {
           return done(null, true);
         }
         if (!u || !password || client.id !== u) return done(authError(NOT_AUTHORIZED, 'client id must equal the node name'), false);
-        if (!this.authenticate(u, password.toString())) return done(authError(AUTH_FAILED, 'bad credentials'), false);
-        return done(null, true);
+        this.authenticate(u, password.toString())
+          .then(async (ok) => {
+            if (!ok) return done(authError(AUTH_FAILED, 'bad credentials'), false);
+            // one full turn of the event loop: a node that gave up on this attempt closed its
+            // socket long ago, and its EOF is read now — before the session is taken over
+            await oneLoopTurn();
+            if (peerClosed(client)) {
+              this.counters.closedBeforeAccepted++;
+              return done(authError(SERVER_UNAVAILABLE, 'the node closed this connection before it was accepted'), false);
+            }
+            if (!ledger.admit(u, marks.get(client))) return done(authError(SERVER_UNAVAILABLE, 'a later connect attempt of this node came first'), false);
+            return done(null, true);
+          })
+          .catch((e: unknown) => done(authError(SERVER_UNAVAILABLE, `authentication failed: ${errorMessage(e)}`), false));
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null);
@@ -122,21 +174,30 @@ export class EmbeddedBroker implements RelayTransport {
       },
     });
     this.aedes = aedes;
-    aedes.on('clientError', (client, err) => this.log.debug('client error', { client: client.id, error: err.message }));
+    aedes.on('connackSent', (_packet, client) => throttle.end(client.conn));
+    aedes.on('clientError', (client, err) => {
+      const reason = err.message.slice(0, 48);
+      this.counters.clientErrors[reason] = (this.counters.clientErrors[reason] ?? 0) + 1;
+      this.log.debug('client error', { client: client.id, error: err.message });
+    });
+    this.statsTimer = setInterval(() => this.logStats(), 10_000);
+    this.statsTimer.unref();
 
     if (this.cfg.plaintext || !this.tls) {
-      const tcp = createNetServer(aedes.handle);
+      const tcp = createNetServer((conn) => gate.admit(conn) && aedes.handle(conn));
       this.addrs.mqtt = await this.listen(tcp, this.cfg.port, 'mqtt');
     }
     const tlsOpts = this.tls ? { cert: this.tls.cert, key: this.tls.key, minVersion: 'TLSv1.2' as const } : undefined;
     if (tlsOpts) {
       const tls = createTlsServer(tlsOpts, aedes.handle);
+      tls.prependListener('connection', (raw) => gate.admit(raw)); // counted (or refused) before the handshake
       this.secure.push(tls);
       tls.on('tlsClientError', (e) => this.log.debug('TLS handshake refused', { error: e.message }));
       this.addrs.mqtts = await this.listen(tls, this.cfg.tls.port, 'mqtts');
     }
     if (this.cfg.ws.enabled) {
       const http = tlsOpts ? createHttpsServer(tlsOpts) : createHttpServer();
+      http.prependListener('connection', (raw) => gate.admit(raw));
       if (tlsOpts) this.secure.push(http as ReturnType<typeof createHttpsServer>);
       const wss = new WebSocketServer({ server: http, path: this.cfg.ws.path });
       wss.on('connection', (ws, req) => {
@@ -203,7 +264,38 @@ export class EmbeddedBroker implements RelayTransport {
     }
   }
 
+  /** connections, refusals and errors since start (logged every 10 s while they change) */
+  stats(): Record<string, unknown> {
+    const m = process.memoryUsage();
+    return {
+      connections: this.gate?.connections ?? 0,
+      connectionCap: this.gate?.cap ?? 0,
+      peakConnections: this.gate?.peak ?? 0,
+      refusedAtCap: this.gate?.refused ?? 0,
+      refusedBusy: this.throttle?.refused ?? 0,
+      abandonedAttemptsRefused: this.ledger.staleRefused,
+      closedBeforeAccepted: this.counters.closedBeforeAccepted,
+      takeovers: this.counters.takeovers,
+      clientErrors: { ...this.counters.clientErrors },
+      busQueuedMax: this.bus?.maxQueued ?? 0,
+      rssMiB: Math.round(m.rss / 1048576),
+      heapUsedMiB: Math.round(m.heapUsed / 1048576),
+      heapTotalMiB: Math.round(m.heapTotal / 1048576),
+      externalMiB: Math.round(m.external / 1048576),
+    };
+  }
+
+  private lastStats = '';
+  private logStats(): void {
+    const s = this.stats();
+    const key = JSON.stringify({ ...s, rssMiB: 0, heapUsedMiB: 0, heapTotalMiB: 0, externalMiB: 0 });
+    if (key === this.lastStats) return;
+    this.lastStats = key;
+    this.log.info('broker stats', s);
+  }
+
   async stop(): Promise<void> {
+    clearInterval(this.statsTimer);
     this.wss?.close();
     for (const s of this.servers) {
       if ('closeAllConnections' in s) s.closeAllConnections();

@@ -1,5 +1,6 @@
 /** The relay store on SQLite (one file, WAL). See types.ts for the contract. */
 import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
 import type { Manifest } from '../../contract/resources/kinds.js';
 import { stableStringify } from '../../lib/json.js';
 import { migrate, openDatabase, type Db } from '../../lib/sqlite.js';
@@ -61,7 +62,19 @@ const objectFromRow = (r: ObjectRow): ObjectRecord => ({
 });
 
 export class SqliteRelayStore implements RelayStore {
+  /** prepared statements by SQL text: preparing costs more than running these small queries */
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(private readonly db: Db) {}
+
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
 
   static open(file: string): SqliteRelayStore {
     const db = openDatabase(file);
@@ -83,16 +96,16 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   epoch(): string {
-    return (this.db.prepare("SELECT value FROM relay_meta WHERE key = 'epoch'").get() as { value: string }).value;
+    return (this.sql("SELECT value FROM relay_meta WHERE key = 'epoch'").get() as { value: string }).value;
   }
 
   createToken(tokenHash: string, expiresAt: Date, now: Date): void {
-    this.db.prepare('DELETE FROM tokens WHERE expires_at < ?').run(now.toISOString());
-    this.db.prepare('INSERT INTO tokens (hash, expires_at, created_at) VALUES (?, ?, ?)').run(tokenHash, expiresAt.toISOString(), now.toISOString());
+    this.sql('DELETE FROM tokens WHERE expires_at < ?').run(now.toISOString());
+    this.sql('INSERT INTO tokens (hash, expires_at, created_at) VALUES (?, ?, ?)').run(tokenHash, expiresAt.toISOString(), now.toISOString());
   }
 
   checkToken(tokenHash: string, now: Date): boolean {
-    const r = this.db.prepare('SELECT expires_at FROM tokens WHERE hash = ?').get(tokenHash) as { expires_at: string } | undefined;
+    const r = this.sql('SELECT expires_at FROM tokens WHERE hash = ?').get(tokenHash) as { expires_at: string } | undefined;
     return !!r && new Date(r.expires_at).getTime() > now.getTime();
   }
 
@@ -104,63 +117,63 @@ export class SqliteRelayStore implements RelayStore {
            ON CONFLICT(name) DO UPDATE SET password_hash = excluded.password_hash, labels = excluded.labels`,
         )
         .run(name, passwordHash, JSON.stringify(labels), now.toISOString());
-      this.db.prepare('INSERT OR IGNORE INTO node_versions (node, version) VALUES (?, 1)').run(name);
+      this.sql('INSERT OR IGNORE INTO node_versions (node, version) VALUES (?, 1)').run(name);
     });
     return this.getNode(name)!;
   }
 
   getNode(name: string): NodeRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM nodes WHERE name = ?').get(name) as NodeRow | undefined;
+    const r = this.sql('SELECT * FROM nodes WHERE name = ?').get(name) as NodeRow | undefined;
     return r ? nodeFromRow(r) : undefined;
   }
 
   listNodes(): NodeRecord[] {
-    return (this.db.prepare('SELECT * FROM nodes ORDER BY name').all() as NodeRow[]).map(nodeFromRow);
+    return (this.sql('SELECT * FROM nodes ORDER BY name').all() as NodeRow[]).map(nodeFromRow);
   }
 
   deleteNode(name: string): boolean {
-    this.db.prepare('DELETE FROM relay_meta WHERE key = ?').run(`rejoin/${name}`);
-    return this.db.prepare('DELETE FROM nodes WHERE name = ?').run(name).changes > 0;
+    this.sql('DELETE FROM relay_meta WHERE key = ?').run(`rejoin/${name}`);
+    return this.sql('DELETE FROM nodes WHERE name = ?').run(name).changes > 0;
   }
 
   setNodePassword(name: string, passwordHash: string): boolean {
-    return this.db.prepare('UPDATE nodes SET password_hash = ? WHERE name = ?').run(passwordHash, name).changes > 0;
+    return this.sql('UPDATE nodes SET password_hash = ? WHERE name = ?').run(passwordHash, name).changes > 0;
   }
 
   // permissions and revisions live in relay_meta: no schema change
   allowRejoin(name: string, until: Date): void {
-    this.db.prepare('INSERT INTO relay_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(`rejoin/${name}`, until.toISOString());
+    this.sql('INSERT INTO relay_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(`rejoin/${name}`, until.toISOString());
   }
 
   takeRejoin(name: string, now: Date): boolean {
     return this.transaction(() => {
-      const r = this.db.prepare('SELECT value FROM relay_meta WHERE key = ?').get(`rejoin/${name}`) as { value: string } | undefined;
+      const r = this.sql('SELECT value FROM relay_meta WHERE key = ?').get(`rejoin/${name}`) as { value: string } | undefined;
       if (!r) return false;
-      this.db.prepare('DELETE FROM relay_meta WHERE key = ?').run(`rejoin/${name}`);
+      this.sql('DELETE FROM relay_meta WHERE key = ?').run(`rejoin/${name}`);
       return new Date(r.value).getTime() > now.getTime();
     });
   }
 
   credentialsRevision(): number {
-    const r = this.db.prepare("SELECT value FROM relay_meta WHERE key = 'credentials.revision'").get() as { value: string } | undefined;
+    const r = this.sql("SELECT value FROM relay_meta WHERE key = 'credentials.revision'").get() as { value: string } | undefined;
     return r ? Number(r.value) : 0;
   }
 
   bumpCredentialsRevision(): number {
     return this.transaction(() => {
       const next = this.credentialsRevision() + 1;
-      this.db.prepare("INSERT INTO relay_meta (key, value) VALUES ('credentials.revision', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(next));
+      this.sql("INSERT INTO relay_meta (key, value) VALUES ('credentials.revision', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(next));
       return next;
     });
   }
 
   setPresence(name: string, online: boolean, at: Date): void {
-    this.db.prepare('UPDATE nodes SET online = ?, last_contact = ? WHERE name = ?').run(online ? 1 : 0, at.toISOString(), name);
+    this.sql('UPDATE nodes SET online = ?, last_contact = ? WHERE name = ?').run(online ? 1 : 0, at.toISOString(), name);
   }
 
   setContacts(contacts: ReadonlyMap<string, { at: Date; appliedVersion?: number }>): void {
-    const upd = this.db.prepare('UPDATE nodes SET last_contact = ? WHERE name = ?');
-    const ver = this.db.prepare('UPDATE nodes SET applied_version = ? WHERE name = ?');
+    const upd = this.sql('UPDATE nodes SET last_contact = ? WHERE name = ?');
+    const ver = this.sql('UPDATE nodes SET applied_version = ? WHERE name = ?');
     this.transaction(() => {
       for (const [name, c] of contacts) {
         upd.run(c.at.toISOString(), name);
@@ -170,19 +183,19 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   setNodeInfo(name: string, info: Record<string, unknown>, appliedVersion: number): void {
-    this.db.prepare('UPDATE nodes SET info = ?, applied_version = ? WHERE name = ?').run(JSON.stringify(info), appliedVersion, name);
+    this.sql('UPDATE nodes SET info = ?, applied_version = ? WHERE name = ?').run(JSON.stringify(info), appliedVersion, name);
   }
 
   desiredVersion(node: string): number {
-    const r = this.db.prepare('SELECT version FROM node_versions WHERE node = ?').get(node) as { version: number } | undefined;
+    const r = this.sql('SELECT version FROM node_versions WHERE node = ?').get(node) as { version: number } | undefined;
     return r?.version ?? 0;
   }
 
   /** Bump the version of `node` (or of every known node for '*'); returns the nodes bumped. */
   private bump(node: string): string[] {
     if (node === '*') {
-      this.db.prepare('UPDATE node_versions SET version = version + 1').run();
-      return (this.db.prepare('SELECT node FROM node_versions ORDER BY node').all() as { node: string }[]).map((r) => r.node);
+      this.sql('UPDATE node_versions SET version = version + 1').run();
+      return (this.sql('SELECT node FROM node_versions ORDER BY node').all() as { node: string }[]).map((r) => r.node);
     }
     this.db
       .prepare('INSERT INTO node_versions (node, version) VALUES (?, 2) ON CONFLICT(node) DO UPDATE SET version = version + 1')
@@ -218,14 +231,14 @@ export class SqliteRelayStore implements RelayStore {
     return this.transaction(() => {
       const prev = this.getObject(kind, namespace, name);
       if (!prev) return { deleted: false, affected: [] };
-      this.db.prepare('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?').run(kind, namespace, name);
-      this.db.prepare('DELETE FROM reported WHERE kind = ? AND namespace = ? AND name = ?').run(kind, namespace, name);
+      this.sql('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?').run(kind, namespace, name);
+      this.sql('DELETE FROM reported WHERE kind = ? AND namespace = ? AND name = ?').run(kind, namespace, name);
       return { deleted: true, affected: this.bump(prev.node) };
     });
   }
 
   getObject(kind: string, namespace: string, name: string): ObjectRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM objects WHERE kind = ? AND namespace = ? AND name = ?').get(kind, namespace, name) as
+    const r = this.sql('SELECT * FROM objects WHERE kind = ? AND namespace = ? AND name = ?').get(kind, namespace, name) as
       | ObjectRow
       | undefined;
     return r ? objectFromRow(r) : undefined;
@@ -239,11 +252,11 @@ export class SqliteRelayStore implements RelayStore {
     if (f.name) (where.push('name = ?'), args.push(f.name));
     if (f.node) (where.push("(node = ? OR node = '*')"), args.push(f.node));
     const sql = `SELECT * FROM objects ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY kind, namespace, name`;
-    return (this.db.prepare(sql).all(...args) as ObjectRow[]).map(objectFromRow);
+    return (this.sql(sql).all(...args) as ObjectRow[]).map(objectFromRow);
   }
 
   acceptSeq(node: string, stream: string, seq: number): boolean {
-    const r = this.db.prepare('SELECT hwm FROM streams WHERE node = ? AND stream = ?').get(node, stream) as { hwm: number } | undefined;
+    const r = this.sql('SELECT hwm FROM streams WHERE node = ? AND stream = ?').get(node, stream) as { hwm: number } | undefined;
     if (r && seq <= r.hwm) return false;
     this.db
       .prepare('INSERT INTO streams (node, stream, hwm) VALUES (?, ?, ?) ON CONFLICT(node, stream) DO UPDATE SET hwm = excluded.hwm')
@@ -280,15 +293,15 @@ export class SqliteRelayStore implements RelayStore {
       .prepare('INSERT INTO telemetry (node, kind, namespace, name, event, data, desired_version, seq, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(t.node, t.kind, t.namespace, t.name, t.event, JSON.stringify(t.data ?? null), t.desiredVersion, t.seq, t.timestamp);
     const id = Number(info.lastInsertRowid);
-    if (id % 100 === 0) this.db.prepare('DELETE FROM telemetry WHERE id <= ?').run(id - keep);
+    if (id % 100 === 0) this.sql('DELETE FROM telemetry WHERE id <= ?').run(id - keep);
   }
 
   listTelemetry(f: { node?: string; limit?: number }): TelemetryRecord[] {
     const limit = f.limit ?? 1000;
     const rows = (
       f.node
-        ? this.db.prepare('SELECT * FROM (SELECT * FROM telemetry WHERE node = ? ORDER BY id DESC LIMIT ?) ORDER BY id').all(f.node, limit)
-        : this.db.prepare('SELECT * FROM (SELECT * FROM telemetry ORDER BY id DESC LIMIT ?) ORDER BY id').all(limit)
+        ? this.sql('SELECT * FROM (SELECT * FROM telemetry WHERE node = ? ORDER BY id DESC LIMIT ?) ORDER BY id').all(f.node, limit)
+        : this.sql('SELECT * FROM (SELECT * FROM telemetry ORDER BY id DESC LIMIT ?) ORDER BY id').all(limit)
     ) as { id: number; node: string; kind: string; namespace: string; name: string; event: string; data: string; desired_version: number; seq: number | null; timestamp: number }[];
     return rows.map((r) => ({
       id: r.id,

@@ -12,7 +12,8 @@ test('edgecore check reports node status and its conditions; firmware flags make
   const fake = join(dir, 'get_throttled.fake');
   writeFileSync(fake, '0x50005\n');
   const cfg = join(dir, 'c.yaml');
-  writeFileSync(cfg, `dataDir: ${join(dir, 'data')}\nmodules:\n  eventbus: { port: 0 }\n  edged: { enabled: false }\n  nodestatus: { throttledFile: ${fake} }\n`);
+  // every port 0: check probes the ports the node would hold, and this machine may run a node at the defaults
+  writeFileSync(cfg, `dataDir: ${join(dir, 'data')}\nops: { port: 0 }\nmodules:\n  metamanager: { api: { port: 0 } }\n  eventbus: { port: 0 }\n  edged: { enabled: false }\n  nodestatus: { throttledFile: ${fake} }\n`);
   const r = spawnSync(process.execPath, [bundlePath('edgecore'), 'check', '--config', cfg], { encoding: 'utf8' });
   assert.match(r.stdout, /OK\s+node status\s+load [\d.]+ [\d.]+ [\d.]+, \d+ MiB of \d+ MiB free/);
   assert.match(r.stdout, /OK\s+MemoryPressure/);

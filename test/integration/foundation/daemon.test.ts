@@ -67,7 +67,7 @@ test('a bad config is refused with the field path and exit code 78, before anyth
   assert.throws(() => statSync(join(dir, 'data')), /ENOENT/, 'nothing was created');
   const missing = edgecore(['run', '--config', join(dir, 'nope.yaml')]);
   assert.equal(missing.status, 78);
-  assert.match(missing.stderr, /file not found/);
+  assert.match(missing.stderr, /config file \S*nope\.yaml not found/);
 });
 
 test('run starts every enabled module, reports ready, and SIGTERM stops them in reverse order with exit 0', async (t) => {

@@ -55,7 +55,7 @@ export class Proc {
   }
 
   /** the first JSON log record with this msg */
-  async record(msg: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  async record(msg: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
     return waitFor(`${this.name}: "${msg}"\n${this.lines.slice(-20).join('\n')}`, () => {
       for (const l of this.lines) {
         if (!l.startsWith('{')) continue;

@@ -46,7 +46,8 @@ test('manifests: multi-document YAML, folders, Lists, and errors with file and l
   assert.match(docs[1]!.source, /b\.yaml#1$/);
   assert.equal(readManifests('-', () => 'kind: Pod\n').length, 1);
   assert.equal(parseManifestText('kind: List\nitems: [{kind: Pod}, {kind: Secret}]\n', 'x').length, 2);
-  assert.throws(() => parseManifestText('a: [1\n', 'bad.yaml'), /bad\.yaml: line \d+/);
+  assert.throws(() => parseManifestText('a: [1\n', 'bad.yaml'), (e: Error) => /^bad\.yaml: line \d+, column \d+: \S/.test(e.message) && !/ at line|\n/.test(e.message));
+  assert.throws(() => readManifests(join(dir, 'missing.yaml'), () => ''), (e: Error) => e.message === `${join(dir, 'missing.yaml')}: no such file or directory`);
 });
 
 test('server and token: flags over env over config file; missing ones explained', (t) => {
@@ -67,5 +68,9 @@ test('server and token: flags over env over config file; missing ones explained'
   mkdirSync(join(dir, 'co', '.edgecore'), { recursive: true });
   writeFileSync(join(dir, 'co', '.edgecore', 'edgectl.yaml'), 'server: http://demo\ntoken: d\n');
   assert.equal(resolveSettings({ env: {}, home: dir, cwd: join(dir, 'co') }).server, 'http://demo');
-  assert.throws(() => resolveSettings({ configFile: join(dir, 'none.yaml'), env: {} }), /not found/);
+  assert.throws(() => resolveSettings({ configFile: join(dir, 'none.yaml'), env: {} }), (e: Error) => e.message === `config file ${join(dir, 'none.yaml')} not found`);
+  // outside the checkout: the demo's file beside the running dist/edgectl.js
+  assert.equal(resolveSettings({ env: {}, home: dir, cwd: dir, script: join(dir, 'co', 'dist', 'edgectl.js') }).server, 'http://demo');
+  writeFileSync(join(dir, 'typo.yaml'), 'server: http://x\ntokn: t\n');
+  assert.throws(() => resolveSettings({ configFile: join(dir, 'typo.yaml'), env: {} }), /typo\.yaml is invalid: tokn: unknown field/);
 });

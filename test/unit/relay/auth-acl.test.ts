@@ -26,23 +26,23 @@ test('contract topics parse back into node and channel', () => {
   assert.equal(parseNodeTopic('elsewhere/n1/desired'), undefined);
 });
 
-test('password hashes verify, and wrong passwords do not', () => {
+test('password hashes verify, and wrong passwords do not', async () => {
   const h = hashPassword('s3cret');
   assert.match(h, /^\$7\$1000\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
-  assert.ok(verifyPassword('s3cret', h));
-  assert.ok(!verifyPassword('s3cret ', h));
-  assert.ok(!verifyPassword('s3cret', 'plain'));
+  assert.ok(await verifyPassword('s3cret', h));
+  assert.ok(!(await verifyPassword('s3cret ', h)));
+  assert.ok(!(await verifyPassword('s3cret', 'plain')));
 });
 
-test('hashes are mosquitto $7$ hashes (checked against mosquitto_passwd when installed)', (t) => {
+test('hashes are mosquitto $7$ hashes (checked against mosquitto_passwd when installed)', async (t) => {
   if (!existsSync('/usr/bin/mosquitto_passwd')) return t.skip('skipped: mosquitto_passwd not installed');
   const dir = mkdtempSync(join(tmpdir(), 'ec-pw-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const f = join(dir, 'pw');
   execFileSync('mosquitto_passwd', ['-c', '-b', f, 'u', 'pass-word']);
   const theirs = readFileSync(f, 'utf8').trim().split(':')[1]!;
-  assert.ok(verifyPassword('pass-word', theirs), 'our verifier accepts a mosquitto hash');
-  assert.ok(!verifyPassword('other', theirs));
+  assert.ok(await verifyPassword('pass-word', theirs), 'our verifier accepts a mosquitto hash');
+  assert.ok(!(await verifyPassword('other', theirs)));
 });
 
 test('mosquitto files: relay account first, one line per node, pattern ACL', () => {

@@ -92,7 +92,7 @@ test('sourceKey: IPv4 as is (also IPv4-mapped), IPv6 per /64', () => {
   assert.equal(sourceKey(undefined), 'unknown');
 });
 
-test('rejoin permissions are explicit, one-shot and expire; rotation locks the node out and bumps the revision', (t) => {
+test('rejoin permissions are explicit, one-shot and expire; rotation locks the node out and bumps the revision', async (t) => {
   const dir = tmpDir(t, 'ec-rejoin-');
   const store = SqliteRelayStore.open(join(dir, 'r.db'));
   t.after(() => store.close());
@@ -110,7 +110,7 @@ test('rejoin permissions are explicit, one-shot and expire; rotation locks the n
   rotateNode(store, 'n1', 60, now);
   assert.equal(store.credentialsRevision(), rev + 1);
   assert.equal(store.getNode('n1')!.passwordHash, LOCKED_PASSWORD_HASH);
-  assert.ok(!verifyPassword('pw', LOCKED_PASSWORD_HASH));
+  assert.equal(await verifyPassword('pw', LOCKED_PASSWORD_HASH), false);
   assert.equal(store.takeRejoin('n1', now), true, 'a rotation allows the re-join');
   assert.throws(() => rotateNode(store, 'nobody', 60, now), /no node "nobody"/);
   assert.equal(mosquittoPasswordFile({ username: '_relay', passwordHash: 'H0' }, [{ username: 'n1', passwordHash: LOCKED_PASSWORD_HASH }]), '_relay:H0\n', 'a locked node has no mosquitto line');
