@@ -43,9 +43,12 @@ export function tlsFetch(o: TlsFetchOptions = {}): typeof fetch {
         reject(new TypeError('tlsFetch: body must be a string or bytes'));
         return;
       }
+      const headers = headerRecord(init.headers);
+      // node:http sends a DELETE's (or GET's) body with neither length nor chunking unless told its length
+      if (body !== undefined && body !== null && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = String(Buffer.byteLength(body));
       const opts = {
         method: init.method ?? 'GET',
-        headers: headerRecord(init.headers),
+        headers,
         agent: false as const,
         ...(url.protocol === 'https:' ? { ca: o.ca, rejectUnauthorized: !o.insecureSkipVerify } : {}),
       };

@@ -99,6 +99,17 @@ export const relayConfigSchema = section({
     /** MQTT keepalive the relay's own client uses (external mode) */
     keepaliveSeconds: z.number().int().min(5).default(60),
   }),
+  workloads: section({
+    /**
+     * tolerationSeconds of every pod's default node.kubernetes.io/unreachable:NoExecute
+     * toleration; null = tolerate forever (the edge default: a node that is away keeps its pods)
+     */
+    unreachableTolerationSeconds: z.number().int().min(0).nullable().default(null),
+    /** the same for node.kubernetes.io/not-ready (a node that says it cannot run pods); Kubernetes' 300 */
+    notReadyTolerationSeconds: z.number().int().min(0).nullable().default(300),
+    /** the first delay before a failed Job pod is replaced, doubling per failure (Kubernetes: 10) */
+    jobBackoffSeconds: z.number().int().min(0).default(10),
+  }),
   nodes: section({
     /** a node is NotReady when nothing was heard from it for this long (or its Will fired) */
     notReadyAfterSeconds: z.number().int().min(1).default(90),

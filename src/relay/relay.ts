@@ -22,7 +22,9 @@ import { ApiClient } from './apiserver/client.js';
 import { ApiCore } from './apiserver/core.js';
 import { ApiServer } from './apiserver/http/server.js';
 import { ResourceRegistry } from './apiserver/registry.js';
+import type { Clock } from './controllers/clock.js';
 import { startControllers, type Controllers } from './controllers/index.js';
+import type { Leadership } from './controllers/manager.js';
 import { builtinKinds } from './kinds/index.js';
 import * as patch from './patch/index.js';
 import { byGroupVersion, openapiPathKey, openapiV3Document } from './openapi/index.js';
@@ -125,15 +127,27 @@ function readConfigured(file: string, field: string): string {
 
 const BOOTSTRAP_PATHS = new Set<string>(Object.values(EDGE_PATHS));
 
-export async function startRelay(config: RelayConfig, log: Logger, now: () => Date = () => new Date()): Promise<RelayHandle> {
+export interface RelayOptions {
+  /** the workload controllers' clock (tests drive CronJobs and deadlines with a ManualClock) */
+  clock?: Clock;
+  /** fleet mode: who runs the workload controllers */
+  leadership?: Leadership;
+}
+
+export async function startRelay(config: RelayConfig, log: Logger, now: () => Date = () => new Date(), opts: RelayOptions = {}): Promise<RelayHandle> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = SqliteRelayStore.open(join(config.dataDir, 'relay.db'));
   const objects = SqliteObjectStore.open(join(config.dataDir, 'relay.db'), { window: config.api.watchWindow });
   const tokens = ApiTokens.open(config);
   const pki = wantsTls(config) ? await openPki(config, { now: now(), log: log.child('pki') }) : undefined;
-  const registry = new ResourceRegistry(builtinKinds());
+  const w = config.workloads;
+  const registry = new ResourceRegistry(builtinKinds({ notReadyTolerationSeconds: w.notReadyTolerationSeconds, unreachableTolerationSeconds: w.unreachableTolerationSeconds }));
   const core = new ApiCore({ store: objects, registry, patch, now });
-  const controllers = await startControllers(core, log.child('controllers'));
+  const controllers = await startControllers(core, log.child('controllers'), {
+    job: { backoffBaseSeconds: w.jobBackoffSeconds },
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.leadership ? { leadership: opts.leadership } : {}),
+  });
   const authenticate = tokenAuthenticator({ tokens, insecureLocalAdmin: config.api.insecureLocalAdmin });
   const kube = new ApiServer({
     core,

@@ -1,7 +1,9 @@
 /**
- * The relay's controllers that are pure API machinery: namespace lifecycle, garbage collection
- * and event expiry. Each is an in-process API client with its own identity; all state is in the store,
- * so a restart rebuilds them from a list.
+ * The relay's controllers: the API machinery ones (namespace lifecycle, garbage collection, event
+ * expiry) and the workload controllers the ControllerManager runs while this relay leads
+ * (ReplicaSet, Deployment, DaemonSet, Job, CronJob, the scheduler, taint eviction). Each is an
+ * in-process API client with its own identity; all state is in the store, so a restart rebuilds
+ * them from a list.
  */
 import type { Logger } from '../../core/logger.js';
 import { controllerIdentity } from '../apiserver/authz.js';
@@ -10,11 +12,15 @@ import type { ApiCore } from '../apiserver/core.js';
 import { EventTtl } from './event-ttl.js';
 import { GarbageCollector } from './gc.js';
 import { NamespaceController } from './namespace.js';
+import { systemClock, type Clock } from './clock.js';
+import type { JobOptions } from './job-plan.js';
+import { ControllerManager, type Leadership } from './manager.js';
 
 export interface Controllers {
   namespaces: NamespaceController;
   gc: GarbageCollector;
   events: EventTtl;
+  workloads: ControllerManager;
   /** resolves when no controller has work queued (tests) */
   idle(): Promise<void>;
   stop(): void;
@@ -23,6 +29,11 @@ export interface Controllers {
 export interface ControllerOptions {
   /** how long an Event lives after it was last seen (Kubernetes: 1 h) */
   eventTtlMs?: number;
+  /** the workload controllers' time (default: the API's clock) */
+  clock?: Clock;
+  job?: JobOptions;
+  /** who runs the workload controllers (fleet mode: a Lease holder); default: this relay */
+  leadership?: Leadership;
 }
 
 export async function startControllers(core: ApiCore, log: Logger, o: ControllerOptions = {}): Promise<Controllers> {
@@ -30,18 +41,23 @@ export async function startControllers(core: ApiCore, log: Logger, o: Controller
   const namespaces = new NamespaceController(client('namespace'), () => core.registry.all(), log.child('namespace'));
   const gc = new GarbageCollector(client('garbage-collector'), core.registry, log.child('gc'));
   const events = new EventTtl(client('event-ttl'), log.child('event-ttl'), core.d.now, o.eventTtlMs);
+  const workloads = new ControllerManager(core, log.child('workloads'), { clock: o.clock ?? systemClock(core.d.now), ...(o.job ? { job: o.job } : {}), ...(o.leadership ? { leadership: o.leadership } : {}) });
   await namespaces.start();
   await gc.start();
   events.start();
+  workloads.start();
   return {
     namespaces,
     gc,
     events,
+    workloads,
     idle: async () => {
       await namespaces.idle();
       await gc.idle();
+      await workloads.idle();
     },
     stop: () => {
+      workloads.stop();
       namespaces.stop();
       gc.stop();
       events.stop();

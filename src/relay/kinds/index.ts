@@ -1,8 +1,13 @@
 /**
  * Every kind the relay's API serves, one ResourceDef each: core/v1 Namespace, ConfigMap, Secret,
- * Event, Pod, Node, devices.kubeedge.io/v1beta1 DeviceModel and Device, and rules.kubeedge.io/v1
- * Rule and RuleEndpoint.
+ * Event, Pod, Node; apps/v1 Deployment, ReplicaSet, DaemonSet; batch/v1 Job, CronJob;
+ * devices.kubeedge.io/v1beta1 DeviceModel and Device; and rules.kubeedge.io/v1 Rule and RuleEndpoint.
  */
+import { cronJobDef } from './cronjob.js';
+import { daemonSetDef } from './daemonset.js';
+import { deploymentDef } from './deployment.js';
+import { jobDef } from './job.js';
+import { replicaSetDef } from './replicaset.js';
 import { configMapDef } from './configmap.js';
 import { deviceDef, deviceModelDef } from './device.js';
 import { eventDef } from './event.js';
@@ -14,5 +19,5 @@ import { secretDef } from './secret.js';
 import type { ResourceDef } from './types.js';
 
 export function builtinKinds(pod?: PodKindOptions): ResourceDef[] {
-  return [namespaceDef, nodeDef, podDef(pod), configMapDef, secretDef, eventDef, deviceModelDef, deviceDef, ruleEndpointDef, ruleDef];
+  return [namespaceDef, nodeDef, podDef(pod), configMapDef, secretDef, eventDef, deploymentDef, replicaSetDef, daemonSetDef, jobDef, cronJobDef, deviceModelDef, deviceDef, ruleEndpointDef, ruleDef];
 }

@@ -22,6 +22,21 @@ export interface KindContext {
   now(): Date;
 }
 
+/**
+ * The /scale subresource (an autoscaling/v1 Scale) of a kind that has replicas: how the API reads
+ * and writes its replica count (`kubectl scale`).
+ */
+export interface ScaleDef {
+  /** spec.replicas: the desired count */
+  replicas(obj: KubeObject): number;
+  /** status.replicas: the observed count */
+  statusReplicas(obj: KubeObject): number;
+  /** the label selector of its pods, as text (the Scale's status.selector) */
+  selector(obj: KubeObject): string;
+  /** a copy of `obj` wanting `n` replicas */
+  withReplicas(obj: KubeObject, n: number): KubeObject;
+}
+
 export interface ResourceDef {
   /** API group ('' = core) and its served version */
   group: string;
@@ -74,4 +89,6 @@ export interface ResourceDef {
    * namespace controller once the namespace is empty).
    */
   deletionFinalizers?: string[];
+  /** present when the kind serves /scale (subresources then lists 'scale') */
+  scale?: ScaleDef;
 }

@@ -136,15 +136,22 @@ test('config: fields that go together, and no listener-less or plain-by-accident
   assert.throws(() => parseRelayConfig({ broker: { tls: { enabled: false } } }, 'r.yaml'), /config r\.yaml is invalid: broker\.plaintext/);
 });
 
-test('the API listener over TLS: tlsFetch trusts the given CA only; plain HTTP to it is dropped; upgrades without a handler get 404', async (t) => {
+test('the API listener over TLS: tlsFetch trusts the given CA only and carries the body of a DELETE; plain HTTP to it is dropped; upgrades without a handler get 404', async (t) => {
   const dir = tmpDir(t, 'ec-listen-');
   const pki = await openPki(parseRelayConfig({ dataDir: dir }), { now: new Date(), log: nullLogger(), hostname: 'box', interfaces: {} });
-  const server = createApiServer({ tls: { cert: pki.serving.certPem, key: pki.serving.keyPem }, onRequest: (req, res) => res.end(`hello ${req.method}`) });
+  const server = createApiServer({ tls: { cert: pki.serving.certPem, key: pki.serving.keyPem }, onRequest: (req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => res.end(`hello ${req.method}${body ? ` ${body}` : ''}`));
+    },
+  });
   const url = await listenApi(server, 0, '127.0.0.1');
   t.after(() => server.close());
   assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
   const res = await tlsFetch({ ca: pki.caPem })(`${url}/x`, { method: 'POST', body: 'b' });
-  assert.equal(await res.text(), 'hello POST');
+  assert.equal(await res.text(), 'hello POST b');
+  // a DELETE's body (DeleteOptions) arrives as its body, not as the start of a next request
+  assert.equal(await (await tlsFetch({ ca: pki.caPem })(`${url}/x`, { method: 'DELETE', body: '{"gracePeriodSeconds":0}' })).text(), 'hello DELETE {"gracePeriodSeconds":0}');
   const refused = await tlsFetch()(`${url}/x`).then(() => 'accepted', (e: { cause?: { code?: string } }) => e.cause?.code);
   assert.match(String(refused), /SELF_SIGNED|UNABLE_TO_VERIFY/, 'not trusted without the CA');
   assert.equal(await (await tlsFetch({ insecureSkipVerify: true })(`${url}/y`)).text(), 'hello GET');

@@ -33,7 +33,7 @@ function aggregatedResource(d: ResourceDef) {
       ? {
           subresources: d.subresources.map((s) => ({
             subresource: s,
-            responseKind: s === 'status' ? responseKind : { group: '', version: 'v1', kind: s === 'scale' ? 'Scale' : 'Status' },
+            responseKind: s === 'status' ? responseKind : s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { group: '', version: 'v1', kind: s === 'binding' ? 'Binding' : 'Status' },
             verbs: SUBRESOURCE_VERBS[s] ?? ['get'],
           })),
         }
@@ -88,7 +88,7 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
       ...(d.categories.length ? { categories: d.categories } : {}),
     });
     for (const s of d.subresources) {
-      resources.push({ name: `${d.plural}/${s}`, singularName: '', namespaced: d.namespaced, kind: s === 'status' ? d.kind : s === 'scale' ? 'Scale' : 'Status', verbs: SUBRESOURCE_VERBS[s] ?? ['get'] });
+      resources.push({ name: `${d.plural}/${s}`, singularName: '', namespaced: d.namespaced, kind: s === 'status' ? d.kind : s === 'scale' ? 'Scale' : s === 'binding' ? 'Binding' : 'Status', ...(s === 'scale' ? { group: 'autoscaling', version: 'v1' } : {}), verbs: SUBRESOURCE_VERBS[s] ?? ['get'] });
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };

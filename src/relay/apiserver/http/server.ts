@@ -21,7 +21,7 @@ import { chooseDiscovery } from '../../../contract/kube/negotiate.js';
 import { encodeOpenApiV2, OPENAPI_V2_PROTOBUF } from '../protobuf/openapi-v2.js';
 import { minimalOpenApi, OpenApiCache, type OpenApiSource } from './openapi.js';
 import { requestInfo } from '../../../contract/kube/request.js';
-import { serveResource } from './resources.js';
+import { serveResource, serveSubresource } from './resources.js';
 
 /** The Kubernetes version /version reports: kubectl 1.27–1.33 accept it, and the machine's kubectl dispatcher picks its 1.32. */
 export const KUBE_MAJOR = '1';
@@ -155,6 +155,7 @@ export class ApiServer {
     if (def.namespaced && info.namespace === undefined && !['list', 'watch'].includes(info.verb)) throw pathNotFound();
     if (!def.namespaced && info.namespace !== undefined) throw pathNotFound();
     const ctx = this.ctx(req, identity);
+    if (info.subresource === 'scale' || info.subresource === 'binding') return serveSubresource(req, res, this.o.core, ctx, { ...info, def }, url.searchParams);
     if (info.subresource && info.subresource !== 'status') {
       const h = this.streams.get(`${def.group}/${def.plural}/${info.subresource}`);
       if (!h?.http || !info.name) throw pathNotFound();

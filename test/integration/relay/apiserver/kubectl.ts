@@ -34,7 +34,8 @@ export class KubeRelay {
   ca = '';
   constructor(readonly dir: string) {}
 
-  async start(): Promise<void> {
+  /** `extra`: more top-level sections of the relay's config (e.g. `workloads`) */
+  async start(extra: Record<string, unknown> = {}): Promise<void> {
     const [api, mqtts] = [await freePort(), await freePort()];
     const config = join(this.dir, 'relay.yaml');
     writeFileSync(
@@ -44,6 +45,7 @@ export class KubeRelay {
         log: { level: 'info', format: 'json' },
         api: { host: '127.0.0.1', port: api, adminToken: ADMIN_TOKEN, readOnlyToken: READ_ONLY_TOKEN },
         broker: { host: '127.0.0.1', tls: { port: mqtts }, ws: { enabled: false } },
+        ...extra,
       }),
     );
     this.url = `https://127.0.0.1:${api}`;
@@ -76,6 +78,24 @@ export class KubeRelay {
       timeout: 60_000,
     });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** kubectl without blocking this process's event loop (a fake node in this process keeps working meanwhile) */
+  kubectlAsync(args: string[], o: { minor?: number; input?: string } = {}): Promise<Run> {
+    const minor = o.minor ?? 32;
+    const child = spawn(kubectlPath(minor), ['--cache-dir', join(this.dir, `cache-${minor}`), ...args], { cwd: this.dir, env: this.env({}), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(o.input ?? '');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    return new Promise((resolve) =>
+      child.once('close', (status) => {
+        clearTimeout(timer);
+        resolve({ status, stdout, stderr });
+      }),
+    );
   }
 
   /** kubectl left running (get -w): its output so far, and a stop */

@@ -318,7 +318,7 @@ test('the definition: names, verbs, subresources, strategic merge, schema name',
   const d = podDef();
   assert.deepEqual([d.group, d.version, d.kind, d.plural, d.singular, d.shortNames, d.categories, d.namespaced], ['', 'v1', 'Pod', 'pods', 'pod', ['po'], ['all'], true]);
   assert.ok(d.strategicMerge && d.statusSubresource);
-  assert.deepEqual(d.subresources, ['status', 'log', 'exec', 'attach']);
+  assert.deepEqual(d.subresources, ['status', 'log', 'exec', 'attach', 'binding']);
   assert.equal(d.schemaName, 'io.k8s.api.core.v1.Pod');
   // what a client sends as status on create is replaced
   const p = pod({ containers: [c()] }, { status: { phase: 'Running', podIP: '6.6.6.6' } });
