@@ -61,6 +61,10 @@ export class DeploymentController implements Controller {
     this.nodes.onChange((_k, obj, old) => {
       for (const p of this.pods.byIndex(BY_NODE, (obj ?? old)?.metadata.name ?? '')) this.wakeOwnerOf(p);
     });
+    // a pod gone for good: Recreate waits for the last old one (its set's status no longer changes then)
+    this.pods.onChange((_k, obj, old) => {
+      if (!obj && old) this.wakeOwnerOf(old);
+    });
   }
 
   private wakeOwnerOf(pod: KubeObject): void {
