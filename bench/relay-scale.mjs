@@ -18,7 +18,8 @@
  *
  *   node bench/relay-scale.mjs                     NODES=5000 by default
  *   NODES=19800 node bench/relay-scale.mjs         ~20k: 4 simulator processes
- *   PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='broker: {...}'
+ *   PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='nodes: {...}'
+ *   BROKER_EXTRA='maxConnecting: 0'                more keys in the broker section
  *   TLS=1 node bench/relay-scale.mjs               the relay's defaults: HTTPS API, MQTT over TLS with its
  *                                                  own CA (the simulators verify it, as nodes do);
  *                                                  otherwise plain listeners, explicitly
@@ -42,6 +43,7 @@ const PHASE_TIMEOUT_MS = Number(process.env.PHASE_TIMEOUT_S ?? 240) * 1000;
 const UPLINK_SECONDS = Number(process.env.UPLINK_SECONDS ?? 0);
 const HEARTBEAT_QOS = Number(process.env.HEARTBEAT_QOS ?? 0);
 const TLS = process.env.TLS === '1';
+const BROKER_EXTRA = process.env.BROKER_EXTRA ? `, ${process.env.BROKER_EXTRA}` : '';
 // the relay runs with the flags its launcher gives it (scripts/build/artifact.mjs) unless RELAY_NODE_FLAGS says otherwise ("" = V8's defaults)
 const RELAY_NODE_FLAGS = process.env.RELAY_NODE_FLAGS !== undefined ? process.env.RELAY_NODE_FLAGS.split(' ').filter(Boolean) : RELAY_LAUNCHER_FLAGS;
 const ADMIN = 'bench-admin';
@@ -82,9 +84,9 @@ const [api, mq, ws] = [await freePort(), await freePort(), await freePort()];
 writeFileSync(
   join(dir, 'relay.yaml'),
   TLS
-    ? `dataDir: ${dir}/data\nlog: { level: info, format: json }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN} }\nbroker: { host: 0.0.0.0, tls: { port: ${mq} }, ws: { port: ${ws} } }\n${process.env.RELAY_YAML_EXTRA ?? ''}\n`
+    ? `dataDir: ${dir}/data\nlog: { level: info, format: json }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN} }\nbroker: { host: 0.0.0.0, tls: { port: ${mq} }, ws: { port: ${ws} }${BROKER_EXTRA} }\n${process.env.RELAY_YAML_EXTRA ?? ''}\n`
     : // plain listeners, explicitly (the relay's default is TLS)
-      `dataDir: ${dir}/data\nlog: { level: info, format: json }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN}, tls: { enabled: false } }\nbroker: { host: 0.0.0.0, port: ${mq}, plaintext: true, tls: { enabled: false }, ws: { port: ${ws} } }\n${process.env.RELAY_YAML_EXTRA ?? ''}\n`,
+      `dataDir: ${dir}/data\nlog: { level: info, format: json }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN}, tls: { enabled: false } }\nbroker: { host: 0.0.0.0, port: ${mq}, plaintext: true, tls: { enabled: false }, ws: { port: ${ws} }${BROKER_EXTRA} }\n${process.env.RELAY_YAML_EXTRA ?? ''}\n`,
 );
 const base = `${TLS ? 'https' : 'http'}://127.0.0.1:${api}`;
 const caFile = join(dir, 'data', 'pki', 'ca.crt');
@@ -198,6 +200,7 @@ relay = await startRelay();
 const out = {
   nodes: N,
   transport: TLS ? 'mqtts (relay CA verified)' : 'mqtt (plain TCP)',
+  brokerExtra: process.env.BROKER_EXTRA ?? '',
   simulatorProcesses: WORKERS,
   machine: '2 vCPU (shared with the simulators)',
   heartbeatQos: HEARTBEAT_QOS,

@@ -29,7 +29,8 @@ export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
  * V8 flags the launcher gives the relay: an old-generation ceiling and 4 MiB semi-spaces. With
  * V8's defaults the heap grew to 3× its live size during reconnect storms (10k nodes: 157 MiB
  * live, 488 MiB heap, 642 MiB RSS at peak) and 20k nodes reached the unit's MemoryMax=1G; with
- * these the same storm peaked at 293 MiB for the same CPU (docs/benchmarks.md, relay scale).
+ * these the same storm peaked at 293 MiB for the same CPU (earlier runs of bench/relay-scale.mjs,
+ * not recorded; the 5k figures in docs/benchmarks.md, relay scale, are with these flags).
  * 640 MiB leaves room for ~20 KB of live heap per node at the unit's connection cap.
  */
 export const RELAY_NODE_FLAGS = ['--max-old-space-size=640', '--max-semi-space-size=4'];
