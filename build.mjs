@@ -55,6 +55,7 @@ export async function bundle(outdir = join(root, 'dist'), version = pkg.version)
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
     minifySyntax: true,
+    minifyWhitespace: true,
     legalComments: 'linked',
     external: NATIVE_EXTERNALS,
     define: { __EDGECORE_VERSION__: JSON.stringify(version) },

@@ -19,12 +19,17 @@ import { join, relative, sep } from 'node:path';
 import { run } from './native.mjs';
 
 /**
- * V8 flags the launcher gives the daemon: a 1 MiB young-generation semi-space. The default (16 MiB
- * on 64-bit) lets RSS grow by ~10 MiB under edged's inspection churn, which a 512 MiB board feels;
- * the apply latency did not suffer (docs/edged.md, "Measured"). EDGECORE_NODE_FLAGS overrides
- * them ("" for V8's defaults). The bench measures the daemon with the same flags (bench/lib.mjs).
+ * V8 flags the launcher gives the daemon: a 1 MiB young-generation semi-space (the default, 16 MiB
+ * on 64-bit, lets RSS grow by ~10 MiB under edged's inspection churn, which a 512 MiB board feels;
+ * the apply latency did not suffer: docs/edged.md, "Measured"), and --optimize-for-size, which
+ * grows the old generation less eagerly: with 50 devices reporting the daemon settles at 74-75 MiB
+ * instead of 87-88 after a minute, CPU unchanged within noise (docs/benchmarks.md, footprint); and
+ * --single-threaded-gc: with reports arriving in bursts (device cycles on the clock) the GC helper
+ * threads cost more than they saved: 50 devices 1.71-1.8 % of a core instead of 2.06-2.31.
+ * EDGECORE_NODE_FLAGS overrides them ("" for V8's defaults). The benches measure the daemon with
+ * the same flags (bench/lib.mjs).
  */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--single-threaded-gc'];
 /**
  * V8 flags the launcher gives the relay: an old-generation ceiling and 4 MiB semi-spaces. With
  * V8's defaults the heap grew to 3× its live size during reconnect storms (10k nodes: 157 MiB

@@ -10,7 +10,8 @@ import { eventbusConfig } from '../modules/eventbus/config.js';
 import { metamanagerConfig } from '../modules/metamanager/config.js';
 import { nodestatusConfig } from '../modules/nodestatus/config.js';
 import { servicebusConfig } from '../modules/servicebus/config.js';
-import { section, z } from '../lib/schema.js';
+import * as z from 'zod';
+import { section } from '../lib/schema.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 

@@ -14,7 +14,7 @@
  *   app/down    relay → node  QoS1  AppDown: one message for an app on the node
  *   app/routes  relay → node  QoS1  AppRoutes: the topics the node forwards and its quota
  */
-import { z } from '../lib/schema.js';
+import * as z from 'zod';
 
 /** KubeEdge's upload spaces: always forwarded (whether or not a rule names them). */
 export const APP_UPLOAD_FILTERS: readonly string[] = ['$hw/events/upload/#', 'SYS/dis/upload_records', '+/user/#'];

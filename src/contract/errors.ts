@@ -5,7 +5,7 @@
  * the typed errors of src/core/errors.ts to them.
  */
 import { errorMessage, isConflictError, isNoRouteError, isNotFoundError, isTimeoutError, isValidationError, type FieldIssue } from '../core/errors.js';
-import { z } from '../lib/schema.js';
+import * as z from 'zod';
 
 export const ERROR_CODES = [
   /** input refused (field paths in `issues`) */

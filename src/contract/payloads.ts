@@ -6,7 +6,8 @@
  * known ones must have their type. Types are derived from the schemas.
  */
 import type { FieldIssue } from '../core/errors.js';
-import { toFieldIssues, z } from '../lib/schema.js';
+import * as z from 'zod';
+import { toFieldIssues } from '../lib/schema.js';
 import { type ERROR_CODES, fieldIssueSchema } from './errors.js';
 import { nodeHostReportSchema } from './node-status.js';
 

@@ -24,7 +24,7 @@
  *
  * Binary layout: [version u8][type u8][session id 16 bytes][seq u32 BE][body].
  */
-import { z } from '../lib/schema.js';
+import * as z from 'zod';
 import { ERROR_CODES } from './errors.js';
 
 export const STREAM_VERSION = 1;

@@ -86,6 +86,23 @@ export function errnoCode(e: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The HTTP status an API client attached to its error (dockerode/docker-modem: `statusCode`), if
+ * any: 404 gone, 409 conflict, 304 not modified. The one place that reads it.
+ */
+export function statusCodeOf(e: unknown): number | undefined {
+  if (e && typeof e === 'object' && 'statusCode' in e && typeof (e as { statusCode: unknown }).statusCode === 'number') {
+    return (e as { statusCode: number }).statusCode;
+  }
+  return undefined;
+}
+
+/** An API client error carrying one of these HTTP statuses. */
+export const hasStatus = (e: unknown, ...codes: number[]): boolean => {
+  const c = statusCodeOf(e);
+  return c !== undefined && codes.includes(c);
+};
+
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }

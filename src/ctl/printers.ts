@@ -43,7 +43,9 @@ export function podRow(o: ObjectView, p: PrintOptions): string[] {
   const cs = st.containerStatuses ?? [];
   const ready = `${cs.filter((c) => c.ready).length}/${cs.length || specContainers}`;
   const waiting = cs.map((c) => c.state?.waiting?.reason ?? c.state?.terminated?.reason).find((r) => r);
-  const status = o.reported.length === 0 ? 'Pending' : (waiting ?? st.reason ?? st.phase ?? 'Unknown');
+  // as kubectl: a pod being deleted reads Terminating until the node reports it gone
+  const deleting = !!(o.manifest.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp;
+  const status = deleting ? 'Terminating' : o.reported.length === 0 ? 'Pending' : (waiting ?? st.reason ?? st.phase ?? 'Unknown');
   const restarts = String(cs.reduce((n, c) => n + (c.restartCount ?? 0), 0));
   const row = [o.name, ready, status, restarts, age(o.createdAt, p.now)];
   if (p.wide) row.push(st.podIP ?? '<none>', o.node);

@@ -11,7 +11,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadConfigYamlFile } from '../lib/config-file.js';
-import { section, z } from '../lib/schema.js';
+import * as z from 'zod';
+import { section } from '../lib/schema.js';
 
 export interface CtlSettings {
   server: string;

@@ -57,8 +57,14 @@ async function checkDocker(socketPath: string, enabled: boolean): Promise<CheckR
         : 'not needed: edged is disabled' };
   }
   try {
-    const { default: Docker } = await import('dockerode');
-    const v = await new Docker({ socketPath, timeout: 3000 }).version();
+    const { DockerApi } = await import('../modules/edged/docker-api.js');
+    const api = new DockerApi(socketPath);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 3 s')), 3000)));
+    const v = await Promise.race([api.json<{ Version: string; ApiVersion: string }>({ method: 'GET', path: '/version' }), timeout]).finally(() => {
+      clearTimeout(timer);
+      api.close();
+    });
     return { name, ok: true, detail: `engine ${v.Version}, API ${v.ApiVersion} at ${socketPath}` };
   } catch (e) {
     return { name, ok: false, optional: !enabled, detail: `${socketPath}: ${errorMessage(e)}`, fix: 'start dockerd, and add the edgecore user to the docker group; on a board without containers set modules.edged.enabled: false' };

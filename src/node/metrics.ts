@@ -14,7 +14,7 @@ export const METRICS = {
   app_outbox_dropped_total: { type: 'counter', help: "Apps' messages dropped over the outbox's app bound, since the store was made.", labels: [] },
   app_messages_total: { type: 'counter', help: "Apps' messages offered to the uplink, by source (mqtt, http) and result (queued, duplicate, too-large, dropped, not-forwarded, invalid-topic).", labels: ['source', 'result'] },
   app_downlink_total: { type: 'counter', help: 'Downlink messages for apps, by target (eventbus, servicebus) and outcome (delivered, expired, failed, duplicate).', labels: ['target', 'outcome'] },
-  reconcile_passes_total: { type: 'counter', help: "edged's reconcile passes, by result (ok, step_errors, failed).", labels: ['result'] },
+  reconcile_passes_total: { type: 'counter', help: "edged's reconcile passes that ran (ok) or could not reach the engine (failed), and pods' step runs that failed (step_errors).", labels: ['result'] },
   driver_reads_total: { type: 'counter', help: 'Driver reads of a device property, by device.', labels: ['namespace', 'device'] },
   driver_errors_total: { type: 'counter', help: 'Failed driver reads and writes, by device.', labels: ['namespace', 'device'] },
   mqtt_messages_received_total: { type: 'counter', help: 'MQTT messages received, by link (relay: the uplink; eventbus: the node-local broker).', labels: ['link'] },

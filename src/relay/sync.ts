@@ -20,7 +20,8 @@ import {
 import { SYNCED_KINDS } from '../contract/resources/kinds.js';
 import { topics, type NodeChannel } from '../contract/topics.js';
 import { errorMessage, type FieldIssue } from '../core/errors.js';
-import { toFieldIssues, type z } from '../lib/schema.js';
+import type * as z from 'zod';
+import { toFieldIssues } from '../lib/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { RelayTransport } from './broker/transport.js';
 import type { RpcRouter } from './rpc.js';

@@ -170,6 +170,7 @@ export class Outbox {
   /** Remove acknowledged entries. A seq that was coalesced away meanwhile is simply absent. */
   ack(seqs: readonly number[]): void {
     if (seqs.length === 0) return;
+    // one transaction for the batch; the per-class usage is kept by the store's triggers
     const del = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
     this.db.transaction(() => {
       for (const s of seqs) del.run(s);

@@ -172,13 +172,31 @@ test('the X.509 library is loaded only by relay/tls/x509.ts, and that file only 
 });
 
 /** Hardware libraries cost RSS on every node (serialport ~10 MiB): they load only when a device needs them. */
-const LAZY_PACKAGES = ['serialport', 'onoff', 'i2c-bus', 'dockerode'];
+const LAZY_PACKAGES = ['serialport', 'onoff', 'i2c-bus'];
 
 /** Static value imports (not `import type`, not `import()`) of a package in a file's text. */
 function staticValueImports(text: string, pkg: string): string[] {
   const re = /^\s*import\s+(?!type\s)[^'"]*?from\s*['"]([^'"]+)['"]/gm;
   return [...text.matchAll(re)].map((m) => m[1]!).filter((s) => s === pkg || s.startsWith(`${pkg}/`));
 }
+
+test('zod is imported as a namespace, so the bundle keeps only what is used (the whole of zod costs ~2.5 MiB RSS more)', () => {
+  const named: string[] = [];
+  for (const file of files(SRC)) {
+    const text = readFileSync(file, 'utf8');
+    if (/import\s+\{[^}]*\}\s+from\s+['"]zod['"]/.test(text)) named.push(relative(SRC, file));
+    if (/export\s+\{[^}]*\bz\b[^}]*\}/.test(text)) named.push(`${relative(SRC, file)} re-exports z`);
+  }
+  assert.deepEqual(named, []);
+});
+
+test('the daemon talks to Docker with its own small client: dockerode is for tests only', () => {
+  const users = files(SRC).filter((f) => importsOf(f).some((i) => i.target === 'npm:dockerode' || i.target.startsWith('npm:dockerode/')));
+  assert.deepEqual(users.map((f) => relative(SRC, f)), []);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  assert.equal(pkg.dependencies.dockerode, undefined);
+  assert.ok(pkg.devDependencies.dockerode);
+});
 
 test('hardware and engine libraries are imported lazily outside lazily loaded modules', () => {
   const eager: string[] = [];

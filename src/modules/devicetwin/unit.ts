@@ -8,6 +8,7 @@ import { backoffDelay } from '../../core/backoff.js';
 import { errorMessage, NotFoundError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { DriverEnv, DriverFactory, RawValue } from '../../drivers/types.js';
+import { untilBoundary } from '../../lib/cycle.js';
 import { PropertyFilter, type Report, type Sample } from './filter.js';
 import type { DataPoint, DeviceRef } from './messages.js';
 import { DriverRunner } from './runner.js';
@@ -56,7 +57,8 @@ export class DeviceUnit {
   readonly ref: DeviceRef;
   readonly props = new Map<string, ModelProperty>();
   private readonly filters = new Map<string, PropertyFilter>();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
   private runner?: DriverRunner;
   private writing = new Set<string>();
   /** per property: failed or unconfirmed writes back off before the next attempt */
@@ -89,6 +91,18 @@ export class DeviceUnit {
     return this.o.spec.properties.find((p) => p.name === property)?.reportToCloud === true;
   }
 
+  /** Run `fn` on the clock's `ms` boundaries (reports of every device with this cycle share a wake-up). */
+  private every(ms: number, fn: () => void): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.stopped) return;
+      fn();
+      this.every(ms, fn);
+    }, untilBoundary(ms, this.o.now()));
+    this.timers.add(t);
+  }
+
   /** Start driving the hardware (built-in protocols) and publish the first document. */
   async start(initial: TwinDocument): Promise<void> {
     await this.o.sink.commit(this, initial);
@@ -101,7 +115,7 @@ export class DeviceUnit {
         const collectMs = cycleMs(p.collectCycle, this.o.defaults.collectMs);
         const reportMs = cycleMs(p.reportCycle, this.o.defaults.reportMs);
         this.filters.set(p.name, new PropertyFilter(p.reportFilter));
-        this.timers.push(setInterval(() => this.tick(p.name), reportMs));
+        this.every(reportMs, () => this.tick(p.name));
         return {
           name: p.name,
           collectMs,
@@ -128,7 +142,9 @@ export class DeviceUnit {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers.splice(0)) clearInterval(t);
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await this.runner?.stop();
   }
 

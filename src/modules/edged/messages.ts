@@ -15,6 +15,8 @@ export interface PodRef {
 
 export type EdgedMessage =
   | { type: 'edged.resync' }
+  /** published when the node's runtime state in the store changed (the engine went away or came back) */
+  | { type: 'node.runtime.changed' }
   /** logs of one container; `follow` keeps the stream open until the caller destroys it or the container ends */
   | { type: 'pod.logs'; pod: PodRef; tail?: number; sinceSeconds?: number; follow?: boolean; timestamps?: boolean; previous?: boolean }
   /** run a command in a running container and collect its output (non-interactive) */
@@ -37,6 +39,7 @@ export interface PodExecReply {
 
 export interface EdgedReplies {
   'edged.resync': void;
+  'node.runtime.changed': void;
   'pod.logs': PodLogsReply;
   'pod.exec': PodExecReply;
   'pod.stream': OpenResult;

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { Probe } from '../../contract/resources/pod.js';
 import type { Logger } from '../../core/logger.js';
-import type { ProbeFacts } from './model.js';
+import type { DesiredPod, ObservedContainer, ProbeFacts } from './model.js';
 
 export interface ProbeTarget {
   id: string;
@@ -189,4 +189,31 @@ export class ProbeManager {
     for (const w of this.workers.values()) w.stop();
     this.workers.clear();
   }
+}
+
+/** What to probe this pass: running, current containers that have probes, and where to reach them. */
+export function probeTargets(desired: readonly DesiredPod[], containers: readonly ObservedContainer[], hostIP: string | undefined): ProbeTarget[] {
+  const out: ProbeTarget[] = [];
+  for (const d of desired) {
+    if (!d.pod || d.deleting) continue;
+    const mine = containers.filter((c) => c.podUid === d.uid);
+    const box = mine.filter((c) => c.role === 'sandbox').sort((a, b) => b.attempt - a.attempt)[0];
+    for (const spec of d.pod.spec.containers) {
+      if (!spec.livenessProbe && !spec.readinessProbe && !spec.startupProbe) continue;
+      const cur = mine.filter((c) => c.role === 'app' && c.container === spec.name).sort((a, b) => b.attempt - a.attempt)[0];
+      if (!cur || cur.state !== 'running' || cur.hash !== d.hashes[spec.name]) continue;
+      // hostNetwork: the host's loopback (as the kubelet, which probes the host IP); else the pod IP
+      const host = d.network === 'host' ? '127.0.0.1' : d.network === 'own' ? cur.ip : box?.ip;
+      out.push({
+        id: cur.id,
+        container: spec.name,
+        host: host ?? hostIP ?? '127.0.0.1',
+        ports: Object.fromEntries((spec.ports ?? []).filter((x) => x.name).map((x) => [x.name!, x.containerPort])),
+        ...(spec.livenessProbe ? { liveness: spec.livenessProbe } : {}),
+        ...(spec.readinessProbe ? { readiness: spec.readinessProbe } : {}),
+        ...(spec.startupProbe ? { startup: spec.startupProbe } : {}),
+      });
+    }
+  }
+  return out;
 }

@@ -18,13 +18,15 @@ import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import { wireErrorOf } from '../../contract/errors.js';
-import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type NodeReportedStatus, type Presence, type SyncRequest } from '../../contract/payloads.js';
+import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type Presence, type SyncRequest } from '../../contract/payloads.js';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import { topics } from '../../contract/topics.js';
 import { backoffDelay } from '../../core/backoff.js';
 import { errorMessage, ValidationError } from '../../core/errors.js';
 import { toFieldIssues } from '../../lib/schema.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
+import type { NodeHubStatus } from '../../store/uplink.js';
 import { AppLink } from './app.js';
 import { decideDesired } from './desired.js';
 import type { HubStatus } from './messages.js';
@@ -41,6 +43,7 @@ export class EdgeHub implements NodeModule {
   /** connect attempts in this boot; each CONNECT's Will names its attempt (see willFor) */
   private connects = 0;
   private reconnectTimer?: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
   private flushing = false;
   private flushAgain = false;
@@ -73,7 +76,7 @@ export class EdgeHub implements NodeModule {
       if (msg.type === 'edgehub.status') return this.status();
       return undefined;
     });
-    this.unsubs.push(uplink.onQueued(() => setImmediate(() => void this.flush())));
+    this.unsubs.push(uplink.onQueued(() => this.flushSoon()));
     this.connect();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), hub.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
@@ -98,6 +101,7 @@ export class EdgeHub implements NodeModule {
     const ctx = this.ctx!;
     const { config } = ctx.services;
     const hub = config.modules.edgehub;
+    noPacketNumberCache();
     const client = mqtt.connect(hub.relay.url, {
       clientId: config.node.name,
       clean: false,
@@ -253,7 +257,7 @@ export class EdgeHub implements NodeModule {
     const { uplink } = ctx.services;
     const a = uplink.applied();
     const s = uplink.backlog();
-    const status: NodeReportedStatus = {
+    const status: NodeHubStatus = {
       appliedVersion: a.version,
       epoch: a.epoch,
       agentVersion: ctx.services.version,
@@ -273,6 +277,16 @@ export class EdgeHub implements NodeModule {
     const { uplink } = this.ctx!.services;
     const hb: Heartbeat = { v: uplink.applied().version, q: uplink.backlog().rows, t: Date.now() };
     c.publish(topics.heartbeat(node), JSON.stringify(hb), { qos: 0 });
+  }
+
+  /** Publish what was queued within the next `flushDelayMs` together. */
+  private flushSoon(): void {
+    if (this.flushTimer || this.stopped) return;
+    const delay = this.ctx!.services.config.modules.edgehub.flushDelayMs;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, delay);
   }
 
   /**
@@ -298,12 +312,11 @@ export class EdgeHub implements NodeModule {
         if (!client?.connected || this.stopped) break;
         const batch = uplink.pending(hub.flushBatch);
         if (batch.length > 0) {
-          await Promise.all(
-            batch.map(async (e) => {
-              await client.publishAsync(e.topic, e.payload, { qos: 1 });
-              if (!this.stopped) uplink.ack([e.seq]);
-            }),
-          );
+          // one write for the window; the acknowledged rows go in one transaction
+          const sent = await Promise.allSettled(batch.map((e) => client.publishAsync(e.topic, e.payload, { qos: 1 })));
+          if (!this.stopped) uplink.ack(batch.filter((_, i) => sent[i]!.status === 'fulfilled').map((e) => e.seq));
+          const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed) throw failed.reason;
           continue;
         }
         if (!(await this.flushApp(client, hub.appFlushBatch))) break;
@@ -389,6 +402,8 @@ export class EdgeHub implements NodeModule {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.paceTimer);
     this.paceTimer = undefined;

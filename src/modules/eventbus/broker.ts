@@ -15,6 +15,7 @@ import { Aedes } from 'aedes';
 import mqtt, { type IPublishPacket } from 'mqtt';
 import { APP_UPLOAD_FILTERS, topicMatches } from '../../contract/appchan.js';
 import { errorMessage } from '../../core/errors.js';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import type { Logger } from '../../core/logger.js';
 import { keepCopy, subscriptionIdOf } from './overlap.js';
 
@@ -61,6 +62,7 @@ export interface BrokerLink {
 
 export async function startEmbeddedBroker(host: string, port: number, log: Logger, tap?: AppTap): Promise<BrokerLink> {
   // connections still in their resend window (see TappedMessage.maybeResend)
+  noPacketNumberCache();
   const settled = new WeakSet<object>();
   const broker = await Aedes.createBroker({
     authorizePublish: (client, packet, done) => {
@@ -210,6 +212,7 @@ async function connectAppTap(url: string, clientId: string, tap: AppTap, log: Lo
 }
 
 export async function connectExternalBroker(url: string, clientPrefix: string, log: Logger, tap?: { clientId: string; tap: AppTap; filters: readonly string[] }): Promise<BrokerLink> {
+  noPacketNumberCache();
   const client = await mqtt.connectAsync(url, {
     clientId: `${clientPrefix}-${randomBytes(4).toString('hex')}`,
     clean: true,

@@ -10,6 +10,7 @@
  * hook runs after the PUBACK is written).
  */
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -82,6 +83,7 @@ export class EmbeddedBroker implements RelayTransport {
   }
 
   async start(onMessage: NodeMessageHandler): Promise<void> {
+    noPacketNumberCache();
     const limits = existsSync('/proc/self/limits') ? parseOpenFileLimit(readFileSync('/proc/self/limits', 'utf8')) : undefined;
     const gate = (this.gate = new ConnectionGate(connectionCap(this.cfg.maxConnections, limits, this.cfg.reservedFiles)));
     const bus = (this.bus = new BoundedBus(1000));

@@ -7,6 +7,7 @@
  * (mqtt.js handleMessage), so one the relay could not keep is sent again.
  */
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import { parseNodeTopic, relaySubscriptions } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -29,6 +30,7 @@ export class ExternalBroker implements RelayTransport {
 
   async start(onMessage: NodeMessageHandler, onConnect?: () => void): Promise<void> {
     const ext = this.cfg.external;
+    noPacketNumberCache();
     const client = mqtt.connect(ext.url, {
       clientId: this.clientId,
       clean: false,

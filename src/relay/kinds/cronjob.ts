@@ -8,7 +8,7 @@ import { Cron } from 'croner';
 import { AGE_COLUMN, ageOf, column, NAME_COLUMN } from '../../contract/kube/table.js';
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { arr, pruneNulls, rec, sameJson, schemaIssues, str } from './common.js';
 import { WIDE_TEMPLATE_COLUMNS } from './deployment.js';
 import { defaultJobSpec, jobSpecIssues } from './job.js';

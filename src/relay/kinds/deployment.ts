@@ -8,7 +8,7 @@
 import { AGE_COLUMN, ageOf, column, NAME_COLUMN } from '../../contract/kube/table.js';
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { pruneNulls, rec, sameJson, schemaIssues, type Obj } from './common.js';
 import type { ResourceDef, ScaleDef } from './types.js';
 import {

@@ -8,7 +8,7 @@
 import { AGE_COLUMN, ageOf, column, humanDuration, NAME_COLUMN } from '../../contract/kube/table.js';
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { arr, pruneNulls, rec, sameJson, schemaIssues, str, type Obj } from './common.js';
 import { WIDE_TEMPLATE_COLUMNS, wideTemplateCells } from './deployment.js';
 import type { ResourceDef } from './types.js';

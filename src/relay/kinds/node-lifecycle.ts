@@ -16,7 +16,8 @@
  * else changes (so a heartbeat is not a store write).
  */
 import { nodeRuntimeSchema, nodeSystemInfoSchema, printable, type NodeRuntime } from '../../contract/node-status.js';
-import { parseOrThrow, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { parseOrThrow } from '../../lib/schema.js';
 import { TAINT_NOT_READY, TAINT_UNREACHABLE } from './pod.js';
 
 export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';

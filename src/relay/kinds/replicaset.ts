@@ -6,7 +6,7 @@
 import { AGE_COLUMN, ageOf, column, NAME_COLUMN } from '../../contract/kube/table.js';
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { pruneNulls, rec, sameJson, schemaIssues } from './common.js';
 import { replicasScale, WIDE_TEMPLATE_COLUMNS, wideTemplateCells, workloadSelectorIssues } from './deployment.js';
 import type { ResourceDef } from './types.js';

@@ -12,7 +12,7 @@ import { AGE_COLUMN, ageOf, column, NAME_COLUMN } from '../../contract/kube/tabl
 import type { KubeObject } from '../../contract/kube/types.js';
 import { appTopicProblem } from '../../contract/appchan.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { int, orNone, pruneNulls, rec, schemaIssues, str } from './common.js';
 import type { KindContext, ResourceDef, Verb } from './types.js';
 

@@ -8,7 +8,7 @@ import { labelKeyProblem, labelValueProblem, matchLabels, type LabelRequirement 
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { FieldIssue } from '../../core/errors.js';
 import { stableStringify } from '../../lib/json.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { arr, rec, schemaIssues, str, type Obj } from './common.js';
 import { defaultPodSpec } from './pod.js';
 import { validatePod } from './pod-validate.js';

@@ -33,6 +33,8 @@ test('pod rows take READY/STATUS/RESTARTS from the reported status', () => {
   assert.match(out, /^default\s+web\s+1\/2\s+CrashLoopBackOff\s+3\s+60s\s+172\.17\.0\.2\s+n1$/m);
   const pending = objectTable('Pod', [{ ...o, reported: [] }], { wide: false, allNamespaces: false, now });
   assert.match(pending, /^web\s+0\/2\s+Pending\s+0\s+60s$/m);
+  const deleting = objectTable('Pod', [{ ...o, manifest: { ...o.manifest, metadata: { deletionTimestamp: '2026-01-01T00:00:50Z' } } }], { wide: false, allNamespaces: false, now });
+  assert.match(deleting, /^web\s+1\/2\s+Terminating\s+3\s+60s$/m);
 });
 
 test('manifests: multi-document YAML, folders, Lists, and errors with file and line', (t) => {

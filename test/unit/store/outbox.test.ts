@@ -109,3 +109,21 @@ test('rows and bytes per class are kept by the store itself and survive acks and
   const st = s.outbox.stats();
   assert.deepEqual([st.rows, st.bytes, st.state, st.app, st.appBytes], [2, 5, 1, 1, 1]);
 });
+
+test('the bounds hold when the counts are kept up to date across replacements, acks and reopen', (t) => {
+  const file = join(tmpDir(t), 'n.db');
+  let s = openNodeStore(file, { outbox: { maxRows: 3, maxBytes: 1 << 20 } });
+  s.outbox.enqueueState('k', 'up/state', 'a');
+  s.outbox.enqueueState('k', 'up/state', 'b'); // replaces: still one row
+  s.outbox.enqueueTelemetry('up/tel', 't1');
+  s.outbox.ack(s.outbox.peek(1).map((e) => e.seq)); // the state row goes
+  s.outbox.enqueueTelemetry('up/tel', 't2');
+  s.outbox.enqueueTelemetry('up/tel', 't3');
+  assert.equal(s.outbox.stats().dropped, 0, 'three rows: within the bound');
+  s.close();
+  s = openNodeStore(file, { outbox: { maxRows: 3, maxBytes: 1 << 20 } });
+  t.after(() => s.close());
+  s.outbox.enqueueTelemetry('up/tel', 't4');
+  assert.deepEqual(s.outbox.peek(10).map((e) => e.payload.toString()), ['t2', 't3', 't4']);
+  assert.equal(s.outbox.stats().dropped, 1);
+});
