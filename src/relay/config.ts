@@ -8,6 +8,7 @@ import { ConfigError, type FieldIssue } from '../core/errors.js';
 import { loadConfigYamlFile, parseConfigValue } from '../lib/config-file.js';
 import * as z from 'zod';
 import { section } from '../lib/schema.js';
+import { NODE_MAX_PACKET_BYTES, UPLINK_MAX_BYTES } from '../contract/limits.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -59,6 +60,12 @@ export const relayConfigSchema = section({
     /** plain MQTT over TCP (embedded): off unless asked for; with TLS on, nodes are told the mqtts URL anyway */
     plaintext: z.boolean().default(false),
     port: port.default(1883),
+    /**
+     * the largest MQTT packet taken from a node (embedded: its connection closes on a larger one,
+     * before it is buffered; external: the relay's MQTT 5 maximum packet size, so the broker never
+     * hands it a larger one)
+     */
+    maxPacketBytes: z.number().int().min(Math.max(...Object.values(UPLINK_MAX_BYTES)) + 1024).max(256 * 1024 * 1024).default(NODE_MAX_PACKET_BYTES),
     ws: section({
       enabled: z.boolean().default(true),
       port: port.default(8083),
@@ -82,6 +89,17 @@ export const relayConfigSchema = section({
       /** when set, `edgerelay mosquitto-files` (and every start) writes a certificate from the relay's CA for mosquitto's TLS listener */
       certFile: z.string().default(''),
       keyFile: z.string().default(''),
+      /**
+       * when set, the relay (re)writes this mosquitto config file with the settings that enforce its
+       * rules (authentication, ACL, packet size): put it in an `include_dir` (Debian: /etc/mosquitto/conf.d/)
+       */
+      confFile: z.string().default(''),
+      /**
+       * mosquitto's max_packet_size in that file: one limit for every client, the relay's desired
+       * documents included, so it must exceed the largest document; nodes' messages are held to
+       * their channel limits by the relay (maxPacketBytes) whatever this is
+       */
+      maxPacketBytes: z.number().int().min(64 * 1024).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
     }),
     /** the broker URL handed to joining nodes; empty = derived from the API request's host */
     publicUrl: z.string().default(''),
@@ -199,6 +217,7 @@ export function relayConfigIssues(c: RelayConfig): FieldIssue[] {
   if (handedOut && /^(mqtt|ws|tcp):/i.test(handedOut) && !c.broker.plaintext) {
     issues.push({ path: c.broker.publicUrl ? 'broker.publicUrl' : 'broker.external.url', reason: `nodes would be told a plain URL (${handedOut}): use mqtts:// or wss:// (see edgerelay mosquitto-files), or set broker.plaintext: true explicitly` });
   }
+  if (e.confFile && (!e.passwordFile || !e.aclFile)) issues.push({ path: 'broker.external.confFile', reason: 'needs broker.external.passwordFile and aclFile (the config points mosquitto at them)' });
   if (!!e.certFile !== !!e.keyFile) issues.push({ path: e.certFile ? 'broker.external.keyFile' : 'broker.external.certFile', reason: 'certFile and keyFile go together' });
   return issues;
 }

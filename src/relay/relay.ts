@@ -37,7 +37,7 @@ import { ExternalBroker } from './broker/external.js';
 import type { AppTaps, RelayTransport } from './broker/transport.js';
 import type { RelayConfig } from './config.js';
 import { createEdgeRoutes } from './edge.js';
-import { mosquittoAclFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
+import { mosquittoAclFile, mosquittoConfFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
 import { FailureLimiter } from './ratelimit.js';
 import { relayKindRegistry } from './registry.js';
 import { RpcRouter } from './rpc.js';
@@ -106,6 +106,7 @@ export function writeMosquittoFiles(config: RelayConfig, store: RelayStore): voi
   const accounts = [...store.listNodes().map((n) => ({ username: n.name, passwordHash: n.passwordHash })), ...consumers.map((c) => ({ username: c.username, passwordHash: hashPassword(c.password) }))];
   if (ext.passwordFile) writePrivate(ext.passwordFile, mosquittoPasswordFile({ username: ext.username, passwordHash: hashPassword(ext.password) }, accounts));
   if (ext.aclFile) writePrivate(ext.aclFile, mosquittoAclFile(ext.username, consumers));
+  if (ext.confFile) writePrivate(ext.confFile, mosquittoConfFile({ passwordFile: ext.passwordFile, aclFile: ext.aclFile, maxPacketBytes: ext.maxPacketBytes }));
 }
 
 /** mosquitto's listener certificate from the relay's CA (kept while valid), when certFile/keyFile are set. */

@@ -30,7 +30,7 @@ Usage:
   edgerelay rotate node NAME         revoke a node's MQTT credentials (its session is closed) and allow its re-join
   edgerelay node allow-rejoin NAME [--ttl SECONDS]
                                      let an existing node name join again once (a bootstrap token alone cannot)
-  edgerelay mosquitto-files          (re)write broker.external.passwordFile, aclFile, certFile/keyFile
+  edgerelay mosquitto-files          (re)write broker.external.passwordFile, aclFile, confFile, certFile/keyFile
   edgerelay config --defaults        print the complete default config
   edgerelay --version | --help
 
@@ -176,10 +176,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'mosquitto-files': {
       const cfg = loadConfig(args);
       const ext = cfg.broker.external;
-      if (!ext.passwordFile && !ext.aclFile && !ext.certFile) throw new UsageError('set broker.external.passwordFile, aclFile (and certFile/keyFile for TLS) in the config');
+      if (!ext.passwordFile && !ext.aclFile && !ext.certFile && !ext.confFile) throw new UsageError('set broker.external.passwordFile, aclFile, confFile (and certFile/keyFile for TLS) in the config');
       withStore(cfg, (store) => writeMosquittoFiles(cfg, store));
       const certs = await writeMosquittoCert(cfg, await pkiOf(cfg));
-      out(`wrote ${[ext.passwordFile, ext.aclFile, ...(certs ? [ext.certFile, ext.keyFile] : [])].filter(Boolean).join(', ')}\n`);
+      out(`wrote ${[ext.passwordFile, ext.aclFile, ext.confFile, ...(certs ? [ext.certFile, ext.keyFile] : [])].filter(Boolean).join(', ')}\n`);
       return EXIT.OK;
     }
     default:

@@ -40,6 +40,9 @@ export interface UnitOptions {
   observe?: { sample(): void; error(): void };
 }
 
+/** Twins one device may hold: its properties plus those a mapper adds (optional twins), bounded. */
+export const MAX_TWINS = 256;
+
 /** KubeEdge manifests write cycles in ms (mapper-framework) or as Go durations in ns; ≥ 1e9 is read as ns. */
 export function cycleMs(v: number | undefined, dflt: number): number {
   if (!v || v <= 0) return dflt;
@@ -167,16 +170,27 @@ export class DeviceUnit {
   async update(patch: TwinPatch, source: 'edge' | 'cloud'): Promise<TwinDocument> {
     const desired: Record<string, string> = {};
     const issues: FieldIssue[] = [];
+    let added = 0;
     for (const [name, e] of Object.entries(patch)) {
+      if (e && !this.props.has(name) && !this.doc.twins[name]) {
+        // a twin the model does not have: a built-in device has exactly its model's twins (no ghosts)
+        if (this.builtin) {
+          issues.push({ path: `twin.${name}`, reason: `unknown property: device ${this.key} has no property ${name} (its driver serves only its model's properties)` });
+          continue;
+        }
+        added++;
+      }
       if (e?.expected !== undefined) {
         if (this.props.has(name)) desired[name] = e.expected;
-        else if (this.builtin) issues.push({ path: `twin.${name}.expected`, reason: `unknown property: device ${this.key} has no property ${name}` });
       }
       const mp = this.props.get(name);
       if (e?.actual !== undefined && mp) {
         const p = parseValue(mp.type, e.actual);
         if (!p.ok) issues.push({ path: `twin.${name}.actual.value`, reason: p.reason });
       }
+    }
+    if (added > 0 && Object.keys(this.doc.twins).length + added > MAX_TWINS) {
+      issues.push({ path: 'twin', reason: `device ${this.key} would have more than ${MAX_TWINS} twins` });
     }
     if (issues.length) throw new ValidationError(issues, `device ${this.key}`);
     this.checkDesired(desired, 'twin');

@@ -17,6 +17,7 @@ import { APP_UPLOAD_FILTERS, topicMatches } from '../../contract/appchan.js';
 import { errorMessage } from '../../core/errors.js';
 import { noPacketNumberCache } from '../../lib/mqtt.js';
 import type { Logger } from '../../core/logger.js';
+import { guardMqttStream } from '../../lib/mqtt-guard.js';
 import { keepCopy, subscriptionIdOf } from './overlap.js';
 
 export { topicMatches };
@@ -60,7 +61,11 @@ export interface BrokerLink {
   close(): Promise<void>;
 }
 
-export async function startEmbeddedBroker(host: string, port: number, log: Logger, tap?: AppTap): Promise<BrokerLink> {
+/**
+ * The embedded broker. Every connection passes a packet guard: aedes buffers a packet whole before
+ * anything sees it, so one larger than `maxPacketBytes` closes the connection at its header.
+ */
+export async function startEmbeddedBroker(host: string, port: number, log: Logger, maxPacketBytes = 256 * 1024, tap?: AppTap): Promise<BrokerLink> {
   // connections still in their resend window (see TappedMessage.maybeResend)
   noPacketNumberCache();
   const settled = new WeakSet<object>();
@@ -83,7 +88,7 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
   const server: Server = createServer((s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
-    broker.handle(s);
+    broker.handle(guardMqttStream(s, maxPacketBytes, (reason) => log.warn('local MQTT connection closed: packet over the size limit', { reason })));
   });
   broker.on('clientError', (client, err) => log.debug('mqtt client error', { client: client.id, error: err.message }));
   await new Promise<void>((resolve, reject) => {

@@ -17,4 +17,9 @@ export const eventbusConfig = section({
    * its topic (apps reconnect after edgecore restarts), then fails; an external broker cannot tell
    */
   appSubscriberWaitSeconds: z.number().int().min(0).max(600).default(10),
+  /**
+   * embedded: the largest MQTT packet a local client may send; a larger one closes its connection
+   * before it is buffered (a mapper message is at most 64 KiB: MAPPER_LIMITS)
+   */
+  maxPacketBytes: z.number().int().min(70 * 1024).max(256 * 1024 * 1024).default(256 * 1024),
 });

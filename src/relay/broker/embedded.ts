@@ -12,9 +12,10 @@
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import { noPacketNumberCache } from '../../lib/mqtt.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
@@ -22,6 +23,7 @@ import { consumerMay, isConsumer, parseDownTopic } from '../appchan/topics.js';
 import { safeEqual } from '../auth.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { guardMqttStream } from '../../lib/mqtt-guard.js';
 import type { RelayConfig } from '../config.js';
 import { AttemptLedger, attemptMarkOf, ConnectionGate, ConnectThrottle, connectionCap, parseOpenFileLimit, type AttemptMark } from './admission.js';
 import { BoundedBus } from './emitter.js';
@@ -65,7 +67,8 @@ export class EmbeddedBroker implements RelayTransport {
   private bus?: BoundedBus;
   private readonly ledger = new AttemptLedger();
   private statsTimer?: NodeJS.Timeout;
-  private readonly counters = { takeovers: 0, closedBeforeAccepted: 0, clientErrors: {} as Record<string, number> };
+  /** oversizedPackets: connections closed because a packet header announced more than `broker.maxPacketBytes` */
+  private readonly counters = { takeovers: 0, closedBeforeAccepted: 0, oversizedPackets: 0, clientErrors: {} as Record<string, number> };
 
   constructor(
     private readonly cfg: RelayConfig['broker'],
@@ -94,6 +97,10 @@ export class EmbeddedBroker implements RelayTransport {
       persistence: indexedMemoryPersistence(),
       mq: bus,
       drainTimeout: 10_000,
+      // packets a client may send before its CONNECT is answered (nodes wait for CONNACK)
+      queueLimit: 8,
+      // QoS 2 publishes awaiting PUBREL per client (nodes publish QoS 0 and 1)
+      maxInflightInbound: 16,
       preConnect: (client, packet, done) => {
         const mark = attemptMarkOf(packet.will?.payload);
         if (mark) marks.set(client, mark);
@@ -185,13 +192,14 @@ export class EmbeddedBroker implements RelayTransport {
     this.statsTimer = setInterval(() => this.logStats(), 10_000);
     this.statsTimer.unref();
 
+    const handle = (conn: Duplex, req?: IncomingMessage): void => this.handle(aedes, conn, req);
     if (this.cfg.plaintext || !this.tls) {
-      const tcp = createNetServer((conn) => gate.admit(conn) && aedes.handle(conn));
+      const tcp = createNetServer((conn) => gate.admit(conn) && handle(conn));
       this.addrs.mqtt = await this.listen(tcp, this.cfg.port, 'mqtt');
     }
     const tlsOpts = this.tls ? { cert: this.tls.cert, key: this.tls.key, minVersion: 'TLSv1.2' as const } : undefined;
     if (tlsOpts) {
-      const tls = createTlsServer(tlsOpts, aedes.handle);
+      const tls = createTlsServer(tlsOpts, (s) => handle(s));
       tls.prependListener('connection', (raw) => gate.admit(raw)); // counted (or refused) before the handshake
       this.secure.push(tls);
       tls.on('tlsClientError', (e) => this.log.debug('TLS handshake refused', { error: e.message }));
@@ -201,15 +209,31 @@ export class EmbeddedBroker implements RelayTransport {
       const http = tlsOpts ? createHttpsServer(tlsOpts) : createHttpServer();
       http.prependListener('connection', (raw) => gate.admit(raw));
       if (tlsOpts) this.secure.push(http as ReturnType<typeof createHttpsServer>);
-      const wss = new WebSocketServer({ server: http, path: this.cfg.ws.path });
+      // one WebSocket message carries at most one MQTT packet's worth (the guard checks packets)
+      const wss = new WebSocketServer({ server: http, path: this.cfg.ws.path, maxPayload: this.cfg.maxPacketBytes + 16 });
       wss.on('connection', (ws, req) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => ws.terminate());
-        aedes.handle(stream, req);
+        handle(stream, req);
       });
       this.wss = wss;
       this.addrs.ws = (await this.listen(http, this.cfg.ws.port, tlsOpts ? 'wss' : 'ws')) + this.cfg.ws.path;
     }
+  }
+
+  /**
+   * Sizes (issue 18): aedes buffers a packet whole, whatever its size, before any hook sees it. Every
+   * connection passes a packet guard (src/lib/mqtt-guard.ts) that closes it as soon as a packet
+   * header announces more than `broker.maxPacketBytes`, before the packet is buffered; a payload
+   * within that but over its channel's limit (src/contract/limits.ts) is dropped where node
+   * messages are read, not here, so a node whose outbox holds one is not disconnected on every resend.
+   */
+  private handle(aedes: Aedes, conn: Duplex, req?: IncomingMessage): void {
+    const guarded = guardMqttStream(conn, this.cfg.maxPacketBytes, (reason, bytes) => {
+      this.counters.oversizedPackets++;
+      this.log.warn('connection closed: packet over the size limit', { reason, bytes });
+    });
+    aedes.handle(guarded, req as never);
   }
 
   private listen(server: NetServer | HttpServer, port: number, scheme: string): Promise<string> {

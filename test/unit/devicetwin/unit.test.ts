@@ -12,7 +12,7 @@ import { isValidationError } from '../../../src/core/errors.js';
 import { nullLogger } from '../../../src/core/logger.js';
 import type { DataPoint } from '../../../src/modules/devicetwin/messages.js';
 import { computeDelta, emptyDoc, type TwinDocument } from '../../../src/modules/devicetwin/twin.js';
-import { cycleMs, DeviceUnit, type Sink } from '../../../src/modules/devicetwin/unit.js';
+import { cycleMs, DeviceUnit, MAX_TWINS, type Sink } from '../../../src/modules/devicetwin/unit.js';
 import { virtualDriver } from '../../../src/drivers/virtual/driver.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -142,4 +142,26 @@ test('cycles: ms as written, Go durations (≥ 1e9) read as ns, absent or zero t
   assert.equal(cycleMs(2_000_000_000, 1000), 2000);
   assert.equal(cycleMs(undefined, 1000), 1000);
   assert.equal(cycleMs(0, 1000), 1000);
+});
+
+test('issue 18 (7): a built-in device refuses twins its model does not have; a mapper device holds at most MAX_TWINS', async (t) => {
+  const { u, rec } = unit(t, { builtin: true });
+  await u.start({});
+  const commits = rec.commits.length;
+  await assert.rejects(u.update({ ghost: { actual: 'boo' }, setpoint: { expected: '5' } }, 'edge'), (e: unknown) => isValidationError(e) && e.issues.map((i) => i.path).join() === 'twin.ghost');
+  await assert.rejects(u.update({ a: { optional: true } }, 'edge'), (e: unknown) => isValidationError(e) && /has no property a/.test(e.issues[0]!.reason));
+  assert.deepEqual(Object.keys(u.doc.twins).sort(), ['setpoint', 'temperature'], 'no ghost twin');
+  assert.equal(rec.commits.length, commits, 'nothing committed');
+  assert.notEqual(u.doc.twins.setpoint?.expected?.value, '5', 'the good half of a refused update is not applied either');
+
+  const m = unit(t, { builtin: false }).u;
+  await m.start({});
+  // a mapper may add optional twins, up to the bound
+  const add = (from: number, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`x${from + i}`, { actual: 'v', optional: true }]));
+  await m.update(add(0, MAX_TWINS - 2), 'edge');
+  assert.equal(Object.keys(m.doc.twins).length, MAX_TWINS);
+  await assert.rejects(m.update(add(1000, 1), 'edge'), (e: unknown) => isValidationError(e) && /more than 256 twins/.test(e.issues[0]!.reason));
+  // updating twins it has is still fine
+  await m.update({ x0: { actual: 'w' } }, 'edge');
+  assert.equal(m.doc.twins.x0?.actual?.value, 'w');
 });
