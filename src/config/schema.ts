@@ -7,6 +7,7 @@ import { devicetwinConfig } from '../modules/devicetwin/config.js';
 import { edgedConfig } from '../modules/edged/config.js';
 import { edgehubConfig } from '../modules/edgehub/config.js';
 import { eventbusConfig } from '../modules/eventbus/config.js';
+import { meshConfig } from '../modules/mesh/config.js';
 import { metamanagerConfig } from '../modules/metamanager/config.js';
 import { nodestatusConfig } from '../modules/nodestatus/config.js';
 import { servicebusConfig } from '../modules/servicebus/config.js';
@@ -60,6 +61,7 @@ export const configSchema = section({
     edgehub: edgehubConfig,
     nodestatus: nodestatusConfig,
     servicebus: servicebusConfig,
+    mesh: meshConfig,
   }),
 });
 

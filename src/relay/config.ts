@@ -9,6 +9,7 @@ import { loadConfigYamlFile, parseConfigValue } from '../lib/config-file.js';
 import * as z from 'zod';
 import { section } from '../lib/schema.js';
 import { NODE_MAX_PACKET_BYTES, UPLINK_MAX_BYTES } from '../contract/limits.js';
+import { inCidr, parseCidr } from './apiserver/service-alloc.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -194,6 +195,37 @@ export const relayConfigSchema = section({
       .array(z.strictObject({ name: z.string().regex(/^[a-z0-9][-a-z0-9.]*$/, 'must be lower-case letters, digits, - and .'), password: z.string().min(8), namespaces: z.array(z.string().min(1)).min(1) }))
       .default([]),
   }),
+  /** Services and the mesh between nodes (docs/mesh.md) */
+  mesh: section({
+    /** where ClusterIPs come from (kube-apiserver's --service-cluster-ip-range) */
+    serviceCIDR: z
+      .string()
+      .default('10.96.0.0/12')
+      .superRefine((v, ctx) => {
+        try {
+          parseCidr(v);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      }),
+    /** the address every node's DNS answers at (the nodes' `modules.mesh.dns.address`); never given to a Service */
+    clusterDNS: z.string().default('10.96.0.10'),
+    /** node ports (kube-apiserver's --service-node-port-range) */
+    nodePortRange: z
+      .string()
+      .regex(/^\d{1,5}-\d{1,5}$/, 'must be MIN-MAX, e.g. 30000-32767')
+      .default('30000-32767')
+      .refine((v) => {
+        const [a, b] = v.split('-').map(Number);
+        return a! >= 1 && b! <= 65535 && a! <= b!;
+      }, 'must be MIN-MAX with 1 <= MIN <= MAX <= 65535'),
+  }),
+}).superRefine((c, ctx) => {
+  try {
+    if (!inCidr(c.mesh.clusterDNS, parseCidr(c.mesh.serviceCIDR))) ctx.addIssue({ code: 'custom', path: ['mesh', 'clusterDNS'], message: `must be inside mesh.serviceCIDR (${c.mesh.serviceCIDR})` });
+  } catch {
+    /* serviceCIDR's own issue says why */
+  }
 });
 
 export type RelayConfig = z.output<typeof relayConfigSchema>;

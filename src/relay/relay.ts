@@ -22,6 +22,7 @@ import { ApiClient } from './apiserver/client.js';
 import { ApiCore } from './apiserver/core.js';
 import { ApiServer } from './apiserver/http/server.js';
 import { ResourceRegistry } from './apiserver/registry.js';
+import { ServiceAllocator } from './apiserver/service-alloc.js';
 import type { Clock } from './controllers/clock.js';
 import { startControllers, type Controllers } from './controllers/index.js';
 import type { Leadership } from './controllers/manager.js';
@@ -143,7 +144,9 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const pki = wantsTls(config) ? await openPki(config, { now: now(), log: log.child('pki') }) : undefined;
   const w = config.workloads;
   const registry = new ResourceRegistry(builtinKinds({ notReadyTolerationSeconds: w.notReadyTolerationSeconds, unreachableTolerationSeconds: w.unreachableTolerationSeconds }));
-  const core = new ApiCore({ store: objects, registry, patch, now });
+  const [npMin, npMax] = config.mesh.nodePortRange.split('-').map(Number);
+  const allocator = new ServiceAllocator(objects, registry, { serviceCIDR: config.mesh.serviceCIDR, reserved: [config.mesh.clusterDNS], nodePorts: { min: npMin!, max: npMax! } });
+  const core = new ApiCore({ store: objects, registry, patch, now, hooks: [allocator] });
   const controllers = await startControllers(core, log.child('controllers'), {
     job: { backoffBaseSeconds: w.jobBackoffSeconds },
     ...(opts.clock ? { clock: opts.clock } : {}),

@@ -146,6 +146,13 @@ export interface SandboxSettings {
   network: string;
   /** a pod with one container (no init containers, no use of its own IP in env) gets no sandbox */
   skipForSingleContainer: boolean;
+  /** the node's cluster DNS (the mesh's, when it runs one): kubelet's --cluster-dns and --cluster-domain */
+  clusterDns?: ClusterDns;
+}
+
+export interface ClusterDns {
+  address: string;
+  domain: string;
 }
 
 /** How a pod is networked (see DesiredPod.network). */
@@ -155,11 +162,27 @@ export function networkOf(pod: Pod, sb: SandboxSettings, env: Record<string, Env
   return sb.skipForSingleContainer && single && !Object.values(env).some(needsPodIP) ? 'own' : 'shared';
 }
 
-/** DNS settings of the pod's network holder, from dnsPolicy/dnsConfig (none: the engine's default, the host's resolv.conf). */
-export function dnsOf(pod: Pod, hostResolv: () => string): DnsSettings | undefined {
+/**
+ * DNS settings of the pod's network holder, as kubelet makes them (none: the engine's default, the
+ * host's resolv.conf):
+ * - ClusterFirst (the default) with a cluster DNS: `nameserver <cluster DNS>`, `search
+ *   <ns>.svc.<domain> svc.<domain> <domain>`, `ndots:5` — so `name` and `name.ns` resolve; a
+ *   hostNetwork pod falls back to the host's unless it asks for ClusterFirstWithHostNet;
+ * - Default, or no cluster DNS on this node: the host's;
+ * - None: only what dnsConfig says; dnsConfig is merged over any of them.
+ */
+export function dnsOf(pod: Pod, hostResolv: () => string, cluster?: ClusterDns): DnsSettings | undefined {
   const cfg = pod.spec.dnsConfig;
-  if (!cfg && pod.spec.dnsPolicy !== 'None') return undefined;
-  const base = pod.spec.dnsPolicy === 'None' ? { servers: [], search: [], options: [] } : parseResolv(hostResolv());
+  const policy = pod.spec.dnsPolicy ?? 'ClusterFirst';
+  const useCluster = !!cluster && (policy === 'ClusterFirstWithHostNet' || (policy === 'ClusterFirst' && !pod.spec.hostNetwork));
+  if (!cfg && policy !== 'None' && !useCluster) return undefined;
+  const ns = pod.metadata.namespace ?? 'default';
+  const base =
+    policy === 'None'
+      ? { servers: [], search: [], options: [] }
+      : useCluster
+        ? { servers: [cluster!.address], search: [`${ns}.svc.${cluster!.domain}`, `svc.${cluster!.domain}`, cluster!.domain], options: ['ndots:5'] }
+        : parseResolv(hostResolv());
   const servers = [...base.servers, ...(cfg?.nameservers ?? [])].filter((v, i, a) => a.indexOf(v) === i).slice(0, 3);
   const search = [...base.search, ...(cfg?.searches ?? [])].filter((v, i, a) => a.indexOf(v) === i).slice(0, 32);
   const opts = new Map(base.options.map((o) => [o.split(':')[0]!, o]));
@@ -290,7 +313,7 @@ export function desiredPods(resources: ResourceStore, lk: Lookups, sb: SandboxSe
       else if ('sources' in env) envs[c.name] = env.sources;
     }
     const network = networkOf(pod, sb, envs);
-    const dns = dnsOf(pod, resolv);
+    const dns = dnsOf(pod, resolv, sb.clusterDns);
     for (const c of all) hashes[c.name] = containerHash(pod, c, network === 'own' ? networkKey(pod, sb, dns) : undefined);
     if (pod.spec.imagePullSecrets?.length) {
       for (const image of new Set([sandboxImage, ...all.map((c) => c.image)])) {

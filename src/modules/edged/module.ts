@@ -73,7 +73,14 @@ export class Edged implements NodeModule {
       () => this.trigger('probe'),
       ctx.log.child('probes'),
     );
-    const sandbox: SandboxSettings = { image: cfg.sandbox.image, command: cfg.sandbox.command, network: cfg.network, skipForSingleContainer: cfg.sandbox.skipForSingleContainer };
+    const mesh = config.modules.mesh;
+    const sandbox: SandboxSettings = {
+      image: cfg.sandbox.image,
+      command: cfg.sandbox.command,
+      network: cfg.network,
+      skipForSingleContainer: cfg.sandbox.skipForSingleContainer,
+      ...(mesh.enabled && mesh.dns.enabled ? { clusterDns: { address: mesh.dns.address, domain: mesh.dns.clusterDomain } } : {}),
+    };
     this.rec = new Reconciler({
       engine: this.engine,
       store,
