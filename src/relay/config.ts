@@ -112,8 +112,9 @@ export const relayConfigSchema = section({
     /**
      * CONNECTs handled at once (arrival to CONNACK, embedded); more are turned away at once and
      * the node retries after its backoff, instead of waiting past its connect timeout. 0 = no limit
+     * (the default: at 5,000 nodes a limit of 500 made the storm slower, docs/benchmarks.md)
      */
-    maxConnecting: z.number().int().min(0).default(500),
+    maxConnecting: z.number().int().min(0).default(0),
     /** descriptors kept free for the API, the store and the process when the cap is derived */
     reservedFiles: z.number().int().min(16).default(256),
     /** MQTT keepalive the relay's own client uses (external mode) */

@@ -110,6 +110,7 @@ async function conformance(t: TestContext, node: DeviceNode, nodeName: string): 
     const r = await m.ask(`${base}/twin/update`, { event_id: e1, timestamp: ts(), twin: { temp: { actual: { value } , metadata: { type: 'int' } } } }, `${base}/twin/update/result`);
     assert.equal(r.event_id, e1);
     assert.equal(typeof r.timestamp, 'number');
+    assert.ok(r.twin, `a twin result, not an error: ${JSON.stringify(r)}`);
     const twin = (r.twin as Record<string, Msg>).temp!;
     assert.equal((twin.actual as Msg).value, value);
     assert.equal(typeof ((twin.actual as Msg).metadata as Msg).timestamp, 'number');
