@@ -113,18 +113,21 @@ try {
   const pid = daemon.child.pid;
   const idle = await measure(pid, SETTLE_S, CPU_S);
 
-  for (let i = 0; i < PODS; i++) await relay.http('POST', '/edge/v1/apply', { object: pod(`fp-${i}`), node: name });
+  // through the Kubernetes API, bound to the node (spec.nodeName)
+  const onNode = (o) => ({ ...o, metadata: { ...o.metadata, namespace: 'default' }, spec: { ...o.spec, nodeName: name } });
+  for (let i = 0; i < PODS; i++) await relay.http('POST', '/api/v1/namespaces/default/pods', onNode(pod(`fp-${i}`)));
   await waitFor('20 pods running', async () => {
-    const list = await relay.http('GET', `/edge/v1/objects?kind=Pod&node=${name}`);
-    return list.filter((o) => o.reported[0]?.status?.phase === 'Running').length === PODS;
+    const list = await relay.http('GET', `/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3D${name}`);
+    return list.items.filter((o) => o.status?.phase === 'Running').length === PODS;
   });
   const pods = await measure(pid, SETTLE_S, CPU_S);
 
-  await relay.http('POST', '/edge/v1/apply', { object: thermostat });
-  for (let i = 0; i < DEVICES; i++) await relay.http('POST', '/edge/v1/apply', { object: device(`thermo-${i}`), node: name });
+  const DEV = '/apis/devices.kubeedge.io/v1beta1/namespaces/default';
+  await relay.http('POST', `${DEV}/devicemodels`, { ...thermostat, metadata: { ...thermostat.metadata, namespace: 'default' } });
+  for (let i = 0; i < DEVICES; i++) await relay.http('POST', `${DEV}/devices`, onNode(device(`thermo-${i}`)));
   await waitFor('50 devices reporting', async () => {
-    const list = await relay.http('GET', `/edge/v1/objects?kind=Device&node=${name}`);
-    return list.filter((o) => o.reported.length > 0).length === DEVICES;
+    const list = await relay.http('GET', `${DEV}/devices`);
+    return list.items.filter((o) => o.spec?.nodeName === name && o.status?.twins?.some((t) => t.reported)).length === DEVICES;
   });
   const full = await measure(pid, SETTLE_S, CPU_S);
 

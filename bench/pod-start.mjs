@@ -101,12 +101,13 @@ async function edged(dist, skip) {
     const toEngine = [];
     for (let i = 0; i < PODS; i++) {
       const pod = `p${i}`;
-      const object = { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace: 'default' }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: IMAGE, imagePullPolicy: 'Never', command: ['sleep', '100000'] }] } };
+      const object = { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace: 'default' }, spec: { nodeName: name, terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: IMAGE, imagePullPolicy: 'Never', command: ['sleep', '100000'] }] } };
       const t0 = now();
-      await relay.http('POST', '/edge/v1/apply', { object, node: name });
+      // through the Kubernetes API, as kubectl apply does; Running as kubectl get reads it
+      await relay.http('POST', '/api/v1/namespaces/default/pods', object);
       for (;;) {
-        const o = await relay.http('GET', `/edge/v1/objects/Pod/default/${pod}`);
-        const st = o.reported[0]?.status;
+        const o = await relay.http('GET', `/api/v1/namespaces/default/pods/${pod}`);
+        const st = o.status;
         if (st?.phase === 'Running' && st.containerStatuses?.every((c) => c.state?.running)) break;
         await sleep(5);
       }

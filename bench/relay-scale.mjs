@@ -23,6 +23,12 @@
  *   TLS=1 node bench/relay-scale.mjs               the relay's defaults: HTTPS API, MQTT over TLS with its
  *                                                  own CA (the simulators verify it, as nodes do);
  *                                                  otherwise plain listeners, explicitly
+  *
+ * NOT YET PORTED to the node link (branch nodelink): documents are now computed from the Kubernetes
+ * API and versioned by the object store's revision, so the `node_versions` table this bench reads
+ * as its oracle and the `/edge/v1/apply` route its fan-out phase uses are gone. To port: seed a
+ * pod per node through /api/v1 (a ConfigMap then reaches only nodes whose pods read it), and take
+ * each node's expected (epoch, version) from its retained desired document.
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The main job on embedded defaults: a local relay (embedded MQTT broker, SQLite) and one edge
- * node joined to it, all data under .edgecore/ in this checkout. Prints how to use edgectl.
+ * node joined to it, all data under .edgecore/ in this checkout. Prints how to use kubectl (a
+ * kubeconfig in .edgecore/) and edgectl.
  * Ctrl-C stops both. Re-running reuses the same relay, node identity and objects.
  *
  *   node scripts/demo.mjs            (after `npm ci && node build.mjs`; scripts/up.sh does all)
@@ -17,7 +18,7 @@
  * script, which forwards exactly one signal to each (the one it got) and waits for both to finish
  * their graceful stop. A second Ctrl-C is forwarded too: the programs then exit at once.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -175,7 +176,7 @@ if (!joined && !stopping) {
     { mode: 0o600 },
   );
   // a node the relay already knows (an older demo run) joins again only with the admin's consent
-  const known = await call('GET', `/edge/v1/nodes/${NODE}`).then(
+  const known = await call('GET', `/api/v1/nodes/${NODE}`).then(
     () => true,
     () => false,
   );
@@ -196,16 +197,25 @@ process.stdout.write(`
 Relay and node are running (data in ${base}). In another shell, from ${root}
 (edgectl finds .edgecore/edgectl.yaml there; elsewhere: export EDGECTL_CONFIG=${ctlConfig}):
 
+  export KUBECONFIG=${kubeconfig}
+  kubectl get nodes
+  kubectl apply -f ${join(root, 'examples')}/        # the examples are placed on node "edge-demo"
+  kubectl get pods -o wide
+  kubectl get devices -o wide
+  kubectl logs hello -f
+  kubectl describe pod hello
   alias edgectl="node ${join(root, 'dist/edgectl.js')}"
-  edgectl get nodes
-  edgectl apply -f ${join(root, 'examples')}/
-  edgectl get pods
-  edgectl get devices -o wide
-  edgectl logs hello -f
   edgectl twin set thermo-1 setpoint=25
-${podsWork ? '' : `\n(the pods need ${BUSYBOX_IMAGE}: see the message above)\n`}
+${podsWork ? '' : `\n(the pods need ${BUSYBOX_IMAGE}: see the message above)\n`}${kubectlHint()}
 The API is HTTPS with the relay's own CA; ${kubeconfig} carries it with the admin token
 (kubectl --kubeconfig ${kubeconfig} ...).
 
 Ctrl-C stops both.
 `);
+
+/** kubectl is the client of the relay's API; say so when it is not installed */
+function kubectlHint() {
+  const v = spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+  if (!v.error && v.status === 0) return '';
+  return `\n(kubectl is not installed here: any kubectl 1.27-1.33 works against the relay — tested with each;\nDebian 12's kubernetes-client package is 1.20, which is not tested)\n`;
+}

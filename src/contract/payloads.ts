@@ -36,6 +36,11 @@ const upstream = {
 /** node → relay on `reported/state`: the latest status of one object (coalesced per object in the node's outbox). */
 export const reportedStateSchema = z.object({
   ...upstream,
+  /**
+   * the uid of the object as the node holds it (from its desired item): the relay writes the
+   * status only onto that incarnation, never onto an object recreated under the same name
+   */
+  uid: z.string().min(1).max(64).optional(),
   /** the object's status (pod status, device twins and state, node status) */
   status: z.unknown(),
 });
@@ -49,6 +54,28 @@ export const reportedTelemetrySchema = z.object({
   data: z.unknown(),
 });
 export type ReportedTelemetry = z.output<typeof reportedTelemetrySchema>;
+
+/**
+ * The `event` of a ReportedTelemetry that carries an ObjectEvent: something that happened to
+ * one object on the node (edged's Pulled, Created, Started, Killing, BackOff, Unhealthy, Failed;
+ * devicetwin's DeviceOnline/DeviceOffline). The relay turns it into a core/v1 Event.
+ */
+export const OBJECT_EVENT = 'object.event';
+
+/** `data` of an OBJECT_EVENT report: Kubernetes' Event fields the node decides. */
+export const objectEventSchema = z.object({
+  type: z.enum(['Normal', 'Warning']),
+  /** CamelCase, as Kubernetes' reasons are */
+  reason: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,127}$/, 'must be a CamelCase reason (letters and digits, at most 128)'),
+  message: text(4096),
+  /** the part of the object, e.g. `spec.containers{web}` */
+  fieldPath: text(256).optional(),
+  /** who on the node saw it (kubelet for edged, devicetwin) */
+  component: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a lower-case component name').optional(),
+  /** the uid of the object as the node holds it (events about an older incarnation are dropped) */
+  uid: z.string().min(1).max(64).optional(),
+});
+export type ObjectEvent = z.output<typeof objectEventSchema>;
 
 /** Node status: a ReportedState with kind 'Node', namespace '', name = node. */
 export const nodeReportedStatusSchema = z.object({

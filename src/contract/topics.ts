@@ -115,9 +115,30 @@ export function parseNodeTopic(topic: string): { node: string; channel: NodeChan
   return CHANNELS.has(channel) ? { node, channel: channel as NodeChannel } : undefined;
 }
 
+/** The channels a node publishes (its uplink); everything else in its subtree only the relay writes. */
+export const NODE_PUBLISHES: readonly NodeChannel[] = ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response', 'stream/up', 'app/up', 'app/ack'];
+/** The channels a node reads: what the relay sends it. */
+export const NODE_READS: readonly NodeChannel[] = ['desired', 'rpc/request', 'stream/down', 'app/down', 'app/routes'];
+/** The only channel a node may publish retained (its birth message and Last Will). */
+export const NODE_RETAINED: readonly NodeChannel[] = ['presence'];
+
+/**
+ * The broker's publish rule for a node: only its own uplink channels, and retained only on
+ * `presence`. Desired state flows only from the relay: a node never writes its own `desired`
+ * (a forged, retained document would be applied and then outrank the relay's), and a retained
+ * message anywhere else would be replayed to the relay on every reconnect.
+ */
+export function nodeMayPublish(node: string, topic: string, retain: boolean): boolean {
+  const t = parseNodeTopic(topic);
+  if (!t || t.node !== node || topic !== `${TOPIC_ROOT}/${node}/${t.channel}`) return false;
+  if (!NODE_PUBLISHES.includes(t.channel)) return false;
+  return !retain || NODE_RETAINED.includes(t.channel);
+}
+
 /**
  * The broker ACL as one pure rule: a node may use only topics inside its own subtree, with no
- * wildcard reaching outside it. `topic` may be a subscription filter.
+ * wildcard reaching outside it. `topic` may be a subscription filter (what a node may read);
+ * what it may publish is `nodeMayPublish`.
  */
 export function nodeMayUse(node: string, topic: string): boolean {
   const root = `${TOPIC_ROOT}/${node}/`;

@@ -59,6 +59,11 @@ export class KeyedCoalescer {
     this.keys.delete(key);
   }
 
+  /** Forget every key (the owner stops): nothing waiting runs. */
+  clear(): void {
+    for (const k of [...this.keys.keys()]) this.forget(k);
+  }
+
   /** keys with state (tests: bounded by the keys that asked) */
   size(): number {
     return this.keys.size;

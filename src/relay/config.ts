@@ -143,8 +143,12 @@ export const relayConfigSchema = section({
     }),
     /** how long `edgerelay node allow-rejoin NAME` (and `rotate node`) lets that name join again */
     rejoinWindowSeconds: z.number().int().min(1).default(3600),
-    /** telemetry rows kept per relay (oldest pruned first) */
-    telemetryKeep: z.number().int().min(100).default(100_000),
+    /** telemetry rows kept per node (that node's oldest pruned first; one node cannot erase another's) */
+    telemetryKeep: z.number().int().min(100).default(10_000),
+    /** telemetry messages (samples and events) a node may send per second once its burst is used; more are dropped */
+    telemetryRatePerSecond: z.number().min(0.1).default(200),
+    /** telemetry messages a node may send at once (what it queued while offline goes up in a burst) */
+    telemetryBurst: z.number().int().min(1).default(20_000),
   }),
   /** the application channel (docs/appchannel.md): apps' messages between nodes and the cloud, routed by Rules */
   appchannel: section({

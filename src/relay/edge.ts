@@ -85,7 +85,7 @@ export function createEdgeRoutes(d: EdgeDeps): (req: IncomingMessage, res: Serve
     let body: { token?: unknown; node?: unknown } = {};
     try {
       body = (await readJson(req, 16 * 1024)) as typeof body;
-      const out = d.service.join(body, req.headers.host);
+      const out = await d.service.join(body, req.headers.host);
       d.limiter.refund(key);
       d.audit.info('join attempt', { source, node: out.response.node, token: tokenRef(body.token), outcome: out.rejoined ? 'rejoined' : 'joined', code: 200 });
       return sendOk(res, 200, out.response);

@@ -1,8 +1,9 @@
 /**
  * Wiring of one relay process: stores → trust (CA, certificates, API tokens) → Kubernetes API core
- * and its controllers → broker (embedded or external) → sync → one API listener (HTTPS unless
- * `api.tls.enabled: false`) carrying the Kubernetes API, the edge bootstrap routes and the private
- * /edge/v1 routes. `startRelay` resolves when everything listens; `stop()` closes in reverse order.
+ * and its controllers → broker (embedded or external) → the node link (desired documents from the
+ * API, reports into it) and the node streams → one API listener (HTTPS unless `api.tls.enabled:
+ * false`) carrying the Kubernetes API, the edge bootstrap routes (ca, join, tokens) and the private
+ * /edge/v1 telemetry route. `startRelay` resolves when everything listens; `stop()` closes in reverse order.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
@@ -39,14 +40,13 @@ import type { AppTaps, RelayTransport } from './broker/transport.js';
 import type { RelayConfig } from './config.js';
 import { createEdgeRoutes } from './edge.js';
 import { mosquittoAclFile, mosquittoConfFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
+import { NodeLink } from './nodelink/index.js';
 import { FailureLimiter } from './ratelimit.js';
-import { relayKindRegistry } from './registry.js';
 import { RpcRouter } from './rpc.js';
 import { RelayService } from './service.js';
 import { SqliteRelayStore } from './store/sqlite.js';
 import type { RelayStore } from './store/types.js';
 import { mountPodStreams, NodeStreams, PodStreamAdapters } from './streams/index.js';
-import { RelaySync } from './sync.js';
 import { openPki, wantsTls, type RelayPki } from './tls/pki.js';
 import { createApiServer, listenApi } from './tls/server.js';
 import { ApiTokens } from './tokens.js';
@@ -69,7 +69,8 @@ export interface RelayHandle {
   pki: RelayPki | undefined;
   store: RelayStore;
   service: RelayService;
-  sync: RelaySync;
+  /** the node link: desired documents, reports, node lifecycle */
+  link: NodeLink;
   /** stream sessions to nodes (logs, exec, attach, port-forward) */
   streams: NodeStreams;
   /** their Kubernetes wire adapters, for the API server to mount */
@@ -161,6 +162,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     openapi: openapiDocuments(registry.all()),
     gitVersion: `v1.32.0+edgerelay-${VERSION}`,
   });
+  const apiTls = config.api.tls.enabled ? { cert: pki!.serving.certPem, key: pki!.serving.keyPem } : undefined;
   // the app channel publishes on the broker, which is created after it (it taps the broker)
   const late: { transport?: RelayTransport } = {};
   const app = new AppChannel({
@@ -171,6 +173,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     publish: (topic, payload) => (late.transport ? late.transport.publish(topic, payload, { qos: 1, retain: false }) : Promise.reject(new Error('broker not started'))),
     nodes: () => store.listNodes().map((n) => n.name),
     authenticate,
+    ...(apiTls ? { tls: apiTls } : {}),
     log: log.child('appchannel'),
     now,
   });
@@ -198,20 +201,32 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   }
   late.transport = transport;
   const rpc = new RpcRouter(transport);
+  const link = new NodeLink({
+    core,
+    objects,
+    store,
+    transport,
+    rpc,
+    nodes: config.nodes,
+    log: log.child('link'),
+    now,
+    onNodeGone: (node) => {
+      service?.forget(node);
+      app.forget(node);
+      embedded?.disconnect(node);
+      if (external) writeMosquittoFiles(config, store);
+    },
+  });
   const streams = new NodeStreams({
     publish: (node, frame) => transport.publish(topics.streamDown(node), frame, { qos: 0, retain: false }),
-    online: (node) => store.getNode(node)?.online ?? false,
+    online: (node) => link.liveness.get(node).online,
     log: log.child('streams'),
   });
   const podStreams = new PodStreamAdapters(streams);
-  const sync = new RelaySync({ store, transport, rpc, log: log.child('sync'), now, telemetryKeep: config.nodes.telemetryKeep });
   const ports = { mqtt: config.broker.port, mqtts: bt.port };
   service = new RelayService({
     config,
     store,
-    sync,
-    rpc,
-    registry: relayKindRegistry(),
     log: log.child('api'),
     now,
     brokerUrlFor: (host) => {
@@ -220,34 +235,40 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       const h = (host ?? '127.0.0.1').replace(/:\d+$/, '');
       return brokerTls ? `mqtts://${h}:${ports.mqtts}` : `mqtt://${h}:${ports.mqtt}`;
     },
-    onJoin: external ? () => writeMosquittoFiles(config, store) : undefined,
+    registerNode: (node, labels) => link.ensureNode(node, labels),
+    onJoin: (node) => {
+      link.joined(node);
+      if (external) writeMosquittoFiles(config, store);
+    },
     disconnect: embedded ? (node) => embedded.disconnect(node) : undefined,
   });
   if (external) {
     writeMosquittoFiles(config, store);
     await writeMosquittoCert(config, pki);
   }
-  sync.start();
   let started = false;
   await transport.start(
     (node, channel, payload) => {
       streams.observe(node, channel, payload);
-      // the app channel hears connects (sync), presence and heartbeats too
+      if (channel === 'stream/up') return undefined;
+      // the app channel hears a joined node's connects (sync), presence and heartbeats too
       if (store.getNode(node)) void app.nodeMessage(node, channel, payload);
-      if (channel !== 'stream/up') sync.handle(node, channel, payload);
+      return link.handle(node, channel, payload);
     },
     // after a reconnect the external broker may have restarted without its retained documents
     () => {
-      if (started) void sync.republishAll();
+      if (started) link.republishAll();
     },
   );
+  // the documents go out once the link has read the API (an unreachable external broker gets them when it connects)
+  await link.start();
+  started = true;
   const endpoints = transport.endpoints();
   if (endpoints.mqtt) ports.mqtt = Number(new URL(endpoints.mqtt).port);
   if (endpoints.mqtts) ports.mqtts = Number(new URL(endpoints.mqtts).port);
   await app.beginDelivery();
 
-  const apiTls = config.api.tls.enabled ? { cert: pki!.serving.certPem, key: pki!.serving.keyPem } : undefined;
-  const privateApi = createEdgeApi({ service, rpc, streams, tokens, log: log.child('api') });
+  const privateApi = createEdgeApi({ service, tokens, log: log.child('api') });
   // pods/log, exec, attach, portforward: served by the Kubernetes API after authn, authz and the pod read
   mountPodStreams(kube, podStreams);
   const bootstrap = createEdgeRoutes({
@@ -283,7 +304,10 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     if (fresh.serving.certPem === serving) return false;
     serving = fresh.serving.certPem;
     const pair = { cert: fresh.serving.certPem, key: fresh.serving.keyPem };
-    if (apiTls) (server as HttpsServer).setSecureContext({ ...pair, minVersion: 'TLSv1.2' });
+    if (apiTls) {
+      (server as HttpsServer).setSecureContext({ ...pair, minVersion: 'TLSv1.2' });
+      app.setCertificate(pair);
+    }
     if (embedded && !bt.cert && bt.enabled) embedded.setCertificate(pair);
     return true;
   };
@@ -301,11 +325,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   }, CREDENTIALS_POLL_MS);
   poll.unref();
 
-  // an external broker may still be unreachable: the documents go out when it connects
-  const republished = sync.republishAll();
-  started = true;
-  if (!external) await republished;
-  log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: store.epoch(), nodes: store.listNodes().length, ...(pki ? { caHash: pki.caHash } : {}) });
+  log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: await objects.epoch(), nodes: store.listNodes().length, ...(pki ? { caHash: pki.caHash } : {}) });
 
   let stopped = false;
   return {
@@ -321,7 +341,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     pki,
     store,
     service,
-    sync,
+    link,
     streams,
     podStreams,
     renewCertificates,
@@ -335,7 +355,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       rpc.closeAll();
       podStreams.close();
       streams.closeAll();
-      sync.stop();
+      link.stop();
       controllers.stop();
       await app.stop();
       await transport.stop();

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeBody, type AppUp } from '../contract/appchan.js';
 import type { NodeHostReport } from '../contract/node-status.js';
-import type { NodeReportedStatus, ReportedState, ReportedTelemetry } from '../contract/payloads.js';
+import { OBJECT_EVENT, type NodeReportedStatus, type ObjectEvent, type ReportedState, type ReportedTelemetry } from '../contract/payloads.js';
 import { topics } from '../contract/topics.js';
 import type { ResourceKey } from './resources.js';
 import type { NodeStore } from './store.js';
@@ -77,7 +77,8 @@ export class Uplink {
    * status changed.
    */
   reportStatus(key: ResourceKey, status: unknown, upstream: unknown = status): { changed: boolean } {
-    const msg: ReportedState = { ...ref(key), status: upstream, desiredVersion: this.applied().version, timestamp: this.now().getTime() };
+    const uid = this.store.resources.get(key)?.uid;
+    const msg: ReportedState = { ...ref(key), ...(uid ? { uid } : {}), status: upstream, desiredVersion: this.applied().version, timestamp: this.now().getTime() };
     const changed = this.store.resources.setStatus(key, status, () => this.queueState(key, msg));
     return { changed };
   }
@@ -136,6 +137,16 @@ export class Uplink {
   queueApp(topic: string, payload: Buffer): number | undefined {
     const msg: AppUp = { topic, ...encodeBody(payload), time: this.now().getTime() };
     return this.store.outbox.enqueueApp(topics.appUp(this.node), JSON.stringify(msg));
+  }
+
+  /**
+   * Queue something that happened to an object (a container started, a device went offline):
+   * appended like telemetry, as an OBJECT_EVENT the relay turns into a Kubernetes Event about
+   * the object (the uid it holds is added, so an event never lands on a newer incarnation).
+   */
+  reportEvent(key: ResourceKey, event: ObjectEvent): void {
+    const uid = event.uid ?? this.store.resources.get(key)?.uid;
+    this.reportTelemetry(key, OBJECT_EVENT, { ...event, ...(uid ? { uid } : {}) });
   }
 
   private queueState(key: ResourceKey, msg: ReportedState): void {

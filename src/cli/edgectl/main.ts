@@ -1,51 +1,45 @@
-/** The `edgectl` command (kubectl conventions); talks only to the relay's HTTP API. */
+/**
+ * The `edgectl` command: only what kubectl cannot do (objects, nodes, logs and events are
+ * kubectl's — the relay serves the Kubernetes API). Unknown flags are refused.
+ */
 import { readFileSync } from 'node:fs';
 import { RelayClient } from '../../ctl/client.js';
-import { apply, deleteCmd, describe, describeError, get, logs, token, twin, UsageError as CtlUsage, type Io } from '../../ctl/commands.js';
+import { describeError, telemetry, token, twin, UsageError as CtlUsage, type Io } from '../../ctl/commands.js';
 import { resolveSettings } from '../../ctl/settings.js';
 import { errnoCode, errorMessage } from '../../core/errors.js';
 import { tlsFetch } from '../../lib/tls-fetch.js';
 import { VERSION } from '../../version.js';
 import { EXIT, flagString, parseArgs, runCli, UsageError } from '../args.js';
 
-const HELP = `edgectl ${VERSION} — manage an edgecore fleet through its relay
+const HELP = `edgectl ${VERSION} — what kubectl cannot do for an edgecore fleet
 
 Usage:
-  edgectl apply -f FILE|DIR|- [-f ...] [-n NS] [--node NODE]
-  edgectl get nodes|pods|devices|devicemodels|configmaps|secrets [NAME] [-o wide|yaml|json|name] [-n NS | -A] [--node NODE]
-  edgectl describe KIND NAME [-n NS]
-  edgectl delete -f FILE|DIR|-   |   edgectl delete KIND NAME... [-n NS]
-  edgectl logs POD [-c CONTAINER] [-f] [--tail N] [-n NS]
-  edgectl twin get DEVICE [-n NS]   |   edgectl twin set DEVICE PROP=VALUE... [-n NS]
-  edgectl token create [--ttl SECONDS]      a bootstrap token: prints the whole \`edgecore join\` command
+  edgectl token create [--ttl SECONDS]                 a bootstrap token: prints the whole \`edgecore join\` command
+  edgectl twin get DEVICE [-n NS] [-o json|yaml]       desired and reported twin values
+  edgectl twin set DEVICE PROP=VALUE... [-n NS]        set desired values (spec.properties[].desired)
+  edgectl telemetry [NODE] [--limit N] [-o json|yaml]  device samples the relay kept
   edgectl --version | --help
+
+Everything else is kubectl against the relay: kubectl get nodes|pods|devices, apply -f,
+describe, logs, delete... (edgerelay kubeconfig prints a kubeconfig; see docs/api.md).
 
 Connection: --server URL --token T --ca-file F, else EDGECTL_SERVER / EDGECTL_TOKEN / EDGECTL_CA_FILE,
 else the config file (--config FILE, EDGECTL_CONFIG, ./.edgecore/edgectl.yaml or the one in the checkout
 this edgectl runs from, or ~/.edgectl/config.yaml), with "server:", "token:" and "caFile:" (the relay's CA,
 dataDir/pki/ca.crt on the relay).
-Errors go to stderr; the exit code is non-zero on any failure.`;
+Errors go to stderr; the exit code is non-zero on any failure (2 for usage errors).`;
 
-const VALUED = new Set(['f', 'filename', 'n', 'namespace', 'o', 'output', 'node', 'c', 'container', 'tail', 'server', 's', 'token', 'config', 'ttl', 'ca-file']);
+const COMMON = ['server', 's', 'token', 'config', 'ca-file'];
+/** the flags each command takes (anything else is refused), the valued ones first */
+const FLAGS: Record<string, { valued: string[]; bare: string[] }> = {
+  token: { valued: [...COMMON, 'ttl'], bare: [] },
+  twin: { valued: [...COMMON, 'n', 'namespace', 'o', 'output'], bare: [] },
+  telemetry: { valued: [...COMMON, 'limit', 'o', 'output'], bare: [] },
+};
 
-/** Collect every `-f X` (parseArgs keeps only the last). */
-function allValues(argv: readonly string[], names: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    for (const n of names) {
-      const flag = n.length === 1 ? `-${n}` : `--${n}`;
-      if (a === flag && argv[i + 1] !== undefined) out.push(argv[++i]!);
-      else if (a.startsWith(flag + '=')) out.push(a.slice(flag.length + 1));
-    }
-  }
-  return out;
-}
-
-export async function main(argvIn: readonly string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  // `logs -f` means follow (elsewhere -f names a file)
-  const argv = argvIn.includes('logs') ? argvIn.map((a) => (a === '-f' ? '--follow' : a)) : argvIn;
-  const args = parseArgs(argv, VALUED);
+export async function main(argv: readonly string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const all = new Set(Object.values(FLAGS).flatMap((f) => f.valued));
+  const args = parseArgs(argv, all);
   const [cmd, ...rest] = args.positionals;
   if (args.flags.has('version') || cmd === 'version') {
     io.out(`${VERSION}\n`);
@@ -54,6 +48,14 @@ export async function main(argvIn: readonly string[], io: Io, env: NodeJS.Proces
   if (args.flags.has('help') || args.flags.has('h') || !cmd || cmd === 'help') {
     io.out(HELP + '\n');
     return cmd || args.flags.has('help') || args.flags.has('h') ? EXIT.OK : EXIT.USAGE;
+  }
+  const allowed = FLAGS[cmd];
+  if (!allowed) {
+    const kubectl = ['apply', 'get', 'describe', 'delete', 'logs', 'edit', 'patch', 'label'].includes(cmd) ? ` (use kubectl ${cmd})` : '';
+    throw new UsageError(`unknown command "${cmd}"${kubectl}; see edgectl --help`);
+  }
+  for (const f of args.flags.keys()) {
+    if (!allowed.valued.includes(f) && !allowed.bare.includes(f)) throw new UsageError(`unknown flag ${f.length === 1 ? '-' : '--'}${f} for "edgectl ${cmd}"`);
   }
   const settings = resolveSettings({ server: flagString(args, 'server', 's'), token: flagString(args, 'token'), caFile: flagString(args, 'ca-file'), configFile: flagString(args, 'config'), env, script: process.argv[1] });
   let ca: string | undefined;
@@ -65,37 +67,20 @@ export async function main(argvIn: readonly string[], io: Io, env: NodeJS.Proces
     }
   }
   const client = new RelayClient({ server: settings.server, token: settings.token, ...(ca ? { fetchImpl: tlsFetch({ ca }) } : {}) });
-  const common = {
-    namespace: flagString(args, 'namespace', 'n'),
-    allNamespaces: args.flags.has('A') || args.flags.has('all-namespaces'),
-    output: flagString(args, 'output', 'o'),
-    node: flagString(args, 'node'),
-  };
-  const files = allValues(argv, ['f', 'filename']);
+  const output = flagString(args, 'output', 'o');
   switch (cmd) {
-    case 'apply':
-      return apply(client, io, files, common);
-    case 'get':
-      return get(client, io, rest, common);
-    case 'describe':
-      return describe(client, io, rest, common);
-    case 'delete':
-      return deleteCmd(client, io, rest, files, common);
-    case 'logs':
-      return logs(client, io, rest, { ...common, container: flagString(args, 'container', 'c'), follow: args.flags.has('follow') || args.flags.has('f'), tail: flagString(args, 'tail') });
-    case 'twin':
-      return twin(client, io, rest, common);
     case 'token':
       return token(client, io, rest, flagString(args, 'ttl'));
+    case 'twin':
+      return twin(client, io, rest, { namespace: flagString(args, 'namespace', 'n'), output });
     default:
-      throw new UsageError(`unknown command "${cmd}" (see edgectl --help)`);
+      return telemetry(client, io, rest, { limit: flagString(args, 'limit'), output });
   }
 }
 
 export const processIo: Io = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
-  stdin: () => readFileSync(0, 'utf8'),
   now: () => new Date(),
 };
 

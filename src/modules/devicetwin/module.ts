@@ -258,6 +258,18 @@ export class DeviceTwin implements NodeModule {
   }
 
   private readonly sink: Sink = {
+    stateChanged: (unit, state, detail) => {
+      const ctx = this.ctx;
+      if (!ctx) return;
+      const online = state === 'online' || state === 'ok';
+      const reason = online ? 'DeviceOnline' : state === 'offline' ? 'DeviceOffline' : 'DeviceUnhealthy';
+      const event = { type: online ? ('Normal' as const) : ('Warning' as const), reason, message: `Device ${unit.ref.name} is ${state}: ${detail}`.slice(0, 4096), component: 'devicetwin' };
+      try {
+        ctx.bus.send('metamanager', { type: 'event.report', key: { kind: 'Device', namespace: unit.ref.namespace, name: unit.ref.name }, event });
+      } catch {
+        /* metamanager restarting: an event is droppable */
+      }
+    },
     commit: async (unit, document) => {
       const ctx = this.ctx;
       if (!ctx || this.units.get(unit.key)?.unit !== unit) return;

@@ -19,6 +19,8 @@ export interface Sink {
   commit(unit: DeviceUnit, document: TwinDocument): Promise<void>;
   /** a reported sample: local consumers, and upstream telemetry when reportToCloud */
   reported(unit: DeviceUnit, property: string, point: DataPoint, report: Report): void;
+  /** the device went online, offline or unhealthy: an event upstream (a Kubernetes Event at the relay) */
+  stateChanged(unit: DeviceUnit, state: DeviceState, detail: string): void;
 }
 
 export interface UnitOptions {
@@ -217,6 +219,7 @@ export class DeviceUnit {
   async setState(state: DeviceState): Promise<void> {
     const doc = { ...this.doc, state };
     if (state === 'online' || state === 'ok') doc.lastOnlineTime = new Date(this.o.now()).toISOString();
+    if (this.doc.state !== state) this.o.sink.stateChanged(this, state, 'reported by its mapper');
     this.doc = doc;
     await this.o.sink.commit(this, {});
   }
@@ -298,6 +301,7 @@ export class DeviceUnit {
   }
 
   private onHealthy(): void {
+    if (this.doc.state !== 'online') this.o.sink.stateChanged(this, 'online', 'its driver answers');
     const doc = { ...this.doc, state: 'online' as DeviceState, consecutiveErrors: 0, lastOnlineTime: new Date(this.o.now()).toISOString() };
     this.doc = doc;
     for (const f of this.filters.values()) f.reset();
@@ -314,7 +318,10 @@ export class DeviceUnit {
 
   private recordError(err: Error, offline: boolean): void {
     const state: DeviceState = offline ? 'offline' : 'unhealthy';
-    if (this.doc.state !== state) this.o.log.warn(`device ${state}`, { device: this.key, error: err.message });
+    if (this.doc.state !== state) {
+      this.o.log.warn(`device ${state}`, { device: this.key, error: err.message });
+      this.o.sink.stateChanged(this, state, err.message);
+    }
     this.doc = {
       ...this.doc,
       state,

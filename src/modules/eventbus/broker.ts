@@ -152,13 +152,14 @@ interface TapLink {
   close(): Promise<void>;
 }
 
-async function connectAppTap(url: string, clientId: string, tap: AppTap, log: Logger, initial: readonly string[]): Promise<TapLink> {
+async function connectAppTap(url: string, clientId: string, expirySeconds: number, tap: AppTap, log: Logger, initial: readonly string[]): Promise<TapLink> {
   // handlers in place before the session's queued messages can arrive (right after the CONNACK)
   const client = mqtt.connect(url, {
     clientId,
     protocolVersion: 5,
     clean: false,
-    properties: { sessionExpiryInterval: 0xffffffff },
+    // the broker keeps the session (and queues for it) this long while edgecore is away, then drops it
+    properties: { sessionExpiryInterval: expirySeconds },
     reconnectPeriod: 1000,
     connectTimeout: 5000,
   });
@@ -216,7 +217,7 @@ async function connectAppTap(url: string, clientId: string, tap: AppTap, log: Lo
   };
 }
 
-export async function connectExternalBroker(url: string, clientPrefix: string, log: Logger, tap?: { clientId: string; tap: AppTap; filters: readonly string[] }): Promise<BrokerLink> {
+export async function connectExternalBroker(url: string, clientPrefix: string, log: Logger, tap?: { clientId: string; expirySeconds: number; tap: AppTap; filters: readonly string[] }): Promise<BrokerLink> {
   noPacketNumberCache();
   const client = await mqtt.connectAsync(url, {
     clientId: `${clientPrefix}-${randomBytes(4).toString('hex')}`,
@@ -230,7 +231,7 @@ export async function connectExternalBroker(url: string, clientPrefix: string, l
   });
   client.on('error', (e) => log.warn('external broker error', { error: e.message }));
   client.on('reconnect', () => log.debug('reconnecting to the external broker', { url }));
-  const app = tap ? await connectAppTap(url, tap.clientId, tap.tap, log, tap.filters) : undefined;
+  const app = tap ? await connectAppTap(url, tap.clientId, tap.expirySeconds, tap.tap, log, tap.filters) : undefined;
   await app?.update(tap!.filters);
   return {
     subscribe: async (filter, handler) => {

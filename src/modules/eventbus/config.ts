@@ -22,4 +22,11 @@ export const eventbusConfig = section({
    * before it is buffered (a mapper message is at most 64 KiB: MAPPER_LIMITS)
    */
   maxPacketBytes: z.number().int().min(70 * 1024).max(256 * 1024 * 1024).default(256 * 1024),
+  /**
+   * external: the app tap's persistent MQTT 5 session (docs/appchannel.md) — its client id
+   * (empty: `edgecore-apps-<node name>`) and how long the broker keeps it, with what it queued,
+   * while edgecore is away (a week by default; then the broker drops it)
+   */
+  appSessionId: z.string().max(200).default(''),
+  appSessionExpirySeconds: z.number().int().min(60).max(0xffffffff).default(7 * 24 * 3600),
 });

@@ -58,7 +58,7 @@ export class EventBus implements NodeModule {
     this.link =
       cfg.mode === 'embedded'
         ? await startEmbeddedBroker(cfg.host, cfg.port, ctx.log, cfg.maxPacketBytes, tap)
-        : await connectExternalBroker(cfg.url, `edgecore-eventbus-${node}`, ctx.log, { clientId: `edgecore-apps-${node}`, tap, filters: ctx.services.app.filters() });
+        : await connectExternalBroker(cfg.url, `edgecore-eventbus-${node}`, ctx.log, { clientId: cfg.appSessionId || `edgecore-apps-${node}`, expirySeconds: cfg.appSessionExpirySeconds, tap, filters: ctx.services.app.filters() });
     const link = this.link;
     this.offs.push(ctx.services.app.onRoutes((r) => void link.appFiltersChanged(r.filters).catch((e) => ctx.log.warn('app subscriptions not updated', { error: errorMessage(e) }))));
     ctx.bus.serve(async (msg: NodeMessage) => {

@@ -94,6 +94,8 @@ export class MetaManager implements NodeModule {
         }
         case 'telemetry.report':
           return this.reports.add(() => void uplink.reportTelemetry(msg.key, msg.event, msg.data));
+        case 'event.report':
+          return this.reports.add(() => void uplink.reportEvent(msg.key, msg.event));
         case 'serviceaccount.issue':
           return this.server?.issue({ namespace: msg.pod.namespace, pod: msg.pod.name, uid: msg.pod.uid, serviceAccount: msg.serviceAccount });
         default:

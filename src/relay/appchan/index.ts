@@ -7,15 +7,16 @@
  * written back (status.ts); storage readable as a subresource (messages-api.ts). Constructors do
  * no I/O; `start()` opens the store, lists, and listens.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { appAckSchema, type AppQuota, type AppRoutes } from '../../contract/appchan.js';
+import { oversize } from '../../contract/limits.js';
 import { parsePayload } from '../../contract/payloads.js';
 import { presenceSchema } from '../../contract/payloads.js';
 import { topics, type NodeChannel } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { KeyedCoalescer } from '../../lib/coalescer.js';
 import { controllerIdentity } from '../apiserver/authz.js';
 import { ApiClient } from '../apiserver/client.js';
 import type { ApiCore } from '../apiserver/core.js';
@@ -35,7 +36,9 @@ import { NodeQuota } from './quota.js';
 import { routerHandler } from './router.js';
 import { compileRoutes, filtersFor, matchDown, type RouteTable, type UpRoute } from './routes.js';
 import { RuleStatusWriter } from './status.js';
+import { createApiServer, listenApi, type ApiServer as Listener } from '../tls/server.js';
 import { parseDownTopic } from './topics.js';
+import { SYNC_REPUBLISH } from '../nodelink/ingress.js';
 
 export interface AppChannelDeps {
   config: RelayConfig['appchannel'];
@@ -48,6 +51,8 @@ export interface AppChannelDeps {
   nodes(): string[];
   /** the router listener's authentication (the API's tokens) */
   authenticate: Authenticate;
+  /** the router listener's certificate (the API's serving certificate); undefined = plain HTTP, as the API */
+  tls?: { cert: string; key: string };
   log: Logger;
   now: () => Date;
   /** tests: faster status writes and sweeps */
@@ -57,6 +62,13 @@ export interface AppChannelDeps {
 export class AppChannel {
   readonly counters: Counters;
   readonly quota: NodeQuota;
+  /**
+   * A node's `app/ack`s on the same per-node figures as its messages (an honest node acknowledges
+   * no faster than the relay sends); one over them is dropped and counted (`dropped.rate`), and
+   * its message stays queued, sent again on the node's next connect (the node acknowledges a
+   * resend without delivering it twice).
+   */
+  readonly ackQuota: NodeQuota;
   private store?: MessageStore;
   private table: RouteTable = { up: [], down: [], states: new Map() };
   private rules?: Informer;
@@ -65,7 +77,8 @@ export class AppChannel {
   private ingest?: Ingest;
   private downlink?: Downlink;
   private status?: RuleStatusWriter;
-  private router?: Server;
+  private router?: Listener;
+  private routerAt?: string;
   private timers: NodeJS.Timeout[] = [];
   private readonly published = new Map<string, string>();
   private version = 0;
@@ -73,9 +86,25 @@ export class AppChannel {
   private recompiling?: Promise<void>;
   private recompileAgain = false;
 
+  /**
+   * A node's connects (its `sync`): its routes again and its downlink queue from the start,
+   * folded and paced per node as the node link paces the documents a sync asks for (a node
+   * repeating `sync` costs one resend a second, never one per request).
+   */
+  private readonly connects: KeyedCoalescer;
+
   constructor(private readonly d: AppChannelDeps) {
     this.counters = new Counters(d.now);
     this.quota = new NodeQuota(this.quotaDoc(), () => d.now().getTime());
+    this.ackQuota = new NodeQuota(this.quotaDoc(), () => d.now().getTime());
+    this.connects = new KeyedCoalescer({
+      ...SYNC_REPUBLISH,
+      now: () => d.now().getTime(),
+      run: async (node) => {
+        this.downlink?.nodeUp(node);
+        await this.publishRoutes(node, true);
+      },
+    });
   }
 
   private quotaDoc(): AppQuota {
@@ -85,8 +114,12 @@ export class AppChannel {
 
   /** where the router listens (undefined when it is off) */
   routerUrl(): string | undefined {
-    const a = this.router?.address() as AddressInfo | null | undefined;
-    return a ? `http://${a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address}:${a.port}` : undefined;
+    return this.routerAt;
+  }
+
+  /** A renewed serving certificate for the router listener (as the API's). */
+  setCertificate(pair: { cert: string; key: string }): void {
+    if (this.router && 'setSecureContext' in this.router) (this.router as HttpsServer).setSecureContext({ ...pair, minVersion: 'TLSv1.2' });
   }
 
   routes(): RouteTable {
@@ -147,14 +180,9 @@ export class AppChannel {
     for (const t of this.timers) t.unref();
     if (cfg.router.enabled) {
       const handler = routerHandler({ routes: () => this.table, downlink: this.downlink, ...(cfg.router.allowAnonymous ? {} : { authenticate: d.authenticate }), maxBodyBytes: cfg.down.maxBodyBytes, log: d.log.child('router') });
-      const server = createServer(handler);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(cfg.router.port, cfg.router.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      // HTTPS with the API's certificate (bearer tokens never cross the network in clear), HTTP only when the API is
+      const server = createApiServer({ tls: d.tls, onRequest: handler });
+      this.routerAt = await listenApi(server, cfg.router.port, cfg.router.host);
       this.router = server;
     }
     d.log.info('application channel ready', { rules: this.rules.list().length, router: this.routerUrl() ?? 'off' });
@@ -167,6 +195,7 @@ export class AppChannel {
   }
 
   async stop(): Promise<void> {
+    this.connects.clear();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.rules?.stop();
@@ -247,11 +276,20 @@ export class AppChannel {
    * it the node is connected (or gone). Undefined for messages it does not take.
    */
   nodeMessage(node: string, channel: NodeChannel, payload: Buffer): Promise<void> | undefined {
+    // sizes first (src/contract/limits.ts): nothing over its channel's limit is parsed; acknowledged and dropped
+    if (oversize(channel, payload.length)) {
+      if (channel === 'app/up' || channel === 'app/ack') this.counters.node(node).rejected++;
+      return undefined;
+    }
     switch (channel) {
       case 'app/up':
         this.downlink?.heard(node);
         return this.ingest?.handle(node, payload);
       case 'app/ack': {
+        if (this.ackQuota.take(node, payload.length) !== 'ok') {
+          this.counters.nodeDropped(node, 'rate');
+          return undefined;
+        }
         const r = parsePayload(appAckSchema, payload);
         if (!r.ok) {
           this.counters.node(node).rejected++;
@@ -260,9 +298,8 @@ export class AppChannel {
         return this.downlink?.ack(node, r.value);
       }
       case 'sync':
-        // the node connected: its routes, and its downlink queue from the start
-        this.downlink?.nodeUp(node);
-        void this.publishRoutes(node, true);
+        // the node connected: its routes, and its downlink queue from the start (paced per node)
+        this.connects.request(node);
         return undefined;
       case 'presence': {
         if (payload.length === 0) return undefined;
@@ -276,6 +313,15 @@ export class AppChannel {
       default:
         return undefined;
     }
+  }
+
+  /** A node was deleted: its limits and connect pacing forgotten, its downlink stopped (its queued messages expire). */
+  forget(node: string): void {
+    this.connects.forget(node);
+    this.quota.forget(node);
+    this.ackQuota.forget(node);
+    this.downlink?.nodeDown(node);
+    this.published.delete(node);
   }
 
   /** A cloud consumer's publish on `edgecore/v1/apps/<ns>/down/<node>/<topic>` (already authorized for its namespace). */

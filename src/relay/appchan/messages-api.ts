@@ -1,7 +1,6 @@
 /**
  * `GET …/namespaces/<ns>/rules/<name>/messages`: what a storage rule kept (docs/appchannel.md),
- * oldest first, as a list in the Kubernetes shape — `kubectl get --raw` reads it, and so does
- * `edgectl messages`. Query: `limit` (default 100, at most 1000), `continue` (the token of the
+ * oldest first, as a list in the Kubernetes shape — `kubectl get --raw` reads it. Query: `limit` (default 100, at most 1000), `continue` (the token of the
  * previous page), `node`, and `dead=true` for the rule's dead letters (deliveries that gave up).
  * Authorized as a `get` of the rule (the read-only token may read it).
  */

@@ -2,12 +2,14 @@
  * The embedded broker: aedes in the relay's process. With TLS (the default: a certificate from
  * the relay's CA) it listens on MQTT over TLS and on WebSocket over TLS (wss, ws +
  * createWebSocketStream); plain MQTT over TCP only with `broker.plaintext: true`. Every node
- * authenticates with its own credentials (username = client id = node name) and may publish
- * and subscribe only inside its own subtree (authorizePublish / authorizeSubscribe). Cloud
- * consumers of the application channel (username `app.<name>`, a client id starting `app.`)
- * may read and write only their namespaces' app topics; the app channel's messages are taken
- * in authorizePublish, which aedes runs before it acknowledges a QoS 1 publish (its `published`
- * hook runs after the PUBACK is written).
+ * authenticates with its own credentials (username = client id = node name), may subscribe only
+ * inside its own subtree, and may publish only its uplink channels: never its own `desired` (desired
+ * state flows only from the relay), and retained only `presence` (authorizePublish refuses anything
+ * else, which closes the connection). Cloud consumers of the application channel (username
+ * `app.<name>`, a client id starting `app.`) may read and write only their namespaces' app topics,
+ * never retained. The app channel's messages (a node's app/up and app/ack, a consumer's downlink
+ * publish) are taken in authorizePublish, which aedes runs before it acknowledges a QoS 1 publish
+ * (its `published` hook runs after the PUBACK is written).
  */
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import { noPacketNumberCache } from '../../lib/mqtt.js';
@@ -18,7 +20,8 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
+import { oversize } from '../../contract/limits.js';
+import { nodeMayPublish, nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
 import { consumerMay, isConsumer, parseDownTopic } from '../appchan/topics.js';
 import { safeEqual } from '../auth.js';
 import { errorMessage } from '../../core/errors.js';
@@ -152,11 +155,23 @@ export class EmbeddedBroker implements RelayTransport {
         };
         const namespaces = this.consumer(client);
         if (namespaces) {
-          if (!consumerMay(namespaces, 'publish', packet.topic) || packet.retain) return done(new Error(`${client.id} may not publish${packet.retain ? ' retained' : ''} to ${packet.topic}`));
+          if (!consumerMay(namespaces, 'publish', packet.topic) || packet.retain) {
+            this.log.warn('publish refused', { client: client.id, topic: packet.topic, retain: packet.retain });
+            return done(new Error(`${client.id} may not publish${packet.retain ? ' retained' : ''} to ${packet.topic}`));
+          }
           return taken(parseDownTopic(packet.topic) ? this.apps?.cloud(packet.topic, payload()) : undefined);
         }
-        if (!nodeMayUse(client.id, packet.topic)) return done(new Error(`${client.id} may not publish to ${packet.topic}`));
+        if (!nodeMayPublish(client.id, packet.topic, packet.retain)) {
+          this.log.warn('publish refused', { client: client.id, topic: packet.topic, retain: packet.retain });
+          return done(new Error(`${client.id} may not publish${packet.retain ? ' retained' : ''} to ${packet.topic}`));
+        }
         const t = parseNodeTopic(packet.topic);
+        // presence is the one message the broker keeps (retained, and the Will): held to its contract size here
+        const big = t?.channel === 'presence' ? oversize('presence', packet.payload.length) : undefined;
+        if (big) {
+          this.log.warn('publish refused', { client: client.id, topic: packet.topic, reason: big });
+          return done(new Error(big));
+        }
         if (t && APP_CHANNELS.has(t.channel)) return taken(this.apps?.node(t.node, t.channel, payload()));
         return done(null);
       },
@@ -173,12 +188,16 @@ export class EmbeddedBroker implements RelayTransport {
         if (!t || !UPLINK_CHANNELS.has(t.channel)) return done(null);
         // A Will is published with the client that died; a node's own publishes were authorized.
         if (client && client.id !== t.node) return done(null);
-        try {
-          onMessage(t.node, t.channel, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+        const failed = (e: unknown): void => {
+          this.log.error('could not store a node message', { node: t.node, channel: t.channel, error: errorMessage(e) });
           done(null);
+        };
+        try {
+          const r = onMessage(t.node, t.channel, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+          if (r) r.then(() => done(null), failed);
+          else done(null);
         } catch (e) {
-          this.log.error('could not store a node message; not acknowledging it', { node: t.node, channel: t.channel, error: errorMessage(e) });
-          done(e as Error);
+          failed(e);
         }
       },
     });
@@ -285,7 +304,7 @@ export class EmbeddedBroker implements RelayTransport {
   disconnect(node: string): void {
     const c = this.clients()[node];
     if (c) {
-      this.log.info('closing a node session: its credentials changed', { node });
+      this.log.info('closing a node session: its credentials changed or were removed', { node });
       c.close();
     }
   }

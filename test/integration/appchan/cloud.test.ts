@@ -122,12 +122,12 @@ test('down: held for an offline node by the rule TTL and delivered when it retur
   await readyRules(relay, 3);
   const node = await startNode(relay, dir, name);
   t.after(() => node.stop('SIGKILL'));
-  await waitFor('the relay sees the node', async () => (await relay.json<{ online: boolean }>(`/edge/v1/nodes/${name}`)).online || undefined);
+  await waitFor('the relay sees the node', async () => (await relay.nodeReady(name)) === 'True' || undefined);
   await node.stop();
-  await waitFor('the relay sees the node away', async () => !(await relay.json<{ online: boolean }>(`/edge/v1/nodes/${name}`)).online || undefined);
+  await waitFor('the relay sees the node away', async () => (await relay.nodeReady(name)) === 'Unknown' || undefined);
 
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-    fetch(`${relay.router}/${name}/plant/${path}`, { method: 'POST', body, headers: { authorization: `Bearer ${ADMIN}`, ...headers } });
+    relay.fetch(`${relay.router}/${name}/plant/${path}`, { method: 'POST', body, headers: { authorization: `Bearer ${ADMIN}`, ...headers } });
   const held = await post('cmd/valve7', 'open');
   assert.equal(held.status, 202, await held.clone().text());
   assert.ok(held.headers.get('x-edgecore-message-id'));
@@ -136,7 +136,7 @@ test('down: held for an offline node by the rule TTL and delivered when it retur
   const refused = await post('now/x', 'ping');
   assert.equal(refused.status, 503);
   assert.match(await refused.text(), /does not hold messages/);
-  const anonymous = await fetch(`${relay.router}/${name}/plant/cmd/valve9`, { method: 'POST', body: 'x', headers: { authorization: 'Bearer wrong' } });
+  const anonymous = await relay.fetch(`${relay.router}/${name}/plant/cmd/valve9`, { method: 'POST', body: 'x', headers: { authorization: 'Bearer wrong' } });
   assert.equal(anonymous.status, 401);
   // the short one's TTL passes while the node is away
   await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(short.headers.get('x-edgecore-expires')!) - Date.now()) + 500));
@@ -149,7 +149,7 @@ test('down: held for an offline node by the rule TTL and delivered when it retur
   assert.deepEqual(got.find((m) => m.topic === 'commands/valve7')?.payload, 'open');
 
   // a consumer on the relay's broker publishes for the app; an online node gets it at once
-  const consumer = await Consumer.connect(relay.mqtt, 'edgecore/v1/apps/plant/up/#', `${CONSUMER.username}-down-${process.pid}`);
+  const consumer = await Consumer.connect(relay, 'edgecore/v1/apps/plant/up/#', `${CONSUMER.username}-down-${process.pid}`);
   t.after(() => consumer.close());
   await consumer.client.publishAsync(`edgecore/v1/apps/plant/down/${name}/setpoints/oven`, '180', { qos: 1 });
   await waitFor('the consumer message', () => a.got.some((m) => m.topic === 'setpoints/oven' && m.payload === '180') || undefined, 60_000).catch((e: Error) => {
@@ -173,12 +173,12 @@ test('a node flooding app/up above its quota is dropped and counted; another nod
   t.after(() => relay.stop());
   relay.k(['apply', '-f', '-'], yamlDocs(...ENDPOINTS, 'apiVersion: rules.kubeedge.io/v1\nkind: Rule\nmetadata: { name: all-up, namespace: plant }\nspec:\n  source: "node-bus"\n  sourceResource: {"topic":"user/#","node_name":"*"}\n  target: "cloud"\n  targetResource: {"topic":"all"}'));
   await readyRules(relay, 1);
-  const consumer = await Consumer.connect(relay.mqtt, 'edgecore/v1/apps/plant/up/#');
+  const consumer = await Consumer.connect(relay, 'edgecore/v1/apps/plant/up/#');
   t.after(() => consumer.close());
 
   // a compromised node: its own credentials, straight onto its app/up topic, no pacing
   const creds = await relay.join(flood);
-  const bad = await mqtt.connectAsync(relay.mqtt, { clientId: flood, username: creds.username, password: creds.password, reconnectPeriod: 0 });
+  const bad = await mqtt.connectAsync(relay.mqtt, { clientId: flood, username: creds.username, password: creds.password, ca: relay.caPem, reconnectPeriod: 0 });
   t.after(() => bad.endAsync(true));
   const FLOOD = 200;
   for (let i = 0; i < FLOOD; i++) await bad.publishAsync(topics.appUp(flood), JSON.stringify({ topic: 'plant/user/x', payload: String(i), time: Date.now(), stream: 's1', seq: i + 1 }), { qos: 1 });
@@ -241,9 +241,9 @@ test('servicebus: a REST call reaches an app on loopback and returns its answer;
   const node = await startNode(relay, dir, name);
   t.after(() => node.stop('SIGKILL'));
   await waitFor('the node has its routes', () => node.routes()?.includes('plant/posted'));
-  await waitFor('the relay sees the node', async () => (await relay.json<{ online: boolean }>(`/edge/v1/nodes/${name}`)).online || undefined);
+  await waitFor('the relay sees the node', async () => (await relay.nodeReady(name)) === 'True' || undefined);
 
-  const res = await fetch(`${relay.router}/${name}/plant/cfg/line2?dry=1`, { method: 'PUT', body: 'speed=3', headers: { authorization: `Bearer ${ADMIN}`, 'x-trace': 't1' } });
+  const res = await relay.fetch(`${relay.router}/${name}/plant/cfg/line2?dry=1`, { method: 'PUT', body: 'speed=3', headers: { authorization: `Bearer ${ADMIN}`, 'x-trace': 't1' } });
   assert.equal(res.status, 201, 'the app status passes through');
   assert.equal(res.headers.get('x-app'), 'valve');
   assert.deepEqual(await res.json(), { set: 'speed=3' });
@@ -253,7 +253,7 @@ test('servicebus: a REST call reaches an app on loopback and returns its answer;
   assert.equal(calls[0]!.headers['x-trace'], 't1', "the caller's headers are passed on");
   assert.equal(calls[0]!.headers.authorization, undefined, "but never the caller's token");
 
-  const consumer = await Consumer.connect(relay.mqtt, 'edgecore/v1/apps/plant/up/#');
+  const consumer = await Consumer.connect(relay, 'edgecore/v1/apps/plant/up/#');
   t.after(() => consumer.close());
   const post = (body: string, key?: string) => fetch(`${node.servicebus}/v1/publish/${encodeURIComponent('plant/posted')}`, { method: 'POST', body, headers: key ? { 'idempotency-key': key } : {} });
   assert.equal((await post('a', 'k1')).status, 202);

@@ -1,28 +1,22 @@
 /**
- * Real processes for the application channel's tests: `edgerelay run` (embedded broker, the
- * router listener and a consumer account on), `edgecore run` (eventbus embedded, servicebus on,
- * edged with a static pod folder when asked), the real kubectl 1.32 against the relay, cloud
- * consumers on the relay's broker, and a TCP relay between node and broker that a test can cut
- * (a network outage that leaves edgecore and its apps running).
+ * Real processes for the application channel's tests: `edgerelay run` as shipped (HTTPS API and
+ * MQTT over TLS from the relay's own CA, through the relay tests' RelayProc; the router listener
+ * and a consumer account on), `edgecore run` (eventbus embedded or on mosquitto, servicebus on,
+ * edged with a static pod folder when asked), the real kubectl 1.32 against the relay with the
+ * admin token and the CA, and cloud consumers on the relay's broker trusting the same CA.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { stringify } from 'yaml';
 import { writeJoinedConfig } from '../../../src/cli/edgecore/join.js';
 import type Docker from 'dockerode';
-import type { JoinResponse } from '../../../src/contract/api.js';
-import { EDGE_PATHS } from '../../../src/contract/join.js';
 import { openDatabase } from '../../../src/lib/sqlite.js';
-import { freePort, spawnEntry, type Proc } from '../relay/harness.js';
-import { kubectlPath } from '../relay/apiserver/kubectl.js';
+import { ADMIN, freePort, RelayProc, relayPorts, spawnEntry, type Joined, type Proc, type RelayPorts } from '../relay/harness.js';
 import { waitFor } from '../../helpers/wait.js';
 
-export { freePort, waitFor };
+export { ADMIN, freePort, waitFor };
 
-export const ADMIN = 'appchan-admin-token';
 export const CONSUMER = { name: 'ingest', username: 'app.ingest', password: 'consumer-secret' };
 
 export interface RelayOptions {
@@ -31,98 +25,86 @@ export interface RelayOptions {
 }
 
 export class AppRelay {
-  proc?: Proc;
-  readonly api: string;
-  readonly mqtt: string;
+  readonly base: RelayProc;
   readonly router: string;
-  readonly kubeconfig: string;
-  private readonly config: string;
 
   private constructor(
     readonly dir: string,
-    readonly ports: { api: number; mqtt: number; router: number },
+    readonly ports: RelayPorts & { router: number },
     o: RelayOptions,
   ) {
-    this.api = `http://127.0.0.1:${ports.api}`;
-    this.mqtt = `mqtt://127.0.0.1:${ports.mqtt}`;
-    this.router = `http://127.0.0.1:${ports.router}`;
-    this.config = join(dir, 'relay.yaml');
-    writeFileSync(
-      this.config,
-      stringify({
-        dataDir: join(dir, 'relay-data'),
-        log: { level: 'info', format: 'json' },
-        // plain HTTP and MQTT on loopback (kubectl then sends no token: the local admin is trusted)
-        api: { host: '127.0.0.1', port: ports.api, adminToken: ADMIN, insecureLocalAdmin: true, tls: { enabled: false } },
-        broker: { host: '127.0.0.1', port: ports.mqtt, tls: { enabled: false }, plaintext: true, ws: { enabled: false } },
-        nodes: { notReadyAfterSeconds: 5 },
+    this.base = new RelayProc({
+      dir,
+      ports,
+      extra: {
         appchannel: {
           ...(o.quota ? { quota: o.quota } : {}),
           delivery: { retryInitialMs: 200, retryMaxMs: 1000, ...o.delivery },
           router: { enabled: true, host: '127.0.0.1', port: ports.router },
           consumers: [{ name: CONSUMER.name, password: CONSUMER.password, namespaces: ['*'] }],
         },
-      }),
-    );
-    this.kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      this.kubeconfig,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'relay', cluster: { server: this.api } }],
-        users: [{ name: 'admin', user: {} }],
-        contexts: [{ name: 'relay', context: { cluster: 'relay', user: 'admin' } }],
-        'current-context': 'relay',
-      }),
-    );
+      },
+    });
+    // the router listener serves HTTPS with the API's certificate
+    this.router = `https://127.0.0.1:${ports.router}`;
   }
 
   static async create(dir: string, o: RelayOptions = {}): Promise<AppRelay> {
-    return new AppRelay(dir, { api: await freePort(), mqtt: await freePort(), router: await freePort() }, o);
+    return new AppRelay(dir, { ...(await relayPorts()), router: await freePort() }, o);
   }
 
-  async start(): Promise<void> {
-    this.proc = spawnEntry('edgerelay', 'edgerelay', ['run', '--config', this.config]);
-    await this.proc.record('edgerelay ready');
+  get proc(): Proc | undefined {
+    return this.base.proc;
   }
 
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    await this.proc?.stop(signal);
-    this.proc = undefined;
+  get api(): string {
+    return this.base.api;
   }
 
-  /** kubectl 1.32 against this relay */
-  kubectl(args: string[], input = ''): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync(kubectlPath(32), ['--cache-dir', join(this.dir, 'kube-cache'), ...args], {
-      cwd: this.dir,
-      encoding: 'utf8',
-      input,
-      env: { PATH: process.env.PATH ?? '', HOME: this.dir, KUBECONFIG: this.kubeconfig },
-      timeout: 60_000,
-    });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  /** the relay's broker, MQTT over TLS */
+  get mqtt(): string {
+    return `mqtts://127.0.0.1:${this.ports.mqtts}`;
   }
 
-  /** kubectl that must succeed */
+  /** the relay's CA (PEM): what nodes, consumers and HTTP callers trust */
+  get caPem(): string {
+    return this.base.caPem;
+  }
+
+  /** fetch trusting the relay's CA (the API and the router listener) */
+  get fetch(): typeof fetch {
+    return this.base.fetch();
+  }
+
+  start(): Promise<void> {
+    return this.base.start();
+  }
+
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    return this.base.stop(signal);
+  }
+
+  /** kubectl 1.32 that must succeed (the admin token, the relay's CA) */
   k(args: string[], input = ''): string {
-    const r = this.kubectl(args, input);
-    if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
+    const file = input ? join(this.dir, `in-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`) : undefined;
+    if (file) writeFileSync(file, input);
+    const r = this.base.kubectl(file ? args.map((a) => (a === '-' ? file : a)) : args);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.err}`);
+    return r.out;
   }
 
-  async json<T>(path: string): Promise<T> {
-    const res = await fetch(this.api + path, { headers: { authorization: `Bearer ${ADMIN}` } });
-    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
+  json<T>(path: string): Promise<T> {
+    return this.base.http<T>('GET', path);
   }
 
-  async join(node: string): Promise<JoinResponse> {
-    const tok = await fetch(this.api + EDGE_PATHS.tokens, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{}' });
-    const { token } = (await tok.json()) as { token: string };
-    const res = await fetch(this.api + EDGE_PATHS.join, { method: 'POST', body: JSON.stringify({ token, node }) });
-    if (!res.ok) throw new Error(`join ${node}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as JoinResponse;
+  join(node: string): Promise<Joined> {
+    return this.base.join(node);
+  }
+
+  /** the Node's Ready condition through the Kubernetes API ('True' while the node link hears it, 'Unknown' once it left) */
+  async nodeReady(node: string): Promise<string> {
+    const n = await this.json<{ status?: { conditions?: { type: string; status: string }[] } }>(`/api/v1/nodes/${node}`);
+    return n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? '';
   }
 
   /** a rule's status */
@@ -135,9 +117,7 @@ export class AppRelay {
 export interface NodeOptions {
   dir: string;
   name: string;
-  join: JoinResponse;
-  /** the relay's MQTT URL the node uses (a cuttable TCP relay, say) */
-  relayUrl?: string;
+  join: Joined;
   staticPods?: string;
   /** the node's eventbus on an external broker (mosquitto) at this URL instead of its embedded one */
   eventbusUrl?: string;
@@ -163,7 +143,8 @@ export class AppNode {
         ops: { port: 0 },
         modules: {
           metamanager: { api: { enabled: false } },
-          eventbus: o.eventbusUrl ? { mode: 'external', url: o.eventbusUrl } : { host: '127.0.0.1', port: o.eventbusPort },
+          // on a shared mosquitto: this test's own tap session, dropped by the broker 5 minutes after a test that died without forgetSession()
+          eventbus: o.eventbusUrl ? { mode: 'external', url: o.eventbusUrl, appSessionId: this.sessionId, appSessionExpirySeconds: 300 } : { host: '127.0.0.1', port: o.eventbusPort },
           servicebus: { enabled: true, host: '127.0.0.1', port: o.servicebusPort },
           edged: o.staticPods ? { staticPodPath: o.staticPods, resyncSeconds: 2 } : { enabled: false, staticPodPath: '' },
           devicetwin: { enabled: false },
@@ -172,17 +153,22 @@ export class AppNode {
         },
       }),
     );
-    writeJoinedConfig(this.configFile, o.relayUrl ? { ...o.join, brokerUrl: o.relayUrl } : o.join);
+    writeJoinedConfig(this.configFile, o.join, o.join.caPem ? { caPem: o.join.caPem } : {});
   }
 
   get eventbus(): string {
     return this.o.eventbusUrl ?? `mqtt://127.0.0.1:${this.o.eventbusPort}`;
   }
 
-  /** external eventbus: end the app tap's persistent session on the broker (it would outlive the test) */
+  /** the app tap's session on an external eventbus (modules.eventbus.appSessionId): unique to this test, as the node name is */
+  get sessionId(): string {
+    return `appchan-test-${this.o.name}`;
+  }
+
+  /** external eventbus: end the app tap's persistent session on the broker (as docs/appchannel.md says to for a node that is gone) */
   async forgetSession(): Promise<void> {
     if (!this.o.eventbusUrl) return;
-    const c = await mqtt.connectAsync(this.o.eventbusUrl, { clientId: `edgecore-apps-${this.o.name}`, protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(this.o.eventbusUrl, { clientId: this.sessionId, protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
     await c.endAsync();
   }
 
@@ -236,8 +222,8 @@ export class Consumer {
     client.on('message', (topic, payload) => this.got.push({ topic, payload: payload.toString() }));
   }
 
-  static async connect(url: string, filter: string, clientId = `${CONSUMER.username}-${process.pid}`): Promise<Consumer> {
-    const client = await mqtt.connectAsync(url, { clientId, username: CONSUMER.username, password: CONSUMER.password, reconnectPeriod: 500 });
+  static async connect(relay: AppRelay, filter: string, clientId = `${CONSUMER.username}-${process.pid}`): Promise<Consumer> {
+    const client = await mqtt.connectAsync(relay.mqtt, { clientId, username: CONSUMER.username, password: CONSUMER.password, ca: relay.caPem, reconnectPeriod: 500 });
     const c = new Consumer(client);
     await client.subscribeAsync(filter, { qos: 1 });
     return c;
@@ -245,59 +231,6 @@ export class Consumer {
 
   close(): Promise<void> {
     return this.client.endAsync(true);
-  }
-}
-
-/** A TCP relay to `port` that a test can cut (every connection dropped, new ones refused) and restore. */
-export class Cuttable {
-  private readonly sockets = new Set<Socket>();
-  private cut = false;
-  private constructor(
-    private readonly server: Server,
-    readonly port: number,
-  ) {}
-
-  static async to(target: number): Promise<Cuttable> {
-    const port = await freePort();
-    let self: Cuttable | undefined;
-    const server = createServer((a) => {
-      if (self!.cut) return a.destroy();
-      const b = connect(target, '127.0.0.1');
-      self!.sockets.add(a);
-      self!.sockets.add(b);
-      const drop = (): void => {
-        a.destroy();
-        b.destroy();
-        self!.sockets.delete(a);
-        self!.sockets.delete(b);
-      };
-      a.on('error', drop).on('close', drop);
-      b.on('error', drop).on('close', drop);
-      a.pipe(b);
-      b.pipe(a);
-    });
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-    self = new Cuttable(server, port);
-    return self;
-  }
-
-  get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
-  }
-
-  down(): void {
-    this.cut = true;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-  }
-
-  up(): void {
-    this.cut = false;
-  }
-
-  close(): Promise<void> {
-    this.down();
-    return new Promise((r) => this.server.close(() => r()));
   }
 }
 

@@ -133,7 +133,7 @@ async function throughOutage(t: TestContext, broker: 'embedded' | 'mosquitto'): 
   // the relay returns; a consumer listens before the node reconnects
   await node.stop();
   await relay.start();
-  const consumer = await Consumer.connect(relay.mqtt, 'edgecore/v1/apps/plant/up/#');
+  const consumer = await Consumer.connect(relay, 'edgecore/v1/apps/plant/up/#');
   t.after(() => consumer.close());
   await node.start();
   const got = await waitFor('the consumer has everything', () => (consumer.got.length >= COUNT ? consumer.got : undefined), 120_000, 200);

@@ -139,7 +139,9 @@ async function inProcessBroker(t: TestContext, authenticate: Authenticator): Pro
   const cfg = parseRelayConfig({ broker: { host: '127.0.0.1', port: 0, plaintext: true, tls: { enabled: false }, ws: { enabled: false } } }).broker;
   const broker = new EmbeddedBroker(cfg, undefined, authenticate, nullLogger());
   const published: string[] = [];
-  await broker.start((node, channel, payload) => published.push(`${node} ${channel} ${payload.toString()}`));
+  await broker.start((node, channel, payload) => {
+    published.push(`${node} ${channel} ${payload.toString()}`);
+  });
   t.after(() => broker.stop());
   return { broker, url: broker.endpoints().mqtt!, published };
 }

@@ -1,11 +1,13 @@
 /**
  * Real processes for the relay tests: `edgerelay run` and `edgecore run` as child processes
- * (TypeScript entries through tsx), each with its own temp folder and ports; edgectl runs
- * in-process against the relay's real HTTPS API, trusting the relay's own CA (read from its
- * data dir once it started), as a node does after `edgecore join --ca-hash`.
+ * (TypeScript entries through tsx), each with its own temp folder and ports; the real kubectl
+ * (1.32, pinned) against the relay's HTTPS Kubernetes API with a kubeconfig carrying the relay's
+ * own CA and the admin token, @kubernetes/client-node likewise, and edgectl in-process for what
+ * kubectl cannot do (trusting the same CA, as a node does after `edgecore join --ca-hash`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -21,6 +23,18 @@ import { waitFor } from '../../helpers/wait.js';
 export { waitFor };
 
 export const ADMIN = 'test-admin-token';
+export const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
+
+/** Fails (with the reason) when the pinned kubectl is not on this machine. */
+export function haveKubectl(): Promise<void> {
+  return existsSync(KUBECTL) ? Promise.resolve() : Promise.reject(new Error(`${KUBECTL} missing`));
+}
+
+export interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -107,8 +121,10 @@ export interface RelayOptions {
   ports: RelayPorts;
   /** external broker (mosquitto): the relay writes its password, ACL and (with certFile) certificate files */
   external?: { url: string; password: string; passwordFile: string; aclFile: string; certFile?: string; keyFile?: string };
-  /** plain HTTP API and plain MQTT, explicitly (the refusal tests) */
+  /** plain HTTP API and plain MQTT, explicitly (the refusal tests: kubectl sends no token over http://) */
   plaintext?: boolean;
+  /** relay config `nodes:` settings over the test defaults */
+  nodes?: Record<string, unknown>;
   /** more config, merged over the generated one (top-level sections replaced key by key) */
   extra?: Record<string, Record<string, unknown>>;
 }
@@ -146,7 +162,7 @@ export class RelayProc {
             }
           : {}),
       },
-      nodes: { notReadyAfterSeconds: 5 },
+      nodes: { notReadyAfterSeconds: 5, ...o.nodes },
     };
     for (const [k, v] of Object.entries(o.extra ?? {})) config[k] = { ...(config[k] as object), ...v };
     writeFileSync(this.configFile, stringify(config));
@@ -167,9 +183,99 @@ export class RelayProc {
     return this.o.plaintext ? fetch : tlsFetch({ ca: this.caPem });
   }
 
+  get kubeconfig(): string {
+    const file = join(this.o.dir, 'kubeconfig');
+    if (!existsSync(file)) {
+      writeFileSync(
+        file,
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          // plain HTTP (plaintext): kubectl would send no token anyway
+          clusters: [{ name: 'relay', cluster: { server: this.api, ...(this.o.plaintext ? {} : { 'certificate-authority': this.caFile }) } }],
+          users: [{ name: 'admin', user: this.o.plaintext ? {} : { token: ADMIN } }],
+          contexts: [{ name: 'relay', context: { cluster: 'relay', user: 'admin' } }],
+          'current-context': 'relay',
+        }),
+      );
+    }
+    return file;
+  }
+
   async start(): Promise<void> {
     this.proc = spawnEntry('edgerelay', 'edgerelay', ['run', '--config', this.configFile]);
     await this.proc.record('edgerelay ready');
+  }
+
+  /** the real kubectl 1.32 against this relay (its own discovery cache) */
+  kubectl(args: string[], input = ''): Run {
+    const r = spawnSync(KUBECTL, ['--cache-dir', join(this.o.dir, 'kube-cache'), ...args], {
+      cwd: this.o.dir,
+      encoding: 'utf8',
+      input,
+      env: { PATH: process.env.PATH ?? '', HOME: this.o.dir, KUBECONFIG: this.kubeconfig },
+      timeout: 120_000,
+    });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  }
+
+  /** kubectl left running (delete --wait, logs -f): its exit, its output so far, and a stop */
+  kubectlBackground(args: string[]): { exited: Promise<Run>; out: () => string; stop: () => Promise<Run> } {
+    const child = spawn(KUBECTL, ['--cache-dir', join(this.o.dir, 'kube-cache'), ...args], {
+      cwd: this.o.dir,
+      env: { PATH: process.env.PATH ?? '', HOME: this.o.dir, KUBECONFIG: this.kubeconfig },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<Run>((r) => child.once('exit', (code) => r({ code, out, err })));
+    return {
+      exited,
+      out: () => out,
+      stop: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        return exited;
+      },
+    };
+  }
+
+  /** kubectl apply of a YAML text (a file in the test's folder, as a user would) */
+  apply(text: string): Run {
+    const f = join(this.o.dir, `m-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(f, text);
+    return this.kubectl(['apply', '-f', f]);
+  }
+
+  /** an object as JSON through kubectl (undefined when it does not exist) */
+  getJson<T = Record<string, unknown>>(...what: string[]): T | undefined {
+    const r = this.kubectl(['get', ...what, '-o', 'json']);
+    if (r.code !== 0) {
+      if (/NotFound/.test(r.err)) return undefined;
+      throw new Error(`kubectl get ${what.join(' ')}: ${r.err}`);
+    }
+    return JSON.parse(r.out) as T;
+  }
+
+  /** @kubernetes/client-node with the admin token, trusting the relay's CA */
+  kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'relay', server: this.api, ...(this.o.plaintext ? { skipTLSVerify: true } : { caFile: this.caFile }) }],
+      users: [{ name: 'admin', token: ADMIN }],
+      contexts: [{ name: 'relay', cluster: 'relay', user: 'admin' }],
+      currentContext: 'relay',
+    });
+    return kc;
+  }
+
+  core(): CoreV1Api {
+    return this.kubeConfig().makeApiClient(CoreV1Api);
+  }
+
+  custom(): CustomObjectsApi {
+    return this.kubeConfig().makeApiClient(CustomObjectsApi);
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -200,13 +306,13 @@ export class RelayProc {
     return { ...((await res.json()) as JoinResponse), ...(this.o.plaintext ? {} : { caPem: this.caPem }) };
   }
 
-  /** edgectl, in-process, against the real API */
+  /** edgectl, in-process, against the real API (twin, telemetry, tokens: what kubectl cannot do) */
   async ctl(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
     let code: number;
     try {
-      code = await ctlMain(argv, { out: (s) => void (out += s), err: (s) => void (err += s), stdin: () => '', now: () => new Date() }, {
+      code = await ctlMain(argv, { out: (s) => void (out += s), err: (s) => void (err += s), now: () => new Date() }, {
         EDGECTL_SERVER: this.api,
         EDGECTL_TOKEN: ADMIN,
         ...(this.o.plaintext ? {} : { EDGECTL_CA_FILE: this.caFile }),
@@ -303,5 +409,8 @@ export class NodeProc {
   }
 }
 
-export const cm = (name: string, data: Record<string, string>): string =>
-  JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
+/** The Ready condition of a Node as kubectl shows it ('True', 'False', 'Unknown', or '' without one). */
+export function nodeReady(relay: RelayProc, node: string): string {
+  const r = relay.kubectl(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+  return r.code === 0 ? r.out.trim() : '';
+}

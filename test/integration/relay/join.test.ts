@@ -86,7 +86,9 @@ test('edgecore join pins the relay CA, writes credentials, mqtts URL and CA; bad
   assert.equal(written.modules.edgehub.relay.caFile, join(dir, 'node.relay-ca.crt'));
   assert.equal(readFileSync(written.modules.edgehub.relay.caFile, 'utf8'), relay.caPem, 'the pinned CA is written beside the config');
   assert.equal(statSync(cfg).mode & 0o777, 0o600);
-  assert.equal((await relay.http<{ name: string }[]>('GET', '/edge/v1/nodes')).map((n) => n.name).join(), 'pi-1');
+  const nodes = await relay.http<{ items: { metadata: { name: string; labels: Record<string, string> } }[] }>('GET', '/api/v1/nodes');
+  assert.deepEqual(nodes.items.map((n) => n.metadata.name), ['pi-1'], 'the join made its Node object');
+  assert.equal(nodes.items[0]!.metadata.labels['node-role.kubernetes.io/edge'], '');
 
   // --ca-file instead of a pin
   const other = join(dir, 'other.yaml');

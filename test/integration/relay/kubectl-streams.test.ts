@@ -61,8 +61,6 @@ spec:
 `,
   );
   assert.equal(k(['apply', '-f', podFile]).code, 0);
-  // the node's documents still come from the older store: the pod goes there too (see docs/relay.md)
-  assert.equal((await relay.ctl('apply', '-f', podFile)).code, 0);
   await waitFor('kubectl exec works', () => (k(['exec', 'box', '--', 'true']).code === 0 ? true : undefined), 90_000, 500);
 
   const ex = k(['exec', 'box', '--', 'sh', '-c', 'echo out; echo err >&2']);

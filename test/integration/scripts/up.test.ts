@@ -37,6 +37,8 @@ import { waitFor } from '../../helpers/wait.js';
 
 const DEBIAN_IMAGE = 'edgecore-test/debian-bookworm:1';
 const SOCKET = '/var/run/docker.sock';
+/** the kubectl the test hands the user (the README's path uses kubectl; up.sh does not install one) */
+const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
 
 function sh(cmd: string, args: string[], timeoutMs = 300_000) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs });
@@ -135,13 +137,18 @@ async function upInFreshDebian(t: TestContext, how: 'root' | 'sudo'): Promise<vo
   const bb = exec(`node --input-type=module -e "import('./scripts/busybox-image.mjs').then((m) => console.log(m.findStaticBusybox()))"`);
   assert.equal(bb.status, 0, `a static busybox: ${bb.out}`);
 
-  // the demo as a user sees it: relay healthy, node joined, a pod running on the demo image
-  const ctl = (args: string) => exec(`node dist/edgectl.js ${args}`, user);
+  // the demo as a user sees it, with kubectl as the README's path has it: relay healthy, node
+  // joined, a pod running on the demo image. kubectl is the user's own install (a fresh Debian has
+  // none): the host's pinned kubectl is copied in, and the demo's kubeconfig carries CA and token.
+  const cp = sh('docker', ['cp', KUBECTL, `${name}:/usr/local/bin/kubectl`]);
+  assert.equal(cp.status, 0, cp.out);
+  const ctl = (args: string) => exec(`kubectl --kubeconfig .edgecore/kubeconfig ${args}`, user);
   // the relay's API is HTTPS from its own CA (made on first start); the demo's files name it
   const healthz = exec('curl -fsS --cacert .edgecore/relay/data/pki/ca.crt https://127.0.0.1:8080/healthz');
   assert.equal(healthz.status, 0, `relay healthy over HTTPS, trusted by its CA: ${healthz.out}`);
   await waitFor('node Ready', () => new RegExp(`^${node}\\s+Ready\\b`, 'm').test(ctl('get nodes').stdout), 120_000, 1000);
-  const apply = ctl('apply -f examples/pod-hello.yaml');
+  // the example names the demo's node (edge-demo); this run's node has a name of its own
+  const apply = exec(`sed 's/nodeName: edge-demo/nodeName: ${node}/' examples/pod-hello.yaml | kubectl --kubeconfig .edgecore/kubeconfig apply -f -`, user);
   assert.equal(apply.status, 0, apply.out);
   await waitFor('pod hello Running', () => /^hello\s+1\/1\s+Running\b/m.test(ctl('get pods').stdout), 180_000, 1000).catch((e: Error) =>
     assert.fail(`${e.message}\n${ctl('describe pod hello').out}\n--- up.sh ---\n${out.slice(-4000)}`));

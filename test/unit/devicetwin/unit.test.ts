@@ -47,11 +47,12 @@ const device = (setpoint?: string) =>
 interface Recorded {
   commits: TwinDocument[];
   reported: { property: string; point: DataPoint }[];
+  states: string[];
   failNext: boolean;
 }
 
 function unit(t: TestContext, o: { builtin: boolean; setpoint?: string }): { u: DeviceUnit; rec: Recorded } {
-  const rec: Recorded = { commits: [], reported: [], failNext: false };
+  const rec: Recorded = { commits: [], reported: [], states: [], failNext: false };
   const sink: Sink = {
     commit: async (_u, document) => {
       if (rec.failNext) {
@@ -61,6 +62,7 @@ function unit(t: TestContext, o: { builtin: boolean; setpoint?: string }): { u: 
       rec.commits.push(document);
     },
     reported: (_u, property, point) => void rec.reported.push({ property, point }),
+    stateChanged: (_u, state) => void rec.states.push(state),
   };
   const u = new DeviceUnit({
     ref: { namespace: 'default', name: 'd1' },
@@ -122,12 +124,16 @@ test('an external mapper\'s update is committed first, then its actual values ar
   await u.setState('online');
   assert.equal(u.doc.state, 'online');
   assert.ok(u.doc.lastOnlineTime);
+  await u.setState('online');
+  await u.setState('offline');
+  assert.deepEqual(rec.states, ['online', 'offline'], 'one state event per change, none for a repeat');
 });
 
 test('a built-in device goes online, writes the desired value, reports the read-back, and the delta clears', async (t) => {
   const { u, rec } = unit(t, { builtin: true, setpoint: '42' });
   await u.start({});
   await waitFor('online', () => u.doc.state === 'online' || undefined);
+  assert.deepEqual(rec.states, ['online'], 'going online is an event');
   await waitFor('setpoint read back as 42', () => u.doc.twins.setpoint?.actual?.value === '42' || undefined);
   assert.deepEqual(computeDelta(u.doc), {});
   assert.ok(rec.reported.some((r) => r.property === 'setpoint' && r.point.value === '42'));

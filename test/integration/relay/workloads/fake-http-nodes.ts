@@ -1,9 +1,9 @@
 /**
- * **Fake nodes over HTTP** — the stand-in for edgecore processes until the node link writes pod
- * and node status from real nodes: Node objects with a Ready condition and allocatable, and a
- * loop that, for every pod bound to a node that is "up", writes Running + Ready (or, for a Job's
- * pods, Succeeded or Failed) through the pods' /status, and confirms deletions (grace 0) as a
- * kubelet does. It speaks the relay's Kubernetes API with the admin token, as any client would.
+ * **A fake kubelet over HTTP**, for tests where what a container does is not the point: for every
+ * pod bound to a node in `up` it writes Running + Ready (or, for a Job's pods, Succeeded or
+ * Failed) through the pods' /status, and confirms deletions (grace 0) as a kubelet does. The
+ * nodes themselves are real edgecore processes with edged off (their Node objects and readiness
+ * come from the node link). It speaks the relay's Kubernetes API with the admin token.
  */
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
 import { tlsFetch } from '../../../../src/lib/tls-fetch.js';
@@ -32,21 +32,6 @@ export class FakeHttpNodes {
     const text = await res.text();
     if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${text}`), { code: res.status });
     return JSON.parse(text) as T;
-  }
-
-  async add(name: string, labels: Record<string, string> = {}): Promise<void> {
-    await this.call('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } } });
-    this.up.add(name);
-    await this.ready(name, 'True', { capacity: { cpu: '4', memory: '4Gi', pods: '110' }, allocatable: { cpu: '4', memory: '4Gi', pods: '110' } });
-  }
-
-  async ready(name: string, status: 'True' | 'Unknown', extra: Record<string, unknown> = {}): Promise<void> {
-    const n = await this.call('GET', `/api/v1/nodes/${name}`);
-    const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const cond = { type: 'Ready', status, reason: status === 'True' ? 'KubeletReady' : 'NodeStatusUnknown', message: 'fake node', lastHeartbeatTime: t, lastTransitionTime: t };
-    await this.call('PUT', `/api/v1/nodes/${name}/status`, { ...n, status: { ...(n.status as object), ...extra, conditions: [cond] } });
-    if (status === 'True') this.up.add(name);
-    else this.up.delete(name);
   }
 
   start(everyMs = 100): void {

@@ -1,27 +1,54 @@
 /**
  * Workloads through a real `edgerelay run` and the real kubectl 1.32: Deployments (apply,
  * rollout status/history/undo/restart/pause/resume, scale, get), DaemonSets, Jobs and their
- * `kubectl get` columns. Nodes are fake nodes over HTTP (fake-http-nodes.ts) until the node link
- * runs real edgecore processes against the API.
+ * `kubectl get` columns. The nodes are real `edgecore run` processes joined through the relay
+ * (their Node objects, readiness and allocatable come from the node link); what their pods do is
+ * played by a named fake kubelet (fake-http-nodes.ts: edged is off, so no container runs) —
+ * real pods on real nodes are real-nodes.test.ts.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { after, before, test, type TestContext } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
-import { tlsFetch } from '../../../../src/lib/tls-fetch.js';
 import { needService } from '../../../helpers/service.js';
 import { waitFor } from '../../../helpers/wait.js';
-import { ADMIN_TOKEN, haveKubectl, KubeRelay } from '../apiserver/kubectl.js';
+import { ADMIN, haveKubectl, KUBECTL, NodeProc, RelayProc, relayPorts } from '../harness.js';
 import { FakeHttpNodes } from './fake-http-nodes.js';
 
-let relay: KubeRelay;
+let relay: RelayProc;
 let dir: string;
 let nodes: FakeHttpNodes;
-const ok = async (t: TestContext): Promise<boolean> => needService(t, 'kubectl 1.32', () => haveKubectl(32));
-// kubectl runs beside this process's fake nodes, so never synchronously
-const k = (args: string[], input?: string) => relay.kubectlAsync(args, input !== undefined ? { input } : {});
+const procs: NodeProc[] = [];
+const id = randomBytes(3).toString('hex');
+const [n1, n2, n3] = [1, 2, 3].map((i) => `wk-${id}-${i}`) as [string, string, string];
+const ok = async (t: TestContext): Promise<boolean> => needService(t, 'kubectl 1.32', haveKubectl);
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** kubectl without blocking this process's event loop (the fake kubelet in this process keeps working meanwhile) */
+function k(args: string[], input = ''): Promise<Run> {
+  const child = spawn(KUBECTL, ['--cache-dir', join(dir, 'kube-cache'), ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: relay.kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.end(input);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  return new Promise((resolve) =>
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    }),
+  );
+}
 const succeed = async (args: string[], input?: string): Promise<string> => {
   const r = await k(args, input);
   assert.equal(r.status, 0, `kubectl ${args.join(' ')}\n${r.stdout}\n${r.stderr}`);
@@ -30,15 +57,24 @@ const succeed = async (args: string[], input?: string): Promise<string> => {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'edgecore-workloads-'));
-  relay = new KubeRelay(dir);
-  await relay.start({ workloads: { jobBackoffSeconds: 0 } });
-  nodes = new FakeHttpNodes(relay.url, ADMIN_TOKEN, relay.ca);
-  for (const n of ['n1', 'n2', 'n3']) await nodes.add(n);
+  relay = new RelayProc({ dir, ports: await relayPorts(), extra: { workloads: { jobBackoffSeconds: 0 } } });
+  await relay.start();
+  nodes = new FakeHttpNodes(relay.api, ADMIN, relay.caPem);
+  for (const name of [n1, n2, n3]) {
+    const node = new NodeProc({ dir, name, join: await relay.join(name), edged: false, devicetwin: false });
+    procs.push(node);
+    await node.start();
+    nodes.up.add(name);
+  }
+  for (const name of [n1, n2, n3]) {
+    await waitFor(`${name} Ready`, async () => (await k(['get', 'node', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'True', 60_000, 300);
+  }
   nodes.start();
 });
 after(async () => {
   nodes?.stop();
-  await relay.stop();
+  for (const p of procs) await p.stop('SIGKILL');
+  await relay?.stop('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -57,7 +93,7 @@ spec:
 /** Pods of app=web as a watch sees them: the order of comings and goings, and the fewest ready at any moment. */
 async function watchWeb(): Promise<{ order: string[]; minReady: () => number; stop: () => void }> {
   const ctl = new AbortController();
-  const res = await tlsFetch({ ca: relay.ca })(`${relay.url}/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dweb`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: ctl.signal });
+  const res = await relay.fetch()(`${relay.api}/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dweb`, { headers: { authorization: `Bearer ${ADMIN}` }, signal: ctl.signal });
   const state = new Map<string, boolean>();
   const order: string[] = [];
   const leaving = new Set<string>();
@@ -102,7 +138,7 @@ test('a Deployment of 3 over 3 nodes: rollout status, get, an image change with 
   assert.match(await succeed(['get', 'deployment', 'web']), /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s+3\/3\s+3\s+3\s+\d+s\n$/);
   assert.match(await succeed(['get', 'deploy', 'web', '-o', 'wide']), /CONTAINERS\s+IMAGES\s+SELECTOR\nweb\s+3\/3\s+3\s+3\s+\S+\s+c\s+edgecore-test\/busybox:1\s+app=web\n/);
   const spread = (await succeed(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.nodeName}'])).split(' ').sort();
-  assert.deepEqual(spread, ['n1', 'n2', 'n3']);
+  assert.deepEqual(spread, [n1, n2, n3]);
   assert.match(await succeed(['get', 'rs']), /^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\nweb-[a-z0-9]+\s+3\s+3\s+3\s+/);
 
   const w = await watchWeb();
@@ -143,15 +179,15 @@ test('scale to 5 and to 0; restart, pause and resume', async (t) => {
 
 test('a DaemonSet on nodes labelled mapper=modbus; a node labelled later gets its pod; kubectl get ds', async (t) => {
   if (!(await ok(t))) return;
-  await succeed(['label', 'node', 'n1', 'n2', 'mapper=modbus']);
+  await succeed(['label', 'node', n1, n2, 'mapper=modbus']);
   await succeed(
     ['apply', '-f', '-'],
     'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: { name: mapper }\nspec:\n  selector: { matchLabels: { app: mapper } }\n  template:\n    metadata: { labels: { app: mapper } }\n    spec:\n      nodeSelector: { mapper: modbus }\n      containers: [ { name: m, image: edgecore-test/busybox:1 } ]\n',
   );
   assert.match(await succeed(['rollout', 'status', 'ds/mapper', '--timeout=60s']), /daemon set "mapper" successfully rolled out/);
   assert.match(await succeed(['get', 'ds', 'mapper']), /^NAME\s+DESIRED\s+CURRENT\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+NODE SELECTOR\s+AGE\nmapper\s+2\s+2\s+2\s+2\s+2\s+mapper=modbus\s+\d+s\n$/);
-  await succeed(['label', 'node', 'n3', 'mapper=modbus']);
-  await waitFor('n3 gets its pod', async () => (await succeed(['get', 'pods', '-l', 'app=mapper', '-o', 'jsonpath={.items[*].spec.nodeName}'])).split(' ').sort().join() === 'n1,n2,n3');
+  await succeed(['label', 'node', n3, 'mapper=modbus']);
+  await waitFor('n3 gets its pod', async () => (await succeed(['get', 'pods', '-l', 'app=mapper', '-o', 'jsonpath={.items[*].spec.nodeName}'])).split(' ').sort().join() === [n1, n2, n3].join());
   assert.match(await succeed(['rollout', 'status', 'ds/mapper', '--timeout=60s']), /successfully rolled out/);
 });
 
