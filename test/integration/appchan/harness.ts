@@ -6,6 +6,7 @@
  * admin token and the CA, and cloud consumers on the relay's broker trusting the same CA.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { stringify } from 'yaml';
@@ -118,7 +119,11 @@ export interface NodeOptions {
   dir: string;
   name: string;
   join: Joined;
+  /** the relay's MQTT URL the node uses instead of the one its join gave (a cuttable TCP relay) */
+  relayUrl?: string;
   staticPods?: string;
+  /** edged on Docker for the pods the API places on the node */
+  edged?: boolean;
   /** the node's eventbus on an external broker (mosquitto) at this URL instead of its embedded one */
   eventbusUrl?: string;
   eventbusPort: number;
@@ -146,14 +151,14 @@ export class AppNode {
           // on a shared mosquitto: this test's own tap session, dropped by the broker 5 minutes after a test that died without forgetSession()
           eventbus: o.eventbusUrl ? { mode: 'external', url: o.eventbusUrl, appSessionId: this.sessionId, appSessionExpirySeconds: 300 } : { host: '127.0.0.1', port: o.eventbusPort },
           servicebus: { enabled: true, host: '127.0.0.1', port: o.servicebusPort },
-          edged: o.staticPods ? { staticPodPath: o.staticPods, resyncSeconds: 2 } : { enabled: false, staticPodPath: '' },
+          edged: o.staticPods ? { staticPodPath: o.staticPods, resyncSeconds: 2 } : o.edged ? { staticPodPath: '', resyncSeconds: 2 } : { enabled: false, staticPodPath: '' },
           devicetwin: { enabled: false },
           nodestatus: { enabled: false },
           edgehub: { heartbeatSeconds: 1, reconnect: { initialMs: 200, maxMs: 1000, jitter: 0.5 } },
         },
       }),
     );
-    writeJoinedConfig(this.configFile, o.join, o.join.caPem ? { caPem: o.join.caPem } : {});
+    writeJoinedConfig(this.configFile, o.relayUrl ? { ...o.join, brokerUrl: o.relayUrl } : o.join, o.join.caPem ? { caPem: o.join.caPem } : {});
   }
 
   get eventbus(): string {
@@ -231,6 +236,63 @@ export class Consumer {
 
   close(): Promise<void> {
     return this.client.endAsync(true);
+  }
+}
+
+/**
+ * A TCP relay to `port` that a test can cut (every connection dropped, new ones refused) and
+ * restore: a network outage between node and relay that leaves both running. TLS passes through
+ * it untouched (the certificate names 127.0.0.1, whatever the port).
+ */
+export class Cuttable {
+  private readonly sockets = new Set<Socket>();
+  private cut = false;
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async to(target: number): Promise<Cuttable> {
+    let self: Cuttable | undefined;
+    const server = createServer((a) => {
+      if (self!.cut) return a.destroy();
+      const b = connect(target, '127.0.0.1');
+      self!.sockets.add(a);
+      self!.sockets.add(b);
+      const drop = (): void => {
+        a.destroy();
+        b.destroy();
+        self!.sockets.delete(a);
+        self!.sockets.delete(b);
+      };
+      a.on('error', drop).on('close', drop);
+      b.on('error', drop).on('close', drop);
+      a.pipe(b);
+      b.pipe(a);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    self = new Cuttable(server, (server.address() as AddressInfo).port);
+    return self;
+  }
+
+  /** the relay's broker through this relay (MQTT over TLS) */
+  get url(): string {
+    return `mqtts://127.0.0.1:${this.port}`;
+  }
+
+  down(): void {
+    this.cut = true;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
+  up(): void {
+    this.cut = false;
+  }
+
+  close(): Promise<void> {
+    this.down();
+    return new Promise((r) => this.server.close(() => r()));
   }
 }
 
