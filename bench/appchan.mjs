@@ -105,7 +105,9 @@ const consumer = await mqtt.connectAsync(`mqtt://127.0.0.1:${mq}`, { clientId: `
 await consumer.subscribeAsync('edgecore/v1/apps/bench/up/#', { qos: 1 });
 const app = await mqtt.connectAsync(`mqtt://127.0.0.1:${eventbus}`, { clientId: `bench-app-${process.pid}` });
 const raw = await mqtt.connectAsync(`mqtt://127.0.0.1:${mq}`, { clientId: rawName, username: rawJoined.username, password: rawJoined.password });
-const rawTopic = `edgecore/v1/nodes/${rawName}/bench`;
+// a channel the contract lets a node publish (NODE_PUBLISHES) and read back in its own subtree; the
+// relay's node link refuses the payload (not an RPC answer) after the broker delivered it
+const rawTopic = `edgecore/v1/nodes/${rawName}/rpc/response`;
 await raw.subscribeAsync(rawTopic, { qos: 1 });
 
 let onChannel;
