@@ -28,7 +28,6 @@ test('the sensor example: only changes go up, and the cloud consumer gets every 
   await ensureTestImage(docker);
   const dir = tmpDir(t, 'appchan-example-');
   const name = uniqueName('ace');
-  t.after(() => removeNodeContainers(docker, name));
   const relay = await AppRelay.create(dir);
   await relay.start();
   t.after(() => relay.stop());
@@ -37,7 +36,11 @@ test('the sensor example: only changes go up, and the cloud consumer gets every 
   t.after(() => cut.close());
   const node = new AppNode({ dir: join(dir, 'node'), name, join: await relay.join(name), relayUrl: cut.url, edged: true, eventbusPort: await freePort(), servicebusPort: await freePort() });
   await node.start();
-  t.after(() => node.stop('SIGKILL'));
+  // edged first (it would start the pod again), then its containers
+  t.after(async () => {
+    await node.stop('SIGKILL');
+    await removeNodeContainers(docker, name);
+  });
 
   const consumer = await Consumer.connect(relay, `edgecore/v1/apps/plant/up/${name}/temperature`);
   t.after(() => consumer.close());
