@@ -181,14 +181,14 @@ function parseRaw(text: string): { status: number; body: string } {
 /** What the answer must be (undefined when it is right). */
 function judge(k: Case, res: { status: number; body: string }): string | undefined {
   if (k.raw) return res.status >= 400 && res.status < 500 ? undefined : `raw request answered ${res.status} (want a 4xx)`;
-  // a pod's log comes from its node: 503 while that node is not connected (the fixture's never is)
-  if (res.status === 503 && /\/pods\/[^/]+\/log(\?|$)/.test(k.path) && /"reason":"ServiceUnavailable"/.test(res.body) && /is not connected/.test(res.body)) return undefined;
-  if (res.status >= 500 || res.status < 100) return `answered ${res.status}: ${res.body.slice(0, 300)}`;
-  if (k.mustRefuse && res.status < 400) return `a write by ${k.who} was answered ${res.status}`;
   // refused by node's HTTP parser before any route (a header block over 16 KiB): 431 with no body,
   // or the socket closed under a body still being written
   const hugeHead = k.path.length > 16_000 || Object.values(k.headers).some((h) => h.length > 4000);
   if (hugeHead && ((res.status === 431 && res.body === '') || (res.status === 0 && /ECONNRESET|EPIPE/.test(res.body)))) return undefined;
+  // a pod's log comes from its node: 503 while that node is not connected (the fixture's never is)
+  if (res.status === 503 && /\/pods\/[^/]+\/log(\?|$)/.test(k.path) && /"reason":"ServiceUnavailable"/.test(res.body) && /is not connected/.test(res.body)) return undefined;
+  if (res.status >= 500 || res.status < 100) return `answered ${res.status}: ${res.body.slice(0, 300)}`;
+  if (k.mustRefuse && res.status < 400) return `a write by ${k.who} was answered ${res.status}`;
   if (res.status >= 400 && k.method !== 'HEAD') {
     let s: { kind?: string; code?: number; status?: string; error?: { code?: string; message?: string } } | undefined;
     try {
