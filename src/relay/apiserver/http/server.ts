@@ -15,7 +15,7 @@ import type { Identity } from '../authz.js';
 import type { ApiCore, CallContext } from '../core.js';
 import { toStatusError } from '../errors.js';
 import { subjectOf } from '../registry.js';
-import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from '../../../contract/kube/resources.js';
 import { send, sendStatus, sendText } from './io.js';
 import { chooseDiscovery } from '../../../contract/kube/negotiate.js';
 import { encodeOpenApiV2, OPENAPI_V2_PROTOBUF } from '../protobuf/openapi-v2.js';
@@ -143,10 +143,10 @@ export class ApiServer {
       if (method !== 'GET') throw pathNotFound();
       if (info.group === undefined) {
         const choice = chooseDiscovery(req.headers.accept);
-        if (choice.kind === 'aggregated') return send(res, 200, aggregatedDiscovery(registry, info.prefix, choice.version), { contentType: choice.contentType, headers: { vary: 'Accept' } });
-        return send(res, 200, info.prefix === 'api' ? apiVersions(req.headers.host ?? '') : apiGroupList(registry), { headers: { vary: 'Accept' } });
+        if (choice.kind === 'aggregated') return send(res, 200, aggregatedDiscovery(registry.all(), info.prefix, choice.version), { contentType: choice.contentType, headers: { vary: 'Accept' } });
+        return send(res, 200, info.prefix === 'api' ? apiVersions(req.headers.host ?? '') : apiGroupList(registry.all()), { headers: { vary: 'Accept' } });
       }
-      const doc = info.version === undefined ? apiGroupDoc(registry, info.group) : apiResourceList(registry, info.group, info.version);
+      const doc = info.version === undefined ? apiGroupDoc(registry.all(), info.group) : apiResourceList(registry.all(), info.group, info.version);
       if (!doc) throw pathNotFound();
       return send(res, 200, doc);
     }
