@@ -31,7 +31,8 @@ type Case = { node: number; topic: string; channel: NodeChannel | 'forbidden'; q
 
 /** What the contract says of a payload on a channel: refused (true) or not. The relay must agree. */
 function contractRefuses(channel: NodeChannel, payload: Buffer): boolean {
-  if (channel === 'stream/up') return false; // frames: the stream layer's (not counted by the node link)
+  // frames: the stream layer's; app messages: the app channel's (its own refusal log): not the node link's count
+  if (channel === 'stream/up' || channel === 'app/up' || channel === 'app/ack') return false;
   if (oversize(channel, payload.length)) return true;
   if (channel === 'presence' && payload.length === 0) return false; // a cleared retained presence
   let v: unknown;
@@ -67,6 +68,10 @@ function valid(channel: NodeChannel, node: string, pod: string, now: number, r: 
         : { ...up, kind: 'Pod', name: pod, event: 'object.event', data: { type: 'Normal', reason: 'Started', message: 'started' } };
     case 'rpc/response':
       return { id: `rpc-${r.int(1000)}`, n: 0, done: true, data: { twins: {} } };
+    case 'app/up':
+      return { topic: r.pick(['sensors/t', 'a/b/c', 'x']), payload: 'hello', time: now, seq: 1 + r.int(1e6), stream: 's' };
+    case 'app/ack':
+      return { stream: 's', id: 1 + r.int(1000), outcome: r.pick(['delivered', 'expired', 'failed']), time: now };
     default:
       return { junk: true };
   }
@@ -94,6 +99,10 @@ function drawCase(r: Rng, names: Names, now: number): Case {
       [topics.desired(f), r.chance(0.5)],
       [topics.rpcRequest(f), false],
       [topics.streamDown(f), false],
+      [topics.appDown(f), false],
+      [topics.appRoutes(f), r.chance(0.5)],
+      [topics.appUp(names.other), false],
+      [`edgecore/v1/apps/default/down/${f}/x`, false],
       [topics.reportedState(names.other), false],
       [topics.presence(names.other), true],
       [topics.desired(names.other), true],
@@ -132,7 +141,7 @@ function drawCase(r: Rng, names: Names, now: number): Case {
 }
 
 function channelKey(c: NodeChannel): keyof typeof topics {
-  return ({ sync: 'sync', 'reported/state': 'reportedState', 'reported/telemetry': 'reportedTelemetry', presence: 'presence', heartbeat: 'heartbeat', 'rpc/response': 'rpcResponse', 'stream/up': 'streamUp' } as Record<string, keyof typeof topics>)[c]!;
+  return ({ sync: 'sync', 'reported/state': 'reportedState', 'reported/telemetry': 'reportedTelemetry', presence: 'presence', heartbeat: 'heartbeat', 'rpc/response': 'rpcResponse', 'stream/up': 'streamUp', 'app/up': 'appUp', 'app/ack': 'appAck' } as Record<string, keyof typeof topics>)[c]!;
 }
 
 /** QoS 1: 'acknowledged' on PUBACK, 'closed' when the broker closes first; QoS 0: 'sent'. */
