@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { EDGE_PATHS } from '../contract/join.js';
-import { topics } from '../contract/topics.js';
+import { parseNodeTopic, topics } from '../contract/topics.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
@@ -20,6 +20,8 @@ import type { Identity } from './apiserver/authz.js';
 import { ApiClient } from './apiserver/client.js';
 import { ApiCore } from './apiserver/core.js';
 import { ApiServer } from './apiserver/http/server.js';
+import { METRICS_GROUP, MetricsApi } from './apiserver/http/metrics-api.js';
+import { RelayMetrics } from './metrics.js';
 import { ResourceRegistry } from './apiserver/registry.js';
 import { ServiceAllocator } from './apiserver/service-alloc.js';
 import type { Clock } from './controllers/clock.js';
@@ -148,8 +150,16 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.leadership ? { leadership: opts.leadership } : {}),
   });
+  // link (below) answers the closures only once requests and scrapes come
+  const metrics: RelayMetrics = new RelayMetrics({
+    known: (g, r) => registry.all().some((d) => d.group === g && d.plural === r) || (g === METRICS_GROUP && (r === 'nodes' || r === 'pods')),
+    nodesConnected: () => store.listNodes().filter((n) => link.liveness.get(n.name).online).length,
+    dropped: () => link.ingress.counters,
+  });
   const kube = new ApiServer({
     core,
+    metrics: new MetricsApi(core, { latest: (n) => link.usage.latest(n) }, now),
+    prometheus: () => metrics.text(),
     authenticate: tokenAuthenticator({ tokens, insecureLocalAdmin: config.api.insecureLocalAdmin }),
     log: log.child('kube'),
     now,
@@ -169,12 +179,14 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   } else {
     transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem);
   }
-  const rpc = new RpcRouter(transport);
-  const link = new NodeLink({
+  // what the relay publishes to nodes, counted by channel (/metrics)
+  const toNodes: RelayTransport = metrics.countPublishes(transport, (t: string) => parseNodeTopic(t)?.channel);
+  const rpc = new RpcRouter(toNodes);
+  const link: NodeLink = new NodeLink({
     core,
     objects,
     store,
-    transport,
+    transport: toNodes,
     rpc,
     nodes: config.nodes,
     log: log.child('link'),
@@ -186,7 +198,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     },
   });
   const streams = new NodeStreams({
-    publish: (node, frame) => transport.publish(topics.streamDown(node), frame, { qos: 0, retain: false }),
+    publish: (node, frame) => toNodes.publish(topics.streamDown(node), frame, { qos: 0, retain: false }),
     online: (node) => link.liveness.get(node).online,
     log: log.child('streams'),
   });
@@ -217,6 +229,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   let started = false;
   await transport.start(
     (node, channel, payload) => {
+      metrics.countReceived(channel);
       streams.observe(node, channel, payload);
       if (channel !== 'stream/up') return link.handle(node, channel, payload);
       return undefined;
@@ -249,6 +262,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const server = createApiServer({
     tls: apiTls,
     onRequest: (req, res) => {
+      metrics.observe(req, res);
       const path = (req.url ?? '/').split('?')[0]!;
       if (BOOTSTRAP_PATHS.has(path)) void bootstrap(req, res, path);
       else if (isEdgeApiPath(req.url)) privateApi(req, res);

@@ -343,6 +343,8 @@ export interface NodeOptions {
   edgedConfig?: Record<string, unknown>;
   devicetwin?: boolean;
   flushBatch?: number;
+  /** extra keys of modules.nodestatus (e.g. periodSeconds) */
+  nodestatus?: Record<string, unknown>;
 }
 
 export class NodeProc {
@@ -364,6 +366,7 @@ export class NodeProc {
           eventbus: { enabled: false },
           edged: { enabled: o.edged ?? false, staticPodPath: '', ...o.edgedConfig },
           devicetwin: { enabled: o.devicetwin ?? true },
+          ...(o.nodestatus ? { nodestatus: o.nodestatus } : {}),
           edgehub: {
             heartbeatSeconds: 1,
             reconnect: { initialMs: 200, maxMs: 1000, jitter: 0.5 },

@@ -42,7 +42,7 @@ function aggregatedResource(d: ResourceDef) {
 }
 
 /** The aggregated document for /api (core only) or /apis (every other group). */
-export function aggregatedDiscovery(registry: ResourceRegistry, prefix: 'api' | 'apis', version: 'v2' | 'v2beta1'): unknown {
+export function aggregatedDiscovery(registry: ResourceRegistry, prefix: 'api' | 'apis', version: 'v2' | 'v2beta1', extra: unknown[] = []): unknown {
   const groups = registry.groups().filter((g) => (prefix === 'api' ? g.group === '' : g.group !== ''));
   return {
     kind: 'APIGroupDiscoveryList',
@@ -51,7 +51,7 @@ export function aggregatedDiscovery(registry: ResourceRegistry, prefix: 'api' | 
     items: groups.map((g) => ({
       metadata: g.group ? { name: g.group } : {},
       versions: g.versions.map((v) => ({ version: v, freshness: 'Current', resources: registry.inGroupVersion(g.group, v).map(aggregatedResource) })),
-    })),
+    })).concat(extra as never[]),
   };
 }
 
@@ -64,8 +64,9 @@ function apiGroup(g: { group: string; versions: string[] }) {
   return { name: g.group, versions, preferredVersion: versions[0] };
 }
 
-export function apiGroupList(registry: ResourceRegistry): unknown {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: registry.groups().filter((g) => g.group !== '').map(apiGroup) };
+/** `extra`: groups served beside the registry's (metrics.k8s.io), already in APIGroup form */
+export function apiGroupList(registry: ResourceRegistry, extra: unknown[] = []): unknown {
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [...registry.groups().filter((g) => g.group !== '').map(apiGroup), ...extra] };
 }
 
 export function apiGroupDoc(registry: ResourceRegistry, group: string): unknown | undefined {
