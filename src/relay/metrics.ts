@@ -15,6 +15,8 @@ import type { RelayTransport } from './broker/transport.js';
 /** Requests that stay open (watches, log follows, exec): counted, not timed (as kube-apiserver's SLI leaves them out). */
 const LONG_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
 
+const HTTP_METHODS = new Set(['get', 'head', 'post', 'put', 'patch', 'delete', 'options']);
+
 export interface RelayMetricsDeps {
   /** is this group/resource one the API serves (else its label is "other") */
   known(group: string, resource: string): boolean;
@@ -67,7 +69,25 @@ export class RelayMetrics {
         this.inc({ reason: 'duplicate' }, c.duplicates);
       },
     });
-    client.collectDefaultMetrics({ register: this.registry });
+    // two of prom-client's process metrics, not its default set: that one names gauges `_total`, which promtool's lint refuses
+    new client.Gauge({
+      name: 'process_resident_memory_bytes',
+      help: 'Resident memory size in bytes.',
+      registers,
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
+    new client.Counter({
+      name: 'process_cpu_seconds_total',
+      help: 'Total user and system CPU time spent in seconds.',
+      registers,
+      collect() {
+        const u = process.cpuUsage();
+        this.reset();
+        this.inc((u.user + u.system) / 1e6);
+      },
+    });
   }
 
   /** Count and time one API request (labels from its URL, the code when it is answered). */
@@ -81,7 +101,11 @@ export class RelayMetrics {
     }
     const info = requestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
     const resourceOf = (): { verb: string; group: string; resource: string; long: boolean } => {
-      if (info.type !== 'resource') return { verb: (req.method ?? 'GET').toLowerCase() === 'get' ? 'get' : 'other', group: '', resource: '', long: false };
+      if (info.type !== 'resource') {
+        // non-resource paths (discovery, OpenAPI, /version, joins): the HTTP method, from a fixed set
+        const m = (req.method ?? 'GET').toLowerCase();
+        return { verb: HTTP_METHODS.has(m) ? m : 'other', group: '', resource: '', long: false };
+      }
       const known = this.d.known(info.group, info.resource);
       const long = info.verb === 'watch' || (!!info.subresource && LONG_SUBRESOURCES.has(info.subresource));
       return { verb: info.verb, group: known ? info.group : 'other', resource: known ? info.resource : 'other', long };
