@@ -4,7 +4,8 @@
  * parsed here. Steps of one pod run in order and stop at that pod's first failure (the next pass
  * re-plans from what the engine then shows). Pods never wait on each other: `PodWorkers` runs each
  * pod's steps on its own, so one pod's stop (its whole grace period), pull or backoff does not
- * hold another pod's create.
+ * hold another pod's create. As the kubelet, it tells what it did (Pulled, Created, Started,
+ * Killing, Failed) to the injected `events` sink; the events are made in events.ts.
  */
 import { backoffDelay, type BackoffPolicy } from '../../core/backoff.js';
 import { errorMessage } from '../../core/errors.js';
@@ -12,6 +13,8 @@ import type { Logger } from '../../core/logger.js';
 import type { Lookups, SandboxSettings } from './desired.js';
 import { containerCreateOptions, sandboxCreateOptions, type NetworkInputs } from './dockerspec.js';
 import type { ContainerEngine } from './engine.js';
+import { containerPath, kubeletEvents, type PodEvent, type PodEventSink } from './events.js';
+import type { Role } from './labels.js';
 import type { DesiredPod, PullFailure, Step } from './model.js';
 import type { NodeInfo } from './downward.js';
 import { serviceAccountOf, wantsToken, writeServiceAccount, type IssueToken, type PodApiAccess } from './serviceaccount.js';
@@ -33,6 +36,23 @@ export interface ExecContext {
   pulling: Map<string, Promise<void>>;
   /** a pod's service-account token for the MetaServer (absent: none mounted) */
   issueToken?: IssueToken;
+  /** the kubelet's events about pods (absent: none told) */
+  events?: PodEventSink;
+}
+
+/** Tell an event about the pod `d` (a pod no longer desired has no object to tell it about). */
+function tell(x: ExecContext, d: DesiredPod | undefined, e: PodEvent | undefined): void {
+  if (d && e) x.events?.({ namespace: d.namespace, name: d.name, uid: d.uid }, e);
+}
+
+/** Tell `failed` when `p` rejects (and pass the rejection on). */
+async function failing<T>(p: Promise<T>, x: ExecContext, d: DesiredPod | undefined, failed: (error: string) => PodEvent | undefined): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (!(e instanceof EngineAwayError)) tell(x, d, failed(errorMessage(e)));
+    throw e;
+  }
 }
 
 /** What one run of a pod's steps found out on the way (its in-cluster access, asked for once). */
@@ -77,8 +97,17 @@ const failure = (step: Step, e: unknown): StepError => ({ step, error: errorMess
 
 const podName = (d: DesiredPod | undefined, uid: string): string => (d ? `${d.namespace}/${d.name}` : `uid ${uid}`);
 
-/** Pull an image; several pods pulling one image at once share one pull. */
+/** Pull an image (Pulling, then Pulled or Failed, told for each pod that needs it). */
 async function pull(s: Extract<Step, { op: 'pull' }>, x: ExecContext, d: DesiredPod | undefined): Promise<void> {
+  const at = s.for ? containerPath(s.for.role, s.for.container) : undefined;
+  tell(x, d, kubeletEvents.pulling(s.image, at));
+  const started = x.now();
+  await failing(sharedPull(s, x, d), x, d, (error) => kubeletEvents.pullFailed(s.image, error, at));
+  tell(x, d, kubeletEvents.pulled(s.image, x.now() - started, at));
+}
+
+/** Several pods pulling one image at once share one pull. */
+function sharedPull(s: Extract<Step, { op: 'pull' }>, x: ExecContext, d: DesiredPod | undefined): Promise<void> {
   const inflight = x.pulling;
   const running = inflight.get(s.image);
   if (running) return running;
@@ -123,6 +152,7 @@ async function createOnly(s: Extract<Step, { op: 'create' }>, x: ExecContext, d:
   } else {
     const c = [...(spec.spec.initContainers ?? []), ...spec.spec.containers].find((v) => v.name === s.container)!;
     const api = await apiAccess(x, d, run);
+    if (s.present) tell(x, d, kubeletEvents.present(s.present, containerPath(s.role, s.container)));
     opts = containerCreateOptions(id, spec, c, {
       dataDir: x.dataDir,
       role: s.role,
@@ -136,9 +166,20 @@ async function createOnly(s: Extract<Step, { op: 'create' }>, x: ExecContext, d:
       net: networkInputs(d, s, x),
     });
   }
-  const cid = await x.engine.create(opts);
-  if (cid !== undefined) x.log.info('container created', { pod: `${d.namespace}/${d.name}`, container: s.container, role: s.role, attempt: s.attempt });
+  const container = s.role === 'sandbox' ? undefined : s.container;
+  const cid = await failing(x.engine.create(opts), x, d, (error) => (container ? kubeletEvents.failed(s.role, container, error) : undefined));
+  if (cid !== undefined) {
+    x.log.info('container created', { pod: `${d.namespace}/${d.name}`, container: s.container, role: s.role, attempt: s.attempt });
+    if (container) tell(x, d, kubeletEvents.created(s.role, container));
+  }
   return cid;
+}
+
+/** Start a container (Started, or Failed). */
+async function start(id: string, role: Role, container: string, x: ExecContext, d: DesiredPod | undefined): Promise<void> {
+  if (role === 'sandbox') return x.engine.start(id);
+  await failing(x.engine.start(id), x, d, (error) => kubeletEvents.failed(role, container, error));
+  tell(x, d, kubeletEvents.started(role, container));
 }
 
 /**
@@ -154,7 +195,8 @@ async function createWithSandbox(box: Extract<Step, { op: 'create' }>, members: 
     if (r.status === 'rejected') throw new StepFailure(members[i]!, r.reason);
     if (r.value === undefined) continue;
     if (x.open && !x.open()) throw new EngineAwayError();
-    await x.engine.start(r.value).catch((e: unknown) => Promise.reject(new StepFailure(members[i]!, e)));
+    const m = members[i]!;
+    await start(r.value, m.role, m.container, x, d).catch((e: unknown) => Promise.reject(new StepFailure(m, e)));
   }
 }
 
@@ -182,18 +224,20 @@ async function runStep(s: Step, x: ExecContext, d: DesiredPod | undefined, run: 
       const cid = await createOnly(s, x, d!, run);
       if (cid === undefined) return;
       if (x.open && !x.open()) throw new EngineAwayError(); // created, not started: adopted and started later
-      await x.engine.start(cid);
+      await start(cid, s.role, s.container, x, d);
       return;
     }
     case 'start':
-      await x.engine.start(s.id);
+      await start(s.id, s.role, s.container, x, d);
       return;
     case 'stop':
       x.log.info('stopping container', { pod, name: s.name, reason: s.reason, graceSeconds: s.graceSeconds });
+      if (s.role !== 'sandbox') tell(x, d, kubeletEvents.killing(s.role, s.container, s.reason));
       await x.engine.stop(s.id, s.graceSeconds);
       return;
     case 'remove':
       x.log.info('removing container', { pod, name: s.name, reason: s.reason });
+      if (s.graceSeconds > 0 && s.role !== 'sandbox') tell(x, d, kubeletEvents.killing(s.role, s.container, s.reason));
       if (s.graceSeconds > 0) await x.engine.stop(s.id, s.graceSeconds);
       await x.engine.remove(s.id);
       return;

@@ -84,6 +84,8 @@ export interface ProbeFacts {
   ready?: boolean;
   /** liveness (or startup) probe failed past its threshold: the container must be restarted */
   unhealthy?: boolean;
+  /** which probe found it unhealthy */
+  unhealthyBy?: 'liveness' | 'startup';
   /** startup probe passed (or none) */
   started: boolean;
 }
@@ -108,13 +110,15 @@ export interface Facts {
  * (it resolves nothing, reads no store, parses no names).
  */
 export type Step =
-  | { op: 'pull'; pod: string; image: string; auth?: RegistryAuth }
+  /** `for`: the container it is pulled for (the part of the pod its events name) */
+  | { op: 'pull'; pod: string; image: string; auth?: RegistryAuth; for?: { role: 'init' | 'app'; container: string } }
   | { op: 'volumes'; pod: string }
   /** the pod's network holder, attempt n */
   | { op: 'create'; pod: string; role: 'sandbox'; container: 'sandbox'; attempt: number }
   /**
    * a container with its resolved env and expanded command/args; `sandbox`: the holder whose
-   * network it joins (absent when the pod has none); `restarts`: its restart count
+   * network it joins (absent when the pod has none); `restarts`: its restart count; `present`:
+   * its image, found on the node (no pull: the kubelet's "already present" Pulled event)
    */
   | {
       op: 'create';
@@ -127,10 +131,12 @@ export type Step =
       command?: string[];
       args?: string[];
       sandbox?: string;
+      present?: string;
     }
-  | { op: 'start'; pod: string; id: string; name: string }
-  | { op: 'stop'; pod: string; id: string; name: string; role: Role; graceSeconds: number; reason: string }
-  | { op: 'remove'; pod: string; id: string; name: string; role: Role; graceSeconds: number; reason: string }
+  /** `name`: the engine's name of the container; `container`: the pod's name of it */
+  | { op: 'start'; pod: string; id: string; name: string; role: Role; container: string }
+  | { op: 'stop'; pod: string; id: string; name: string; role: Role; container: string; graceSeconds: number; reason: string }
+  | { op: 'remove'; pod: string; id: string; name: string; role: Role; container: string; graceSeconds: number; reason: string }
   | { op: 'removeDir'; pod: string; uid: string };
 
 export interface Waiting {

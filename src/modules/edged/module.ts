@@ -16,6 +16,7 @@ import { storeLookups, type SandboxSettings } from './desired.js';
 import { nodeLabels, type NodeInfo } from './downward.js';
 import { Engine } from './engine.js';
 import { EngineWatch } from './engine-watch.js';
+import { EventThrottle, type PodEventSink } from './events.js';
 import type { EdgedMessage, PodExecReply, PodLogsReply, PodRef } from './messages.js';
 import type { ObservedContainer } from './model.js';
 import { ProbeManager } from './probes.js';
@@ -70,10 +71,24 @@ export class Edged implements NodeModule {
     const cfg = config.modules.edged;
     this.abort = new AbortController();
     this.engine = new Engine(config.paths.dockerSocket, config.node.name);
+    // the kubelet's events go up as they happen (the relay shows them in `kubectl describe pod`)
+    const throttle = new EventThrottle(() => ctx.services.now().getTime());
+    const events: PodEventSink = (pod, event) => {
+      if (!throttle.allow(pod, event)) return;
+      try {
+        ctx.bus.send('metamanager', { type: 'event.report', key: { kind: 'Pod', namespace: pod.namespace, name: pod.name }, event: { ...event, component: 'kubelet', uid: pod.uid } });
+      } catch {
+        /* metamanager restarting: an event is droppable */
+      }
+    };
     this.probes = new ProbeManager(
-      async (id, cmd, timeoutMs) => (await this.engine!.exec(id, cmd, undefined, timeoutMs)).exitCode,
+      async (id, cmd, timeoutMs) => {
+        const r = await this.engine!.exec(id, cmd, undefined, timeoutMs);
+        return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
+      },
       () => this.trigger('probe'),
       ctx.log.child('probes'),
+      events,
     );
     const mesh = config.modules.mesh;
     const sandbox: SandboxSettings = {
@@ -106,6 +121,7 @@ export class Edged implements NodeModule {
       now: () => ctx.services.now().getTime(),
       log: ctx.log,
       issueToken: (pod, serviceAccount) => ctx.bus.request('metamanager', { type: 'serviceaccount.issue', pod, serviceAccount }),
+      events,
     });
     const rec = this.rec;
     this.watch = new EngineWatch({

@@ -59,23 +59,30 @@ class PodPlanner {
   }
 
   private remove(c: ObservedContainer, reason: string): void {
-    this.steps.push({ op: 'remove', pod: this.d.uid, id: c.id, name: c.dockerName, role: c.role, graceSeconds: ALIVE.has(c.state) ? c.graceSeconds : 0, reason });
+    this.steps.push({ op: 'remove', pod: this.d.uid, id: c.id, name: c.dockerName, role: c.role, container: c.container, graceSeconds: ALIVE.has(c.state) ? c.graceSeconds : 0, reason });
   }
 
   private stop(c: ObservedContainer, graceSeconds: number, reason: string): void {
-    this.steps.push({ op: 'stop', pod: this.d.uid, id: c.id, name: c.dockerName, role: c.role, graceSeconds, reason });
+    this.steps.push({ op: 'stop', pod: this.d.uid, id: c.id, name: c.dockerName, role: c.role, container: c.container, graceSeconds, reason });
   }
 
-  /** Can a container with this image be created now? Adds a pull step when one is due. */
-  private imageReady(image: string, policy: 'Always' | 'IfNotPresent' | 'Never', who: string): boolean {
+  private start(c: ObservedContainer): void {
+    this.steps.push({ op: 'start', pod: this.d.uid, id: c.id, name: c.dockerName, role: c.role, container: c.container });
+  }
+
+  /**
+   * Can a container with this image be created now? Adds a pull step when one is due. 'present':
+   * no pull needed (the image is on the node); 'pull': pulled in this plan; false: not yet.
+   */
+  private imageReady(image: string, policy: 'Always' | 'IfNotPresent' | 'Never', role: 'init' | 'app', who: string): 'present' | 'pull' | false {
     const present = this.obs.images.has(image);
     if (policy === 'Never') {
-      if (present) return true;
+      if (present) return 'present';
       this.waiting.set(who, { reason: 'ErrImageNeverPull', message: `image ${image} is not present and imagePullPolicy is Never` });
       return false;
     }
-    if (policy === 'IfNotPresent' && present) return true;
-    if (this.pulled.has(image)) return true;
+    if (policy === 'IfNotPresent' && present) return 'present';
+    if (this.pulled.has(image)) return 'pull';
     const fail = this.facts.pulls.get(image);
     if (fail) {
       const until = fail.lastAt + pullBackoffMs(fail.attempts, this.facts);
@@ -87,9 +94,9 @@ class PodPlanner {
       }
     }
     const auth = this.d.pullAuth[image];
-    this.steps.push({ op: 'pull', pod: this.d.uid, image, ...(auth ? { auth } : {}) });
+    this.steps.push({ op: 'pull', pod: this.d.uid, image, ...(auth ? { auth } : {}), for: { role, container: who } });
     this.pulled.add(image);
-    return true;
+    return 'pull';
   }
 
   /** Restart count and attempt of a container created with no predecessor observed. */
@@ -107,7 +114,8 @@ class PodPlanner {
       this.waiting.set(spec.name, { reason: 'CreateContainerConfigError', message: err });
       return;
     }
-    if (!this.imageReady(spec.image, pullPolicyOf(spec), spec.name)) return;
+    const image = this.imageReady(spec.image, pullPolicyOf(spec), role, spec.name);
+    if (!image) return;
     const sources = this.d.env[spec.name] ?? [];
     // Its env reads the pod IP: wait until the sandbox this plan creates runs (the next pass).
     if (needsPodIP(sources) && this.podIP === undefined) return;
@@ -126,6 +134,7 @@ class PodPlanner {
       ...(command ? { command } : {}),
       ...(args ? { args } : {}),
       ...(this.sandboxName ? { sandbox: this.sandboxName } : {}),
+      ...(image === 'present' ? { present: spec.image } : {}),
     });
   }
 
@@ -198,7 +207,7 @@ class PodPlanner {
           this.remove(cur, 'spec changed');
           return this.create(ic, 'init', { attempt: cur.attempt + 1, restarts: cur.restarts });
         }
-        if (cur.state === 'created') return void this.steps.push({ op: 'start', pod: this.d.uid, id: cur.id, name: cur.dockerName });
+        if (cur.state === 'created') return this.start(cur);
         if (!ENDED.has(cur.state)) return;
         if (cur.exitCode === 0) continue;
         if (!this.restartAfterEnd(ic, 'init', cur, prev)) this.terminal = 'Failed';
@@ -220,12 +229,12 @@ class PodPlanner {
         continue;
       }
       if (cur.state === 'created') {
-        this.steps.push({ op: 'start', pod: this.d.uid, id: cur.id, name: cur.dockerName });
+        this.start(cur);
         continue;
       }
       if (ALIVE.has(cur.state)) {
         const p = this.facts.probes.get(cur.id);
-        if (p?.unhealthy) this.stop(cur, this.grace, 'probe failed');
+        if (p?.unhealthy) this.stop(cur, this.grace, `${p.unhealthyBy ?? 'liveness'} probe failed`);
         continue;
       }
       if (!this.restartAfterEnd(c, 'app', cur, prev)) {
@@ -264,7 +273,7 @@ class PodPlanner {
     for (const b of extra) this.remove(b, 'duplicate sandbox');
     if (box && box.hash === this.d.sandboxHash && box.state === 'created') {
       this.sandboxName = box.dockerName;
-      this.steps.push({ op: 'start', pod: this.d.uid, id: box.id, name: box.dockerName });
+      this.start(box);
       return true;
     }
     if (box && box.hash === this.d.sandboxHash && ALIVE.has(box.state)) {
@@ -282,7 +291,7 @@ class PodPlanner {
     for (const c of members) this.remove(c, 'sandbox replaced');
     const first = this.d.pod.spec.containers[0]!;
     const policy = this.d.sandboxImage === first.image ? pullPolicyOf(first) : 'IfNotPresent';
-    if (!this.imageReady(this.d.sandboxImage, policy, first.name)) {
+    if (!this.imageReady(this.d.sandboxImage, policy, 'app', first.name)) {
       for (const c of [...(this.d.pod.spec.initContainers ?? []), ...this.d.pod.spec.containers]) {
         if (!this.waiting.has(c.name)) this.waiting.set(c.name, this.waiting.get(first.name)!);
       }
@@ -305,7 +314,7 @@ export function plan(desired: readonly DesiredPod[], obs: Observed, facts: Facts
   // Containers of pods that no longer exist (or whose uid changed) go first.
   for (const c of obs.containers) {
     if (!known.has(c.podUid)) {
-      out.steps.push({ op: 'remove', pod: c.podUid, id: c.id, name: c.dockerName, role: c.role, graceSeconds: ALIVE.has(c.state) ? c.graceSeconds : 0, reason: 'pod deleted' });
+      out.steps.push({ op: 'remove', pod: c.podUid, id: c.id, name: c.dockerName, role: c.role, container: c.container, graceSeconds: ALIVE.has(c.state) ? c.graceSeconds : 0, reason: 'pod deleted' });
     }
   }
   for (const d of desired) {

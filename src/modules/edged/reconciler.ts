@@ -2,7 +2,9 @@
  * One reconcile pass: read desired pods from the store, observe the engine, plan, hand each pod's
  * steps to its worker (the pass never waits for them: a pod's work ending asks for the next
  * pass), then sync probes and report every pod status that changed (metamanager's
- * `status.report`: stored and queued upstream by the node's uplink in one transaction).
+ * `status.report`: stored and queued upstream by the node's uplink in one transaction). A
+ * container that starts waiting (CrashLoopBackOff, ImagePullBackOff...) is told as the kubelet's
+ * BackOff/Failed event, once per wait.
  */
 import { networkInterfaces } from 'node:os';
 import type { BackoffPolicy } from '../../core/backoff.js';
@@ -13,6 +15,7 @@ import type { NodeStore } from '../../store/store.js';
 import { desiredPods, keepRunningSandboxes, type Lookups, type SandboxSettings } from './desired.js';
 import type { NodeInfo } from './downward.js';
 import type { ContainerEngine } from './engine.js';
+import { waitingEvents, type PodEventSink } from './events.js';
 import { PodWorkers, type StepError } from './executor.js';
 import type { DesiredPod, Facts, Observed, ObservedContainer, Plan, PullFailure, Step } from './model.js';
 import { plan } from './planner.js';
@@ -40,6 +43,8 @@ export interface ReconcilerDeps {
   log: Logger;
   /** service-account tokens for pods (metamanager's MetaServer) */
   issueToken?: IssueToken;
+  /** the kubelet's events about pods (metamanager's `event.report`) */
+  events?: PodEventSink;
 }
 
 export interface PassResult {
@@ -69,6 +74,8 @@ export class Reconciler {
   private open = true;
   private outage?: { from: number; to?: number };
   private names = new Map<string, string>();
+  /** per pod uid/container: the waiting reason last told as an event */
+  private readonly waitingTold = new Map<string, string>();
 
   constructor(private readonly d: ReconcilerDeps) {
     for (const r of d.store.resources.list('Pod')) {
@@ -93,6 +100,7 @@ export class Reconciler {
         log: d.log,
         open: () => this.open,
         ...(d.issueToken ? { issueToken: d.issueToken } : {}),
+        ...(d.events ? { events: d.events } : {}),
       },
       d.podRetry,
       { settled: (pod, errors) => (this.logOutcome(pod, errors), d.workDone(errors.length > 0)) },
@@ -137,6 +145,7 @@ export class Reconciler {
     for (const c of obs.containers) if (c.role !== 'sandbox') this.seen(c.podUid, c.container, c.restarts);
     const p = plan(desired, obs, this.facts());
     const byUid = new Map(desired.map((x) => [x.uid, x]));
+    for (const e of waitingEvents(this.waitingTold, p.waiting, byUid)) this.d.events?.(e.pod, e.event);
     for (const x of desired) this.names.set(x.uid, `${x.namespace}/${x.name}`);
     let wakeAt = p.wakeAt;
     let dispatched = 0;

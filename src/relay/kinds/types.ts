@@ -4,11 +4,12 @@
  * fieldSelector may name, and its columns for `kubectl get`. One definition per kind in this
  * folder (pod.ts, node.ts, device.ts, ...); the API machinery (../apiserver) is generic over them.
  */
+import type { Verb } from '../../contract/kube/resources.js';
 import type { KubeObject, TableColumnDefinition } from '../../contract/kube/types.js';
 import type { FieldIssue } from '../../core/errors.js';
 import type { ObjectKey } from '../store/objects.js';
 
-export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+export type { Verb };
 
 /** Subresources a kind may serve. `status` is a write path; log/exec/attach/portforward are streams. */
 export type Subresource = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'binding' | 'scale' | 'eviction';

@@ -1,9 +1,10 @@
 /**
  * End to end with real pods: relay and node as processes, edged on the real Docker engine, and
  * the real kubectl. apply → Running in `kubectl get pods -o wide` → logs (and a followed stream)
- * from the container through the node and the relay → the relay's Scheduled in `kubectl describe` →
- * offline autonomy → `kubectl delete` returns only once the node stopped the containers, and an
- * offline node's pod stays Terminating until it returns.
+ * from the container through the node and the relay → the relay's Scheduled and the node's Pulled,
+ * Created, Started in `kubectl describe` → offline autonomy → `kubectl delete` returns only once
+ * the node stopped the containers (its Killing kept among the events), and an offline node's pod
+ * stays Terminating until it returns. BackOff and Unhealthy: pod-events.test.ts.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -26,7 +27,7 @@ spec:
       command: ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"]
 `;
 
-test('a pod through kubectl: Running on the node, logs, Scheduled in describe, offline autonomy, delete --wait after the node stopped it, an offline node keeps it Terminating', async (t) => {
+test('a pod through kubectl: Running on the node, logs, Scheduled/Pulled/Created/Started in describe, offline autonomy, delete --wait after the node stopped it, an offline node keeps it Terminating', async (t) => {
   const docker = await needDocker(t);
   if (!docker || !(await needService(t, 'kubectl 1.32', haveKubectl))) return;
   const image = await ensureTestImage(docker);
@@ -67,16 +68,28 @@ test('a pod through kubectl: Running on the node, logs, Scheduled in describe, o
   const nums = [...follow.out().matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
   assert.ok(nums.every((n, i) => i === 0 || n === nums[i - 1]! + 1), `consecutive lines: ${follow.out()}`);
 
-  // the relay's Scheduled in describe (and through client-node). The node's kubelet events
-  // (Pulled, Created, Started...) left edged in the merge with branch edged: to be wired again.
-  const described = await waitFor('Scheduled in kubectl describe pod', () => {
+  // the relay's Scheduled and the node's kubelet events in describe (kubectl sorts them by a
+  // time in whole seconds, so their order within one second is not asserted)
+  const kubelet = (reason: string, message: string): string => `Normal\\s+${reason}\\s+\\S+\\s+kubelet\\s+${message}`;
+  const described = await waitFor('Scheduled, Pulled, Created, Started in kubectl describe pod', () => {
     const r = relay.kubectl(['describe', 'pod', 'ticker']);
-    return new RegExp(`Normal\\s+Scheduled\\s+\\S+\\s+default-scheduler\\s+Successfully assigned default/ticker to ${name}`).test(r.out) ? r.out : undefined;
+    const wanted = [
+      `Normal\\s+Scheduled\\s+\\S+\\s+default-scheduler\\s+Successfully assigned default/ticker to ${name}`,
+      kubelet('Pulled', `Container image "${image.replace(/[.]/g, '\\.')}" already present on machine`),
+      kubelet('Created', 'Created container main'),
+      kubelet('Started', 'Started container main'),
+    ];
+    return wanted.every((w) => new RegExp(`^\\s+${w}$`, 'm').test(r.out)) ? r.out : undefined;
   });
-  assert.ok(described);
+  assert.match(described, /^Events:\n\s+Type\s+Reason\s+Age\s+From\s+Message$/m);
   const uid = relay.kubectl(['get', 'pod', 'ticker', '-o', 'jsonpath={.metadata.uid}']).out;
   const events = await relay.core().listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.uid=${uid}` });
   assert.ok(events.items.some((e) => e.reason === 'Scheduled' && e.involvedObject.uid === uid));
+  const started = events.items.find((e) => e.reason === 'Started');
+  assert.deepEqual(
+    [started?.type, started?.involvedObject.kind, started?.involvedObject.fieldPath, started?.source?.component, started?.source?.host, started?.count],
+    ['Normal', 'Pod', 'spec.containers{main}', 'kubelet', name, 1],
+  );
 
   // offline autonomy: relay down, node restarted → the containers keep running, nothing recreated;
   // relay back → the node takes the relay's new version without touching the unchanged pod
@@ -100,6 +113,10 @@ test('a pod through kubectl: Running on the node, logs, Scheduled in describe, o
   assert.match(done.out, /pod "ticker" deleted/);
   assert.deepEqual(await running('ticker'), [], 'kubectl delete returned only after the node stopped the container');
   assert.equal(relay.kubectl(['get', 'pod', 'ticker']).code, 1);
+  // the pod is gone, its events stay (as in Kubernetes): the node's Killing came before its final status
+  const killing = relay.kubectl(['get', 'events', '--field-selector', `involvedObject.uid=${uid},reason=Killing`, '-o', 'custom-columns=TYPE:.type,FROM:.source.component,HOST:.source.host,PART:.involvedObject.fieldPath,MSG:.message', '--no-headers']);
+  assert.equal(killing.code, 0, killing.err);
+  assert.match(killing.out, new RegExp(`^Normal\\s+kubelet\\s+${name}\\s+spec\\.containers\\{main\\}\\s+Stopping container main$`, 'm'));
 
   // an offline node's pod stays Terminating (past its grace period) until the node returns
   assert.equal(relay.apply(podYaml('sleeper', name, image, 1)).code, 0);

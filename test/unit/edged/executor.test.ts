@@ -104,9 +104,9 @@ test('removals: members first (in parallel), the sandbox last, by the role the s
   const m1 = e.hold('stop m1');
   const steps: Step[] = [
     // the sandbox first in the list and without "sandbox" in its name: order comes from the role
-    { op: 'remove', pod: 'gone', id: ids.box!, name: 'box', role: 'sandbox', graceSeconds: 2, reason: 'pod deleted' },
-    { op: 'remove', pod: 'gone', id: ids.m1!, name: 'm1', role: 'app', graceSeconds: 30, reason: 'pod deleted' },
-    { op: 'remove', pod: 'gone', id: ids.m2!, name: 'm2', role: 'app', graceSeconds: 30, reason: 'pod deleted' },
+    { op: 'remove', pod: 'gone', id: ids.box!, name: 'box', role: 'sandbox', container: 'sandbox', graceSeconds: 2, reason: 'pod deleted' },
+    { op: 'remove', pod: 'gone', id: ids.m1!, name: 'm1', role: 'app', container: 'm1', graceSeconds: 30, reason: 'pod deleted' },
+    { op: 'remove', pod: 'gone', id: ids.m2!, name: 'm2', role: 'app', container: 'm2', graceSeconds: 30, reason: 'pod deleted' },
   ];
   const running = run(steps, ctx(e, tmpDir(t)), []);
   await m1.reached;

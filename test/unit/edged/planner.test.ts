@@ -54,6 +54,8 @@ const app = (extra: Record<string, unknown> = {}) => ({ name: 'a', image: IMG, .
 test('a new pod: volumes, sandbox, then every app container', () => {
   const d = desired({ containers: [app(), app({ name: 'b' })] });
   const p = plan([d], observed([]), facts());
+  const creates = p.steps.filter((s): s is Extract<Step, { op: 'create'; env: string[] }> => s.op === 'create' && s.role === 'app');
+  assert.deepEqual(creates.map((s) => s.present), [IMG, IMG], 'the image is on the node: no pull (the "already present" event)');
   assert.deepEqual(ops(p.steps), ['volumes', 'create sandbox:sandbox#0', 'create app:a#0', 'create app:b#0']);
 });
 
@@ -122,6 +124,9 @@ test('a failed liveness probe stops the container (the restart policy then appli
   const a = oc(d, 'app', 'a');
   const p = plan([d], observed([oc(d, 'sandbox', 'sandbox'), a]), facts({ probes: new Map([[a.id, { unhealthy: true, started: true }]]) }));
   assert.deepEqual(ops(p.steps), [`stop ${a.dockerName}`]);
+  assert.deepEqual(p.steps.map((s) => s.op === 'stop' && [s.container, s.reason]), [['a', 'liveness probe failed']], 'the reason its Killing event words');
+  const startup = plan([d], observed([oc(d, 'sandbox', 'sandbox'), a]), facts({ probes: new Map([[a.id, { unhealthy: true, unhealthyBy: 'startup', started: false }]]) }));
+  assert.deepEqual(startup.steps.map((s) => s.op === 'stop' && s.reason), ['startup probe failed']);
 });
 
 test('init containers run in order; a failed one with restartPolicy Never fails the pod', () => {
@@ -148,7 +153,10 @@ test('images: Never without the image waits; a pull is planned once; failed pull
   assert.deepEqual(p1.steps, []);
   assert.equal(p1.waiting.get('u1')?.get('a')?.reason, 'ErrImageNeverPull');
   const two = desired({ containers: [app({ image: 'x/new:1' }), app({ name: 'b', image: 'x/new:1' })] });
-  assert.deepEqual(ops(plan([two], observed([]), facts()).steps), ['pull', 'volumes', 'create sandbox:sandbox#0', 'create app:a#0', 'create app:b#0']);
+  const p2 = plan([two], observed([]), facts());
+  assert.deepEqual(ops(p2.steps), ['pull', 'volumes', 'create sandbox:sandbox#0', 'create app:a#0', 'create app:b#0']);
+  assert.deepEqual(p2.steps[0], { op: 'pull', pod: 'u1', image: 'x/new:1', for: { role: 'app', container: 'a' } }, 'pulled for its first container (its events name it)');
+  assert.ok(p2.steps.every((s) => !(s.op === 'create' && s.role !== 'sandbox' && s.present)), 'pulled in this plan: not "already present"');
   const pulls = new Map([['x/new:1', { attempts: 2, lastAt: NOW - 5_000, message: 'pull x/new:1: no route' }]]);
   const p3 = plan([two], observed([]), facts({ pulls }));
   assert.deepEqual(p3.steps, []);

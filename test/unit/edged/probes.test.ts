@@ -8,7 +8,8 @@ import { createServer as tcpServer, type AddressInfo, type Server } from 'node:n
 import { test, type TestContext } from 'node:test';
 import { parsePod, type Probe } from '../../../src/contract/resources/pod.js';
 import { nullLogger } from '../../../src/core/logger.js';
-import { ProbeManager, runProbe, type ProbeTarget } from '../../../src/modules/edged/probes.js';
+import type { PodEvent } from '../../../src/modules/edged/events.js';
+import { ProbeManager, probeOnce, runProbe, type ProbeTarget } from '../../../src/modules/edged/probes.js';
 
 /** A probe with the schema's defaults filled in. */
 function probe(p: Record<string, unknown>): Probe {
@@ -22,7 +23,7 @@ async function listen(t: TestContext, s: Server): Promise<number> {
 }
 
 const target = (extra: Partial<ProbeTarget> = {}): ProbeTarget => ({ id: 'c1', container: 'a', host: '127.0.0.1', ports: {}, ...extra });
-const noExec = async (): Promise<number> => 1;
+const noExec = async () => ({ exitCode: 1 });
 
 test('httpGet: 2xx/3xx pass, others fail; named ports and headers are used', async (t) => {
   let seen: IncomingHttpHeaders = {};
@@ -53,9 +54,9 @@ test('tcpSocket: an open port passes, a closed one fails', async (t) => {
 test('exec: exit 0 passes; the command, container and timeout are passed on; a throw fails', async () => {
   const calls: unknown[] = [];
   const p = probe({ exec: { command: ['cat', '/ready'] }, timeoutSeconds: 2 });
-  assert.equal(await runProbe(p, target(), async (...a) => (calls.push(a), 0)), true);
+  assert.equal(await runProbe(p, target(), async (...a) => (calls.push(a), { exitCode: 0 })), true);
   assert.deepEqual(calls, [['c1', ['cat', '/ready'], 2000]]);
-  assert.equal(await runProbe(p, target(), async () => 1), false);
+  assert.equal(await runProbe(p, target(), async () => ({ exitCode: 1 })), false);
   assert.equal(await runProbe(p, target(), async () => Promise.reject(new Error('container gone'))), false);
 });
 
@@ -64,13 +65,14 @@ function manager(t: TestContext, results: Record<string, boolean[]>) {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const calls: string[] = [];
   let changes = 0;
-  const exec = async (_id: string, cmd: string[]): Promise<number> => {
+  const exec = async (_id: string, cmd: string[]) => {
     const k = cmd[0]!;
     calls.push(k);
     const next = results[k]?.shift();
-    return next === false ? 1 : 0;
+    return next === false ? { exitCode: 1, output: `${k} said no\n` } : { exitCode: 0 };
   };
-  const m = new ProbeManager(exec, () => changes++, nullLogger());
+  const told: PodEvent[] = [];
+  const m = new ProbeManager(exec, () => changes++, nullLogger(), (_pod, e) => told.push(e));
   t.after(() => m.stopAll());
   const tick = async (ms: number): Promise<void> => {
     for (let i = 0; i < ms / 1000; i++) {
@@ -78,7 +80,7 @@ function manager(t: TestContext, results: Record<string, boolean[]>) {
       for (let j = 0; j < 5; j++) await new Promise((r) => setImmediate(r));
     }
   };
-  return { m, calls, tick, changes: () => changes };
+  return { m, calls, tick, told, changes: () => changes };
 }
 
 test('startup runs first; liveness and readiness only after it passes', async (t) => {
@@ -131,4 +133,31 @@ test('sync: containers no longer listed stop being probed; targets without probe
   await s.tick(3000);
   assert.deepEqual(s.calls, ['live']);
   assert.equal(s.m.facts().size, 0);
+});
+
+test('a failed probe says why, as the kubelet words it (the Unhealthy event\'s message)', async (t) => {
+  const srv = httpServer((_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  });
+  const port = await listen(t, srv);
+  assert.deepEqual(await probeOnce(probe({ httpGet: { path: '/', port } }), target(), noExec), { ok: false, output: 'HTTP probe failed with statuscode: 503' });
+  const closed = tcpServer();
+  const gone = await listen(t, closed);
+  await new Promise<void>((r) => closed.close(() => r()));
+  assert.match((await probeOnce(probe({ tcpSocket: { port: gone } }), target(), noExec)).output, new RegExp(`^dial tcp 127\\.0\\.0\\.1:${gone}: connect ECONNREFUSED`));
+  assert.match((await probeOnce(probe({ httpGet: { path: '/x', port: gone } }), target(), noExec)).output, new RegExp(`^Get "http://127\\.0\\.0\\.1:${gone}/x": connect ECONNREFUSED`));
+  const cat = probe({ exec: { command: ['cat', '/ready'] } });
+  assert.deepEqual(await probeOnce(cat, target(), async () => ({ exitCode: 1, output: 'cat: /ready: No such file or directory\n' })), { ok: false, output: 'cat: /ready: No such file or directory' });
+  assert.deepEqual(await probeOnce(cat, target(), async () => ({ exitCode: 2 })), { ok: false, output: 'command "cat /ready" exited with 2' });
+  assert.deepEqual(await probeOnce(cat, target(), async () => ({ exitCode: -1 })), { ok: false, output: 'command "cat /ready" timed out' });
+});
+
+test('every failed probe of a pod\'s container is told as Unhealthy; the verdict names the probe that gave it', async (t) => {
+  const s = manager(t, { live: [false, false, false] });
+  s.m.sync([target({ pod: { namespace: 'default', name: 'web', uid: 'u1' }, liveness: probe({ exec: { command: ['live'] }, periodSeconds: 1, failureThreshold: 3 }) })]);
+  await s.tick(3000);
+  assert.deepEqual(s.m.facts().get('c1'), { started: true, unhealthy: true, unhealthyBy: 'liveness' });
+  assert.equal(s.told.length, 3);
+  assert.deepEqual(s.told[0], { type: 'Warning', reason: 'Unhealthy', message: 'Liveness probe failed: live said no', fieldPath: 'spec.containers{a}' });
 });

@@ -23,7 +23,7 @@ function setup(t: TestContext, o: { skipForSingleContainer?: boolean; over?: { d
   if (!o.over) t.after(() => store.close());
   const engine = o.over?.engine ?? new FakeEngine('n1');
   engine.images.add(IMG);
-  const probes = new ProbeManager(async () => 0, () => undefined, nullLogger());
+  const probes = new ProbeManager(async () => ({ exitCode: 0 }), () => undefined, nullLogger());
   t.after(() => probes.stopAll());
   const reports: { name: string; status: PodStatus }[] = [];
   let done = 0;

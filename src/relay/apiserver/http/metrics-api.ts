@@ -9,6 +9,8 @@
 import { forbidden, methodNotAllowed, notFound } from '../../../contract/kube/status.js';
 import type { KubeObject } from '../../../contract/kube/types.js';
 import type { NodeMetricsReport, Usage } from '../../../contract/metrics.js';
+import type { ServedResource } from '../../../contract/kube/resources.js';
+import { NAME_COLUMN } from '../../../contract/kube/table.js';
 import type { ResourceDef } from '../../kinds/types.js';
 import { authorize, forbiddenMessage } from '../authz.js';
 import type { ApiCore, CallContext, ListOptions } from '../core.js';
@@ -22,35 +24,11 @@ export interface UsageSource {
   latest(node: string): NodeMetricsReport | undefined;
 }
 
-const RESOURCES = [
-  { resource: 'nodes', singular: 'nodemetrics', kind: 'NodeMetrics', namespaced: false },
-  { resource: 'pods', singular: 'podmetrics', kind: 'PodMetrics', namespaced: true },
-] as const;
-const VERBS = ['get', 'list'];
-
-/** The group's entry in the aggregated /apis document. */
-export function metricsAggregatedGroup(): unknown {
-  return {
-    metadata: { name: METRICS_GROUP },
-    versions: [
-      {
-        version: METRICS_VERSION,
-        freshness: 'Current',
-        resources: RESOURCES.map((r) => ({ resource: r.resource, responseKind: { group: METRICS_GROUP, version: METRICS_VERSION, kind: r.kind }, scope: r.namespaced ? 'Namespaced' : 'Cluster', singularResource: r.singular, verbs: VERBS })),
-      },
-    ],
-  };
-}
-
-/** The group as APIGroupList / APIGroup list it (legacy discovery). */
-export function metricsApiGroup(): { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } } {
-  const v = { groupVersion: API_VERSION, version: METRICS_VERSION };
-  return { name: METRICS_GROUP, versions: [v], preferredVersion: v };
-}
-
-export function metricsResourceList(): unknown {
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: API_VERSION, resources: RESOURCES.map((r) => ({ name: r.resource, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: VERBS })) };
-}
+/** The group's two resources, as discovery lists them (get and list only; no table columns of their own). */
+export const METRICS_RESOURCES: readonly ServedResource[] = [
+  { kind: 'NodeMetrics', plural: 'nodes', singular: 'nodemetrics', namespaced: false },
+  { kind: 'PodMetrics', plural: 'pods', singular: 'podmetrics', namespaced: true },
+].map((r) => ({ ...r, group: METRICS_GROUP, version: METRICS_VERSION, shortNames: [], categories: [], verbs: ['get', 'list'], subresources: [], columns: [NAME_COLUMN], row: (o: KubeObject) => [o.metadata.name] }));
 
 /** Kubernetes quantities: CPU in nanocores, memory in KiB (as metrics-server writes them). */
 export const usageQuantities = (u: Usage): { cpu: string; memory: string } => ({ cpu: `${u.cpuNanoCores}n`, memory: `${Math.round(u.memoryWorkingSetBytes / 1024)}Ki` });
@@ -81,7 +59,7 @@ export class MetricsApi {
 
   /** One request under /apis/metrics.k8s.io/v1beta1: the answer's body. */
   async serve(ctx: CallContext, r: MetricsRequest): Promise<unknown> {
-    const spec = RESOURCES.find((x) => x.resource === r.resource);
+    const spec = METRICS_RESOURCES.find((x) => x.plural === r.resource);
     if (!spec) throw notFound({ group: METRICS_GROUP, resource: r.resource });
     if (r.verb !== 'get' && r.verb !== 'list') throw methodNotAllowed(`the server does not allow this method on the requested resource (${r.verb} ${r.resource}.${METRICS_GROUP})`);
     const attrs = { verb: r.verb as 'get' | 'list', group: METRICS_GROUP, resource: r.resource, ...(r.namespace ? { namespace: r.namespace } : {}), ...(r.name ? { name: r.name } : {}) };

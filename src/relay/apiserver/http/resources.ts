@@ -12,7 +12,7 @@ import { PATCH_CONTENT_TYPES, patchTypeOf } from '../patching.js';
 import { bindPod, getScale, patchScale, updateScale } from '../subresources.js';
 import { readValue, send } from './io.js';
 import { chooseObject, contentTypeOf } from '../../../contract/kube/negotiate.js';
-import { includeObjectOf, toPartial, toPartialList, toTable } from './tables.js';
+import { includeObjectOf, toPartial, toPartialList, toTable } from '../../../contract/kube/resources.js';
 import { serveWatch, type WatchStreamOptions } from './watch-stream.js';
 
 export interface ResourceRequest {

@@ -15,7 +15,7 @@ import type { Identity } from '../authz.js';
 import type { ApiCore, CallContext } from '../core.js';
 import { toStatusError } from '../errors.js';
 import { subjectOf } from '../registry.js';
-import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from '../../../contract/kube/resources.js';
 import { send, sendStatus, sendText } from './io.js';
 import { chooseDiscovery } from '../../../contract/kube/negotiate.js';
 import { encodeOpenApiV2, OPENAPI_V2_PROTOBUF } from '../protobuf/openapi-v2.js';
@@ -23,7 +23,7 @@ import { minimalOpenApi, OpenApiCache, type OpenApiSource } from './openapi.js';
 import { requestInfo } from '../../../contract/kube/request.js';
 import { serveResource, serveSubresource } from './resources.js';
 import { authorize } from '../authz.js';
-import { METRICS_GROUP, METRICS_VERSION, metricsAggregatedGroup, metricsApiGroup, metricsResourceList, type MetricsApi } from './metrics-api.js';
+import { METRICS_GROUP, METRICS_RESOURCES, METRICS_VERSION, type MetricsApi } from './metrics-api.js';
 
 /** The Kubernetes version /version reports: kubectl 1.27–1.33 accept it, and the machine's kubectl dispatcher picks its 1.32. */
 export const KUBE_MAJOR = '1';
@@ -129,9 +129,9 @@ export class ApiServer {
     if (path === '/version' || path === '/version/') return send(res, 200, this.version());
     const identity = await this.identify(req);
     if (path === '/metrics' && this.o.prometheus) {
-      // as kube-apiserver's: a non-resource URL any identity that may read (admin, read-only) gets
+      // as kube-apiserver's: a non-resource URL for identities that may read (admin, read-only)
       const attrs = { verb: 'get' as const, group: '', resource: 'metrics' };
-      if (method !== 'GET' || authorize(identity, attrs, undefined).allowed !== true || identity.kind === 'node') throw forbidden(`forbidden: User "${identity.user}" cannot ${method.toLowerCase()} path "/metrics"`);
+      if (method !== 'GET' || identity.kind === 'node' || authorize(identity, attrs, undefined).allowed !== true) throw forbidden(`forbidden: User "${identity.user}" cannot ${method.toLowerCase()} path "/metrics"`);
       const m = await this.o.prometheus();
       return send(res, 200, m.body, { contentType: m.contentType });
     }
@@ -152,26 +152,21 @@ export class ApiServer {
     const info = requestInfo(method, path, url.searchParams);
     if (info.type === 'other') throw pathNotFound();
     const registry = this.o.core.registry;
-    const metrics = this.o.metrics;
+    // what discovery lists: the registered kinds, and metrics.k8s.io when it is served
+    const served = this.o.metrics ? [...registry.all(), ...METRICS_RESOURCES] : registry.all();
     if (info.type === 'discovery') {
       if (method !== 'GET') throw pathNotFound();
-      const extra = metrics && info.prefix === 'apis' ? [metricsApiGroup()] : [];
       if (info.group === undefined) {
         const choice = chooseDiscovery(req.headers.accept);
-        if (choice.kind === 'aggregated') {
-          const doc = aggregatedDiscovery(registry, info.prefix, choice.version, metrics && info.prefix === 'apis' ? [metricsAggregatedGroup()] : []);
-          return send(res, 200, doc, { contentType: choice.contentType, headers: { vary: 'Accept' } });
-        }
-        return send(res, 200, info.prefix === 'api' ? apiVersions(req.headers.host ?? '') : apiGroupList(registry, extra), { headers: { vary: 'Accept' } });
+        if (choice.kind === 'aggregated') return send(res, 200, aggregatedDiscovery(served, info.prefix, choice.version), { contentType: choice.contentType, headers: { vary: 'Accept' } });
+        return send(res, 200, info.prefix === 'api' ? apiVersions(req.headers.host ?? '') : apiGroupList(served), { headers: { vary: 'Accept' } });
       }
-      let doc: unknown;
-      if (metrics && info.group === METRICS_GROUP) doc = info.version === undefined ? { kind: 'APIGroup', apiVersion: 'v1', ...metricsApiGroup() } : info.version === METRICS_VERSION ? metricsResourceList() : undefined;
-      else doc = info.version === undefined ? apiGroupDoc(registry, info.group) : apiResourceList(registry, info.group, info.version);
+      const doc = info.version === undefined ? apiGroupDoc(served, info.group) : apiResourceList(served, info.group, info.version);
       if (!doc) throw pathNotFound();
       return send(res, 200, doc);
     }
-    if (metrics && info.group === METRICS_GROUP && info.version === METRICS_VERSION && !info.subresource) {
-      const body = await metrics.serve(this.ctx(req, identity), { verb: info.verb, resource: info.resource, namespace: info.namespace, name: info.name, query: url.searchParams });
+    if (this.o.metrics && info.group === METRICS_GROUP && info.version === METRICS_VERSION && !info.subresource) {
+      const body = await this.o.metrics.serve(this.ctx(req, identity), { verb: info.verb, resource: info.resource, namespace: info.namespace, name: info.name, query: url.searchParams });
       return send(res, 200, body);
     }
     const def = registry.byResource(info.group, info.version, info.resource);
