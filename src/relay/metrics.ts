@@ -93,28 +93,29 @@ export class RelayMetrics {
   /** Count and time one API request (labels from its URL, the code when it is answered). */
   observe(req: IncomingMessage, res: ServerResponse): void {
     const start = this.clock();
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://relay');
-    } catch {
-      url = new URL('http://relay/');
-    }
-    const info = requestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
-    const resourceOf = (): { verb: string; group: string; resource: string; long: boolean } => {
-      if (info.type !== 'resource') {
-        // non-resource paths (discovery, OpenAPI, /version, joins): the HTTP method, from a fixed set
-        const m = (req.method ?? 'GET').toLowerCase();
-        return { verb: HTTP_METHODS.has(m) ? m : 'other', group: '', resource: '', long: false };
-      }
-      const known = this.d.known(info.group, info.resource);
-      const long = info.verb === 'watch' || (!!info.subresource && LONG_SUBRESOURCES.has(info.subresource));
-      return { verb: info.verb, group: known ? info.group : 'other', resource: known ? info.resource : 'other', long };
-    };
-    const l = resourceOf();
+    const l = this.labels(req);
     res.once('finish', () => {
       this.requests.inc({ verb: l.verb, group: l.group, resource: l.resource, code: String(res.statusCode) });
       if (!l.long) this.latency.observe({ verb: l.verb, group: l.group, resource: l.resource }, this.clock() - start);
     });
+  }
+
+  /** A request's labels; never throws (a URL the API refuses, e.g. bad percent-encoding, is a non-resource request here). */
+  private labels(req: IncomingMessage): { verb: string; group: string; resource: string; long: boolean } {
+    const method = (req.method ?? 'GET').toLowerCase();
+    const plain = { verb: HTTP_METHODS.has(method) ? method : 'other', group: '', resource: '', long: false };
+    let info: ReturnType<typeof requestInfo>;
+    try {
+      const url = new URL(req.url ?? '/', 'http://relay');
+      info = requestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
+    } catch {
+      return plain;
+    }
+    // non-resource paths (discovery, OpenAPI, /version, joins): the HTTP method, from a fixed set
+    if (info.type !== 'resource') return plain;
+    const known = this.d.known(info.group, info.resource);
+    const long = info.verb === 'watch' || (!!info.subresource && LONG_SUBRESOURCES.has(info.subresource));
+    return { verb: info.verb, group: known ? info.group : 'other', resource: known ? info.resource : 'other', long };
   }
 
   /** The transport, with each publish counted by channel (everything else passed through). */

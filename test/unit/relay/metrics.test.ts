@@ -19,12 +19,14 @@ test('API requests are counted with labels from fixed sets only; long-running on
   call(m, 'GET', '/api/v1/namespaces/default/pods/x/log?follow=true', 200);
   for (let i = 0; i < 50; i++) call(m, 'GET', `/apis/made.up/v1/thing${i}`, 404);
   call(m, 'BREW', '/coffee', 404);
+  call(m, 'GET', '/api/v1/namespaces/%zz/configmaps', 400); // the API answers 400; counting it must not throw
   now = 1;
   const text = (await m.text()).body;
   assert.match(text, /^apiserver_request_total\{verb="list",group="",resource="pods",code="200"\} 1$/m);
   assert.match(text, /^apiserver_request_total\{verb="watch",group="",resource="pods",code="200"\} 1$/m);
   assert.match(text, /^apiserver_request_total\{verb="list",group="other",resource="other",code="404"\} 50$/m, 'unknown resources share one series');
   assert.match(text, /^apiserver_request_total\{verb="other",group="",resource="",code="404"\} 1$/m);
+  assert.match(text, /^apiserver_request_total\{verb="get",group="",resource="",code="400"\} 1$/m);
   assert.match(text, /^apiserver_request_duration_seconds_count\{verb="list",group="",resource="pods"\} 1$/m);
   assert.doesNotMatch(text, /apiserver_request_duration_seconds_count\{verb="watch"/);
   assert.doesNotMatch(text, /apiserver_request_duration_seconds_count\{verb="get",group="",resource="pods"\}/, 'a followed log is not timed');
