@@ -345,6 +345,8 @@ export interface NodeOptions {
   flushBatch?: number;
   /** extra keys of modules.nodestatus (e.g. periodSeconds) */
   nodestatus?: Record<string, unknown>;
+  /** modules.mesh (docs/mesh.md); absent: off */
+  mesh?: Record<string, unknown>;
 }
 
 export class NodeProc {
@@ -367,6 +369,7 @@ export class NodeProc {
           edged: { enabled: o.edged ?? false, staticPodPath: '', ...o.edgedConfig },
           devicetwin: { enabled: o.devicetwin ?? true },
           ...(o.nodestatus ? { nodestatus: o.nodestatus } : {}),
+          ...(o.mesh ? { mesh: o.mesh } : {}),
           edgehub: {
             heartbeatSeconds: 1,
             reconnect: { initialMs: 200, maxMs: 1000, jitter: 0.5 },
