@@ -23,7 +23,7 @@ import {
   type DeploymentStep,
   type SetView,
 } from './deployment-plan.js';
-import { deploymentStatus } from './deployment-status.js';
+import { conditionOf, deploymentStatus } from './deployment-status.js';
 import type { Informer } from './informer.js';
 import { controllerRef, isAvailable, isHeld, isTerminal, NODES, nodeNameOf, PODS, type NodeLookup } from './pods.js';
 import { WorkQueue } from './queue.js';
@@ -112,6 +112,9 @@ export class DeploymentController implements Controller {
     for (const s of steps) await this.execute(d, s);
     const fresh = this.deployments.get(key) ?? d;
     const r = deploymentStatus({ d: fresh, ...(newSet ? { newSet } : {}), olds, now });
+    // kubectl's rollout status text is its own and describe shows no condition message: an event says which nodes the rollout waits for
+    const waiting = waitingFor(r.status);
+    if (waiting && waiting !== waitingFor(fresh.status)) void this.c.events.emit(fresh, 'Normal', 'WaitingForNodes', waiting);
     await writeStatus(this.c.client, DEPLOYMENTS, this.deployments, fresh, r.status);
     if (r.wakeAt) this.queue.wakeAt(key, r.wakeAt, this.c.clock);
   }
@@ -169,4 +172,9 @@ export class DeploymentController implements Controller {
         this.sets.observe(await c.create(REPLICASETS, s.rs));
     }
   }
+}
+
+/** `Waiting for nodes that are not ready: a, b.` from the Progressing condition, if it says so. */
+function waitingFor(status: unknown): string | undefined {
+  return /Waiting for nodes that are not ready: .*$/.exec(conditionOf(status, 'Progressing')?.message ?? '')?.[0];
 }

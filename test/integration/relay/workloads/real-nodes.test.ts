@@ -111,6 +111,14 @@ test('real nodes: a Deployment of 3 over 3 edgecore processes, rolled with maxUn
   const during = pods().filter((p) => !p.deleting);
   assert.deepEqual(during.map((p) => `${p.node}=${p.image}`).sort(), [`${a}=${image2}`, `${b}=${image2}`, `${c}=${image1}`], "c keeps its pod; nothing recreated elsewhere");
   assert.equal(relay.kubectl(['rollout', 'status', 'deployment/web', '--timeout=3s']).code, 1, 'rollout status still waits');
+  assert.equal(k(['rollout', 'status', 'deployment/web', '--watch=false']), 'Waiting for deployment "web" rollout to finish: 2 out of 3 new replicas have been updated...\n');
+  // kubectl's rollout status text is kubectl's own, and describe shows no condition message: the Deployment's events name the nodes waited for
+  assert.match(k(['describe', 'deployment', 'web']), new RegExp(`Normal\\s+WaitingForNodes\\s+.*Waiting for nodes that are not ready: ${c}\\.\\n`));
+  // c is tainted unreachable:NoExecute, and its pod stays because it tolerates that forever (the edge default)
+  await waitFor(`${c} tainted unreachable:NoExecute`, () => k(['get', 'node', c, '-o', 'jsonpath={.spec.taints[?(@.key=="node.kubernetes.io/unreachable")].effect}']).includes('NoExecute'), 60_000, 300);
+  const cPod = pods().find((p) => p.node === c && !p.deleting)!;
+  const tolerations = JSON.parse(k(['get', 'pod', cPod.name, '-o', 'jsonpath={.spec.tolerations}'])) as { key?: string; effect?: string; tolerationSeconds?: number }[];
+  assert.deepEqual(tolerations.filter((x) => x.key === 'node.kubernetes.io/unreachable'), [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' }]);
 
   // c returns: it gets image 2, and there is exactly one pod and one container per node
   await nodes.get(c)!.start();

@@ -31,6 +31,8 @@ test('a node stopped mid-rollout: the rollout finishes on the others, waits for 
   assert.equal((d.status as { updatedReplicas: number }).updatedReplicas, 2);
   assert.equal(progressing(d).reason, 'ReplicaSetUpdated', 'waiting for a node is not a missed deadline');
   assert.match(progressing(d).message, /Waiting for nodes that are not ready: c\.$/);
+  const waits = (await f.admin.list(EVENTS, 'default', { fieldSelector: 'reason=WaitingForNodes' })).items as { message?: string; involvedObject?: { name?: string } }[];
+  assert.deepEqual(waits.map((e) => [e.involvedObject?.name, e.message]), [['web', 'Waiting for nodes that are not ready: c.']], 'an event kubectl describe shows');
 
   c.up = true;
   await c.ready('True');
