@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { badRequest, forbidden, notFound, pathNotFound, unauthorized } from '../../../contract/kube/status.js';
+import { badRequest, forbidden, methodNotAllowed, notFound, pathNotFound, unauthorized } from '../../../contract/kube/status.js';
 import type { KubeObject, Status } from '../../../contract/kube/types.js';
 import type { Logger } from '../../../core/logger.js';
 import type { ResourceDef, Verb } from '../../kinds/types.js';
@@ -178,6 +178,8 @@ export class ApiServer {
     if (info.subresource && info.subresource !== 'status') {
       const h = this.streams.get(`${def.group}/${def.plural}/${info.subresource}`);
       if (!h?.http || !info.name) throw pathNotFound();
+      // one verb per stream subresource (log: GET), as kube-apiserver: anything else is 405, not a stream
+      if (info.verb !== h.verb) throw methodNotAllowed(`the server does not allow this method on the requested resource (${info.verb} ${def.plural}/${info.subresource})`);
       const sctx = await this.streamContext(ctx, def, info.namespace, info.name, info.subresource, h.verb, url.searchParams);
       return h.http(sctx, req, res);
     }
