@@ -6,7 +6,9 @@
  *   (projected sources included) and `imagePullSecrets` — as Kubernetes' node authorizer allows
  *   a kubelet, so a Secret no pod there needs never reaches the node, and leaves it once the last
  *   pod that needed it is gone;
- * - Devices with `spec.nodeName` = the node, and the DeviceModels they name.
+ * - Devices with `spec.nodeName` = the node, and the DeviceModels they name;
+ * - every Service and every EndpointSlice (the mesh, docs/mesh.md: a node's pods may reach any
+ *   Service, and the node resolves and routes from what it last got when the relay is away).
  * Each item is the object's whole manifest without what changes on every status write
  * (resourceVersion, managedFields, status): a document changes only when what the node runs does.
  */
@@ -86,6 +88,9 @@ export interface NodeWorld {
   configMap(namespace: string, name: string): KubeObject | undefined;
   secret(namespace: string, name: string): KubeObject | undefined;
   deviceModel(namespace: string, name: string): KubeObject | undefined;
+  /** every Service and EndpointSlice (the same for every node) */
+  services: Iterable<KubeObject>;
+  endpointSlices: Iterable<KubeObject>;
 }
 
 const order = (a: DesiredItem, b: DesiredItem): number =>
@@ -113,5 +118,7 @@ export function desiredItems(w: NodeWorld): DesiredItem[] {
     const model = modelOf(device);
     if (model) put(w.deviceModel(device.metadata.namespace ?? 'default', model));
   }
+  for (const s of w.services) put(s);
+  for (const s of w.endpointSlices) put(s);
   return [...items.values()].sort(order);
 }

@@ -1,6 +1,6 @@
 /**
  * The node sync, derived from the API's objects: a level-triggered controller over informers of
- * Pods, ConfigMaps, Secrets, Devices, DeviceModels and Nodes that keeps, for every Node, the
+ * Pods, ConfigMaps, Secrets, Devices, DeviceModels, Services, EndpointSlices and Nodes that keeps, for every Node, the
  * desired document computed by desired.ts (with the Node's labels, which the node admits pods
  * against), and publishes it (retained, whole) when it changed —
  * and on start, on the node's `sync`, and after a broker reconnect, changed or not.
@@ -32,7 +32,12 @@ const R = {
   devices: { group: 'devices.kubeedge.io', resource: 'devices' },
   devicemodels: { group: 'devices.kubeedge.io', resource: 'devicemodels' },
   nodes: { group: '', resource: 'nodes' },
+  services: { group: '', resource: 'services' },
+  endpointslices: { group: 'discovery.k8s.io', resource: 'endpointslices' },
 } as const;
+
+/** The kinds a document carries (a kind absent from its items is emptied on the node). */
+export const DOCUMENT_KINDS: readonly string[] = [...SYNCED_KINDS, 'Service', 'EndpointSlice'];
 type Watched = keyof typeof R;
 
 export interface NodeSyncDeps {
@@ -155,6 +160,7 @@ export class NodeSync {
       }
     } else if (w === 'devices') nodes = this.index(this.devicesOf, key, obj, old);
     else if (w === 'nodes') nodes = [(obj ?? old)!.metadata.name ?? ''];
+    else if (w === 'services' || w === 'endpointslices') nodes = this.nodeNames();
     else {
       const o = (obj ?? old)!;
       const ns = o.metadata.namespace ?? '';
@@ -198,6 +204,8 @@ export class NodeSync {
       configMap: look('configmaps'),
       secret: look('secrets'),
       deviceModel: look('devicemodels'),
+      services: this.inf('services').list(),
+      endpointSlices: this.inf('endpointslices').list(),
     });
     this.counters.computed++;
     const labels = nodeObj.metadata.labels ?? {};
@@ -209,7 +217,7 @@ export class NodeSync {
     else return;
     const cur: Published = { version, hash, items };
     this.docs.set(node, cur);
-    const doc: DesiredDocument = { node, epoch: this.epochValue, version, kinds: [...SYNCED_KINDS], items, labels, timestamp: this.d.now().getTime() };
+    const doc: DesiredDocument = { node, epoch: this.epochValue, version, kinds: [...DOCUMENT_KINDS], items, labels, timestamp: this.d.now().getTime() };
     this.counters.published++;
     await this.d.publish(node, doc);
     if (!prev || prev.hash !== hash) this.d.log.debug('desired document published', { node, version, items: items.length });

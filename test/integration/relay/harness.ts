@@ -343,6 +343,8 @@ export interface NodeOptions {
   edgedConfig?: Record<string, unknown>;
   devicetwin?: boolean;
   flushBatch?: number;
+  /** modules.mesh (docs/mesh.md); absent: off */
+  mesh?: Record<string, unknown>;
 }
 
 export class NodeProc {
@@ -364,6 +366,7 @@ export class NodeProc {
           eventbus: { enabled: false },
           edged: { enabled: o.edged ?? false, staticPodPath: '', ...o.edgedConfig },
           devicetwin: { enabled: o.devicetwin ?? true },
+          ...(o.mesh ? { mesh: o.mesh } : {}),
           edgehub: {
             heartbeatSeconds: 1,
             reconnect: { initialMs: 200, maxMs: 1000, jitter: 0.5 },

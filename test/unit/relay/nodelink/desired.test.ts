@@ -44,6 +44,8 @@ test('the document: the pods, what they reference that exists, the devices and t
     configMap: (_ns, n) => cms.get(n),
     secret: (_ns, n) => secrets.get(n),
     deviceModel: (_ns, n) => models.get(n),
+    services: [],
+    endpointSlices: [],
   });
   assert.deepEqual(
     items.map((i) => `${i.kind}/${i.name}`),
@@ -66,4 +68,18 @@ test('a pod being deleted goes down with its deletion time and grace period', ()
   const m = nodeManifest(p);
   assert.equal(m.metadata.deletionTimestamp, '2026-01-01T00:00:30Z');
   assert.equal(m.metadata.deletionGracePeriodSeconds, 30);
+});
+
+test('every Service and EndpointSlice goes to every node (the mesh), without status', () => {
+  const svc = obj('Service', 'web', { spec: { clusterIP: '10.96.0.5', ports: [{ port: 80 }] }, status: { loadBalancer: {} } });
+  const slice = { ...obj('EndpointSlice', 'web-x1', { addressType: 'IPv4', endpoints: [{ addresses: ['172.17.0.2'], nodeName: 'n2' }], ports: [{ port: 8080 }] }, 'discovery.k8s.io/v1') };
+  const none = { configMap: () => undefined, secret: () => undefined, deviceModel: () => undefined };
+  const items = desiredItems({ pods: [], devices: [], ...none, services: [svc], endpointSlices: [slice] });
+  assert.deepEqual(
+    items.map((i) => `${i.kind}/${i.namespace}/${i.name}`),
+    ['EndpointSlice/default/web-x1', 'Service/default/web'],
+  );
+  assert.equal((items[1]!.spec as { status?: unknown }).status, undefined);
+  const doc = desiredDocumentSchema.safeParse({ node: 'n1', epoch: 'e', version: 5, kinds: ['Service', 'EndpointSlice'], items, timestamp: 1 });
+  assert.ok(doc.success, JSON.stringify(!doc.success && doc.error.issues));
 });

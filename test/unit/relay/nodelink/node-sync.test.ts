@@ -122,3 +122,31 @@ test("a node's document carries its Node's labels; `kubectl label node` republis
   await f.link.idle();
   assert.equal(f.transport.docs('n1').length, n);
 });
+
+test('every node gets every Service and EndpointSlice (the mesh); a change reaches all of them, a deletion leaves all', async (t) => {
+  const f = await linkFixture(t);
+  await f.join('n1');
+  await f.join('n2');
+  const SVC = { group: '', resource: 'services' };
+  const SLICES = { group: 'discovery.k8s.io', resource: 'endpointslices' };
+  await f.admin.create(SVC, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: 'None', selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] } } as KubeObject);
+  await f.admin.create(SLICES, {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['172.17.0.2'], nodeName: 'n2', conditions: { ready: true } }],
+    ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+  } as unknown as KubeObject);
+  await f.link.idle();
+  for (const n of ['n1', 'n2']) {
+    assert.deepEqual(names(f.transport.last(n)), ['EndpointSlice/web-1', 'Service/web'], n);
+    assert.ok(f.transport.last(n)!.kinds.includes('Service') && f.transport.last(n)!.kinds.includes('EndpointSlice'), 'emptied on the node when none is left');
+  }
+  const v1 = f.transport.last('n1')!.version;
+  await f.admin.delete(SVC, 'default', 'web');
+  await f.admin.delete(SLICES, 'default', 'web-1');
+  await f.link.idle();
+  for (const n of ['n1', 'n2']) assert.deepEqual(names(f.transport.last(n)), [], n);
+  assert.ok(f.transport.last('n1')!.version > v1);
+});
