@@ -26,7 +26,7 @@ SVC_USER=edgecore
 SVC_GROUPS=(gpio i2c dialout docker)
 UNIT=edgecore.service
 CONFIG="$ETC_DIR/edgecore.yaml"
-ENTRIES=(edgecore edgectl edgerelay)
+ENTRIES=(edgecore edgectl edgerelay kubectl-edge)  # kubectl-edge: edgectl as the kubectl plugin `kubectl edge`
 
 MODE=install FROM="" SHA256="" USER_CONFIG="" RELAY="" TOKEN="" CA_HASH="" CA_FILE="" PURGE=0 NO_SYSTEMD=0
 HEALTH_TIMEOUT=90 HEALTH_URL="http://127.0.0.1:10350/healthz"

@@ -5,7 +5,8 @@
  *     manifest.json       what is inside (version, target, Node, addons), for humans and install.sh
  *     SHA256SUMS          `sha256sum -c` list of every other file
  *     install.sh          the installer (also placed beside the tarball)
- *     bin/edgecore|edgerelay|edgectl   launchers: the bundled Node runs lib/<name>.js
+ *     bin/edgecore|edgerelay|edgectl|kubectl-edge   launchers: the bundled Node runs lib/<name>.js
+ *                         (kubectl-edge: edgectl as the kubectl plugin `kubectl edge`)
  *     lib/*.js(.map)      the bundles (+ lib/chunks/); lib/node_modules: runtime packages + target addons
  *     node/bin/node       the target's Node runtime (debug info stripped)
  *     systemd/*.service   the units
@@ -115,6 +116,7 @@ export async function assemble(opts) {
   rmSync(dir, { recursive: true, force: true });
   for (const d of ['bin', 'lib', 'node/bin', 'systemd', 'docs']) mkdirSync(join(dir, d), { recursive: true });
   cpSync(opts.bundleDir, join(dir, 'lib'), { recursive: true });
+  rmSync(join(dir, 'lib', 'kubectl-edge'), { force: true }); // dist's wrapper for a checkout: bin/kubectl-edge replaces it
   writeFileSync(join(dir, 'lib', 'package.json'), JSON.stringify({ type: 'module', private: true }, null, 2) + '\n');
   opts.stageNodeModules(join(dir, 'lib', 'node_modules'));
   for (const e of opts.entries) {

@@ -4,8 +4,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './tmp.js';
 
-export function bundlePath(entry: 'edgecore' | 'edgerelay' | 'edgectl'): string {
-  const p = join(ROOT, 'dist', `${entry}.js`);
+/** `kubectl-edge`: the plugin's executable wrapper (dist/kubectl-edge), the others their bundle. */
+export function bundlePath(entry: 'edgecore' | 'edgerelay' | 'edgectl' | 'kubectl-edge'): string {
+  const p = join(ROOT, 'dist', entry === 'kubectl-edge' ? entry : `${entry}.js`);
   if (!existsSync(p)) execFileSync(process.execPath, [join(ROOT, 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
   return p;
 }

@@ -106,7 +106,7 @@ describe('packaging: field artifacts', () => {
       const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
       assert.equal(manifest.version, PACKAGE_VERSION);
       assert.equal(manifest.target, target);
-      for (const f of ['install.sh', 'bin/edgecore', 'bin/edgectl', 'bin/edgerelay', 'lib/edgecore.js', 'systemd/edgecore.service', 'systemd/edgerelay.service']) {
+      for (const f of ['install.sh', 'bin/edgecore', 'bin/edgectl', 'bin/edgerelay', 'bin/kubectl-edge', 'lib/kubectl-edge.js', 'lib/edgecore.js', 'systemd/edgecore.service', 'systemd/edgerelay.service']) {
         assert.ok(existsSync(join(dir, f)), `${f} in the artifact`);
       }
       assert.ok(statSync(join(dir, 'install.sh')).mode & 0o100, 'install.sh executable');
@@ -131,6 +131,10 @@ describe('packaging: field artifacts', () => {
       const version = sh(join(dir, 'bin/edgecore'), ['--version'], { env });
       assert.equal(version.status, 0, version.out);
       assert.equal(version.stdout.trim(), PACKAGE_VERSION);
+      // edgectl as the kubectl plugin: its launcher runs the same bundle under the plugin's name
+      const plugin = sh(join(dir, 'bin/kubectl-edge'), ['--help'], { env });
+      assert.equal(plugin.status, 0, plugin.out);
+      assert.match(plugin.stdout, /^ {2}kubectl edge twin get DEVICE/m);
 
       writeFileSync(join(tmp, 'probe.cjs'), PROBE);
       const [cmd, args] = nodeCmd(target, dir, [join(tmp, 'probe.cjs'), dir, join(tmp, 'probe.db')]);

@@ -90,6 +90,7 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
     assert.match(r.out, /checksum ok/);
     assert.equal(current(), PACKAGE_VERSION);
     assert.equal(exec('/usr/local/bin/edgecore --version').stdout.trim(), PACKAGE_VERSION);
+    assert.equal(exec('/usr/local/bin/kubectl-edge --version').stdout.trim(), PACKAGE_VERSION, 'the kubectl plugin on PATH');
     const ids = exec('id -nG edgecore').stdout.trim().split(' ');
     for (const g of ['edgecore', 'gpio', 'i2c', 'dialout', 'docker']) assert.ok(ids.includes(g), `edgecore in ${g}: ${ids.join(' ')}`);
     assert.equal(exec('stat -c "%a %U:%G" /etc/edgecore/edgecore.yaml').stdout.trim(), '640 root:edgecore');
@@ -200,7 +201,7 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
     if (!(await gate(t))) return;
     const r = install('--uninstall');
     assert.equal(r.status, 0, r.out);
-    for (const p of ['/opt/edgecore', '/etc/systemd/system/edgecore.service', '/usr/local/bin/edgecore', '/usr/local/bin/edgectl']) assert.ok(!exists(p), `${p} removed`);
+    for (const p of ['/opt/edgecore', '/etc/systemd/system/edgecore.service', '/usr/local/bin/edgecore', '/usr/local/bin/edgectl', '/usr/local/bin/kubectl-edge']) assert.ok(!exists(p), `${p} removed`);
     assert.deepEqual(processes().filter((p) => p.startsWith('edgecore ')), [], 'no process of the service user left');
     assert.ok(exists('/etc/edgecore/edgecore.yaml') && exists('/var/lib/edgecore/edgecore.db'), 'config and data kept');
     const again = install('--uninstall');
