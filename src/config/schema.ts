@@ -10,6 +10,7 @@ import { eventbusConfig } from '../modules/eventbus/config.js';
 import { meshConfig } from '../modules/mesh/config.js';
 import { metamanagerConfig } from '../modules/metamanager/config.js';
 import { nodestatusConfig } from '../modules/nodestatus/config.js';
+import { servicebusConfig } from '../modules/servicebus/config.js';
 import * as z from 'zod';
 import { section } from '../lib/schema.js';
 
@@ -59,6 +60,7 @@ export const configSchema = section({
     eventbus: eventbusConfig,
     edgehub: edgehubConfig,
     nodestatus: nodestatusConfig,
+    servicebus: servicebusConfig,
     mesh: meshConfig,
   }),
 });

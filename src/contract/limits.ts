@@ -14,7 +14,7 @@ import type { NodeChannel } from './topics.js';
 const KiB = 1024;
 
 /** The channels a node sends on (the relay reads nothing else from it). */
-export type UplinkChannel = Extract<NodeChannel, 'sync' | 'reported/state' | 'reported/telemetry' | 'presence' | 'heartbeat' | 'rpc/response' | 'stream/up'>;
+export type UplinkChannel = Extract<NodeChannel, 'sync' | 'reported/state' | 'reported/telemetry' | 'presence' | 'heartbeat' | 'rpc/response' | 'stream/up' | 'app/up' | 'app/ack'>;
 
 /** The largest payload (bytes) of each uplink channel. */
 export const UPLINK_MAX_BYTES: Readonly<Record<UplinkChannel, number>> = {
@@ -29,6 +29,10 @@ export const UPLINK_MAX_BYTES: Readonly<Record<UplinkChannel, number>> = {
   'rpc/response': 256 * KiB,
   /** one stream frame: header + the largest body (a DATA frame: channel byte + 32 KiB) */
   'stream/up': HEADER_BYTES + Math.max(STREAM_LIMITS.maxData + 1, STREAM_LIMITS.maxOpenJson),
+  /** one app message (appchan.ts): the default 256 KiB quota's message base64-encoded, its topic and fields */
+  'app/up': 384 * KiB,
+  /** one downlink outcome, with a servicebus app's answer when the caller waits for it */
+  'app/ack': 384 * KiB,
 };
 
 /**

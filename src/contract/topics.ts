@@ -12,8 +12,15 @@
  *   heartbeat            node → relay  QoS0            Heartbeat
  *   rpc/request          relay → node  QoS1            RpcRequest (twin get/set)
  *   rpc/response         node → relay  QoS1            RpcResponse (chunks, then done)
+ *   app/up               node → relay  QoS1            AppUp (an app's message; outbox, app class)
+ *   app/ack              node → relay  QoS1            AppAck (what became of an app/down message)
+ *   app/down             relay → node  QoS1            AppDown (a message for an app on the node)
+ *   app/routes           relay → node  QoS1            AppRoutes (topics the node forwards, its quota)
+ *
  *   stream/down          relay → node  QoS0            stream frames (streams.ts): open, stdin, credit...
  *   stream/up            node → relay  QoS0            stream frames: ready, stdout/stderr, credit, exit...
+ *
+ * The application channel's payloads are in `appchan.ts`.
  */
 export const TOPIC_ROOT = 'edgecore/v1/nodes';
 
@@ -36,6 +43,14 @@ export const topics = {
   rpcRequest: (node: string) => `${TOPIC_ROOT}/${node}/rpc/request`,
   /** node → relay: answers to rpcRequest, possibly several chunks */
   rpcResponse: (node: string) => `${TOPIC_ROOT}/${node}/rpc/response`,
+  /** node → relay: one app message (outbox, app class) */
+  appUp: (node: string) => `${TOPIC_ROOT}/${node}/app/up`,
+  /** node → relay: the outcome of one app/down message */
+  appAck: (node: string) => `${TOPIC_ROOT}/${node}/app/ack`,
+  /** relay → node: one message for an app on the node */
+  appDown: (node: string) => `${TOPIC_ROOT}/${node}/app/down`,
+  /** relay → node: the app topics the node forwards, and its quota */
+  appRoutes: (node: string) => `${TOPIC_ROOT}/${node}/app/routes`,
   /** relay → node: stream frames (sessions the relay opened) */
   streamDown: (node: string) => `${TOPIC_ROOT}/${node}/stream/down`,
   /** node → relay: stream frames answering them */
@@ -50,6 +65,8 @@ export const relaySubscriptions = [
   `${TOPIC_ROOT}/+/presence`,
   `${TOPIC_ROOT}/+/heartbeat`,
   `${TOPIC_ROOT}/+/rpc/response`,
+  `${TOPIC_ROOT}/+/app/up`,
+  `${TOPIC_ROOT}/+/app/ack`,
   `${TOPIC_ROOT}/+/stream/up`,
 ] as const;
 
@@ -62,6 +79,10 @@ export type NodeChannel =
   | 'heartbeat'
   | 'rpc/request'
   | 'rpc/response'
+  | 'app/up'
+  | 'app/ack'
+  | 'app/down'
+  | 'app/routes'
   | 'stream/down'
   | 'stream/up';
 
@@ -74,6 +95,10 @@ const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'heartbeat',
   'rpc/request',
   'rpc/response',
+  'app/up',
+  'app/ack',
+  'app/down',
+  'app/routes',
   'stream/down',
   'stream/up',
 ]);
@@ -91,9 +116,9 @@ export function parseNodeTopic(topic: string): { node: string; channel: NodeChan
 }
 
 /** The channels a node publishes (its uplink); everything else in its subtree only the relay writes. */
-export const NODE_PUBLISHES: readonly NodeChannel[] = ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response', 'stream/up'];
+export const NODE_PUBLISHES: readonly NodeChannel[] = ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response', 'stream/up', 'app/up', 'app/ack'];
 /** The channels a node reads: what the relay sends it. */
-export const NODE_READS: readonly NodeChannel[] = ['desired', 'rpc/request', 'stream/down'];
+export const NODE_READS: readonly NodeChannel[] = ['desired', 'rpc/request', 'stream/down', 'app/down', 'app/routes'];
 /** The only channel a node may publish retained (its birth message and Last Will). */
 export const NODE_RETAINED: readonly NodeChannel[] = ['presence'];
 

@@ -63,6 +63,9 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   metrics.gauge('module_restarts_total', () => supervisor.status().filter((m) => m.state !== 'disabled').map((m) => ({ labels: { module: m.name }, value: m.restarts })));
   metrics.gauge('outbox_rows', () => uplink.backlog().rows);
   metrics.gauge('outbox_dropped_total', () => uplink.backlog().dropped);
+  metrics.gauge('app_outbox_rows', () => uplink.backlog().app.rows);
+  metrics.gauge('app_outbox_bytes', () => uplink.backlog().app.bytes);
+  metrics.gauge('app_outbox_dropped_total', () => uplink.backlog().app.dropped);
 
   log.info('edgecore starting', { version: opts.version, node: config.node.name, dataDir: config.dataDir });
   const runtime = ioUringProblem(process.version, process.env);

@@ -150,6 +150,56 @@ export const relayConfigSchema = section({
     /** telemetry messages a node may send at once (what it queued while offline goes up in a burst) */
     telemetryBurst: z.number().int().min(1).default(20_000),
   }),
+  /** the application channel (docs/appchannel.md): apps' messages between nodes and the cloud, routed by Rules */
+  appchannel: section({
+    /** per node: what its apps may send up (the node paces its app uplink to this; above it the relay drops and counts) */
+    quota: section({
+      messagesPerSecond: z.number().min(0.001).default(200),
+      burst: z.number().int().min(1).default(2000),
+      bytesPerSecond: z.number().int().min(1).default(2 * 1024 * 1024),
+      /** one message's payload */
+      maxMessageBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(256 * 1024),
+      /** deliveries waiting at the relay per node (a failing endpoint cannot fill the disk); beyond: dropped, counted */
+      maxPendingDeliveries: z.number().int().min(1).default(20_000),
+    }),
+    delivery: section({
+      /** deliveries in flight at once (across lanes; one lane = rule, node, topic, delivered in order) */
+      concurrency: z.number().int().min(1).max(1000).default(32),
+      httpTimeoutSeconds: z.number().int().min(1).max(600).default(30),
+      /** retry back-off for failing endpoints */
+      retryInitialMs: z.number().int().min(10).default(1000),
+      retryMaxMs: z.number().int().min(10).default(60_000),
+      /** default for the rule annotation appchannel.edgecore.io/retry-for: then the message is a dead letter */
+      retryForSeconds: z.number().int().min(1).default(86_400),
+    }),
+    storage: section({
+      /** defaults for storage endpoints without `keep` / `maxMessages` properties (per rule and node) */
+      keepSeconds: z.number().int().min(1).default(7 * 86_400),
+      maxMessages: z.number().int().min(1).default(100_000),
+    }),
+    down: section({
+      /** messages queued per node for delivery; beyond: 429 */
+      maxPendingPerNode: z.number().int().min(1).default(10_000),
+      /** one downlink message's body */
+      maxBodyBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(1024 * 1024),
+      /** a message for an online node without a hold TTL expires after this (the node went away meanwhile) */
+      onlineTtlSeconds: z.number().int().min(1).default(60),
+      /** how long a REST caller waits for a servicebus app's answer */
+      replyTimeoutSeconds: z.number().int().min(1).max(600).default(60),
+    }),
+    /** KubeEdge's router listener: POST /<node>/<namespace>/<path> (off by default, as KubeEdge's router) */
+    router: section({
+      enabled: z.boolean().default(false),
+      host: z.string().default('0.0.0.0'),
+      port: port.default(9443),
+      /** KubeEdge's router takes anyone; here a bearer token (the admin token) is required unless this is set */
+      allowAnonymous: z.boolean().default(false),
+    }),
+    /** cloud consumers' accounts on the relay broker (username app.<name>), each confined to its namespaces ('*' = all) */
+    consumers: z
+      .array(z.strictObject({ name: z.string().regex(/^[a-z0-9][-a-z0-9.]*$/, 'must be lower-case letters, digits, - and .'), password: z.string().min(8), namespaces: z.array(z.string().min(1)).min(1) }))
+      .default([]),
+  }),
   /** Services and the mesh between nodes (docs/mesh.md) */
   mesh: section({
     /** where ClusterIPs come from (kube-apiserver's --service-cluster-ip-range) */

@@ -13,6 +13,8 @@ import { topics } from '../contract/topics.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
+import { AppChannel } from './appchan/index.js';
+import { CONSUMER_PREFIX } from './appchan/topics.js';
 import { hashPassword } from './auth.js';
 import { createEdgeApi, isEdgeApiPath } from './api.js';
 import { tokenAuthenticator } from './apiserver/authn.js';
@@ -34,7 +36,7 @@ import type { ObjectStore } from './store/objects.js';
 import { SqliteObjectStore } from './store/objects-sqlite.js';
 import { EmbeddedBroker } from './broker/embedded.js';
 import { ExternalBroker } from './broker/external.js';
-import type { RelayTransport } from './broker/transport.js';
+import type { AppTaps, RelayTransport } from './broker/transport.js';
 import type { RelayConfig } from './config.js';
 import { createEdgeRoutes } from './edge.js';
 import { mosquittoAclFile, mosquittoConfFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
@@ -56,6 +58,8 @@ export interface RelayHandle {
   core: ApiCore;
   kube: ApiServer;
   controllers: Controllers;
+  /** the application channel (rules, app messages up and down) */
+  app: AppChannel;
   /** an in-process API client acting as `identity` (the node link, future controllers) */
   client(identity: Identity, manager: string): ApiClient;
   broker: Record<string, string>;
@@ -100,9 +104,10 @@ function openapiDocuments(defs: readonly ResourceDef[]): OpenApiSource {
 
 export function writeMosquittoFiles(config: RelayConfig, store: RelayStore): void {
   const ext = config.broker.external;
-  const nodes = store.listNodes().map((n) => ({ username: n.name, passwordHash: n.passwordHash }));
-  if (ext.passwordFile) writePrivate(ext.passwordFile, mosquittoPasswordFile({ username: ext.username, passwordHash: hashPassword(ext.password) }, nodes));
-  if (ext.aclFile) writePrivate(ext.aclFile, mosquittoAclFile(ext.username));
+  const consumers = config.appchannel.consumers.map((c) => ({ username: `${CONSUMER_PREFIX}${c.name}`, password: c.password, namespaces: c.namespaces }));
+  const accounts = [...store.listNodes().map((n) => ({ username: n.name, passwordHash: n.passwordHash })), ...consumers.map((c) => ({ username: c.username, passwordHash: hashPassword(c.password) }))];
+  if (ext.passwordFile) writePrivate(ext.passwordFile, mosquittoPasswordFile({ username: ext.username, passwordHash: hashPassword(ext.password) }, accounts));
+  if (ext.aclFile) writePrivate(ext.aclFile, mosquittoAclFile(ext.username, consumers));
   if (ext.confFile) writePrivate(ext.confFile, mosquittoConfFile({ passwordFile: ext.passwordFile, aclFile: ext.aclFile, maxPacketBytes: ext.maxPacketBytes }));
 }
 
@@ -148,14 +153,39 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.leadership ? { leadership: opts.leadership } : {}),
   });
+  const authenticate = tokenAuthenticator({ tokens, insecureLocalAdmin: config.api.insecureLocalAdmin });
   const kube = new ApiServer({
     core,
-    authenticate: tokenAuthenticator({ tokens, insecureLocalAdmin: config.api.insecureLocalAdmin }),
+    authenticate,
     log: log.child('kube'),
     now,
     openapi: openapiDocuments(registry.all()),
     gitVersion: `v1.32.0+edgerelay-${VERSION}`,
   });
+  const apiTls = config.api.tls.enabled ? { cert: pki!.serving.certPem, key: pki!.serving.keyPem } : undefined;
+  // the app channel publishes on the broker, which is created after it (it taps the broker)
+  const late: { transport?: RelayTransport } = {};
+  const app = new AppChannel({
+    config: config.appchannel,
+    dataDir: config.dataDir,
+    core,
+    objects,
+    publish: (topic, payload) => (late.transport ? late.transport.publish(topic, payload, { qos: 1, retain: false }) : Promise.reject(new Error('broker not started'))),
+    nodes: () => store.listNodes().map((n) => n.name),
+    authenticate,
+    ...(apiTls ? { tls: apiTls } : {}),
+    log: log.child('appchannel'),
+    now,
+  });
+  await app.start();
+  app.mount(kube);
+  const consumers = new Map(config.appchannel.consumers.map((c) => [`${CONSUMER_PREFIX}${c.name}`, { password: c.password, namespaces: c.namespaces }]));
+  const taps: AppTaps = {
+    // only joined nodes are heard (an external broker without the generated ACL lets anyone publish)
+    node: (node, channel, payload) => (store.getNode(node) ? app.nodeMessage(node, channel, payload) : undefined),
+    cloud: (topic, payload) => app.cloudMessage(topic, payload),
+    consumer: (username) => consumers.get(username),
+  };
   const external = config.broker.mode === 'external';
   const bt = config.broker.tls;
   const brokerTls = external || !bt.enabled ? undefined : bt.cert ? { cert: readConfigured(bt.cert, 'broker.tls.cert'), key: readConfigured(bt.key, 'broker.tls.key') } : { cert: pki!.serving.certPem, key: pki!.serving.keyPem };
@@ -164,11 +194,12 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   // the service is created after the transport but the embedded broker asks it to authenticate
   let service: RelayService | undefined;
   if (!external) {
-    embedded = new EmbeddedBroker(config.broker, brokerTls, (u, p) => service?.authenticate(u, p) ?? Promise.resolve(false), log.child('broker'));
+    embedded = new EmbeddedBroker(config.broker, brokerTls, (u, p) => service?.authenticate(u, p) ?? Promise.resolve(false), log.child('broker'), taps);
     transport = embedded;
   } else {
-    transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem);
+    transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem, undefined, taps);
   }
+  late.transport = transport;
   const rpc = new RpcRouter(transport);
   const link = new NodeLink({
     core,
@@ -181,6 +212,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     now,
     onNodeGone: (node) => {
       service?.forget(node);
+      app.forget(node);
       embedded?.disconnect(node);
       if (external) writeMosquittoFiles(config, store);
     },
@@ -218,8 +250,10 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   await transport.start(
     (node, channel, payload) => {
       streams.observe(node, channel, payload);
-      if (channel !== 'stream/up') return link.handle(node, channel, payload);
-      return undefined;
+      if (channel === 'stream/up') return undefined;
+      // the app channel hears a joined node's connects (sync), presence and heartbeats too
+      if (store.getNode(node)) void app.nodeMessage(node, channel, payload);
+      return link.handle(node, channel, payload);
     },
     // after a reconnect the external broker may have restarted without its retained documents
     () => {
@@ -232,8 +266,8 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const endpoints = transport.endpoints();
   if (endpoints.mqtt) ports.mqtt = Number(new URL(endpoints.mqtt).port);
   if (endpoints.mqtts) ports.mqtts = Number(new URL(endpoints.mqtts).port);
+  await app.beginDelivery();
 
-  const apiTls = config.api.tls.enabled ? { cert: pki!.serving.certPem, key: pki!.serving.keyPem } : undefined;
   const privateApi = createEdgeApi({ service, tokens, log: log.child('api') });
   // pods/log, exec, attach, portforward: served by the Kubernetes API after authn, authz and the pod read
   mountPodStreams(kube, podStreams);
@@ -270,7 +304,10 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     if (fresh.serving.certPem === serving) return false;
     serving = fresh.serving.certPem;
     const pair = { cert: fresh.serving.certPem, key: fresh.serving.keyPem };
-    if (apiTls) (server as HttpsServer).setSecureContext({ ...pair, minVersion: 'TLSv1.2' });
+    if (apiTls) {
+      (server as HttpsServer).setSecureContext({ ...pair, minVersion: 'TLSv1.2' });
+      app.setCertificate(pair);
+    }
     if (embedded && !bt.cert && bt.enabled) embedded.setCertificate(pair);
     return true;
   };
@@ -297,6 +334,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     core,
     kube,
     controllers,
+    app,
     client: (identity, manager) => new ApiClient(core, identity, manager),
     broker: endpoints,
     tokens,
@@ -319,6 +357,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       streams.closeAll();
       link.stop();
       controllers.stop();
+      await app.stop();
       await transport.stop();
       await objects.close();
       store.close();

@@ -11,6 +11,7 @@
  * `ack()`s each row once the broker acknowledged it.
  */
 import { randomUUID } from 'node:crypto';
+import { encodeBody, type AppUp } from '../contract/appchan.js';
 import type { NodeHostReport } from '../contract/node-status.js';
 import { OBJECT_EVENT, type NodeReportedStatus, type ObjectEvent, type ReportedState, type ReportedTelemetry } from '../contract/payloads.js';
 import { topics } from '../contract/topics.js';
@@ -130,6 +131,15 @@ export class Uplink {
   }
 
   /**
+   * Queue one app message (docs/appchannel.md) in the outbox's app class; the node-local topic
+   * it came on travels with it. Undefined when the app bound refused it (drop policy `newest`).
+   */
+  queueApp(topic: string, payload: Buffer): number | undefined {
+    const msg: AppUp = { topic, ...encodeBody(payload), time: this.now().getTime() };
+    return this.store.outbox.enqueueApp(topics.appUp(this.node), JSON.stringify(msg));
+  }
+
+  /**
    * Queue something that happened to an object (a container started, a device went offline):
    * appended like telemetry, as an OBJECT_EVENT the relay turns into a Kubernetes Event about
    * the object (the uid it holds is added, so an event never lands on a newer incarnation).
@@ -159,10 +169,16 @@ export class Uplink {
     return this.stream;
   }
 
-  /** The oldest `limit` queued messages, in order, each stamped with its sequence and the stream id. */
+  /** The oldest `limit` of the daemon's queued messages, in order, each stamped with its sequence and the stream id. */
   pending(limit: number): UpstreamMessage[] {
     const stream = this.streamId();
     return this.store.outbox.peek(limit).map((e) => ({ seq: e.seq, topic: e.topic, payload: stamp(e.payload, e.seq, stream) }));
+  }
+
+  /** The oldest `limit` queued app messages, in order, stamped alike (the relay orders them apart from the daemon's). */
+  pendingApp(limit: number): UpstreamMessage[] {
+    const stream = this.streamId();
+    return this.store.outbox.peekApp(limit).map((e) => ({ seq: e.seq, topic: e.topic, payload: stamp(e.payload, e.seq, stream) }));
   }
 
   /** Remove messages the broker acknowledged. */
@@ -170,10 +186,10 @@ export class Uplink {
     this.store.outbox.ack(seqs);
   }
 
-  /** What waits to go up, and how much was dropped over the bounds. */
-  backlog(): { rows: number; dropped: number } {
+  /** What waits to go up, and how much was dropped over the bounds (the daemon's rows; apps' apart). */
+  backlog(): { rows: number; dropped: number; app: { rows: number; bytes: number; dropped: number } } {
     const s = this.store.outbox.stats();
-    return { rows: s.rows, dropped: s.dropped };
+    return { rows: s.rows - s.app, dropped: s.dropped, app: { rows: s.app, bytes: s.appBytes, dropped: s.appDropped } };
   }
 }
 

@@ -35,5 +35,14 @@ export const edgehubConfig = section({
   outbox: section({
     maxRows: z.number().int().min(10).default(100_000),
     maxBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+    /** apps' messages (docs/appchannel.md): bounded apart from the daemon's own rows */
+    app: section({
+      maxRows: z.number().int().min(10).default(200_000),
+      maxBytes: z.number().int().min(1024).default(128 * 1024 * 1024),
+      /** over the bound: drop the oldest queued app messages, or refuse the new one */
+      dropPolicy: z.enum(['oldest', 'newest']).default('oldest'),
+    }),
   }),
+  /** app messages published per window (paced to the node's quota the relay sends) */
+  appFlushBatch: z.number().int().min(1).max(10_000).default(100),
 });

@@ -28,6 +28,7 @@ import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import type { NodeHubStatus } from '../../store/uplink.js';
 import { setRelayNodeLabels } from '../../store/meta.js';
+import { AppLink } from './app.js';
 import { decideDesired } from './desired.js';
 import type { HubStatus } from './messages.js';
 import { nodeRpcHandlers, type Emit, type RpcHandlers } from './rpc.js';
@@ -53,6 +54,8 @@ export class EdgeHub implements NodeModule {
   private readonly calls = new Map<string, AbortController>();
   private handlers?: RpcHandlers;
   private unsubs: (() => void)[] = [];
+  private app?: AppLink;
+  private paceTimer?: NodeJS.Timeout;
   private streams?: NodeStreamServer;
 
   async start(ctx: NodeContext): Promise<void> {
@@ -62,6 +65,7 @@ export class EdgeHub implements NodeModule {
     const hub = config.modules.edgehub;
     if (!hub.relay.url) throw new Error('modules.edgehub.relay.url is empty: run `edgecore join` first');
     this.handlers = nodeRpcHandlers(ctx);
+    this.app = new AppLink(ctx);
     const up = topics.streamUp(config.node.name);
     this.streams = new NodeStreamServer({
       send: (frame) => void (this.client?.connected && this.client.publish(up, frame, { qos: 0 })),
@@ -161,7 +165,7 @@ export class EdgeHub implements NodeModule {
   private async onConnected(client: MqttClient): Promise<void> {
     const ctx = this.ctx!;
     const node = ctx.services.config.node.name;
-    await client.subscribeAsync([topics.desired(node), topics.rpcRequest(node)], { qos: 1 });
+    await client.subscribeAsync([topics.desired(node), topics.rpcRequest(node), topics.appDown(node), topics.appRoutes(node)], { qos: 1 });
     await client.subscribeAsync(topics.streamDown(node), { qos: 0 });
     const birth: Presence = { online: true, bootId: this.bootId, agentVersion: ctx.services.version, timestamp: Date.now() };
     await client.publishAsync(topics.presence(node), JSON.stringify(birth), { qos: 1, retain: true });
@@ -192,6 +196,14 @@ export class EdgeHub implements NodeModule {
         });
     } else if (topic === topics.rpcRequest(node)) {
       this.onRpc(payload);
+    } else if (topic === topics.appDown(node)) {
+      this.app?.onDown(payload, async (t, p) => {
+        if (!this.client?.connected) throw new Error('not connected');
+        await this.client.publishAsync(t, p, { qos: 1 });
+      });
+    } else if (topic === topics.appRoutes(node)) {
+      this.app?.onRoutes(payload);
+      void this.flush();
     } else if (topic === topics.streamDown(node)) {
       this.streams?.handle(payload);
     }
@@ -282,9 +294,10 @@ export class EdgeHub implements NodeModule {
 
   /**
    * Publish the outbox in order, a window at a time; each row is removed only after the broker
-   * acknowledged it. On a disconnect mqtt.js keeps the unacknowledged packets and resends them
-   * first on reconnect; a crash before `ack` resends them after restart (the relay drops
-   * duplicates by sequence number).
+   * acknowledged it. The daemon's rows (state, telemetry) go first; apps' rows follow, paced to
+   * the node's quota (docs/appchannel.md). On a disconnect mqtt.js keeps the unacknowledged
+   * packets and resends them first on reconnect; a crash before `ack` resends them after restart
+   * (the relay drops duplicates by sequence number).
    */
   async flush(): Promise<void> {
     if (this.flushing) {
@@ -296,17 +309,20 @@ export class EdgeHub implements NodeModule {
     this.flushing = true;
     try {
       const { uplink } = ctx.services;
-      const batchSize = ctx.services.config.modules.edgehub.flushBatch;
+      const hub = ctx.services.config.modules.edgehub;
       for (;;) {
         const client = this.client;
         if (!client?.connected || this.stopped) break;
-        const batch = uplink.pending(batchSize);
-        if (batch.length === 0) break;
-        // one write for the window; the acknowledged rows go in one transaction
-        const sent = await Promise.allSettled(batch.map((e) => client.publishAsync(e.topic, e.payload, { qos: 1 })));
-        if (!this.stopped) uplink.ack(batch.filter((_, i) => sent[i]!.status === 'fulfilled').map((e) => e.seq));
-        const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
+        const batch = uplink.pending(hub.flushBatch);
+        if (batch.length > 0) {
+          // one write for the window; the acknowledged rows go in one transaction
+          const sent = await Promise.allSettled(batch.map((e) => client.publishAsync(e.topic, e.payload, { qos: 1 })));
+          if (!this.stopped) uplink.ack(batch.filter((_, i) => sent[i]!.status === 'fulfilled').map((e) => e.seq));
+          const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed) throw failed.reason;
+          continue;
+        }
+        if (!(await this.flushApp(client, hub.appFlushBatch))) break;
       }
     } catch (e) {
       ctx.log.debug('flush interrupted', { error: errorMessage(e) });
@@ -317,6 +333,30 @@ export class EdgeHub implements NodeModule {
         setImmediate(() => void this.flush());
       }
     }
+  }
+
+  /** One paced window of app rows; false when there is nothing (more) to send now. */
+  private async flushApp(client: MqttClient, batchSize: number): Promise<boolean> {
+    const { uplink } = this.ctx!.services;
+    const pacer = this.app!.pacer;
+    const rows = uplink.pendingApp(batchSize);
+    if (rows.length === 0) return false;
+    const n = pacer.allow(rows.map((r) => r.payload.length));
+    if (n === 0) {
+      // over the quota for now: come back when the bucket holds the next message
+      if (!this.paceTimer) {
+        this.paceTimer = setTimeout(() => {
+          this.paceTimer = undefined;
+          void this.flush();
+        }, pacer.waitFor(rows[0]!.payload.length));
+      }
+      return false;
+    }
+    const send = rows.slice(0, n);
+    pacer.spend(send.length, send.reduce((a, r) => a + r.payload.length, 0));
+    await Promise.all(send.map((e) => client.publishAsync(e.topic, e.payload, { qos: 1 })));
+    if (!this.stopped) uplink.ack(send.map((e) => e.seq));
+    return true;
   }
 
   /** A relay call, parsed at the edge: a malformed one with an id is answered `Invalid` (field paths), without an id dropped. */
@@ -368,12 +408,15 @@ export class EdgeHub implements NodeModule {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.paceTimer);
+    this.paceTimer = undefined;
     for (const u of this.unsubs) u();
     this.unsubs = [];
     for (const ac of this.calls.values()) ac.abort();
     this.streams?.resetAll('edgehub stopping');
     this.calls.clear();
     await this.applyChain.catch(() => undefined);
+    await this.app?.idle();
     const c = this.client;
     this.client = undefined;
     if (c) {

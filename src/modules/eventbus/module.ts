@@ -31,6 +31,7 @@ import {
 import { errorMessage } from '../../core/errors.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
+import { appTap } from './app.js';
 import { connectExternalBroker, startEmbeddedBroker, type BrokerLink } from './broker.js';
 
 const TWIN = 'devicetwin';
@@ -53,10 +54,25 @@ export class EventBus implements NodeModule {
     this.ctx = ctx;
     const cfg = ctx.services.config.modules.eventbus;
     const node = ctx.services.config.node.name;
+    const tap = appTap(ctx);
     this.link =
       cfg.mode === 'embedded'
-        ? await startEmbeddedBroker(cfg.host, cfg.port, ctx.log, cfg.maxPacketBytes)
-        : await connectExternalBroker(cfg.url, `edgecore-eventbus-${node}`, ctx.log);
+        ? await startEmbeddedBroker(cfg.host, cfg.port, ctx.log, cfg.maxPacketBytes, tap)
+        : await connectExternalBroker(cfg.url, `edgecore-eventbus-${node}`, ctx.log, { clientId: cfg.appSessionId || `edgecore-apps-${node}`, expirySeconds: cfg.appSessionExpirySeconds, tap, filters: ctx.services.app.filters() });
+    const link = this.link;
+    this.offs.push(ctx.services.app.onRoutes((r) => void link.appFiltersChanged(r.filters).catch((e) => ctx.log.warn('app subscriptions not updated', { error: errorMessage(e) }))));
+    ctx.bus.serve(async (msg: NodeMessage) => {
+      if (msg.type !== 'app.publish') return undefined;
+      // an app that reconnects after an edgecore restart gets a moment to subscribe again
+      const deadline = Date.now() + cfg.appSubscriberWaitSeconds * 1000;
+      while (link.hasSubscriber(msg.topic) === false) {
+        if (Date.now() >= deadline || ctx.signal.aborted) throw new Error(`no app subscribes to ${msg.topic} on the node`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      ctx.services.metrics.count('mqtt_messages_sent_total', { link: 'eventbus' });
+      await link.publishApp(msg.topic, msg.payload);
+      return undefined;
+    });
     ctx.log.info('eventbus ready', { mode: cfg.mode, ...(this.link.address ? { address: this.link.address } : { url: cfg.url }) });
     const received = (): void => ctx.services.metrics.count('mqtt_messages_received_total', { link: 'eventbus' });
     await this.link.subscribe(hwTopics.deviceFilter, (topic, payload) => {

@@ -5,7 +5,11 @@
  * authenticates with its own credentials (username = client id = node name), may subscribe only
  * inside its own subtree, and may publish only its uplink channels: never its own `desired` (desired
  * state flows only from the relay), and retained only `presence` (authorizePublish refuses anything
- * else, which closes the connection).
+ * else, which closes the connection). Cloud consumers of the application channel (username
+ * `app.<name>`, a client id starting `app.`) may read and write only their namespaces' app topics,
+ * never retained. The app channel's messages (a node's app/up and app/ack, a consumer's downlink
+ * publish) are taken in authorizePublish, which aedes runs before it acknowledges a QoS 1 publish
+ * (its `published` hook runs after the PUBACK is written).
  */
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import { noPacketNumberCache } from '../../lib/mqtt.js';
@@ -18,6 +22,8 @@ import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { oversize } from '../../contract/limits.js';
 import { nodeMayPublish, nodeMayUse, parseNodeTopic } from '../../contract/topics.js';
+import { consumerMay, isConsumer, parseDownTopic } from '../appchan/topics.js';
+import { safeEqual } from '../auth.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { guardMqttStream } from '../../lib/mqtt-guard.js';
@@ -25,7 +31,7 @@ import type { RelayConfig } from '../config.js';
 import { AttemptLedger, attemptMarkOf, ConnectionGate, ConnectThrottle, connectionCap, parseOpenFileLimit, type AttemptMark } from './admission.js';
 import { BoundedBus } from './emitter.js';
 import { indexedMemoryPersistence } from './retained.js';
-import { UPLINK_CHANNELS, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
+import { APP_CHANNELS, UPLINK_CHANNELS, type AppTaps, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
 
 /** Checks a node's password; the relay supplies it (store + cache). */
 export type Authenticator = (username: string, password: string) => Promise<boolean>;
@@ -73,7 +79,14 @@ export class EmbeddedBroker implements RelayTransport {
     private readonly tls: { cert: string; key: string } | undefined,
     private readonly authenticate: Authenticator,
     private readonly log: Logger,
+    private readonly apps?: AppTaps,
   ) {}
+
+  /** A consumer's namespaces, when `client` is a consumer. */
+  private consumer(client: Client): readonly string[] | undefined {
+    const c = this.apps?.consumer((client as Client & { user?: string }).user ?? '');
+    return c?.namespaces;
+  }
 
   async start(onMessage: NodeMessageHandler): Promise<void> {
     noPacketNumberCache();
@@ -104,6 +117,13 @@ export class EmbeddedBroker implements RelayTransport {
       },
       authenticate: (client: Client, username, password, done) => {
         const u = username ?? '';
+        if (isConsumer(u)) {
+          const c = this.apps?.consumer(u);
+          if (!c || !password || !safeEqual(password.toString(), c.password)) return done(authError(AUTH_FAILED, 'bad credentials'), false);
+          if (!client.id.startsWith('app.')) return done(authError(NOT_AUTHORIZED, 'a consumer client id must start with app.'), false);
+          (client as Client & { user?: string }).user = u;
+          return done(null, true);
+        }
         if (!u || !password || client.id !== u) return done(authError(NOT_AUTHORIZED, 'client id must equal the node name'), false);
         this.authenticate(u, password.toString())
           .then(async (ok) => {
@@ -121,20 +141,43 @@ export class EmbeddedBroker implements RelayTransport {
           .catch((e: unknown) => done(authError(SERVER_UNAVAILABLE, `authentication failed: ${errorMessage(e)}`), false));
       },
       authorizePublish: (client, packet, done) => {
-        if (client && !nodeMayPublish(client.id, packet.topic, packet.retain)) {
+        if (!client) return done(null);
+        const payload = (): Buffer => (Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+        const taken = (p: Promise<void> | undefined): void => {
+          if (!p) return done(null);
+          p.then(
+            () => done(null),
+            (e: unknown) => {
+              this.log.error('could not take an app message; not acknowledging it', { client: client.id, topic: packet.topic, error: errorMessage(e) });
+              done(e as Error);
+            },
+          );
+        };
+        const namespaces = this.consumer(client);
+        if (namespaces) {
+          if (!consumerMay(namespaces, 'publish', packet.topic) || packet.retain) {
+            this.log.warn('publish refused', { client: client.id, topic: packet.topic, retain: packet.retain });
+            return done(new Error(`${client.id} may not publish${packet.retain ? ' retained' : ''} to ${packet.topic}`));
+          }
+          return taken(parseDownTopic(packet.topic) ? this.apps?.cloud(packet.topic, payload()) : undefined);
+        }
+        if (!nodeMayPublish(client.id, packet.topic, packet.retain)) {
           this.log.warn('publish refused', { client: client.id, topic: packet.topic, retain: packet.retain });
           return done(new Error(`${client.id} may not publish${packet.retain ? ' retained' : ''} to ${packet.topic}`));
         }
+        const t = parseNodeTopic(packet.topic);
         // presence is the one message the broker keeps (retained, and the Will): held to its contract size here
-        const big = client && parseNodeTopic(packet.topic)?.channel === 'presence' ? oversize('presence', packet.payload.length) : undefined;
+        const big = t?.channel === 'presence' ? oversize('presence', packet.payload.length) : undefined;
         if (big) {
-          this.log.warn('publish refused', { client: client!.id, topic: packet.topic, reason: big });
+          this.log.warn('publish refused', { client: client.id, topic: packet.topic, reason: big });
           return done(new Error(big));
         }
+        if (t && APP_CHANNELS.has(t.channel)) return taken(this.apps?.node(t.node, t.channel, payload()));
         return done(null);
       },
       authorizeSubscribe: (client, sub, done) => {
-        if (!nodeMayUse(client.id, sub.topic)) {
+        const namespaces = this.consumer(client);
+        if (namespaces ? !consumerMay(namespaces, 'subscribe', sub.topic) : !nodeMayUse(client.id, sub.topic)) {
           this.log.warn('subscription refused', { client: client.id, topic: sub.topic });
           return done(null, null); // SUBACK 0x80 for this filter
         }

@@ -31,6 +31,21 @@ export interface RelayTransport {
   stop(): Promise<void>;
 }
 
+/**
+ * The application channel's taps (docs/appchannel.md), run before the broker acknowledges a
+ * message: a node's app/up and app/ack, and a cloud consumer's publish on its downlink topics.
+ * A rejection leaves the message unacknowledged (the publisher sends it again).
+ */
+export interface AppTaps {
+  node(node: string, channel: NodeChannel, payload: Buffer): Promise<void> | undefined;
+  cloud(topic: string, payload: Buffer): Promise<void>;
+  /** a consumer account (username app.<name>): its password and namespaces, or undefined */
+  consumer(username: string): { password: string; namespaces: readonly string[] } | undefined;
+}
+
+/** The node channels the app taps take (never handed to the node message handler). */
+export const APP_CHANNELS: ReadonlySet<NodeChannel> = new Set<NodeChannel>(['app/up', 'app/ack']);
+
 /** Direction filter: only these channels are read from nodes. */
 export const UPLINK_CHANNELS: ReadonlySet<NodeChannel> = new Set<NodeChannel>([
   'sync',

@@ -11,8 +11,11 @@ import type { ObjectKey } from '../store/objects.js';
 
 export type { Verb };
 
-/** Subresources a kind may serve. `status` is a write path; log/exec/attach/portforward are streams. */
-export type Subresource = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'binding' | 'scale' | 'eviction';
+/**
+ * Subresources a kind may serve. `status` is a write path; log/exec/attach/portforward are streams;
+ * `messages` (Rule) reads what the relay keeps for a storage rule.
+ */
+export type Subresource = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'binding' | 'scale' | 'eviction' | 'messages';
 
 export interface KindContext {
   /** read another object (a Device is validated against its DeviceModel) */

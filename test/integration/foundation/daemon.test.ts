@@ -49,7 +49,7 @@ test('config --defaults prints a complete, valid config', (t) => {
   const r = edgecore(['config', '--defaults']);
   assert.equal(r.status, 0);
   const cfg = parse(r.stdout) as { modules: Record<string, unknown>; paths: Record<string, unknown> };
-  assert.deepEqual(Object.keys(cfg.modules).sort(), ['devicetwin', 'edged', 'edgehub', 'eventbus', 'mesh', 'metamanager', 'nodestatus']);
+  assert.deepEqual(Object.keys(cfg.modules).sort(), ['devicetwin', 'edged', 'edgehub', 'eventbus', 'mesh', 'metamanager', 'nodestatus', 'servicebus']);
   assert.ok(cfg.paths.dockerSocket);
   const file = join(tmpDir(t), 'd.yaml');
   writeFileSync(file, r.stdout);

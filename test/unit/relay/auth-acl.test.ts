@@ -20,9 +20,13 @@ test('a node may use only its own subtree', () => {
 });
 
 test('a node publishes only its uplink channels, retained only presence: never its own desired document', () => {
-  for (const t of [topics.sync('a'), topics.reportedState('a'), topics.reportedTelemetry('a'), topics.heartbeat('a'), topics.rpcResponse('a'), topics.presence('a'), topics.streamUp('a')]) {
+  for (const t of [topics.sync('a'), topics.reportedState('a'), topics.reportedTelemetry('a'), topics.heartbeat('a'), topics.rpcResponse('a'), topics.presence('a'), topics.streamUp('a'), topics.appUp('a'), topics.appAck('a')]) {
     assert.ok(nodeMayPublish('a', t, false), t);
   }
+  assert.ok(!nodeMayPublish('a', topics.appDown('a'), false), 'messages for apps come from the relay');
+  assert.ok(!nodeMayPublish('a', topics.appRoutes('a'), false), 'a node never writes its own routes and quota');
+  assert.ok(!nodeMayPublish('a', topics.appUp('a'), true), 'a retained app message would be replayed');
+  assert.ok(!nodeMayPublish('a', topics.appUp('b'), false), "another node's app channel");
   assert.ok(nodeMayPublish('a', topics.presence('a'), true), 'birth and Last Will are retained');
   assert.ok(!nodeMayPublish('a', topics.desired('a'), false), 'desired flows only from the relay');
   assert.ok(!nodeMayPublish('a', topics.desired('a'), true));
@@ -71,7 +75,9 @@ test('mosquitto files: relay account first, one line per node, pattern ACL', () 
   assert.match(acl, /^pattern read edgecore\/v1\/nodes\/%u\/#$/m);
   assert.deepEqual(
     acl.split('\n').filter((l) => l.startsWith('pattern write')),
-    ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response', 'stream/up'].map((c) => `pattern write edgecore/v1/nodes/%u/${c}`),
+    ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response', 'stream/up', 'app/up', 'app/ack'].map((c) => `pattern write edgecore/v1/nodes/%u/${c}`),
   );
-  assert.doesNotMatch(acl, /readwrite edgecore\/v1\/nodes\/%u|%u\/desired/, 'no node may write its desired document');
+  assert.doesNotMatch(acl, /readwrite edgecore\/v1\/nodes\/%u|%u\/desired|%u\/app\/(down|routes)/, 'no node may write its desired document, its app downlink or its routes');
+  const withConsumer = mosquittoAclFile('_relay', [{ username: 'app.ingest', namespaces: ['plant'] }]);
+  assert.match(withConsumer, /^user app\.ingest\ntopic read edgecore\/v1\/apps\/plant\/up\/#\ntopic write edgecore\/v1\/apps\/plant\/down\/#$/m, 'a consumer reads and writes only its namespaces');
 });
