@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenCreated } from '../contract/api.js';
 import { EDGE_PATHS, joinCommand } from '../contract/join.js';
 import type { Status, StatusReason } from '../contract/kube/types.js';
-import { httpStatusOf, wireErrorOf } from '../contract/errors.js';
+import { httpStatusOf, WireError, wireErrorOf } from '../contract/errors.js';
 import type { Logger } from '../core/logger.js';
 import { sha256 } from './auth.js';
 import { readJson } from './http.js';
@@ -72,6 +72,13 @@ export function statusOf(e: unknown): Status {
 /** The token's audit name: a prefix of its SHA-256 (matches the stored hash's prefix). */
 export const tokenRef = (token: unknown): string => (typeof token === 'string' && token ? `sha256:${sha256(token).slice(0, 8)}` : 'none');
 
+/** The body as a JSON object: `null`, an array or a scalar is refused (400), never read field by field. */
+async function readObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const v = await readJson(req, 16 * 1024);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new WireError('BadJson', 'the body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
 export function createEdgeRoutes(d: EdgeDeps): (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void> {
   const join = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const source = req.socket.remoteAddress ?? 'unknown';
@@ -84,7 +91,7 @@ export function createEdgeRoutes(d: EdgeDeps): (req: IncomingMessage, res: Serve
     }
     let body: { token?: unknown; node?: unknown } = {};
     try {
-      body = (await readJson(req, 16 * 1024)) as typeof body;
+      body = await readObject(req);
       const out = await d.service.join(body, req.headers.host);
       d.limiter.refund(key);
       d.audit.info('join attempt', { source, node: out.response.node, token: tokenRef(body.token), outcome: out.rejoined ? 'rejoined' : 'joined', code: 200 });
@@ -106,7 +113,7 @@ export function createEdgeRoutes(d: EdgeDeps): (req: IncomingMessage, res: Serve
     if (!who) return sendStatus(res, statusBody(401, 'Unauthorized'));
     const access: Attributes = { verb: 'create', group: '', resource: 'tokens' };
     if (authorize(who, access, undefined).allowed !== true) return sendStatus(res, statusBody(403, forbiddenMessage(who, access)));
-    const body = (await readJson(req, 16 * 1024)) as { ttlSeconds?: unknown };
+    const body = await readObject(req);
     const t = d.service.createToken(body.ttlSeconds);
     const relayUrl = d.publicUrl || `${d.scheme}://${req.headers.host ?? '127.0.0.1'}`;
     const out: TokenCreated = { ...t, ...(d.ca ? { caHash: d.ca.hash } : {}), joinCommand: joinCommand({ relayUrl, token: t.token, ...(d.ca ? { caHash: d.ca.hash } : {}) }) };

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { EDGE_PATHS } from '../contract/join.js';
-import { topics } from '../contract/topics.js';
+import { parseNodeTopic, topics } from '../contract/topics.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
@@ -22,6 +22,8 @@ import type { Identity } from './apiserver/authz.js';
 import { ApiClient } from './apiserver/client.js';
 import { ApiCore } from './apiserver/core.js';
 import { ApiServer } from './apiserver/http/server.js';
+import { METRICS_GROUP, MetricsApi } from './apiserver/http/metrics-api.js';
+import { RelayMetrics } from './metrics.js';
 import { ResourceRegistry } from './apiserver/registry.js';
 import { ServiceAllocator } from './apiserver/service-alloc.js';
 import type { Clock } from './controllers/clock.js';
@@ -153,9 +155,17 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.leadership ? { leadership: opts.leadership } : {}),
   });
+  // link (below) answers the closures only once requests and scrapes come
+  const metrics: RelayMetrics = new RelayMetrics({
+    known: (g, r) => registry.all().some((d) => d.group === g && d.plural === r) || (g === METRICS_GROUP && (r === 'nodes' || r === 'pods')),
+    nodesConnected: () => store.listNodes().filter((n) => link.liveness.get(n.name).online).length,
+    dropped: () => link.ingress.counters,
+  });
   const authenticate = tokenAuthenticator({ tokens, insecureLocalAdmin: config.api.insecureLocalAdmin });
   const kube = new ApiServer({
     core,
+    metrics: new MetricsApi(core, { latest: (n) => link.usage.latest(n) }, now),
+    prometheus: () => metrics.text(),
     authenticate,
     log: log.child('kube'),
     now,
@@ -199,13 +209,15 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   } else {
     transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem, undefined, taps);
   }
-  late.transport = transport;
-  const rpc = new RpcRouter(transport);
-  const link = new NodeLink({
+  // what the relay publishes to nodes (app channel included), counted by channel (/metrics)
+  const toNodes: RelayTransport = metrics.countPublishes(transport, (t: string) => parseNodeTopic(t)?.channel);
+  late.transport = toNodes;
+  const rpc = new RpcRouter(toNodes);
+  const link: NodeLink = new NodeLink({
     core,
     objects,
     store,
-    transport,
+    transport: toNodes,
     rpc,
     nodes: config.nodes,
     log: log.child('link'),
@@ -218,7 +230,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     },
   });
   const streams = new NodeStreams({
-    publish: (node, frame) => transport.publish(topics.streamDown(node), frame, { qos: 0, retain: false }),
+    publish: (node, frame) => toNodes.publish(topics.streamDown(node), frame, { qos: 0, retain: false }),
     online: (node) => link.liveness.get(node).online,
     log: log.child('streams'),
   });
@@ -249,6 +261,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   let started = false;
   await transport.start(
     (node, channel, payload) => {
+      metrics.countReceived(channel);
       streams.observe(node, channel, payload);
       if (channel === 'stream/up') return undefined;
       // the app channel hears a joined node's connects (sync), presence and heartbeats too
@@ -283,6 +296,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const server = createApiServer({
     tls: apiTls,
     onRequest: (req, res) => {
+      metrics.observe(req, res);
       const path = (req.url ?? '/').split('?')[0]!;
       if (BOOTSTRAP_PATHS.has(path)) void bootstrap(req, res, path);
       else if (isEdgeApiPath(req.url)) privateApi(req, res);

@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { encodeBody, type AppUp } from '../contract/appchan.js';
+import { NODE_METRICS_KIND, type NodeMetricsReport } from '../contract/metrics.js';
 import type { NodeHostReport } from '../contract/node-status.js';
 import { OBJECT_EVENT, type NodeReportedStatus, type ObjectEvent, type ReportedState, type ReportedTelemetry } from '../contract/payloads.js';
 import { topics } from '../contract/topics.js';
@@ -122,6 +123,15 @@ export class Uplink {
     const key = this.nodeKey();
     const status: NodeReportedStatus = { ...hub, ...host };
     this.queueState(key, { ...ref(key), status, desiredVersion: this.applied().version, timestamp: this.now().getTime() });
+  }
+
+  /**
+   * Queue the node's usage for `kubectl top` (the newest replaces one still queued: only the
+   * latest figures matter). Not stored beside the objects: it is no object's status.
+   */
+  reportMetrics(report: NodeMetricsReport): void {
+    const key: ResourceKey = { kind: NODE_METRICS_KIND, namespace: '', name: this.node };
+    this.queueState(key, { ...ref(key), status: report, desiredVersion: this.applied().version, timestamp: this.now().getTime() });
   }
 
   /** Queue one event or sample of an object (appended; the oldest are dropped first over the bounds). */

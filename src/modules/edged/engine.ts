@@ -309,6 +309,11 @@ export class Engine implements ContainerEngine, SessionEngine {
     await this.api.call({ method: 'POST', path: `/containers/${id}/resize`, query: { h: height, w: width } });
   }
 
+  /** One container's stats, read once (no second sample: the caller computes rates between its own readings). */
+  async stats(id: string): Promise<unknown> {
+    return this.api.json<unknown>({ method: 'GET', path: `/containers/${id}/stats`, query: { stream: false, 'one-shot': true } });
+  }
+
   close(): void {
     this.api.close();
   }

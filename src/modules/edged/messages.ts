@@ -3,6 +3,7 @@
  * and `pod.exec`; `edged.resync` asks for an immediate reconcile.
  */
 import type { Readable } from 'node:stream';
+import type { PodUsage } from '../../contract/metrics.js';
 import type { OpenRequest } from '../../contract/streams.js';
 import type { OpenResult } from '../../node/sessions.js';
 
@@ -22,7 +23,9 @@ export type EdgedMessage =
   /** run a command in a running container and collect its output (non-interactive) */
   | { type: 'pod.exec'; pod: PodRef; command: string[]; stdin?: string; timeoutSeconds?: number }
   /** a session the relay opened (exec, attach, logs, portforward): edgehub carries its bytes */
-  | { type: 'pod.stream'; request: OpenRequest };
+  | { type: 'pod.stream'; request: OpenRequest }
+  /** what the running pods' containers use now (kubectl top): pods seen for the first time come at the next ask */
+  | { type: 'pod.usage' };
 
 export interface PodLogsReply {
   container: string;
@@ -43,4 +46,5 @@ export interface EdgedReplies {
   'pod.logs': PodLogsReply;
   'pod.exec': PodExecReply;
   'pod.stream': OpenResult;
+  'pod.usage': PodUsage[];
 }

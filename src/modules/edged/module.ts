@@ -24,6 +24,7 @@ import { Reconciler } from './reconciler.js';
 import { PassRunner } from './runner.js';
 import { PodSessions } from './sessions.js';
 import { STATIC_KINDS, StaticPods } from './static.js';
+import { ContainerUsage } from './usage.js';
 
 const RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
@@ -62,6 +63,7 @@ export class Edged implements NodeModule {
   private burst?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private sessions?: PodSessions;
+  private readonly usage = new ContainerUsage();
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
@@ -261,6 +263,8 @@ export class Edged implements NodeModule {
         return this.exec(msg).catch(asAnswer);
       case 'pod.stream':
         return this.sessions!.open(msg.request);
+      case 'pod.usage':
+        return this.usage.sample(await this.engine!.observe(), (id) => this.engine!.stats(id));
       default:
         return undefined;
     }

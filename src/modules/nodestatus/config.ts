@@ -29,6 +29,15 @@ export const nodestatusConfig = section({
     temperatureC: z.number().min(0).default(3),
     processes: z.number().int().min(0).default(50),
   }),
+  /**
+   * usage for `kubectl top` (the node's and its pods' CPU and memory, from the engine's container
+   * stats), sampled with the status and sent up only when a figure moved by its deadband
+   */
+  metrics: section({
+    enabled: z.boolean().default(true),
+    cpuMillicores: z.number().int().min(0).default(5),
+    memoryBytes: z.number().int().min(0).default(1024 * 1024),
+  }),
   /** what the node keeps for itself: allocatable = capacity − reserved (kubelet's system-reserved) */
   reserved: section({
     cpuMillis: z.number().int().min(0).default(0),

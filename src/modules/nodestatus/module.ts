@@ -9,6 +9,7 @@
  * fact or condition, or a figure past its deadband — through the uplink's `reportHost`, which
  * also keeps the node's own Node object the MetaServer serves.
  */
+import type { NodeMetricsReport, PodUsage } from '../../contract/metrics.js';
 import type { NodeCondition, NodeHostReport, NodeUsage } from '../../contract/node-status.js';
 import { errorMessage } from '../../core/errors.js';
 import { stableStringify } from '../../lib/json.js';
@@ -17,7 +18,11 @@ import { nodeRuntime } from '../../store/node-runtime.js';
 import { findConditions, usageMoved, withTransitions } from './conditions.js';
 import { readFacts, readRuntime, type Facts, type RuntimeFacts } from './facts.js';
 import { nodeManifest, nodeStatus } from './node-object.js';
+import { metricsMoved, metricsReport } from './usage.js';
 import { busyCores, sampleDisk, sampleKernel, sampleThrottled, type CpuTimes } from './sampler.js';
+
+/** how long a period waits for edged's reading of its containers */
+const USAGE_TIMEOUT_MS = 10_000;
 
 export class NodeStatus implements NodeModule {
   readonly name = 'nodestatus';
@@ -34,6 +39,8 @@ export class NodeStatus implements NodeModule {
   private running?: Promise<void>;
   private last?: NodeHostReport;
   private unsubscribe?: () => void;
+  private usageSent?: NodeMetricsReport;
+  private usageAt?: number;
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
@@ -138,7 +145,29 @@ export class NodeStatus implements NodeModule {
     };
     metrics.count('node_status_samples_total', {});
     this.send(host, at);
+    if (cfg.metrics.enabled) await this.sendUsage(usage, at);
     return host;
+  }
+
+  /** The usage report for `kubectl top`: the node's figures and edged's reading of its pods, sent when one moved. */
+  private async sendUsage(usage: NodeUsage, at: Date): Promise<void> {
+    const { config, uplink } = this.ctx!.services;
+    const cfg = config.modules.nodestatus;
+    let pods: PodUsage[] = [];
+    if (config.modules.edged.enabled) {
+      try {
+        pods = await this.ctx!.bus.request('edged', { type: 'pod.usage' }, USAGE_TIMEOUT_MS);
+      } catch (e) {
+        this.ctx!.log.debug('pod usage unreadable; no usage report this period', { error: errorMessage(e) });
+        return;
+      }
+    }
+    const window = this.usageAt ? (at.getTime() - this.usageAt) / 1000 : cfg.periodSeconds;
+    this.usageAt = at.getTime();
+    const report = metricsReport(usage, pods, Math.min(3600, Math.max(0.1, window)), at);
+    if (!metricsMoved(this.usageSent, report, { cpuNanoCores: cfg.metrics.cpuMillicores * 1e6, memoryBytes: cfg.metrics.memoryBytes })) return;
+    uplink.reportMetrics(report);
+    this.usageSent = report;
   }
 
   /** Report the host when something changed: a fact, a condition, the runtime, or a figure past its deadband. */

@@ -31,6 +31,7 @@ import { Liveness } from './liveness.js';
 import { NodeSync } from './node-sync.js';
 import { NodeReports } from './reports.js';
 import { NodeRateLimiter } from './telemetry.js';
+import { NodeUsageStore } from './usage.js';
 
 const NODES = { group: '', resource: 'nodes' };
 
@@ -60,6 +61,8 @@ export class NodeLink {
   readonly ingress: NodeIngress;
   readonly lifecycle: NodeLifecycleController;
   readonly limiter: NodeRateLimiter;
+  /** the newest usage report per node (metrics.k8s.io) */
+  readonly usage = new NodeUsageStore();
   private readonly controller: ApiClient;
   private readonly clients = new Map<string, ApiClient>();
 
@@ -93,6 +96,7 @@ export class NodeLink {
       liveness: this.liveness,
       rpc: d.rpc,
       limiter: this.limiter,
+      usage: this.usage,
       telemetryKeep: d.nodes.telemetryKeep,
       log: d.log.child('ingress'),
       now: () => d.now().getTime(),
@@ -161,6 +165,7 @@ export class NodeLink {
     this.ingress.forget(node);
     this.liveness.forget(node);
     this.limiter.forget(node);
+    this.usage.forget(node);
     this.clients.delete(node);
     this.d.log.info('node deleted: its credentials are removed', { node });
     this.d.onNodeGone?.(node);

@@ -17,8 +17,10 @@ import {
   reportedTelemetrySchema,
   rpcResponseSchema,
   syncRequestSchema,
+  type ReportedState,
   type ReportedTelemetry,
 } from '../../contract/payloads.js';
+import { NODE_METRICS_KIND, nodeMetricsReportSchema } from '../../contract/metrics.js';
 import { oversize } from '../../contract/limits.js';
 import type { NodeChannel } from '../../contract/topics.js';
 import type { FieldIssue } from '../../core/errors.js';
@@ -32,6 +34,7 @@ import type { Liveness } from './liveness.js';
 import type { NodeSync } from './node-sync.js';
 import type { NodeReports } from './reports.js';
 import type { NodeRateLimiter } from './telemetry.js';
+import type { NodeUsageStore } from './usage.js';
 
 export interface IngressDeps {
   store: RelayStore;
@@ -40,6 +43,8 @@ export interface IngressDeps {
   liveness: Liveness;
   rpc: RpcRouter;
   limiter: NodeRateLimiter;
+  /** the newest usage report per node (kubectl top) */
+  usage: NodeUsageStore;
   /** telemetry rows kept per node */
   telemetryKeep: number;
   log: Logger;
@@ -125,6 +130,7 @@ export class NodeIngress {
           const st = nodeReportedStatusSchema.safeParse(m.status);
           if (!st.success) return void this.refuse(node, channel, toFieldIssues(st.error, 'status'));
         }
+        if (m.kind === NODE_METRICS_KIND) return void this.usage(node, channel, m);
         this.d.liveness.heard(node);
         return this.d.reports.state(node, m);
       }
@@ -147,6 +153,15 @@ export class NodeIngress {
       default:
         return undefined;
     }
+  }
+
+  /** A usage report (kubectl top): about the sender only, kept in memory; which pods it may speak for is decided when read. */
+  private usage(node: string, channel: NodeChannel, m: ReportedState): void {
+    if (m.namespace !== '' || m.name !== node) return this.refuse(node, channel, [{ path: 'name', reason: `a usage report names its sender (namespace "", name "${node}")` }]);
+    const r = nodeMetricsReportSchema.safeParse(m.status);
+    if (!r.success) return this.refuse(node, channel, toFieldIssues(r.error, 'status'));
+    this.d.liveness.heard(node);
+    this.d.usage.record(node, r.data);
   }
 
   private sample(node: string, m: ReportedTelemetry): void {

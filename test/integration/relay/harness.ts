@@ -343,6 +343,8 @@ export interface NodeOptions {
   edgedConfig?: Record<string, unknown>;
   devicetwin?: boolean;
   flushBatch?: number;
+  /** extra keys of modules.nodestatus (e.g. periodSeconds) */
+  nodestatus?: Record<string, unknown>;
   /** modules.mesh (docs/mesh.md); absent: off */
   mesh?: Record<string, unknown>;
 }
@@ -366,6 +368,7 @@ export class NodeProc {
           eventbus: { enabled: false },
           edged: { enabled: o.edged ?? false, staticPodPath: '', ...o.edgedConfig },
           devicetwin: { enabled: o.devicetwin ?? true },
+          ...(o.nodestatus ? { nodestatus: o.nodestatus } : {}),
           ...(o.mesh ? { mesh: o.mesh } : {}),
           edgehub: {
             heartbeatSeconds: 1,

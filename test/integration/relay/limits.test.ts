@@ -162,3 +162,22 @@ test('HTTP: a declared 100 MB body is refused before it is read (413); a body ne
   assert.equal((await fetch(`${relay.api}/healthz`)).status, 200);
   assert.deepEqual(relay.proc!.lines.filter((l) => l.includes('"level":"error"')), []);
 });
+
+test('HTTP: a body that is JSON but not an object is refused with a 400 Status on /edge/v1 (not a 500); POST …/log is 405', async (t) => {
+  // found by the HTTP fuzzer (fuzz-http.test.ts): `null` to /edge/v1/tokens read a field of null
+  const { relay } = await plainRelay(t);
+  for (const path of ['/edge/v1/tokens', '/edge/v1/join']) {
+    for (const body of ['null', '[]', '"x"', '7']) {
+      const r = await raw(relay.api, 'POST', path, { 'content-type': 'application/json', 'content-length': body.length }, body);
+      assert.equal(r.status, 400, `${path} ${body}: ${r.body}`);
+      const s = JSON.parse(r.body) as { kind: string; code: number; message: string };
+      assert.deepEqual([s.kind, s.code], ['Status', 400]);
+      assert.match(s.message, /must be a JSON object/);
+    }
+  }
+  // a stream subresource answers its one verb: POST …/log is 405 (it went to the node: 503 when offline)
+  const log = await raw(relay.api, 'POST', '/api/v1/namespaces/default/pods/p/log', { 'content-type': 'application/json', 'content-length': 2 }, '{}');
+  assert.equal(log.status, 405, log.body);
+  assert.equal((JSON.parse(log.body) as { reason: string }).reason, 'MethodNotAllowed');
+  assert.deepEqual(relay.proc!.lines.filter((l) => l.includes('"level":"error"')), []);
+});

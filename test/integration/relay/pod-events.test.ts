@@ -99,6 +99,10 @@ test('kubectl describe pod shows the node\'s BackOff for a crash loop (one Event
   assert.deepEqual([b.type, b.involvedObject.fieldPath, b.involvedObject.uid, b.source.component, b.source.host], ['Warning', 'spec.containers{main}', uid, 'kubelet', name]);
   const status = relay.kubectl(['get', 'pod', 'crasher', '-o', 'jsonpath={.status.containerStatuses[0].restartCount}']).out;
   assert.ok(Number(status) >= 1, `restarted (${status})`);
+  // the crashed instance's output, by container, as kubectl logs --previous shows it
+  const previous = relay.kubectl(['logs', 'crasher', '-c', 'main', '--previous']);
+  assert.equal(previous.code, 0, previous.err);
+  assert.equal(previous.out, 'bye\n');
 
   // a failing liveness probe: Unhealthy with the probe's output, then Killing, then the restart
   const unlive = await waitFor('Unhealthy and Killing in describe', () => {

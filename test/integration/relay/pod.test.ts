@@ -49,6 +49,9 @@ test('a pod through kubectl: Running on the node, logs, Scheduled/Pulled/Created
   const applied = relay.apply(podYaml('ticker', name, image, 3));
   assert.equal(applied.code, 0, applied.err);
   assert.match(applied.out, /pod\/ticker created/);
+  const ready = relay.kubectl(['wait', '--for=condition=Ready', 'pod/ticker', '--timeout=120s']);
+  assert.equal(ready.code, 0, ready.err);
+  assert.equal(ready.out, 'pod/ticker condition met\n');
   const row = await waitFor('pod Running in kubectl get pods -o wide', () => {
     const r = relay.kubectl(['get', 'pods', '-o', 'wide']);
     return /^ticker\s+1\/1\s+Running\s+0\s+\S+\s+\S+\s+podnode-\S+\s+<none>\s+<none>$/m.test(r.out) ? r.out : undefined;

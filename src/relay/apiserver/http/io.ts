@@ -70,8 +70,13 @@ async function decodeValue(req: IncomingMessage, opts: { allowEmpty?: boolean })
   }
 }
 
+/**
+ * `299 - "text"` per warning. A header value carries printable ASCII only (node refuses anything
+ * else, and so would the request's answer: a 500): what a client sent back to it — an unknown
+ * field named with a control character or invalid UTF-8 — is shown as `?` (issue 18, found by the fuzzer).
+ */
 function warningHeader(warnings: readonly string[]): string[] {
-  return warnings.map((w) => `299 - ${JSON.stringify(w.replace(/[\r\n]/g, ' '))}`);
+  return warnings.map((w) => `299 - ${JSON.stringify(w.replace(/[\r\n]/g, ' ').replace(/[^\x20-\x7e]/g, '?'))}`);
 }
 
 export function send(res: ServerResponse, code: number, body: unknown, opts: { contentType?: string; warnings?: readonly string[]; yaml?: boolean; headers?: Record<string, string> } = {}): void {
