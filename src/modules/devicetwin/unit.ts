@@ -12,11 +12,11 @@ import { untilBoundary } from '../../lib/cycle.js';
 import { PropertyFilter, type Report, type Sample } from './filter.js';
 import type { DataPoint, DeviceRef } from './messages.js';
 import { DriverRunner } from './runner.js';
-import { applyPatch, computeDelta, syncWithSpec, type DeviceState, type TwinDoc, type TwinDocument, type TwinPatch } from './twin.js';
+import { applyPatch, computeDelta, syncWithSpec, withState, type DeviceState, type TwinDoc, type TwinDocument, type TwinPatch } from './twin.js';
 
 export interface Sink {
   /** persist the document (status), send it upstream, publish the change; rejects when it could not be stored */
-  commit(unit: DeviceUnit, document: TwinDocument): Promise<void>;
+  commit(unit: DeviceUnit, document: TwinDocument, eventId?: string): Promise<void>;
   /** a reported sample: local consumers, and upstream telemetry when reportToCloud */
   reported(unit: DeviceUnit, property: string, point: DataPoint, report: Report): void;
   /** the device went online, offline or unhealthy: an event upstream (a Kubernetes Event at the relay) */
@@ -169,7 +169,7 @@ export class DeviceUnit {
   }
 
   /** An edge update (mapper twin/update, twin.set). Validated, committed, then written to hardware. */
-  async update(patch: TwinPatch, source: 'edge' | 'cloud'): Promise<TwinDocument> {
+  async update(patch: TwinPatch, source: 'edge' | 'cloud', eventId?: string): Promise<TwinDocument> {
     const desired: Record<string, string> = {};
     const issues: FieldIssue[] = [];
     let added = 0;
@@ -200,7 +200,7 @@ export class DeviceUnit {
     const { doc, document } = applyPatch(prev, patch, source, this.o.now());
     this.doc = doc;
     try {
-      await this.o.sink.commit(this, document);
+      await this.o.sink.commit(this, document, eventId);
     } catch (e) {
       if (this.doc === doc) this.doc = prev; // not stored: not applied
       throw e;
@@ -216,8 +216,9 @@ export class DeviceUnit {
   }
 
   /** A state reported by an external mapper. */
-  async setState(state: DeviceState): Promise<void> {
-    const doc = { ...this.doc, state };
+  /** A mapper's report; `text` is its spelling (kept: KubeEdge answers with it). */
+  async setState(state: DeviceState, text?: string): Promise<void> {
+    const doc = withState(this.doc, state, text);
     if (state === 'online' || state === 'ok') doc.lastOnlineTime = new Date(this.o.now()).toISOString();
     if (this.doc.state !== state) this.o.sink.stateChanged(this, state, 'reported by its mapper');
     this.doc = doc;
@@ -302,7 +303,7 @@ export class DeviceUnit {
 
   private onHealthy(): void {
     if (this.doc.state !== 'online') this.o.sink.stateChanged(this, 'online', 'its driver answers');
-    const doc = { ...this.doc, state: 'online' as DeviceState, consecutiveErrors: 0, lastOnlineTime: new Date(this.o.now()).toISOString() };
+    const doc = { ...withState(this.doc, 'online'), consecutiveErrors: 0, lastOnlineTime: new Date(this.o.now()).toISOString() };
     this.doc = doc;
     for (const f of this.filters.values()) f.reset();
     this.writeRetry.clear();
@@ -323,8 +324,7 @@ export class DeviceUnit {
       this.o.sink.stateChanged(this, state, err.message);
     }
     this.doc = {
-      ...this.doc,
-      state,
+      ...withState(this.doc, state),
       errorCount: this.doc.errorCount + 1,
       consecutiveErrors: this.doc.consecutiveErrors + 1,
       lastError: err.message,

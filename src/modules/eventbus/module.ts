@@ -119,7 +119,7 @@ export class EventBus implements NodeModule {
       ev = eventId(m);
       if (t.kind === 'twin/update') {
         const patch = parseTwinUpdate(m);
-        const r = await ctx.bus.request(TWIN, { type: 'twin.update', device: t.device, patch });
+        const r = await ctx.bus.request(TWIN, { type: 'twin.update', device: t.device, patch, ...(ev ? { eventId: ev } : {}) });
         const body: TwinResultMessage = { ...this.base(ev), twin: twinMap(r.twins, false) };
         this.send(resultTopic, body);
       } else if (t.kind === 'twin/get') {
@@ -161,7 +161,8 @@ export class EventBus implements NodeModule {
   }
 
   private onTwinChanged(m: Extract<NodeMessage, { type: 'twin.changed' }>): void {
-    const doc: TwinDocumentMessage = { ...this.base(randomUUID()), twin: {} };
+    // the document of a mapper's update carries that update's event_id (KubeEdge); the delta a new one
+    const doc: TwinDocumentMessage = { ...this.base(m.eventId || randomUUID()), twin: {} };
     for (const [k, v] of Object.entries(m.document)) {
       doc.twin[k] = { last: v.last ? toMsgTwin(v.last, true) : null, current: v.current ? toMsgTwin(v.current, true) : null };
     }
