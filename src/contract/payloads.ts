@@ -147,6 +147,12 @@ export const desiredDocumentSchema = z
     /** every kind the relay syncs; kinds absent from `items` are emptied on the node */
     kinds: z.array(kind),
     items: z.array(desiredItemSchema),
+    /**
+     * The labels of this node's Node object as the relay has it (`kubectl label node` included):
+     * the node judges pods' nodeSelector and required node affinity against them, as a kubelet
+     * judges them against its Node. Absent from an older relay: the node's own labels only.
+     */
+    labels: z.record(z.string().min(1).max(317), z.string().max(63)).refine((r) => Object.keys(r).length <= 256, 'at most 256 labels').optional(),
     timestamp: ms,
   })
   .superRefine(

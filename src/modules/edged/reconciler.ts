@@ -12,6 +12,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { stableStringify } from '../../lib/json.js';
 import type { NodeStore } from '../../store/store.js';
+import { relayNodeLabels } from '../../store/meta.js';
 import { desiredPods, keepRunningSandboxes, type Lookups, type SandboxSettings } from './desired.js';
 import type { NodeInfo } from './downward.js';
 import type { ContainerEngine } from './engine.js';
@@ -138,8 +139,13 @@ export class Reconciler {
     };
   }
 
+  /** The node as pods see it: its own labels, and over them its Node's labels as the relay sent them (kubectl label node). */
+  private node(): NodeInfo {
+    return { ...this.d.node, labels: { ...this.d.node.labels, ...relayNodeLabels(this.d.store.meta) } };
+  }
+
   async pass(): Promise<PassResult> {
-    const wanted = desiredPods(this.d.store.resources, this.d.lookups, this.d.sandbox, this.d.node);
+    const wanted = desiredPods(this.d.store.resources, this.d.lookups, this.d.sandbox, this.node());
     const obs = await this.observe(wanted);
     const desired = keepRunningSandboxes(wanted, obs.containers);
     for (const c of obs.containers) if (c.role !== 'sandbox') this.seen(c.podUid, c.container, c.restarts);
@@ -219,7 +225,7 @@ export class Reconciler {
     const first = this.open;
     this.open = false;
     if (first) this.outage = { from: this.d.now() };
-    const desired = desiredPods(this.d.store.resources, this.d.lookups, this.d.sandbox, this.d.node);
+    const desired = desiredPods(this.d.store.resources, this.d.lookups, this.d.sandbox, this.node());
     for (const d of desired) {
       if (d.pod) await this.publish(d, engineDownStatus(this.last.get(`${d.namespace}/${d.name}`), d, message));
     }

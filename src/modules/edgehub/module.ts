@@ -27,6 +27,7 @@ import { toFieldIssues } from '../../lib/schema.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import type { NodeHubStatus } from '../../store/uplink.js';
+import { setRelayNodeLabels } from '../../store/meta.js';
 import { AppLink } from './app.js';
 import { decideDesired } from './desired.js';
 import type { HubStatus } from './messages.js';
@@ -228,6 +229,8 @@ export class EdgeHub implements NodeModule {
       return;
     }
     const doc = d.doc;
+    // the Node's labels first: the pass the objects trigger judges node affinity against them
+    if (doc.labels) setRelayNodeLabels(store.meta, doc.labels);
     const kinds = [...new Set([...doc.kinds, ...store.resources.kinds()])];
     const r = await ctx.bus.request(
       'metamanager',

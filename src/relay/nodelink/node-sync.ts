@@ -1,7 +1,8 @@
 /**
  * The node sync, derived from the API's objects: a level-triggered controller over informers of
  * Pods, ConfigMaps, Secrets, Devices, DeviceModels, Services, EndpointSlices and Nodes that keeps, for every Node, the
- * desired document computed by desired.ts, and publishes it (retained, whole) when it changed —
+ * desired document computed by desired.ts (with the Node's labels, which the node admits pods
+ * against), and publishes it (retained, whole) when it changed —
  * and on start, on the node's `sync`, and after a broker reconnect, changed or not.
  *
  * Versions: a document's version is the object store's global revision of the change that
@@ -187,7 +188,8 @@ export class NodeSync {
     if (!this.started) return;
     const forced = this.force.delete(node);
     const prev = this.docs.get(node);
-    if (!this.inf('nodes').get(`/${node}`)) {
+    const nodeObj = this.inf('nodes').get(`/${node}`);
+    if (!nodeObj) {
       // a deleted Node: its retained document goes too
       if (prev) {
         this.docs.delete(node);
@@ -206,7 +208,8 @@ export class NodeSync {
       endpointSlices: this.inf('endpointslices').list(),
     });
     this.counters.computed++;
-    const hash = stableStringify(items);
+    const labels = nodeObj.metadata.labels ?? {};
+    const hash = stableStringify({ items, labels });
     let version: number;
     if (!prev) version = await this.d.revision();
     else if (prev.hash !== hash) version = Math.max(await this.d.revision(), prev.version + 1);
@@ -214,7 +217,7 @@ export class NodeSync {
     else return;
     const cur: Published = { version, hash, items };
     this.docs.set(node, cur);
-    const doc: DesiredDocument = { node, epoch: this.epochValue, version, kinds: [...DOCUMENT_KINDS], items, timestamp: this.d.now().getTime() };
+    const doc: DesiredDocument = { node, epoch: this.epochValue, version, kinds: [...DOCUMENT_KINDS], items, labels, timestamp: this.d.now().getTime() };
     this.counters.published++;
     await this.d.publish(node, doc);
     if (!prev || prev.hash !== hash) this.d.log.debug('desired document published', { node, version, items: items.length });

@@ -103,6 +103,26 @@ test('a pod that arrives bound to a node gets a Scheduled event (once), as the s
   assert.equal((await f.admin.list(EVENT, 'default')).items.length, 1, 'not again after a restart');
 });
 
+test("a node's document carries its Node's labels; `kubectl label node` republishes it (the node judges node affinity against them)", async (t) => {
+  const f = await linkFixture(t);
+  await f.join('n1');
+  await f.link.idle();
+  const d0 = f.transport.last('n1')!;
+  assert.equal(d0.labels?.['kubernetes.io/hostname'], 'n1');
+  assert.equal(d0.labels?.mapper, undefined);
+  await f.admin.patch(NODE, undefined, 'n1', 'merge', { metadata: { labels: { mapper: 'modbus' } } });
+  await f.link.idle();
+  const d1 = f.transport.last('n1')!;
+  assert.ok(d1.version > d0.version, 'a label change is a new document');
+  assert.equal(d1.labels?.mapper, 'modbus');
+  assert.deepEqual(d1.items, d0.items);
+  // a status write (heartbeats) changes nothing
+  const n = f.transport.docs('n1').length;
+  await f.link.nodeClient('n1').patch(NODE, undefined, 'n1', 'merge', { status: { conditions: [{ type: 'Ready', status: 'True' }] } }, { subresource: 'status' });
+  await f.link.idle();
+  assert.equal(f.transport.docs('n1').length, n);
+});
+
 test('every node gets every Service and EndpointSlice (the mesh); a change reaches all of them, a deletion leaves all', async (t) => {
   const f = await linkFixture(t);
   await f.join('n1');
