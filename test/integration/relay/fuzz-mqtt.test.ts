@@ -61,7 +61,7 @@ function valid(channel: NodeChannel, node: string, pod: string, now: number, r: 
     case 'reported/state':
       return r.chance(0.3)
         ? { ...up, kind: 'Node', namespace: '', name: node, status: { appliedVersion: 1, epoch: 'e', agentVersion: '1', bootId: 'b', arch: 'x64', platform: 'linux', outbox: { rows: 0, dropped: 0 }, conditions: [{ type: 'MemoryPressure', status: 'False', reason: 'Fine', lastTransitionTime: '2026-01-01T00:00:00Z' }] } }
-        : { ...up, kind: 'Pod', name: pod, status: { phase: 'Running', podIP: '10.0.0.1', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'c', ready: true, restartCount: 0, image: 'busybox', state: { running: { startedAt: '2026-01-01T00:00:00Z' } } }] } };
+        : { ...up, kind: 'Pod', name: pod, status: { phase: 'Running', podIP: '10.0.0.1', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'c', ready: true, restartCount: 0, image: 'busybox', imageID: 'docker://sha256:0123', state: { running: { startedAt: '2026-01-01T00:00:00Z' } } }] } };
     case 'reported/telemetry':
       return r.chance(0.5)
         ? { ...up, kind: 'Device', name: 'dev', event: 'twin.reported', data: { property: 't', value: '21' }, seq: 1 + r.int(1e6), stream: 's' }
@@ -121,7 +121,16 @@ function drawCase(r: Rng, names: Names, now: number): Case {
   let payload: Buffer;
   let what: string;
   const k = r.int(10);
-  if (channel === 'stream/up' || k === 0) {
+  // a report about another node's object (its Node, its Pod): valid in every other way
+  const foreign = (channel === 'reported/state' || channel === 'reported/telemetry') && r.chance(0.2);
+  if (foreign) {
+    const b = base as Record<string, Json>;
+    b.name = b.kind === 'Node' ? names.other : names.otherPod;
+  }
+  if (foreign && k < 5) {
+    payload = Buffer.from(JSON.stringify(base));
+    what = "about another node's object";
+  } else if (channel === 'stream/up' || k === 0) {
     payload = r.bytes(r.int(r.chance(0.05) ? 70_000 : 200));
     what = 'raw junk';
   } else if (k <= 2) {
