@@ -4,7 +4,7 @@
  *   1. flags: --server, --token, --ca-file
  *   2. --kubeconfig FILE (with --context): kubectl's own file (src/ctl/kubeconfig.ts)
  *   3. the environment: EDGECTL_SERVER, EDGECTL_TOKEN, EDGECTL_CA_FILE
- *   4. an edgectl config file named by --config or EDGECTL_CONFIG
+ *   4. an edgectl config file named by --config (which must exist) or EDGECTL_CONFIG (if present)
  *   5. $KUBECONFIG (as kubectl reads it)
  *   6. the default edgectl config file if present (the demo's .edgecore/edgectl.yaml — in the
  *      current directory, or in the checkout whose dist/edgectl.js runs — or ~/.edgectl/config.yaml)
@@ -82,8 +82,8 @@ export function resolveSettings(i: SettingsInput): CtlSettings {
     { server: i.server, token: i.token, ca: i.caFile !== undefined ? { file: i.caFile } : undefined, source: 'flags' },
     i.kubeconfig ? fromKubeconfig(kube.files) : undefined,
     { server: i.env.EDGECTL_SERVER, token: i.env.EDGECTL_TOKEN, ca: i.env.EDGECTL_CA_FILE !== undefined ? { file: i.env.EDGECTL_CA_FILE } : undefined, source: 'environment' },
-    // an explicit file must exist; the default one is optional
-    explicitFile ? fromFile(explicitFile) : undefined,
+    // --config must exist; EDGECTL_CONFIG and the default file are optional (as before the kubeconfig)
+    i.configFile ? fromFile(i.configFile) : explicitFile && existsSync(explicitFile) ? fromFile(explicitFile) : undefined,
     !i.kubeconfig && kube.explicit ? fromKubeconfig(kube.files) : undefined,
     !explicitFile && existsSync(defaultFile) ? fromFile(defaultFile) : undefined,
     !i.kubeconfig && !kube.explicit ? fromKubeconfig(kube.files) : undefined,

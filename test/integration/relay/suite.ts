@@ -46,6 +46,8 @@ export function syncSuite(mode: Mode): void {
     assert.deepEqual(n2.resources('Device'), []);
 
     await waitFor('device online', () => w.relay.getJson<{ status?: DeviceStatus }>('device', 'thermo-1')?.status?.state === 'online');
+    // the node's devicetwin event, in kubectl describe (the generic describer lists a custom resource's events)
+    await waitFor('DeviceOnline in kubectl describe device', () => /^\s+Normal\s+DeviceOnline\s+\S+( \(x\d+ over \S+\))?\s+devicetwin\s+Device thermo-1 is online/m.test(w.relay.kubectl(['describe', 'device', 'thermo-1']).out));
     const nodes = await waitFor('n1 Ready in kubectl get nodes', () => {
       const r = w.relay.kubectl(['get', 'nodes']);
       return /^n1\s+Ready\s+edge\s+/m.test(r.out) ? r.out : undefined;

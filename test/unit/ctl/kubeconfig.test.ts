@@ -64,6 +64,7 @@ test('where a kubeconfig stands: flags, --kubeconfig, EDGECTL_*, edgectl --confi
   assert.deepEqual([viaEnv.server, viaEnv.token, viaEnv.caPem, viaEnv.namespace], ['https://envkube', 'envkube', PEM, 'ens'], '$KUBECONFIG before the default edgectl file');
   writeFileSync(join(home, 'ctl.yaml'), 'server: https://edgectl-explicit\ntoken: x\n');
   assert.equal(resolveSettings({ ...base, configFile: join(home, 'ctl.yaml'), env: { KUBECONFIG: envKube } }).server, 'https://edgectl-explicit', '--config before $KUBECONFIG');
+  assert.equal(resolveSettings({ ...base, env: { KUBECONFIG: envKube, EDGECTL_CONFIG: join(home, 'absent.yaml') } }).server, 'https://envkube', 'EDGECTL_CONFIG naming no file is no error (nor is the default file then read)');
   assert.equal(resolveSettings({ ...base, env: { KUBECONFIG: envKube, EDGECTL_SERVER: 'https://env' } }).server, 'https://env', 'EDGECTL_SERVER before $KUBECONFIG');
   const flag = resolveSettings({ ...base, kubeconfig: flagKube, env: { KUBECONFIG: envKube, EDGECTL_SERVER: 'https://env' } });
   assert.deepEqual([flag.server, flag.token], ['https://flagkube', 'flagkube'], '--kubeconfig before EDGECTL_*');
