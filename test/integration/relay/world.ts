@@ -28,12 +28,13 @@ export interface World {
   brokerUrl(join: { brokerUrl: string }): string;
 }
 
-export async function world(t: TestContext, mode: Mode, nodes: Record<string, unknown> = {}): Promise<World | undefined> {
+/** `extra`: relay config sections merged over the test defaults (e.g. `appchannel`). */
+export async function world(t: TestContext, mode: Mode, nodes: Record<string, unknown> = {}, extra: Record<string, Record<string, unknown>> = {}): Promise<World | undefined> {
   if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return undefined;
   const dir = tmpDir(t, 'edgecore-relay-');
   const ports = await relayPorts();
   if (mode === 'embedded') {
-    const relay = new RelayProc({ dir, ports, nodes });
+    const relay = new RelayProc({ dir, ports, nodes, extra });
     t.after(() => relay.stop('SIGKILL'));
     await relay.start();
     return { mode, dir, relay, reload: async () => undefined, brokerUrl: (j) => j.brokerUrl, down: () => relay.stop(), up: () => relay.start() };
@@ -72,7 +73,7 @@ export async function world(t: TestContext, mode: Mode, nodes: Record<string, un
     ].join('\n'),
   );
   const url = `mqtts://127.0.0.1:${port}`;
-  const relay = new RelayProc({ dir, ports, nodes, external: { url, password: 'relay-secret', passwordFile, aclFile, certFile, keyFile } });
+  const relay = new RelayProc({ dir, ports, nodes, extra, external: { url, password: 'relay-secret', passwordFile, aclFile, certFile, keyFile } });
   t.after(() => relay.stop('SIGKILL'));
   await relay.start(); // writes the password, ACL, certificate and key files
   let mosq: Proc | undefined;
