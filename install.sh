@@ -150,9 +150,9 @@ svc_stop() {
   if [ "$NO_SYSTEMD" = 1 ]; then
     local pid i
     pid=$(svc_pid)
-    if pid_alive "$pid"; then # like the unit: SIGTERM, TimeoutStopSec=150, then SIGKILL
+    if pid_alive "$pid"; then # like the unit: SIGTERM, TimeoutStopSec=200, then SIGKILL
       kill -TERM "$pid" 2>/dev/null || true
-      for ((i = 0; i < 150; i++)); do pid_alive "$pid" || break; sleep 1; done
+      for ((i = 0; i < 200; i++)); do pid_alive "$pid" || break; sleep 1; done
       pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
     fi
     rm -f "$PIDFILE"
