@@ -7,14 +7,9 @@
  * completes there with no duplicate pod or container. Each pod's Scheduled event is recorded once.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { ensureTestImage, needDocker } from '../../../helpers/docker.js';
-import { needService } from '../../../helpers/service.js';
-import { tmpDir } from '../../../helpers/tmp.js';
-import { haveKubectl, NodeProc, nodeReady, RelayProc, relayPorts, waitFor } from '../harness.js';
-
-const IMAGE_2 = 'edgecore-test/busybox:2';
+import { nodeReady, waitFor } from '../harness.js';
+import { realFleet } from './real-fleet.js';
 
 const deployment = (image: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -42,34 +37,9 @@ interface PodView {
 }
 
 test('real nodes: a Deployment of 3 over 3 edgecore processes, rolled with maxUnavailable 1; a node stopped mid-rollout is waited for by name, keeps its pod, and completes on its return without duplicates', async (t) => {
-  const docker = await needDocker(t);
-  if (!docker || !(await needService(t, 'kubectl 1.32', haveKubectl))) return;
-  const image1 = await ensureTestImage(docker);
-  const image2 = await ensureTestImage(docker, IMAGE_2);
-  const dir = tmpDir(t, 'edgecore-workloads-nodes-');
-  const relay = new RelayProc({ dir, ports: await relayPorts() });
-  t.after(() => relay.stop('SIGKILL'));
-  await relay.start();
-  const id = randomBytes(3).toString('hex');
-  const names = ['a', 'b', 'c'].map((s) => `wl-${id}-${s}`);
-  const nodes = new Map<string, NodeProc>();
-  for (const name of names) {
-    const node = new NodeProc({ dir, name, join: await relay.join(name), edged: true, devicetwin: false });
-    nodes.set(name, node);
-    t.after(async () => {
-      await node.stop('SIGKILL');
-      const left = await docker.listContainers({ all: true, filters: { label: [`io.edgecore.node=${name}`] } });
-      await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-    });
-    await node.start();
-  }
-  for (const name of names) await waitFor(`${name} Ready`, () => nodeReady(relay, name) === 'True', 60_000, 300);
-
-  const k = (args: string[]): string => {
-    const r = relay.kubectl(args);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}\n${r.out}\n${r.err}`);
-    return r.out;
-  };
+  const f = await realFleet(t, 'wl', ['a', 'b', 'c']);
+  if (!f) return;
+  const { relay, names, nodes, image1, image2, k } = f;
   const pods = (): PodView[] =>
     (JSON.parse(k(['get', 'pods', '-l', 'app=web', '-o', 'json'])) as { items: { metadata: { name: string; deletionTimestamp?: string }; spec: { nodeName?: string; containers: { image: string }[] } }[] }).items.map((p) => ({
       name: p.metadata.name,
@@ -78,8 +48,7 @@ test('real nodes: a Deployment of 3 over 3 edgecore processes, rolled with maxUn
       deleting: !!p.metadata.deletionTimestamp,
     }));
   /** the pod containers Docker runs on a node (sandboxes aside), by image */
-  const containers = async (node: string): Promise<string[]> =>
-    (await docker.listContainers({ filters: { label: [`io.edgecore.node=${node}`] } })).filter((c) => !c.Names.some((n) => n.includes('_sandbox_'))).map((c) => c.Image).sort();
+  const containers = async (node: string): Promise<string[]> => (await f.containers(node)).map((c) => c.slice(c.indexOf('=') + 1)).sort();
 
   const applied = relay.apply(deployment(image1));
   assert.equal(applied.code, 0, applied.err);
