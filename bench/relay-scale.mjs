@@ -1,30 +1,59 @@
 #!/usr/bin/env node
 /**
- * Relay scale bench: one `edgerelay` process (embedded aedes broker, SQLite) and N simulated
- * nodes — lightweight MQTT clients in this process speaking the contract (persistent session,
- * retained presence + Will, subscribe desired + rpc, sync on connect, heartbeats).
+ * Relay scale bench: one `edgerelay` process (embedded broker by default, SQLite) and N simulated
+ * nodes that behave like edgehub on the wire (bench/relay-sim.mjs: 10 s connect timeout, jittered
+ * 1 s → 60 s retries, persistent sessions, Will naming the attempt, heartbeats), spread over several
+ * simulator processes, each with its own source address 127.0.0.x (past the per-process file
+ * limit and the ~28k ephemeral ports per source/destination pair).
  *
- * Prints JSON: relay RSS idle (baseline) and with N nodes → bytes per node and an extrapolation;
- * time to fan one fleet-wide change out to all nodes (vs. one node-bound change to one node);
- * a reconnect storm of all nodes; idle uplink bytes per node per minute.
+ * Phases, each ending when EVERY node holds exactly the desired version the relay's store has for
+ * it (epoch + version, read from the store, not "newer than before"):
+ *   connect   all nodes start at once
+ *   fanout    one node-bound change (baseline) then one fleet-wide change
+ *   storm     every node's connection drops at once; each retries on its own schedule; a node is
+ *             back when it received a document after reconnecting
+ *   restart   the relay is killed (SIGKILL) and started again: same, from a cold broker
+ * Throughout: relay RSS (sampled, and VmHWM), /healthz every second, nodes kicked off an
+ * established connection, refused connects; whether the relay died (and its last stderr).
  *
- *   node bench/relay-scale.mjs            (NODES=5000 by default: ≈ 25 s here; 10000 ≈ 45 s)
+ *   node bench/relay-scale.mjs                     NODES=5000 by default
+ *   NODES=19800 node bench/relay-scale.mjs         ~20k: 4 simulator processes
+ *   PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='nodes: {...}'
+ *   BROKER_EXTRA='maxConnecting: 0'                more keys in the broker section
+ *   TLS=1 node bench/relay-scale.mjs               the relay's defaults: HTTPS API, MQTT over TLS with its
+ *                                                  own CA (the simulators verify it, as nodes do);
+ *                                                  otherwise plain listeners, explicitly
+  *
+ * NOT YET PORTED to the node link (branch nodelink): documents are now computed from the Kubernetes
+ * API and versioned by the object store's revision, so the `node_versions` table this bench reads
+ * as its oracle and the `/edge/v1/apply` route its fan-out phase uses are gone. To port: seed a
+ * pod per node through /api/v1 (a ConfigMap then reaches only nodes whose pods read it), and take
+ * each node's expected (epoch, version) from its retained desired document.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import mqtt from 'mqtt';
-import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { RELAY_NODE_FLAGS as RELAY_LAUNCHER_FLAGS } from '../scripts/build/artifact.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.NODES ?? 5000);
-const HEARTBEAT_S = 30;
+const WORKERS = Number(process.env.WORKERS ?? Math.max(1, Math.ceil(N / 5000)));
+const PHASES = (process.env.PHASES ?? 'connect,fanout,storm,restart').split(',');
+const PHASE_TIMEOUT_MS = Number(process.env.PHASE_TIMEOUT_S ?? 240) * 1000;
+const UPLINK_SECONDS = Number(process.env.UPLINK_SECONDS ?? 0);
+const HEARTBEAT_QOS = Number(process.env.HEARTBEAT_QOS ?? 0);
+const TLS = process.env.TLS === '1';
+const BROKER_EXTRA = process.env.BROKER_EXTRA ? `, ${process.env.BROKER_EXTRA}` : '';
+// the relay runs with the flags its launcher gives it (scripts/build/artifact.mjs) unless RELAY_NODE_FLAGS says otherwise ("" = V8's defaults)
+const RELAY_NODE_FLAGS = process.env.RELAY_NODE_FLAGS !== undefined ? process.env.RELAY_NODE_FLAGS.split(' ').filter(Boolean) : RELAY_LAUNCHER_FLAGS;
 const ADMIN = 'bench-admin';
-const T = 'edgecore/v1/nodes';
+const PASSWORD = 'bench-password';
 
 if (!existsSync(join(root, 'dist/edgerelay.js'))) execFileSync(process.execPath, [join(root, 'build.mjs')], { stdio: 'inherit' });
 
@@ -36,193 +65,358 @@ const freePort = () =>
       s.close(() => res(p));
     });
   });
-const progress = (m) => process.env.QUIET ? undefined : process.stderr.write(`[relay-scale] ${m}\n`);
+const progress = (m) => (process.env.QUIET ? undefined : process.stderr.write(`[relay-scale ${new Date().toISOString().slice(11, 19)}] ${m}\n`));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+const procStatus = (pid, field) => {
+  try {
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  } catch {
+    return NaN;
+  }
+};
+const mib = (kib) => +(kib / 1024).toFixed(1);
+/** CPU seconds (user + system) a process used so far */
+const cpuSeconds = (pid) => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'edgecore-bench-relay-'));
 const [api, mq, ws] = [await freePort(), await freePort(), await freePort()];
 writeFileSync(
   join(dir, 'relay.yaml'),
-  `dataDir: ${dir}/data\nlog: { level: warn }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN} }\nbroker: { host: 127.0.0.1, port: ${mq}, ws: { port: ${ws} } }\n`,
+  TLS
+    ? `dataDir: ${dir}/data\nlog: { level: info, format: json }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN} }\nbroker: { host: 0.0.0.0, tls: { port: ${mq} }, ws: { port: ${ws} }${BROKER_EXTRA} }\n${process.env.RELAY_YAML_EXTRA ?? ''}\n`
+    : // plain listeners, explicitly (the relay's default is TLS)
+      `dataDir: ${dir}/data\nlog: { level: info, format: json }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN}, tls: { enabled: false } }\nbroker: { host: 0.0.0.0, port: ${mq}, plaintext: true, tls: { enabled: false }, ws: { port: ${ws} }${BROKER_EXTRA} }\n${process.env.RELAY_YAML_EXTRA ?? ''}\n`,
 );
+const base = `${TLS ? 'https' : 'http'}://127.0.0.1:${api}`;
+const caFile = join(dir, 'data', 'pki', 'ca.crt');
+/** Node's fetch takes no CA: one request over node:https (or fetch for plain HTTP) */
+const request = (method, path, body, headers = {}, timeoutMs = 30_000) =>
+  TLS
+    ? new Promise((resolve, reject) => {
+        const req = httpsRequest(base + path, { method, headers, ca: readFileSync(caFile), agent: false, timeout: timeoutMs }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ ok: res.statusCode < 300, status: res.statusCode, text }));
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end(body);
+      })
+    : fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) }).then(async (r) => ({ ok: r.ok, status: r.status, text: await r.text() }));
+const relayLog = join(dir, 'relay.stderr');
+const stderrTail = () => {
+  try {
+    return readFileSync(relayLog, 'utf8').split('\n').filter((l) => !l.includes('"broker stats"')).slice(-25).join('\n');
+  } catch {
+    return '';
+  }
+};
+/** the relay's latest 'broker stats' log record (embedded broker: cap, refusals, takeovers, bus queue) */
+const brokerStats = () => {
+  try {
+    const lines = readFileSync(relayLog, 'utf8').split('\n').filter((l) => l.includes('"broker stats"'));
+    if (!lines.length) return undefined;
+    const { time, level, msg, name, ...rest } = JSON.parse(lines[lines.length - 1]);
+    return rest;
+  } catch {
+    return undefined;
+  }
+};
+
+let relay;
+let relayExit; // { code, signal, phase } when it died on its own
+let phase = 'setup';
 const startRelay = async () => {
-  const p = spawn(process.execPath, [join(root, 'dist/edgerelay.js'), 'run', '--config', join(dir, 'relay.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const log = createWriteStream(relayLog, { flags: 'a' });
+  const p = spawn(process.execPath, [...RELAY_NODE_FLAGS, join(root, 'dist/edgerelay.js'), 'run', '--config', join(dir, 'relay.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  p.stdout.pipe(log);
+  p.stderr.pipe(log);
+  p.expected = false;
+  p.once('exit', (code, signal) => {
+    if (!p.expected) relayExit = { code, signal, phase, stderr: stderrTail() };
+  });
+  const t0 = Date.now();
   for (let i = 0; ; i++) {
     try {
-      await fetch(base + '/healthz');
+      await request('GET', '/healthz');
+      p.startMs = Date.now() - t0;
       return p;
     } catch {
-      if (i > 100) throw new Error('relay did not start');
+      if (i > 600 || p.exitCode !== null) throw new Error(`relay did not start: ${stderrTail()}`);
       await sleep(100);
     }
   }
 };
-const base = `http://127.0.0.1:${api}`;
-const call = async (method, path, body) => {
-  const r = await fetch(base + path, { method, headers: { authorization: `Bearer ${ADMIN}` }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.json();
+const stopRelay = async (signal = 'SIGTERM') => {
+  if (!relay || relay.exitCode !== null) return;
+  relay.expected = true;
+  relay.kill(signal);
+  await new Promise((r) => relay.once('exit', r));
 };
-// Joining thousands of nodes over HTTP (one PBKDF2 each) would eat the bench's time budget: a
-// few nodes join through the API (timed), the rest are written straight into the relay's SQLite
-// store with one shared password hash (the rows a join writes), then the relay restarts.
-let relay = await startRelay();
-for (const sig of ['SIGTERM', 'SIGINT']) process.once(sig, () => { relay.kill('SIGKILL'); process.exit(1); });
+const call = async (method, path, body) => {
+  const r = await request(method, path, body ? JSON.stringify(body) : undefined, { authorization: `Bearer ${ADMIN}` });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+  return JSON.parse(r.text);
+};
+
+// A few nodes join through the API (timed); the rest are written straight into the store with one
+// shared password hash (the rows a join writes), then the relay restarts.
+relay = await startRelay();
 const { token } = await call('POST', '/edge/v1/tokens', { ttlSeconds: 3600 });
-const JOINED_VIA_API = Math.min(N, 50);
+const JOINED_VIA_API = Math.min(N, 20);
+const names = [];
 const tj = Date.now();
-const creds = [];
 for (let j = 0; j < JOINED_VIA_API; j++) {
-  creds.push(await fetch(base + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node: `sim-${j}` }) }).then((r) => r.json()));
+  JSON.parse((await request('POST', '/edge/v1/join', JSON.stringify({ token, node: `sim-${j}` }))).text);
+  names.push(`sim-${j}`);
 }
 const joinMsEach = (Date.now() - tj) / JOINED_VIA_API;
-relay.kill('SIGTERM');
-await new Promise((r) => relay.once('exit', r));
+await stopRelay();
+const db = new Database(join(dir, 'data', 'relay.db'));
 {
   const salt = randomBytes(12);
-  const pw = 'bench-password';
-  const hash = `$7$1000$${salt.toString('base64')}$${pbkdf2Sync(pw, salt, 1000, 64, 'sha512').toString('base64')}`;
-  const db = new Database(join(dir, 'data', 'relay.db'));
+  const hash = `$7$1000$${salt.toString('base64')}$${pbkdf2Sync(PASSWORD, salt, 1000, 64, 'sha512').toString('base64')}`;
   const now = new Date().toISOString();
+  const setPw = db.prepare('UPDATE nodes SET password_hash = ? WHERE name = ?');
   const ins = db.prepare('INSERT INTO nodes (name, password_hash, labels, joined_at) VALUES (?, ?, ?, ?)');
   const ver = db.prepare('INSERT INTO node_versions (node, version) VALUES (?, 1)');
   db.transaction(() => {
+    for (const n of names) setPw.run(hash, n); // one password for all simulated nodes
     for (let j = JOINED_VIA_API; j < N; j++) {
       ins.run(`sim-${j}`, hash, '{}', now);
       ver.run(`sim-${j}`);
-      creds.push({ node: `sim-${j}`, username: `sim-${j}`, password: pw });
+      names.push(`sim-${j}`);
     }
   })();
-  db.close();
 }
+/** what every node must hold: the store's epoch and per-node versions */
+const expected = () => ({
+  epoch: db.prepare("SELECT value FROM relay_meta WHERE key = 'epoch'").get().value,
+  versions: db.prepare('SELECT node, version FROM node_versions').all().map((r) => [r.node, r.version]),
+});
+
 relay = await startRelay();
+const out = {
+  nodes: N,
+  transport: TLS ? 'mqtts (relay CA verified)' : 'mqtt (plain TCP)',
+  brokerExtra: process.env.BROKER_EXTRA ?? '',
+  simulatorProcesses: WORKERS,
+  machine: '2 vCPU (shared with the simulators)',
+  heartbeatQos: HEARTBEAT_QOS,
+  relayNodeFlags: RELAY_NODE_FLAGS.join(' '),
+  joinMsEach: +joinMsEach.toFixed(1),
+  relayStartMs: relay.startMs,
+};
 
-const out = { nodes: N, machine: '2 vCPU (shared)', heartbeatSeconds: HEARTBEAT_S };
-try {
-  out.joinMsEach = +joinMsEach.toFixed(1);
-  let t0;
-  await sleep(500);
-  const idleKiB = rssKiB(relay.pid);
+// relay RSS sampling (peak per phase) and /healthz probing
+const peaks = {};
+let phasePeak = 0;
+const sampler = setInterval(() => {
+  if (!relay || relay.exitCode !== null) return;
+  const r = procStatus(relay.pid, 'VmRSS');
+  if (r > phasePeak) phasePeak = r;
+}, 250);
+const health = { probes: 0, failures: 0, maxMs: 0 };
+const prober = setInterval(async () => {
+  if (!relay || relay.exitCode !== null || phase === 'restart-down') return;
+  const t0 = performance.now();
+  health.probes++;
+  const during = phase;
+  try {
+    const r = await request('GET', '/healthz', undefined, {}, 5000);
+    if (!r.ok) health.failures++;
+  } catch {
+    if (during === phase && phase !== 'restart-down') health.failures++;
+  }
+  health.maxMs = Math.max(health.maxMs, Math.round(performance.now() - t0));
+}, 1000);
 
-  // connect all
-  const clients = new Array(N);
-  const versions = new Array(N).fill(0);
-  let waiters = [];
-  const onDoc = () => {
-    waiters = waiters.filter((w) => !w());
-  };
-  const connectOne = (i) =>
-    new Promise((resolve, reject) => {
-      const c = creds[i];
-      const cl = mqtt.connect(`mqtt://127.0.0.1:${mq}`, {
-        clientId: c.node,
-        username: c.username,
-        password: c.password,
-        clean: false,
-        keepalive: 60,
-        reconnectPeriod: 0,
-        connectTimeout: 60_000,
-        will: { topic: `${T}/${c.node}/presence`, payload: '{"online":false}', qos: 1, retain: true },
-      });
-      cl.on('message', (topic, payload) => {
-        if (topic.endsWith('/desired')) {
-          versions[i] = JSON.parse(payload.toString()).version;
-          onDoc();
-        }
-      });
-      cl.once('connect', () => {
-        cl.subscribe([`${T}/${c.node}/desired`, `${T}/${c.node}/rpc/request`], { qos: 1 }, () => {
-          cl.publish(`${T}/${c.node}/presence`, JSON.stringify({ online: true, bootId: 'b', agentVersion: 'bench', timestamp: Date.now() }), { qos: 1, retain: true });
-          cl.publish(`${T}/${c.node}/sync`, JSON.stringify({ epoch: '', appliedVersion: 0, bootId: 'b', timestamp: Date.now() }), { qos: 1 });
-          resolve(cl);
-        });
-      });
-      cl.once('error', reject);
-    });
-  const connectAll = async () => {
-    for (let i = 0; i < N; i += 200) {
-      const batch = [];
-      for (let j = i; j < Math.min(N, i + 200); j++) batch.push(connectOne(j).then((cl) => (clients[j] = cl)));
-      await Promise.all(batch);
+// simulator processes
+const workers = [];
+const pending = new Map();
+let reqId = 0;
+const ask = (w, msg) =>
+  new Promise((resolve) => {
+    const id = ++reqId;
+    pending.set(id, resolve);
+    w.send({ ...msg, id });
+  });
+const per = Math.ceil(N / WORKERS);
+for (let k = 0; k < WORKERS; k++) {
+  const slice = names.slice(k * per, (k + 1) * per);
+  const w = fork(join(root, 'bench/relay-sim.mjs'), [], {
+    env: {
+      ...process.env,
+      SIM_CONFIG: JSON.stringify({ names: slice, host: '127.0.0.1', port: mq, sourceAddress: `127.0.0.${2 + k}`, password: PASSWORD, heartbeatQos: HEARTBEAT_QOS, ...(TLS ? { ca: readFileSync(caFile, 'utf8') } : {}) }),
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  w.matched = undefined;
+  w.on('message', (m) => {
+    if (m.id && pending.has(m.id)) {
+      pending.get(m.id)(m);
+      pending.delete(m.id);
+    } else if (m.ev === 'matched') w.matched = m;
+  });
+  await new Promise((r) => w.once('message', r)); // ready
+  workers.push(w);
+}
+const stats = async () => {
+  const all = await Promise.all(workers.map((w) => ask(w, { cmd: 'stats' })));
+  const s = { pingreqs: 0, connected: 0, matched: 0, kicked: 0, refused: 0, connacks: 0, attempts: 0, sessionPresent: 0, docs: 0, stale: 0, errors: {}, simulatorRssMiB: 0, missingSample: [] };
+  for (const { stats: x } of all) {
+    for (const k of ['pingreqs', 'connected', 'matched', 'kicked', 'refused', 'connacks', 'attempts', 'sessionPresent', 'docs', 'stale']) s[k] += x[k];
+    for (const [e, c] of Object.entries(x.errors)) s.errors[e] = (s.errors[e] ?? 0) + c;
+    s.simulatorRssMiB += x.rssMiB;
+    s.missingSample.push(...x.missingSample);
+  }
+  s.missingSample = s.missingSample.slice(0, 5);
+  return s;
+};
+const diff = (a, b) => Object.fromEntries(['kicked', 'refused', 'connacks', 'attempts', 'sessionPresent'].map((k) => [k, b[k] - a[k]]));
+
+/** Tell the simulators what every node must hold; resolve with the time the last node got there. */
+const untilExact = async (t0, { fresh = false } = {}) => {
+  const e = expected();
+  for (const w of workers) {
+    w.matched = undefined;
+    w.send({ cmd: 'expect', epoch: e.epoch, versions: e.versions, fresh });
+  }
+  const deadline = Date.now() + PHASE_TIMEOUT_MS;
+  let lastLog = 0;
+  while (workers.some((w) => !w.matched)) {
+    if (relayExit) return { ok: false, reason: 'relay died', relayExit };
+    if (Date.now() > deadline) return { ok: false, reason: 'timeout', ...(await stats()) };
+    if (Date.now() - lastLog > 10_000) {
+      lastLog = Date.now();
+      const s = await stats();
+      progress(`${phase}: ${s.matched}/${N} exact, ${s.connected} connected, kicked ${s.kicked}, relay ${mib(procStatus(relay.pid, 'VmRSS'))} MiB`);
     }
-  };
-  const untilAll = (pred, timeoutMs) =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        if (pred()) {
-          resolve();
-          return true;
+    await sleep(100);
+  }
+  const last = Math.max(...workers.map((w) => w.matched.lastMatchAt));
+  return { ok: true, seconds: +((Math.max(last, t0) - t0) / 1000).toFixed(2) };
+};
+let phaseCpu0 = 0;
+let simCpu0 = 0;
+const simCpu = async () => (await Promise.all(workers.map((w) => ask(w, { cmd: 'stats' })))).reduce((a, x) => a + x.stats.cpuSeconds, 0);
+const beginPhase = async () => {
+  phaseCpu0 = cpuSeconds(relay.pid);
+  simCpu0 = await simCpu();
+};
+const endPhase = async (name, extra) => {
+  extra.relayCpuSeconds = +(cpuSeconds(relay.pid) - phaseCpu0).toFixed(1);
+  extra.simulatorCpuSeconds = +((await simCpu()) - simCpu0).toFixed(1);
+  // diagnostics: RELAY_NODE_FLAGS=--heapsnapshot-signal=SIGUSR2 HEAP_SNAPSHOTS=1 writes one per phase (relay's cwd)
+  if (process.env.HEAP_SNAPSHOTS && relay.exitCode === null) relay.kill('SIGUSR2');
+  // diagnostics: SMAPS=1 KEEP=1 keeps the relay's memory map at each phase's end
+  if (process.env.SMAPS && relay.exitCode === null) writeFileSync(join(dir, `smaps-${name}`), readFileSync(`/proc/${relay.pid}/smaps`));
+  peaks[name] = mib(phasePeak);
+  phasePeak = 0;
+  await sleep(10_500); // one more broker stats record
+  out[name] = { ...extra, relayPeakRssMiB: peaks[name], broker: brokerStats() };
+};
+
+try {
+  await sleep(500);
+  out.relayRssIdleMiB = mib(procStatus(relay.pid, 'VmRSS'));
+  let before = await stats();
+  for (const p of PHASES) {
+    if (relayExit) break;
+    phase = p;
+    progress(p);
+    await beginPhase();
+    if (p === 'connect') {
+      const t0 = Date.now();
+      for (const w of workers) w.send({ cmd: 'start', spreadMs: Number(process.env.CONNECT_SPREAD_MS ?? 0) });
+      const r = await untilExact(t0);
+      await sleep(1500);
+      const s = await stats();
+      await endPhase(p, { ...r, relayRssAllConnectedMiB: mib(procStatus(relay.pid, 'VmRSS')), ...diff(before, s), connectedAfter: s.connected });
+      before = s;
+    } else if (p === 'fanout') {
+      const cm = (name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { k: 'v' } });
+      let t0 = Date.now();
+      await call('POST', '/edge/v1/apply', { object: cm('one'), node: 'sim-0' });
+      const one = await untilExact(t0);
+      t0 = Date.now();
+      await call('POST', '/edge/v1/apply', { object: cm(`everyone-${Date.now()}`) });
+      const all = await untilExact(t0);
+      const s = await stats();
+      await endPhase(p, { oneNodeSeconds: one.seconds, ...all, ...diff(before, s), connectedAfter: s.connected });
+      before = s;
+    } else if (p === 'storm') {
+      const t0 = Date.now();
+      for (const w of workers) w.send({ cmd: 'drop' });
+      const r = await untilExact(t0, { fresh: true });
+      await sleep(Number(process.env.SETTLE_MS ?? 15_000)); // late kicks show up here
+      const s = await stats();
+      await endPhase(p, { ...r, ...diff(before, s), connectedAfter: s.connected, relayRssAfterMiB: mib(procStatus(relay.pid, 'VmRSS')) });
+      before = s;
+    } else if (p === 'restart') {
+      const t0 = Date.now();
+      phase = 'restart-down';
+      await stopRelay('SIGKILL');
+      while ((await stats()).connected > 0) await sleep(100);
+      before = await stats(); // the kill's closes are not kicks
+      phase = 'restart';
+      relay = await startRelay();
+      phaseCpu0 = 0; // a new process: all of its CPU belongs to this phase
+      const r = await untilExact(t0, { fresh: true });
+      await sleep(Number(process.env.SETTLE_MS ?? 15_000));
+      const s = await stats();
+      await endPhase(p, { ...r, relayStartMs: relay.startMs, ...diff(before, s), connectedAfter: s.connected, relayRssAfterMiB: mib(procStatus(relay.pid, 'VmRSS')) });
+      before = s;
+    }
+    if (out[p] && out[p].ok === false) break;
+  }
+  if (UPLINK_SECONDS > 0 && !relayExit) {
+    phase = 'uplink';
+    progress(`idle uplink over ${UPLINK_SECONDS}s`);
+    const a = await Promise.all(workers.map((w) => ask(w, { cmd: 'uplink', count: 20 })));
+    const s0 = await stats();
+    await sleep(UPLINK_SECONDS * 1000);
+    const b = await Promise.all(workers.map((w) => ask(w, { cmd: 'uplink', count: 20 })));
+    const s1 = await stats();
+    let bytes = 0;
+    let n = 0;
+    a.forEach((x, wi) =>
+      x.bytes.forEach((v, i) => {
+        if (x.connected[i] && b[wi].connected[i] && b[wi].bytes[i] >= v) {
+          bytes += b[wi].bytes[i] - v;
+          n++;
         }
-        return false;
-      };
-      if (check()) return;
-      waiters.push(check);
-      setTimeout(() => reject(new Error('timeout')), timeoutMs).unref();
-    });
-  progress('connecting');
-  t0 = Date.now();
-  await connectAll();
-  progress(`connected in ${(Date.now() - t0) / 1000}s; waiting for documents`);
-  await untilAll(() => versions.every((v) => v > 0), 60_000);
-  out.connectSeconds = (Date.now() - t0) / 1000;
-  await sleep(1500);
-  const fullKiB = rssKiB(relay.pid);
-  out.relayRssMiB = { idle: +(idleKiB / 1024).toFixed(1), withNodes: +(fullKiB / 1024).toFixed(1) };
-  out.bytesPerNode = Math.round(((fullKiB - idleKiB) * 1024) / N);
-  out.extrapolatedRssMiBAt20k = +((idleKiB * 1024 + out.bytesPerNode * 20_000) / 1048576).toFixed(0);
-
-  progress('fan-out');
-  // fan-out: one node-bound change (baseline) vs one fleet-wide change
-  const cm = (name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { k: 'v' } });
-  const before0 = versions[0];
-  t0 = performance.now();
-  await call('POST', '/edge/v1/apply', { object: cm('one'), node: 'sim-0' });
-  await untilAll(() => versions[0] > before0, 30_000);
-  const oneMs = performance.now() - t0;
-  const before = [...versions];
-  t0 = performance.now();
-  await call('POST', '/edge/v1/apply', { object: cm('everyone') });
-  await untilAll(() => versions.every((v, i) => v > before[i]), 60_000);
-  const allMs = performance.now() - t0;
-  out.fanout = { oneNodeMs: +oneMs.toFixed(1), allNodesMs: +allMs.toFixed(1), ratio: +(allMs / oneMs).toFixed(1), perNodeUs: +((allMs * 1000) / N).toFixed(1) };
-
-  // idle uplink: bytes of one heartbeat as written on the socket, per minute at the heartbeat period
-  const s = clients[1].stream;
-  const w0 = s.bytesWritten;
-  await new Promise((r) => clients[1].publish(`${T}/sim-1/heartbeat`, JSON.stringify({ v: versions[1], q: 0, t: Date.now() }), { qos: 0 }, r));
-  await sleep(50);
-  const hbBytes = s.bytesWritten - w0;
-  const mqttPerMin = hbBytes * (60 / HEARTBEAT_S);
-  // + TCP/IPv4 headers (40 B + 12 B timestamps) on the heartbeat segment and on the ACK going up for the relay's nothing
-  const wirePerMin = (hbBytes + 52) * (60 / HEARTBEAT_S);
-  out.idleUplink = {
-    heartbeatBytes: hbBytes,
-    mqttBytesPerMin: mqttPerMin,
-    wireBytesPerMinIncludingTcpIp: wirePerMin,
-    kbitPerSecond: +((wirePerMin * 8) / 60 / 1000).toFixed(4),
-    goalKbitPerSecond: 0.1,
-    note: 'heartbeats (QoS0) reset the MQTT keepalive timer, so no PINGREQ while heartbeats flow; TLS would add ~22 B per record',
-  };
-
-  progress('reconnect storm');
-  // reconnect storm: every socket drops at once, then all reconnect together (persistent sessions)
-  for (const c of clients) c.stream.destroy();
-  await sleep(1000);
-  const before2 = [...versions];
-  versions.fill(0);
-  t0 = Date.now();
-  const storm = [];
-  for (let i = 0; i < N; i++) storm.push(connectOne(i).then((cl) => (clients[i] = cl)));
-  await Promise.all(storm);
-  const connectedMs = Date.now() - t0;
-  await untilAll(() => versions.every((v) => v > 0), 60_000);
-  out.reconnectStorm = { nodes: N, allConnectedSeconds: connectedMs / 1000, allResyncedSeconds: (Date.now() - t0) / 1000, versionsKept: versions.every((v, i) => v >= before2[i]) };
-  for (const c of clients) c.end(true);
+      }),
+    );
+    const perMin = (bytes / n) * (60 / UPLINK_SECONDS);
+    out.idleUplink = {
+      sampleNodes: n,
+      seconds: UPLINK_SECONDS,
+      mqttBytesPerNodePerMinute: +perMin.toFixed(1),
+      mqttKbitPerSecond: +((perMin * 8) / 60 / 1000).toFixed(4),
+      pingreqsPerNodePerMinute: +(((s1.pingreqs - s0.pingreqs) / N) * (60 / UPLINK_SECONDS)).toFixed(3),
+    };
+  }
+  out.relayPeakRssMiB = mib(procStatus(relay.pid, 'VmHWM'));
+  out.health = health;
+  out.final = await stats();
 } finally {
-  relay.kill('SIGTERM');
-  await new Promise((r) => relay.once('exit', r));
-  rmSync(dir, { recursive: true, force: true });
+  clearInterval(sampler);
+  clearInterval(prober);
+  out.relayDied = relayExit ?? false;
+  for (const w of workers) w.send({ cmd: 'stop' });
+  await sleep(500);
+  await stopRelay();
+  db.close();
+  if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
+  else out.dir = dir;
 }
 process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 process.exit(0);

@@ -51,11 +51,11 @@ try {
 const outdir = join(ROOT, '.edgecore', `bench-dist-${process.pid}`);
 await bundle(outdir);
 
-// ---- relay + node ----
+// ---- relay + node (plain HTTP and MQTT on loopback: the streams are measured, not TLS) ----
 const cfg = benchConfig();
 const [api, mq, wsPort] = [await freePort(), await freePort(), await freePort()];
 const relayCfg = join(cfg.dir, 'relay.yaml');
-writeFileSync(relayCfg, JSON.stringify({ dataDir: join(cfg.dir, 'relay'), log: { level: 'info', format: 'json' }, api: { host: '127.0.0.1', port: api, adminToken: ADMIN }, broker: { host: '127.0.0.1', port: mq, ws: { port: wsPort } } }));
+writeFileSync(relayCfg, JSON.stringify({ dataDir: join(cfg.dir, 'relay'), log: { level: 'info', format: 'json' }, api: { host: '127.0.0.1', port: api, adminToken: ADMIN, tls: { enabled: false } }, broker: { host: '127.0.0.1', port: mq, plaintext: true, tls: { enabled: false }, ws: { port: wsPort } } }));
 const relay = await spawnUntil(process.execPath, [join(outdir, 'edgerelay.js'), 'run', '--config', relayCfg], /edgerelay ready/);
 const base = `http://127.0.0.1:${api}`;
 const http = async (method, path, body) => {
@@ -83,9 +83,8 @@ writeFileSync(
 );
 const node = await spawnUntil(process.execPath, [join(outdir, 'edgecore.js'), 'run', '--config', cfg.file], /edgecore ready/);
 const podManifest = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench' }, spec: { nodeName, containers: [{ name: 'main', image: IMAGE, imagePullPolicy: 'Never', command: ['sleep', '100000'] }] } };
-// the Kubernetes API serves the exec; the node's documents still come from the older store (docs/relay.md)
+// bound to the node: its desired document (computed from the API) takes the pod there
 await http('POST', '/api/v1/namespaces/default/pods', podManifest);
-await http('POST', '/edge/v1/apply', { object: podManifest });
 
 /** a raw v5 exec; resolves once open */
 function exec(command, { stdin = false } = {}) {

@@ -11,7 +11,7 @@
  *   desired document carries its peers' Nodes — so a peer is authenticated by a key the relay
  *   vouches for, and a node can never speak for another.
  */
-import { z } from '../lib/schema.js';
+import * as z from 'zod';
 
 /** The Node annotations the relay keeps from a node's mesh report. */
 export const MESH_KEY_ANNOTATION = 'mesh.edgecore.io/key-sha256';

@@ -24,7 +24,7 @@
  *
  * Binary layout: [version u8][type u8][session id 16 bytes][seq u32 BE][body].
  */
-import { z } from '../lib/schema.js';
+import * as z from 'zod';
 import { ERROR_CODES } from './errors.js';
 
 export const STREAM_VERSION = 1;
@@ -70,10 +70,8 @@ const UP_TYPES: ReadonlySet<FrameType> = new Set([FrameType.Ready, FrameType.Dat
 
 export type Direction = 'down' | 'up';
 
-export const STREAM_KINDS = ['exec', 'attach', 'logs', 'portforward', 'tunnel'] as const;
+export const STREAM_KINDS = ['exec', 'attach', 'logs', 'portforward'] as const;
 export type StreamKind = (typeof STREAM_KINDS)[number];
-/** The kinds that act on a pod (the others name no pod). */
-export const POD_STREAM_KINDS: readonly StreamKind[] = ['exec', 'attach', 'logs', 'portforward'];
 
 const positiveInt = z.number().int().min(0);
 
@@ -86,26 +84,9 @@ export const logOptionsSchema = z.strictObject({
 });
 export type StreamLogOptions = z.output<typeof logOptionsSchema>;
 
-/**
- * A mesh tunnel session (docs/mesh.md), one of:
- * - `id`: the answer to the node's own tunnel request with that id (the node that asked);
- * - `peer`: a peer node's encrypted mesh connection through the relay (the node it reaches);
- * - `target`: bytes for a local endpoint, from the relay itself (a LoadBalancer Service).
- */
-export const tunnelOpenSchema = z
-  .strictObject({
-    id: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 hex digits').optional(),
-    peer: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63).optional(),
-    target: z.strictObject({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535) }).optional(),
-  })
-  .refine((t) => !!t.id || (!!t.peer !== !!t.target), 'a tunnel names its request id, or one of peer and target');
-export type TunnelOpen = z.output<typeof tunnelOpenSchema>;
-
-export const openRequestSchema = z
-  .strictObject({
+export const openRequestSchema = z.strictObject({
   kind: z.enum(STREAM_KINDS),
-  pod: z.strictObject({ namespace: z.string().min(1).max(253), name: z.string().min(1).max(253), uid: z.string().max(64).optional() }).optional(),
-  tunnel: tunnelOpenSchema.optional(),
+  pod: z.strictObject({ namespace: z.string().min(1).max(253), name: z.string().min(1).max(253), uid: z.string().max(64).optional() }),
   container: z.string().min(1).max(253).optional(),
   /** exec: the argv (no shell) */
   command: z.array(z.string().max(LIMITS.maxOpenJson)).min(1).max(LIMITS.maxArgs).optional(),
@@ -120,14 +101,8 @@ export const openRequestSchema = z
   window: z.number().int().min(1).max(LIMITS.maxWindow),
   /** the relay's keepalive period for this session */
   keepaliveMs: z.number().int().min(100).max(600_000),
-})
-  .superRefine((r, ctx) => {
-    if (r.kind === 'tunnel' ? !r.tunnel : !r.pod) ctx.addIssue({ code: 'custom', path: [r.kind === 'tunnel' ? 'tunnel' : 'pod'], message: `required for ${r.kind}` });
-    if (r.kind !== 'tunnel' && r.tunnel) ctx.addIssue({ code: 'custom', path: ['tunnel'], message: `only for tunnel sessions` });
-  });
+});
 export type OpenRequest = z.output<typeof openRequestSchema>;
-/** A session that acts on a pod (exec, attach, logs, portforward): its pod is there. */
-export type PodOpenRequest = OpenRequest & { pod: NonNullable<OpenRequest['pod']> };
 
 export const readySchema = z.strictObject({
   /** credit the relay starts with for input (stdin), bytes */

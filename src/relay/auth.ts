@@ -3,7 +3,7 @@
  * PBKDF2-SHA512 in mosquitto's `$7$iterations$salt$hash` form, so the same hash serves the
  * embedded broker and a mosquitto password file), and constant-time comparisons.
  */
-import { createHash, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const PASSWORD_ITERATIONS = 1000;
 
@@ -21,13 +21,24 @@ export function hashPassword(password: string, iterations = PASSWORD_ITERATIONS,
   return `$7$${iterations}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
-export function verifyPassword(password: string, encoded: string): boolean {
+/**
+ * Check a password against a `$7$` hash. Asynchronous: PBKDF2 runs on libuv's thread pool, so a
+ * reconnect storm after a relay start (every node's first check) does not hold the event loop.
+ */
+export function verifyPassword(password: string, encoded: string): Promise<boolean> {
   const m = /^\$7\$(\d+)\$([^$]+)\$([^$]+)$/.exec(encoded);
-  if (!m) return false;
+  if (!m) return Promise.resolve(false);
   const want = Buffer.from(m[3]!, 'base64');
-  const got = pbkdf2Sync(password, Buffer.from(m[2]!, 'base64'), Number(m[1]), want.length, 'sha512');
-  return got.length === want.length && timingSafeEqual(got, want);
+  return new Promise((resolve, reject) =>
+    pbkdf2(password, Buffer.from(m[2]!, 'base64'), Number(m[1]), want.length, 'sha512', (err, got) => {
+      if (err) return reject(err);
+      resolve(got.length === want.length && timingSafeEqual(got, want));
+    }),
+  );
 }
+
+/** A mosquitto `$7$` hash no password matches: a rotated node is locked out until it re-joins. */
+export const LOCKED_PASSWORD_HASH = '!locked';
 
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);

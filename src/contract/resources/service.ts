@@ -7,7 +7,8 @@
  * same schemas, so a document it cannot use is refused with a field path.
  */
 import { isIP } from 'node:net';
-import { parseOrThrow, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { parseOrThrow } from '../../lib/schema.js';
 import { DNS_LABEL } from './common.js';
 
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const;

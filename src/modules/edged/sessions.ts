@@ -1,9 +1,9 @@
 /**
  * Sessions into pods for the relay's streams (edgehub/streams.ts carries the bytes):
  *
- *   exec         docker exec with a hijacked connection: stdin, stdout/stderr (demultiplexed
+ *   exec         an exec on the engine's connection, taken over: stdin, stdout/stderr (demultiplexed
  *                with backpressure), TTY and resize; exit code from the exec's inspect.
- *   attach       docker attach to the running container (stdin only if it keeps stdin open).
+ *   attach       attach to the running container (stdin only if it keeps stdin open).
  *   logs         edged's own log reader (follow, tail, since, timestamps, previous).
  *   portforward  a TCP connection to the pod's IP (127.0.0.1 for hostNetwork pods) and port.
  *
@@ -15,18 +15,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
-import type { ExitStatus, OpenRequest, PodOpenRequest, StreamFailure } from '../../contract/streams.js';
+import type { ExitStatus, OpenRequest, StreamFailure } from '../../contract/streams.js';
 import { wireErrorOf } from '../../contract/errors.js';
-import { errorMessage, ConflictError, ValidationError } from '../../core/errors.js';
+import { errorMessage, ConflictError, statusCodeOf, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { ByteSession, OpenResult } from '../../node/sessions.js';
 import type { ResourceStore } from '../../store/resources.js';
-import type { Engine } from './engine.js';
+import type { SessionEngine } from './engine.js';
 import type { EdgedMessage, PodLogsReply, PodRef } from './messages.js';
 import type { ObservedContainer } from './model.js';
 
 export interface PodSessionDeps {
-  engine: Engine;
+  engine: SessionEngine;
   resources: ResourceStore;
   /** edged's container lookup: latest (or previous) attempt of a pod's container */
   find(ref: PodRef, previous?: boolean): Promise<{ c: ObservedContainer; tty: boolean }>;
@@ -35,11 +35,11 @@ export interface PodSessionDeps {
   log: Logger;
 }
 
-/** the hijacked HTTP connection to the engine: a socket (stdin written, stdout/stderr read) */
+/** the engine's connection, taken over: a socket (stdin written, stdout/stderr read) */
 type Hijacked = Duplex;
 
 export function failureOf(e: unknown): StreamFailure {
-  const code = (e as { statusCode?: number }).statusCode;
+  const code = statusCodeOf(e);
   if (code === 404) return { code: 'NotFound', message: errorMessage(e) };
   if (code === 409) return { code: 'Conflict', message: errorMessage(e) };
   const w = wireErrorOf(e, 'Failed');
@@ -136,9 +136,8 @@ export class PodSessions {
   constructor(private readonly d: PodSessionDeps) {}
 
   async open(req: OpenRequest): Promise<OpenResult> {
-    if (!req.pod || req.kind === 'tunnel') return { error: { code: 'Invalid', message: `edged serves pod sessions, not ${req.kind}` } };
     try {
-      const session = await this.start(req as PodOpenRequest);
+      const session = await this.start(req);
       this.live.add(session);
       void session.exit.finally(() => this.live.delete(session)).catch(() => undefined);
       return { session };
@@ -153,7 +152,7 @@ export class PodSessions {
     this.live.clear();
   }
 
-  private async start(req: PodOpenRequest): Promise<ByteSession> {
+  private async start(req: OpenRequest): Promise<ByteSession> {
     const ref: PodRef = { namespace: req.pod.namespace, name: req.pod.name, ...(req.container ? { container: req.container } : {}) };
     switch (req.kind) {
       case 'exec':
@@ -164,8 +163,6 @@ export class PodSessions {
         return this.logs(req, ref);
       case 'portforward':
         return this.portForward(req, ref);
-      default:
-        throw new ValidationError([{ path: 'kind', reason: `edged does not serve ${req.kind} sessions` }], 'stream request');
     }
   }
 
@@ -176,19 +173,12 @@ export class PodSessions {
     return c;
   }
 
-  private async exec(req: PodOpenRequest, c: ObservedContainer): Promise<ByteSession> {
+  private async exec(req: OpenRequest, c: ObservedContainer): Promise<ByteSession> {
     if (!req.command?.length) throw new ValidationError([{ path: 'command', reason: 'required for exec' }], 'exec request');
     const tty = req.tty ?? false;
     const stdin = req.stdin ?? false;
-    const docker = this.d.engine.docker;
-    const ex = await docker.getContainer(c.id).exec({
-      Cmd: req.command,
-      AttachStdin: stdin,
-      AttachStdout: req.stdout ?? true,
-      AttachStderr: !tty && (req.stderr ?? true),
-      Tty: tty,
-    });
-    const raw = (await ex.start({ hijack: true, stdin, Tty: tty })) as unknown as Hijacked;
+    const engine = this.d.engine;
+    const { execId, io: raw } = await engine.execOpen(c.id, { cmd: req.command, stdin, stdout: req.stdout ?? true, stderr: !tty && (req.stderr ?? true), tty });
     const io = this.streams(raw, tty, stdin);
     const log = this.d.log;
     const exit = new Promise<ExitStatus>((resolve) => {
@@ -197,10 +187,10 @@ export class PodSessions {
         if (done) return;
         done = true;
         try {
-          let info = await ex.inspect();
+          let info = await engine.execInspect(execId);
           for (let i = 0; i < 40 && info.Running; i++) {
             await new Promise((r) => setTimeout(r, 25));
-            info = await ex.inspect();
+            info = await engine.execInspect(execId);
           }
           resolve({ exitCode: info.ExitCode ?? 0 });
         } catch (e) {
@@ -214,11 +204,11 @@ export class PodSessions {
       ...io,
       container: c.container,
       tty,
-      resize: (w, h) => ex.resize({ w, h }).then(() => undefined, () => undefined),
+      resize: (w, h) => engine.execResize(execId, w, h).catch(() => undefined),
       exit,
       close: async () => {
         raw.destroy();
-        const info = await ex.inspect().catch(() => undefined);
+        const info = await engine.execInspect(execId).catch(() => undefined);
         if (info?.Running && info.Pid) {
           const n = killExecTree(info.Pid, c.id, log);
           log.info('exec ended with its session', { container: c.container, pid: info.Pid, killed: n });
@@ -227,12 +217,12 @@ export class PodSessions {
     };
   }
 
-  private async attach(req: PodOpenRequest, c: ObservedContainer): Promise<ByteSession> {
-    const container = this.d.engine.docker.getContainer(c.id);
-    const cfg = (await container.inspect()).Config;
-    const tty = cfg.Tty ?? false;
-    const stdin = (req.stdin ?? false) && (cfg.OpenStdin ?? false);
-    const raw = (await container.attach({ stream: true, hijack: true, stdin, stdout: req.stdout ?? true, stderr: req.stderr ?? true })) as unknown as Hijacked;
+  private async attach(req: OpenRequest, c: ObservedContainer): Promise<ByteSession> {
+    const engine = this.d.engine;
+    const term = await engine.terminal(c.id);
+    const tty = term.tty;
+    const stdin = (req.stdin ?? false) && term.openStdin;
+    const raw = await engine.attach(c.id, { stdin, stdout: req.stdout ?? true, stderr: req.stderr ?? true });
     const io = this.streams(raw, tty, stdin);
     const exit = new Promise<ExitStatus>((resolve) => {
       raw.once('end', () => resolve({}));
@@ -242,7 +232,7 @@ export class PodSessions {
       ...io,
       container: c.container,
       tty,
-      resize: (w, h) => container.resize({ w, h }).then(() => undefined, () => undefined),
+      resize: (w, h) => engine.resize(c.id, w, h).catch(() => undefined),
       exit,
       // detaching leaves the container running, as in Kubernetes
       close: async () => void raw.destroy(),
@@ -258,7 +248,7 @@ export class PodSessions {
     return { stdout: out, stderr: err, ...(stdin ? { stdin: raw } : {}) };
   }
 
-  private async logs(req: PodOpenRequest, ref: PodRef): Promise<ByteSession> {
+  private async logs(req: OpenRequest, ref: PodRef): Promise<ByteSession> {
     const o = req.logs ?? {};
     if (req.pod.uid) await this.uidMatches(ref, req.pod.uid);
     const r = await this.d.logs({
@@ -284,7 +274,7 @@ export class PodSessions {
     if (r && r.uid !== uid) throw new ConflictError(`pod ${ref.namespace}/${ref.name} on this node has uid ${r.uid}, not ${uid}`);
   }
 
-  private async portForward(req: PodOpenRequest, ref: PodRef): Promise<ByteSession> {
+  private async portForward(req: OpenRequest, ref: PodRef): Promise<ByteSession> {
     const port = req.port;
     if (!port) throw new ValidationError([{ path: 'port', reason: 'required for portforward' }], 'portforward request');
     const r = this.d.resources.get<{ spec?: { hostNetwork?: boolean } }>({ kind: 'Pod', namespace: ref.namespace, name: ref.name });

@@ -176,7 +176,7 @@ export class NodeStreamServer {
       return;
     }
     const s = new ServerSession(sid, req, this.window, this.now());
-    this.d.log.info('stream session opened', { session: sid, kind: req.kind, ...(req.pod ? { pod: `${req.pod.namespace}/${req.pod.name}` } : {}), ...(req.tunnel ? { tunnel: req.tunnel } : {}), container: req.container, ...(req.command ? { command: req.command } : {}), ...(req.port ? { port: req.port } : {}) });
+    this.d.log.info('stream session opened', { session: sid, kind: req.kind, pod: `${req.pod.namespace}/${req.pod.name}`, container: req.container, ...(req.command ? { command: req.command } : {}), ...(req.port ? { port: req.port } : {}) });
     this.sessions.set(sid, s);
     s.timer = setInterval(() => this.keepalive(s), Math.max(50, Math.floor(req.keepaliveMs / 2)));
     s.timer.unref();

@@ -1,11 +1,16 @@
 import { isIP } from 'node:net';
 import { moduleBase } from '../../config/restart.js';
-import { section, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { section } from '../../lib/schema.js';
 
 const ipv4 = z.string().refine((s) => isIP(s) === 4, 'must be an IPv4 address');
 
 export const meshConfig = section({
   ...moduleBase,
+  /** off unless asked for: it takes addresses and port 53 on the host (docs/mesh.md) */
+  enabled: z.boolean().default(false),
+  /** the table is rebuilt from the store on every change of Services/EndpointSlices, and this often anyway */
+  resyncSeconds: z.number().int().min(1).max(3600).default(10),
   /**
    * The interface holding the ClusterIPs (and the DNS address) as local addresses, so traffic to
    * them reaches the proxy's sockets; made at start, removed at stop. A `dummy` link, or an empty
@@ -30,18 +35,6 @@ export const meshConfig = section({
     /** TTL of the cluster's answers (CoreDNS' kubernetes plugin: 5) */
     ttlSeconds: z.number().int().min(0).max(3600).default(5),
     upstreamTimeoutMs: z.number().int().min(100).max(30_000).default(2000),
-  }),
-  /** node-to-node: mutual TLS (keys the relay vouches for), HTTP/2 CONNECT per connection */
-  peer: section({
-    /** the TCP port peers dial on this node's addresses (every node of a cluster uses the same) */
-    port: z.number().int().min(1).max(65535).default(10550),
-    host: z.string().default('0.0.0.0'),
-    /** how long a direct dial to a peer may take before the relay is used instead */
-    directTimeoutMs: z.number().int().min(50).max(30_000).default(1500),
-    /** a peer reached through the relay is tried directly again after this long */
-    retryDirectSeconds: z.number().int().min(1).max(3600).default(30),
-    /** an idle peer connection is checked (HTTP/2 PING) this often, and dropped if it does not answer */
-    pingSeconds: z.number().int().min(1).max(600).default(15),
   }),
   /** listen on node ports for NodePort and LoadBalancer Services */
   nodePorts: z.boolean().default(true),

@@ -49,7 +49,7 @@ export function listenerKeys(t: MeshTable): string[] {
   return [...t.vips.keys(), ...[...t.nodePorts.keys()].map((k) => `*:${k}`)].sort();
 }
 
-export class Proxy {
+export class ServiceProxy {
   private readonly listeners = new Map<string, Listener>();
   private readonly open = new Set<Duplex | Socket>();
   private readonly now: () => number;
@@ -166,7 +166,7 @@ export class Proxy {
           pending.delete(flowKey);
           return;
         } catch {
-          continue;
+          // the next attempt tries another endpoint
         }
       }
       pending.delete(flowKey);

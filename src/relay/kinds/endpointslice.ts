@@ -11,7 +11,7 @@ import type { KubeObject } from '../../contract/kube/types.js';
 import { DNS_SUBDOMAIN } from '../../contract/resources/common.js';
 import { endpointSliceSchema, isDnsLabel, LABEL_SERVICE_NAME, type EndpointSlice } from '../../contract/resources/service.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { arr, pruneNulls, rec, schemaIssues, str } from './common.js';
 import { NOT_SUPPORTED } from './pod-fields.js';
 import type { ResourceDef } from './types.js';

@@ -31,10 +31,9 @@ export interface SubresourceHost {
 export function podTargetOf(pod: KubeObject): PodTarget {
   const node = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
   if (!node) throw badRequest(`pod ${pod.metadata.name ?? ''} does not have a host assigned`);
-  // No uid yet: the node's pods still come from the relay's older store (edgectl apply), whose
-  // uids differ from the API's; the node compares a uid it is given, so none is sent until the
-  // node's documents are built from the API's objects. Then: `return podTarget(node, pod)`.
-  return podTarget(node, { ...pod, metadata: { ...pod.metadata, uid: undefined } });
+  // the node's pods come from the API's objects (the node link), with the same uid: the node
+  // refuses a stream for another incarnation of the pod (deleted and re-created under the name)
+  return podTarget(node, pod);
 }
 
 export function mountPodStreams(api: SubresourceHost, adapters: PodStreamAdapters): void {

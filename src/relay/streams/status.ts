@@ -60,6 +60,7 @@ const STATUS_OF: Record<ErrorCode, [number, StatusReason]> = {
   BadJson: [400, 'BadRequest'],
   TooLarge: [413, 'RequestEntityTooLarge'],
   Unauthorized: [401, 'Unauthorized'],
+  Forbidden: [403, 'Forbidden'],
   NotFound: [404, 'NotFound'],
   Conflict: [409, 'Conflict'],
   NotImplemented: [501, 'InternalError'],

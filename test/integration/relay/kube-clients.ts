@@ -102,10 +102,10 @@ export async function portForward(kc: KubeConfig, pod: string, port: number): Pr
 }
 
 /** A raw WebSocket exec (v5): frames by channel, and a socket the test can pause. */
-export function rawExec(api: string, pod: string, container: string, command: string[], protocols = ['v5.channel.k8s.io']): Promise<WebSocket> {
+export function rawExec(api: string, ca: string, pod: string, container: string, command: string[], protocols = ['v5.channel.k8s.io']): Promise<WebSocket> {
   const q = new URLSearchParams({ container, stdout: 'true', stderr: 'true' });
   for (const c of command) q.append('command', c);
-  const ws = new WebSocket(`${api.replace(/^http/, 'ws')}/api/v1/namespaces/default/pods/${pod}/exec?${q}`, protocols, { headers: { authorization: `Bearer ${ADMIN}` } });
+  const ws = new WebSocket(`${api.replace(/^http/, 'ws')}/api/v1/namespaces/default/pods/${pod}/exec?${q}`, protocols, { ca, headers: { authorization: `Bearer ${ADMIN}` } });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);

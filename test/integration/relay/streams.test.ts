@@ -11,14 +11,14 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { request } from 'node:http';
+import { request } from 'node:https';
 import mqtt from 'mqtt';
 import { parseAllDocuments } from 'yaml';
 import { encodeFrame, FrameType } from '../../../src/contract/streams.js';
 import { topics } from '../../../src/contract/topics.js';
 import { ensureTestImage, needDocker } from '../../helpers/docker.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { ADMIN, freePort, NodeProc, RelayProc, waitFor } from './harness.js';
+import { ADMIN, freePort, NodeProc, RelayProc, relayPorts, waitFor } from './harness.js';
 import { attachTty, execRun, execTty, kubeConfig, logFollow, portForward, rawExec } from './kube-clients.js';
 
 test('logs, exec, attach and port-forward through node ⇄ relay streams', async (t) => {
@@ -26,7 +26,8 @@ test('logs, exec, attach and port-forward through node ⇄ relay streams', async
   if (!docker) return;
   const image = await ensureTestImage(docker);
   const dir = tmpDir(t, 'edgecore-streams-');
-  const relay = new RelayProc({ dir, ports: { api: await freePort(), mqtt: await freePort(), ws: await freePort() } });
+  // the relay as shipped (HTTPS, MQTT over TLS): the raw clients below trust its CA
+  const relay = new RelayProc({ dir, ports: await relayPorts() });
   t.after(() => relay.stop('SIGKILL'));
   await relay.start();
   const name = `streams-${randomBytes(3).toString('hex')}`;
@@ -73,14 +74,11 @@ spec:
       command: ["nc", "-ll", "-p", "${pfPort}", "-e", "cat"]
 `,
   );
-  const applied = await relay.ctl('apply', '-f', f);
-  assert.equal(applied.code, 0, applied.err);
-  // The Kubernetes API serves the subresources for the pods it holds; until the node's documents
-  // are built from those, the same pods are also created there, bound to the node.
+  // the pods are bound to the node: its desired document (computed from the API) takes them there
   for (const doc of parseAllDocuments(readFileSync(f, 'utf8'))) {
     const m = doc.toJS() as { spec: Record<string, unknown> };
     m.spec.nodeName = name;
-    const res = await fetch(`${relay.api}/api/v1/namespaces/default/pods`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(m) });
+    const res = await relay.fetch()(`${relay.api}/api/v1/namespaces/default/pods`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(m) });
     assert.equal(res.status, 201, await res.text());
   }
   const kc = kubeConfig(relay.api);
@@ -108,7 +106,7 @@ spec:
 
   await t.test('exec refusals: unknown container before the upgrade, a stopped command on channel 3', async () => {
     await assert.rejects(execRun(kc, 'box', 'nope', ['true']));
-    const refused = await rawExec(relay.api, 'box', 'nope', ['true']).then(
+    const refused = await rawExec(relay.api, relay.caPem, 'box', 'nope', ['true']).then(
       () => assert.fail('upgraded'),
       (e: Error) => e.message,
     );
@@ -116,25 +114,25 @@ spec:
     const missing = await execRun(kc, 'box', 'main', ['/no/such/binary']);
     assert.equal(missing.status.status, 'Failure');
     // kubectl's SPDY fallback gets the same refusal, so it prints the real reason
-    const spdy = await spdyAttempt(`${relay.api}/api/v1/namespaces/default/pods/box/exec?command=true&stdout=1&container=nope`);
+    const spdy = await spdyAttempt(relay.caPem, `${relay.api}/api/v1/namespaces/default/pods/box/exec?command=true&stdout=1&container=nope`);
     assert.equal(spdy.status, 400);
     const body = JSON.parse(spdy.body) as { kind: string; message: string };
     assert.equal(body.kind, 'Status');
     assert.match(body.message, /container nope is not valid for pod box/);
-    const spdyOk = await spdyAttempt(`${relay.api}/api/v1/namespaces/default/pods/box/exec?command=true&stdout=1&container=main`);
+    const spdyOk = await spdyAttempt(relay.caPem, `${relay.api}/api/v1/namespaces/default/pods/box/exec?command=true&stdout=1&container=main`);
     assert.equal(spdyOk.status, 400);
     assert.match(spdyOk.body, /over SPDY is not supported by edgerelay/);
   });
 
   await t.test('exec over v4.channel.k8s.io (older clients): the protocol is echoed, the status still ends it', async () => {
-    const ws = await rawExec(relay.api, 'box', 'main', ['sh', '-c', 'echo v4; exit 2'], ['v4.channel.k8s.io', 'v3.channel.k8s.io']);
+    const ws = await rawExec(relay.api, relay.caPem, 'box', 'main', ['sh', '-c', 'echo v4; exit 2'], ['v4.channel.k8s.io', 'v3.channel.k8s.io']);
     assert.equal(ws.protocol, 'v4.channel.k8s.io');
     const frames: string[] = [];
     ws.on('message', (d: Buffer) => frames.push(`${d[0]}:${d.subarray(1).toString()}`));
     await new Promise((r) => ws.once('close', r));
     assert.equal(frames[0], '1:v4\n');
     assert.match(frames.at(-1)!, /^3:.*"reason":"NonZeroExitCode".*"message":"2"/);
-    await assert.rejects(rawExec(relay.api, 'box', 'main', ['true'], ['v3.channel.k8s.io', 'channel.k8s.io']), /Unexpected server response: 400/);
+    await assert.rejects(rawExec(relay.api, relay.caPem, 'box', 'main', ['true'], ['v3.channel.k8s.io', 'channel.k8s.io']), /Unexpected server response: 400/);
   });
 
   await t.test('exec with a TTY: typed input echoes, resize reaches the terminal, exit ends it', async () => {
@@ -172,17 +170,17 @@ spec:
     await ts.done;
     assert.match(ts.text(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z tick \d+\n\d{4}-\d\d-\d\dT\S+ tick \d+\n$/);
     const prev = await waitFor('a previous crash container', async () => {
-      const res = await fetch(`${relay.api}/api/v1/namespaces/default/pods/box/log?container=crash&previous=true`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      const res = await relay.fetch()(`${relay.api}/api/v1/namespaces/default/pods/box/log?container=crash&previous=true`, { headers: { authorization: `Bearer ${ADMIN}` } });
       const text = await res.text();
       return res.status === 200 && /^run-\d+-\d+\n$/.test(text) ? text : undefined;
     }, 30_000, 300);
     assert.match(prev, /^run-/);
-    const bad = await fetch(`${relay.api}/api/v1/namespaces/default/pods/box/log?container=nope`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const bad = await relay.fetch()(`${relay.api}/api/v1/namespaces/default/pods/box/log?container=nope`, { headers: { authorization: `Bearer ${ADMIN}` } });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { message: string }).message, /container nope is not valid for pod box/);
-    const neg = await fetch(`${relay.api}/api/v1/namespaces/default/pods/box/log?container=main&tailLines=-2`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const neg = await relay.fetch()(`${relay.api}/api/v1/namespaces/default/pods/box/log?container=main&tailLines=-2`, { headers: { authorization: `Bearer ${ADMIN}` } });
     assert.equal(neg.status, 400);
-    const limited = await fetch(`${relay.api}/api/v1/namespaces/default/pods/box/log?container=main&follow=true&limitBytes=10`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const limited = await relay.fetch()(`${relay.api}/api/v1/namespaces/default/pods/box/log?container=main&follow=true&limitBytes=10`, { headers: { authorization: `Bearer ${ADMIN}` } });
     assert.equal((await limited.text()).length, 10, 'limitBytes cuts a followed log and ends it');
   });
 
@@ -195,7 +193,7 @@ spec:
 
   await t.test('a reader that stops reading stalls only its own session', async () => {
     const total = 32 * 1024 * 1024;
-    const slow = await rawExec(relay.api, 'box', 'main', ['head', '-c', String(total), '/dev/zero']);
+    const slow = await rawExec(relay.api, relay.caPem, 'box', 'main', ['head', '-c', String(total), '/dev/zero']);
     let slowBytes = 0;
     let slowStatus = '';
     slow.on('message', (d: Buffer) => {
@@ -225,7 +223,7 @@ spec:
       }
       return undefined;
     }, 10_000, 20);
-    const c = await mqtt.connectAsync(creds.brokerUrl, { clientId: forger, username: creds.username, password: creds.password, reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(creds.brokerUrl, { clientId: forger, username: creds.username, password: creds.password, ca: relay.caPem, reconnectPeriod: 0 });
     for (let seq = 1; seq < 40; seq++) {
       c.publish(topics.streamUp(forger), encodeFrame({ type: FrameType.Data, sid: rec.session, seq, channel: 1, data: Buffer.from('FORGED\n') }), { qos: 0 });
     }
@@ -244,21 +242,21 @@ spec:
       const top = await docker.getContainer(cid).top({ ps_args: '-eo pid,args' });
       return (top.Processes as string[][]).filter((p) => p.join(' ').includes(marker)).length;
     };
-    const plain = await rawExec(relay.api, 'box', 'main', ['sh', '-c', 'sleep 3131; echo never']);
+    const plain = await rawExec(relay.api, relay.caPem, 'box', 'main', ['sh', '-c', 'sleep 3131; echo never']);
     await waitFor('sleep 3131 running', async () => ((await procs('sleep 3131')) > 0 ? true : undefined), 10_000, 100);
     plain.terminate();
-    await waitFor('sleep 3131 gone', async () => ((await procs('3131')) === 0 ? true : undefined), 10_000, 100);
+    await waitFor('sleep 3131 gone', async () => ((await procs('3131')) === 0 ? true : undefined), 30_000, 100);
     const term = await execTty(kc, 'box', 'main', ['sh', '-c', 'sleep 3132']);
     await waitFor('sleep 3132 running', async () => ((await procs('sleep 3132')) > 0 ? true : undefined), 10_000, 100);
     term.ws!.terminate();
-    await waitFor('sleep 3132 gone', async () => ((await procs('3132')) === 0 ? true : undefined), 10_000, 100);
+    await waitFor('sleep 3132 gone', async () => ((await procs('3132')) === 0 ? true : undefined), 30_000, 100);
   });
 });
 
 /** What kubectl's SPDY attempt sees: an upgrade request answered with plain HTTP. */
-function spdyAttempt(url: string): Promise<{ status: number; body: string }> {
+function spdyAttempt(ca: string, url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, connection: 'Upgrade', upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v4.channel.k8s.io' } });
+    const req = request(url, { ca, method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, connection: 'Upgrade', upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v4.channel.k8s.io' } });
     req.on('response', (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
