@@ -6,11 +6,11 @@
  * some Service's endpoints) — a peer cannot use this node to reach anything else on its network.
  */
 import { createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
-import { connect as tcpConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../core/logger.js';
 import { peerKeySha256, type MeshIdentity } from './identity.js';
+import { dialTcp } from './dial.js';
 import { H2_SESSION_WINDOW, H2_SETTINGS, PROTOCOL_HEADER } from './peers.js';
 import { join } from './pipe.js';
 import { relayDatagrams } from './udp.js';
@@ -23,6 +23,8 @@ export interface PeerServerDeps {
   allowed(host: string, port: number, protocol: 'TCP' | 'UDP'): boolean;
   connectTimeoutMs: number;
   udpIdleMs: number;
+  /** CONNECT streams one peer session may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS) */
+  maxStreams?: number;
   log: Logger;
 }
 
@@ -30,25 +32,6 @@ export function parseAuthority(a: string | undefined): { host: string; port: num
   const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(a ?? '');
   const port = m ? Number(m[2]) : 0;
   return m && port > 0 && port < 65536 ? { host: m[1]!, port } : undefined;
-}
-
-/** Dial host:port within `timeoutMs`. */
-export function dialTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = tcpConnect({ host, port, allowHalfOpen: true, noDelay: true });
-    const t = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`${host}:${port}: no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    s.once('connect', () => {
-      clearTimeout(t);
-      resolve(s);
-    });
-    s.once('error', (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-  });
 }
 
 export class PeerServer {
@@ -64,7 +47,7 @@ export class PeerServer {
       requestCert: true,
       rejectUnauthorized: false,
       minVersion: 'TLSv1.3',
-      settings: H2_SETTINGS,
+      settings: { ...H2_SETTINGS, maxConcurrentStreams: d.maxStreams ?? 256 },
       maxSessionMemory: 64,
     });
     this.server.on('session', (s) => this.onSession(s));
