@@ -16,6 +16,7 @@
  * on one LAN); an endpoint outside the edge, or on a peer that cannot be reached directly, fails
  * the dial and the proxy tries another endpoint (docs/mesh.md says what is left).
  */
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../../core/errors.js';
 import type { NodeMessage } from '../../node/messages.js';
@@ -128,6 +129,7 @@ export class Mesh implements NodeModule {
       identity,
       peer: (name) => this.table.peers.get(name),
       defaultPort: cfg.peers.port,
+      localAddresses: () => new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address))),
       relay: async (peer) => {
         throw new Error(`peer node "${peer}" is not reachable directly, and this build has no path through the relay`);
       },

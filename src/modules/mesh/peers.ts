@@ -35,6 +35,8 @@ export interface PeersDeps {
   defaultPort: number;
   /** a raw byte tunnel through the relay to the peer's mesh (rejects when the relay is away) */
   relay(peer: string): Promise<Duplex>;
+  /** this node's own addresses: a peer's address that is also one of ours (a Docker bridge, a ClusterIP) is not the peer */
+  localAddresses(): Set<string>;
   log: Logger;
   directTimeoutMs: number;
   retryDirectSeconds: number;
@@ -189,8 +191,9 @@ export class Peers {
 
   private async direct(info: PeerInfo): Promise<ClientHttp2Session> {
     const port = info.port ?? this.d.defaultPort;
-    let last: Error = new Error(`peer node "${info.name}" has no address`);
-    for (const host of info.addresses) {
+    const mine = this.d.localAddresses();
+    let last: Error = new Error(`peer node "${info.name}" has no address that is not also this node's`);
+    for (const host of info.addresses.filter((a) => !mine.has(a))) {
       try {
         const sock = await this.tcp(host, port);
         return await this.secure(info, sock);

@@ -72,8 +72,9 @@ async function world(): Promise<World> {
   };
 }
 
-function peers(w: World, identity: MeshIdentity, info: Partial<PeerInfo>, relay?: () => Promise<import('node:stream').Duplex>): Peers {
+function peers(w: World, identity: MeshIdentity, info: Partial<PeerInfo>, relay?: () => Promise<import('node:stream').Duplex>, mine: string[] = []): Peers {
   return new Peers({
+    localAddresses: () => new Set(mine),
     identity,
     peer: (n) => (n === 'b' ? { name: 'b', addresses: ['127.0.0.1'], keySha256: w.b.keySha256, port: w.port, ...info } : undefined),
     defaultPort: w.port,
@@ -154,7 +155,7 @@ test('UDP over a CONNECT stream: framed datagrams reach the endpoint and come ba
   const udpPort = udp.address().port;
   const server = new PeerServer({ identity: b, peerByKey: (k) => (k === a.keySha256 ? 'a' : undefined), allowed: (_h, port, proto) => proto === 'UDP' && port === udpPort, connectTimeoutMs: 1000, udpIdleMs: 5000, log });
   const port = await server.listen('127.0.0.1', 0);
-  const p = new Peers({ identity: a, peer: () => ({ name: 'b', addresses: ['127.0.0.1'], keySha256: b.keySha256, port }), defaultPort: port, relay: () => Promise.reject(new Error('x')), log, directTimeoutMs: 300, retryDirectSeconds: 60, pingSeconds: 30 });
+  const p = new Peers({ identity: a, peer: () => ({ name: 'b', addresses: ['127.0.0.1'], keySha256: b.keySha256, port }), defaultPort: port, localAddresses: () => new Set(), relay: () => Promise.reject(new Error('x')), log, directTimeoutMs: 300, retryDirectSeconds: 60, pingSeconds: 30 });
   t.after(async () => (p.close(), await server.close(), udp.close()));
   const { stream } = await p.open('b', '127.0.0.1', udpPort, 'udp');
   const d = new Deframer();
@@ -168,4 +169,14 @@ test('UDP over a CONNECT stream: framed datagrams reach the endpoint and come ba
   stream.write(Buffer.concat([frame(Buffer.from('one')), frame(Buffer.from('two'))]));
   await all;
   assert.deepEqual(got.sort(), ['re:one', 're:two']);
+});
+
+test("a peer's address that is also this node's (a Docker bridge, a ClusterIP) is never dialled: it would reach this node itself", async (t) => {
+  const w = await world();
+  t.after(() => w.close());
+  const p = peers(w, w.a, {}, undefined, ['127.0.0.1']);
+  t.after(() => p.close());
+  await assert.rejects(p.open('b', '127.0.0.1', w.echoPort), /not reachable|no address that is not also this node's|no relay here/);
+  assert.equal(w.server.counters.sessions, 0, 'no session reached the listener');
+  assert.equal(p.counters.direct, 0);
 });
