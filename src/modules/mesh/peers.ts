@@ -33,8 +33,8 @@ export interface PeersDeps {
   peer(name: string): PeerInfo | undefined;
   /** the mesh port of a peer that did not publish one */
   defaultPort: number;
-  /** a raw byte tunnel through the relay to the peer's mesh (rejects when the relay is away) */
-  relay(peer: string): Promise<Duplex>;
+  /** a raw byte tunnel through the relay to the peer's mesh (rejects when the relay is away); absent: direct only, every dial tries directly */
+  relay?: (peer: string) => Promise<Duplex>;
   /** this node's own addresses: a peer's address that is also one of ours (a Docker bridge, a ClusterIP) is not the peer */
   localAddresses(): Set<string>;
   log: Logger;
@@ -123,14 +123,15 @@ export class Peers {
     if (!info) throw new PeerError(`no such peer node "${peer}"`);
     if (!info.keySha256) throw new PeerError(`peer node "${peer}" has no mesh key yet (it has not reported one)`);
     const failedAt = this.directFailed.get(peer);
-    if (failedAt === undefined || this.now() - failedAt > this.d.retryDirectSeconds * 1000) {
+    if (!this.d.relay || failedAt === undefined || this.now() - failedAt > this.d.retryDirectSeconds * 1000) {
       try {
         return this.keep(peer, await this.direct(info), 'direct');
       } catch (e) {
-        this.directFailed.set(peer, this.now());
         this.counters.failedDirect++;
         // a wrong key is worth a warning: someone else answers at the peer's address
-        this.d.log[e instanceof PeerError ? 'warn' : 'debug']('peer not reachable directly; using the relay', { peer, error: (e as Error).message });
+        this.d.log[e instanceof PeerError ? 'warn' : 'debug']('peer not reachable directly', { peer, error: (e as Error).message, relay: !!this.d.relay });
+        if (!this.d.relay) throw new PeerError(`peer node "${peer}" not reachable directly: ${(e as Error).message}`);
+        this.directFailed.set(peer, this.now());
       }
     }
     return this.keep(peer, await this.viaRelay(info), 'relay');
@@ -224,6 +225,7 @@ export class Peers {
   }
 
   private async viaRelay(info: PeerInfo): Promise<ClientHttp2Session> {
+    if (!this.d.relay) throw new PeerError(`peer node "${info.name}": no path through the relay`);
     return this.secure(info, await this.d.relay(info.name));
   }
 
