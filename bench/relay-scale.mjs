@@ -18,7 +18,7 @@
  *
  *   node bench/relay-scale.mjs                     NODES=5000 by default
  *   NODES=19800 node bench/relay-scale.mjs         ~20k: 4 simulator processes
- *   PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='nodes: {...}'
+ *   START_TIMEOUT_S=900 (relay start)  PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='nodes: {...}'
  *   BROKER_EXTRA='maxConnecting: 0'                more keys in the broker section
  *   TLS=1 node bench/relay-scale.mjs               the relay's defaults: HTTPS API, MQTT over TLS with its
  *                                                  own CA (the simulators verify it, as nodes do);
@@ -48,6 +48,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.NODES ?? 5000);
 const WORKERS = Number(process.env.WORKERS ?? Math.max(1, Math.ceil(N / 5000)));
 const PHASES = (process.env.PHASES ?? 'connect,fanout,storm,restart').split(',');
+// the first start after the node table was filled creates every Node object (one API create each)
+const START_TIMEOUT_MS = Number(process.env.START_TIMEOUT_S ?? 900) * 1000;
 const PHASE_TIMEOUT_MS = Number(process.env.PHASE_TIMEOUT_S ?? 240) * 1000;
 const UPLINK_SECONDS = Number(process.env.UPLINK_SECONDS ?? 0);
 const HEARTBEAT_QOS = Number(process.env.HEARTBEAT_QOS ?? 0);
@@ -152,7 +154,7 @@ const startRelay = async () => {
       p.startMs = Date.now() - t0;
       return p;
     } catch {
-      if (i > 600 || p.exitCode !== null) throw new Error(`relay did not start: ${stderrTail()}`);
+      if (Date.now() - t0 > START_TIMEOUT_MS || p.exitCode !== null) throw new Error(`relay did not start: ${stderrTail()}`);
       await sleep(100);
     }
   }
