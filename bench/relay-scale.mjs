@@ -148,7 +148,7 @@ const startRelay = async () => {
     if (!p.expected) relayExit = { code, signal, phase, stderr: stderrTail() };
   });
   const t0 = Date.now();
-  for (let i = 0; ; i++) {
+  for (;;) {
     try {
       await request('GET', '/healthz');
       p.startMs = Date.now() - t0;
