@@ -145,6 +145,8 @@ export class ResourceStore {
   private readonly listeners = new Set<(c: ResourceChange) => void>();
 
   private readonly deletionWindow: number;
+  /** made once: statuses are written many times a second (better-sqlite3 builds a transaction's wrappers on every `transaction()`) */
+  private statusTx?: (key: ResourceKey, status: unknown, alongside?: (uid: string | undefined) => void) => { resource: StoredResource; previous: StoredResource } | undefined;
 
   constructor(
     private readonly db: Db,
@@ -321,11 +323,12 @@ export class ResourceStore {
    * commit. Returns false when the object is gone or the status is unchanged.
    */
   setStatus(key: ResourceKey, status: unknown, alongside?: (uid: string | undefined) => void): boolean {
-    const changed = this.db.transaction(() => {
-      const written = this.writeStatus(key, status);
-      alongside?.(written.uid);
+    this.statusTx ??= this.db.transaction((k: ResourceKey, st: unknown, along?: (uid: string | undefined) => void) => {
+      const written = this.writeStatus(k, st);
+      along?.(written.uid);
       return written.change;
-    })();
+    });
+    const changed = this.statusTx(key, status, alongside);
     if (changed) this.emit({ op: 'status', resource: changed.resource, previous: changed.previous });
     return changed !== undefined;
   }
