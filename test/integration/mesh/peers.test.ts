@@ -1,6 +1,6 @@
 /**
  * Across nodes on one LAN, with real processes on test hosts made of network namespaces
- * (hosts.ts): `edgerelay` in the root namespace, two `edgecore`s (edged and the mesh) each in a
+ * (hosts.ts, fleet.ts): `edgerelay` in the root namespace, two `edgecore`s (edged and the mesh) each in a
  * host of its own with its pods on its own Docker network, the two hosts on one LAN link, the real
  * kubectl 1.32. A client pod on host A reaches, by name, a Service whose only endpoint is a pod
  * on host C: A's proxy takes the connection and carries it to C's peer listener over the LAN
@@ -10,62 +10,19 @@
  * connection path keeps working from what the nodes stored.
  */
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { test } from 'node:test';
-import { dockerClient, ensureTestImage } from '../../helpers/docker.js';
-import { needService } from '../../helpers/service.js';
-import { tmpDir } from '../../helpers/tmp.js';
-import { removeNodeContainers } from '../edged/harness.js';
-import { haveKubectl, NodeProc, RelayProc, relayPorts, waitFor } from '../relay/harness.js';
-import { exec, sh } from './harness.js';
-import { buildSites } from './hosts.js';
+import { waitFor } from '../relay/harness.js';
+import { exec } from './harness.js';
+import { containerOf, metric, startFleet } from './fleet.js';
 
 const MiB = 1024 * 1024;
-const OPS = 10350;
 // (busybox's wget crashes with -T here: the containers' exec timeout bounds each request instead)
 
-/** A node's /metrics, read inside its host. */
-async function metric(prefix: string[], name: string, labels: string): Promise<number> {
-  const r = await sh(prefix[0]!, [...prefix.slice(1), 'curl', '-sf', `http://127.0.0.1:${OPS}/metrics`]);
-  const line = r.out.split('\n').find((l) => l.startsWith(`edgecore_${name}{${labels}}`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
-
 test('same LAN: a pod on one node reaches a Service whose endpoint is on another, directly (no bytes through the relay), also with the relay stopped', { timeout: 400_000 }, async (t) => {
-  if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return;
-  if ((await sh('which', ['socat'])).code !== 0) return void t.skip('socat is not installed (.ci/provision.d/mesh.sh)');
-  const docker = dockerClient();
-  await ensureTestImage(docker);
-  const dir = tmpDir(t, 'mesh-peers-');
-  const b = randomInt(200, 250);
-  const dnsAddress = `10.${b}.0.10`;
-  const ports = await relayPorts();
-  const relay = new RelayProc({ dir, ports, extra: { mesh: { serviceCIDR: `10.${b}.0.0/16`, clusterDNS: dnsAddress } } });
-  t.after(() => relay.stop('SIGKILL'));
-  await relay.start();
-  const sites = await buildSites(t, { count: 2, lans: [[0, 1]], relayPorts: [ports.api, ports.mqtt, ports.mqtts, ports.ws], dir });
-  const nodes = await Promise.all(
-    sites.hosts.map(async (h, i) => {
-      const name = `meshp-${sites.id}-${i}`;
-      const node = new NodeProc({
-        dir,
-        name,
-        join: await relay.join(name),
-        prefix: h.prefix,
-        ops: { port: OPS },
-        edged: true,
-        edgedConfig: { resyncSeconds: 2, network: h.network },
-        mesh: { enabled: true, interface: `em${sites.id}${i}`, resyncSeconds: 2, dns: { address: dnsAddress } },
-      });
-      sites.defer(async () => {
-        await node.stop('SIGKILL');
-        await removeNodeContainers(docker, name);
-      });
-      return { name, node, host: h };
-    }),
-  );
-  const [a, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
-  await Promise.all(nodes.map((n) => n.node.start()));
+  const f = await startFleet(t, { count: 2, lans: [[0, 1]] });
+  if (!f) return;
+  const { relay, sites } = f;
+  const [a, c] = f.nodes as [(typeof f.nodes)[0], (typeof f.nodes)[0]];
 
   const manifests = `apiVersion: v1
 kind: Pod
@@ -106,7 +63,7 @@ spec:
   await waitFor('C stored on A as a peer with that key', () => a.node.resources('Node').find((r) => r.name === c.name && r.spec.includes(key)), 60_000);
   await waitFor('the Service and its slice on A', () => a.node.resources('Service').length === 1 && a.node.resources('EndpointSlice').length === 1);
 
-  const client = await waitFor('the client container', async () => (await docker.listContainers({ filters: { label: [`io.edgecore.node=${a.name}`, 'io.edgecore.pod.name=client', 'io.edgecore.container=sh'] } }))[0]?.Id, 120_000);
+  const client = await waitFor('the client container', () => containerOf(f, a.name, 'client', 'sh'), 120_000);
   const first = await waitFor('web on C answering the client on A', async () => {
     const r = await exec(client, 'wget', '-q', '-O', '-', 'http://web.default.svc.cluster.local/index.html');
     return /hello-from-c/.test(r.out) ? r.out : undefined;
@@ -115,14 +72,14 @@ spec:
 
   // direct: the 1 MiB answer does not pass the relay (fewer bytes than it between either host and the relay)
   const before = sites.hosts.map((h) => h.relayBytes());
-  const directBefore = await metric(a.host.prefix, 'mesh_bytes_total', 'path="direct",direction="in"');
+  const directBefore = await metric(a, 'mesh_bytes_total', 'path="direct",direction="in"');
   const big = await exec(client, 'sh', '-c', 'wget -q -O - http://web.default/big | wc -c');
   assert.equal(big.out.trim(), String(MiB), big.out);
   const relayed = sites.hosts.map((h, i) => h.relayBytes() - before[i]!);
   for (const r of relayed) assert.ok(r < MiB, `bytes between a host and the relay during the transfer: ${relayed.join(', ')}`);
-  await waitFor("A's proxy counting the answer on its direct path", async () => (await metric(a.host.prefix, 'mesh_bytes_total', 'path="direct",direction="in"')) - directBefore >= MiB, 30_000);
-  assert.ok((await metric(c.host.prefix, 'mesh_peer_streams_total', 'result="accepted"')) >= 2, "C's peer listener took A's connections");
-  assert.equal(await metric(c.host.prefix, 'mesh_peer_streams_total', 'result="refused"'), 0);
+  await waitFor("A's proxy counting the answer on its direct path", async () => (await metric(a, 'mesh_bytes_total', 'path="direct",direction="in"')) - directBefore >= MiB, 30_000);
+  assert.ok((await metric(c, 'mesh_peer_streams_total', 'result="accepted"')) >= 2, "C's peer listener took A's connections");
+  assert.equal(await metric(c, 'mesh_peer_streams_total', 'result="refused"'), 0);
 
   // the relay goes away: A keeps reaching C over the LAN from what both stored
   await relay.stop();

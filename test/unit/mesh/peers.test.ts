@@ -180,3 +180,29 @@ test("a peer's address that is also this node's (a Docker bridge, a ClusterIP) i
   assert.equal(w.server.counters.sessions, 0, 'no session reached the listener');
   assert.equal(p.counters.direct, 0);
 });
+
+test('with no relay path, every dial tries the peer directly: a failure holds nothing off', async (t) => {
+  const w = await world();
+  t.after(() => w.close());
+  const gone = createServer();
+  await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r));
+  let port = (gone.address() as { port: number }).port;
+  await new Promise((r) => gone.close(r));
+  const p = new Peers({
+    identity: w.a,
+    peer: (n) => (n === 'b' ? { name: 'b', addresses: ['127.0.0.1'], keySha256: w.b.keySha256, port } : undefined),
+    defaultPort: port,
+    localAddresses: () => new Set(),
+    log,
+    directTimeoutMs: 300,
+    retryDirectSeconds: 3600,
+    pingSeconds: 30,
+  });
+  t.after(() => p.close());
+  await assert.rejects(p.open('b', '127.0.0.1', w.echoPort), /not reachable directly/);
+  port = w.port;
+  const { stream, path } = await p.open('b', '127.0.0.1', w.echoPort);
+  assert.equal(path, 'direct');
+  stream.end('ping');
+  assert.equal(await read(stream), 'ping');
+});
