@@ -23,7 +23,7 @@ import { stableStringify } from '../../lib/json.js';
 import type { ApiClient } from '../apiserver/client.js';
 import { Informer, keyOf } from '../controllers/informer.js';
 import { WorkQueue } from '../controllers/queue.js';
-import { desiredItems, modelOf, nodeNameOf, podReferences } from './desired.js';
+import { desiredItems, modelOf, nodeNameOf, peerNode, podReferences } from './desired.js';
 import type { EventRecorder } from './events.js';
 
 const R = {
@@ -167,8 +167,10 @@ export class NodeSync {
         this.recording.add(p);
       }
     } else if (w === 'devices') nodes = this.index(this.devicesOf, key, obj, old);
-    // a Node's labels are its own document's; its mesh key and addresses are in every node's (peerNode)
-    else if (w === 'nodes') nodes = this.nodeNames().concat(obj ? [] : [old!.metadata.name ?? '']);
+    // a Node's labels are its own document's; its mesh key and addresses are in every node's
+    // (peerNode) — only a change of those reaches every node: a status write (heartbeats,
+    // conditions) recomputes one document, not all of them (N² at fleet size)
+    else if (w === 'nodes') nodes = peerChanged(obj, old) ? this.nodeNames().concat(obj ? [] : [old!.metadata.name ?? '']) : [(obj ?? old)!.metadata.name ?? ''];
     else if (w === 'services' || w === 'endpointslices') nodes = this.nodeNames();
     else {
       const o = (obj ?? old)!;
@@ -249,4 +251,12 @@ export class NodeSync {
       this.d.log.warn('could not record Scheduled', { pod: keyOf(pod), error: e instanceof Error ? e.message : String(e) });
     }
   }
+}
+
+/** Whether what peers receive of a Node (peerNode: its mesh key, port, addresses) differs. */
+function peerChanged(obj: KubeObject | undefined, old: KubeObject | undefined): boolean {
+  const a = obj ? peerNode(obj) : undefined;
+  const b = old ? peerNode(old) : undefined;
+  if (!a && !b) return false;
+  return !a || !b || stableStringify(a) !== stableStringify(b);
 }

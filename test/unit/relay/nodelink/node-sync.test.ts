@@ -173,3 +173,26 @@ test("a node's mesh key, from its own report only, reaches every node's document
   await f.link.idle();
   assert.equal((await f.admin.get(NODE, undefined, 'n2')).metadata.annotations?.['mesh.edgecore.io/key-sha256'], 'ab'.repeat(32));
 });
+
+test("a Node's status write recomputes its own document only; a change of its mesh key recomputes every node's", async (t) => {
+  const f = await linkFixture(t);
+  const fleet = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'];
+  for (const n of fleet) await f.join(n);
+  await f.link.idle();
+  const computed = () => f.link.nodeSync.counters.computed;
+  let c = computed();
+  await f.link.nodeClient('n2').patch(NODE, undefined, 'n2', 'merge', { status: { conditions: [{ type: 'Ready', status: 'True' }] } }, { subresource: 'status' });
+  await f.link.idle();
+  // n2's own document (again if the lifecycle controller answers the write), not the fleet's: N per write is N² at fleet size
+  assert.ok(computed() - c <= 2, `a heartbeat-like status write computed ${computed() - c} documents`);
+  const report = (key: string) => ({ appliedVersion: 1, epoch: 'e', agentVersion: '1', bootId: 'b', arch: 'x64', platform: 'linux', outbox: { rows: 0, dropped: 0 }, addresses: ['192.168.1.2'], mesh: { keySha256: key, port: 10550 } });
+  c = computed();
+  await f.send('n2', 'reported/state', state('Node', '', 'n2', report('ab'.repeat(32))));
+  await f.link.idle();
+  assert.ok(computed() - c >= fleet.length, 'its key is in every document: all computed');
+  for (const n of fleet) assert.ok(f.transport.last(n)!.items.some((i) => i.kind === 'Node' && i.name === 'n2'), n);
+  c = computed();
+  await f.send('n2', 'reported/state', state('Node', '', 'n2', report('ab'.repeat(32))));
+  await f.link.idle();
+  assert.ok(computed() - c <= 2, `the same key again: no fleet-wide recompute (${computed() - c})`);
+});
