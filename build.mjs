@@ -4,7 +4,9 @@
  * map beside it. Native addons (and the packages that load them by path) stay external: they
  * are installed next to the bundle (node_modules) or shipped per target by `--target`.
  *
- *   node build.mjs            -> dist/{edgecore,edgerelay,edgectl}.js (+ .map)
+ *   node build.mjs            -> dist/{edgecore,edgerelay,edgectl}.js (+ .map), and edgectl as the
+ *                                kubectl plugin: dist/kubectl-edge.js (imports edgectl.js) and
+ *                                dist/kubectl-edge (sh: runs it; link or copy it onto PATH)
  *   node build.mjs --target linux-arm64|linux-armv7|linux-x64|all [options]
  *                             -> builds/<target>/edgecore-<version>-<target>.tar.gz (+ .sha256,
  *                                install.sh, build-info.json): bundles, target Node runtime and
@@ -17,7 +19,7 @@
  *     --jobs N                node-gyp parallel jobs per target (default 2)
  */
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +39,23 @@ export const NATIVE_EXTERNALS = [
 ];
 
 export const ENTRIES = ['edgecore', 'edgerelay', 'edgectl'];
+/** what gets a launcher in bin/ (artifacts) and a link in /usr/local/bin (install.sh): the entries and the kubectl plugin */
+export const PROGRAMS = [...ENTRIES, 'kubectl-edge'];
+
+/**
+ * edgectl as a kubectl plugin: kubectl runs `kubectl-edge` from PATH for `kubectl edge ...`.
+ * kubectl-edge.js runs edgectl's bundle under its own name (edgectl reads it from argv[1] to say
+ * `kubectl edge` in its help); `kubectl-edge` is the executable kubectl finds (a tiny sh wrapper,
+ * as a bundle without an extension would need Node >= 20.10 to load as ESM).
+ */
+function writePlugin(outdir) {
+  writeFileSync(join(outdir, 'kubectl-edge.js'), "#!/usr/bin/env node\n// edgectl as the kubectl plugin `kubectl edge` (see build.mjs)\nimport './edgectl.js';\n");
+  writeFileSync(
+    join(outdir, 'kubectl-edge'),
+    '#!/bin/sh\n# `kubectl edge ...`: edgectl as a kubectl plugin; runs kubectl-edge.js beside the real file of this one\nexec node "$(dirname "$(readlink -f "$0")")/kubectl-edge.js" "$@"\n',
+  );
+  for (const f of ['kubectl-edge.js', 'kubectl-edge']) chmodSync(join(outdir, f), 0o755);
+}
 
 export async function bundle(outdir = join(root, 'dist'), version = pkg.version) {
   rmSync(outdir, { recursive: true, force: true });
@@ -55,6 +74,7 @@ export async function bundle(outdir = join(root, 'dist'), version = pkg.version)
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
     minifySyntax: true,
+    minifyWhitespace: true,
     legalComments: 'linked',
     external: NATIVE_EXTERNALS,
     define: { __EDGECORE_VERSION__: JSON.stringify(version) },
@@ -73,6 +93,7 @@ export async function bundle(outdir = join(root, 'dist'), version = pkg.version)
     logLevel: 'warning',
   });
   for (const e of ENTRIES) chmodSync(join(outdir, `${e}.js`), 0o755);
+  writePlugin(outdir);
   return { outdir, ms: Date.now() - started, metafile: result.metafile };
 }
 
@@ -108,7 +129,7 @@ export async function buildField(argv) {
     rebuildNative: values['rebuild-native'],
     ifChanged: values['if-changed'],
     jobs: Number(values.jobs) || 2,
-    entries: ENTRIES,
+    entries: PROGRAMS,
     bundle: (dir) => bundle(dir, values.version),
     log: (m) => process.stdout.write(`[build] ${m}\n`),
   });
@@ -118,7 +139,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const argv = process.argv.slice(2);
   if (argv.length === 0) {
     const { outdir, ms } = await bundle();
-    process.stdout.write(`bundled ${ENTRIES.join(', ')} into ${outdir} in ${ms} ms\n`);
+    process.stdout.write(`bundled ${ENTRIES.join(', ')} (and kubectl-edge) into ${outdir} in ${ms} ms\n`);
   } else {
     try {
       const started = Date.now();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # edgecore installer — one file, shipped inside every artifact and beside it in builds/<target>/.
 #
-#   install.sh [--from FILE.tar.gz|URL|DIR] [--sha256 HEX] [--config FILE] [--relay URL --token T]
+#   install.sh [--from FILE.tar.gz|URL|DIR] [--sha256 HEX] [--config FILE] [--relay URL --token T --ca-hash H]
 #   install.sh --upgrade [--from ...] [--health-timeout SEC]
 #   install.sh --uninstall [--purge]
 #
@@ -26,9 +26,9 @@ SVC_USER=edgecore
 SVC_GROUPS=(gpio i2c dialout docker)
 UNIT=edgecore.service
 CONFIG="$ETC_DIR/edgecore.yaml"
-ENTRIES=(edgecore edgectl edgerelay)
+ENTRIES=(edgecore edgectl edgerelay kubectl-edge)  # kubectl-edge: edgectl as the kubectl plugin `kubectl edge`
 
-MODE=install FROM="" SHA256="" USER_CONFIG="" RELAY="" TOKEN="" PURGE=0 NO_SYSTEMD=0
+MODE=install FROM="" SHA256="" USER_CONFIG="" RELAY="" TOKEN="" CA_HASH="" CA_FILE="" PURGE=0 NO_SYSTEMD=0
 HEALTH_TIMEOUT=90 HEALTH_URL="http://127.0.0.1:10350/healthz"
 
 usage() {
@@ -44,7 +44,8 @@ Usage: install.sh [options]
                          unpacked artifact directory (default: the artifact this script sits in or beside)
   --sha256 HEX           expected SHA-256 of the tarball (default: read FILE.sha256 / URL.sha256)
   --config FILE          install this config (validated) instead of the defaults
-  --relay URL --token T  join a relay (runs \`edgecore join\`)
+  --relay URL --token T  join a relay (runs \`edgecore join\`), with the relay's CA pinned by
+  --ca-hash sha256:HEX   (as \`edgerelay token\` prints it) or given as --ca-file FILE
   --health-timeout SEC   how long the daemon gets to report healthy (default $HEALTH_TIMEOUT)
   --health-url URL       the daemon's local health endpoint (default $HEALTH_URL)
   --no-systemd           no service manager (containers, tests): the daemon is started with
@@ -70,6 +71,8 @@ while [ $# -gt 0 ]; do
     --config) USER_CONFIG=${2:?--config needs a value}; shift ;;
     --relay) RELAY=${2:?--relay needs a value}; shift ;;
     --token) TOKEN=${2:?--token needs a value}; shift ;;
+    --ca-hash) CA_HASH=${2:?--ca-hash needs a value}; shift ;;
+    --ca-file) CA_FILE=${2:?--ca-file needs a value}; shift ;;
     --health-timeout) HEALTH_TIMEOUT=${2:?--health-timeout needs a value}; shift ;;
     --health-url) HEALTH_URL=${2:?--health-url needs a value}; shift ;;
     --no-systemd) NO_SYSTEMD=1 ;;
@@ -80,6 +83,7 @@ while [ $# -gt 0 ]; do
 done
 [ "$PURGE" = 1 ] && [ "$MODE" != uninstall ] && usage_error "--purge goes with --uninstall"
 { [ -n "$RELAY" ] && [ -z "$TOKEN" ]; } || { [ -z "$RELAY" ] && [ -n "$TOKEN" ]; } && usage_error "--relay and --token go together"
+{ [ -n "$CA_HASH" ] || [ -n "$CA_FILE" ]; } && [ -z "$RELAY" ] && usage_error "--ca-hash and --ca-file go with --relay"
 case "$HEALTH_TIMEOUT" in ''|*[!0-9]*) usage_error "--health-timeout: not a number of seconds: $HEALTH_TIMEOUT" ;; esac
 [ -n "$SHA256" ] && ! [[ "$SHA256" =~ ^[0-9a-fA-F]{64}$ ]] && usage_error "--sha256: not a SHA-256 hex digest"
 [ "$(id -u)" = 0 ] || die "must run as root (sudo $0 ...)"
@@ -130,7 +134,8 @@ svc_active() {
 svc_start() {
   if [ "$NO_SYSTEMD" = 1 ]; then
     svc_active && return 0
-    touch "$LOG_FILE"; chown "$SVC_USER" "$LOG_FILE"
+    if [ ! -e "$LOG_FILE" ]; then touch "$LOG_FILE"; undo_push "rm -f '$LOG_FILE'"; fi
+    chown "$SVC_USER" "$LOG_FILE"
     # like the unit: the service user with its groups, the config, stdout/stderr to a log
     start-stop-daemon --start --background --make-pidfile --pidfile "$PIDFILE" --chuid "$SVC_USER" \
       --chdir "$DATA_DIR" --startas /bin/sh -- -c 'exec "$0" run --config "$1" >>"$2" 2>&1' \
@@ -138,15 +143,16 @@ svc_start() {
   else
     systemctl reset-failed "$UNIT" 2>/dev/null || true
     systemctl start --no-block "$UNIT"
+    RESTARTS_BASE=0 # systemd zeroes NRestarts on an explicit start
   fi
 }
 svc_stop() {
   if [ "$NO_SYSTEMD" = 1 ]; then
     local pid i
     pid=$(svc_pid)
-    if pid_alive "$pid"; then # like the unit: SIGTERM, TimeoutStopSec=150, then SIGKILL
+    if pid_alive "$pid"; then # like the unit: SIGTERM, TimeoutStopSec=200, then SIGKILL
       kill -TERM "$pid" 2>/dev/null || true
-      for ((i = 0; i < 150; i++)); do pid_alive "$pid" || break; sleep 1; done
+      for ((i = 0; i < 200; i++)); do pid_alive "$pid" || break; sleep 1; done
       pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
     fi
     rm -f "$PIDFILE"
@@ -158,19 +164,48 @@ svc_restart() { svc_stop; svc_start; }
 installed_unit() { [ -f "$UNIT_DIR/$UNIT" ]; }
 
 # --- health: service active, the daemon's /healthz answers (twice in a row) ------------------------
+# Gives up early, without waiting out the timeout, once the daemon cannot become healthy: under
+# systemd when the unit is failed (the start limit was hit, or systemd gave up otherwise) or has
+# been restarted GIVE_UP_RESTARTS times since this run started it (a crash loop); without systemd
+# when the daemon process is gone. HEALTH_FAILURE then says why (it is empty for a timeout).
+GIVE_UP_RESTARTS=3
+HEALTH_FAILURE=""
+RESTARTS_BASE=""
+restarts() { systemctl show -p NRestarts --value "$UNIT" 2>/dev/null || echo 0; }
 http_ok() { "$OPT_DIR/current/node/bin/node" -e 'fetch(process.argv[1],{signal:AbortSignal.timeout(2000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "$1"; }
+gave_up() { # sets HEALTH_FAILURE when the daemon cannot become healthy any more
+  local n
+  if [ "$NO_SYSTEMD" = 1 ]; then
+    # (start-stop-daemon writes the pid file; until it is there the daemon is still starting)
+    [ -s "$PIDFILE" ] && ! pid_alive "$(svc_pid)" && HEALTH_FAILURE="the daemon exited"
+  elif systemctl is-failed --quiet "$UNIT"; then
+    HEALTH_FAILURE="systemd gave up on $UNIT (failed, result: $(systemctl show -p Result --value "$UNIT" 2>/dev/null))"
+  else
+    n=$(restarts)
+    [ "${n:-0}" -ge $((RESTARTS_BASE + GIVE_UP_RESTARTS)) ] && HEALTH_FAILURE="$UNIT crashed and was restarted $((n - RESTARTS_BASE)) times"
+  fi
+  [ -n "$HEALTH_FAILURE" ]
+}
 wait_healthy() {
   local deadline=$(( $(date +%s) + HEALTH_TIMEOUT )) streak=0
+  HEALTH_FAILURE=""
+  # an explicit start (svc_start) zeroes the unit's counter; otherwise count from now
+  [ "$NO_SYSTEMD" = 1 ] || [ -n "$RESTARTS_BASE" ] || RESTARTS_BASE=$(restarts)
   while [ "$(date +%s)" -lt "$deadline" ]; do
     if svc_active && http_ok "$HEALTH_URL"; then
       streak=$((streak + 1))
       [ $streak -ge 2 ] && return 0
     else
       streak=0
+      gave_up && return 1
     fi
     sleep 1
   done
   return 1
+}
+unhealthy_reason() { # after wait_healthy failed
+  if [ -n "$HEALTH_FAILURE" ]; then echo "did not become healthy: $HEALTH_FAILURE (not waiting out the ${HEALTH_TIMEOUT}s health timeout)"
+  else echo "did not report healthy within ${HEALTH_TIMEOUT}s"; fi
 }
 show_failure_log() {
   if [ "$NO_SYSTEMD" = 1 ]; then tail -n 20 "$LOG_FILE" 2>/dev/null | sed 's/^/  | /' >&2 || true
@@ -338,7 +373,12 @@ join_relay() {
   [ -n "$RELAY" ] || return 0
   cp -p "$CONFIG" "$TMP/config.prejoin"; undo_push "cp -p '$TMP/config.prejoin' '$CONFIG'"
   say "joining relay $RELAY"
-  "$OPT_DIR/current/bin/edgecore" join --relay "$RELAY" --token "$TOKEN" --config "$CONFIG" >&2 || die "edgecore join failed"
+  local pin=() ca="${CONFIG%.*}.relay-ca.crt"
+  [ -n "$CA_HASH" ] && pin+=(--ca-hash "$CA_HASH")
+  [ -n "$CA_FILE" ] && pin+=(--ca-file "$CA_FILE")
+  [ -e "$ca" ] || undo_push "rm -f '$ca'"
+  "$OPT_DIR/current/bin/edgecore" join --relay "$RELAY" --token "$TOKEN" "${pin[@]}" --config "$CONFIG" >&2 || die "edgecore join failed"
+  [ -e "$ca" ] && chown "root:$SVC_USER" "$ca"
   chmod 0640 "$CONFIG"; chown "root:$SVC_USER" "$CONFIG"
   CHANGED=1
 }
@@ -385,7 +425,7 @@ start_and_verify() { # preflight, start, wait for health; returns 1 (with the re
   svc_enable
   svc_start; undo_push "svc_stop"
   say "waiting up to ${HEALTH_TIMEOUT}s for edgecore $VERSION to report healthy"
-  if ! wait_healthy; then show_failure_log; say "edgecore $VERSION did not report healthy within ${HEALTH_TIMEOUT}s"; return 1; fi
+  if ! wait_healthy; then show_failure_log; say "edgecore $VERSION $(unhealthy_reason)"; return 1; fi
 }
 
 do_install() {
@@ -439,7 +479,9 @@ do_upgrade() {
     say "upgrade to $VERSION failed: rolling back to $old"
     run_undo
     if [ "$was_active" = 1 ]; then
-      wait_healthy || { show_failure_log; die "rolled back to $old, but it is not healthy either"; }
+      # the version that ran before gets at least the default time to come back
+      [ "$HEALTH_TIMEOUT" -ge 90 ] || HEALTH_TIMEOUT=90
+      wait_healthy || { show_failure_log; die "rolled back to $old, but it is not healthy either ($(unhealthy_reason))"; }
       die "upgrade to $VERSION failed; rolled back to $old (healthy)"
     fi
     die "upgrade to $VERSION failed; rolled back to $old (it was not running before, and is not started)"
@@ -450,7 +492,7 @@ do_upgrade() {
 }
 
 do_uninstall() {
-  local e removed=0
+  local e removed=0 purged=0
   if installed_unit || svc_active; then svc_stop; svc_disable; removed=1; fi
   if [ -f "$UNIT_DIR/$UNIT" ]; then rm -f "$UNIT_DIR/$UNIT"; svc_reload; fi
   for e in "${ENTRIES[@]}"; do
@@ -459,16 +501,16 @@ do_uninstall() {
   [ -d "$OPT_DIR" ] && { rm -rf "$OPT_DIR"; removed=1; }
   rm -f "$PIDFILE"
   if [ "$PURGE" = 1 ]; then
-    local d
+    local d p
     d=$(data_dir)
-    for p in "$ETC_DIR" "$DATA_DIR" "$d"; do [ -e "$p" ] && { rm -rf "$p"; removed=1; }; done
-    if getent passwd "$SVC_USER" >/dev/null; then userdel "$SVC_USER"; removed=1; fi
-    getent group "$SVC_USER" >/dev/null && groupdel "$SVC_USER"
-    say "purged program, config ($ETC_DIR), data ($d) and user $SVC_USER"
-  else
-    [ "$removed" = 1 ] && say "removed edgecore; kept config $ETC_DIR and data $DATA_DIR (--purge removes them)"
+    # the --no-systemd log is ours too (it would stay owned by the deleted user's uid)
+    for p in "$ETC_DIR" "$DATA_DIR" "$d" "$LOG_FILE"; do [ -e "$p" ] && { rm -rf "$p"; purged=1; }; done
+    if getent passwd "$SVC_USER" >/dev/null; then userdel "$SVC_USER"; purged=1; fi
+    getent group "$SVC_USER" >/dev/null && { groupdel "$SVC_USER"; purged=1; }
   fi
-  [ "$removed" = 1 ] || say "edgecore is not installed: nothing to remove"
+  if [ "$removed" = 0 ] && [ "$purged" = 0 ]; then say "edgecore is not installed: nothing to remove"
+  elif [ "$PURGE" = 1 ]; then say "purged program, config ($ETC_DIR), data ($d), log and user $SVC_USER"
+  else say "removed edgecore; kept config $ETC_DIR and data $DATA_DIR (--purge removes them)"; fi
 }
 
 # --- main -------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 /** Shared bits of the bench scripts: process RSS, percentiles, spawn-until-line. No test framework. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -85,4 +86,66 @@ export function benchConfig(modules = {}) {
 
 export function emit(name, figures) {
   process.stdout.write(JSON.stringify({ bench: name, node: process.version, at: new Date().toISOString(), ...figures }, null, 2) + '\n');
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before use: ephemeral). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+const BENCH_ADMIN = 'bench-admin-token';
+
+/**
+ * An `edgerelay run` (embedded broker, ephemeral ports, private folder) from `relayCmd`
+ * ([program, ...args] that runs edgerelay). Returns { api, http(method, path, body), stop }.
+ */
+export async function startRelay(relayCmd, dir) {
+  const [api, mqtt, ws] = [await freePort(), await freePort(), await freePort()];
+  const file = join(dir, 'relay.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      dataDir: join(dir, 'relay-data'),
+      log: { level: 'info', format: 'json' },
+      // plain HTTP and MQTT, as the benches' baselines: TLS costs are relay-scale's subject
+      api: { host: '127.0.0.1', port: api, adminToken: BENCH_ADMIN, tls: { enabled: false } },
+      broker: { host: '127.0.0.1', port: mqtt, plaintext: true, tls: { enabled: false }, ws: { enabled: true, port: ws } },
+    }),
+  );
+  const r = await spawnUntil(relayCmd[0], [...relayCmd.slice(1), 'run', '--config', file], /edgerelay ready/);
+  const base = `http://127.0.0.1:${api}`;
+  const http = async (method, path, body) => {
+    const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${BENCH_ADMIN}`, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  return { api: base, http, child: r.child, stop: () => stop(r.child) };
+}
+
+/**
+ * A node joined to `relay` with `edgecore join` (through `nodeCmd`: [program, ...args]), its config
+ * written under dir/<name>.json with `modules` merged in. Returns { file, dataDir }.
+ */
+export async function joinNode(nodeCmd, relay, dir, name, modules = {}) {
+  const file = join(dir, `${name}.json`);
+  const dataDir = join(dir, name);
+  writeFileSync(file, JSON.stringify({ node: { name }, dataDir, log: { level: 'info', format: 'json' }, modules: { metamanager: { api: { port: 0 } }, eventbus: { port: 0 }, ...modules } }));
+  const { token } = await relay.http('POST', '/edge/v1/tokens', {});
+  execFileSync(nodeCmd[0], [...nodeCmd.slice(1), 'join', '--relay', relay.api, '--insecure-http', '--token', token, '--name', name, '--config', file], { stdio: 'pipe' });
+  return { file, dataDir };
+}
+
+/** CPU time (user + system) a live process has used, in ms (from /proc; clock ticks of 10 ms). */
+export function cpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) * 10;
 }

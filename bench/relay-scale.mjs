@@ -18,11 +18,22 @@
  *
  *   node bench/relay-scale.mjs                     NODES=5000 by default
  *   NODES=19800 node bench/relay-scale.mjs         ~20k: 4 simulator processes
- *   PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='broker: {...}'
+ *   PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='nodes: {...}'
+ *   BROKER_EXTRA='maxConnecting: 0'                more keys in the broker section
+ *   TLS=1 node bench/relay-scale.mjs               the relay's defaults: HTTPS API, MQTT over TLS with its
+ *                                                  own CA (the simulators verify it, as nodes do);
+ *                                                  otherwise plain listeners, explicitly
+  *
+ * NOT YET PORTED to the node link (branch nodelink): documents are now computed from the Kubernetes
+ * API and versioned by the object store's revision, so the `node_versions` table this bench reads
+ * as its oracle and the `/edge/v1/apply` route its fan-out phase uses are gone. To port: seed a
+ * pod per node through /api/v1 (a ConfigMap then reaches only nodes whose pods read it), and take
+ * each node's expected (epoch, version) from its retained desired document.
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,6 +48,8 @@ const PHASES = (process.env.PHASES ?? 'connect,fanout,storm,restart').split(',')
 const PHASE_TIMEOUT_MS = Number(process.env.PHASE_TIMEOUT_S ?? 240) * 1000;
 const UPLINK_SECONDS = Number(process.env.UPLINK_SECONDS ?? 0);
 const HEARTBEAT_QOS = Number(process.env.HEARTBEAT_QOS ?? 0);
+const TLS = process.env.TLS === '1';
+const BROKER_EXTRA = process.env.BROKER_EXTRA ? `, ${process.env.BROKER_EXTRA}` : '';
 // the relay runs with the flags its launcher gives it (scripts/build/artifact.mjs) unless RELAY_NODE_FLAGS says otherwise ("" = V8's defaults)
 const RELAY_NODE_FLAGS = process.env.RELAY_NODE_FLAGS !== undefined ? process.env.RELAY_NODE_FLAGS.split(' ').filter(Boolean) : RELAY_LAUNCHER_FLAGS;
 const ADMIN = 'bench-admin';
@@ -76,9 +89,27 @@ const dir = mkdtempSync(join(tmpdir(), 'edgecore-bench-relay-'));
 const [api, mq, ws] = [await freePort(), await freePort(), await freePort()];
 writeFileSync(
   join(dir, 'relay.yaml'),
-  `dataDir: ${dir}/data\nlog: { level: info, format: json }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN} }\nbroker: { host: 0.0.0.0, port: ${mq}, ws: { port: ${ws} } }\n${process.env.RELAY_YAML_EXTRA ?? ''}\n`,
+  TLS
+    ? `dataDir: ${dir}/data\nlog: { level: info, format: json }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN} }\nbroker: { host: 0.0.0.0, tls: { port: ${mq} }, ws: { port: ${ws} }${BROKER_EXTRA} }\n${process.env.RELAY_YAML_EXTRA ?? ''}\n`
+    : // plain listeners, explicitly (the relay's default is TLS)
+      `dataDir: ${dir}/data\nlog: { level: info, format: json }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN}, tls: { enabled: false } }\nbroker: { host: 0.0.0.0, port: ${mq}, plaintext: true, tls: { enabled: false }, ws: { port: ${ws} }${BROKER_EXTRA} }\n${process.env.RELAY_YAML_EXTRA ?? ''}\n`,
 );
-const base = `http://127.0.0.1:${api}`;
+const base = `${TLS ? 'https' : 'http'}://127.0.0.1:${api}`;
+const caFile = join(dir, 'data', 'pki', 'ca.crt');
+/** Node's fetch takes no CA: one request over node:https (or fetch for plain HTTP) */
+const request = (method, path, body, headers = {}, timeoutMs = 30_000) =>
+  TLS
+    ? new Promise((resolve, reject) => {
+        const req = httpsRequest(base + path, { method, headers, ca: readFileSync(caFile), agent: false, timeout: timeoutMs }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ ok: res.statusCode < 300, status: res.statusCode, text }));
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end(body);
+      })
+    : fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) }).then(async (r) => ({ ok: r.ok, status: r.status, text: await r.text() }));
 const relayLog = join(dir, 'relay.stderr');
 const stderrTail = () => {
   try {
@@ -114,7 +145,7 @@ const startRelay = async () => {
   const t0 = Date.now();
   for (let i = 0; ; i++) {
     try {
-      await fetch(base + '/healthz');
+      await request('GET', '/healthz');
       p.startMs = Date.now() - t0;
       return p;
     } catch {
@@ -130,9 +161,9 @@ const stopRelay = async (signal = 'SIGTERM') => {
   await new Promise((r) => relay.once('exit', r));
 };
 const call = async (method, path, body) => {
-  const r = await fetch(base + path, { method, headers: { authorization: `Bearer ${ADMIN}` }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.json();
+  const r = await request(method, path, body ? JSON.stringify(body) : undefined, { authorization: `Bearer ${ADMIN}` });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+  return JSON.parse(r.text);
 };
 
 // A few nodes join through the API (timed); the rest are written straight into the store with one
@@ -143,7 +174,7 @@ const JOINED_VIA_API = Math.min(N, 20);
 const names = [];
 const tj = Date.now();
 for (let j = 0; j < JOINED_VIA_API; j++) {
-  await fetch(base + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node: `sim-${j}` }) }).then((r) => r.json());
+  JSON.parse((await request('POST', '/edge/v1/join', JSON.stringify({ token, node: `sim-${j}` }))).text);
   names.push(`sim-${j}`);
 }
 const joinMsEach = (Date.now() - tj) / JOINED_VIA_API;
@@ -174,6 +205,8 @@ const expected = () => ({
 relay = await startRelay();
 const out = {
   nodes: N,
+  transport: TLS ? 'mqtts (relay CA verified)' : 'mqtt (plain TCP)',
+  brokerExtra: process.env.BROKER_EXTRA ?? '',
   simulatorProcesses: WORKERS,
   machine: '2 vCPU (shared with the simulators)',
   heartbeatQos: HEARTBEAT_QOS,
@@ -197,7 +230,7 @@ const prober = setInterval(async () => {
   health.probes++;
   const during = phase;
   try {
-    const r = await fetch(base + '/healthz', { signal: AbortSignal.timeout(5000) });
+    const r = await request('GET', '/healthz', undefined, {}, 5000);
     if (!r.ok) health.failures++;
   } catch {
     if (during === phase && phase !== 'restart-down') health.failures++;
@@ -221,7 +254,7 @@ for (let k = 0; k < WORKERS; k++) {
   const w = fork(join(root, 'bench/relay-sim.mjs'), [], {
     env: {
       ...process.env,
-      SIM_CONFIG: JSON.stringify({ names: slice, host: '127.0.0.1', port: mq, sourceAddress: `127.0.0.${2 + k}`, password: PASSWORD, heartbeatQos: HEARTBEAT_QOS }),
+      SIM_CONFIG: JSON.stringify({ names: slice, host: '127.0.0.1', port: mq, sourceAddress: `127.0.0.${2 + k}`, password: PASSWORD, heartbeatQos: HEARTBEAT_QOS, ...(TLS ? { ca: readFileSync(caFile, 'utf8') } : {}) }),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

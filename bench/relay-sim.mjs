@@ -13,6 +13,7 @@
  * at most ~28k connections per source address and each worker stays under its file limit.
  */
 import { createConnection } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { MqttClient } from 'mqtt';
 
@@ -20,7 +21,7 @@ const T = 'edgecore/v1/nodes';
 const bootId = randomUUID().slice(0, 8);
 
 const cfg = JSON.parse(process.env.SIM_CONFIG ?? '{}');
-const { host, port, sourceAddress, password, heartbeatQos = 0, heartbeatSeconds = 30, keepalive = 60, connectTimeoutMs = 10_000 } = cfg;
+const { host, port, sourceAddress, ca, password, heartbeatQos = 0, heartbeatSeconds = 30, keepalive = 60, connectTimeoutMs = 10_000 } = cfg;
 const backoff = { initialMs: 1000, maxMs: 60_000, factor: 2, jitter: 0.5 };
 
 /** src/core/backoff.ts, restated (the bench runs plain JS) */
@@ -59,7 +60,7 @@ class SimNode {
   }
 
   start() {
-    const c = new MqttClient(() => createConnection({ host, port, localAddress: sourceAddress }), {
+    const c = new MqttClient(() => (ca ? tlsConnect({ host, port, localAddress: sourceAddress, ca }) : createConnection({ host, port, localAddress: sourceAddress })), {
       clientId: this.name,
       username: this.name,
       password,

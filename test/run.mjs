@@ -34,7 +34,7 @@ if (!filter) {
   run(process.execPath, [join(root, 'node_modules/@biomejs/biome/bin/biome'), 'lint', '--error-on-warnings']);
   run(process.execPath, ['build.mjs']);
 }
-const files = parts.flatMap((p) => find(join(root, 'test', p))).filter((f) => !filter || f.includes(filter));
+const files = parts.flatMap((p) => find(join(root, 'test', p))).filter((f) => !filter || relative(root, f).includes(filter));
 if (files.length === 0) {
   console.error(`no test files match ${filter ?? ''}`);
   process.exit(1);

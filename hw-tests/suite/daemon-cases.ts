@@ -41,7 +41,7 @@ export async function daemonCases(s: Suite, b: Board, o: DaemonOptions): Promise
   const bundle = o.edgecore ?? 'dist';
   // the daemon's data dir must be a local filesystem (SQLite WAL needs shared memory: not on 9p);
   // its log goes to the results folder
-  const daemon = new Daemon(bundle, mkdtempSync(join(tmpdir(), 'edgecore-hil-')), { api: 10350, mqtt: 1883 }, {
+  const daemon = new Daemon(bundle, mkdtempSync(join(tmpdir(), 'edgecore-hil-')), { ops: 10350, mqtt: 1883 }, {
     defaultCollectCycleMs: 500,
     defaultReportCycleMs: 1000,
     reconnect: { initialMs: 200, maxMs: 1000 },
@@ -51,11 +51,21 @@ export async function daemonCases(s: Suite, b: Board, o: DaemonOptions): Promise
   const desiredLat: number[] = [];
   let twins: TwinWatch | undefined;
   const devices = ['panel', ...(b.i2c ? ['tmp102'] : []), ...(b.serial?.modbus ? ['meter'] : [])];
+  // A deadline, not a speed check: under full-system emulation on a loaded 2-core host (CI with
+  // other jobs beside it) the compat board has needed more than a minute. The failure names the
+  // devices that were not online and their last state.
+  const states = new Map<string, string>();
   const allOnline = (): Promise<true> =>
-    until('every device online', async () => {
-      for (const d of devices) if ((await daemon.state(d)) !== 'online') return undefined;
-      return true;
-    }, 60_000);
+    until(
+      'every device online',
+      async () => {
+        for (const d of devices) states.set(d, String(await daemon.state(d)));
+        if ([...states.values()].every((st) => st === 'online')) return true as const;
+        throw new Error(`not online: ${[...states].filter(([, st]) => st !== 'online').map(([d, st]) => `${d} (${st})`).join(', ')}`);
+      },
+      180_000,
+      100,
+    );
 
   try {
     const up = await s.case('daemon: seeded devices come online from the store', async (m) => {

@@ -2,10 +2,13 @@
  * The real edgecore daemon as a child process, its config and store, started the way the field
  * starts it: through the artifact's launcher (`<artifact>/bin/edgecore run --config FILE`) when
  * the bundle is an artifact's `lib/`, else `node <bundle>/edgecore.js run --config FILE` (dev
- * build); and the ways the suite talks to it like an app on the node would: metamanager's local
- * API (GET /api/v1/Device/{ns}/{name}) and the eventbus' MQTT broker (KubeEdge mapper topics).
+ * build); and the ways the suite talks to it like an app on the node would: the MetaServer (the
+ * node's Kubernetes API, on its unix socket: GET /apis/devices.kubeedge.io/v1beta1/namespaces/
+ * {ns}/devices/{name}), the ops endpoint's /healthz and the eventbus' MQTT broker (KubeEdge mapper
+ * topics).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { openNodeStore } from '../../src/store/store.js';
@@ -13,7 +16,8 @@ import { stateKey } from '../../src/store/uplink.js';
 import { Fail, until } from './harness.js';
 
 export interface DaemonPorts {
-  api: number;
+  /** the ops endpoint (/healthz, /metrics) */
+  ops: number;
   mqtt: number;
 }
 
@@ -58,9 +62,10 @@ export class Daemon {
       node: { name: 'hil-node' },
       dataDir: this.dataDir,
       log: { level: process.env.HIL_DAEMON_LOG ?? 'info', format: 'json' },
+      ops: { host: '127.0.0.1', port: ports.ops },
       shutdownTimeoutSeconds: 10,
       modules: {
-        metamanager: { api: { host: '127.0.0.1', port: ports.api } },
+        metamanager: { api: { host: '127.0.0.1', port: 0 } },
         eventbus: { mode: 'embedded', host: '127.0.0.1', port: ports.mqtt },
         edged: { enabled: false },
         edgehub: { enabled: false },
@@ -126,13 +131,14 @@ export class Daemon {
       if (this.child === child) this.child = undefined;
     });
     await until(
-      'the daemon to answer on its local API',
+      'the daemon to answer on its ops endpoint',
       async () => {
         if (gone !== undefined) throw new Fail(`edgecore exited with ${gone} while starting (see ${this.dir}/edgecore.log)`);
-        const r = await fetch(`http://127.0.0.1:${this.ports.api}/healthz`);
+        const r = await fetch(`http://127.0.0.1:${this.ports.ops}/healthz`);
         return r.ok ? true : undefined;
       },
-      60_000,
+      // a deadline, not a measure: a TCG guest on a busy host can take a minute to load the bundle
+      180_000,
       50,
     );
     return Math.round(performance.now() - t0);
@@ -160,10 +166,11 @@ export class Daemon {
   }
 
   async device(name: string): Promise<StoredDevice | undefined> {
-    const r = await fetch(`http://127.0.0.1:${this.ports.api}/api/v1/Device/default/${name}`);
+    const r = await metaGet(join(this.dataDir, 'metaserver.sock'), `/apis/devices.kubeedge.io/v1beta1/namespaces/default/devices/${name}`);
     if (r.status === 404) return undefined;
-    if (!r.ok) throw new Error(`local API: ${r.status} ${await r.text()}`);
-    return (await r.json()) as StoredDevice;
+    if (r.status !== 200) throw new Error(`MetaServer: ${r.status} ${r.body}`);
+    const o = JSON.parse(r.body) as { metadata: { name: string; resourceVersion: string }; status?: DeviceStatus };
+    return { name: o.metadata.name, resourceVersion: Number(o.metadata.resourceVersion), status: o.status ?? null };
   }
 
   /** The reported value of one property, as stored by the daemon. */
@@ -202,4 +209,18 @@ export class Daemon {
   close(): void {
     this.log.end();
   }
+}
+
+/** GET over the MetaServer's unix socket (plain HTTP; the socket's file mode is its access control) */
+function metaGet(socketPath: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, headers: { accept: 'application/json' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

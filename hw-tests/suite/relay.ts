@@ -41,8 +41,9 @@ export class Relay {
       JSON.stringify({
         dataDir: join(dir, 'data'),
         log: { level: 'info', format: 'json' },
-        api: { host: '127.0.0.1', port: ports.api, adminToken: ADMIN },
-        broker: { mode: 'embedded', host: '127.0.0.1', port: ports.mqtt, ws: { enabled: false } },
+        // plain listeners, explicitly: relay and guest share loopback; TLS is covered by test/integration/relay
+        api: { host: '127.0.0.1', port: ports.api, adminToken: ADMIN, tls: { enabled: false } },
+        broker: { mode: 'embedded', host: '127.0.0.1', port: ports.mqtt, plaintext: true, tls: { enabled: false }, ws: { enabled: false } },
       }),
     );
   }
@@ -79,12 +80,12 @@ export class Relay {
 
   /** A bootstrap token, then the node's join (what `edgecore join --relay --token` does). */
   async join(node: string): Promise<Joined> {
-    const { token } = await this.http<{ token: string }>('POST', '/api/v1/tokens', {});
-    return this.http<Joined>('POST', '/api/v1/join', { token, node }, false);
+    const { token } = await this.http<{ token: string }>('POST', '/edge/v1/tokens', {});
+    return this.http<Joined>('POST', '/edge/v1/join', { token, node }, false);
   }
 
   telemetry(node: string): Promise<TelemetryRow[]> {
-    return this.http('GET', `/api/v1/telemetry?node=${node}&limit=100000`);
+    return this.http('GET', `/edge/v1/telemetry?node=${node}&limit=100000`);
   }
 
   async stop(): Promise<void> {

@@ -5,7 +5,8 @@
  *     manifest.json       what is inside (version, target, Node, addons), for humans and install.sh
  *     SHA256SUMS          `sha256sum -c` list of every other file
  *     install.sh          the installer (also placed beside the tarball)
- *     bin/edgecore|edgerelay|edgectl   launchers: the bundled Node runs lib/<name>.js
+ *     bin/edgecore|edgerelay|edgectl|kubectl-edge   launchers: the bundled Node runs lib/<name>.js
+ *                         (kubectl-edge: edgectl as the kubectl plugin `kubectl edge`)
  *     lib/*.js(.map)      the bundles (+ lib/chunks/); lib/node_modules: runtime packages + target addons
  *     node/bin/node       the target's Node runtime (debug info stripped)
  *     systemd/*.service   the units
@@ -19,17 +20,23 @@ import { join, relative, sep } from 'node:path';
 import { run } from './native.mjs';
 
 /**
- * V8 flags the launcher gives the daemon: a 1 MiB young-generation semi-space. The default (16 MiB
- * on 64-bit) lets RSS grow by ~10 MiB under edged's inspection churn, which a 512 MiB board feels;
- * the apply latency did not suffer (docs/edged.md, "Measured"). EDGECORE_NODE_FLAGS overrides
- * them ("" for V8's defaults). The bench measures the daemon with the same flags (bench/lib.mjs).
+ * V8 flags the launcher gives the daemon: a 1 MiB young-generation semi-space (the default, 16 MiB
+ * on 64-bit, lets RSS grow by ~10 MiB under edged's inspection churn, which a 512 MiB board feels;
+ * the apply latency did not suffer: docs/edged.md, "Measured"), and --optimize-for-size, which
+ * grows the old generation less eagerly: with 50 devices reporting the daemon settles at 74-75 MiB
+ * instead of 87-88 after a minute, CPU unchanged within noise (docs/benchmarks.md, footprint); and
+ * --single-threaded-gc: with reports arriving in bursts (device cycles on the clock) the GC helper
+ * threads cost more than they saved: 50 devices 1.71-1.8 % of a core instead of 2.06-2.31.
+ * EDGECORE_NODE_FLAGS overrides them ("" for V8's defaults). The benches measure the daemon with
+ * the same flags (bench/lib.mjs).
  */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--single-threaded-gc'];
 /**
  * V8 flags the launcher gives the relay: an old-generation ceiling and 4 MiB semi-spaces. With
  * V8's defaults the heap grew to 3× its live size during reconnect storms (10k nodes: 157 MiB
  * live, 488 MiB heap, 642 MiB RSS at peak) and 20k nodes reached the unit's MemoryMax=1G; with
- * these the same storm peaked at 293 MiB for the same CPU (docs/benchmarks.md, relay scale).
+ * these the same storm peaked at 293 MiB for the same CPU (earlier runs of bench/relay-scale.mjs,
+ * not recorded; the 5k figures in docs/benchmarks.md, relay scale, are with these flags).
  * 640 MiB leaves room for ~20 KB of live heap per node at the unit's connection cap.
  */
 export const RELAY_NODE_FLAGS = ['--max-old-space-size=640', '--max-semi-space-size=4'];
@@ -109,6 +116,7 @@ export async function assemble(opts) {
   rmSync(dir, { recursive: true, force: true });
   for (const d of ['bin', 'lib', 'node/bin', 'systemd', 'docs']) mkdirSync(join(dir, d), { recursive: true });
   cpSync(opts.bundleDir, join(dir, 'lib'), { recursive: true });
+  rmSync(join(dir, 'lib', 'kubectl-edge'), { force: true }); // dist's wrapper for a checkout: bin/kubectl-edge replaces it
   writeFileSync(join(dir, 'lib', 'package.json'), JSON.stringify({ type: 'module', private: true }, null, 2) + '\n');
   opts.stageNodeModules(join(dir, 'lib', 'node_modules'));
   for (const e of opts.entries) {

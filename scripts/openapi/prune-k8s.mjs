@@ -34,6 +34,7 @@ export const ROOTS = [
   'io.k8s.api.batch.v1.CronJob',
   'io.k8s.api.autoscaling.v1.Scale',
   'io.k8s.api.discovery.v1.EndpointSlice',
+  'io.k8s.api.core.v1.Endpoints',
   'io.k8s.api.coordination.v1.Lease',
 ];
 

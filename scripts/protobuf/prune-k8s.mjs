@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
-export const ROOTS = ['Namespace', 'ConfigMap', 'Secret', 'Pod', 'Node', 'Event'].map((k) => `k8s.io.api.core.v1.${k}`);
+export const ROOTS = ['Namespace', 'ConfigMap', 'Secret', 'Pod', 'Node', 'Event', 'Service', 'Endpoints'].map((k) => `k8s.io.api.core.v1.${k}`);
 const FILES = {
   'k8s.io/api/core/v1/generated.proto': ['api', 'core/v1/generated.proto'],
   'k8s.io/apimachinery/pkg/api/resource/generated.proto': ['apimachinery', 'pkg/api/resource/generated.proto'],

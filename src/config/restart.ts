@@ -1,4 +1,5 @@
-import { section, z } from '../lib/schema.js';
+import * as z from 'zod';
+import { section } from '../lib/schema.js';
 
 /** Restart policy of one module (capped exponential backoff). */
 export const restartSchema = section({

@@ -7,9 +7,12 @@ import { devicetwinConfig } from '../modules/devicetwin/config.js';
 import { edgedConfig } from '../modules/edged/config.js';
 import { edgehubConfig } from '../modules/edgehub/config.js';
 import { eventbusConfig } from '../modules/eventbus/config.js';
+import { meshConfig } from '../modules/mesh/config.js';
 import { metamanagerConfig } from '../modules/metamanager/config.js';
 import { nodestatusConfig } from '../modules/nodestatus/config.js';
-import { section, z } from '../lib/schema.js';
+import { servicebusConfig } from '../modules/servicebus/config.js';
+import * as z from 'zod';
+import { section } from '../lib/schema.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -57,6 +60,8 @@ export const configSchema = section({
     eventbus: eventbusConfig,
     edgehub: edgehubConfig,
     nodestatus: nodestatusConfig,
+    servicebus: servicebusConfig,
+    mesh: meshConfig,
   }),
 });
 

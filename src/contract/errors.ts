@@ -5,7 +5,7 @@
  * the typed errors of src/core/errors.ts to them.
  */
 import { errorMessage, isConflictError, isNoRouteError, isNotFoundError, isTimeoutError, isValidationError, type FieldIssue } from '../core/errors.js';
-import { z } from '../lib/schema.js';
+import * as z from 'zod';
 
 export const ERROR_CODES = [
   /** input refused (field paths in `issues`) */
@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'TooLarge',
   /** missing or wrong credentials */
   'Unauthorized',
+  /** right credentials, not allowed to do this (the read-only token writing) */
+  'Forbidden',
   'NotFound',
   /** a stale version or a clash with what exists */
   'Conflict',
@@ -65,6 +67,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   BadJson: 400,
   TooLarge: 413,
   Unauthorized: 401,
+  Forbidden: 403,
   NotFound: 404,
   Conflict: 409,
   NotImplemented: 501,

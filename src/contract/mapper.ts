@@ -11,6 +11,7 @@
  * the form the request used.
  */
 import { WireError } from './errors.js';
+import { nestedDeeperThan } from '../lib/json.js';
 
 export const DEVICE_PREFIX = '$hw/events/device/';
 export const NODE_PREFIX = '$hw/events/node/';
@@ -192,9 +193,24 @@ export const TWIN_KEY_RE = /^[a-zA-Z0-9-_.,:/@#]{1,128}$/;
 export const TWIN_VALUE_RE = /^[a-zA-Z0-9-_.,:/@#]{1,512}$/;
 export const WIRE_TYPES = ['', 'string', 'int', 'integer', 'float', 'boolean', 'deleted'] as const;
 
+/**
+ * What one mapper message may hold (a mapper is local but no more trusted than any peer): the
+ * broker refuses larger packets, the parser deeper nesting and more twins per update. A twin
+ * update nests 5 levels (`twin.<name>.actual.metadata.timestamp`).
+ */
+export const MAPPER_LIMITS = {
+  /** bytes of one payload (100 twins of 512-character values fit several times) */
+  maxPayloadBytes: 64 * 1024,
+  /** nesting of a payload's objects and arrays */
+  maxDepth: 6,
+  /** twins in one `twin/update` */
+  maxTwinsPerUpdate: 128,
+} as const;
+
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function parseJson(payload: Buffer): Record<string, unknown> {
+  if (payload.length > MAPPER_LIMITS.maxPayloadBytes) throw new WireError('Invalid', `payload of ${payload.length} bytes is over the ${MAPPER_LIMITS.maxPayloadBytes}-byte limit`);
   let v: unknown;
   try {
     v = JSON.parse(payload.toString('utf8'));
@@ -202,7 +218,14 @@ export function parseJson(payload: Buffer): Record<string, unknown> {
     throw new WireError('Invalid', 'payload is not JSON');
   }
   if (!isObj(v)) throw new WireError('Invalid', 'payload must be a JSON object');
+  if (nestedDeeperThan(v, MAPPER_LIMITS.maxDepth)) throw new WireError('Invalid', `payload nests deeper than ${MAPPER_LIMITS.maxDepth} levels`);
   return v;
+}
+
+/** Refuse fields a contract object does not have (KubeEdge's Go structs would ignore them; a twin must not carry what nobody reads). */
+function onlyFields(path: string, o: Record<string, unknown>, allowed: readonly string[]): void {
+  const extra = Object.keys(o).find((k) => !allowed.includes(k));
+  if (extra !== undefined) throw new WireError('Invalid', `${path}.${extra.slice(0, 64)}: unknown field (a twin has ${allowed.join(', ')})`);
 }
 
 export function eventId(m: Record<string, unknown>): string {
@@ -215,41 +238,57 @@ function checkTyped(path: string, type: string, value: string): void {
   if (type === 'boolean' && value !== 'true' && value !== 'false') throw new WireError('Invalid', `${path}: "${value}" is not a boolean`);
 }
 
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+
 function parseVersion(path: string, v: unknown): WireVersion | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!isObj(v) || typeof v.cloud !== 'number' || typeof v.edge !== 'number') throw new WireError('Invalid', `${path}: must be {cloud:int, edge:int}`);
+  if (!isObj(v) || !isCount(v.cloud) || !isCount(v.edge)) throw new WireError('Invalid', `${path}: must be {cloud:int, edge:int}`);
+  onlyFields(path, v, ['cloud', 'edge']);
   return { cloud: v.cloud, edge: v.edge };
 }
 
 function parseValueField(path: string, v: unknown, type: string): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (!isObj(v)) throw new WireError('Invalid', `${path}: must be an object {value}`);
+  onlyFields(path, v, ['value', 'metadata']);
+  if (v.metadata !== undefined && v.metadata !== null) {
+    if (!isObj(v.metadata)) throw new WireError('Invalid', `${path}.metadata: must be {timestamp: int}`);
+    onlyFields(`${path}.metadata`, v.metadata, ['timestamp']);
+    if (v.metadata.timestamp !== undefined && !isCount(v.metadata.timestamp)) throw new WireError('Invalid', `${path}.metadata.timestamp: must be ms since epoch`);
+  }
   if (v.value === undefined) return undefined;
   if (typeof v.value !== 'string') throw new WireError('Invalid', `${path}.value: must be a string`);
-  if (!TWIN_VALUE_RE.test(v.value)) throw new WireError('Invalid', `${path}.value: "${v.value}" does not match ${TWIN_VALUE_RE.source}`);
+  if (!TWIN_VALUE_RE.test(v.value)) throw new WireError('Invalid', `${path}.value: "${v.value.slice(0, 64)}" does not match ${TWIN_VALUE_RE.source}`);
   checkTyped(`${path}.value`, type, v.value);
   return v.value;
 }
 
-/** Validate a `…/twin/update` payload into a twin patch (400 on anything malformed). */
+/** The fields of a MsgTwin on the wire. */
+const TWIN_FIELDS = ['expected', 'actual', 'optional', 'metadata', 'expected_version', 'actual_version'] as const;
+
+/** Validate a `…/twin/update` payload into a twin patch (400 on anything malformed: unknown fields too). */
 export function parseTwinUpdate(m: Record<string, unknown>): TwinPatch {
   if (!isObj(m.twin)) throw new WireError('Invalid', 'twin: missing (an object of twin name → {actual|expected})');
+  const entries = Object.entries(m.twin);
+  if (entries.length > MAPPER_LIMITS.maxTwinsPerUpdate) throw new WireError('Invalid', `twin: ${entries.length} twins in one update; at most ${MAPPER_LIMITS.maxTwinsPerUpdate}`);
   const patch: TwinPatch = {};
-  for (const [key, raw] of Object.entries(m.twin)) {
-    if (!TWIN_KEY_RE.test(key)) throw new WireError('Invalid', `twin.${key}: name does not match ${TWIN_KEY_RE.source}`);
+  for (const [key, raw] of entries) {
+    if (!TWIN_KEY_RE.test(key)) throw new WireError('Invalid', `twin.${key.slice(0, 64)}: name does not match ${TWIN_KEY_RE.source}`);
     if (raw === null) {
       patch[key] = null;
       continue;
     }
     if (!isObj(raw)) throw new WireError('Invalid', `twin.${key}: must be an object or null`);
+    onlyFields(`twin.${key}`, raw, TWIN_FIELDS);
     let type = '';
     if (raw.metadata !== undefined && raw.metadata !== null) {
       if (!isObj(raw.metadata) || (raw.metadata.type !== undefined && typeof raw.metadata.type !== 'string')) {
         throw new WireError('Invalid', `twin.${key}.metadata: must be {type: string}`);
       }
+      onlyFields(`twin.${key}.metadata`, raw.metadata, ['type']);
       type = (raw.metadata.type as string | undefined) ?? '';
     }
-    if (!(WIRE_TYPES as readonly string[]).includes(type)) throw new WireError('Invalid', `twin.${key}.metadata.type: "${type}" is not one of ${WIRE_TYPES.filter(Boolean).join(', ')}`);
+    if (!(WIRE_TYPES as readonly string[]).includes(type)) throw new WireError('Invalid', `twin.${key}.metadata.type: "${type.slice(0, 64)}" is not one of ${WIRE_TYPES.filter(Boolean).join(', ')}`);
     if (type === 'deleted') {
       patch[key] = null;
       continue;

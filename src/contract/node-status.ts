@@ -7,7 +7,7 @@
  * characters are refused; sizes are bytes.
  */
 import { isIP } from 'node:net';
-import { z } from '../lib/schema.js';
+import * as z from 'zod';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is to refuse exactly these characters
 const CONTROL_FREE = /^[^\u0000-\u001f\u007f-\u009f]*$/;

@@ -6,7 +6,8 @@
  * known ones must have their type. Types are derived from the schemas.
  */
 import type { FieldIssue } from '../core/errors.js';
-import { toFieldIssues, z } from '../lib/schema.js';
+import * as z from 'zod';
+import { toFieldIssues } from '../lib/schema.js';
 import { type ERROR_CODES, fieldIssueSchema } from './errors.js';
 import { nodeHostReportSchema } from './node-status.js';
 
@@ -35,6 +36,11 @@ const upstream = {
 /** node → relay on `reported/state`: the latest status of one object (coalesced per object in the node's outbox). */
 export const reportedStateSchema = z.object({
   ...upstream,
+  /**
+   * the uid of the object as the node holds it (from its desired item): the relay writes the
+   * status only onto that incarnation, never onto an object recreated under the same name
+   */
+  uid: z.string().min(1).max(64).optional(),
   /** the object's status (pod status, device twins and state, node status) */
   status: z.unknown(),
 });
@@ -48,6 +54,28 @@ export const reportedTelemetrySchema = z.object({
   data: z.unknown(),
 });
 export type ReportedTelemetry = z.output<typeof reportedTelemetrySchema>;
+
+/**
+ * The `event` of a ReportedTelemetry that carries an ObjectEvent: something that happened to
+ * one object on the node (edged's Pulled, Created, Started, Killing, BackOff, Unhealthy, Failed;
+ * devicetwin's DeviceOnline/DeviceOffline). The relay turns it into a core/v1 Event.
+ */
+export const OBJECT_EVENT = 'object.event';
+
+/** `data` of an OBJECT_EVENT report: Kubernetes' Event fields the node decides. */
+export const objectEventSchema = z.object({
+  type: z.enum(['Normal', 'Warning']),
+  /** CamelCase, as Kubernetes' reasons are */
+  reason: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,127}$/, 'must be a CamelCase reason (letters and digits, at most 128)'),
+  message: text(4096),
+  /** the part of the object, e.g. `spec.containers{web}` */
+  fieldPath: text(256).optional(),
+  /** who on the node saw it (kubelet for edged, devicetwin) */
+  component: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a lower-case component name').optional(),
+  /** the uid of the object as the node holds it (events about an older incarnation are dropped) */
+  uid: z.string().min(1).max(64).optional(),
+});
+export type ObjectEvent = z.output<typeof objectEventSchema>;
 
 /** Node status: a ReportedState with kind 'Node', namespace '', name = node. */
 export const nodeReportedStatusSchema = z.object({
@@ -119,6 +147,12 @@ export const desiredDocumentSchema = z
     /** every kind the relay syncs; kinds absent from `items` are emptied on the node */
     kinds: z.array(kind),
     items: z.array(desiredItemSchema),
+    /**
+     * The labels of this node's Node object as the relay has it (`kubectl label node` included):
+     * the node judges pods' nodeSelector and required node affinity against them, as a kubelet
+     * judges them against its Node. Absent from an older relay: the node's own labels only.
+     */
+    labels: z.record(z.string().min(1).max(317), z.string().max(63)).refine((r) => Object.keys(r).length <= 256, 'at most 256 labels').optional(),
     timestamp: ms,
   })
   .superRefine(
@@ -170,7 +204,7 @@ export const heartbeatSchema = z.object({
 });
 export type Heartbeat = z.output<typeof heartbeatSchema>;
 
-export const RPC_METHODS = ['logs', 'twin.get', 'twin.set'] as const;
+export const RPC_METHODS = ['twin.get', 'twin.set'] as const;
 export type RpcMethod = (typeof RPC_METHODS)[number];
 
 const rpcId = z.string().min(1).max(64);
@@ -185,7 +219,7 @@ export const rpcRequestSchema = z.object({
 });
 export type RpcRequest = z.output<typeof rpcRequestSchema>;
 
-/** relay → node on `rpc/request` to stop a streaming call (e.g. `logs -f` client went away). */
+/** relay → node on `rpc/request` to stop a call whose client went away. */
 export const rpcCancelSchema = z.object({ id: rpcId, cancel: z.literal(true) });
 export type RpcCancel = z.output<typeof rpcCancelSchema>;
 

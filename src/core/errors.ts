@@ -23,12 +23,15 @@ export class ValidationError extends Error {
 
 /** Configuration was refused; the daemon must not start. */
 export class ConfigError extends ValidationError {
+  /** `message` replaces the default "config FILE is invalid: ..." (e.g. for a missing file) */
   constructor(
     issues: FieldIssue[],
     readonly file?: string,
+    message?: string,
   ) {
     super(issues, file ? `config ${file}` : 'config');
     this.name = 'ConfigError';
+    if (message) this.message = message;
   }
 }
 
@@ -82,6 +85,23 @@ export function errnoCode(e: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The HTTP status an API client attached to its error (dockerode/docker-modem: `statusCode`), if
+ * any: 404 gone, 409 conflict, 304 not modified. The one place that reads it.
+ */
+export function statusCodeOf(e: unknown): number | undefined {
+  if (e && typeof e === 'object' && 'statusCode' in e && typeof (e as { statusCode: unknown }).statusCode === 'number') {
+    return (e as { statusCode: number }).statusCode;
+  }
+  return undefined;
+}
+
+/** An API client error carrying one of these HTTP statuses. */
+export const hasStatus = (e: unknown, ...codes: number[]): boolean => {
+  const c = statusCodeOf(e);
+  return c !== undefined && codes.includes(c);
+};
 
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

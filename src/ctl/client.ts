@@ -1,4 +1,8 @@
-/** edgectl's HTTP client for the relay API (the only thing edgectl talks to). */
+/**
+ * edgectl's HTTP client for the relay: its Kubernetes API (devices) and its private /edge/v1
+ * routes (tokens, telemetry), with the admin token. Errors of either kind — a Kubernetes Status or
+ * the contract's `{error}` body — become an ApiError with the server's message and field paths.
+ */
 import { wireErrorSchema, type WireErrorBody } from '../contract/errors.js';
 
 export class ApiError extends Error {
@@ -19,6 +23,27 @@ export interface ClientOptions {
   fetchImpl?: typeof fetch;
 }
 
+/** The error a non-2xx answer carries: a Kubernetes Status, the contract's `{error}`, or its text. */
+export function errorOf(status: number, text: string, statusText: string): ApiError {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return new ApiError(status, String(status), text || statusText);
+  }
+  const b = (body ?? {}) as { kind?: unknown; message?: unknown; reason?: unknown; details?: { causes?: { field?: string; message?: string }[] }; error?: unknown };
+  if (b.kind === 'Status' && typeof b.message === 'string') {
+    const issues = (b.details?.causes ?? []).filter((c) => c.field).map((c) => ({ path: c.field!, reason: c.message ?? '' }));
+    return new ApiError(status, typeof b.reason === 'string' ? b.reason : String(status), b.message, issues);
+  }
+  const w = wireErrorSchema.safeParse(b.error);
+  if (w.success) {
+    const e: WireErrorBody = w.data;
+    return new ApiError(status, e.code, e.message, e.issues ?? []);
+  }
+  return new ApiError(status, String(status), text || statusText);
+}
+
 export class RelayClient {
   private readonly f: typeof fetch;
   constructor(private readonly o: ClientOptions) {
@@ -29,35 +54,21 @@ export class RelayClient {
     return this.o.server.replace(/\/+$/, '') + path;
   }
 
-  async raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+  async json<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     let res: Response;
     try {
       res = await this.f(this.url(path), {
         method,
-        headers: { authorization: `Bearer ${this.o.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: { authorization: `Bearer ${this.o.token}`, accept: 'application/json', ...(body !== undefined ? { 'content-type': contentType } : {}) },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        ...(signal ? { signal } : {}),
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiError(0, 'Unreachable', `cannot reach the relay at ${this.o.server}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+      const tlsHint = /CERT|SIGNATURE|SELF_SIGNED/.test(cause?.code ?? '') ? ' (the relay\'s CA: --ca-file, EDGECTL_CA_FILE or caFile:)' : '';
+      throw new ApiError(0, 'Unreachable', `cannot reach the relay at ${this.o.server}: ${cause?.code ?? cause?.message ?? (e as Error).message}${tlsHint}`);
     }
-    if (!res.ok) {
-      const text = await res.text();
-      let err: WireErrorBody | undefined;
-      try {
-        const body = wireErrorSchema.safeParse((JSON.parse(text) as { error?: unknown } | null)?.error);
-        if (body.success) err = body.data;
-      } catch {
-        /* not JSON */
-      }
-      throw new ApiError(res.status, err?.code ?? String(res.status), err?.message ?? (text || res.statusText), err?.issues ?? []);
-    }
-    return res;
-  }
-
-  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.raw(method, path, body);
-    return (await res.json()) as T;
+    const text = await res.text();
+    if (!res.ok) throw errorOf(res.status, text, res.statusText);
+    return JSON.parse(text) as T;
   }
 }

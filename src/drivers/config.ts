@@ -4,7 +4,8 @@
  * `properties[2].visitors.configData.register`).
  */
 import { ValidationError, type FieldIssue } from '../core/errors.js';
-import { toFieldIssues, z } from '../lib/schema.js';
+import * as z from 'zod';
+import { toFieldIssues } from '../lib/schema.js';
 import type { PropertyVisitor } from './types.js';
 
 export const PROTOCOL_PATH = 'protocol.configData';

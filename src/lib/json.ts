@@ -15,3 +15,19 @@ function sortKeys(v: unknown): unknown {
   }
   return v;
 }
+
+/**
+ * True when `v` nests arrays/objects deeper than `max` levels (a scalar is depth 0). Iterative,
+ * so a hostile document cannot overflow the stack of the check itself; code that recurses over
+ * parsed input runs only after it.
+ */
+export function nestedDeeperThan(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d + 1 > max) return true;
+    for (const c of Array.isArray(x) ? x : Object.values(x as Record<string, unknown>)) if (c !== null && typeof c === 'object') stack.push([c, d + 1]);
+  }
+  return false;
+}

@@ -2,7 +2,7 @@
  * Schema helpers on top of zod: strict objects (unknown keys are refused), sections whose
  * defaults fill in when the section is absent, and zod issues turned into field-path issues.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, type FieldIssue } from '../core/errors.js';
 
 /** An object whose unknown keys are refused and which defaults to `{}` (so inner defaults apply). */
@@ -30,7 +30,22 @@ export function toFieldIssues(err: z.ZodError, prefix = ''): FieldIssue[] {
       issues.push({ path: join(base), reason: i.message });
     }
   }
-  return issues;
+  return collapse(issues);
+}
+
+/**
+ * One line per problem: exact repeats go, and so does a check on an object that failed only because
+ * one of its keys is unknown ("exactly one of ..." beside "valueFrom.fieldRef: unknown field").
+ */
+function collapse(issues: FieldIssue[]): FieldIssue[] {
+  const seen = new Set<string>();
+  const unknown = issues.filter((i) => i.reason === 'unknown field').map((i) => i.path);
+  return issues.filter((i) => {
+    const k = `${i.path}\u0000${i.reason}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return i.reason === 'unknown field' || !unknown.some((u) => u.startsWith(`${i.path}.`) || u.startsWith(`${i.path}[`) || (i.path === '' && u !== ''));
+  });
 }
 
 /** Parse or throw a ValidationError naming every bad field. */
@@ -40,4 +55,3 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, sub
   return r.data;
 }
 
-export { z };

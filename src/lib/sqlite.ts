@@ -29,9 +29,31 @@ function ensurePrivateFile(file: string): void {
   chmodSync(file, 0o600);
 }
 
+/**
+ * `db.prepare` answers from a cache: compiling a statement cost more than running it on the hot
+ * paths (a status report prepared 4-6 statements; 14 % of the daemon's busy time with 50 devices,
+ * docs/benchmarks.md). A cached statement that is busy (an iterator still open) is not shared: the
+ * caller gets a fresh one. Bounded (oldest dropped) for stores that build SQL from their filters.
+ */
+function cachePrepared(db: Db, max = 256): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    const hit = cache.get(sql);
+    if (hit && !hit.busy) return hit;
+    const stmt = prepare(sql);
+    if (!hit) {
+      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  }) as Db['prepare'];
+}
+
 export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   if (!opts.readonly) ensurePrivateFile(file);
   const db = new Database(file, { readonly: opts.readonly ?? false });
+  cachePrepared(db);
   db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL');

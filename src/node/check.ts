@@ -1,14 +1,19 @@
 /**
  * `edgecore check`: diagnose the host before (or instead of) running. Each check says OK or
- * FAIL and, when failing, how to fix it. Pure of output: the CLI prints the results.
+ * FAIL and, when failing, how to fix it. It changes nothing: no directory is created, ports are
+ * only probed. A node already running with the same data dir is recognised by its run record
+ * (src/node/runstate.ts), so a port that node holds is not reported as taken by something else.
+ * Pure of output: the CLI prints the results.
  */
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { EdgecoreConfig } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
+import { findPortHolder } from '../lib/ports.js';
 import { ioUringProblem } from '../lib/runtime.js';
 import { nodeStatusChecks } from './check-status.js';
+import { readRunningNode, type NodeRunState } from './runstate.js';
 
 export interface CheckResult {
   name: string;
@@ -19,29 +24,50 @@ export interface CheckResult {
   optional?: boolean;
 }
 
-function checkDataDir(dir: string): CheckResult {
+const writable = (p: string): boolean => {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const probe = join(dir, `.check-${process.pid}`);
-    writeFileSync(probe, 'ok', { mode: 0o600 });
-    rmSync(probe);
-    return { name: 'data dir', ok: true, detail: `${dir} is writable` };
-  } catch (e) {
-    return { name: 'data dir', ok: false, detail: `${dir}: ${errorMessage(e)}`, fix: `create it and give the edgecore user write access, or set dataDir` };
+    accessSync(p, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
+};
+
+/** Writable if it exists, else creatable (its nearest existing parent is writable); nothing is created. */
+function checkDataDir(dir: string, running: NodeRunState | undefined): CheckResult {
+  const name = 'data dir';
+  const fix = 'create it and give the edgecore user write access, or set dataDir';
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) return { name, ok: false, detail: `${dir} is not a directory`, fix };
+    if (!writable(dir)) return { name, ok: false, detail: `${dir} is not writable by this user`, fix };
+    return { name, ok: true, detail: `${dir} is writable${running ? ` (in use by the running edgecore, pid ${running.pid})` : ''}` };
+  }
+  let parent = dirname(dir);
+  while (!existsSync(parent) && parent !== dirname(parent)) parent = dirname(parent);
+  return writable(parent)
+    ? { name, ok: true, detail: `${dir} does not exist yet; edgecore run creates it (${parent} is writable)` }
+    : { name, ok: false, detail: `${dir} does not exist and ${parent} is not writable by this user`, fix };
 }
 
 async function checkDocker(socketPath: string, enabled: boolean): Promise<CheckResult> {
   const name = 'docker';
   if (!existsSync(socketPath)) {
-    return { name, ok: false, optional: !enabled, detail: `no socket at ${socketPath}`, fix: 'install and start Docker (apt-get install docker.io), or set paths.dockerSocket' };
+    return { name, ok: false, optional: !enabled, detail: `no socket at ${socketPath}`, fix: enabled
+        ? 'install and start Docker (apt-get install docker.io), or set paths.dockerSocket; on a board without containers set modules.edged.enabled: false'
+        : 'not needed: edged is disabled' };
   }
   try {
-    const { default: Docker } = await import('dockerode');
-    const v = await new Docker({ socketPath, timeout: 3000 }).version();
+    const { DockerApi } = await import('../modules/edged/docker-api.js');
+    const api = new DockerApi(socketPath);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 3 s')), 3000)));
+    const v = await Promise.race([api.json<{ Version: string; ApiVersion: string }>({ method: 'GET', path: '/version' }), timeout]).finally(() => {
+      clearTimeout(timer);
+      api.close();
+    });
     return { name, ok: true, detail: `engine ${v.Version}, API ${v.ApiVersion} at ${socketPath}` };
   } catch (e) {
-    return { name, ok: false, optional: !enabled, detail: `${socketPath}: ${errorMessage(e)}`, fix: 'start dockerd, and add the edgecore user to the docker group' };
+    return { name, ok: false, optional: !enabled, detail: `${socketPath}: ${errorMessage(e)}`, fix: 'start dockerd, and add the edgecore user to the docker group; on a board without containers set modules.edged.enabled: false' };
   }
 }
 
@@ -104,20 +130,38 @@ function portFree(host: string, port: number): Promise<string | undefined> {
   });
 }
 
-async function checkBroker(cfg: EdgecoreConfig): Promise<CheckResult> {
+/**
+ * A port the node will listen on: free, held by the node already running with this data dir
+ * (fine), or held by something else (named when /proc shows it).
+ */
+async function checkPort(name: string, host: string, port: number, field: string, running: NodeRunState | undefined): Promise<CheckResult> {
+  if (port === 0) return { name, ok: true, detail: `${host}: any free port (${field}: 0)` };
+  const err = await portFree(host, port);
+  if (!err) return { name, ok: true, detail: `can listen on ${host}:${port}` };
+  if (running?.listening.some((l) => l.port === port)) {
+    return { name, ok: true, detail: `${host}:${port} is held by this node (edgecore pid ${running.pid}, running with this data dir)` };
+  }
+  const holder = findPortHolder(port);
+  const who = holder ? `pid ${holder.pid}${holder.command ? ` (${holder.command})` : ''}` : 'something else';
+  return { name, ok: false, detail: `cannot listen on ${host}:${port}: held by ${who} (${err})`, fix: `stop what holds the port, or set ${field}` };
+}
+
+async function checkBroker(cfg: EdgecoreConfig, running: NodeRunState | undefined): Promise<CheckResult> {
   const eb = cfg.modules.eventbus;
   if (!eb.enabled) return { name: 'eventbus broker', ok: true, detail: 'eventbus disabled' };
-  if (eb.mode === 'embedded') {
-    const err = await portFree(eb.host, eb.port);
-    return err
-      ? { name: 'eventbus broker', ok: false, detail: `cannot listen on ${eb.host}:${eb.port}: ${err}`, fix: 'stop what holds the port, or set modules.eventbus.port' }
-      : { name: 'eventbus broker', ok: true, detail: `embedded broker can listen on ${eb.host}:${eb.port}` };
-  }
+  if (eb.mode === 'embedded') return checkPort('eventbus broker', eb.host, eb.port, 'modules.eventbus.port', running);
   const u = new URL(eb.url);
   const err = await tcpReachable(u.hostname, Number(u.port || 1883));
   return err
     ? { name: 'eventbus broker', ok: false, detail: `${eb.url}: ${err}`, fix: 'start the broker, or use mode: embedded' }
     : { name: 'eventbus broker', ok: true, detail: `${eb.url} reachable` };
+}
+
+/** The MetaServer's HTTPS port (the node's Kubernetes API); its unix socket needs no port. */
+async function checkMetaServer(cfg: EdgecoreConfig, running: NodeRunState | undefined): Promise<CheckResult> {
+  const mm = cfg.modules.metamanager;
+  if (!mm.enabled || !mm.api.enabled) return { name: 'MetaServer', ok: true, detail: 'disabled' };
+  return checkPort('MetaServer', mm.api.host, mm.api.port, 'modules.metamanager.api.port', running);
 }
 
 async function checkRelay(cfg: EdgecoreConfig): Promise<CheckResult> {
@@ -139,14 +183,17 @@ export function checkRuntime(version: string, env: Record<string, string | undef
 }
 
 export async function runChecks(cfg: EdgecoreConfig): Promise<CheckResult[]> {
+  const running = readRunningNode(cfg.dataDir);
   return [
     checkRuntime(process.version, process.env),
-    checkDataDir(cfg.dataDir),
+    checkDataDir(cfg.dataDir, running),
     await checkDocker(cfg.paths.dockerSocket, cfg.modules.edged.enabled),
     checkGpio(cfg.paths.sysfs),
     checkDevices(cfg.paths.dev, 'i2c', /^i2c-\d+$/, 'i2c'),
     checkDevices(cfg.paths.dev, 'serial', /^tty(USB|ACM|AMA|S)\d+$/, 'dialout'),
-    await checkBroker(cfg),
+    await checkBroker(cfg, running),
+    await checkMetaServer(cfg, running),
+    cfg.ops.enabled ? await checkPort('ops endpoint', cfg.ops.host, cfg.ops.port, 'ops.port', running) : { name: 'ops endpoint', ok: true, detail: 'disabled' },
     await checkRelay(cfg),
     ...(cfg.modules.nodestatus.enabled ? await nodeStatusChecks(cfg) : []),
   ];

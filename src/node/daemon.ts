@@ -10,12 +10,14 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { Supervisor } from '../core/supervisor.js';
 import type { Notifier } from '../lib/notify.js';
+import { processStartTime } from '../lib/ports.js';
 import { ioUringProblem } from '../lib/runtime.js';
 import { trapStopSignals } from '../lib/signals.js';
 import { openNodeStore, type NodeStore } from '../store/store.js';
 import type { NodeMessage, NodeReplies } from './messages.js';
 import { nodeModuleSpecs } from './modules.js';
 import { startOps, type OpsServer } from './ops.js';
+import { nodeListeners, removeRunState, writeRunState } from './runstate.js';
 import { nodeServices, type NodeServices } from './services.js';
 
 export interface NodeHandle {
@@ -61,6 +63,9 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   metrics.gauge('module_restarts_total', () => supervisor.status().filter((m) => m.state !== 'disabled').map((m) => ({ labels: { module: m.name }, value: m.restarts })));
   metrics.gauge('outbox_rows', () => uplink.backlog().rows);
   metrics.gauge('outbox_dropped_total', () => uplink.backlog().dropped);
+  metrics.gauge('app_outbox_rows', () => uplink.backlog().app.rows);
+  metrics.gauge('app_outbox_bytes', () => uplink.backlog().app.bytes);
+  metrics.gauge('app_outbox_dropped_total', () => uplink.backlog().app.dropped);
 
   log.info('edgecore starting', { version: opts.version, node: config.node.name, dataDir: config.dataDir });
   const runtime = ioUringProblem(process.version, process.env);
@@ -75,7 +80,14 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     }
     log.info('ops endpoint listening', { host: config.ops.host, port: ops.port, metrics: metrics.enabled });
   }
-  await supervisor.startAll();
+  // who holds this data dir and its ports, for `edgecore check` (removed again on stop)
+  writeRunState(config.dataDir, { pid: process.pid, startTime: processStartTime(process.pid), version: opts.version, listening: nodeListeners(config) });
+  try {
+    await supervisor.startAll();
+  } catch (e) {
+    removeRunState(config.dataDir, process.pid);
+    throw e;
+  }
 
   const notifier = opts.notifier;
   let ready = false;
@@ -126,6 +138,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
       await supervisor.stopAll();
       await ops?.close();
       store.close();
+      removeRunState(config.dataDir, process.pid);
       log.info('edgecore stopped');
     },
   };

@@ -5,8 +5,11 @@
  */
 import type { DeviceMessage, DeviceReplies } from '../modules/devicetwin/messages.js';
 import type { EdgedMessage, EdgedReplies } from '../modules/edged/messages.js';
+import type { EventbusMessage, EventbusReplies } from '../modules/eventbus/messages.js';
 import type { HubMessage, HubReplies } from '../modules/edgehub/messages.js';
+import type { MeshMessage, MeshReplies } from '../modules/mesh/messages.js';
 import type { MetaMessage, MetaReplies } from '../modules/metamanager/messages.js';
+import type { ServicebusMessage, ServicebusReplies } from '../modules/servicebus/messages.js';
 
-export type NodeMessage = MetaMessage | EdgedMessage | DeviceMessage | HubMessage;
-export type NodeReplies = MetaReplies & EdgedReplies & DeviceReplies & HubReplies;
+export type NodeMessage = MetaMessage | EdgedMessage | DeviceMessage | HubMessage | EventbusMessage | ServicebusMessage | MeshMessage;
+export type NodeReplies = MetaReplies & EdgedReplies & DeviceReplies & HubReplies & EventbusReplies & ServicebusReplies & MeshReplies;

@@ -9,7 +9,12 @@ export const METRICS = {
   module_restarts_total: { type: 'counter', help: 'Restarts of the module by the supervisor since the daemon started.', labels: ['module'] },
   outbox_rows: { type: 'gauge', help: 'Messages queued in the outbox for the relay.', labels: [] },
   outbox_dropped_total: { type: 'counter', help: 'Telemetry rows dropped from the outbox over its bounds, since the store was made.', labels: [] },
-  reconcile_passes_total: { type: 'counter', help: "edged's reconcile passes, by result (ok, step_errors, failed).", labels: ['result'] },
+  app_outbox_rows: { type: 'gauge', help: "Apps' messages queued in the outbox for the relay.", labels: [] },
+  app_outbox_bytes: { type: 'gauge', help: "Bytes of apps' messages queued in the outbox.", labels: [] },
+  app_outbox_dropped_total: { type: 'counter', help: "Apps' messages dropped over the outbox's app bound, since the store was made.", labels: [] },
+  app_messages_total: { type: 'counter', help: "Apps' messages offered to the uplink, by source (mqtt, http) and result (queued, duplicate, too-large, dropped, not-forwarded, invalid-topic).", labels: ['source', 'result'] },
+  app_downlink_total: { type: 'counter', help: 'Downlink messages for apps, by target (eventbus, servicebus) and outcome (delivered, expired, failed, duplicate).', labels: ['target', 'outcome'] },
+  reconcile_passes_total: { type: 'counter', help: "edged's reconcile passes that ran (ok) or could not reach the engine (failed), and pods' step runs that failed (step_errors).", labels: ['result'] },
   driver_reads_total: { type: 'counter', help: 'Driver reads of a device property, by device.', labels: ['namespace', 'device'] },
   driver_errors_total: { type: 'counter', help: 'Failed driver reads and writes, by device.', labels: ['namespace', 'device'] },
   mqtt_messages_received_total: { type: 'counter', help: 'MQTT messages received, by link (relay: the uplink; eventbus: the node-local broker).', labels: ['link'] },
@@ -18,6 +23,10 @@ export const METRICS = {
   metaserver_watchers: { type: 'gauge', help: 'MetaServer watches open.', labels: [] },
   node_status_samples_total: { type: 'counter', help: 'Node status samples taken.', labels: [] },
   node_status_reports_total: { type: 'counter', help: 'Node status reports queued upstream (only changes go up).', labels: [] },
+  mesh_connections_total: { type: 'counter', help: 'Connections (and UDP flows) the mesh proxy took, by path (local, none: no endpoint could be reached) and protocol.', labels: ['path', 'protocol'] },
+  mesh_bytes_total: { type: 'counter', help: 'Bytes the mesh proxy carried, by path and direction (out: client to endpoint).', labels: ['path', 'direction'] },
+  mesh_dial_failures_total: { type: 'counter', help: 'Dials to an endpoint that failed (the connection then tried another), by path.', labels: ['path'] },
+  mesh_dns_queries_total: { type: 'counter', help: "DNS queries the node's cluster DNS answered, by answer (cluster, forwarded, failed, malformed).", labels: ['answer'] },
 } as const;
 
 export type MetricName = keyof typeof METRICS;

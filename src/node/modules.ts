@@ -15,10 +15,12 @@ const FACTORIES: Record<ModuleName, () => Promise<NodeModule>> = {
   devicetwin: async () => new (await import('../modules/devicetwin/module.js')).DeviceTwin(),
   edgehub: async () => new (await import('../modules/edgehub/module.js')).EdgeHub(),
   nodestatus: async () => new (await import('../modules/nodestatus/module.js')).NodeStatus(),
+  servicebus: async () => new (await import('../modules/servicebus/module.js')).ServiceBus(),
+  mesh: async () => new (await import('../modules/mesh/module.js')).Mesh(),
 };
 
 /** Start order: the store's gatekeeper first, the uplink last. */
-export const MODULE_ORDER: readonly ModuleName[] = ['metamanager', 'eventbus', 'edged', 'devicetwin', 'nodestatus', 'edgehub'];
+export const MODULE_ORDER: readonly ModuleName[] = ['metamanager', 'eventbus', 'servicebus', 'mesh', 'edged', 'devicetwin', 'nodestatus', 'edgehub'];
 
 /** A placeholder for a disabled module: its code is not even loaded. */
 function disabled(name: ModuleName): NodeModule {

@@ -1,133 +1,44 @@
 /**
- * The relay's private HTTP JSON API under /edge/v1 (routes in src/contract/api.ts): joining,
- * bootstrap tokens, and the object routes edgectl still uses until it speaks the Kubernetes API.
- * Admin calls need the bearer token. Served next to the Kubernetes API on the same listener.
+ * The relay's private HTTP JSON API under /edge/v1 (routes in src/contract/api.ts): device
+ * telemetry history — what the Kubernetes API, served on the same listener, has no place for
+ * (joining and bootstrap tokens are src/relay/edge.ts). Every route needs a bearer token
+ * (src/relay/tokens.ts), authorized by the API server's policy: the admin and the read-only
+ * token read telemetry.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EDGE_API_PREFIX } from '../contract/api.js';
 import type { Logger } from '../core/logger.js';
-import { safeEqual } from './auth.js';
 import { httpStatusOf, WireError } from '../contract/errors.js';
-import { readJson, sendError, sendJson } from './http.js';
-import type { RpcRouter } from './rpc.js';
+import { sendError, sendJson } from './http.js';
 import type { RelayService } from './service.js';
+import { authorize as policy, forbiddenMessage, type Attributes } from './apiserver/authz.js';
+import type { ApiTokens } from './tokens.js';
 
 export interface ApiDeps {
   service: RelayService;
-  rpc: RpcRouter;
-  adminToken: string;
+  tokens: ApiTokens;
   log: Logger;
-  /** how long to wait for a node's first answer (logs, twin) */
-  rpcTimeoutMs?: number;
-}
-
-function seg(s: string | undefined): string {
-  try {
-    return decodeURIComponent(s ?? '');
-  } catch {
-    throw new WireError('Invalid', `malformed percent-encoding in the URL path segment "${s ?? ''}"`, [{ path: 'path', reason: 'malformed percent-encoding' }]);
-  }
-}
-
-function requireAdmin(req: IncomingMessage, token: string): void {
-  const h = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(h);
-  if (!m || !safeEqual(m[1]!.trim(), token)) throw new WireError('Unauthorized', 'missing or wrong admin token (Authorization: Bearer ...)');
 }
 
 /** True for the requests this API answers (everything else is the Kubernetes API's). */
 export const isEdgeApiPath = (url: string | undefined): boolean => (url ?? '').startsWith(`${EDGE_API_PREFIX}/`);
 
 export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const rpcTimeout = d.rpcTimeoutMs ?? 10_000;
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://relay');
     const parts = url.pathname.split('/').filter(Boolean);
     const method = req.method ?? 'GET';
-    if (`/${parts[0]}/${parts[1]}` !== EDGE_API_PREFIX) throw new WireError('NotFound', `no route ${method} ${url.pathname}`);
-    const [, , res1, a, b, c] = parts;
-    if (res1 === 'join' && method === 'POST') return sendJson(res, 200, d.service.join(await readJson(req), req.headers.host));
-    requireAdmin(req, d.adminToken);
-    switch (res1) {
-      case 'tokens':
-        if (method === 'POST') {
-          const body = (await readJson(req)) as { ttlSeconds?: unknown };
-          return sendJson(res, 201, d.service.createToken(body.ttlSeconds));
-        }
-        break;
-      case 'nodes':
-        if (method === 'GET') return sendJson(res, 200, a ? d.service.nodeView(seg(a)) : d.service.listNodes());
-        if (method === 'DELETE' && a) {
-          const out = d.service.deleteNode(seg(a));
-          if (!out.deleted) throw new WireError('NotFound', `node "${seg(a)}" not found`);
-          return sendJson(res, 200, out);
-        }
-        break;
-      case 'apply':
-        if (method === 'POST') return sendJson(res, 200, d.service.apply(await readJson(req)));
-        break;
-      case 'objects':
-        if (method === 'GET' && !a) {
-          const q = (k: string): string | undefined => url.searchParams.get(k) ?? undefined;
-          return sendJson(res, 200, d.service.listObjects({ kind: q('kind'), namespace: q('namespace'), node: q('node'), name: q('name') }));
-        }
-        if (a && b && c) {
-          if (method === 'GET') return sendJson(res, 200, d.service.getObject(seg(a), seg(b), seg(c)));
-          if (method === 'DELETE') return sendJson(res, 200, d.service.deleteObject(seg(a), seg(b), seg(c)));
-        }
-        break;
-      case 'telemetry':
-        if (method === 'GET') {
-          const limit = Number(url.searchParams.get('limit') ?? 1000);
-          return sendJson(res, 200, d.service.telemetry(url.searchParams.get('node') ?? undefined, Number.isInteger(limit) && limit > 0 ? Math.min(limit, 100_000) : 1000));
-        }
-        break;
-      case 'logs':
-        if (method === 'GET' && a && b) return streamLogs(req, res, url, seg(a), seg(b));
-        break;
-      case 'twin':
-        if (method === 'POST' && a && b) return twin(req, res, seg(a), seg(b));
-        break;
+    if (`/${parts[0]}/${parts[1]}` !== EDGE_API_PREFIX || parts.length !== 3) throw new WireError('NotFound', `no route ${method} ${url.pathname}`);
+    const res1 = parts[2];
+    const who = d.tokens.authenticate(req.headers.authorization);
+    if (!who) throw new WireError('Unauthorized', 'missing or wrong token (Authorization: Bearer ...)');
+    if (res1 === 'telemetry' && method === 'GET') {
+      const access: Attributes = { verb: 'list', group: '', resource: 'telemetry' };
+      if (policy(who, access, undefined).allowed !== true) throw new WireError('Forbidden', forbiddenMessage(who, access));
+      const limit = Number(url.searchParams.get('limit') ?? 1000);
+      return sendJson(res, 200, d.service.telemetry(url.searchParams.get('node') ?? undefined, Number.isInteger(limit) && limit > 0 ? Math.min(limit, 100_000) : 1000));
     }
-    throw new WireError('NotFound', `no route ${method} ${url.pathname}`);
-  };
-
-  const streamLogs = async (req: IncomingMessage, res: ServerResponse, url: URL, ns: string, pod: string): Promise<void> => {
-    const node = d.service.nodeOf('Pod', ns, pod);
-    const follow = url.searchParams.get('follow') === '1' || url.searchParams.get('follow') === 'true';
-    const tail = url.searchParams.get('tail');
-    const params: Record<string, unknown> = { namespace: ns, name: pod, follow };
-    const container = url.searchParams.get('container');
-    if (container) params.container = container;
-    if (tail !== null) params.tail = Number(tail);
-    const write = (data: unknown): void => {
-      if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.write(typeof data === 'string' ? data : JSON.stringify(data));
-    };
-    const call = d.rpc.call(node, 'logs', params, write, { firstMs: rpcTimeout, idleMs: follow ? 0 : rpcTimeout });
-    const onClose = (): void => call.cancel();
-    res.on('close', onClose);
-    try {
-      await call.done;
-      if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end();
-    } finally {
-      res.off('close', onClose);
-    }
-    void req;
-  };
-
-  const twin = async (req: IncomingMessage, res: ServerResponse, ns: string, device: string): Promise<void> => {
-    const body = (await readJson(req)) as { op?: unknown; values?: unknown };
-    const node = d.service.nodeOf('Device', ns, device);
-    const op = body.op === 'set' ? 'twin.set' : body.op === 'get' || body.op === undefined ? 'twin.get' : undefined;
-    if (!op) throw new WireError('Invalid', 'op: must be get or set');
-    let result: unknown = null;
-    const call = d.rpc.call(node, op, { namespace: ns, name: device, ...(op === 'twin.set' ? { values: body.values ?? {} } : {}) }, (data) => {
-      result = data;
-    }, { firstMs: rpcTimeout, idleMs: rpcTimeout });
-    await call.done;
-    sendJson(res, 200, result);
+    throw new WireError('NotFound', `no route ${method} ${url.pathname} (objects, nodes, logs and twins are the Kubernetes API's: kubectl)`);
   };
 
   return (req, res) => {

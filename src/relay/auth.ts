@@ -37,6 +37,9 @@ export function verifyPassword(password: string, encoded: string): Promise<boole
   );
 }
 
+/** A mosquitto `$7$` hash no password matches: a rotated node is locked out until it re-joins. */
+export const LOCKED_PASSWORD_HASH = '!locked';
+
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);

@@ -1,10 +1,15 @@
 /**
  * edgerelay's config file schema. Unknown keys are refused; every field has a default, so an
- * empty file (or none) runs the embedded defaults: an in-process MQTT broker on TCP + WebSocket
- * and the state in SQLite under `dataDir`.
+ * empty file (or none) runs the embedded defaults: the API over HTTPS and an in-process MQTT
+ * broker over TLS (+ wss), both with certificates from the relay's own CA under dataDir/pki,
+ * and the state in SQLite under `dataDir`. Plain listeners only when asked for explicitly.
  */
+import { ConfigError, type FieldIssue } from '../core/errors.js';
 import { loadConfigYamlFile, parseConfigValue } from '../lib/config-file.js';
-import { section, z } from '../lib/schema.js';
+import * as z from 'zod';
+import { section } from '../lib/schema.js';
+import { NODE_MAX_PACKET_BYTES, UPLINK_MAX_BYTES } from '../contract/limits.js';
+import { inCidr, parseCidr } from './apiserver/service-alloc.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -18,12 +23,12 @@ export const relayConfigSchema = section({
   api: section({
     host: z.string().default('0.0.0.0'),
     port: port.default(8080),
-    /** admin bearer token for edgectl; empty = generate one into dataDir/admin-token */
+    /** admin bearer token; empty = generate one into dataDir/admin-token (rotatable) */
     adminToken: z.string().default(''),
     /** read-only bearer token (get/list/watch, no Secrets); empty = generate into dataDir/read-only-token */
     readOnlyToken: z.string().default(''),
     /**
-     * plain HTTP only, for local debugging and tests: a request from loopback without a token is
+     * with api.tls.enabled: false only, for local debugging: a request from loopback without a token is
      * admin (kubectl sends no token over http://). Never on a listener others can reach.
      */
     insecureLocalAdmin: z.boolean().default(false),
@@ -31,20 +36,45 @@ export const relayConfigSchema = section({
     watchWindow: z.number().int().min(100).default(10_000),
     /** concurrent API connections; more are closed at once (keep below broker.reservedFiles) */
     maxConnections: z.number().int().min(1).default(128),
+    /** how nodes and kubectl reach this API (join commands, kubeconfigs); empty = derived */
+    publicUrl: z.string().default(''),
+    tls: section({
+      /** false = plain HTTP: for tests of the refusal and local debugging only (kubectl sends no token over it) */
+      enabled: z.boolean().default(true),
+      /** serving certificate and key (PEM files); empty = issued by the CA below */
+      cert: z.string().default(''),
+      key: z.string().default(''),
+      /** the CA clients trust (PEM); empty = the relay's own, made on first start in dataDir/pki */
+      caCert: z.string().default(''),
+      /** the CA's key: with caCert and no cert, the relay issues its certificates from this CA */
+      caKey: z.string().default(''),
+      /** extra subject alternative names (DNS names or IPs) for the certificates the relay issues */
+      sans: z.array(z.string().min(1)).default([]),
+      /** issued certificates are renewed at start when fewer days than this remain (or a SAN is missing) */
+      renewBeforeDays: z.number().int().min(1).max(3650).default(90),
+    }),
   }),
   broker: section({
     /** embedded: aedes in this process; external: connect to `external.url` (e.g. mosquitto) */
     mode: z.enum(['embedded', 'external']).default('embedded'),
     host: z.string().default('0.0.0.0'),
-    /** MQTT over TCP (embedded) */
+    /** plain MQTT over TCP (embedded): off unless asked for; with TLS on, nodes are told the mqtts URL anyway */
+    plaintext: z.boolean().default(false),
     port: port.default(1883),
+    /**
+     * the largest MQTT packet taken from a node (embedded: its connection closes on a larger one,
+     * before it is buffered; external: the relay's MQTT 5 maximum packet size, so the broker never
+     * hands it a larger one)
+     */
+    maxPacketBytes: z.number().int().min(Math.max(...Object.values(UPLINK_MAX_BYTES)) + 1024).max(256 * 1024 * 1024).default(NODE_MAX_PACKET_BYTES),
     ws: section({
       enabled: z.boolean().default(true),
       port: port.default(8083),
       path: z.string().default('/mqtt'),
     }),
-    /** MQTT over TLS when cert and key are set (embedded); the WebSocket listener then speaks wss */
+    /** MQTT over TLS (embedded); the WebSocket listener then speaks wss. cert/key empty = issued by the relay's CA */
     tls: section({
+      enabled: z.boolean().default(true),
       cert: z.string().default(''),
       key: z.string().default(''),
       port: port.default(8883),
@@ -57,6 +87,20 @@ export const relayConfigSchema = section({
       /** when set, the relay (re)writes these mosquitto files on every join (then SIGHUP mosquitto) */
       passwordFile: z.string().default(''),
       aclFile: z.string().default(''),
+      /** when set, `edgerelay mosquitto-files` (and every start) writes a certificate from the relay's CA for mosquitto's TLS listener */
+      certFile: z.string().default(''),
+      keyFile: z.string().default(''),
+      /**
+       * when set, the relay (re)writes this mosquitto config file with the settings that enforce its
+       * rules (authentication, ACL, packet size): put it in an `include_dir` (Debian: /etc/mosquitto/conf.d/)
+       */
+      confFile: z.string().default(''),
+      /**
+       * mosquitto's max_packet_size in that file: one limit for every client, the relay's desired
+       * documents included, so it must exceed the largest document; nodes' messages are held to
+       * their channel limits by the relay (maxPacketBytes) whatever this is
+       */
+      maxPacketBytes: z.number().int().min(64 * 1024).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
     }),
     /** the broker URL handed to joining nodes; empty = derived from the API request's host */
     publicUrl: z.string().default(''),
@@ -68,29 +112,163 @@ export const relayConfigSchema = section({
     /**
      * CONNECTs handled at once (arrival to CONNACK, embedded); more are turned away at once and
      * the node retries after its backoff, instead of waiting past its connect timeout. 0 = no limit
+     * (the default: at 5,000 nodes a limit of 500 made the storm slower, docs/benchmarks.md)
      */
-    maxConnecting: z.number().int().min(0).default(500),
+    maxConnecting: z.number().int().min(0).default(0),
     /** descriptors kept free for the API, the store and the process when the cap is derived */
     reservedFiles: z.number().int().min(16).default(256),
     /** MQTT keepalive the relay's own client uses (external mode) */
     keepaliveSeconds: z.number().int().min(5).default(60),
+  }),
+  workloads: section({
+    /**
+     * tolerationSeconds of every pod's default node.kubernetes.io/unreachable:NoExecute
+     * toleration; null = tolerate forever (the edge default: a node that is away keeps its pods)
+     */
+    unreachableTolerationSeconds: z.number().int().min(0).nullable().default(null),
+    /** the same for node.kubernetes.io/not-ready (a node that says it cannot run pods); Kubernetes' 300 */
+    notReadyTolerationSeconds: z.number().int().min(0).nullable().default(300),
+    /** the first delay before a failed Job pod is replaced, doubling per failure (Kubernetes: 10) */
+    jobBackoffSeconds: z.number().int().min(0).default(10),
   }),
   nodes: section({
     /** a node is NotReady when nothing was heard from it for this long (or its Will fired) */
     notReadyAfterSeconds: z.number().int().min(1).default(90),
     /** default bootstrap token lifetime */
     tokenTtlSeconds: z.number().int().min(1).default(3600),
-    /** telemetry rows kept per relay (oldest pruned first) */
-    telemetryKeep: z.number().int().min(100).default(100_000),
+    /** failed joins per source address (IPv6: per /64): `burst` of them, then one more every `refillSeconds` */
+    joinAttempts: section({
+      burst: z.number().int().min(1).default(10),
+      refillSeconds: z.number().int().min(1).default(6),
+    }),
+    /** how long `edgerelay node allow-rejoin NAME` (and `rotate node`) lets that name join again */
+    rejoinWindowSeconds: z.number().int().min(1).default(3600),
+    /** telemetry rows kept per node (that node's oldest pruned first; one node cannot erase another's) */
+    telemetryKeep: z.number().int().min(100).default(10_000),
+    /** telemetry messages (samples and events) a node may send per second once its burst is used; more are dropped */
+    telemetryRatePerSecond: z.number().min(0.1).default(200),
+    /** telemetry messages a node may send at once (what it queued while offline goes up in a burst) */
+    telemetryBurst: z.number().int().min(1).default(20_000),
   }),
+  /** the application channel (docs/appchannel.md): apps' messages between nodes and the cloud, routed by Rules */
+  appchannel: section({
+    /** per node: what its apps may send up (the node paces its app uplink to this; above it the relay drops and counts) */
+    quota: section({
+      messagesPerSecond: z.number().min(0.001).default(200),
+      burst: z.number().int().min(1).default(2000),
+      bytesPerSecond: z.number().int().min(1).default(2 * 1024 * 1024),
+      /** one message's payload */
+      maxMessageBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(256 * 1024),
+      /** deliveries waiting at the relay per node (a failing endpoint cannot fill the disk); beyond: dropped, counted */
+      maxPendingDeliveries: z.number().int().min(1).default(20_000),
+    }),
+    delivery: section({
+      /** deliveries in flight at once (across lanes; one lane = rule, node, topic, delivered in order) */
+      concurrency: z.number().int().min(1).max(1000).default(32),
+      httpTimeoutSeconds: z.number().int().min(1).max(600).default(30),
+      /** retry back-off for failing endpoints */
+      retryInitialMs: z.number().int().min(10).default(1000),
+      retryMaxMs: z.number().int().min(10).default(60_000),
+      /** default for the rule annotation appchannel.edgecore.io/retry-for: then the message is a dead letter */
+      retryForSeconds: z.number().int().min(1).default(86_400),
+    }),
+    storage: section({
+      /** defaults for storage endpoints without `keep` / `maxMessages` properties (per rule and node) */
+      keepSeconds: z.number().int().min(1).default(7 * 86_400),
+      maxMessages: z.number().int().min(1).default(100_000),
+    }),
+    down: section({
+      /** messages queued per node for delivery; beyond: 429 */
+      maxPendingPerNode: z.number().int().min(1).default(10_000),
+      /** one downlink message's body */
+      maxBodyBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(1024 * 1024),
+      /** a message for an online node without a hold TTL expires after this (the node went away meanwhile) */
+      onlineTtlSeconds: z.number().int().min(1).default(60),
+      /** how long a REST caller waits for a servicebus app's answer */
+      replyTimeoutSeconds: z.number().int().min(1).max(600).default(60),
+    }),
+    /** KubeEdge's router listener: POST /<node>/<namespace>/<path> (off by default, as KubeEdge's router) */
+    router: section({
+      enabled: z.boolean().default(false),
+      host: z.string().default('0.0.0.0'),
+      port: port.default(9443),
+      /** KubeEdge's router takes anyone; here a bearer token (the admin token) is required unless this is set */
+      allowAnonymous: z.boolean().default(false),
+    }),
+    /** cloud consumers' accounts on the relay broker (username app.<name>), each confined to its namespaces ('*' = all) */
+    consumers: z
+      .array(z.strictObject({ name: z.string().regex(/^[a-z0-9][-a-z0-9.]*$/, 'must be lower-case letters, digits, - and .'), password: z.string().min(8), namespaces: z.array(z.string().min(1)).min(1) }))
+      .default([]),
+  }),
+  /** Services and the mesh between nodes (docs/mesh.md) */
+  mesh: section({
+    /** where ClusterIPs come from (kube-apiserver's --service-cluster-ip-range) */
+    serviceCIDR: z
+      .string()
+      .default('10.96.0.0/12')
+      .superRefine((v, ctx) => {
+        try {
+          parseCidr(v);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      }),
+    /** the address every node's DNS answers at (the nodes' `modules.mesh.dns.address`); never given to a Service */
+    clusterDNS: z.string().default('10.96.0.10'),
+    /** node ports (kube-apiserver's --service-node-port-range) */
+    nodePortRange: z
+      .string()
+      .regex(/^\d{1,5}-\d{1,5}$/, 'must be MIN-MAX, e.g. 30000-32767')
+      .default('30000-32767')
+      .refine((v) => {
+        const [a, b] = v.split('-').map(Number);
+        return a! >= 1 && b! <= 65535 && a! <= b!;
+      }, 'must be MIN-MAX with 1 <= MIN <= MAX <= 65535'),
+  }),
+}).superRefine((c, ctx) => {
+  try {
+    if (!inCidr(c.mesh.clusterDNS, parseCidr(c.mesh.serviceCIDR))) ctx.addIssue({ code: 'custom', path: ['mesh', 'clusterDNS'], message: `must be inside mesh.serviceCIDR (${c.mesh.serviceCIDR})` });
+  } catch {
+    /* serviceCIDR's own issue says why */
+  }
 });
 
 export type RelayConfig = z.output<typeof relayConfigSchema>;
 
+/** Rules across fields: pairs that go together, and a broker that nodes can reach at all. */
+export function relayConfigIssues(c: RelayConfig): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const t = c.api.tls;
+  if (!!t.cert !== !!t.key) issues.push({ path: t.cert ? 'api.tls.key' : 'api.tls.cert', reason: 'api.tls.cert and api.tls.key go together' });
+  if (t.cert && !t.caCert) issues.push({ path: 'api.tls.caCert', reason: 'required with api.tls.cert: the CA that signed it (clients and nodes are given it)' });
+  if (t.caKey && !t.caCert) issues.push({ path: 'api.tls.caCert', reason: 'required with api.tls.caKey' });
+  if (t.caCert && !t.caKey && !t.cert) issues.push({ path: 'api.tls.caKey', reason: 'required with api.tls.caCert unless api.tls.cert and key are given' });
+  if (c.api.insecureLocalAdmin && t.enabled) issues.push({ path: 'api.insecureLocalAdmin', reason: 'applies to plain HTTP only: set api.tls.enabled: false too (kubeconfigs from `edgerelay kubeconfig` carry the CA and a token)' });
+  const b = c.broker.tls;
+  if (!!b.cert !== !!b.key) issues.push({ path: b.cert ? 'broker.tls.key' : 'broker.tls.cert', reason: 'broker.tls.cert and broker.tls.key go together' });
+  if (c.broker.mode === 'embedded' && !b.enabled && !c.broker.plaintext) {
+    issues.push({ path: 'broker.plaintext', reason: 'broker.tls.enabled is false: set broker.plaintext: true explicitly, or nodes have no listener' });
+  }
+  const e = c.broker.external;
+  const handedOut = c.broker.publicUrl || (c.broker.mode === 'external' ? e.url : '');
+  if (handedOut && /^(mqtt|ws|tcp):/i.test(handedOut) && !c.broker.plaintext) {
+    issues.push({ path: c.broker.publicUrl ? 'broker.publicUrl' : 'broker.external.url', reason: `nodes would be told a plain URL (${handedOut}): use mqtts:// or wss:// (see edgerelay mosquitto-files), or set broker.plaintext: true explicitly` });
+  }
+  if (e.confFile && (!e.passwordFile || !e.aclFile)) issues.push({ path: 'broker.external.confFile', reason: 'needs broker.external.passwordFile and aclFile (the config points mosquitto at them)' });
+  if (!!e.certFile !== !!e.keyFile) issues.push({ path: e.certFile ? 'broker.external.keyFile' : 'broker.external.certFile', reason: 'certFile and keyFile go together' });
+  return issues;
+}
+
+function checked(c: RelayConfig, file?: string): RelayConfig {
+  const issues = relayConfigIssues(c);
+  if (issues.length) throw new ConfigError(issues, file);
+  return c;
+}
+
 export function parseRelayConfig(value: unknown, file?: string): RelayConfig {
-  return parseConfigValue(relayConfigSchema, value, file);
+  return checked(parseConfigValue(relayConfigSchema, value, file), file);
 }
 
 export function loadRelayConfigFile(file: string): RelayConfig {
-  return loadConfigYamlFile(relayConfigSchema, file);
+  return checked(loadConfigYamlFile(relayConfigSchema, file), file);
 }

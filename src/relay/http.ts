@@ -3,8 +3,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiErrorBody } from '../contract/api.js';
 import { httpStatusOf, WireError, wireErrorOf } from '../contract/errors.js';
 import { errorMessage } from '../core/errors.js';
+import { nestedDeeperThan } from '../lib/json.js';
 
-export async function readJson(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<unknown> {
+/** The largest body the private routes take (an applied manifest: as the Kubernetes API's 3 MiB). */
+export const MAX_JSON_BYTES = 3 * 1024 * 1024;
+/** How deep a body may nest (a manifest nests ~10 levels; code that walks a body recurses) */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * A JSON request body, bounded: a declared Content-Length over `limit` is refused before a byte
+ * is read, a body that grows past it while streaming is refused there, and so is one nesting
+ * deeper than MAX_JSON_DEPTH.
+ */
+export async function readJson(req: IncomingMessage, limit = MAX_JSON_BYTES): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new WireError('TooLarge', `body of ${declared} bytes is over ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -13,11 +26,14 @@ export async function readJson(req: IncomingMessage, limit = 4 * 1024 * 1024): P
     chunks.push(c as Buffer);
   }
   if (size === 0) return {};
+  let v: unknown;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
   } catch (e) {
     throw new WireError('BadJson', `body is not JSON: ${errorMessage(e)}`);
   }
+  if (nestedDeeperThan(v, MAX_JSON_DEPTH)) throw new WireError('BadJson', `body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  return v;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

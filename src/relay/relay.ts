@@ -1,23 +1,34 @@
 /**
- * Wiring of one relay process: stores → Kubernetes API core and its controllers → broker
- * (embedded or external) → sync → one HTTP listener carrying the Kubernetes API and the private
- * /edge/v1 routes. `startRelay` resolves when everything listens; `stop()` closes in reverse order.
+ * Wiring of one relay process: stores → trust (CA, certificates, API tokens) → Kubernetes API core
+ * and its controllers → broker (embedded or external) → the node link (desired documents from the
+ * API, reports into it) and the node streams → one API listener (HTTPS unless `api.tls.enabled:
+ * false`) carrying the Kubernetes API, the edge bootstrap routes (ca, join, tokens) and the private
+ * /edge/v1 telemetry route. `startRelay` resolves when everything listens; `stop()` closes in reverse order.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
+import { EDGE_PATHS } from '../contract/join.js';
+import { parseNodeTopic, topics } from '../contract/topics.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
-import { hashPassword, newSecret } from './auth.js';
+import { AppChannel } from './appchan/index.js';
+import { CONSUMER_PREFIX } from './appchan/topics.js';
+import { hashPassword } from './auth.js';
 import { createEdgeApi, isEdgeApiPath } from './api.js';
 import { tokenAuthenticator } from './apiserver/authn.js';
 import type { Identity } from './apiserver/authz.js';
 import { ApiClient } from './apiserver/client.js';
 import { ApiCore } from './apiserver/core.js';
 import { ApiServer } from './apiserver/http/server.js';
+import { METRICS_GROUP, MetricsApi } from './apiserver/http/metrics-api.js';
+import { RelayMetrics } from './metrics.js';
 import { ResourceRegistry } from './apiserver/registry.js';
+import { ServiceAllocator } from './apiserver/service-alloc.js';
+import type { Clock } from './controllers/clock.js';
 import { startControllers, type Controllers } from './controllers/index.js';
+import type { Leadership } from './controllers/manager.js';
 import { builtinKinds } from './kinds/index.js';
 import * as patch from './patch/index.js';
 import { byGroupVersion, openapiPathKey, openapiV3Document } from './openapi/index.js';
@@ -27,15 +38,20 @@ import type { ObjectStore } from './store/objects.js';
 import { SqliteObjectStore } from './store/objects-sqlite.js';
 import { EmbeddedBroker } from './broker/embedded.js';
 import { ExternalBroker } from './broker/external.js';
-import type { RelayTransport } from './broker/transport.js';
+import type { AppTaps, RelayTransport } from './broker/transport.js';
 import type { RelayConfig } from './config.js';
-import { mosquittoAclFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
-import { relayKindRegistry } from './registry.js';
+import { createEdgeRoutes } from './edge.js';
+import { mosquittoAclFile, mosquittoConfFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
+import { NodeLink } from './nodelink/index.js';
+import { FailureLimiter } from './ratelimit.js';
 import { RpcRouter } from './rpc.js';
 import { RelayService } from './service.js';
 import { SqliteRelayStore } from './store/sqlite.js';
 import type { RelayStore } from './store/types.js';
-import { RelaySync } from './sync.js';
+import { mountPodStreams, NodeStreams, PodStreamAdapters } from './streams/index.js';
+import { openPki, wantsTls, type RelayPki } from './tls/pki.js';
+import { createApiServer, listenApi } from './tls/server.js';
+import { ApiTokens } from './tokens.js';
 
 export interface RelayHandle {
   apiUrl: string;
@@ -44,33 +60,36 @@ export interface RelayHandle {
   core: ApiCore;
   kube: ApiServer;
   controllers: Controllers;
+  /** the application channel (rules, app messages up and down) */
+  app: AppChannel;
   /** an in-process API client acting as `identity` (the node link, future controllers) */
   client(identity: Identity, manager: string): ApiClient;
   broker: Record<string, string>;
-  adminToken: string;
+  /** the API's bearer tokens (admin, read-only), re-read when rotated */
+  tokens: ApiTokens;
+  /** the CA nodes and clients trust (undefined when nothing runs TLS) */
+  pki: RelayPki | undefined;
   store: RelayStore;
   service: RelayService;
-  sync: RelaySync;
+  /** the node link: desired documents, reports, node lifecycle */
+  link: NodeLink;
+  /** stream sessions to nodes (logs, exec, attach, port-forward) */
+  streams: NodeStreams;
+  /** their Kubernetes wire adapters, for the API server to mount */
+  podStreams: PodStreamAdapters;
+  /** Re-run the certificate checks now (a timer does it every day): a renewed certificate goes to the listeners. */
+  renewCertificates(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
-export function adminTokenFor(config: RelayConfig): string {
-  if (config.api.adminToken) return config.api.adminToken;
-  const file = join(config.dataDir, 'admin-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = `eca.${newSecret(24)}`;
-  writePrivate(file, token + '\n');
-  return token;
-}
+/** How often the relay looks for node credentials changed by another process (`edgerelay rotate node`). */
+export const CREDENTIALS_POLL_MS = 2000;
 
-export function readOnlyTokenFor(config: RelayConfig): string {
-  if (config.api.readOnlyToken) return config.api.readOnlyToken;
-  const file = join(config.dataDir, 'read-only-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = `ecr.${newSecret(24)}`;
-  writePrivate(file, token + '\n');
-  return token;
-}
+/** How often a running relay checks whether its certificates need renewing (as at start). */
+export const RENEWAL_CHECK_MS = 24 * 3600_000;
+
+/** sources the join limiter remembers at most */
+const JOIN_LIMIT_SOURCES = 10_000;
 
 /** The full OpenAPI v3 documents of src/relay/openapi, per group-version path (api/v1, apis/G/V). */
 function openapiDocuments(defs: readonly ResourceDef[]): OpenApiSource {
@@ -85,90 +104,242 @@ function openapiDocuments(defs: readonly ResourceDef[]): OpenApiSource {
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const a = server.address() as AddressInfo;
-      resolve(`http://${a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address}:${a.port}`);
-    });
-  });
-}
-
 export function writeMosquittoFiles(config: RelayConfig, store: RelayStore): void {
   const ext = config.broker.external;
-  const nodes = store.listNodes().map((n) => ({ username: n.name, passwordHash: n.passwordHash }));
-  if (ext.passwordFile) writePrivate(ext.passwordFile, mosquittoPasswordFile({ username: ext.username, passwordHash: hashPassword(ext.password) }, nodes));
-  if (ext.aclFile) writePrivate(ext.aclFile, mosquittoAclFile(ext.username));
+  const consumers = config.appchannel.consumers.map((c) => ({ username: `${CONSUMER_PREFIX}${c.name}`, password: c.password, namespaces: c.namespaces }));
+  const accounts = [...store.listNodes().map((n) => ({ username: n.name, passwordHash: n.passwordHash })), ...consumers.map((c) => ({ username: c.username, passwordHash: hashPassword(c.password) }))];
+  if (ext.passwordFile) writePrivate(ext.passwordFile, mosquittoPasswordFile({ username: ext.username, passwordHash: hashPassword(ext.password) }, accounts));
+  if (ext.aclFile) writePrivate(ext.aclFile, mosquittoAclFile(ext.username, consumers));
+  if (ext.confFile) writePrivate(ext.confFile, mosquittoConfFile({ passwordFile: ext.passwordFile, aclFile: ext.aclFile, maxPacketBytes: ext.maxPacketBytes }));
 }
 
-export async function startRelay(config: RelayConfig, log: Logger, now: () => Date = () => new Date()): Promise<RelayHandle> {
+/** mosquitto's listener certificate from the relay's CA (kept while valid), when certFile/keyFile are set. */
+export async function writeMosquittoCert(config: RelayConfig, pki: RelayPki | undefined): Promise<boolean> {
+  const ext = config.broker.external;
+  if (!ext.certFile || !pki) return false;
+  const hosts = [ext.url, config.broker.publicUrl].filter(Boolean).map((u) => new URL(u).hostname.replace(/^\[|\]$/g, ''));
+  await pki.ensureIssued({ cert: ext.certFile, key: ext.keyFile }, [...new Set([...pki.sans, ...hosts])]);
+  return true;
+}
+
+function readConfigured(file: string, field: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ path: field, reason: `cannot read ${file}: ${errorMessage(e)}` }]);
+  }
+}
+
+const BOOTSTRAP_PATHS = new Set<string>(Object.values(EDGE_PATHS));
+
+export interface RelayOptions {
+  /** the workload controllers' clock (tests drive CronJobs and deadlines with a ManualClock) */
+  clock?: Clock;
+  /** fleet mode: who runs the workload controllers */
+  leadership?: Leadership;
+}
+
+export async function startRelay(config: RelayConfig, log: Logger, now: () => Date = () => new Date(), opts: RelayOptions = {}): Promise<RelayHandle> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = SqliteRelayStore.open(join(config.dataDir, 'relay.db'));
   const objects = SqliteObjectStore.open(join(config.dataDir, 'relay.db'), { window: config.api.watchWindow });
-  const adminToken = adminTokenFor(config);
-  const registry = new ResourceRegistry(builtinKinds());
-  const core = new ApiCore({ store: objects, registry, patch, now });
-  const controllers = await startControllers(core, log.child('controllers'));
+  const tokens = ApiTokens.open(config);
+  const pki = wantsTls(config) ? await openPki(config, { now: now(), log: log.child('pki') }) : undefined;
+  const w = config.workloads;
+  const registry = new ResourceRegistry(builtinKinds({ notReadyTolerationSeconds: w.notReadyTolerationSeconds, unreachableTolerationSeconds: w.unreachableTolerationSeconds }));
+  const [npMin, npMax] = config.mesh.nodePortRange.split('-').map(Number);
+  const allocator = new ServiceAllocator(objects, registry, { serviceCIDR: config.mesh.serviceCIDR, reserved: [config.mesh.clusterDNS], nodePorts: { min: npMin!, max: npMax! } });
+  const core = new ApiCore({ store: objects, registry, patch, now, hooks: [allocator] });
+  const controllers = await startControllers(core, log.child('controllers'), {
+    job: { backoffBaseSeconds: w.jobBackoffSeconds },
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.leadership ? { leadership: opts.leadership } : {}),
+  });
+  // link (below) answers the closures only once requests and scrapes come
+  const metrics: RelayMetrics = new RelayMetrics({
+    known: (g, r) => registry.all().some((d) => d.group === g && d.plural === r) || (g === METRICS_GROUP && (r === 'nodes' || r === 'pods')),
+    nodesConnected: () => store.listNodes().filter((n) => link.liveness.get(n.name).online).length,
+    dropped: () => link.ingress.counters,
+  });
+  const authenticate = tokenAuthenticator({ tokens, insecureLocalAdmin: config.api.insecureLocalAdmin });
   const kube = new ApiServer({
     core,
-    authenticate: tokenAuthenticator({ adminToken, readOnlyToken: readOnlyTokenFor(config), insecureLocalAdmin: config.api.insecureLocalAdmin }),
+    metrics: new MetricsApi(core, { latest: (n) => link.usage.latest(n) }, now),
+    prometheus: () => metrics.text(),
+    authenticate,
     log: log.child('kube'),
     now,
     openapi: openapiDocuments(registry.all()),
     gitVersion: `v1.32.0+edgerelay-${VERSION}`,
   });
+  const apiTls = config.api.tls.enabled ? { cert: pki!.serving.certPem, key: pki!.serving.keyPem } : undefined;
+  // the app channel publishes on the broker, which is created after it (it taps the broker)
+  const late: { transport?: RelayTransport } = {};
+  const app = new AppChannel({
+    config: config.appchannel,
+    dataDir: config.dataDir,
+    core,
+    objects,
+    publish: (topic, payload) => (late.transport ? late.transport.publish(topic, payload, { qos: 1, retain: false }) : Promise.reject(new Error('broker not started'))),
+    nodes: () => store.listNodes().map((n) => n.name),
+    authenticate,
+    ...(apiTls ? { tls: apiTls } : {}),
+    log: log.child('appchannel'),
+    now,
+  });
+  await app.start();
+  app.mount(kube);
+  const consumers = new Map(config.appchannel.consumers.map((c) => [`${CONSUMER_PREFIX}${c.name}`, { password: c.password, namespaces: c.namespaces }]));
+  const taps: AppTaps = {
+    // only joined nodes are heard (an external broker without the generated ACL lets anyone publish)
+    node: (node, channel, payload) => (store.getNode(node) ? app.nodeMessage(node, channel, payload) : undefined),
+    cloud: (topic, payload) => app.cloudMessage(topic, payload),
+    consumer: (username) => consumers.get(username),
+  };
+  const external = config.broker.mode === 'external';
+  const bt = config.broker.tls;
+  const brokerTls = external || !bt.enabled ? undefined : bt.cert ? { cert: readConfigured(bt.cert, 'broker.tls.cert'), key: readConfigured(bt.key, 'broker.tls.key') } : { cert: pki!.serving.certPem, key: pki!.serving.keyPem };
   let transport: RelayTransport;
+  let embedded: EmbeddedBroker | undefined;
   // the service is created after the transport but the embedded broker asks it to authenticate
   let service: RelayService | undefined;
-  if (config.broker.mode === 'embedded') {
-    transport = new EmbeddedBroker(config.broker, (u, p) => service?.authenticate(u, p) ?? Promise.resolve(false), log.child('broker'));
+  if (!external) {
+    embedded = new EmbeddedBroker(config.broker, brokerTls, (u, p) => service?.authenticate(u, p) ?? Promise.resolve(false), log.child('broker'), taps);
+    transport = embedded;
   } else {
-    transport = new ExternalBroker(config.broker, log.child('broker'));
+    transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem, undefined, taps);
   }
-  const rpc = new RpcRouter(transport);
-  const sync = new RelaySync({ store, transport, rpc, log: log.child('sync'), now, telemetryKeep: config.nodes.telemetryKeep });
-  const external = config.broker.mode === 'external';
-  let mqttPort = config.broker.port;
+  // what the relay publishes to nodes (app channel included), counted by channel (/metrics)
+  const toNodes: RelayTransport = metrics.countPublishes(transport, (t: string) => parseNodeTopic(t)?.channel);
+  late.transport = toNodes;
+  const rpc = new RpcRouter(toNodes);
+  const link: NodeLink = new NodeLink({
+    core,
+    objects,
+    store,
+    transport: toNodes,
+    rpc,
+    nodes: config.nodes,
+    log: log.child('link'),
+    now,
+    onNodeGone: (node) => {
+      service?.forget(node);
+      app.forget(node);
+      embedded?.disconnect(node);
+      if (external) writeMosquittoFiles(config, store);
+    },
+  });
+  const streams = new NodeStreams({
+    publish: (node, frame) => toNodes.publish(topics.streamDown(node), frame, { qos: 0, retain: false }),
+    online: (node) => link.liveness.get(node).online,
+    log: log.child('streams'),
+  });
+  const podStreams = new PodStreamAdapters(streams);
+  const ports = { mqtt: config.broker.port, mqtts: bt.port };
   service = new RelayService({
     config,
     store,
-    sync,
-    rpc,
-    registry: relayKindRegistry(),
     log: log.child('api'),
     now,
     brokerUrlFor: (host) => {
       if (config.broker.publicUrl) return config.broker.publicUrl;
       if (external) return config.broker.external.url;
       const h = (host ?? '127.0.0.1').replace(/:\d+$/, '');
-      return `mqtt://${h}:${mqttPort}`;
+      return brokerTls ? `mqtts://${h}:${ports.mqtts}` : `mqtt://${h}:${ports.mqtt}`;
     },
-    onJoin: external ? () => writeMosquittoFiles(config, store) : undefined,
+    registerNode: (node, labels) => link.ensureNode(node, labels),
+    onJoin: (node) => {
+      link.joined(node);
+      if (external) writeMosquittoFiles(config, store);
+    },
+    disconnect: embedded ? (node) => embedded.disconnect(node) : undefined,
   });
-  if (external) writeMosquittoFiles(config, store);
-  sync.start();
+  if (external) {
+    writeMosquittoFiles(config, store);
+    await writeMosquittoCert(config, pki);
+  }
   let started = false;
   await transport.start(
-    (node, channel, payload) => sync.handle(node, channel, payload),
+    (node, channel, payload) => {
+      metrics.countReceived(channel);
+      streams.observe(node, channel, payload);
+      if (channel === 'stream/up') return undefined;
+      // the app channel hears a joined node's connects (sync), presence and heartbeats too
+      if (store.getNode(node)) void app.nodeMessage(node, channel, payload);
+      return link.handle(node, channel, payload);
+    },
     // after a reconnect the external broker may have restarted without its retained documents
     () => {
-      if (started) void sync.republishAll();
+      if (started) link.republishAll();
     },
   );
-  const endpoints = transport.endpoints();
-  if (endpoints.mqtt) mqttPort = Number(new URL(endpoints.mqtt).port);
-  const edge = createEdgeApi({ service, rpc, adminToken, log: log.child('api') });
-  const server = createServer((req, res) => (isEdgeApiPath(req.url) ? edge(req, res) : kube.handle(req, res)));
-  server.on('upgrade', kube.upgrade);
-  server.maxConnections = config.api.maxConnections; // part of broker.reservedFiles: the API never starves the process
-  const apiUrl = await listen(server, config.api.port, config.api.host);
-  // an external broker may still be unreachable: the documents go out when it connects
-  const republished = sync.republishAll();
+  // the documents go out once the link has read the API (an unreachable external broker gets them when it connects)
+  await link.start();
   started = true;
-  if (!external) await republished;
-  log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: store.epoch(), nodes: store.listNodes().length });
+  const endpoints = transport.endpoints();
+  if (endpoints.mqtt) ports.mqtt = Number(new URL(endpoints.mqtt).port);
+  if (endpoints.mqtts) ports.mqtts = Number(new URL(endpoints.mqtts).port);
+  await app.beginDelivery();
+
+  const privateApi = createEdgeApi({ service, tokens, log: log.child('api') });
+  // pods/log, exec, attach, portforward: served by the Kubernetes API after authn, authz and the pod read
+  mountPodStreams(kube, podStreams);
+  const bootstrap = createEdgeRoutes({
+    service,
+    tokens,
+    ca: apiTls && pki ? { pem: pki.caPem, hash: pki.caHash } : undefined,
+    publicUrl: config.api.publicUrl,
+    scheme: apiTls ? 'https' : 'http',
+    limiter: new FailureLimiter({ burst: config.nodes.joinAttempts.burst, refillMs: config.nodes.joinAttempts.refillSeconds * 1000, maxSources: JOIN_LIMIT_SOURCES }, () => now().getTime()),
+    audit: log.child('audit'),
+  });
+  const server = createApiServer({
+    tls: apiTls,
+    onRequest: (req, res) => {
+      metrics.observe(req, res);
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (BOOTSTRAP_PATHS.has(path)) void bootstrap(req, res, path);
+      else if (isEdgeApiPath(req.url)) privateApi(req, res);
+      else kube.handle(req, res);
+    },
+    onUpgrade: kube.upgrade,
+  });
+  server.maxConnections = config.api.maxConnections; // part of broker.reservedFiles: the API never starves the process
+  const apiUrl = await listenApi(server, config.api.port, config.api.host);
+  if (!apiTls) log.warn('the API serves plain HTTP (api.tls.enabled: false): tokens cross the network in clear, and kubectl will not send them');
+  if (!external && config.broker.plaintext) log.warn('plain MQTT listener on (broker.plaintext: true): node passwords cross the network in clear', { port: ports.mqtt });
+
+  // certificates renewed while running (the same checks as at start), handed to the listeners
+  let serving = pki?.serving.certPem;
+  const renewCertificates = async (): Promise<boolean> => {
+    if (!pki) return false;
+    const fresh = await openPki(config, { now: now(), log: log.child('pki') });
+    if (external) await writeMosquittoCert(config, fresh);
+    if (fresh.serving.certPem === serving) return false;
+    serving = fresh.serving.certPem;
+    const pair = { cert: fresh.serving.certPem, key: fresh.serving.keyPem };
+    if (apiTls) {
+      (server as HttpsServer).setSecureContext({ ...pair, minVersion: 'TLSv1.2' });
+      app.setCertificate(pair);
+    }
+    if (embedded && !bt.cert && bt.enabled) embedded.setCertificate(pair);
+    return true;
+  };
+  const renewal = setInterval(() => void renewCertificates().catch((e: unknown) => log.error('certificate renewal failed', { error: errorMessage(e) })), RENEWAL_CHECK_MS);
+  renewal.unref();
+
+  // node credentials rotated by another process: close the sessions admitted with the old ones
+  let revision = store.credentialsRevision();
+  const poll = setInterval(() => {
+    const r = store.credentialsRevision();
+    if (r === revision) return;
+    revision = r;
+    if (external) writeMosquittoFiles(config, store);
+    for (const node of embedded?.connectedNodes() ?? []) if (service.credentialsChanged(node)) embedded!.disconnect(node);
+  }, CREDENTIALS_POLL_MS);
+  poll.unref();
+
+  log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: await objects.epoch(), nodes: store.listNodes().length, ...(pki ? { caHash: pki.caHash } : {}) });
 
   let stopped = false;
   return {
@@ -177,20 +348,30 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     core,
     kube,
     controllers,
+    app,
     client: (identity, manager) => new ApiClient(core, identity, manager),
     broker: endpoints,
-    adminToken,
+    tokens,
+    pki,
     store,
     service,
-    sync,
+    link,
+    streams,
+    podStreams,
+    renewCertificates,
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      clearInterval(poll);
+      clearInterval(renewal);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       rpc.closeAll();
-      sync.stop();
+      podStreams.close();
+      streams.closeAll();
+      link.stop();
       controllers.stop();
+      await app.stop();
       await transport.stop();
       await objects.close();
       store.close();

@@ -28,3 +28,19 @@ export class MetaStore {
     this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
   }
 }
+
+const NODE_LABELS = 'node.labels';
+
+/** The labels of this node's Node object as the relay last sent them (kubectl label node); {} before any. */
+export function relayNodeLabels(meta: MetaStore): Record<string, string> {
+  try {
+    const v = JSON.parse(meta.get(NODE_LABELS) ?? '{}') as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function setRelayNodeLabels(meta: MetaStore, labels: Record<string, string>): void {
+  meta.set(NODE_LABELS, JSON.stringify(labels));
+}

@@ -283,15 +283,21 @@ export class ResourceStore {
     return changed !== undefined;
   }
 
+  /**
+   * Reports arrive many times a second (device twins): the stored status text (written stable, so
+   * equal statuses are equal strings) is compared without parsing, and the row is read once.
+   */
   private writeStatus(key: ResourceKey, status: unknown): { resource: StoredResource; previous: StoredResource } | undefined {
-    const prev = this.get(key);
-    if (!prev) return undefined;
+    const row = this.db.prepare('SELECT * FROM resources WHERE kind = ? AND namespace = ? AND name = ?').get(key.kind, key.namespace, key.name) as Row | undefined;
+    if (!row) return undefined;
     const json = stableStringify(status);
-    if (prev.status !== null && stableStringify(prev.status) === json) return undefined;
+    if (row.status === json) return undefined;
+    const updatedAt = this.now().toISOString();
+    const revision = this.nextRevision();
     this.db
       .prepare('UPDATE resources SET status = ?, updated_at = ?, revision = ? WHERE kind = ? AND namespace = ? AND name = ?')
-      .run(json, this.now().toISOString(), this.nextRevision(), key.kind, key.namespace, key.name);
-    return { resource: this.get(key)!, previous: prev };
+      .run(json, updatedAt, revision, key.kind, key.namespace, key.name);
+    return { resource: fromRow({ ...row, status: json, updated_at: updatedAt, revision }), previous: fromRow(row) };
   }
 
   delete(key: ResourceKey): StoredResource | undefined {

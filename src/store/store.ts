@@ -2,7 +2,7 @@
 import { migrate, openDatabase, type Db } from '../lib/sqlite.js';
 import { MetaStore } from './meta.js';
 import { NODE_MIGRATIONS } from './migrations/index.js';
-import { Outbox, type OutboxLimits } from './outbox.js';
+import { DEFAULT_APP_OUTBOX_LIMITS, Outbox, type AppOutboxLimits, type OutboxLimits } from './outbox.js';
 import { ResourceStore } from './resources.js';
 
 export interface NodeStore {
@@ -16,7 +16,7 @@ export interface NodeStore {
 
 export interface NodeStoreOptions {
   busyTimeoutMs?: number;
-  outbox?: OutboxLimits;
+  outbox?: OutboxLimits & { app?: AppOutboxLimits };
   /** tombstones kept for watches that resume (ResourceStore) */
   deletionWindow?: number;
 }
@@ -36,7 +36,7 @@ export function openNodeStore(file: string, opts: NodeStoreOptions = {}): NodeSt
     db,
     file,
     resources: new ResourceStore(db, undefined, opts.deletionWindow !== undefined ? { deletionWindow: opts.deletionWindow } : {}),
-    outbox: new Outbox(db, meta, opts.outbox ?? DEFAULT_OUTBOX_LIMITS),
+    outbox: new Outbox(db, meta, opts.outbox ?? DEFAULT_OUTBOX_LIMITS, undefined, opts.outbox?.app ?? DEFAULT_APP_OUTBOX_LIMITS),
     meta,
     close: () => {
       if (db.open) db.close();

@@ -11,8 +11,10 @@
  * `ack()`s each row once the broker acknowledged it.
  */
 import { randomUUID } from 'node:crypto';
+import { encodeBody, type AppUp } from '../contract/appchan.js';
+import { NODE_METRICS_KIND, type NodeMetricsReport } from '../contract/metrics.js';
 import type { NodeHostReport } from '../contract/node-status.js';
-import type { NodeReportedStatus, ReportedState, ReportedTelemetry } from '../contract/payloads.js';
+import { OBJECT_EVENT, type NodeReportedStatus, type ObjectEvent, type ReportedState, type ReportedTelemetry } from '../contract/payloads.js';
 import { topics } from '../contract/topics.js';
 import type { ResourceKey } from './resources.js';
 import type { NodeStore } from './store.js';
@@ -76,7 +78,8 @@ export class Uplink {
    * status changed.
    */
   reportStatus(key: ResourceKey, status: unknown, upstream: unknown = status): { changed: boolean } {
-    const msg: ReportedState = { ...ref(key), status: upstream, desiredVersion: this.applied().version, timestamp: this.now().getTime() };
+    const uid = this.store.resources.get(key)?.uid;
+    const msg: ReportedState = { ...ref(key), ...(uid ? { uid } : {}), status: upstream, desiredVersion: this.applied().version, timestamp: this.now().getTime() };
     const changed = this.store.resources.setStatus(key, status, () => this.queueState(key, msg));
     return { changed };
   }
@@ -122,10 +125,38 @@ export class Uplink {
     this.queueState(key, { ...ref(key), status, desiredVersion: this.applied().version, timestamp: this.now().getTime() });
   }
 
+  /**
+   * Queue the node's usage for `kubectl top` (the newest replaces one still queued: only the
+   * latest figures matter). Not stored beside the objects: it is no object's status.
+   */
+  reportMetrics(report: NodeMetricsReport): void {
+    const key: ResourceKey = { kind: NODE_METRICS_KIND, namespace: '', name: this.node };
+    this.queueState(key, { ...ref(key), status: report, desiredVersion: this.applied().version, timestamp: this.now().getTime() });
+  }
+
   /** Queue one event or sample of an object (appended; the oldest are dropped first over the bounds). */
   reportTelemetry(key: ResourceKey, event: string, data: unknown): void {
     const msg: ReportedTelemetry = { ...ref(key), event, data, desiredVersion: this.applied().version, timestamp: this.now().getTime() };
     this.store.outbox.enqueueTelemetry(topics.reportedTelemetry(this.node), JSON.stringify(msg));
+  }
+
+  /**
+   * Queue one app message (docs/appchannel.md) in the outbox's app class; the node-local topic
+   * it came on travels with it. Undefined when the app bound refused it (drop policy `newest`).
+   */
+  queueApp(topic: string, payload: Buffer): number | undefined {
+    const msg: AppUp = { topic, ...encodeBody(payload), time: this.now().getTime() };
+    return this.store.outbox.enqueueApp(topics.appUp(this.node), JSON.stringify(msg));
+  }
+
+  /**
+   * Queue something that happened to an object (a container started, a device went offline):
+   * appended like telemetry, as an OBJECT_EVENT the relay turns into a Kubernetes Event about
+   * the object (the uid it holds is added, so an event never lands on a newer incarnation).
+   */
+  reportEvent(key: ResourceKey, event: ObjectEvent): void {
+    const uid = event.uid ?? this.store.resources.get(key)?.uid;
+    this.reportTelemetry(key, OBJECT_EVENT, { ...event, ...(uid ? { uid } : {}) });
   }
 
   private queueState(key: ResourceKey, msg: ReportedState): void {
@@ -148,10 +179,16 @@ export class Uplink {
     return this.stream;
   }
 
-  /** The oldest `limit` queued messages, in order, each stamped with its sequence and the stream id. */
+  /** The oldest `limit` of the daemon's queued messages, in order, each stamped with its sequence and the stream id. */
   pending(limit: number): UpstreamMessage[] {
     const stream = this.streamId();
     return this.store.outbox.peek(limit).map((e) => ({ seq: e.seq, topic: e.topic, payload: stamp(e.payload, e.seq, stream) }));
+  }
+
+  /** The oldest `limit` queued app messages, in order, stamped alike (the relay orders them apart from the daemon's). */
+  pendingApp(limit: number): UpstreamMessage[] {
+    const stream = this.streamId();
+    return this.store.outbox.peekApp(limit).map((e) => ({ seq: e.seq, topic: e.topic, payload: stamp(e.payload, e.seq, stream) }));
   }
 
   /** Remove messages the broker acknowledged. */
@@ -159,10 +196,10 @@ export class Uplink {
     this.store.outbox.ack(seqs);
   }
 
-  /** What waits to go up, and how much was dropped over the bounds. */
-  backlog(): { rows: number; dropped: number } {
+  /** What waits to go up, and how much was dropped over the bounds (the daemon's rows; apps' apart). */
+  backlog(): { rows: number; dropped: number; app: { rows: number; bytes: number; dropped: number } } {
     const s = this.store.outbox.stats();
-    return { rows: s.rows, dropped: s.dropped };
+    return { rows: s.rows - s.app, dropped: s.dropped, app: { rows: s.app, bytes: s.appBytes, dropped: s.appDropped } };
   }
 }
 

@@ -4,8 +4,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './tmp.js';
 
-export function bundlePath(entry: 'edgecore' | 'edgerelay' | 'edgectl'): string {
-  const p = join(ROOT, 'dist', `${entry}.js`);
+/** `kubectl-edge`: the plugin's executable wrapper (dist/kubectl-edge), the others their bundle. */
+export function bundlePath(entry: 'edgecore' | 'edgerelay' | 'edgectl' | 'kubectl-edge'): string {
+  const p = join(ROOT, 'dist', entry === 'kubectl-edge' ? entry : `${entry}.js`);
   if (!existsSync(p)) execFileSync(process.execPath, [join(ROOT, 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
   return p;
 }
@@ -13,7 +14,7 @@ export function bundlePath(entry: 'edgecore' | 'edgerelay' | 'edgectl'): string 
 export interface RunningProcess {
   child: ChildProcess;
   output: () => string;
-  /** resolves when the combined output matches, rejects on exit or timeout */
+  /** resolves when the combined output matches, rejects on exit or timeout (which only bounds a failing test) */
   waitFor: (re: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -29,7 +30,7 @@ export function startProcess(entry: 'edgecore' | 'edgerelay' | 'edgectl', args: 
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const waitFor = (re: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> =>
+  const waitFor = (re: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
         const m = out.match(re);

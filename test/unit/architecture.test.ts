@@ -37,7 +37,7 @@ function importsOf(file: string): { spec: string; target: string }[] {
 
 const RULES: { from: string; forbidden: string[]; why: string }[] = [
   // kind definitions are pure: no I/O library, none of the relay's I/O modules
-  { from: 'relay/kinds/', forbidden: ['npm:better-sqlite3', 'npm:mqtt', 'npm:aedes', 'npm:ws', 'npm:node:fs', 'npm:node:child_process', 'npm:node:http', 'npm:node:https', 'relay/api', 'relay/service', 'relay/sync', 'relay/broker', 'relay/http', 'relay/rpc', 'relay/relay', 'relay/mosquitto', 'relay/controllers/', 'relay/store/objects-sqlite'], why: 'kind definitions are pure data and functions; the API machinery mounts them' },
+  { from: 'relay/kinds/', forbidden: ['npm:better-sqlite3', 'npm:mqtt', 'npm:aedes', 'npm:ws', 'npm:node:fs', 'npm:node:child_process', 'npm:node:http', 'npm:node:https', 'relay/api', 'relay/service', 'relay/nodelink/', 'relay/broker', 'relay/http', 'relay/rpc', 'relay/relay', 'relay/mosquitto', 'relay/controllers/', 'relay/store/objects-sqlite'], why: 'kind definitions are pure data and functions; the API machinery mounts them' },
   { from: 'core/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'drivers/', 'store/', 'config/', 'contract/'], why: 'core knows no module' },
   { from: 'lib/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'drivers/', 'store/'], why: 'lib is generic' },
   { from: 'drivers/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'contract/', 'store/', 'npm:mqtt', 'npm:aedes'], why: 'drivers know no MQTT, relay or modules' },
@@ -48,10 +48,15 @@ const RULES: { from: string; forbidden: string[]; why: string }[] = [
   { from: 'ctl/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/'], why: 'edgectl talks only to the relay API' },
   {
     from: 'relay/controllers/',
-    forbidden: ['relay/store/', 'relay/apiserver/http/', 'relay/sync', 'relay/broker/'],
-    why: 'controllers are API clients: nothing writes the store behind the API',
+    forbidden: ['relay/store/', 'relay/apiserver/http/', 'relay/nodelink/', 'relay/broker/'],
+    why: 'controllers are API clients: nothing writes the store behind the API (the node link hands them liveness by interface)',
   },
-  { from: 'relay/apiserver/', forbidden: ['relay/controllers/', 'relay/sync', 'relay/broker/', 'relay/service', 'relay/store/sqlite', 'relay/store/objects-sqlite'], why: 'the API machinery is generic over kinds and stores' },
+  {
+    from: 'relay/nodelink/',
+    forbidden: ['relay/store/sqlite', 'relay/store/objects-sqlite', 'relay/broker/embedded', 'relay/broker/external', 'relay/api.js', 'relay/service.js', 'relay/relay.js'],
+    why: 'the node link reads and writes objects through the API (its only store writes are report dedup marks) and reaches nodes through the transport interface',
+  },
+  { from: 'relay/apiserver/', forbidden: ['relay/controllers/', 'relay/nodelink/', 'relay/broker/', 'relay/service', 'relay/store/sqlite', 'relay/store/objects-sqlite'], why: 'the API machinery is generic over kinds and stores' },
   { from: 'relay/store/', forbidden: ['relay/apiserver/', 'relay/controllers/', 'relay/kinds/'], why: 'the store knows objects, not the API' },
   { from: 'relay/patch/', forbidden: ['relay/store/', 'relay/kinds/', 'relay/broker/', 'npm:better-sqlite3', 'npm:node:fs', 'npm:node:http', 'npm:node:https'], why: 'patch and apply are pure functions on JSON' },
   { from: 'relay/openapi/', forbidden: ['relay/store/', 'relay/patch/', 'relay/broker/', 'npm:better-sqlite3', 'npm:node:fs', 'npm:node:http', 'npm:node:https'], why: 'OpenAPI documents are pure data and functions' },
@@ -59,6 +64,11 @@ const RULES: { from: string; forbidden: string[]; why: string }[] = [
   { from: 'cli/edgecore/', forbidden: ['relay/', 'ctl/', 'cli/edgerelay/', 'cli/edgectl/'], why: "each program's command line is its own" },
   { from: 'cli/edgerelay/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'ctl/', 'cli/edgecore/', 'cli/edgectl/'], why: "each program's command line is its own" },
   { from: 'cli/edgectl/', forbidden: ['modules/', 'node/', 'store/', 'drivers/', 'relay/', 'cli/edgecore/', 'cli/edgerelay/'], why: "each program's command line is its own" },
+  {
+    from: 'relay/tls/',
+    forbidden: ['relay/store/', 'relay/broker/', 'relay/service.ts', 'relay/api.ts', 'relay/edge.ts', 'relay/sync.ts', 'relay/tokens.ts'],
+    why: 'the trust plumbing (CA, certificates, listener) knows no store, broker, routes or tokens',
+  },
 ];
 
 test('dependency rules between src/ folders hold', () => {
@@ -150,14 +160,48 @@ test('no source file grows past 600 lines', () => {
   assert.deepEqual(big, []);
 });
 
+test('the X.509 library is loaded only by relay/tls/x509.ts, and that file only lazily', () => {
+  const found: string[] = [];
+  for (const file of files(SRC)) {
+    const rel = relative(SRC, file);
+    const text = readFileSync(file, 'utf8');
+    for (const pkg of ['@peculiar/x509', 'reflect-metadata']) {
+      if (text.includes(`'${pkg}`) && rel !== 'relay/tls/x509.ts') found.push(`${rel} names ${pkg}`);
+    }
+    for (const imp of importsOf(file)) {
+      if (imp.target === 'relay/tls/x509.js' && !/import\(\s*['"]\.\/x509\.js['"]\s*\)/.test(text)) found.push(`${rel} imports x509.ts eagerly`);
+      if (imp.target === 'relay/tls/x509.js' && staticValueImports(text, imp.spec).length) found.push(`${rel} imports x509.ts statically`);
+    }
+  }
+  assert.deepEqual(found, []);
+});
+
 /** Hardware libraries cost RSS on every node (serialport ~10 MiB): they load only when a device needs them. */
-const LAZY_PACKAGES = ['serialport', 'onoff', 'i2c-bus', 'dockerode'];
+const LAZY_PACKAGES = ['serialport', 'onoff', 'i2c-bus'];
 
 /** Static value imports (not `import type`, not `import()`) of a package in a file's text. */
 function staticValueImports(text: string, pkg: string): string[] {
   const re = /^\s*import\s+(?!type\s)[^'"]*?from\s*['"]([^'"]+)['"]/gm;
   return [...text.matchAll(re)].map((m) => m[1]!).filter((s) => s === pkg || s.startsWith(`${pkg}/`));
 }
+
+test('zod is imported as a namespace, so the bundle keeps only what is used (the whole of zod costs ~2.5 MiB RSS more)', () => {
+  const named: string[] = [];
+  for (const file of files(SRC)) {
+    const text = readFileSync(file, 'utf8');
+    if (/import\s+\{[^}]*\}\s+from\s+['"]zod['"]/.test(text)) named.push(relative(SRC, file));
+    if (/export\s+\{[^}]*\bz\b[^}]*\}/.test(text)) named.push(`${relative(SRC, file)} re-exports z`);
+  }
+  assert.deepEqual(named, []);
+});
+
+test('the daemon talks to Docker with its own small client: dockerode is for tests only', () => {
+  const users = files(SRC).filter((f) => importsOf(f).some((i) => i.target === 'npm:dockerode' || i.target.startsWith('npm:dockerode/')));
+  assert.deepEqual(users.map((f) => relative(SRC, f)), []);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  assert.equal(pkg.dependencies.dockerode, undefined);
+  assert.ok(pkg.devDependencies.dockerode);
+});
 
 test('hardware and engine libraries are imported lazily outside lazily loaded modules', () => {
   const eager: string[] = [];

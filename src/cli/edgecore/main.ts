@@ -17,8 +17,11 @@ Usage:
   edgecore check [--config FILE]     diagnose data dir, Docker, GPIO/I2C/serial, brokers
   edgecore config --defaults         print the complete default config
   edgecore config --validate FILE    validate a config file
-  edgecore join --relay URL --token T [--name NODE] [--config FILE] [--data-dir DIR]
-                                     join a relay: get this node's credentials, write them into the config
+  edgecore join --relay https://HOST:PORT --token T --ca-hash sha256:HEX [--name NODE] [--config FILE] [--data-dir DIR]
+                                     join a relay: check its CA against the pin (or --ca-file FILE), get this
+                                     node's credentials, write them and the CA beside the config
+                                     (\`edgerelay token\` prints the whole command; --insecure-http only for a
+                                     relay in plain-HTTP debug mode)
   edgecore --version | --help
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 78 invalid config.
@@ -33,7 +36,7 @@ async function loadConfig(file: string | undefined): Promise<EdgecoreConfig> {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['config', 'c', 'validate', 'relay', 'token', 'name', 'data-dir']));
+  const args = parseArgs(argv, new Set(['config', 'c', 'validate', 'relay', 'token', 'name', 'data-dir', 'ca-hash', 'ca-file']));
   const [cmd] = args.positionals;
   const early = versionOrHelp(args, VERSION, HELP);
   if (early !== undefined) return early;
@@ -76,8 +79,19 @@ export async function main(argv: readonly string[]): Promise<number> {
       const file = configFile ?? DEFAULT_CONFIG;
       const { existsSync } = await import('node:fs');
       const current = configFile && !existsSync(configFile) ? parseConfig({}) : await loadConfig(configFile);
-      const j = await joinRelay({ relay, token, node: flagString(args, 'name') ?? current.node.name, configFile: file, dataDir: flagString(args, 'data-dir') });
-      process.stdout.write(`joined as node "${j.node}" (broker ${j.brokerUrl}); credentials written to ${file}\nstart the node: edgecore run --config ${file}\n`);
+      const j = await joinRelay({
+        relay,
+        token,
+        node: flagString(args, 'name') ?? current.node.name,
+        configFile: file,
+        dataDir: flagString(args, 'data-dir'),
+        caHash: flagString(args, 'ca-hash'),
+        caFile: flagString(args, 'ca-file'),
+        insecureHttp: args.flags.has('insecure-http'),
+      });
+      process.stdout.write(
+        `joined as node "${j.node}" (broker ${j.brokerUrl}); credentials written to ${file}${j.caFile ? `, the relay's CA to ${j.caFile}` : ''}\nstart the node: edgecore run --config ${file}\n`,
+      );
       return EXIT.OK;
     }
     default:

@@ -69,7 +69,7 @@ function aggregatedResource(d: ServedResource) {
       ? {
           subresources: d.subresources.map((s) => ({
             subresource: s,
-            responseKind: s === 'status' ? responseKind : { group: '', version: 'v1', kind: s === 'scale' ? 'Scale' : 'Status' },
+            responseKind: s === 'status' ? responseKind : s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { group: '', version: 'v1', kind: s === 'binding' ? 'Binding' : 'Status' },
             verbs: SUBRESOURCE_VERBS[s] ?? ['get'],
           })),
         }
@@ -128,7 +128,14 @@ export function apiResourceList(resources: readonly ServedResource[], group: str
       ...(d.categories.length ? { categories: [...d.categories] } : {}),
     });
     for (const s of d.subresources) {
-      out.push({ name: `${d.plural}/${s}`, singularName: '', namespaced: d.namespaced, kind: s === 'status' ? d.kind : s === 'scale' ? 'Scale' : 'Status', verbs: SUBRESOURCE_VERBS[s] ?? ['get'] });
+      out.push({
+        name: `${d.plural}/${s}`,
+        singularName: '',
+        namespaced: d.namespaced,
+        kind: s === 'status' ? d.kind : s === 'scale' ? 'Scale' : s === 'binding' ? 'Binding' : 'Status',
+        ...(s === 'scale' ? { group: 'autoscaling', version: 'v1' } : {}),
+        verbs: SUBRESOURCE_VERBS[s] ?? ['get'],
+      });
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources: out };

@@ -2,7 +2,7 @@
  * Pieces shared by the Kubernetes v1 subset schemas (Pod, ConfigMap, Secret): object metadata,
  * names and quantities. Strict objects: a field we do not support is refused with its path.
  */
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -21,6 +21,17 @@ export const metadataSchema = z.strictObject({
   resourceVersion: z.string().optional(),
   creationTimestamp: z.string().nullable().optional(),
   generation: z.number().int().optional(),
+  /** set by the API server when the object is being deleted (graceful deletion) */
+  deletionTimestamp: z.string().optional(),
+  deletionGracePeriodSeconds: z.number().int().min(0).optional(),
+  /** bookkeeping of the API server and controllers: kept, no meaning on the node */
+  generateName: z.string().optional(),
+  ownerReferences: z
+    .array(z.strictObject({ apiVersion: z.string(), kind: z.string(), name: z.string(), uid: z.string(), controller: z.boolean().optional(), blockOwnerDeletion: z.boolean().optional() }))
+    .optional(),
+  finalizers: z.array(z.string()).optional(),
+  managedFields: z.array(z.record(z.string(), z.unknown())).optional(),
+  selfLink: z.string().optional(),
 });
 export type ObjectMeta = z.output<typeof metadataSchema>;
 

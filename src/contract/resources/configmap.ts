@@ -1,5 +1,6 @@
 /** Kubernetes v1 ConfigMap, the subset edgecore supports. Shared by node, relay and edgectl. */
-import { parseOrThrow, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { parseOrThrow } from '../../lib/schema.js';
 import { base64, dataRecord, metadataSchema } from './common.js';
 
 export const configMapSchema = z

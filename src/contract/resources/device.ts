@@ -8,7 +8,8 @@
  * model type, respect minimum/maximum, and target a ReadWrite property).
  */
 import type { FieldIssue } from '../../core/errors.js';
-import { parseOrThrow, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { parseOrThrow } from '../../lib/schema.js';
 
 export const DEVICE_API_VERSION = 'devices.kubeedge.io/v1beta1';
 

@@ -6,7 +6,8 @@
  */
 import type { FieldIssue } from '../../core/errors.js';
 import { ValidationError } from '../../core/errors.js';
-import { toFieldIssues, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { toFieldIssues } from '../../lib/schema.js';
 
 export interface KindInfo {
   kind: string;

@@ -6,8 +6,9 @@
  * Host devices: a `hostPath` volume with `type: CharDevice` (or BlockDevice) mounted into a
  * container is passed through as a device (cgroup access "rwm", "r" when the mount is readOnly).
  */
-import { parseOrThrow, z } from '../../lib/schema.js';
-import { cpuQuantity, DATA_KEY, dnsLabel, fileMode, memoryQuantity, metadataSchema } from './common.js';
+import * as z from 'zod';
+import { parseOrThrow } from '../../lib/schema.js';
+import { cpuQuantity, cpuToNano, DATA_KEY, dnsLabel, fileMode, memoryQuantity, memoryToBytes, metadataSchema } from './common.js';
 import { dnsSubdomain, labelValue, qualifiedName, qualifiedNameProblem } from './common.js';
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
@@ -21,12 +22,48 @@ const intOrName = z.union([port, z.string().regex(/^[a-z0-9-]{1,15}$/, 'must be 
 
 const keyRef = z.strictObject({ name: dnsLabel.or(z.string().regex(/^[a-z0-9.-]+$/)), key: z.string().regex(DATA_KEY, 'must be a data key'), optional: z.boolean().optional() });
 
+/** Pod fields a container's env may read (Downward API), besides labels['k'] / annotations['k']. */
+export const ENV_FIELD_PATHS = [
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+  'spec.nodeName',
+  'spec.serviceAccountName',
+  'status.podIP',
+  'status.podIPs',
+  'status.hostIP',
+  'status.hostIPs',
+] as const;
+/** Pod fields a downwardAPI volume file may hold, besides labels['k'] / annotations['k']. */
+export const VOLUME_FIELD_PATHS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'metadata.labels', 'metadata.annotations'] as const;
+/** `metadata.labels['key']` / `metadata.annotations['key']` */
+export const SUBSCRIPT_PATH = /^metadata\.(labels|annotations)\['([^']+)'\]$/;
+export const RESOURCE_FIELDS = ['limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage'] as const;
+
+const fieldRef = (paths: readonly string[]) =>
+  z.strictObject({
+    apiVersion: z.literal('v1').optional(),
+    fieldPath: z.string().refine((p) => paths.includes(p) || SUBSCRIPT_PATH.test(p), `must be one of ${paths.join(', ')}, metadata.labels['<key>'] or metadata.annotations['<key>']`),
+  });
+const divisor = z.union([z.string(), z.number()]);
+const resourceFieldRef = z
+  .strictObject({ containerName: z.string().optional(), resource: z.enum(RESOURCE_FIELDS), divisor: divisor.optional() })
+  .superRefine((r, ctx) => {
+    if (r.divisor === undefined) return;
+    const ok = r.resource.endsWith('.cpu') ? (cpuToNano(r.divisor) ?? 0) > 0 : (memoryToBytes(r.divisor) ?? 0) > 0;
+    if (!ok) ctx.addIssue({ code: 'custom', path: ['divisor'], message: `must be a positive ${r.resource.endsWith('.cpu') ? 'CPU' : 'byte'} quantity` });
+  });
+export type ResourceFieldRef = z.output<typeof resourceFieldRef>;
+
 const envVar = z.strictObject({
   name: z.string().regex(ENV_NAME, 'must be a valid environment variable name'),
   value: z.string().optional(),
   valueFrom: z
-    .strictObject({ configMapKeyRef: keyRef.optional(), secretKeyRef: keyRef.optional() })
-    .refine((v) => Number(!!v.configMapKeyRef) + Number(!!v.secretKeyRef) === 1, 'exactly one of configMapKeyRef or secretKeyRef')
+    .strictObject({ configMapKeyRef: keyRef.optional(), secretKeyRef: keyRef.optional(), fieldRef: fieldRef(ENV_FIELD_PATHS).optional(), resourceFieldRef: resourceFieldRef.optional() })
+    .refine(
+      (v) => Number(!!v.configMapKeyRef) + Number(!!v.secretKeyRef) + Number(!!v.fieldRef) + Number(!!v.resourceFieldRef) === 1,
+      'exactly one of configMapKeyRef, secretKeyRef, fieldRef or resourceFieldRef',
+    )
     .optional(),
 });
 
@@ -104,6 +141,11 @@ const container = z.strictObject({
 export type Container = z.output<typeof container>;
 
 const keyToPath = z.strictObject({ key: z.string().regex(DATA_KEY, 'must be a data key'), path: relPath, mode: fileMode.optional() });
+const downwardFile = z
+  .strictObject({ path: relPath, fieldRef: fieldRef(VOLUME_FIELD_PATHS).optional(), resourceFieldRef: resourceFieldRef.optional(), mode: fileMode.optional() })
+  .refine((f) => Number(!!f.fieldRef) + Number(!!f.resourceFieldRef) === 1, 'exactly one of fieldRef or resourceFieldRef')
+  .refine((f) => !f.resourceFieldRef || !!f.resourceFieldRef.containerName, { message: 'containerName is required in a volume', path: ['resourceFieldRef', 'containerName'] });
+export type DownwardFile = z.output<typeof downwardFile>;
 
 const volume = z
   .strictObject({
@@ -121,11 +163,16 @@ const volume = z
     secret: z
       .strictObject({ secretName: z.string().min(1), items: z.array(keyToPath).optional(), defaultMode: fileMode.default(0o644), optional: z.boolean().optional() })
       .optional(),
+    downwardAPI: z.strictObject({ items: z.array(downwardFile).default([]), defaultMode: fileMode.default(0o644) }).optional(),
   })
-  .refine((v) => Number(!!v.hostPath) + Number(!!v.emptyDir) + Number(!!v.configMap) + Number(!!v.secret) === 1, 'exactly one of hostPath, emptyDir, configMap or secret');
+  .refine(
+    (v) => Number(!!v.hostPath) + Number(!!v.emptyDir) + Number(!!v.configMap) + Number(!!v.secret) + Number(!!v.downwardAPI) === 1,
+    'exactly one of hostPath, emptyDir, configMap, secret or downwardAPI',
+  );
 export type Volume = z.output<typeof volume>;
 
-// Scheduling fields: read by the relay (scheduler, node lifecycle), accepted by edged, which runs the pod as before.
+// Scheduling fields: read by the relay (scheduler, node lifecycle); edged refuses a pod whose
+// nodeSelector or required node affinity does not match its node (as the kubelet does).
 const toleration = z
   .strictObject({
     key: qualifiedName.or(z.literal('')).optional(),
@@ -163,6 +210,7 @@ const nodeSelectorTerm = z.strictObject({
   matchFields: z.array(selectorRequirement('matchFields')).optional(),
 });
 export type NodeSelectorTerm = z.output<typeof nodeSelectorTerm>;
+export type NodeSelectorRequirement = NonNullable<NodeSelectorTerm['matchExpressions']>[number];
 const nodeAffinity = z.strictObject({
   requiredDuringSchedulingIgnoredDuringExecution: z.strictObject({ nodeSelectorTerms: z.array(nodeSelectorTerm).min(1, 'at least one term') }).optional(),
   preferredDuringSchedulingIgnoredDuringExecution: z.array(z.strictObject({ weight: z.number().int().min(1).max(100), preference: nodeSelectorTerm })).optional(),
@@ -172,6 +220,12 @@ const nodeSelector = z.record(z.string(), labelValue).superRefine((r, ctx) => {
     const why = qualifiedNameProblem(k);
     if (why) ctx.addIssue({ code: 'custom', path: [k], message: why });
   }
+});
+
+const dnsConfig = z.strictObject({
+  nameservers: z.array(z.string().min(1)).max(3).optional(),
+  searches: z.array(z.string().min(1)).max(32).optional(),
+  options: z.array(z.strictObject({ name: z.string().min(1), value: z.string().optional() })).optional(),
 });
 
 export const podSpecSchema = z
@@ -185,7 +239,7 @@ export const podSpecSchema = z
     imagePullSecrets: z.array(z.strictObject({ name: z.string().min(1) })).optional(),
     nodeName: z.string().optional(),
     hostname: dnsLabel.optional(),
-    // accepted for the relay (scheduling, API defaults); no effect on how edged runs the pod
+    // accepted for the relay (scheduling, API defaults); their meaning on the node is in docs/edged.md
     nodeSelector: nodeSelector.optional(),
     affinity: z.strictObject({ nodeAffinity: nodeAffinity.optional() }).optional(),
     tolerations: z.array(toleration).optional(),
@@ -197,7 +251,15 @@ export const podSpecSchema = z
     /** false: no token, no KUBERNETES_SERVICE_* variables */
     automountServiceAccountToken: z.boolean().optional(),
     enableServiceLinks: z.boolean().optional(),
-    securityContext: z.strictObject({}).optional(),
+    /** defaults for every container's user/group, and extra groups for their processes */
+    securityContext: z
+      .strictObject({ runAsUser: z.number().int().min(0).optional(), runAsGroup: z.number().int().min(0).optional(), supplementalGroups: z.array(z.number().int().min(0)).optional() })
+      .optional(),
+    dnsConfig: dnsConfig.optional(),
+    /** deprecated alias of serviceAccountName */
+    serviceAccount: z.string().optional(),
+    priority: z.number().int().optional(),
+    preemptionPolicy: z.enum(['PreemptLowerPriority', 'Never']).optional(),
   })
   .superRefine((spec, ctx) => {
     const volumes = new Map<string, Volume>();
@@ -218,6 +280,10 @@ export const podSpecSchema = z
         }
         (c.env ?? []).forEach((e, j) => {
           if (e.value !== undefined && e.valueFrom) ctx.addIssue({ code: 'custom', path: [field, i, 'env', j, 'valueFrom'], message: 'cannot be set together with value' });
+          const rc = e.valueFrom?.resourceFieldRef?.containerName;
+          if (rc && rc !== c.name && ![...spec.containers, ...(spec.initContainers ?? [])].some((x) => x.name === rc)) {
+            ctx.addIssue({ code: 'custom', path: [field, i, 'env', j, 'valueFrom', 'resourceFieldRef', 'containerName'], message: `no container named "${rc}"` });
+          }
         });
         (c.ports ?? []).forEach((p, j) => {
           if (p.hostPort === undefined) return;
@@ -240,6 +306,15 @@ export const podSpecSchema = z
     };
     check(spec.initContainers ?? [], 'initContainers');
     check(spec.containers, 'containers');
+    if (spec.dnsPolicy === 'None' && !spec.dnsConfig?.nameservers?.length) {
+      ctx.addIssue({ code: 'custom', path: ['dnsConfig', 'nameservers'], message: 'at least one nameserver is required with dnsPolicy None' });
+    }
+    (spec.volumes ?? []).forEach((v, i) => {
+      (v.downwardAPI?.items ?? []).forEach((f, j) => {
+        const n = f.resourceFieldRef?.containerName;
+        if (n && !names.has(n)) ctx.addIssue({ code: 'custom', path: ['volumes', i, 'downwardAPI', 'items', j, 'resourceFieldRef', 'containerName'], message: `no container named "${n}"` });
+      });
+    });
   });
 export type PodSpec = z.output<typeof podSpecSchema>;
 

@@ -5,7 +5,7 @@
  *     edge (none | rising | falling | both; inputs, default both), debounceMs, initial (outputs)
  * Values are booleans (logical level; activeLow inverts). Inputs push edges through watch().
  */
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { intIn, parseConfig, PROTOCOL_PATH, check, visitorPath, visitorParser } from '../config.js';
 import { DeviceUnavailableError, DriverProtocolError, asError } from '../errors.js';
 import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../types.js';

@@ -15,7 +15,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../../core/errors.js';
 import { sleep } from '../../core/backoff.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { intIn, parseConfig, PROTOCOL_PATH, validateAll, visitorParser } from '../config.js';
 import { DeviceUnavailableError, DriverProtocolError, asError } from '../errors.js';
 import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../types.js';

@@ -7,7 +7,7 @@
  *     for registers: type (int16 | uint16 | int32 | uint32 | float32), byteOrder, wordOrder,
  *     scale, offset, writeMultiple (use function 16 for one-register writes)
  */
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { intIn, parseConfig, PROTOCOL_PATH, validateAll, visitorParser } from '../config.js';
 import { DriverProtocolError } from '../errors.js';
 import { SerialLink, type LinkDeps } from '../serial/link.js';

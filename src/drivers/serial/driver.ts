@@ -7,7 +7,7 @@
  *     writeResponse (regex an acknowledgement must match; without it a write expects no reply),
  *     timeoutMs
  */
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { parseConfig, PROTOCOL_PATH, validateAll, visitorParser } from '../config.js';
 import { DriverProtocolError } from '../errors.js';
 import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../types.js';

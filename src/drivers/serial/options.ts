@@ -1,5 +1,5 @@
 /** The serial-port part of a Device's `protocol.configData`, shared by serial-line and modbus-rtu. */
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 
 const hexId = z.string().regex(/^(0x)?[0-9a-fA-F]{1,4}$/, 'expected a USB id in hex, e.g. "0403"');
 

@@ -8,7 +8,7 @@
  *     constant    value
  *   decimals (optional) rounds numeric readings.
  */
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { parseConfig, PROTOCOL_PATH, validateAll, visitorParser } from '../config.js';
 import { DeviceUnavailableError, DriverProtocolError } from '../errors.js';
 import type { DeviceDriver, DriverEnv, DriverFactory, PropertyVisitor, RawValue } from '../types.js';

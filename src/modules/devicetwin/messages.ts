@@ -36,7 +36,8 @@ export interface MemberDevice {
   protocol: string;
   /** served by a built-in driver (false: left to an external mapper) */
   builtin: boolean;
-  state: DeviceState;
+  /** as its mapper last spelled it (KubeEdge keeps the case), else the node's own word */
+  state: string;
   lastOnlineTime?: string;
   twins: Record<string, Twin>;
 }
@@ -50,13 +51,15 @@ export interface DataPoint {
 
 export type DeviceMessage =
   | { type: 'devicetwin.resync' }
-  | { type: 'twin.update'; device: DeviceRef; patch: TwinPatch }
+  /** `eventId`: the mapper's event_id; the twin/update/document this update causes carries it (as KubeEdge's) */
+  | { type: 'twin.update'; device: DeviceRef; patch: TwinPatch; eventId?: string }
   | { type: 'twin.get'; device: DeviceRef }
   /** `source` picks the version counter bumped: cloud (default: edgectl goes through the relay) or edge (a local app) */
   | { type: 'twin.set'; device: DeviceRef; desired: Record<string, string>; source?: 'cloud' | 'edge' }
   | { type: 'device.state'; device: DeviceRef; state: string }
   | { type: 'membership.get' }
-  | { type: 'twin.changed'; device: DeviceRef; document: TwinDocument; twins: Record<string, Twin>; delta: Record<string, string> }
+  /** `eventId`: the request that caused it (a mapper's twin/update), absent for changes of the node's own */
+  | { type: 'twin.changed'; device: DeviceRef; document: TwinDocument; twins: Record<string, Twin>; delta: Record<string, string>; eventId?: string }
   | { type: 'device.data'; device: DeviceRef; data: Record<string, DataPoint> }
   | { type: 'membership.changed'; added: MemberDevice[]; removed: MemberDevice[] };
 
@@ -65,6 +68,7 @@ export interface DeviceReplies {
   'twin.update': TwinResult;
   'twin.get': TwinResult;
   'twin.set': TwinResult;
-  'device.state': { device: DeviceRef; state: DeviceState; lastOnlineTime?: string };
+  /** `state` as the mapper spelled it (KubeEdge keeps its case: `OK`, `Online`) */
+  'device.state': { device: DeviceRef; state: string; lastOnlineTime?: string };
   'membership.get': { devices: MemberDevice[] };
 }

@@ -19,7 +19,7 @@ import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import type { StoredResource } from '../../store/resources.js';
 import type { MemberDevice } from './messages.js';
-import { computeDelta, DEVICE_STATES, fromStatus, toStatus, type DeviceState, type TwinDocument } from './twin.js';
+import { computeDelta, DEVICE_STATES, fromStatus, stateText, toStatus, type DeviceState, type TwinDocument } from './twin.js';
 import { DeviceUnit, notFound, type Sink } from './unit.js';
 
 export interface DeviceTwinOptions {
@@ -84,7 +84,14 @@ export class DeviceTwin implements NodeModule {
       }
       case 'twin.update': {
         const u = this.unit(msg.device);
-        await u.update(msg.patch, 'edge');
+        const document = await u.update(msg.patch, 'edge', msg.eventId);
+        // KubeEdge answers every twin message with the delta while expected ≠ actual: mappers
+        // publish at QoS 0, and a delta they missed is repaired by the next one. A change
+        // announced it already (twin.changed); an update that changed nothing announces it here.
+        const delta = computeDelta(u.doc);
+        if (Object.keys(document).length === 0 && Object.keys(delta).length > 0) {
+          this.ctx?.bus.publish({ type: 'twin.changed', device: u.ref, document: {}, twins: u.doc.twins, delta, ...(msg.eventId !== undefined ? { eventId: msg.eventId } : {}) });
+        }
         return this.result(u, Object.keys(msg.patch));
       }
       case 'twin.set': {
@@ -100,8 +107,8 @@ export class DeviceTwin implements NodeModule {
         if (!DEVICE_STATES.includes(s)) {
           throw new ValidationError([{ path: 'state', reason: `must be one of ${DEVICE_STATES.join(', ')}` }], 'state update');
         }
-        await u.setState(s);
-        return { device: u.ref, state: u.doc.state, ...(u.doc.lastOnlineTime ? { lastOnlineTime: u.doc.lastOnlineTime } : {}) };
+        await u.setState(s, msg.state);
+        return { device: u.ref, state: stateText(u.doc), ...(u.doc.lastOnlineTime ? { lastOnlineTime: u.doc.lastOnlineTime } : {}) };
       }
       case 'membership.get':
         return { devices: [...this.units.values()].map((e) => this.member(e.unit)) };
@@ -134,7 +141,7 @@ export class DeviceTwin implements NodeModule {
       description: '',
       protocol: u.protocol,
       builtin: u.builtin,
-      state: u.doc.state,
+      state: stateText(u.doc),
       ...(u.doc.lastOnlineTime ? { lastOnlineTime: u.doc.lastOnlineTime } : {}),
       twins: u.doc.twins,
     };
@@ -258,13 +265,25 @@ export class DeviceTwin implements NodeModule {
   }
 
   private readonly sink: Sink = {
-    commit: async (unit, document) => {
+    stateChanged: (unit, state, detail) => {
+      const ctx = this.ctx;
+      if (!ctx) return;
+      const online = state === 'online' || state === 'ok';
+      const reason = online ? 'DeviceOnline' : state === 'offline' ? 'DeviceOffline' : 'DeviceUnhealthy';
+      const event = { type: online ? ('Normal' as const) : ('Warning' as const), reason, message: `Device ${unit.ref.name} is ${state}: ${detail}`.slice(0, 4096), component: 'devicetwin' };
+      try {
+        ctx.bus.send('metamanager', { type: 'event.report', key: { kind: 'Device', namespace: unit.ref.namespace, name: unit.ref.name }, event });
+      } catch {
+        /* metamanager restarting: an event is droppable */
+      }
+    },
+    commit: async (unit, document, eventId) => {
       const ctx = this.ctx;
       if (!ctx || this.units.get(unit.key)?.unit !== unit) return;
       const key = { kind: 'Device', namespace: unit.ref.namespace, name: unit.ref.name };
       await ctx.bus.request('metamanager', { type: 'status.report', key, status: toStatus(unit.doc), upstream: toStatus(unit.doc, (n) => unit.reportsToCloud(n)) });
       if (Object.keys(document).length) {
-        ctx.bus.publish({ type: 'twin.changed', device: unit.ref, document, twins: unit.doc.twins, delta: computeDelta(unit.doc) });
+        ctx.bus.publish({ type: 'twin.changed', device: unit.ref, document, twins: unit.doc.twins, delta: computeDelta(unit.doc), ...(eventId !== undefined ? { eventId } : {}) });
       }
     },
     reported: (unit, property, point, report) => {

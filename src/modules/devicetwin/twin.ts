@@ -33,6 +33,12 @@ export const DEVICE_STATES: readonly DeviceState[] = ['online', 'offline', 'ok',
 
 export interface TwinDoc {
   state: DeviceState;
+  /**
+   * the state as its mapper spelled it when that differs from `state` (`OK`, `Online`): KubeEdge
+   * keeps the case a mapper sends and answers with it; the node's logic and the Device status
+   * use `state`. Not persisted: after a restart the mapper's next report brings it back.
+   */
+  stateText?: string;
   /** RFC3339 */
   lastOnlineTime?: string;
   errorCount: number;
@@ -55,6 +61,17 @@ export type TwinPatch = Record<string, TwinPatchEntry | null>;
 
 /** `{last, current}` for each twin an update touched (KubeEdge's twin/update/document). */
 export type TwinDocument = Record<string, { last: Twin | null; current: Twin | null }>;
+
+/** `doc` in `state`; `text` is how a mapper spelled it (kept when it differs by case only). */
+export function withState(doc: TwinDoc, state: DeviceState, text?: string): TwinDoc {
+  const next: TwinDoc = { ...doc, state };
+  delete next.stateText;
+  if (text !== undefined && text !== state && text.toLowerCase() === state) next.stateText = text;
+  return next;
+}
+
+/** The state as a mapper reads it back: its own spelling, else the node's word. */
+export const stateText = (doc: TwinDoc): string => doc.stateText ?? doc.state;
 
 export function emptyDoc(): TwinDoc {
   return { state: 'unknown', errorCount: 0, consecutiveErrors: 0, twins: {} };

@@ -8,16 +8,19 @@ import { backoffDelay } from '../../core/backoff.js';
 import { errorMessage, NotFoundError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { DriverEnv, DriverFactory, RawValue } from '../../drivers/types.js';
+import { untilBoundary } from '../../lib/cycle.js';
 import { PropertyFilter, type Report, type Sample } from './filter.js';
 import type { DataPoint, DeviceRef } from './messages.js';
 import { DriverRunner } from './runner.js';
-import { applyPatch, computeDelta, syncWithSpec, type DeviceState, type TwinDoc, type TwinDocument, type TwinPatch } from './twin.js';
+import { applyPatch, computeDelta, syncWithSpec, withState, type DeviceState, type TwinDoc, type TwinDocument, type TwinPatch } from './twin.js';
 
 export interface Sink {
   /** persist the document (status), send it upstream, publish the change; rejects when it could not be stored */
-  commit(unit: DeviceUnit, document: TwinDocument): Promise<void>;
+  commit(unit: DeviceUnit, document: TwinDocument, eventId?: string): Promise<void>;
   /** a reported sample: local consumers, and upstream telemetry when reportToCloud */
   reported(unit: DeviceUnit, property: string, point: DataPoint, report: Report): void;
+  /** the device went online, offline or unhealthy: an event upstream (a Kubernetes Event at the relay) */
+  stateChanged(unit: DeviceUnit, state: DeviceState, detail: string): void;
 }
 
 export interface UnitOptions {
@@ -39,6 +42,9 @@ export interface UnitOptions {
   observe?: { sample(): void; error(): void };
 }
 
+/** Twins one device may hold: its properties plus those a mapper adds (optional twins), bounded. */
+export const MAX_TWINS = 256;
+
 /** KubeEdge manifests write cycles in ms (mapper-framework) or as Go durations in ns; ≥ 1e9 is read as ns. */
 export function cycleMs(v: number | undefined, dflt: number): number {
   if (!v || v <= 0) return dflt;
@@ -56,7 +62,8 @@ export class DeviceUnit {
   readonly ref: DeviceRef;
   readonly props = new Map<string, ModelProperty>();
   private readonly filters = new Map<string, PropertyFilter>();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
   private runner?: DriverRunner;
   private writing = new Set<string>();
   /** per property: failed or unconfirmed writes back off before the next attempt */
@@ -89,6 +96,18 @@ export class DeviceUnit {
     return this.o.spec.properties.find((p) => p.name === property)?.reportToCloud === true;
   }
 
+  /** Run `fn` on the clock's `ms` boundaries (reports of every device with this cycle share a wake-up). */
+  private every(ms: number, fn: () => void): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.stopped) return;
+      fn();
+      this.every(ms, fn);
+    }, untilBoundary(ms, this.o.now()));
+    this.timers.add(t);
+  }
+
   /** Start driving the hardware (built-in protocols) and publish the first document. */
   async start(initial: TwinDocument): Promise<void> {
     await this.o.sink.commit(this, initial);
@@ -101,7 +120,7 @@ export class DeviceUnit {
         const collectMs = cycleMs(p.collectCycle, this.o.defaults.collectMs);
         const reportMs = cycleMs(p.reportCycle, this.o.defaults.reportMs);
         this.filters.set(p.name, new PropertyFilter(p.reportFilter));
-        this.timers.push(setInterval(() => this.tick(p.name), reportMs));
+        this.every(reportMs, () => this.tick(p.name));
         return {
           name: p.name,
           collectMs,
@@ -128,7 +147,9 @@ export class DeviceUnit {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers.splice(0)) clearInterval(t);
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await this.runner?.stop();
   }
 
@@ -148,13 +169,21 @@ export class DeviceUnit {
   }
 
   /** An edge update (mapper twin/update, twin.set). Validated, committed, then written to hardware. */
-  async update(patch: TwinPatch, source: 'edge' | 'cloud'): Promise<TwinDocument> {
+  async update(patch: TwinPatch, source: 'edge' | 'cloud', eventId?: string): Promise<TwinDocument> {
     const desired: Record<string, string> = {};
     const issues: FieldIssue[] = [];
+    let added = 0;
     for (const [name, e] of Object.entries(patch)) {
+      if (e && !this.props.has(name) && !this.doc.twins[name]) {
+        // a twin the model does not have: a built-in device has exactly its model's twins (no ghosts)
+        if (this.builtin) {
+          issues.push({ path: `twin.${name}`, reason: `unknown property: device ${this.key} has no property ${name} (its driver serves only its model's properties)` });
+          continue;
+        }
+        added++;
+      }
       if (e?.expected !== undefined) {
         if (this.props.has(name)) desired[name] = e.expected;
-        else if (this.builtin) issues.push({ path: `twin.${name}.expected`, reason: `unknown property: device ${this.key} has no property ${name}` });
       }
       const mp = this.props.get(name);
       if (e?.actual !== undefined && mp) {
@@ -162,13 +191,16 @@ export class DeviceUnit {
         if (!p.ok) issues.push({ path: `twin.${name}.actual.value`, reason: p.reason });
       }
     }
+    if (added > 0 && Object.keys(this.doc.twins).length + added > MAX_TWINS) {
+      issues.push({ path: 'twin', reason: `device ${this.key} would have more than ${MAX_TWINS} twins` });
+    }
     if (issues.length) throw new ValidationError(issues, `device ${this.key}`);
     this.checkDesired(desired, 'twin');
     const prev = this.doc;
     const { doc, document } = applyPatch(prev, patch, source, this.o.now());
     this.doc = doc;
     try {
-      await this.o.sink.commit(this, document);
+      await this.o.sink.commit(this, document, eventId);
     } catch (e) {
       if (this.doc === doc) this.doc = prev; // not stored: not applied
       throw e;
@@ -184,9 +216,11 @@ export class DeviceUnit {
   }
 
   /** A state reported by an external mapper. */
-  async setState(state: DeviceState): Promise<void> {
-    const doc = { ...this.doc, state };
+  /** A mapper's report; `text` is its spelling (kept: KubeEdge answers with it). */
+  async setState(state: DeviceState, text?: string): Promise<void> {
+    const doc = withState(this.doc, state, text);
     if (state === 'online' || state === 'ok') doc.lastOnlineTime = new Date(this.o.now()).toISOString();
+    if (this.doc.state !== state) this.o.sink.stateChanged(this, state, 'reported by its mapper');
     this.doc = doc;
     await this.o.sink.commit(this, {});
   }
@@ -268,7 +302,8 @@ export class DeviceUnit {
   }
 
   private onHealthy(): void {
-    const doc = { ...this.doc, state: 'online' as DeviceState, consecutiveErrors: 0, lastOnlineTime: new Date(this.o.now()).toISOString() };
+    if (this.doc.state !== 'online') this.o.sink.stateChanged(this, 'online', 'its driver answers');
+    const doc = { ...withState(this.doc, 'online'), consecutiveErrors: 0, lastOnlineTime: new Date(this.o.now()).toISOString() };
     this.doc = doc;
     for (const f of this.filters.values()) f.reset();
     this.writeRetry.clear();
@@ -284,10 +319,12 @@ export class DeviceUnit {
 
   private recordError(err: Error, offline: boolean): void {
     const state: DeviceState = offline ? 'offline' : 'unhealthy';
-    if (this.doc.state !== state) this.o.log.warn(`device ${state}`, { device: this.key, error: err.message });
+    if (this.doc.state !== state) {
+      this.o.log.warn(`device ${state}`, { device: this.key, error: err.message });
+      this.o.sink.stateChanged(this, state, err.message);
+    }
     this.doc = {
-      ...this.doc,
-      state,
+      ...withState(this.doc, state),
       errorCount: this.doc.errorCount + 1,
       consecutiveErrors: this.doc.consecutiveErrors + 1,
       lastError: err.message,

@@ -1,5 +1,6 @@
 import { moduleBase } from '../../config/restart.js';
-import { section, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { section } from '../../lib/schema.js';
 
 export const edgedConfig = section({
   ...moduleBase,
@@ -27,6 +28,11 @@ export const edgedConfig = section({
     image: z.string().default(''),
     /** its command: anything that blocks forever; docker-init (tini) runs it as PID 1 */
     command: z.array(z.string()).min(1).default(['sleep', 'infinity']),
+    /**
+     * a pod with a single container (no init containers, no env reading its own IP) gets no
+     * sandbox: the container holds its own network namespace (see docs/edged.md)
+     */
+    skipForSingleContainer: z.boolean().default(true),
   }),
   /** Docker network pods join (bridge: each pod gets its own IP) */
   network: z.string().default('bridge'),

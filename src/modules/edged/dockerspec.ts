@@ -3,11 +3,44 @@
  * host ports); every other container joins it with `NetworkMode: container:<sandbox name>`.
  */
 import { join } from 'node:path';
-import type { ContainerCreateOptions } from 'dockerode';
 import { cpuToNano, memoryToBytes } from '../../contract/resources/common.js';
 import { isDeviceVolume, type Container, type Pod } from '../../contract/resources/pod.js';
+import type { DnsSettings } from './desired.js';
 import { containerName, labelsFor, type PodIdentity, type Role } from './labels.js';
 import { volumeSource } from './volumes.js';
+
+/** The body of the Engine API's `POST /containers/create` (the fields edged sets) and the name. */
+export interface CreateOptions {
+  name: string;
+  Image: string;
+  Hostname?: string;
+  Entrypoint?: string[];
+  Cmd?: string[];
+  WorkingDir?: string;
+  User?: string;
+  Env?: string[];
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  ExposedPorts?: Record<string, object>;
+  Labels: Record<string, string>;
+  StopTimeout?: number;
+  HostConfig: {
+    Init?: boolean;
+    NetworkMode?: string;
+    PortBindings?: Record<string, { HostIp?: string; HostPort: string }[]>;
+    Binds?: string[];
+    Tmpfs?: Record<string, string>;
+    Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+    Privileged?: boolean;
+    GroupAdd?: string[];
+    RestartPolicy?: { Name: string };
+    Memory?: number;
+    NanoCpus?: number;
+    Dns?: string[];
+    DnsSearch?: string[];
+    DnsOptions?: string[];
+  };
+}
 
 export interface SandboxOptions {
   image: string;
@@ -15,9 +48,11 @@ export interface SandboxOptions {
   network: string;
   hash: string;
   attempt: number;
+  dns?: DnsSettings;
 }
 
-export function sandboxCreateOptions(id: PodIdentity, pod: Pod, sb: SandboxOptions): ContainerCreateOptions {
+/** Host port bindings of all the pod's containers (they land on the pod's network holder). */
+function portBindings(pod: Pod): { exposed: Record<string, object>; bindings: Record<string, { HostIp?: string; HostPort: string }[]> } {
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp?: string; HostPort: string }[]> = {};
   for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
@@ -28,6 +63,14 @@ export function sandboxCreateOptions(id: PodIdentity, pod: Pod, sb: SandboxOptio
       (bindings[k] ??= []).push({ HostPort: String(p.hostPort), ...(p.hostIP ? { HostIp: p.hostIP } : {}) });
     }
   }
+  return { exposed, bindings };
+}
+
+/** Docker's DNS fields for dnsPolicy/dnsConfig (none: the engine's default, from the host). */
+const dnsFields = (dns: DnsSettings | undefined) => (dns ? { Dns: dns.servers, DnsSearch: dns.search, DnsOptions: dns.options } : {});
+
+export function sandboxCreateOptions(id: PodIdentity, pod: Pod, sb: SandboxOptions): CreateOptions {
+  const { exposed, bindings } = portBindings(pod);
   return {
     name: containerName(id, 'sandbox', 'sandbox', sb.attempt),
     Image: sb.image,
@@ -41,23 +84,35 @@ export function sandboxCreateOptions(id: PodIdentity, pod: Pod, sb: SandboxOptio
       NetworkMode: sb.network,
       PortBindings: bindings,
       RestartPolicy: { Name: 'no' },
+      ...dnsFields(sb.dns),
     },
   };
 }
+
+/** Where a container's network comes from. */
+export type NetworkInputs =
+  | { mode: 'host'; dns?: DnsSettings }
+  /** joins the pod's sandbox */
+  | { mode: 'join'; sandbox: string }
+  /** a single-container pod without a sandbox: its own namespace on this Docker network */
+  | { mode: 'own'; network: string; dns?: DnsSettings };
 
 export interface ContainerInputs {
   dataDir: string;
   role: Exclude<Role, 'sandbox'>;
   attempt: number;
+  restarts: number;
   hash: string;
   env: string[];
-  /** name of the sandbox container to join (absent with hostNetwork) */
-  sandboxName?: string;
+  /** command/args with $(VAR) expanded (absent: the image's) */
+  command?: string[];
+  args?: string[];
+  net: NetworkInputs;
   /** binds besides the pod's volumes (the service-account folder) */
   extraBinds?: string[];
 }
 
-export function containerCreateOptions(id: PodIdentity, pod: Pod, c: Container, inp: ContainerInputs): ContainerCreateOptions {
+export function containerCreateOptions(id: PodIdentity, pod: Pod, c: Container, inp: ContainerInputs): CreateOptions {
   const binds: string[] = [];
   const tmpfs: Record<string, string> = {};
   const devices: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[] = [];
@@ -73,33 +128,51 @@ export function containerCreateOptions(id: PodIdentity, pod: Pod, c: Container, 
       continue;
     }
     const src = volumeSource(inp.dataDir, id.uid, v);
-    const readOnly = m.readOnly || !!v.configMap || !!v.secret;
+    const readOnly = m.readOnly || !!v.configMap || !!v.secret || !!v.downwardAPI;
     binds.push(`${m.subPath ? join(src, m.subPath) : src}:${m.mountPath}${readOnly ? ':ro' : ''}`);
   }
   const limits = c.resources?.limits;
   const sc = c.securityContext;
-  const user = sc?.runAsUser !== undefined ? `${sc.runAsUser}${sc.runAsGroup !== undefined ? `:${sc.runAsGroup}` : ''}` : undefined;
-  const exposed: Record<string, object> = {};
-  for (const p of c.ports ?? []) exposed[`${p.containerPort}/${p.protocol.toLowerCase()}`] = {};
+  const podSc = pod.spec.securityContext;
+  // the container's own settings win over the pod's
+  const uid = sc?.runAsUser ?? podSc?.runAsUser;
+  const gid = sc?.runAsGroup ?? podSc?.runAsGroup;
+  const user = uid !== undefined ? `${uid}${gid !== undefined ? `:${gid}` : ''}` : undefined;
+  const groups = podSc?.supplementalGroups?.map(String);
+  let exposed: Record<string, object> = {};
+  let network: Partial<CreateOptions['HostConfig']> = {};
+  const net = inp.net;
+  if (net.mode === 'host') {
+    for (const p of c.ports ?? []) exposed[`${p.containerPort}/${p.protocol.toLowerCase()}`] = {};
+    network = { NetworkMode: 'host', ...dnsFields(net.dns) };
+  } else if (net.mode === 'join') {
+    network = { NetworkMode: `container:${net.sandbox}` };
+  } else {
+    const pb = portBindings(pod);
+    exposed = pb.exposed;
+    network = { NetworkMode: net.network, PortBindings: pb.bindings, ...dnsFields(net.dns) };
+  }
   return {
     name: containerName(id, inp.role, c.name, inp.attempt),
     Image: c.image,
-    ...(c.command ? { Entrypoint: c.command } : {}),
-    ...(c.args ? { Cmd: c.args } : c.command ? { Cmd: [] } : {}),
+    ...(net.mode === 'own' ? { Hostname: pod.spec.hostname ?? pod.metadata.name } : {}),
+    ...(inp.command ? { Entrypoint: inp.command } : {}),
+    ...(inp.args ? { Cmd: inp.args } : inp.command ? { Cmd: [] } : {}),
     ...(c.workingDir ? { WorkingDir: c.workingDir } : {}),
     ...(user ? { User: user } : {}),
     Env: inp.env,
     Tty: c.tty ?? false,
     OpenStdin: c.stdin ?? false,
-    ExposedPorts: pod.spec.hostNetwork ? exposed : {},
-    Labels: labelsFor(id, inp.role, c.name, inp.attempt, inp.hash, pod.spec.terminationGracePeriodSeconds),
+    ExposedPorts: exposed,
+    Labels: labelsFor(id, inp.role, c.name, inp.attempt, inp.hash, pod.spec.terminationGracePeriodSeconds, inp.restarts),
     StopTimeout: pod.spec.terminationGracePeriodSeconds,
     HostConfig: {
-      NetworkMode: pod.spec.hostNetwork ? 'host' : `container:${inp.sandboxName}`,
+      ...network,
       Binds: [...binds, ...(inp.extraBinds ?? [])],
       Tmpfs: tmpfs,
       Devices: devices,
       Privileged: sc?.privileged ?? false,
+      ...(groups?.length ? { GroupAdd: groups } : {}),
       RestartPolicy: { Name: 'no' },
       ...(limits?.memory !== undefined ? { Memory: memoryToBytes(limits.memory) } : {}),
       ...(limits?.cpu !== undefined ? { NanoCpus: cpuToNano(limits.cpu) } : {}),

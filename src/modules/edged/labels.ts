@@ -16,6 +16,8 @@ export const LABEL = {
   role: 'io.edgecore.role',
   container: 'io.edgecore.container',
   attempt: 'io.edgecore.attempt',
+  /** the container's restart count (Kubernetes' restartCount) when it was created */
+  restarts: 'io.edgecore.restarts',
   hash: 'io.edgecore.hash',
   grace: 'io.edgecore.grace',
 } as const;
@@ -44,7 +46,7 @@ export function containerName(pod: PodIdentity, role: Role, container: string, a
   return `edgecore_${pod.namespace}_${pod.name}_${u}_${r}_${attempt}`;
 }
 
-export function labelsFor(pod: PodIdentity, role: Role, container: string, attempt: number, hash: string, graceSeconds: number): Record<string, string> {
+export function labelsFor(pod: PodIdentity, role: Role, container: string, attempt: number, hash: string, graceSeconds: number, restarts = 0): Record<string, string> {
   return {
     [LABEL.managed]: 'true',
     ...(pod.node ? { [LABEL.node]: pod.node } : {}),
@@ -54,6 +56,7 @@ export function labelsFor(pod: PodIdentity, role: Role, container: string, attem
     [LABEL.role]: role,
     [LABEL.container]: container,
     [LABEL.attempt]: String(attempt),
+    [LABEL.restarts]: String(restarts),
     [LABEL.hash]: hash,
     [LABEL.grace]: String(graceSeconds),
   };

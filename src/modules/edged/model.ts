@@ -1,6 +1,9 @@
 /** The data edged's planner works on: desired pods, observed engine state, runtime facts, steps. */
 import type { FieldIssue } from '../../core/errors.js';
-import type { Container, Pod } from '../../contract/resources/pod.js';
+import type { Pod } from '../../contract/resources/pod.js';
+import type { RegistryAuth } from '../../contract/resources/secret.js';
+import type { DnsSettings } from './desired.js';
+import type { EnvSource } from './env.js';
 import type { Role } from './labels.js';
 
 /** A desired pod as read from the store: validated (`pod`) or refused (`issues`). */
@@ -12,6 +15,21 @@ export interface DesiredPod {
   issues?: FieldIssue[];
   /** per container: what a create needs that may be missing (CreateContainerConfigError) */
   configErrors: Record<string, string>;
+  /** per container without a config error: its environment sources (values read; the pod IP filled in at create) */
+  env: Record<string, EnvSource[]>;
+  /**
+   * How the pod is networked: `shared` a sandbox holds the namespace every container joins;
+   * `own` its single container has its own (no sandbox needed); `host` the host's.
+   */
+  network: 'shared' | 'own' | 'host';
+  /** DNS of the pod's network holder (dnsPolicy None / dnsConfig); absent: the host's resolv.conf */
+  dns?: DnsSettings;
+  /** the pod is being deleted (metadata.deletionTimestamp): stop everything with this grace */
+  deleting?: { graceSeconds: number };
+  /** the pod cannot run on this node (nodeSelector / required node affinity): why */
+  unfit?: { reason: string; message: string };
+  /** per image of the pod: registry credentials from its imagePullSecrets (absent: anonymous) */
+  pullAuth: Record<string, RegistryAuth>;
   /** image of the sandbox (config or the first container's image) */
   sandboxImage: string;
   sandboxHash: string;
@@ -31,6 +49,8 @@ export interface ObservedContainer {
   role: Role;
   container: string;
   attempt: number;
+  /** Kubernetes' restartCount of this container instance (label) */
+  restarts: number;
   hash: string;
   graceSeconds: number;
   image: string;
@@ -64,6 +84,8 @@ export interface ProbeFacts {
   ready?: boolean;
   /** liveness (or startup) probe failed past its threshold: the container must be restarted */
   unhealthy?: boolean;
+  /** which probe found it unhealthy */
+  unhealthyBy?: 'liveness' | 'startup';
   /** startup probe passed (or none) */
   started: boolean;
 }
@@ -73,17 +95,48 @@ export interface Facts {
   now: number;
   probes: Map<string, ProbeFacts>;
   pulls: Map<string, PullFailure>;
+  /** per pod uid, per container: the restart count last seen (outlives removed containers) */
+  restarts?: Map<string, Map<string, number>>;
+  /** the node's IP (status.hostIP) */
+  hostIP?: string;
+  /** the last time the engine went away and came back: containers that ended then restart at once */
+  outage?: { from: number; to: number };
   crashLoop: { initialMs: number; maxMs: number; resetMs: number };
   pullBackoff: { initialMs: number; maxMs: number };
 }
 
+/**
+ * One action on the engine or the host, carrying everything it needs: the executor only executes
+ * (it resolves nothing, reads no store, parses no names).
+ */
 export type Step =
-  | { op: 'pull'; pod: string; image: string }
+  /** `for`: the container it is pulled for (the part of the pod its events name) */
+  | { op: 'pull'; pod: string; image: string; auth?: RegistryAuth; for?: { role: 'init' | 'app'; container: string } }
   | { op: 'volumes'; pod: string }
-  | { op: 'create'; pod: string; role: Role; container: string; attempt: number }
-  | { op: 'start'; pod: string; id: string; name: string }
-  | { op: 'stop'; pod: string; id: string; name: string; graceSeconds: number; reason: string }
-  | { op: 'remove'; pod: string; id: string; name: string; graceSeconds: number; reason: string }
+  /** the pod's network holder, attempt n */
+  | { op: 'create'; pod: string; role: 'sandbox'; container: 'sandbox'; attempt: number }
+  /**
+   * a container with its resolved env and expanded command/args; `sandbox`: the holder whose
+   * network it joins (absent when the pod has none); `restarts`: its restart count; `present`:
+   * its image, found on the node (no pull: the kubelet's "already present" Pulled event)
+   */
+  | {
+      op: 'create';
+      pod: string;
+      role: 'init' | 'app';
+      container: string;
+      attempt: number;
+      restarts: number;
+      env: string[];
+      command?: string[];
+      args?: string[];
+      sandbox?: string;
+      present?: string;
+    }
+  /** `name`: the engine's name of the container; `container`: the pod's name of it */
+  | { op: 'start'; pod: string; id: string; name: string; role: Role; container: string }
+  | { op: 'stop'; pod: string; id: string; name: string; role: Role; container: string; graceSeconds: number; reason: string }
+  | { op: 'remove'; pod: string; id: string; name: string; role: Role; container: string; graceSeconds: number; reason: string }
   | { op: 'removeDir'; pod: string; uid: string };
 
 export interface Waiting {
@@ -99,11 +152,4 @@ export interface Plan {
   terminal: Map<string, 'Succeeded' | 'Failed'>;
   /** ms since epoch when the planner wants to look again (a backoff expires); undefined = no need */
   wakeAt?: number;
-}
-
-export function containersOf(pod: Pod): { role: Role; spec: Container }[] {
-  return [
-    ...(pod.spec.initContainers ?? []).map((spec) => ({ role: 'init' as const, spec })),
-    ...pod.spec.containers.map((spec) => ({ role: 'app' as const, spec })),
-  ];
 }

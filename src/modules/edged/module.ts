@@ -2,28 +2,48 @@
  * edged: runs the node's pods on the local Docker engine. One reconcile pass at a time, triggered
  * by desired changes (`resource.changed`), Docker events, probe results, backoff expiries and a
  * periodic resync; failures retry with capped backoff. Containers outlive the daemon and are
- * adopted on the next start. Serves `pod.logs` / `pod.exec` / `edged.resync` on the bus.
+ * adopted on the next start. Serves `pod.logs` / `pod.exec` / `pod.stream` / `edged.resync` on the bus.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { backoffDelay, sleep } from '../../core/backoff.js';
-import { ConflictError, errorMessage, NotFoundError, ValidationError } from '../../core/errors.js';
+import { availableParallelism, arch, totalmem } from 'node:os';
+import { statfsSync } from 'node:fs';
+import { sleep } from '../../core/backoff.js';
+import { setNodeRuntime } from '../../store/node-runtime.js';
+import { ConflictError, errorMessage, hasStatus, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import { storeLookups, type SandboxSettings } from './desired.js';
+import { nodeLabels, type NodeInfo } from './downward.js';
 import { Engine } from './engine.js';
+import { EngineWatch } from './engine-watch.js';
+import { EventThrottle, type PodEventSink } from './events.js';
 import type { EdgedMessage, PodExecReply, PodLogsReply, PodRef } from './messages.js';
 import type { ObservedContainer } from './model.js';
 import { ProbeManager } from './probes.js';
 import { Reconciler } from './reconciler.js';
+import { PassRunner } from './runner.js';
+import { PodSessions } from './sessions.js';
 import { STATIC_KINDS, StaticPods } from './static.js';
+import { ContainerUsage } from './usage.js';
 
 const RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
+/** The node as pods see it (Downward API, resource defaults, node affinity). */
+function nodeInfo(name: string, labels: Record<string, string>, dataDir: string): NodeInfo {
+  let storageBytes = 0;
+  try {
+    const st = statfsSync(dataDir);
+    storageBytes = st.blocks * st.bsize;
+  } catch {
+    /* not there yet */
+  }
+  return { name, labels: nodeLabels(name, arch(), labels), cpus: availableParallelism(), memoryBytes: totalmem(), storageBytes };
+}
+
 /** Engine answers about a request's container (gone, not running) are answers, not module failures. */
 function asAnswer(e: unknown): never {
-  const code = (e as { statusCode?: number }).statusCode;
-  if (code === 404) throw new NotFoundError(`container (${errorMessage(e)})`);
-  if (code === 409) throw new ConflictError(errorMessage(e));
+  if (hasStatus(e, 404)) throw new NotFoundError(`container (${errorMessage(e)})`);
+  if (hasStatus(e, 409)) throw new ConflictError(errorMessage(e));
   throw e;
 }
 
@@ -35,19 +55,15 @@ export class Edged implements NodeModule {
   private probes?: ProbeManager;
   private rec?: Reconciler;
   private abort?: AbortController;
-  private running?: Promise<void>;
-  private again = false;
-  private pendingRounds = 0;
-  private failures = 0;
-  private engineDown = false;
-  private debounce?: NodeJS.Timeout;
-  private wake?: NodeJS.Timeout;
-  private retry?: NodeJS.Timeout;
+  private runner?: PassRunner;
+  private watch?: EngineWatch;
   private resync?: NodeJS.Timeout;
   private staticTimer?: NodeJS.Timeout;
   private watcher?: FSWatcher;
   private burst?: NodeJS.Timeout;
   private unsubscribe?: () => void;
+  private sessions?: PodSessions;
+  private readonly usage = new ContainerUsage();
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
@@ -55,31 +71,88 @@ export class Edged implements NodeModule {
     const cfg = config.modules.edged;
     this.abort = new AbortController();
     this.engine = new Engine(config.paths.dockerSocket, config.node.name);
+    // the kubelet's events go up as they happen (the relay shows them in `kubectl describe pod`)
+    const throttle = new EventThrottle(() => ctx.services.now().getTime());
+    const events: PodEventSink = (pod, event) => {
+      if (!throttle.allow(pod, event)) return;
+      try {
+        ctx.bus.send('metamanager', { type: 'event.report', key: { kind: 'Pod', namespace: pod.namespace, name: pod.name }, event: { ...event, component: 'kubelet', uid: pod.uid } });
+      } catch {
+        /* metamanager restarting: an event is droppable */
+      }
+    };
     this.probes = new ProbeManager(
-      async (id, cmd, timeoutMs) => (await this.engine!.exec(id, cmd, undefined, timeoutMs)).exitCode,
+      async (id, cmd, timeoutMs) => {
+        const r = await this.engine!.exec(id, cmd, undefined, timeoutMs);
+        return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
+      },
       () => this.trigger('probe'),
       ctx.log.child('probes'),
+      events,
     );
-    const sandbox: SandboxSettings = { image: cfg.sandbox.image, command: cfg.sandbox.command, network: cfg.network };
+    const mesh = config.modules.mesh;
+    const sandbox: SandboxSettings = {
+      image: cfg.sandbox.image,
+      command: cfg.sandbox.command,
+      network: cfg.network,
+      skipForSingleContainer: cfg.sandbox.skipForSingleContainer,
+      ...(mesh.enabled && mesh.dns.enabled ? { clusterDns: { address: mesh.dns.address, domain: mesh.dns.clusterDomain } } : {}),
+    };
     this.rec = new Reconciler({
       engine: this.engine,
       store,
       lookups: storeLookups(store.resources),
       probes: this.probes,
       dataDir: config.dataDir,
-      nodeName: config.node.name,
+      node: nodeInfo(config.node.name, config.node.labels, config.dataDir),
       sandbox,
       timing: {
         crashLoop: { initialMs: cfg.crashLoop.initialSeconds * 1000, maxMs: cfg.crashLoop.maxSeconds * 1000, resetMs: cfg.crashLoop.resetSeconds * 1000 },
         pullBackoff: { initialMs: cfg.pullBackoff.initialSeconds * 1000, maxMs: cfg.pullBackoff.maxSeconds * 1000 },
       },
+      podRetry: RETRY,
       reportStatus: async (key, status) => {
         await ctx.bus.request('metamanager', { type: 'status.report', key, status });
+      },
+      workDone: (failed) => {
+        if (failed) ctx.services.metrics.count('reconcile_passes_total', { result: 'step_errors' });
+        this.trigger('pod-work-done');
       },
       now: () => ctx.services.now().getTime(),
       log: ctx.log,
       issueToken: (pod, serviceAccount) => ctx.bus.request('metamanager', { type: 'serviceaccount.issue', pod, serviceAccount }),
+      events,
     });
+    const rec = this.rec;
+    this.watch = new EngineWatch({
+      ping: () => this.engine!.ping(),
+      socketPath: config.paths.dockerSocket,
+      intervalMs: 500,
+      onAway: (reason) => this.engineState(false, reason),
+      onBack: () => this.engineState(true),
+    });
+    this.runner = new PassRunner({
+      pass: async (reason) => {
+        const r = await rec.pass();
+        ctx.services.metrics.count('reconcile_passes_total', { result: 'ok' });
+        if (r.dispatched) ctx.log.debug('pass done', { reason, podsGivenWork: r.dispatched });
+        return r.wakeAt !== undefined ? { wakeAt: r.wakeAt } : {};
+      },
+      // a pass reached the engine: a runtime state left at not-ready by an earlier run is corrected
+      onDone: () => {
+        if (this.watch!.isUp && setNodeRuntime(ctx.services.store.meta, { ready: true })) ctx.bus.publish({ type: 'node.runtime.changed' });
+      },
+      onThrow: (reason, e, attempt) => {
+        ctx.services.metrics.count('reconcile_passes_total', { result: 'failed' });
+        // Still away: pods applied meanwhile get a status saying so too.
+        if (!this.watch!.lost(errorMessage(e))) void rec.engineAway(this.awayMessage(errorMessage(e))).catch(() => undefined);
+        if (attempt === 1) ctx.log.warn('reconcile failed; retrying', { reason, error: errorMessage(e) });
+      },
+      retry: RETRY,
+      // a burst of triggers (a desired document, Docker events) in 10 ms makes one pass
+      debounceMs: 10,
+    });
+    this.sessions = new PodSessions({ engine: this.engine, resources: store.resources, find: (r, p) => this.find(r, p), logs: (m) => this.logs(m), log: ctx.log.child('sessions') });
     ctx.bus.serve((msg: NodeMessage) => this.handle(msg as EdgedMessage));
     this.unsubscribe = ctx.bus.subscribe('resource.changed', (m) => {
       if (m.change.op !== 'status' && STATIC_KINDS.includes(m.change.resource.kind)) this.trigger('desired');
@@ -121,83 +194,62 @@ export class Edged implements NodeModule {
     }
   }
 
-  /** Docker events for our containers; reconnects with backoff (engine restarts, missing socket). */
+  /**
+   * Docker events for our containers. The stream ending is the first sign of an engine shutting
+   * down (dockerd closes its API before stopping containers): nothing more is sent to it until it
+   * answers again, then the stream reconnects at once.
+   */
   private async watchEvents(signal: AbortSignal): Promise<void> {
-    let attempt = 0;
     while (!signal.aborted) {
+      await this.watch!.whenUp();
+      if (signal.aborted) return;
+      const began = Date.now();
+      let why = 'its events stream ended';
       try {
         await this.engine!.events(() => this.trigger('event'), signal);
-        attempt = 0;
-      } catch {
-        attempt++;
+      } catch (e) {
+        why = errorMessage(e);
       }
       if (signal.aborted) return;
+      this.watch!.lost(why);
       this.trigger('events-reconnect');
-      await sleep(backoffDelay(RETRY, attempt), signal).catch(() => undefined);
+      // A stream that keeps ending while the engine answers (not a restart): do not spin.
+      if (Date.now() - began < 1000) await sleep(1000, signal).catch(() => undefined);
     }
   }
 
-  /** Ask for a pass soon; passes never overlap (a request during one runs right after it). */
+  /** Ask for a pass soon. */
   trigger(reason: string): void {
-    if (!this.abort || this.abort.signal.aborted) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    if (this.debounce) return;
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined;
-      this.running = this.pass(reason).finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.trigger('again');
-        }
-      });
-    }, 30);
+    this.runner?.trigger(reason);
   }
 
-  private async pass(reason: string): Promise<void> {
-    const log = this.ctx!.log;
-    clearTimeout(this.retry);
+  /**
+   * The engine went away or came back: meta `edged.engine`, the node condition
+   * ContainerRuntimeReady (edgehub reports it upstream), pod statuses, and a pass when it is back.
+   */
+  private awayMessage(reason: string): string {
+    return `docker engine at ${this.ctx!.services.config.paths.dockerSocket} does not answer: ${reason}`;
+  }
+
+  private engineState(up: boolean, reason = ''): void {
+    const ctx = this.ctx!;
+    const socket = ctx.services.config.paths.dockerSocket;
+    const message = up ? `docker engine at ${socket} answers` : this.awayMessage(reason);
     try {
-      const r = await this.rec!.pass();
-      this.ctx!.services.metrics.count('reconcile_passes_total', { result: r.errors.length ? 'step_errors' : 'ok' });
-      if (this.engineDown) {
-        this.engineDown = false;
-        this.ctx!.services.store.meta.set('edged.engine', 'up');
-        log.info('docker engine reachable again; converging');
-      }
-      if (r.steps) log.debug('pass done', { reason, steps: r.steps, errors: r.errors.length });
-      this.failures = r.errors.length ? this.failures + 1 : 0;
-      if (r.errors.length) this.schedule('retry', backoffDelay(RETRY, this.failures - 1));
-      if (r.pending && !r.errors.length && this.pendingRounds++ < 3) this.again = true;
-      else if (!r.pending) this.pendingRounds = 0;
-      clearTimeout(this.wake);
-      if (r.wakeAt !== undefined) {
-        this.wake = setTimeout(() => this.trigger('backoff-expired'), Math.max(0, r.wakeAt - Date.now()) + 20);
-        this.wake.unref();
-      }
-    } catch (e) {
-      this.ctx!.services.metrics.count('reconcile_passes_total', { result: 'failed' });
-      this.failures++;
-      if (!this.engineDown) {
-        this.engineDown = true;
-        try {
-          this.ctx!.services.store.meta.set('edged.engine', 'down');
-        } catch {
-          /* store closing */
-        }
-      }
-      log.warn('reconcile failed; retrying', { reason, error: errorMessage(e), attempt: this.failures });
-      this.schedule('retry', backoffDelay(RETRY, this.failures - 1));
+      const { meta } = ctx.services.store;
+      meta.set('edged.engine', up ? 'up' : 'down');
+      if (setNodeRuntime(meta, up ? { ready: true } : { ready: false, message })) ctx.bus.publish({ type: 'node.runtime.changed' });
+    } catch {
+      /* store closing */
     }
-  }
-
-  private schedule(reason: string, ms: number): void {
-    clearTimeout(this.retry);
-    this.retry = setTimeout(() => this.trigger(reason), ms);
-    this.retry.unref();
+    if (up) {
+      ctx.log.info('docker engine answers again; converging', { socket });
+      this.rec!.engineBack();
+      this.trigger('engine-back');
+    } else {
+      ctx.log.warn('docker engine does not answer; nothing is started until it does', { socket, reason });
+      void this.rec!.engineAway(message).catch(() => undefined);
+    }
   }
 
   private async handle(msg: EdgedMessage): Promise<unknown> {
@@ -209,6 +261,10 @@ export class Edged implements NodeModule {
         return this.logs(msg).catch(asAnswer);
       case 'pod.exec':
         return this.exec(msg).catch(asAnswer);
+      case 'pod.stream':
+        return this.sessions!.open(msg.request);
+      case 'pod.usage':
+        return this.usage.sample(await this.engine!.observe(), (id) => this.engine!.stats(id));
       default:
         return undefined;
     }
@@ -251,12 +307,15 @@ export class Edged implements NodeModule {
 
   async stop(): Promise<void> {
     this.abort?.abort();
-    for (const t of [this.debounce, this.wake, this.retry, this.burst]) clearTimeout(t);
+    clearTimeout(this.burst);
     clearInterval(this.resync);
     clearInterval(this.staticTimer);
     this.watcher?.close();
     this.unsubscribe?.();
     this.probes?.stopAll();
-    await this.running?.catch(() => undefined);
+    await this.sessions?.closeAll();
+    this.watch?.stop();
+    await this.runner?.stop();
+    this.engine?.close();
   }
 }

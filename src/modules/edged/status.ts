@@ -55,11 +55,12 @@ function terminated(c: ObservedContainer): ContainerState {
   };
 }
 
-function containerStatus(spec: Container, role: 'init' | 'app', mine: ObservedContainer[], waiting: Waiting | undefined, probes: Map<string, ProbeFacts>): ContainerStatus {
+function containerStatus(spec: Container, role: 'init' | 'app', mine: ObservedContainer[], waiting: Waiting | undefined, probes: Map<string, ProbeFacts>, more: StatusExtras): ContainerStatus {
   const list = mine.filter((c) => c.role === role && c.container === spec.name).sort((a, b) => b.attempt - a.attempt);
   const [cur, prev] = list;
   let state: ContainerState;
   if (waiting) state = { waiting: { reason: waiting.reason, ...(waiting.message ? { message: waiting.message } : {}) } };
+  else if ((!cur || cur.state === 'created') && more.workError) state = { waiting: { reason: 'CreateContainerError', message: more.workError } };
   else if (!cur || cur.state === 'created') state = { waiting: { reason: 'ContainerCreating' } };
   else if (ENDED.has(cur.state)) state = terminated(cur);
   else state = { running: cur.startedAt ? { startedAt: cur.startedAt } : {} };
@@ -76,13 +77,21 @@ function containerStatus(spec: Container, role: 'init' | 'app', mine: ObservedCo
     containerID: cur ? `docker://${cur.id}` : '',
     ready,
     started,
-    restartCount: cur ? cur.attempt : 0,
+    restartCount: cur ? cur.restarts : (more.restarts?.get(spec.name) ?? 0),
     state,
     lastState: last ? terminated(last) : {},
   };
 }
 
-export function podStatus(d: DesiredPod, mine: ObservedContainer[], plan: Plan, probes: Map<string, ProbeFacts>, hostIP: string | undefined): PodStatus {
+/** What status needs besides the engine's view. */
+export interface StatusExtras {
+  /** restart counts last seen per container (when its container is gone) */
+  restarts?: Map<string, number> | undefined;
+  /** the pod's work failed and backs off: why */
+  workError?: string | undefined;
+}
+
+export function podStatus(d: DesiredPod, mine: ObservedContainer[], plan: Plan, probes: Map<string, ProbeFacts>, hostIP: string | undefined, more: StatusExtras = {}): PodStatus {
   if (!d.pod) {
     return {
       phase: 'Failed',
@@ -93,9 +102,19 @@ export function podStatus(d: DesiredPod, mine: ObservedContainer[], plan: Plan, 
     };
   }
   const spec = d.pod.spec;
+  if (d.unfit && mine.length === 0) {
+    return {
+      phase: 'Failed',
+      reason: d.unfit.reason,
+      message: d.unfit.message,
+      conditions: [{ type: 'PodScheduled', status: 'True' }],
+      ...(hostIP ? { hostIP } : {}),
+      containerStatuses: [],
+    };
+  }
   const waiting = plan.waiting.get(d.uid) ?? new Map<string, Waiting>();
-  const inits = (spec.initContainers ?? []).map((c) => containerStatus(c, 'init', mine, waiting.get(c.name), probes));
-  const apps = spec.containers.map((c) => containerStatus(c, 'app', mine, waiting.get(c.name), probes));
+  const inits = (spec.initContainers ?? []).map((c) => containerStatus(c, 'init', mine, waiting.get(c.name), probes, more));
+  const apps = spec.containers.map((c) => containerStatus(c, 'app', mine, waiting.get(c.name), probes, more));
   const appsExist = mine.some((c) => c.role === 'app');
   const initialized = appsExist || inits.every((s) => s.ready);
   const containersReady = apps.every((s) => s.ready);
@@ -104,8 +123,8 @@ export function podStatus(d: DesiredPod, mine: ObservedContainer[], plan: Plan, 
   if (terminal) phase = terminal;
   else if (apps.some((s) => 'running' in s.state) || (appsExist && apps.every((s) => !('waiting' in s.state) || s.restartCount > 0))) phase = 'Running';
   else phase = 'Pending';
-  const sandbox = mine.filter((c) => c.role === 'sandbox').sort((a, b) => b.attempt - a.attempt)[0];
-  const podIP = spec.hostNetwork ? hostIP : sandbox?.ip;
+  const holder = mine.filter((c) => c.role === (d.network === 'own' ? 'app' : 'sandbox')).sort((a, b) => b.attempt - a.attempt)[0];
+  const podIP = d.network === 'host' ? hostIP : holder?.ip;
   const startTimes = mine.map((c) => c.startedAt).filter((s): s is string => !!s).sort();
   const configError = [...waiting.values()].find((w) => w.reason === 'CreateContainerConfigError');
   return {
@@ -122,5 +141,35 @@ export function podStatus(d: DesiredPod, mine: ObservedContainer[], plan: Plan, 
     ...(startTimes[0] ? { startTime: startTimes[0] } : {}),
     ...(inits.length ? { initContainerStatuses: inits } : {}),
     containerStatuses: apps,
+  };
+}
+
+export const ENGINE_DOWN = 'ContainerRuntimeDown';
+
+/**
+ * A pod's last status while the engine does not answer: what was known stays, nothing claims to
+ * be created, and the pod and its Ready condition say why.
+ */
+export function engineDownStatus(prev: PodStatus | undefined, d: DesiredPod, message: string): PodStatus {
+  if (!prev) {
+    // Never seen running: every container waits for the engine.
+    const waiting = (c: Container): ContainerStatus => ({ name: c.name, image: c.image, imageID: '', containerID: '', ready: false, started: false, restartCount: 0, state: { waiting: { reason: ENGINE_DOWN, message } }, lastState: {} });
+    const inits = d.pod?.spec.initContainers ?? [];
+    prev = {
+      phase: 'Pending',
+      conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Initialized', status: inits.length ? 'False' : 'True' }, { type: 'ContainersReady', status: 'False' }, { type: 'Ready', status: 'False' }],
+      ...(inits.length ? { initContainerStatuses: inits.map(waiting) } : {}),
+      containerStatuses: (d.pod?.spec.containers ?? []).map(waiting),
+    };
+  }
+  const patch = (cs: ContainerStatus): ContainerStatus =>
+    'waiting' in cs.state && cs.state.waiting.reason === 'ContainerCreating' ? { ...cs, state: { waiting: { reason: ENGINE_DOWN, message } } } : { ...cs, ready: false };
+  return {
+    ...prev,
+    reason: ENGINE_DOWN,
+    message,
+    conditions: prev.conditions.map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { type: c.type, status: 'False' as const, reason: ENGINE_DOWN } : c)),
+    ...(prev.initContainerStatuses ? { initContainerStatuses: prev.initContainerStatuses.map(patch) } : {}),
+    containerStatuses: prev.containerStatuses.map(patch),
   };
 }

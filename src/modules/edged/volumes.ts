@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { dirname, join, relative, sep } from 'node:path';
 import type { Pod, Volume } from '../../contract/resources/pod.js';
 import { hostPathProblem, type Lookups } from './desired.js';
+import { downwardFiles, type NodeInfo } from './downward.js';
 
 export const podsRoot = (dataDir: string): string => join(dataDir, 'pods');
 export const podDir = (dataDir: string, uid: string): string => join(podsRoot(dataDir), uid);
@@ -64,18 +65,24 @@ function project(dir: string, files: Map<string, Buffer>, items: { key: string; 
     for (const it of items) {
       const data = files.get(it.key);
       if (!data) throw new Error(`${what}: key "${it.key}" not found`);
-      wanted.set(it.path.split('/').join(sep), { data, mode: it.mode ?? defaultMode });
+      wanted.set(it.path, { data, mode: it.mode ?? defaultMode });
     }
   } else {
     for (const [k, data] of files) wanted.set(k, { data, mode: defaultMode });
   }
+  writeFiles(dir, wanted);
+}
+
+/** Make `dir` hold exactly these files (relative paths), rewriting only what changed. */
+function writeFiles(dir: string, files: Map<string, { data: Buffer; mode: number }>): void {
+  const wanted = new Map([...files].map(([p, f]) => [p.split('/').join(sep), f]));
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const [p, f] of wanted) writeIfChanged(join(dir, p), f.data, f.mode);
   for (const old of listFiles(dir)) if (!wanted.has(old)) rmSync(join(dir, old), { force: true });
 }
 
 /** Create or refresh every volume of a pod. Throws with the volume's name when one cannot be made. */
-export function prepareVolumes(dataDir: string, uid: string, pod: Pod, lk: Lookups): void {
+export function prepareVolumes(dataDir: string, uid: string, pod: Pod, lk: Lookups, node: NodeInfo): void {
   mkdirSync(join(podDir(dataDir, uid), 'volumes'), { recursive: true, mode: 0o755 });
   const ns = pod.metadata.namespace;
   for (const v of pod.spec.volumes ?? []) {
@@ -95,6 +102,8 @@ export function prepareVolumes(dataDir: string, uid: string, pod: Pod, lk: Looku
         if (!v.secret.optional) throw new Error(`volume ${v.name}: ${files}`);
         project(dir, new Map(), undefined, v.secret.defaultMode, `volume ${v.name}`);
       } else project(dir, files, v.secret.items, v.secret.defaultMode, `volume ${v.name}`);
+    } else if (v.downwardAPI) {
+      writeFiles(dir, downwardFiles(pod, uid, v.downwardAPI.items, v.downwardAPI.defaultMode, node));
     } else if (v.hostPath) {
       const { path, type } = v.hostPath;
       if (type === 'DirectoryOrCreate') mkdirSync(path, { recursive: true, mode: 0o755 });

@@ -9,23 +9,30 @@
  *   asks for the current document (`sync`), so nothing depends on the broker's queue.
  * - What the uplink queued (the outbox) is published in order with QoS1; a row is removed only
  *   after its PUBACK. The node's own status goes up through the uplink too.
- * - Heartbeats (QoS0) and relay calls (logs, twin) served through the bus.
+ * - Heartbeats (QoS0) and relay calls (twin) served through the bus.
+ * - Stream sessions the relay opens (logs, exec, attach, port-forward) served by streams.ts;
+ *   they end when the link drops.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import { wireErrorOf } from '../../contract/errors.js';
-import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type NodeReportedStatus, type Presence, type SyncRequest } from '../../contract/payloads.js';
+import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type Presence, type SyncRequest } from '../../contract/payloads.js';
+import { noPacketNumberCache } from '../../lib/mqtt.js';
 import { topics } from '../../contract/topics.js';
 import { backoffDelay } from '../../core/backoff.js';
 import { errorMessage, ValidationError } from '../../core/errors.js';
 import { toFieldIssues } from '../../lib/schema.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
+import type { NodeHubStatus } from '../../store/uplink.js';
+import { setRelayNodeLabels } from '../../store/meta.js';
+import { AppLink } from './app.js';
 import { decideDesired } from './desired.js';
 import type { HubStatus } from './messages.js';
 import { nodeRpcHandlers, type Emit, type RpcHandlers } from './rpc.js';
+import { NodeStreamServer } from './streams.js';
 
 export class EdgeHub implements NodeModule {
   readonly name = 'edgehub';
@@ -37,6 +44,7 @@ export class EdgeHub implements NodeModule {
   /** connect attempts in this boot; each CONNECT's Will names its attempt (see willFor) */
   private connects = 0;
   private reconnectTimer?: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
   private flushing = false;
   private flushAgain = false;
@@ -46,6 +54,9 @@ export class EdgeHub implements NodeModule {
   private readonly calls = new Map<string, AbortController>();
   private handlers?: RpcHandlers;
   private unsubs: (() => void)[] = [];
+  private app?: AppLink;
+  private paceTimer?: NodeJS.Timeout;
+  private streams?: NodeStreamServer;
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
@@ -54,12 +65,19 @@ export class EdgeHub implements NodeModule {
     const hub = config.modules.edgehub;
     if (!hub.relay.url) throw new Error('modules.edgehub.relay.url is empty: run `edgecore join` first');
     this.handlers = nodeRpcHandlers(ctx);
+    this.app = new AppLink(ctx);
+    const up = topics.streamUp(config.node.name);
+    this.streams = new NodeStreamServer({
+      send: (frame) => void (this.client?.connected && this.client.publish(up, frame, { qos: 0 })),
+      open: (request) => ctx.bus.request('edged', { type: 'pod.stream', request }, 30_000),
+      log: ctx.log.child('streams'),
+    });
     ctx.bus.serve((msg: NodeMessage) => {
       if (msg.type === 'edgehub.flush') return void this.flush();
       if (msg.type === 'edgehub.status') return this.status();
       return undefined;
     });
-    this.unsubs.push(uplink.onQueued(() => setImmediate(() => void this.flush())));
+    this.unsubs.push(uplink.onQueued(() => this.flushSoon()));
     this.connect();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), hub.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
@@ -84,6 +102,7 @@ export class EdgeHub implements NodeModule {
     const ctx = this.ctx!;
     const { config } = ctx.services;
     const hub = config.modules.edgehub;
+    noPacketNumberCache();
     const client = mqtt.connect(hub.relay.url, {
       clientId: config.node.name,
       clean: false,
@@ -112,7 +131,10 @@ export class EdgeHub implements NodeModule {
       this.lastError = e.message;
       ctx.log.debug('relay connection error', { error: e.message });
     });
-    client.on('close', () => this.scheduleReconnect());
+    client.on('close', () => {
+      this.streams?.resetAll('link to the relay lost');
+      this.scheduleReconnect();
+    });
   }
 
   private scheduleReconnect(): void {
@@ -143,7 +165,8 @@ export class EdgeHub implements NodeModule {
   private async onConnected(client: MqttClient): Promise<void> {
     const ctx = this.ctx!;
     const node = ctx.services.config.node.name;
-    await client.subscribeAsync([topics.desired(node), topics.rpcRequest(node)], { qos: 1 });
+    await client.subscribeAsync([topics.desired(node), topics.rpcRequest(node), topics.appDown(node), topics.appRoutes(node)], { qos: 1 });
+    await client.subscribeAsync(topics.streamDown(node), { qos: 0 });
     const birth: Presence = { online: true, bootId: this.bootId, agentVersion: ctx.services.version, timestamp: Date.now() };
     await client.publishAsync(topics.presence(node), JSON.stringify(birth), { qos: 1, retain: true });
     await this.requestSync();
@@ -173,6 +196,16 @@ export class EdgeHub implements NodeModule {
         });
     } else if (topic === topics.rpcRequest(node)) {
       this.onRpc(payload);
+    } else if (topic === topics.appDown(node)) {
+      this.app?.onDown(payload, async (t, p) => {
+        if (!this.client?.connected) throw new Error('not connected');
+        await this.client.publishAsync(t, p, { qos: 1 });
+      });
+    } else if (topic === topics.appRoutes(node)) {
+      this.app?.onRoutes(payload);
+      void this.flush();
+    } else if (topic === topics.streamDown(node)) {
+      this.streams?.handle(payload);
     }
   }
 
@@ -196,6 +229,8 @@ export class EdgeHub implements NodeModule {
       return;
     }
     const doc = d.doc;
+    // the Node's labels first: the pass the objects trigger judges node affinity against them
+    if (doc.labels) setRelayNodeLabels(store.meta, doc.labels);
     const kinds = [...new Set([...doc.kinds, ...store.resources.kinds()])];
     const r = await ctx.bus.request(
       'metamanager',
@@ -225,7 +260,7 @@ export class EdgeHub implements NodeModule {
     const { uplink } = ctx.services;
     const a = uplink.applied();
     const s = uplink.backlog();
-    const status: NodeReportedStatus = {
+    const status: NodeHubStatus = {
       appliedVersion: a.version,
       epoch: a.epoch,
       agentVersion: ctx.services.version,
@@ -247,11 +282,22 @@ export class EdgeHub implements NodeModule {
     c.publish(topics.heartbeat(node), JSON.stringify(hb), { qos: 0 });
   }
 
+  /** Publish what was queued within the next `flushDelayMs` together. */
+  private flushSoon(): void {
+    if (this.flushTimer || this.stopped) return;
+    const delay = this.ctx!.services.config.modules.edgehub.flushDelayMs;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, delay);
+  }
+
   /**
    * Publish the outbox in order, a window at a time; each row is removed only after the broker
-   * acknowledged it. On a disconnect mqtt.js keeps the unacknowledged packets and resends them
-   * first on reconnect; a crash before `ack` resends them after restart (the relay drops
-   * duplicates by sequence number).
+   * acknowledged it. The daemon's rows (state, telemetry) go first; apps' rows follow, paced to
+   * the node's quota (docs/appchannel.md). On a disconnect mqtt.js keeps the unacknowledged
+   * packets and resends them first on reconnect; a crash before `ack` resends them after restart
+   * (the relay drops duplicates by sequence number).
    */
   async flush(): Promise<void> {
     if (this.flushing) {
@@ -263,18 +309,20 @@ export class EdgeHub implements NodeModule {
     this.flushing = true;
     try {
       const { uplink } = ctx.services;
-      const batchSize = ctx.services.config.modules.edgehub.flushBatch;
+      const hub = ctx.services.config.modules.edgehub;
       for (;;) {
         const client = this.client;
         if (!client?.connected || this.stopped) break;
-        const batch = uplink.pending(batchSize);
-        if (batch.length === 0) break;
-        await Promise.all(
-          batch.map(async (e) => {
-            await client.publishAsync(e.topic, e.payload, { qos: 1 });
-            if (!this.stopped) uplink.ack([e.seq]);
-          }),
-        );
+        const batch = uplink.pending(hub.flushBatch);
+        if (batch.length > 0) {
+          // one write for the window; the acknowledged rows go in one transaction
+          const sent = await Promise.allSettled(batch.map((e) => client.publishAsync(e.topic, e.payload, { qos: 1 })));
+          if (!this.stopped) uplink.ack(batch.filter((_, i) => sent[i]!.status === 'fulfilled').map((e) => e.seq));
+          const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed) throw failed.reason;
+          continue;
+        }
+        if (!(await this.flushApp(client, hub.appFlushBatch))) break;
       }
     } catch (e) {
       ctx.log.debug('flush interrupted', { error: errorMessage(e) });
@@ -285,6 +333,30 @@ export class EdgeHub implements NodeModule {
         setImmediate(() => void this.flush());
       }
     }
+  }
+
+  /** One paced window of app rows; false when there is nothing (more) to send now. */
+  private async flushApp(client: MqttClient, batchSize: number): Promise<boolean> {
+    const { uplink } = this.ctx!.services;
+    const pacer = this.app!.pacer;
+    const rows = uplink.pendingApp(batchSize);
+    if (rows.length === 0) return false;
+    const n = pacer.allow(rows.map((r) => r.payload.length));
+    if (n === 0) {
+      // over the quota for now: come back when the bucket holds the next message
+      if (!this.paceTimer) {
+        this.paceTimer = setTimeout(() => {
+          this.paceTimer = undefined;
+          void this.flush();
+        }, pacer.waitFor(rows[0]!.payload.length));
+      }
+      return false;
+    }
+    const send = rows.slice(0, n);
+    pacer.spend(send.length, send.reduce((a, r) => a + r.payload.length, 0));
+    await Promise.all(send.map((e) => client.publishAsync(e.topic, e.payload, { qos: 1 })));
+    if (!this.stopped) uplink.ack(send.map((e) => e.seq));
+    return true;
   }
 
   /** A relay call, parsed at the edge: a malformed one with an id is answered `Invalid` (field paths), without an id dropped. */
@@ -333,12 +405,18 @@ export class EdgeHub implements NodeModule {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.paceTimer);
+    this.paceTimer = undefined;
     for (const u of this.unsubs) u();
     this.unsubs = [];
     for (const ac of this.calls.values()) ac.abort();
+    this.streams?.resetAll('edgehub stopping');
     this.calls.clear();
     await this.applyChain.catch(() => undefined);
+    await this.app?.idle();
     const c = this.client;
     this.client = undefined;
     if (c) {

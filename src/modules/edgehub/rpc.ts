@@ -1,7 +1,7 @@
 /**
- * Serving the relay's calls on the node (logs, twin get/set) by asking the module that owns
- * the data over the bus (edged `pod.logs`, devicetwin `twin.get` / `twin.set`). Each call
- * answers with chunks on `rpc/response`, the last one `done`.
+ * Serving the relay's calls on the node (twin get/set) by asking the module that owns the data
+ * over the bus (devicetwin `twin.get` / `twin.set`). Each call answers with chunks on
+ * `rpc/response`, the last one `done`. Logs, exec and attach travel as streams (streams.ts).
  */
 import type { WireErrorBody } from '../../contract/errors.js';
 import type { RpcMethod, RpcRequest } from '../../contract/payloads.js';
@@ -20,53 +20,8 @@ function str(p: Record<string, unknown>, k: string): string {
   return v;
 }
 
-/** Coalesce log output into chunks of up to `max` bytes or `ms` of waiting. */
-const LOG_CHUNK_BYTES = 16 * 1024;
-const LOG_CHUNK_MS = 50;
-
 export function nodeRpcHandlers(ctx: NodeContext): RpcHandlers {
   return {
-    logs: async (req, emit, signal) => {
-      const p = req.params;
-      const follow = p.follow === true;
-      const r = await ctx.bus.request<'pod.logs'>(
-        'edged',
-        {
-          type: 'pod.logs',
-          pod: { namespace: str(p, 'namespace'), name: str(p, 'name'), ...(typeof p.container === 'string' ? { container: p.container } : {}) },
-          ...(typeof p.tail === 'number' && p.tail >= 0 ? { tail: p.tail } : {}),
-          follow,
-        },
-        15_000,
-      );
-      const stream = r.stream;
-      await new Promise<void>((resolve, reject) => {
-        let buf = '';
-        let timer: NodeJS.Timeout | undefined;
-        const send = (): void => {
-          clearTimeout(timer);
-          timer = undefined;
-          if (buf) emit({ data: buf, done: false });
-          buf = '';
-        };
-        const onAbort = (): void => void stream.destroy();
-        signal.addEventListener('abort', onAbort, { once: true });
-        stream.on('data', (c: Buffer | string) => {
-          buf += typeof c === 'string' ? c : c.toString('utf8');
-          if (buf.length >= LOG_CHUNK_BYTES) send();
-          else timer ??= setTimeout(send, LOG_CHUNK_MS);
-        });
-        const end = (): void => {
-          signal.removeEventListener('abort', onAbort);
-          send();
-          resolve();
-        };
-        stream.once('end', end);
-        stream.once('close', end);
-        stream.once('error', (e) => (signal.aborted ? end() : reject(e)));
-      });
-      emit({ done: true });
-    },
     'twin.get': async (req, emit) => {
       const device = { namespace: str(req.params, 'namespace'), name: str(req.params, 'name') };
       const r = await ctx.bus.request('devicetwin', { type: 'twin.get', device });

@@ -31,6 +31,7 @@ import {
 import { errorMessage } from '../../core/errors.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
+import { appTap } from './app.js';
 import { connectExternalBroker, startEmbeddedBroker, type BrokerLink } from './broker.js';
 
 const TWIN = 'devicetwin';
@@ -53,10 +54,25 @@ export class EventBus implements NodeModule {
     this.ctx = ctx;
     const cfg = ctx.services.config.modules.eventbus;
     const node = ctx.services.config.node.name;
+    const tap = appTap(ctx);
     this.link =
       cfg.mode === 'embedded'
-        ? await startEmbeddedBroker(cfg.host, cfg.port, ctx.log)
-        : await connectExternalBroker(cfg.url, `edgecore-eventbus-${node}`, ctx.log);
+        ? await startEmbeddedBroker(cfg.host, cfg.port, ctx.log, cfg.maxPacketBytes, tap)
+        : await connectExternalBroker(cfg.url, `edgecore-eventbus-${node}`, ctx.log, { clientId: cfg.appSessionId || `edgecore-apps-${node}`, expirySeconds: cfg.appSessionExpirySeconds, tap, filters: ctx.services.app.filters() });
+    const link = this.link;
+    this.offs.push(ctx.services.app.onRoutes((r) => void link.appFiltersChanged(r.filters).catch((e) => ctx.log.warn('app subscriptions not updated', { error: errorMessage(e) }))));
+    ctx.bus.serve(async (msg: NodeMessage) => {
+      if (msg.type !== 'app.publish') return undefined;
+      // an app that reconnects after an edgecore restart gets a moment to subscribe again
+      const deadline = Date.now() + cfg.appSubscriberWaitSeconds * 1000;
+      while (link.hasSubscriber(msg.topic) === false) {
+        if (Date.now() >= deadline || ctx.signal.aborted) throw new Error(`no app subscribes to ${msg.topic} on the node`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      ctx.services.metrics.count('mqtt_messages_sent_total', { link: 'eventbus' });
+      await link.publishApp(msg.topic, msg.payload);
+      return undefined;
+    });
     ctx.log.info('eventbus ready', { mode: cfg.mode, ...(this.link.address ? { address: this.link.address } : { url: cfg.url }) });
     const received = (): void => ctx.services.metrics.count('mqtt_messages_received_total', { link: 'eventbus' });
     await this.link.subscribe(hwTopics.deviceFilter, (topic, payload) => {
@@ -103,7 +119,7 @@ export class EventBus implements NodeModule {
       ev = eventId(m);
       if (t.kind === 'twin/update') {
         const patch = parseTwinUpdate(m);
-        const r = await ctx.bus.request(TWIN, { type: 'twin.update', device: t.device, patch });
+        const r = await ctx.bus.request(TWIN, { type: 'twin.update', device: t.device, patch, ...(ev ? { eventId: ev } : {}) });
         const body: TwinResultMessage = { ...this.base(ev), twin: twinMap(r.twins, false) };
         this.send(resultTopic, body);
       } else if (t.kind === 'twin/get') {
@@ -145,7 +161,8 @@ export class EventBus implements NodeModule {
   }
 
   private onTwinChanged(m: Extract<NodeMessage, { type: 'twin.changed' }>): void {
-    const doc: TwinDocumentMessage = { ...this.base(randomUUID()), twin: {} };
+    // the document of a mapper's update carries that update's event_id (KubeEdge); the delta a new one
+    const doc: TwinDocumentMessage = { ...this.base(m.eventId || randomUUID()), twin: {} };
     for (const [k, v] of Object.entries(m.document)) {
       doc.twin[k] = { last: v.last ? toMsgTwin(v.last, true) : null, current: v.current ? toMsgTwin(v.current, true) : null };
     }

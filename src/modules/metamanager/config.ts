@@ -1,5 +1,6 @@
 import { moduleBase } from '../../config/restart.js';
-import { section, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { section } from '../../lib/schema.js';
 
 export const metamanagerConfig = section({
   ...moduleBase,

@@ -1,3 +1,4 @@
+import type { ObjectEvent } from '../../contract/payloads.js';
 import type { Origin, ResourceChange, ResourceKey, StoredResource } from '../../store/resources.js';
 import type { ServiceAccountMount } from './server/index.js';
 
@@ -22,6 +23,8 @@ export type MetaMessage =
   | { type: 'status.report'; key: ResourceKey; status: unknown; upstream?: unknown }
   /** one event or sample of an object, upstream only (e.g. `twin.reported`) */
   | { type: 'telemetry.report'; key: ResourceKey; event: string; data: unknown }
+  /** something that happened to an object (edged, devicetwin): a Kubernetes Event at the relay */
+  | { type: 'event.report'; key: ResourceKey; event: ObjectEvent }
   | { type: 'resource.changed'; change: ResourceChange }
   /** a pod's service-account token and how to reach the MetaServer (undefined: the MetaServer is off) */
   | { type: 'serviceaccount.issue'; pod: { namespace: string; name: string; uid: string }; serviceAccount: string };

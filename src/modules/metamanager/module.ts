@@ -6,18 +6,64 @@
  * and issues the service-account tokens edged mounts into pods.
  */
 import { isAbsolute, join } from 'node:path';
+import type { Db } from '../../lib/sqlite.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import { startMetaServer, type MetaServer } from './server/index.js';
+
+/**
+ * Reports that arrive together (device twins on the same cycle, a burst of pod statuses) are
+ * written in one SQLite transaction: one commit for the burst instead of one each. Each report
+ * still succeeds or fails on its own (a savepoint each) and gets its own answer.
+ */
+class ReportBatch {
+  private queue: { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(private readonly db: Db) {}
+
+  add<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.queue.length === 0) setImmediate(() => this.flush());
+      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const item of batch) {
+          try {
+            results.push({ ok: true, value: this.db.transaction(item.run)() });
+          } catch (error) {
+            results.push({ ok: false, error });
+          }
+        }
+      })();
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const r = results[i]!;
+      if (r.ok) item.resolve(r.value);
+      else item.reject(r.error);
+    });
+  }
+}
 
 export class MetaManager implements NodeModule {
   readonly name = 'metamanager';
   readonly group = 'meta';
   private unsubscribe?: () => void;
   private server?: MetaServer;
+  private reports!: ReportBatch;
 
   async start(ctx: NodeContext): Promise<void> {
     const { store, config, uplink, metrics } = ctx.services;
+    this.reports = new ReportBatch(store.db);
     const resources = store.resources;
     this.unsubscribe = resources.onChange((change) => ctx.bus.publish({ type: 'resource.changed', change }));
     ctx.bus.serve((msg: NodeMessage) => {
@@ -42,10 +88,14 @@ export class MetaManager implements NodeModule {
           );
           return { changes: changes.length };
         }
-        case 'status.report':
-          return uplink.reportStatus(msg.key, msg.status, 'upstream' in msg ? msg.upstream : msg.status);
+        case 'status.report': {
+          const upstream = 'upstream' in msg ? msg.upstream : msg.status;
+          return this.reports.add(() => uplink.reportStatus(msg.key, msg.status, upstream));
+        }
         case 'telemetry.report':
-          return void uplink.reportTelemetry(msg.key, msg.event, msg.data);
+          return this.reports.add(() => void uplink.reportTelemetry(msg.key, msg.event, msg.data));
+        case 'event.report':
+          return this.reports.add(() => void uplink.reportEvent(msg.key, msg.event));
         case 'serviceaccount.issue':
           return this.server?.issue({ namespace: msg.pod.namespace, pod: msg.pod.name, uid: msg.pod.uid, serviceAccount: msg.serviceAccount });
         default:

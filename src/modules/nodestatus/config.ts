@@ -1,5 +1,6 @@
 import { moduleBase } from '../../config/restart.js';
-import { section, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { section } from '../../lib/schema.js';
 
 export const nodestatusConfig = section({
   ...moduleBase,
@@ -27,6 +28,15 @@ export const nodestatusConfig = section({
     load: z.number().min(0).default(0.5),
     temperatureC: z.number().min(0).default(3),
     processes: z.number().int().min(0).default(50),
+  }),
+  /**
+   * usage for `kubectl top` (the node's and its pods' CPU and memory, from the engine's container
+   * stats), sampled with the status and sent up only when a figure moved by its deadband
+   */
+  metrics: section({
+    enabled: z.boolean().default(true),
+    cpuMillicores: z.number().int().min(0).default(5),
+    memoryBytes: z.number().int().min(0).default(1024 * 1024),
   }),
   /** what the node keeps for itself: allocatable = capacity − reserved (kubelet's system-reserved) */
   reserved: section({

@@ -2,20 +2,27 @@
  * nodestatus: what the node is and how it is doing. Every `periodSeconds` it samples the kernel
  * (CPU, memory, load, processes, SoC temperature, boot time), the data dir's and Docker's root's
  * filesystems, the Raspberry Pi firmware's throttled flags, and whether the container engine
- * answers; the slow facts (OS, kernel, machine ids, runtime version) are read at start and then
+ * answers (edged's word when it runs: it watches the engine and records what it finds, and a
+ * change is reported at once — `node.runtime.changed`); the slow facts (OS, kernel, machine ids, runtime version) are read at start and then
  * every `factsSeconds`. From these it finds the conditions (MemoryPressure, DiskPressure,
  * PIDPressure, UnderVoltage, Throttled) and capacity/allocatable. Only a change goes up: a new
  * fact or condition, or a figure past its deadband — through the uplink's `reportHost`, which
  * also keeps the node's own Node object the MetaServer serves.
  */
+import type { NodeMetricsReport, PodUsage } from '../../contract/metrics.js';
 import type { NodeCondition, NodeHostReport, NodeUsage } from '../../contract/node-status.js';
 import { errorMessage } from '../../core/errors.js';
 import { stableStringify } from '../../lib/json.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
+import { nodeRuntime } from '../../store/node-runtime.js';
 import { findConditions, usageMoved, withTransitions } from './conditions.js';
 import { readFacts, readRuntime, type Facts, type RuntimeFacts } from './facts.js';
 import { nodeManifest, nodeStatus } from './node-object.js';
+import { metricsMoved, metricsReport } from './usage.js';
 import { busyCores, sampleDisk, sampleKernel, sampleThrottled, type CpuTimes } from './sampler.js';
+
+/** how long a period waits for edged's reading of its containers */
+const USAGE_TIMEOUT_MS = 10_000;
 
 export class NodeStatus implements NodeModule {
   readonly name = 'nodestatus';
@@ -30,6 +37,10 @@ export class NodeStatus implements NodeModule {
   private conditions?: NodeCondition[];
   private ready?: { ready: boolean; since: string };
   private running?: Promise<void>;
+  private last?: NodeHostReport;
+  private unsubscribe?: () => void;
+  private usageSent?: NodeMetricsReport;
+  private usageAt?: number;
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
@@ -47,6 +58,19 @@ export class NodeStatus implements NodeModule {
         .finally(() => (this.running = undefined));
     }, every);
     this.timer.unref();
+    this.unsubscribe = ctx.bus.subscribe('node.runtime.changed', () => {
+      if (this.last) this.send({ ...this.last, ...this.runtimeReport() }, ctx.services.now());
+    });
+  }
+
+  /**
+   * Can the node run pods: edged's record when it has made one (it watches the engine, so it
+   * knows first), else this module's own ask of the engine; absent when edged is off.
+   */
+  private runtimeReport(): Pick<NodeHostReport, 'runtime'> {
+    const recorded = nodeRuntime(this.ctx!.services.store.meta);
+    if (recorded) return { runtime: recorded };
+    return this.runtime ? { runtime: { ready: this.runtime.ready, ...(this.runtime.message ? { message: this.runtime.message } : {}) } } : {};
   }
 
   private procfs(): string {
@@ -56,7 +80,7 @@ export class NodeStatus implements NodeModule {
   /** One sample; reports when something changed. Returns the host report built. */
   async tick(): Promise<NodeHostReport> {
     const ctx = this.ctx!;
-    const { config, uplink, metrics, now } = ctx.services;
+    const { config, metrics, now } = ctx.services;
     const cfg = config.modules.nodestatus;
     const at = now();
     if (!this.facts || at.getTime() - this.factsAt >= cfg.factsSeconds * 1000) {
@@ -115,23 +139,55 @@ export class NodeStatus implements NodeModule {
           ...(storage !== undefined ? { ephemeralStorageBytes: Math.max(0, storage - r.ephemeralStorageBytes) } : {}),
         },
       },
-      ...(this.runtime ? { runtime: { ready: this.runtime.ready, ...(this.runtime.message ? { message: this.runtime.message } : {}) } } : {}),
+      ...(config.modules.edged.enabled ? this.runtimeReport() : {}),
       conditions: this.conditions,
       usage,
     };
     metrics.count('node_status_samples_total', {});
+    this.send(host, at);
+    if (cfg.metrics.enabled) await this.sendUsage(usage, at);
+    return host;
+  }
+
+  /** The usage report for `kubectl top`: the node's figures and edged's reading of its pods, sent when one moved. */
+  private async sendUsage(usage: NodeUsage, at: Date): Promise<void> {
+    const { config, uplink } = this.ctx!.services;
+    const cfg = config.modules.nodestatus;
+    let pods: PodUsage[] = [];
+    if (config.modules.edged.enabled) {
+      try {
+        pods = await this.ctx!.bus.request('edged', { type: 'pod.usage' }, USAGE_TIMEOUT_MS);
+      } catch (e) {
+        this.ctx!.log.debug('pod usage unreadable; no usage report this period', { error: errorMessage(e) });
+        return;
+      }
+    }
+    const window = this.usageAt ? (at.getTime() - this.usageAt) / 1000 : cfg.periodSeconds;
+    this.usageAt = at.getTime();
+    const report = metricsReport(usage, pods, Math.min(3600, Math.max(0.1, window)), at);
+    if (!metricsMoved(this.usageSent, report, { cpuNanoCores: cfg.metrics.cpuMillicores * 1e6, memoryBytes: cfg.metrics.memoryBytes })) return;
+    uplink.reportMetrics(report);
+    this.usageSent = report;
+  }
+
+  /** Report the host when something changed: a fact, a condition, the runtime, or a figure past its deadband. */
+  private send(host: NodeHostReport, at: Date): void {
+    const { config, uplink, metrics } = this.ctx!.services;
+    const cfg = config.modules.nodestatus;
+    const usage = host.usage!;
+    this.last = host;
     const fixed = stableStringify({ system: host.system, runtime: host.runtime, conditions: host.conditions });
     if (!this.sent || this.sent.fixed !== fixed || usageMoved(this.sent.usage, usage, cfg.deadbands)) {
       const ready = host.runtime?.ready ?? true;
       if (!this.ready || this.ready.ready !== ready) this.ready = { ready, since: at.toISOString().replace(/\.\d{3}Z$/, 'Z') };
-      uplink.reportHost(host, { manifest: nodeManifest(config.node.name, config.node.labels), status: nodeStatus(host, ctx.services.version, at, this.ready.since) });
+      uplink.reportHost(host, { manifest: nodeManifest(config.node.name, config.node.labels), status: nodeStatus(host, this.ctx!.services.version, at, this.ready.since) });
       this.sent = { fixed, usage };
       metrics.count('node_status_reports_total', {});
     }
-    return host;
   }
 
   async stop(): Promise<void> {
+    this.unsubscribe?.();
     clearInterval(this.timer);
     await this.running;
   }

@@ -11,6 +11,7 @@ import type { Identity } from './authz.js';
 import type { ApiCore, CallContext, ListOptions, PatchOptions, WatchOptions, WriteOptions } from './core.js';
 import type { DeleteResult } from './delete.js';
 import type { PatchType } from './patching.js';
+import { bindPod, getScale, patchScale, updateScale } from './subresources.js';
 import type { ApiWatch, ApiWatchEvent } from './watch.js';
 
 /** A resource by its API group and plural name (`{group: '', resource: 'pods'}`), or its definition. */
@@ -76,6 +77,26 @@ export class ApiClient {
 
   delete(ref: ResourceRef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     return this.core.delete(this.ctx(), this.def(ref), namespace, name, opts);
+  }
+
+  /** GET …/scale: the object's autoscaling/v1 Scale */
+  getScale(ref: ResourceRef, namespace: string | undefined, name: string): Promise<KubeObject> {
+    return getScale(this.core, this.ctx(), this.def(ref), namespace, name);
+  }
+
+  /** PUT …/scale (a Scale carrying metadata.resourceVersion is conditional) */
+  updateScale(ref: ResourceRef, namespace: string | undefined, name: string, scale: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    return updateScale(this.core, this.ctx(), this.def(ref), namespace, name, scale, opts);
+  }
+
+  patchScale(ref: ResourceRef, namespace: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    return patchScale(this.core, this.ctx(), this.def(ref), namespace, name, type, patch, opts);
+  }
+
+  /** POST pods/NAME/binding: assign the pod to `node`; answers the bound pod */
+  bind(namespace: string, name: string, node: string, opts: WriteOptions = {}): Promise<KubeObject> {
+    const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: node } };
+    return bindPod(this.core, this.ctx(), this.def({ group: '', resource: 'pods' }), namespace, name, binding, opts);
   }
 
   deleteCollection(ref: ResourceRef, namespace: string | undefined, list: ListOptions = {}, opts: DeleteOptions = {}): Promise<KubeList> {

@@ -57,9 +57,23 @@ export interface WatchOptions {
   resourceVersion?: string;
 }
 
+/**
+ * What the server assigns on the write path of one resource, after validation and before the
+ * commit (kube-apiserver's registry hooks): a Service's ClusterIP and node ports. It may set
+ * fields in place and returns store ops committed with the object, all or nothing; it throws a
+ * StatusError (an Invalid object) when the object asks for what cannot be given.
+ */
+export interface WriteHook {
+  group: string;
+  resource: string;
+  beforeCommit(next: KubeObject, cur: KubeObject | undefined, o: { dryRun: boolean }): Promise<StoreOp[]>;
+}
+
 export interface ApiCoreDeps {
   store: ObjectStore;
   registry: ResourceRegistry;
+  /** server-assigned fields, per resource (the Service allocator) */
+  hooks?: WriteHook[];
   /** the patch/apply algorithms; without them PATCH answers 415 and managedFields are not kept */
   patch?: PatchEngine;
   now: () => Date;
@@ -77,6 +91,12 @@ export class ApiCore {
 
   get registry(): ResourceRegistry {
     return this.d.registry;
+  }
+
+  private async hooked(def: ResourceDef, next: KubeObject, cur: KubeObject | undefined, opts: WriteOptions): Promise<StoreOp[]> {
+    const ops: StoreOp[] = [];
+    for (const h of this.d.hooks ?? []) if (h.group === def.group && h.resource === def.plural) ops.push(...(await h.beforeCommit(next, cur, { dryRun: !!opts.dryRun })));
+    return [...ops, ...(opts.alsoCommit ?? [])];
   }
 
   /** Request-level authorization; returns the object-level check when the decision depends on the object. */
@@ -211,11 +231,12 @@ export class ApiCore {
     check?.(obj);
     await this.validate(ctx, def, obj, undefined, opts.fieldValidation);
     await admitNamespace(this.d.store, def, namespace);
+    const extra = await this.hooked(def, obj, undefined, opts);
     if (!applied) this.track(ctx, def, undefined, obj, opts);
     if (opts.dryRun) return obj;
     const key = objectKey(def, namespace, m.name!);
     try {
-      const events = await this.d.store.commit([{ op: 'create', key, object: obj }, ...(opts.alsoCommit ?? [])]);
+      const events = await this.d.store.commit([{ op: 'create', key, object: obj }, ...extra]);
       return events[0]!.object;
     } catch (e) {
       if (e instanceof StoreExistsError && e.key.name === key.name && e.key.resource === key.resource) throw alreadyExists(subjectOf(def, m.name));
@@ -360,6 +381,7 @@ export class ApiCore {
       if (added.length) throw invalidObject(def, name, [{ path: 'metadata.finalizers', reason: 'Forbidden: no new finalizers can be added if the object is being deleted' }]);
     }
     await this.validate(ctx, def, next, cur, opts.fieldValidation);
+    const extra = await this.hooked(def, next, cur, opts);
     if (stableStringify(specPart(next)) !== stableStringify(specPart(cur))) next.metadata.generation = (cur.metadata.generation ?? 0) + 1;
     if (!applied) this.track(ctx, def, cur, next, opts);
     // managedFields count, their timestamps do not (re-applying the same intent writes nothing)
@@ -374,7 +396,7 @@ export class ApiCore {
       const events = await this.d.store.commit([{ op: 'delete', key, expect }, ...(opts.alsoCommit ?? [])]);
       return events[0]!.object;
     }
-    const events = await this.d.store.commit([{ op: 'update', key, object: next, expect }, ...(opts.alsoCommit ?? [])]);
+    const events = await this.d.store.commit([{ op: 'update', key, object: next, expect }, ...extra]);
     return events[0]!.object;
   }
 }

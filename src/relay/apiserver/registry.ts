@@ -3,11 +3,12 @@
  * kind, and the store key of an object. Only what is registered here is reachable over the
  * API; the store's internal resources (../store/internal.ts) never are.
  */
+import { groupsOf } from '../../contract/kube/resources.js';
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { ResourceDef } from '../kinds/types.js';
 import type { ObjectKey, ResourceScope } from '../store/objects.js';
 
-export const apiVersionOf = (def: ResourceDef): string => (def.group ? `${def.group}/${def.version}` : def.version);
+export { apiVersionOf } from '../../contract/kube/resources.js';
 
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.indexOf('/');
@@ -46,13 +47,7 @@ export class ResourceRegistry {
 
   /** groups in registration order, core ('') first, each with its versions */
   groups(): { group: string; versions: string[] }[] {
-    const out: { group: string; versions: string[] }[] = [];
-    for (const d of this.defs) {
-      let g = out.find((x) => x.group === d.group);
-      if (!g) out.push((g = { group: d.group, versions: [] }));
-      if (!g.versions.includes(d.version)) g.versions.push(d.version);
-    }
-    return out.sort((a, b) => (a.group === '' ? -1 : b.group === '' ? 1 : 0));
+    return groupsOf(this.defs);
   }
 
   inGroupVersion(group: string, version: string): ResourceDef[] {

@@ -9,6 +9,7 @@ import type { ApiClient, ResourceRef } from '../apiserver/client.js';
 import type { ApiWatch } from '../apiserver/watch.js';
 
 export const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+const rev = (o: KubeObject): number => Number(o.metadata.resourceVersion ?? 0);
 
 export type ChangeHandler = (key: string, obj: KubeObject | undefined, old: KubeObject | undefined) => void;
 
@@ -30,6 +31,39 @@ export class Informer {
 
   private keep(o: KubeObject): KubeObject {
     return this.metadataOnly ? { apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata } : o;
+  }
+
+  private readonly indexes = new Map<string, { fn: (o: KubeObject) => string[]; map: Map<string, Set<string>> }>();
+
+  /** Keep an index of the cache by `fn`'s values (e.g. the controller's uid), for `byIndex`. */
+  addIndex(name: string, fn: (o: KubeObject) => string[]): void {
+    const map = new Map<string, Set<string>>();
+    this.indexes.set(name, { fn, map });
+    for (const [k, o] of this.cache) for (const v of fn(o)) (map.get(v) ?? map.set(v, new Set()).get(v)!).add(k);
+  }
+
+  byIndex(name: string, value: string): KubeObject[] {
+    const keys = this.indexes.get(name)?.map.get(value);
+    return keys ? [...keys].map((k) => this.cache.get(k)!).filter(Boolean) : [];
+  }
+
+  private put(k: string, o: KubeObject): void {
+    this.remove(k);
+    this.cache.set(k, o);
+    for (const { fn, map } of this.indexes.values()) for (const v of fn(o)) (map.get(v) ?? map.set(v, new Set()).get(v)!).add(k);
+  }
+
+  private remove(k: string): void {
+    const old = this.cache.get(k);
+    if (!old) return;
+    this.cache.delete(k);
+    for (const { fn, map } of this.indexes.values()) {
+      for (const v of fn(old)) {
+        const set = map.get(v);
+        set?.delete(k);
+        if (set && !set.size) map.delete(v);
+      }
+    }
   }
 
   onChange(h: ChangeHandler): void {
@@ -63,12 +97,12 @@ export class Informer {
       const k = keyOf(o);
       seen.add(k);
       const old = this.cache.get(k);
-      this.cache.set(k, o);
+      this.put(k, o);
       if (old?.metadata.resourceVersion !== o.metadata.resourceVersion) this.emit(k, o, old);
     }
     for (const [k, old] of [...this.cache]) {
       if (seen.has(k)) continue;
-      this.cache.delete(k);
+      this.remove(k);
       this.emit(k, undefined, old);
     }
     if (this.stopped) return;
@@ -78,8 +112,10 @@ export class Informer {
       const o = this.keep(e.object as KubeObject);
       const k = keyOf(o);
       const old = this.cache.get(k);
-      if (e.type === 'DELETED') this.cache.delete(k);
-      else this.cache.set(k, o);
+      // a write this process already put in the cache (observe) arrives again: nothing new
+      if (old && e.type !== 'DELETED' && rev(old) >= rev(o)) return;
+      if (e.type === 'DELETED') this.remove(k);
+      else this.put(k, o);
       this.emit(k, e.type === 'DELETED' ? undefined : o, old);
     });
     if (!this.watch.active) this.relistSoon();
@@ -98,9 +134,48 @@ export class Informer {
     this.relistTimer.unref();
   }
 
+  /**
+   * An object this process just wrote, as the API answered it: the cache takes it now if it is
+   * newer than what it holds (read-your-writes even when a store delivers watch events late).
+   */
+  observe(o: KubeObject): void {
+    const k = keyOf(o);
+    const old = this.cache.get(k);
+    if (old && rev(old) >= rev(o)) return;
+    const kept = this.keep(o);
+    this.put(k, kept);
+    this.emit(k, kept, old);
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.relistTimer);
     this.watch?.stop();
+  }
+}
+
+/** One informer per resource, shared by every controller that reads it (one list, one watch, one cache). */
+export class SharedInformers {
+  private readonly all = new Map<string, Informer>();
+
+  constructor(
+    private readonly client: ApiClient,
+    private readonly log: Logger,
+  ) {}
+
+  for(ref: { group: string; resource: string }): Informer {
+    const k = `${ref.group}/${ref.resource}`;
+    let inf = this.all.get(k);
+    if (!inf) this.all.set(k, (inf = new Informer(this.client, ref, this.log.child(ref.resource))));
+    return inf;
+  }
+
+  /** List and watch every informer asked for so far. */
+  async start(): Promise<void> {
+    await Promise.all([...this.all.values()].map((i) => i.start()));
+  }
+
+  stop(): void {
+    for (const i of this.all.values()) i.stop();
   }
 }

@@ -5,11 +5,13 @@
  */
 import { backoffDelay } from '../../core/backoff.js';
 import type { Logger } from '../../core/logger.js';
+import type { Clock, Timer } from './clock.js';
 
 export class WorkQueue {
   private readonly pending = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly wakes = new Map<string, { at: number; timer: Timer }>();
   private running = false;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
@@ -35,6 +37,22 @@ export class WorkQueue {
     }, ms);
     t.unref();
     this.timers.set(key, t);
+  }
+
+  /** Work `key` once `clock` reaches `when` (a planned wake-up: a deadline, a schedule); the earliest wins. */
+  wakeAt(key: string, when: Date, clock: Clock): void {
+    if (this.stopped) return;
+    const at = when.getTime();
+    const ms = at - clock.now().getTime();
+    if (ms <= 0) return this.add(key);
+    const prev = this.wakes.get(key);
+    if (prev && prev.at <= at) return;
+    prev?.timer.cancel();
+    const timer = clock.timer(ms, () => {
+      this.wakes.delete(key);
+      this.add(key);
+    });
+    this.wakes.set(key, { at, timer });
   }
 
   private async drain(): Promise<void> {
@@ -71,6 +89,8 @@ export class WorkQueue {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    for (const w of this.wakes.values()) w.timer.cancel();
+    this.wakes.clear();
     this.pending.clear();
     for (const w of this.idleWaiters.splice(0)) w();
   }

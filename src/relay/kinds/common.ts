@@ -4,7 +4,8 @@
  * usual columns are src/contract/kube/table.ts.
  */
 import type { FieldIssue } from '../../core/errors.js';
-import { toFieldIssues, type z } from '../../lib/schema.js';
+import type * as z from 'zod';
+import { toFieldIssues } from '../../lib/schema.js';
 
 export type Obj = Record<string, unknown>;
 

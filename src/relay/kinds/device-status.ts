@@ -4,7 +4,8 @@
  * plus edgecore's own fields (error counts, the last error, why the node refused the device).
  * Also the mapping from what a node's devicetwin reports.
  */
-import { parseOrThrow, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { parseOrThrow } from '../../lib/schema.js';
 import { arr, rec, str } from './common.js';
 
 const DEVICE_STATES = ['online', 'offline', 'ok', 'unknown', 'unhealthy'] as const;

@@ -5,7 +5,8 @@
 import { ageOf, column } from '../../contract/kube/table.js';
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { toFieldIssues, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { toFieldIssues } from '../../lib/schema.js';
 import type { ResourceDef } from './types.js';
 
 const time = z.string().nullable().optional();

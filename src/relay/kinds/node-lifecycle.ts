@@ -16,7 +16,8 @@
  * else changes (so a heartbeat is not a store write).
  */
 import { nodeRuntimeSchema, nodeSystemInfoSchema, printable, type NodeRuntime } from '../../contract/node-status.js';
-import { parseOrThrow, z } from '../../lib/schema.js';
+import * as z from 'zod';
+import { parseOrThrow } from '../../lib/schema.js';
 import { TAINT_NOT_READY, TAINT_UNREACHABLE } from './pod.js';
 
 export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
@@ -127,7 +128,13 @@ export function nodeSystemStatus(report: unknown, params: NodeLifecycleParams = 
   if (sys.ephemeralStorageBytes !== undefined) capacity['ephemeral-storage'] = ki(sys.ephemeralStorageBytes);
   if (sys.memoryBytes !== undefined) capacity.memory = ki(sys.memoryBytes);
   capacity.pods = String(sys.maxPods ?? params.defaultMaxPods);
-  return { nodeInfo, addresses, capacity, allocatable: { ...capacity } };
+  // what pods may use: the node's reservations taken off (absent: all of the capacity)
+  const allocatable: Record<string, string> = { ...capacity };
+  const a = sys.allocatable;
+  if (a?.cpuMillis !== undefined) allocatable.cpu = a.cpuMillis % 1000 === 0 ? String(a.cpuMillis / 1000) : `${a.cpuMillis}m`;
+  if (a?.memoryBytes !== undefined) allocatable.memory = ki(a.memoryBytes);
+  if (a?.ephemeralStorageBytes !== undefined) allocatable['ephemeral-storage'] = ki(a.ephemeralStorageBytes);
+  return { nodeInfo, addresses, capacity, allocatable };
 }
 
 /** Labels a kubelet puts on its Node (arch, os, hostname) plus the edge role KubeEdge uses. */

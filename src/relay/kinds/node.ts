@@ -11,7 +11,7 @@ import { DNS_SUBDOMAIN, labelValue, qualifiedName } from '../../contract/resourc
 import { nodeNameSchema } from '../../contract/resources/kinds.js';
 import { printable } from '../../contract/node-status.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { arr, orNone, pruneNulls, rec, sameJson, schemaIssues, str } from './common.js';
 import type { ResourceDef } from './types.js';
 

@@ -9,16 +9,16 @@ import type { FieldIssue } from '../../core/errors.js';
 
 const NAMES = [
   // PodSpec
-  'activeDeadlineSeconds dnsConfig ephemeralContainers hostAliases hostIPC hostPID hostUsers os overhead preemptionPolicy priority',
-  'readinessGates resourceClaims resources runtimeClassName schedulingGates serviceAccount setHostnameAsFQDN shareProcessNamespace',
+  'activeDeadlineSeconds ephemeralContainers hostAliases hostIPC hostPID hostUsers os overhead',
+  'readinessGates resourceClaims resources runtimeClassName schedulingGates setHostnameAsFQDN shareProcessNamespace',
   'subdomain topologySpreadConstraints podAffinity podAntiAffinity',
   // Container, probes, lifecycle, security contexts
   'lifecycle postStart preStop stopSignal resizePolicy restartPolicy stdinOnce volumeDevices grpc terminationGracePeriodSeconds',
   'allowPrivilegeEscalation appArmorProfile capabilities procMount readOnlyRootFilesystem runAsNonRoot seLinuxOptions seccompProfile',
   'windowsOptions fsGroup fsGroupChangePolicy seLinuxChangePolicy supplementalGroups supplementalGroupsPolicy sysctls runAsUser runAsGroup',
-  'claims mountPropagation recursiveReadOnly subPathExpr fieldRef fileKeyRef resourceFieldRef',
+  'claims mountPropagation recursiveReadOnly subPathExpr fileKeyRef',
   // volume sources
-  'awsElasticBlockStore azureDisk azureFile cephfs cinder csi downwardAPI ephemeral fc flexVolume flocker gcePersistentDisk gitRepo',
+  'awsElasticBlockStore azureDisk azureFile cephfs cinder csi ephemeral fc flexVolume flocker gcePersistentDisk gitRepo',
   'glusterfs image iscsi nfs persistentVolumeClaim photonPersistentDisk portworxVolume projected quobyte rbd scaleIO storageos vsphereVolume',
 ];
 const KUBERNETES_POD_FIELDS = new Set(NAMES.join(' ').split(' '));

@@ -9,7 +9,7 @@ import { DNS_SUBDOMAIN } from '../../contract/resources/common.js';
 import { nodeNameSchema } from '../../contract/resources/kinds.js';
 import { podSpecSchema } from '../../contract/resources/pod.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod';
 import { arr, diffPaths, rec, sameJson, schemaIssues, str, type Obj } from './common.js';
 import { markUnsupported } from './pod-fields.js';
 
@@ -95,7 +95,6 @@ function specIssues(obj: KubeObject): FieldIssue[] {
   if (typeof spec.nodeName === 'string' && spec.nodeName !== '') {
     issues.push(...schemaIssues(nodeNameSchema, spec.nodeName, 'spec.nodeName').map((i) => ({ ...i, reason: `${i.reason} (node names are DNS labels)` })));
   }
-  if (spec.dnsPolicy === 'None') issues.push({ path: 'spec.dnsPolicy', reason: 'None needs spec.dnsConfig, which is not supported: use ClusterFirst or Default' });
   for (const field of ['initContainers', 'containers'] as const) {
     arr(spec[field]).forEach((c, i) => {
       const p = rec(c)?.terminationMessagePolicy;

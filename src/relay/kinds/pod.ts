@@ -121,28 +121,34 @@ export function qosClassOf(spec: unknown): 'Guaranteed' | 'Burstable' | 'BestEff
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
+/**
+ * Kubernetes' PodSpec defaults, in place (a pod's and a workload template's). The default
+ * tolerations are the pod admission's: only pods get them (`tolerations` set), not templates.
+ */
+export function defaultPodSpec(spec: Obj, tolerations?: PodKindOptions): void {
+  setDefault(spec, 'restartPolicy', 'Always');
+  if (spec.terminationGracePeriodSeconds === undefined) spec.terminationGracePeriodSeconds = 30;
+  setDefault(spec, 'dnsPolicy', 'ClusterFirst');
+  setDefault(spec, 'schedulerName', 'default-scheduler');
+  if (spec.securityContext === undefined) spec.securityContext = {};
+  if (spec.enableServiceLinks === undefined) spec.enableServiceLinks = true;
+  const hostNetwork = spec.hostNetwork === true;
+  for (const c of [...arr(spec.initContainers), ...arr(spec.containers)]) {
+    const o = rec(c);
+    if (o) defaultContainer(o, hostNetwork);
+  }
+  for (const v of arr(spec.volumes)) {
+    const o = rec(v);
+    if (o) defaultVolume(o);
+  }
+  if (tolerations && (spec.tolerations === undefined || Array.isArray(spec.tolerations))) defaultTolerations(spec, tolerations);
+}
+
 /** Kubernetes' defaults for a pod, in place; tolerant of malformed input (validation reports it). */
 export function defaultPod(obj: KubeObject, opts: PodKindOptions = EDGE_POD_DEFAULTS): void {
   pruneNulls(obj);
   const spec = rec(obj.spec);
-  if (spec) {
-    setDefault(spec, 'restartPolicy', 'Always');
-    if (spec.terminationGracePeriodSeconds === undefined) spec.terminationGracePeriodSeconds = 30;
-    setDefault(spec, 'dnsPolicy', 'ClusterFirst');
-    setDefault(spec, 'schedulerName', 'default-scheduler');
-    if (spec.securityContext === undefined) spec.securityContext = {};
-    if (spec.enableServiceLinks === undefined) spec.enableServiceLinks = true;
-    const hostNetwork = spec.hostNetwork === true;
-    for (const c of [...arr(spec.initContainers), ...arr(spec.containers)]) {
-      const o = rec(c);
-      if (o) defaultContainer(o, hostNetwork);
-    }
-    for (const v of arr(spec.volumes)) {
-      const o = rec(v);
-      if (o) defaultVolume(o);
-    }
-    if (spec.tolerations === undefined || Array.isArray(spec.tolerations)) defaultTolerations(spec, opts);
-  }
+  if (spec) defaultPodSpec(spec, opts);
   if (obj.status === undefined) obj.status = { phase: 'Pending' };
   const status = rec(obj.status);
   if (status) {
@@ -196,7 +202,7 @@ export function podDef(opts: PodKindOptions = EDGE_POD_DEFAULTS): ResourceDef {
     categories: ['all'],
     namespaced: true,
     verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
-    subresources: ['status', 'log', 'exec', 'attach'],
+    subresources: ['status', 'log', 'exec', 'attach', 'binding'],
     strategicMerge: true,
     statusSubresource: true,
     // what a client sends as status on create is replaced, as Kubernetes does

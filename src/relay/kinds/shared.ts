@@ -1,7 +1,8 @@
 /** Small pieces the kind definitions share: contract-schema validation of a whole object, row helpers. */
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { FieldIssue } from '../../core/errors.js';
-import { toFieldIssues, type z } from '../../lib/schema.js';
+import type * as z from 'zod';
+import { toFieldIssues } from '../../lib/schema.js';
 
 /**
  * Validate an object's kind-specific part with a contract schema (strict: unknown fields come

@@ -4,19 +4,38 @@
  * fieldSelector may name, and its columns for `kubectl get`. One definition per kind in this
  * folder (pod.ts, node.ts, device.ts, ...); the API machinery (../apiserver) is generic over them.
  */
+import type { Verb } from '../../contract/kube/resources.js';
 import type { KubeObject, TableColumnDefinition } from '../../contract/kube/types.js';
 import type { FieldIssue } from '../../core/errors.js';
 import type { ObjectKey } from '../store/objects.js';
 
-export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+export type { Verb };
 
-/** Subresources a kind may serve. `status` is a write path; log/exec/attach/portforward are streams. */
-export type Subresource = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'binding' | 'scale' | 'eviction';
+/**
+ * Subresources a kind may serve. `status` is a write path; log/exec/attach/portforward are streams;
+ * `messages` (Rule) reads what the relay keeps for a storage rule.
+ */
+export type Subresource = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'binding' | 'scale' | 'eviction' | 'messages';
 
 export interface KindContext {
   /** read another object (a Device is validated against its DeviceModel) */
   get(key: ObjectKey): Promise<KubeObject | undefined>;
   now(): Date;
+}
+
+/**
+ * The /scale subresource (an autoscaling/v1 Scale) of a kind that has replicas: how the API reads
+ * and writes its replica count (`kubectl scale`).
+ */
+export interface ScaleDef {
+  /** spec.replicas: the desired count */
+  replicas(obj: KubeObject): number;
+  /** status.replicas: the observed count */
+  statusReplicas(obj: KubeObject): number;
+  /** the label selector of its pods, as text (the Scale's status.selector) */
+  selector(obj: KubeObject): string;
+  /** a copy of `obj` wanting `n` replicas */
+  withReplicas(obj: KubeObject, n: number): KubeObject;
 }
 
 export interface ResourceDef {
@@ -71,4 +90,6 @@ export interface ResourceDef {
    * namespace controller once the namespace is empty).
    */
   deletionFinalizers?: string[];
+  /** present when the kind serves /scale (subresources then lists 'scale') */
+  scale?: ScaleDef;
 }

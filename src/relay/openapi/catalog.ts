@@ -6,6 +6,7 @@
  */
 import kubernetes from './data/kubernetes.json' with { type: 'json' };
 import { deviceSchemas } from './device.js';
+import { ruleSchemas } from './rule.js';
 import { SchemaCatalog, type Schema, type TypeInfo } from './typeinfo.js';
 
 /** The Kubernetes release the built-in schemas come from. */
@@ -15,7 +16,7 @@ let builtin: SchemaCatalog | undefined;
 
 /** Built-in and device schemas together (immutable). */
 export function builtinCatalog(): SchemaCatalog {
-  builtin ??= new SchemaCatalog(Object.freeze({ ...(kubernetes.schemas as unknown as Record<string, Schema>), ...deviceSchemas() }));
+  builtin ??= new SchemaCatalog(Object.freeze({ ...(kubernetes.schemas as unknown as Record<string, Schema>), ...deviceSchemas(), ...ruleSchemas() }));
   return builtin;
 }
 

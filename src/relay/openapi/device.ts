@@ -5,7 +5,7 @@
  * ObjectMeta, free maps and the status keep unknown fields, JSON-Schema-only keywords are dropped,
  * and each kind carries its x-kubernetes-group-version-kind. One schema, one source of truth.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEVICE_API_VERSION, deviceModelSchema, deviceSchema } from '../../contract/resources/device.js';
 import type { Schema } from './typeinfo.js';
 

@@ -10,7 +10,7 @@ import type { ObjectKey, ObjectStore, StoreOp } from './objects.js';
 
 export const INTERNAL_GROUP = 'internal.edgerelay';
 
-export type InternalResource = 'nodecredentials' | 'bootstraptokens' | 'reportmarks';
+export type InternalResource = 'nodecredentials' | 'bootstraptokens' | 'reportmarks' | 'serviceips' | 'nodeports';
 
 export interface NodeCredential {
   /** mosquitto `$7$` PBKDF2-SHA512 hash */
@@ -28,10 +28,23 @@ export interface ReportMark {
   seq: number;
 }
 
+/**
+ * Who holds a Service's ClusterIP (named by the IP) or a node port (named `<port>-<protocol>`):
+ * one record per address, so two Services can never commit the same one (the store refuses a
+ * second create of a key). A record whose Service is gone, or no longer uses it, is free.
+ */
+export interface ServiceAllocation {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
 interface Specs {
   nodecredentials: NodeCredential;
   bootstraptokens: BootstrapToken;
   reportmarks: ReportMark;
+  serviceips: ServiceAllocation;
+  nodeports: ServiceAllocation;
 }
 
 export const internalKey = (resource: InternalResource, name: string): ObjectKey => ({ group: INTERNAL_GROUP, resource, namespace: '', name });

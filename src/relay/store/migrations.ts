@@ -73,4 +73,22 @@ export const RELAY_MIGRATIONS: Migration[] = [
       db.prepare("INSERT INTO relay_meta (key, value) VALUES ('revision', '0'), ('compacted', '0')").run();
     },
   },
+  {
+    version: 3,
+    name: 'node_sync_from_the_api',
+    up(db) {
+      // Desired documents are now computed from the Kubernetes objects and versioned by the object
+      // store's revision: a new epoch, so every node accepts the new versions from scratch. What
+      // edgectl applied through the old object routes waits in legacy_objects until the relay
+      // imports it through the API; nodes' presence, reports and per-node versions are gone (Node
+      // objects and their status hold them now).
+      db.exec(`
+        ALTER TABLE objects RENAME TO legacy_objects;
+        DROP INDEX IF EXISTS objects_node;
+        DROP TABLE reported;
+        DROP TABLE node_versions;
+      `);
+      db.prepare("UPDATE relay_meta SET value = ? WHERE key = 'epoch'").run(randomUUID());
+    },
+  },
 ];

@@ -4,5 +4,6 @@ import { m001 } from './001_resources.js';
 import { m002 } from './002_outbox_meta.js';
 import { m003 } from './003_manifests.js';
 import { m004 } from './004_revisions.js';
+import { m005 } from './005_app_channel.js';
 
-export const NODE_MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004];
+export const NODE_MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005];

@@ -38,8 +38,11 @@ test('desired value is written, confirmed by read-back, reported upstream; delta
   assert.equal(state[0]!.topic, `edgecore/v1/nodes/${NODE}/reported/state`);
   const st = state[0]!.body.status as DeviceStatus;
   assert.deepEqual(st.twins.map((x) => x.propertyName).sort(), ['setpoint', 'temperature']);
-  const tel = rows.filter((r) => r.class === 'telemetry').map((r) => r.body);
-  assert.ok(tel.some((b) => (b.data as { property: string }).property === 'setpoint'));
+  // the telemetry sample may be written a moment after the status (metamanager batches reports)
+  const tel = await waitFor('a setpoint sample in the outbox', () => {
+    const t = outboxOf(node).filter((r) => r.class === 'telemetry').map((r) => r.body);
+    return t.some((b) => (b.data as { property: string }).property === 'setpoint') ? t : undefined;
+  });
   assert.ok(!tel.some((b) => (b.data as { property: string }).property === 'power'), 'power is not reportToCloud');
 });
 

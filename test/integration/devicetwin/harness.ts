@@ -86,7 +86,7 @@ export async function startDeviceNode(o: DeviceNodeOptions): Promise<DeviceNode>
 }
 
 /** waitFor with this harness's pace: devices answer within ms, so poll every 20 ms, bound at 10 s. */
-export const waitFor = <T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> =>
+export const waitFor = <T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> =>
   sharedWaitFor(what, fn, timeoutMs, 20);
 
 /** The whole manifest of a DeviceModel or Device, as the node stores it. */

@@ -23,8 +23,9 @@ async function setup(t: import('node:test').TestContext, protocol: Record<string
   const sim = new ModbusSlaveSim(7);
   await sim.open(pair.b);
   t.after(() => sim.close());
-  // a bare port name is taken relative to DriverEnv.dev
-  const driver = modbusRtuDriver().create({ port: 'ttyUSB0', slaveId: 7, baudRate: 19200, timeoutMs: 300, ...protocol }, env(dir));
+  // a bare port name is taken relative to DriverEnv.dev; a generous response timeout, so answers
+  // are on time even on a busy machine (the timeout cases are about silence, not speed)
+  const driver = modbusRtuDriver().create({ port: 'ttyUSB0', slaveId: 7, baudRate: 19200, timeoutMs: 1000, ...protocol }, env(dir));
   t.after(() => driver.close());
   await driver.connect();
   return { dir, pair, sim, driver };
@@ -113,9 +114,11 @@ test('a late answer is not taken for the next request: after a timeout the line 
   const { sim, driver } = await setup(t);
   sim.holding[10] = 111;
   sim.holding[20] = 222;
-  // timeoutMs is 300: the answer for address 10 comes 150 ms after the master gave up, and the
-  // slave answers the next request only after it (without the settle, 111 would be read as 222's)
-  sim.delayNextMs = 450;
+  // timeoutMs is 1000: the answer for address 10 comes 500 ms after the master gave up (a timer
+  // may fire that late on a busy machine and the test still holds), within the 1000 ms the line
+  // must then stay quiet; the slave answers the next request only after it (without the settle,
+  // 111 would be read as 222's)
+  sim.delayNextMs = 1500;
   await assert.rejects(driver.read(prop('a', { register: 'holding', address: 10 })), (e: unknown) => isDriverTimeout(e));
   assert.equal(await driver.read(prop('b', { register: 'holding', address: 20 })), 222);
   assert.equal(await driver.read(prop('a', { register: 'holding', address: 10 })), 111);

@@ -39,8 +39,10 @@ export async function ptyPair(t: TestContext, dir: string, a = 'ttyA', b = 'ttyB
       c.once('exit', () => {
         if (child === c) child = undefined;
       });
-      for (let i = 0; i < 200 && !(existsSync(pa) && existsSync(pb)); i++) await sleep(10);
-      if (!existsSync(pa) || !existsSync(pb)) throw new Error('socat did not create the pty links');
+      // the bound only ends a failing wait (socat starts slowly on a busy machine)
+      const end = Date.now() + 30_000;
+      while (Date.now() < end && child === c && !(existsSync(pa) && existsSync(pb))) await sleep(10);
+      if (!existsSync(pa) || !existsSync(pb)) throw new Error(`socat did not create the pty links${child === c ? '' : ' (it exited)'}`);
     },
     async stop() {
       const c = child;
@@ -49,7 +51,8 @@ export async function ptyPair(t: TestContext, dir: string, a = 'ttyA', b = 'ttyB
       const gone = new Promise((r) => c.once('exit', r));
       c.kill('SIGTERM');
       await gone;
-      for (let i = 0; i < 100 && (existsSync(pa) || existsSync(pb)); i++) await sleep(10);
+      const end = Date.now() + 30_000;
+      while (Date.now() < end && (existsSync(pa) || existsSync(pb))) await sleep(10);
     },
   };
   t.after(() => pair.stop());

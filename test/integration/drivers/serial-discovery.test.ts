@@ -70,7 +70,7 @@ test('a FAKE udevadm on PATH: the port is found by vendor/product/serial and wor
   sim.temp = 42;
   await sim.open(two.b);
   t.after(() => sim.close());
-  const driver = serialLineDriver().create({ usb: { vendorId: '0x0403', productId: '6001', serialNumber: 'B7' }, timeoutMs: 500 }, env(dir));
+  const driver = serialLineDriver().create({ usb: { vendorId: '0x0403', productId: '6001', serialNumber: 'B7' }, timeoutMs: 2000 }, env(dir));
   t.after(() => driver.close());
   await driver.connect();
   assert.equal(await driver.read({ property: 't', config: { request: 'MEAS:TEMP?', response: '^TEMP=(.+)$' } }), 42);

@@ -18,7 +18,8 @@ async function setup(t: TestContext, protocol: Record<string, unknown> = {}) {
   const sim = new InstrumentSim();
   await sim.open(pair.b);
   t.after(() => sim.close());
-  const driver = serialLineDriver().create({ port: pair.a, baudRate: 9600, timeoutMs: 300, ...protocol }, env(dir));
+  // a generous response timeout: answers are on time even on a busy machine (the timeout cases set their own)
+  const driver = serialLineDriver().create({ port: pair.a, baudRate: 9600, timeoutMs: 1000, ...protocol }, env(dir));
   t.after(() => driver.close());
   await driver.connect();
   return { pair, sim, driver };
@@ -95,7 +96,7 @@ test('concurrent connect() calls share one open of the port', async (t) => {
       opened++;
       return openSerialPort(path, settings);
     },
-  }).create({ port: pair.a, timeoutMs: 300 }, env(dir));
+  }).create({ port: pair.a, timeoutMs: 1000 }, env(dir));
   t.after(() => driver.close());
   await Promise.all([driver.connect(), driver.connect(), driver.connect()]);
   await driver.connect();

@@ -47,18 +47,29 @@ test('engine unreachable: edged reports it, keeps trying, and converges when it 
   n.apply('Pod', 'before', spec('before'));
   await n.waitStatus('before', (s) => s.phase === 'Running', 'Running');
 
+  const runtime = () => JSON.parse(n.store.meta.get('node.runtime') ?? '{}') as { ready?: boolean; message?: string };
   await relay.down();
   n.apply('Pod', 'during', spec('during'));
   await waitFor(() => (n.store.meta.get('edged.engine') === 'down' ? true : undefined), 'engine reported down');
+  // The node and its pods say so: the node's runtime state (edgehub's report carries it) and a pod reason.
+  await waitFor(() => (runtime().ready === false ? true : undefined), 'node runtime not ready');
+  assert.match(runtime().message ?? '', /does not answer/);
+  const away = await n.waitStatus('before', (s) => s.reason === 'ContainerRuntimeDown', 'pod reason while the engine is away');
+  assert.equal(away.conditions.find((c) => c.type === 'Ready')?.status, 'False');
+  const pending = await n.waitStatus('during', (s) => s.reason === 'ContainerRuntimeDown', 'a pod applied meanwhile says so too');
+  assert.equal((pending.containerStatuses[0]!.state as { waiting?: { reason: string } }).waiting?.reason, 'ContainerRuntimeDown', 'not ContainerCreating');
   // Meanwhile a container of ours disappears (as after an engine restart that lost it).
   const [victim] = await n.containers(['io.edgecore.pod.name=before', 'io.edgecore.role=app']);
   await n.docker.getContainer(victim!.Id).remove({ force: true });
 
   await relay.up();
   await waitFor(() => (n.store.meta.get('edged.engine') === 'up' ? true : undefined), 'engine reported up', 60_000);
+  assert.deepEqual(runtime(), { ready: true });
   await n.waitStatus('during', (s) => s.phase === 'Running', 'Running after the engine is back', 60_000);
   const st = await n.waitStatus('before', (s) => s.phase === 'Running' && s.containerStatuses[0]?.containerID !== `docker://${victim!.Id}`, 'recreated', 60_000);
   assert.equal(st.containerStatuses[0]!.ready, true);
+  assert.equal(st.reason, undefined);
+  assert.equal(st.containerStatuses[0]!.restartCount, 1, 'a container the engine lost is replaced and counted as a restart');
   const apps = await n.containers(['io.edgecore.role=app']);
   assert.equal(apps.length, 2);
 });

@@ -49,7 +49,7 @@ test('config --defaults prints a complete, valid config', (t) => {
   const r = edgecore(['config', '--defaults']);
   assert.equal(r.status, 0);
   const cfg = parse(r.stdout) as { modules: Record<string, unknown>; paths: Record<string, unknown> };
-  assert.deepEqual(Object.keys(cfg.modules).sort(), ['devicetwin', 'edged', 'edgehub', 'eventbus', 'metamanager', 'nodestatus']);
+  assert.deepEqual(Object.keys(cfg.modules).sort(), ['devicetwin', 'edged', 'edgehub', 'eventbus', 'mesh', 'metamanager', 'nodestatus', 'servicebus']);
   assert.ok(cfg.paths.dockerSocket);
   const file = join(tmpDir(t), 'd.yaml');
   writeFileSync(file, r.stdout);
@@ -67,7 +67,7 @@ test('a bad config is refused with the field path and exit code 78, before anyth
   assert.throws(() => statSync(join(dir, 'data')), /ENOENT/, 'nothing was created');
   const missing = edgecore(['run', '--config', join(dir, 'nope.yaml')]);
   assert.equal(missing.status, 78);
-  assert.match(missing.stderr, /file not found/);
+  assert.match(missing.stderr, /config file \S*nope\.yaml not found/);
 });
 
 test('run starts every enabled module, reports ready, and SIGTERM stops them in reverse order with exit 0', async (t) => {
@@ -103,7 +103,7 @@ test('a SIGTERM while the node is still starting stops it gracefully once it is 
 
 test('edgerelay: a SIGTERM the moment it says ready stops it gracefully with exit 0', async (t) => {
   const dir = tmpDir(t);
-  const p = startProcess('edgerelay', ['run', '--data-dir', join(dir, 'relay'), '--api-port', '0', '--mqtt-port', '0', '--ws-port', '0']);
+  const p = startProcess('edgerelay', ['run', '--data-dir', join(dir, 'relay'), '--api-port', '0', '--mqtts-port', '0', '--mqtt-port', '0', '--ws-port', '0']);
   t.after(() => p.child.kill('SIGKILL'));
   await p.waitFor(/edgerelay ready/);
   p.child.kill('SIGTERM');

@@ -21,25 +21,12 @@ import { nullLogger } from '../../../src/core/logger.js';
 import { startNode } from '../../../src/node/daemon.js';
 import { Uplink } from '../../../src/store/uplink.js';
 import { ensureTestImage, needDocker, TEST_IMAGE } from '../../helpers/docker.js';
+import { nodeRuntimeMounts } from '../../helpers/node-runtime.js';
 import { ROOT, tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { removeNodeContainers, uniqueName } from '../edged/harness.js';
 
 const DEVICE_API = 'devices.kubeedge.io/v1beta1';
-
-/** The node executable and every library it loads, as hostPath volumes mounted at the same paths. */
-function nodeRuntimeMounts(): { volumes: unknown[]; mounts: unknown[] } {
-  const exe = realpathSync(process.execPath);
-  const libs = execFileSync('ldd', [exe], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => /(\/\S+) \(0x/.exec(l)?.[1])
-    .filter((p): p is string => !!p);
-  const files = [{ host: exe, at: '/usr/local/bin/node' }, ...libs.map((p) => ({ host: realpathSync(p), at: p }))];
-  return {
-    volumes: files.map((f, i) => ({ name: `rt${i}`, hostPath: { path: f.host, type: 'File' } })),
-    mounts: files.map((f, i) => ({ name: `rt${i}`, mountPath: f.at, readOnly: true })),
-  };
-}
 
 function https(port: number, path: string, token: string, ca: string): Promise<{ code: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -68,16 +68,17 @@ export function sha256(file: string): string {
 
 /** Run a command; never throws (the tests assert on status and output). */
 export function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}) {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, input: opts.input });
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', timeout: opts.timeoutMs ?? 300_000, input: opts.input });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 /**
  * A relabelled release as an unpacked artifact directory under `tmp`: made from a good tarball,
- * version `badVersion`; when `broken`, its `edgecore run` never becomes healthy (it only sleeps:
- * no READY, no /healthz). SHA256SUMS is regenerated so it passes verification.
+ * version `badVersion`; when `broken`, its `edgecore run` never becomes healthy: `true` (or
+ * 'hang') only sleeps (no READY, no /healthz), 'crash' exits 1 at once. SHA256SUMS is
+ * regenerated so it passes verification.
  */
-export function makeBadArtifact(tmp: string, goodTarball: string, goodVersion: string, badVersion: string, target = 'linux-x64', broken = true): string {
+export function makeBadArtifact(tmp: string, goodTarball: string, goodVersion: string, badVersion: string, target = 'linux-x64', broken: boolean | 'hang' | 'crash' = true): string {
   const src = join(tmp, 'unpack-bad');
   mkdirSync(src, { recursive: true });
   assert.equal(sh('tar', ['-xzf', goodTarball, '-C', src]).status, 0);
@@ -85,9 +86,10 @@ export function makeBadArtifact(tmp: string, goodTarball: string, goodVersion: s
   cpSync(join(src, `edgecore-${goodVersion}-${target}`), dir, { recursive: true });
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, version: badVersion }, null, 2) + '\n');
+  const run = broken === 'crash' ? ' run) echo "deliberately broken release: exiting" >&2; exit 1 ;;' : broken ? ' run) exec sleep 3600 ;;' : '';
   writeFileSync(
     join(dir, 'bin/edgecore'),
-    `#!/bin/sh\n# relabelled test release${broken ? ' (deliberately broken: "run" never becomes healthy)' : ''}\nhere=$(dirname "$(readlink -f "$0")")\ncase "$1" in --version) echo ${badVersion}; exit 0 ;;${broken ? ' run) exec sleep 3600 ;;' : ''} esac\nexec "$here/../node/bin/node" "$here/../lib/edgecore.js" "$@"\n`,
+    `#!/bin/sh\n# relabelled test release${broken ? ' (deliberately broken: "run" never becomes healthy)' : ''}\nhere=$(dirname "$(readlink -f "$0")")\ncase "$1" in --version) echo ${badVersion}; exit 0 ;;${run} esac\nexec "$here/../node/bin/node" "$here/../lib/edgecore.js" "$@"\n`,
   );
   const sums = sh('sh', ['-c', 'find . -type f ! -name SHA256SUMS | LC_ALL=C sort | xargs sha256sum > SHA256SUMS'], { cwd: dir });
   assert.equal(sums.status, 0, sums.out);

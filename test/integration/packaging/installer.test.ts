@@ -4,8 +4,9 @@
  * There is no systemd in the container, so the installer runs with --no-systemd: the daemon is
  * started by start-stop-daemon as the service user, and health is the daemon's real /healthz.
  * Covered: install, re-install (no change), tampered checksum, upgrade, forced-bad upgrade that
- * rolls back, failing join leaving nothing behind, uninstall (twice), purge, failed fresh install
- * leaving nothing behind. Not covered here: systemctl/unit behaviour (units.test.ts verifies the
+ * rolls back (after the health timeout when the daemon hangs, at once when it exits), failing join
+ * leaving nothing behind, uninstall (twice), purge (log included; twice: one line), failed fresh
+ * install leaving nothing behind. Not covered here: systemctl/unit behaviour (units.test.ts verifies the
  * unit files; a real boot is for the HIL VM or a device).
  */
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { BUILD_TOOLS, ensureArtifacts, makeBadArtifact, needTools, PACKAGE_VERSI
 const UPGRADE_VERSION = `${PACKAGE_VERSION}-upgrade.1`;
 const BAD_VERSION = `${PACKAGE_VERSION}-bad.2`;
 const THIRD_VERSION = `${PACKAGE_VERSION}-third.3`;
+const CRASH_VERSION = `${PACKAGE_VERSION}-crash.4`;
 const UPGRADE_OUT = join(ROOT, 'builds/.test-upgrade');
 const NAME = `edgecore-pkg-install-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 const CONFIG = ['node: { name: pkg-install-test }', 'modules:', '  edged: { enabled: false }', '  devicetwin: { enabled: false }', ''].join('\n');
@@ -30,7 +32,7 @@ let inDir = '';
 
 const tarball = (v: string) => `edgecore-${v}-linux-x64.tar.gz`;
 const exec = (cmd: string, timeoutMs = 240_000) => sh('docker', ['exec', NAME, 'bash', '-c', cmd], { timeoutMs });
-const install = (args: string) => exec(`bash /artifacts/linux-x64/install.sh --no-systemd --health-timeout 30 ${args}`);
+const install = (args: string) => exec(`bash /artifacts/linux-x64/install.sh --no-systemd --health-timeout 120 ${args}`);
 const current = () => exec('readlink /opt/edgecore/current').stdout.trim();
 const previous = () => exec('readlink /opt/edgecore/previous 2>/dev/null').stdout.trim();
 const pid = () => exec('cat /run/edgecore-install/edgecore.pid 2>/dev/null').stdout.trim();
@@ -61,6 +63,7 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
       writeFileSync(join(inDir, 'broken.yaml'), 'modules:\n  edged: { enabled: maybe }\n');
       makeBadArtifact(inDir, join(UPGRADE_OUT, 'linux-x64', tarball(UPGRADE_VERSION)), UPGRADE_VERSION, BAD_VERSION);
       makeBadArtifact(inDir, join(UPGRADE_OUT, 'linux-x64', tarball(UPGRADE_VERSION)), UPGRADE_VERSION, THIRD_VERSION, 'linux-x64', false);
+      makeBadArtifact(inDir, join(UPGRADE_OUT, 'linux-x64', tarball(UPGRADE_VERSION)), UPGRADE_VERSION, CRASH_VERSION, 'linux-x64', 'crash');
       // a copy of the tarball with a checksum that does not match
       cpSync(join(ROOT, 'builds/linux-x64', tarball(PACKAGE_VERSION)), join(inDir, tarball(PACKAGE_VERSION)));
       writeFileSync(join(inDir, `${tarball(PACKAGE_VERSION)}.sha256`), `${'0'.repeat(64)}  ${tarball(PACKAGE_VERSION)}\n`);
@@ -87,6 +90,7 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
     assert.match(r.out, /checksum ok/);
     assert.equal(current(), PACKAGE_VERSION);
     assert.equal(exec('/usr/local/bin/edgecore --version').stdout.trim(), PACKAGE_VERSION);
+    assert.equal(exec('/usr/local/bin/kubectl-edge --version').stdout.trim(), PACKAGE_VERSION, 'the kubectl plugin on PATH');
     const ids = exec('id -nG edgecore').stdout.trim().split(' ');
     for (const g of ['edgecore', 'gpio', 'i2c', 'dialout', 'docker']) assert.ok(ids.includes(g), `edgecore in ${g}: ${ids.join(' ')}`);
     assert.equal(exec('stat -c "%a %U:%G" /etc/edgecore/edgecore.yaml').stdout.trim(), '640 root:edgecore');
@@ -161,6 +165,18 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
     assert.ok(healthy());
   });
 
+  test('an upgrade whose daemon exits at once is rolled back as soon as it is gone, not after the health timeout', async (t) => {
+    if (!(await gate(t))) return;
+    // an hour of health timeout: only the early give-up lets this finish within exec()'s bound
+    const r = install(`--upgrade --health-timeout 3600 --from /in/edgecore-${CRASH_VERSION}-linux-x64`);
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, /did not become healthy: the daemon exited \(not waiting out the 3600s health timeout\)/);
+    assert.match(r.out, /deliberately broken release: exiting/, 'the log tail is shown');
+    assert.match(r.out, new RegExp(`rolled back to ${UPGRADE_VERSION.replace(/\./g, '\\.')} \\(healthy\\)`));
+    assert.equal(current(), UPGRADE_VERSION);
+    assert.ok(healthy());
+  });
+
   test('a second upgrade keeps only current and previous', async (t) => {
     if (!(await gate(t))) return;
     const r = install(`--upgrade --from /in/edgecore-${THIRD_VERSION}-linux-x64`);
@@ -185,7 +201,7 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
     if (!(await gate(t))) return;
     const r = install('--uninstall');
     assert.equal(r.status, 0, r.out);
-    for (const p of ['/opt/edgecore', '/etc/systemd/system/edgecore.service', '/usr/local/bin/edgecore', '/usr/local/bin/edgectl']) assert.ok(!exists(p), `${p} removed`);
+    for (const p of ['/opt/edgecore', '/etc/systemd/system/edgecore.service', '/usr/local/bin/edgecore', '/usr/local/bin/edgectl', '/usr/local/bin/kubectl-edge']) assert.ok(!exists(p), `${p} removed`);
     assert.deepEqual(processes().filter((p) => p.startsWith('edgecore ')), [], 'no process of the service user left');
     assert.ok(exists('/etc/edgecore/edgecore.yaml') && exists('/var/lib/edgecore/edgecore.db'), 'config and data kept');
     const again = install('--uninstall');
@@ -201,14 +217,19 @@ describe('packaging: install.sh in a clean Debian root', { concurrency: false },
     assert.ok(healthy());
     const p = install('--uninstall --purge');
     assert.equal(p.status, 0, p.out);
-    for (const path of ['/opt/edgecore', '/etc/edgecore', '/var/lib/edgecore']) assert.ok(!exists(path), `${path} purged`);
+    for (const path of ['/opt/edgecore', '/etc/edgecore', '/var/lib/edgecore', '/var/log/edgecore.log']) assert.ok(!exists(path), `${path} purged`);
     assert.equal(exec('getent passwd edgecore').status, 2, 'user removed');
+    assert.equal(exec('find / -xdev -nouser 2>/dev/null').stdout.trim(), '', 'no file left owned by the deleted user');
+    // again, with nothing installed: one plain line
+    const again = install('--uninstall --purge');
+    assert.equal(again.status, 0, again.out);
+    assert.deepEqual(again.out.trim().split('\n'), ['edgecore-install: edgecore is not installed: nothing to remove']);
   });
 
   test('a fresh install that fails (unhealthy, or join refused) leaves nothing behind', async (t) => {
     if (!(await gate(t))) return;
     const leftovers = () =>
-      ['/opt/edgecore', '/etc/edgecore', '/var/lib/edgecore', '/etc/systemd/system/edgecore.service', '/usr/local/bin/edgecore'].filter(exists);
+      ['/opt/edgecore', '/etc/edgecore', '/var/lib/edgecore', '/etc/systemd/system/edgecore.service', '/usr/local/bin/edgecore', '/var/log/edgecore.log'].filter(exists);
     // a clean host: the shared groups do not exist either (the first install created them)
     exec('groupdel gpio; groupdel i2c; groupdel docker');
     const bad = install(`--health-timeout 8 --config /in/edgecore.yaml --from /in/edgecore-${BAD_VERSION}-linux-x64`);

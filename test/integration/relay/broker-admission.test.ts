@@ -6,27 +6,32 @@
  * it (the broker in this process, with an authenticator the test holds).
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
-import { parse, stringify } from 'yaml';
 import { topics } from '../../../src/contract/topics.js';
 import { nullLogger } from '../../../src/core/logger.js';
 import { EmbeddedBroker, type Authenticator } from '../../../src/relay/broker/embedded.js';
 import { parseRelayConfig } from '../../../src/relay/config.js';
-import { tmpDir } from '../../helpers/tmp.js';
-import { freePort, RelayProc, waitFor } from './harness.js';
+import { ROOT, tmpDir } from '../../helpers/tmp.js';
+import { Proc, RelayProc, relayPorts, waitFor } from './harness.js';
 
-async function relayWith(t: TestContext, broker: Record<string, unknown>): Promise<RelayProc> {
+/**
+ * A real relay process (TLS listeners, the default, and the plain one too) with `broker` merged
+ * into its config; `nofile` runs it under that open-file limit (prlimit), as a unit's LimitNOFILE.
+ */
+async function relayWith(t: TestContext, broker: Record<string, unknown>, nofile?: number): Promise<RelayProc> {
   const dir = tmpDir(t, 'edgecore-relay-admission-');
-  const relay = new RelayProc({ dir, ports: { api: await freePort(), mqtt: await freePort(), ws: await freePort() } });
-  const cfg = parse(readFileSync(relay.configFile, 'utf8')) as { broker: Record<string, unknown>; log: Record<string, unknown> };
-  Object.assign(cfg.broker, broker);
-  cfg.log.level = 'debug';
-  writeFileSync(relay.configFile, stringify(cfg));
+  const relay = new RelayProc({ dir, ports: await relayPorts(), extra: { broker: { plaintext: true, ...broker }, log: { level: 'debug', format: 'json' } } });
   t.after(() => relay.stop('SIGKILL'));
-  await relay.start();
+  if (nofile === undefined) await relay.start();
+  else {
+    const args = [`--nofile=${nofile}:${nofile}`, process.execPath, '--import', 'tsx', join(ROOT, 'src/cli/edgerelay/entry.ts'), 'run', '--config', relay.configFile];
+    relay.proc = new Proc('edgerelay', spawn('prlimit', args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } }));
+    await relay.proc.record('edgerelay ready');
+  }
   return relay;
 }
 
@@ -68,34 +73,75 @@ function closedByRelay(url: string): Promise<void> {
   });
 }
 
-test('the connection cap closes connections beyond it on every listener, and the API keeps answering', { timeout: 120_000 }, async (t) => {
+/** a raw connection to `url`'s port, held open; `closed` resolves once the relay closes it */
+function rawConnection(url: string): { sock: Socket; closed: Promise<void> } {
+  const u = new URL(url);
+  const sock: Socket = createConnection(Number(u.port), u.hostname);
+  sock.on('error', () => undefined);
+  return { sock, closed: new Promise((resolve) => sock.once('close', () => resolve())) };
+}
+
+test('the connection cap closes connections beyond it on every listener (TCP, TLS, WebSocket over TLS), and the API keeps answering', { timeout: 120_000 }, async (t) => {
   const relay = await relayWith(t, { maxConnections: 3 });
   const ep = await endpoints(relay);
+  const ca = relay.caPem;
   const [a, b, c, d] = [await relay.join('cap-a'), await relay.join('cap-b'), await relay.join('cap-c'), await relay.join('cap-d')];
-  const ca = await connectNode(ep.mqtt!, nodeOpts('cap-a', a.password));
-  const cb = await connectNode(ep.ws!, nodeOpts('cap-b', b.password));
-  const cc = await connectNode(ep.mqtt!, nodeOpts('cap-c', c.password));
-  t.after(() => Promise.all([ca.endAsync(true), cb.endAsync(true)]));
-  // full: a fourth connection is closed at once, over TCP and over WebSocket
+  const ca1 = await connectNode(ep.mqtt!, nodeOpts('cap-a', a.password));
+  const cb = await connectNode(ep.ws!, nodeOpts('cap-b', b.password, { ca }));
+  const cc = await connectNode(ep.mqtts!, nodeOpts('cap-c', c.password, { ca }));
+  t.after(() => Promise.all([ca1.endAsync(true), cb.endAsync(true)]));
+  // full: a fourth connection is closed at once, on each listener
   await closedByRelay(ep.mqtt!);
-  await closedByRelay(ep.ws!.replace(/^ws/, 'http'));
-  await assert.rejects(connectNode(ep.mqtt!, nodeOpts('cap-d', d.password)), /closed before CONNACK|ECONNRESET/);
-  const health = await fetch(relay.api + '/healthz');
+  await closedByRelay(ep.mqtts!);
+  await closedByRelay(ep.ws!.replace(/^wss/, 'https'));
+  await assert.rejects(connectNode(ep.mqtts!, nodeOpts('cap-d', d.password, { ca })), /closed before CONNACK|ECONNRESET|socket disconnected/);
+  const health = await relay.fetch()(relay.api + '/healthz');
   assert.equal(health.status, 200, 'the API answers at the cap');
   await relay.http('GET', '/api/v1/nodes');
   // a freed slot is usable again; the nodes already connected were never touched
   await cc.endAsync(true);
-  const cd = await waitFor('a free slot', () => connectNode(ep.mqtt!, nodeOpts('cap-d', d.password)).catch(() => undefined));
+  const cd = await waitFor('a free slot', () => connectNode(ep.mqtts!, nodeOpts('cap-d', d.password, { ca })).catch(() => undefined));
   t.after(() => cd.endAsync(true));
-  assert.equal(ca.connected && cb.connected, true);
+  assert.equal(ca1.connected && cb.connected, true);
+});
+
+test('under a small open-file limit, a flood of connections far past it leaves /healthz and the API answering; connected nodes stay', { timeout: 180_000 }, async (t) => {
+  // 160 descriptors for the whole process; 20 broker connections. Without the cap the flood below
+  // (300 held connections) exhausts the descriptors and accept() fails for the API as well.
+  const relay = await relayWith(t, { maxConnections: 20 }, 160);
+  const ep = await endpoints(relay);
+  const [a, b] = [await relay.join('flood-a'), await relay.join('flood-b')];
+  const na = await connectNode(ep.mqtt!, nodeOpts('flood-a', a.password));
+  const nb = await connectNode(ep.mqtts!, nodeOpts('flood-b', b.password, { ca: relay.caPem }));
+  t.after(() => Promise.all([na.endAsync(true), nb.endAsync(true)]));
+  const flood = Array.from({ length: 300 }, () => rawConnection(ep.mqtt!));
+  t.after(() => flood.forEach((f) => f.sock.destroy()));
+  // 18 slots were left: the other 282 are closed by the relay (the admitted ones stay open)
+  let closed = 0;
+  for (const f of flood) void f.closed.then(() => closed++);
+  await waitFor('the relay closing the connections beyond the cap', () => closed >= 300 - 18);
+  const f = relay.fetch();
+  for (let i = 0; i < 10; i++) {
+    const r = await f(relay.api + '/healthz');
+    assert.equal(r.status, 200, `/healthz at the cap (probe ${i})`);
+  }
+  await relay.http('GET', '/api/v1/nodes');
+  assert.equal(na.connected && nb.connected, true, 'the nodes connected before the flood keep their sessions');
+  // the flood goes away: a node gets in again
+  for (const x of flood) x.sock.destroy();
+  const c = await relay.join('flood-c');
+  const nc = await waitFor('a slot after the flood', () => connectNode(ep.mqtt!, nodeOpts('flood-c', c.password)).catch(() => undefined));
+  t.after(() => nc.endAsync(true));
 });
 
 /** the embedded broker in this process, with an authenticator the test controls */
 async function inProcessBroker(t: TestContext, authenticate: Authenticator): Promise<{ broker: EmbeddedBroker; url: string; published: string[] }> {
-  const cfg = parseRelayConfig({ broker: { host: '127.0.0.1', port: 0, ws: { enabled: false } } }).broker;
-  const broker = new EmbeddedBroker(cfg, authenticate, nullLogger());
+  const cfg = parseRelayConfig({ broker: { host: '127.0.0.1', port: 0, plaintext: true, tls: { enabled: false }, ws: { enabled: false } } }).broker;
+  const broker = new EmbeddedBroker(cfg, undefined, authenticate, nullLogger());
   const published: string[] = [];
-  await broker.start((node, channel, payload) => published.push(`${node} ${channel} ${payload.toString()}`));
+  await broker.start((node, channel, payload) => {
+    published.push(`${node} ${channel} ${payload.toString()}`);
+  });
   t.after(() => broker.stop());
   return { broker, url: broker.endpoints().mqtt!, published };
 }

@@ -1,61 +1,89 @@
-/** edgectl as a process: stdout for results, stderr + non-zero exit for every kind of error. */
+/**
+ * edgectl as a process — what kubectl cannot do: tokens, a device's twins in one line, telemetry —
+ * with results on stdout, errors on stderr and non-zero exit codes (2 for usage errors).
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, tmpDir } from '../../helpers/tmp.js';
-import { ADMIN, freePort, RelayProc } from './harness.js';
+import { ADMIN, freePort, RelayProc, relayPorts } from './harness.js';
 
-test('edgectl: results on stdout, errors on stderr with non-zero exit codes', async (t) => {
+test('edgectl: tokens, twins over the Kubernetes API, telemetry; errors on stderr with non-zero exit codes; unknown flags refused', async (t) => {
   const dir = tmpDir(t, 'edgecore-ctl-');
-  const relay = new RelayProc({ dir, ports: { api: await freePort(), mqtt: await freePort(), ws: await freePort() } });
+  const relay = new RelayProc({ dir, ports: await relayPorts() });
   t.after(() => relay.stop('SIGKILL'));
   await relay.start();
-  const ctl = (args: string[], env: Record<string, string> = {}, input?: string) =>
+  const ctl = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/edgectl/entry.ts'), ...args], {
       cwd: dir,
       encoding: 'utf8',
-      input,
-      env: { PATH: process.env.PATH ?? '', HOME: dir, EDGECTL_SERVER: relay.api, EDGECTL_TOKEN: ADMIN, ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: dir, EDGECTL_SERVER: relay.api, EDGECTL_TOKEN: ADMIN, EDGECTL_CA_FILE: relay.caFile, ...env },
     });
 
-  const good = ctl(['apply', '-f', '-'], {}, 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\ndata: { k: v }\n');
-  assert.equal(good.status, 0, good.stderr);
-  assert.equal(good.stdout, 'configmap/a created\n');
-  assert.equal(good.stderr, '');
+  const tok = ctl(['token', 'create', '--ttl', '600']);
+  assert.equal(tok.status, 0, tok.stderr);
+  assert.match(tok.stdout, /^edgecore join --relay https:\/\/127\.0\.0\.1:\d+ --token ect\.\S+ --ca-hash sha256:[0-9a-f]{64}\n$/);
+  assert.match(tok.stderr, /^expires \d{4}-/);
 
-  const f = join(dir, 'mixed.yaml');
-  writeFileSync(f, 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\ndata: { k: v }\n---\napiVersion: v1\nkind: Secret\nmetadata: { name: s }\ntype: Weird\n');
-  const mixed = ctl(['apply', '-f', f]);
-  assert.equal(mixed.status, 1);
-  assert.equal(mixed.stdout, 'configmap/a unchanged\n');
-  assert.match(mixed.stderr, /^error: .*mixed\.yaml#2: Secret .*type/m);
+  // a device made through the Kubernetes API (as kubectl would)
+  const model = { apiVersion: 'devices.kubeedge.io/v1beta1', kind: 'DeviceModel', metadata: { name: 'm' }, spec: { protocol: 'virtual', properties: [{ name: 'setpoint', type: 'INT', accessMode: 'ReadWrite', minimum: '0', maximum: '100' }] } };
+  const device = { apiVersion: 'devices.kubeedge.io/v1beta1', kind: 'Device', metadata: { name: 'd1' }, spec: { deviceModelRef: { name: 'm' }, protocol: { protocolName: 'virtual' }, properties: [{ name: 'setpoint', desired: { value: '21' } }] } };
+  await relay.http('POST', '/apis/devices.kubeedge.io/v1beta1/namespaces/default/devicemodels', model);
+  await relay.http('POST', '/apis/devices.kubeedge.io/v1beta1/namespaces/default/devices', device);
 
-  const table = ctl(['get', 'configmaps']);
-  assert.equal(table.status, 0);
-  assert.match(table.stdout, /^NAME\s+DATA\s+AGE\na\s+1\s+\d+s\n$/);
+  const set = ctl(['twin', 'set', 'd1', 'setpoint=42']);
+  assert.equal(set.status, 0, set.stderr);
+  assert.equal(set.stdout, 'device/d1 configured\n');
+  const got = ctl(['twin', 'get', 'd1']);
+  assert.equal(got.status, 0, got.stderr);
+  assert.equal(got.stdout, 'device d1 (unknown)\nPROPERTY   DESIRED   REPORTED   OBSERVED-DESIRED\nsetpoint   42\n');
+  assert.equal(JSON.parse(ctl(['twin', 'get', 'd1', '-o', 'json']).stdout).twins[0].desired, '42');
+  const stored = await relay.http<{ spec: { properties: { desired: { value: string } }[] } }>('GET', '/apis/devices.kubeedge.io/v1beta1/namespaces/default/devices/d1');
+  assert.equal(stored.spec.properties[0]!.desired.value, '42', 'the desired value is in the Device, where it reaches the node');
 
-  const wrongToken = ctl(['get', 'nodes'], { EDGECTL_TOKEN: 'nope' });
+  const range = ctl(['twin', 'set', 'd1', 'setpoint=500']);
+  assert.equal(range.status, 1);
+  assert.match(range.stderr, /^error: Device\.devices\.kubeedge\.io "d1" is invalid: spec\.properties\[0\]\.desired\.value: /);
+  const unknownProp = ctl(['twin', 'set', 'd1', 'humidity=1']);
+  assert.equal(unknownProp.status, 1);
+  assert.match(unknownProp.stderr, /no property "humidity"/);
+  const missing = ctl(['twin', 'get', 'zzz']);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /devices\.devices\.kubeedge\.io "zzz" not found/);
+
+  const tele = ctl(['telemetry']);
+  assert.equal(tele.status, 0, tele.stderr);
+  assert.equal(tele.stdout, 'TIME   NODE   OBJECT   EVENT   DATA\n');
+
+  const wrongToken = ctl(['twin', 'get', 'd1'], { EDGECTL_TOKEN: 'nope' });
   assert.equal(wrongToken.status, 1);
-  assert.match(wrongToken.stderr, /missing or wrong admin token/);
+  assert.match(wrongToken.stderr, /Unauthorized/);
   assert.equal(wrongToken.stdout, '');
+  const wrongTokenEdge = ctl(['token', 'create'], { EDGECTL_TOKEN: 'nope' });
+  assert.equal(wrongTokenEdge.status, 1);
+  assert.match(wrongTokenEdge.stderr, /Unauthorized/);
 
-  const unreachable = ctl(['get', 'nodes'], { EDGECTL_SERVER: `http://127.0.0.1:${await freePort()}` });
+  const unreachable = ctl(['telemetry'], { EDGECTL_SERVER: `http://127.0.0.1:${await freePort()}` });
   assert.equal(unreachable.status, 1);
   assert.match(unreachable.stderr, /cannot reach the relay at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
 
-  const usage = ctl(['get']);
-  assert.equal(usage.status, 2);
-  assert.match(usage.stderr, /a resource type is required/);
+  // the relay is verified: without its CA (system CAs only) edgectl refuses to talk to it
+  const noCa = ctl(['telemetry'], { EDGECTL_CA_FILE: '' });
+  assert.equal(noCa.status, 1);
+  assert.match(noCa.stderr, /cannot reach the relay at https:\/\/127\.0\.0\.1:\d+: \w*(CERT|SIGN|VERIFY)\w* \(the relay's CA: --ca-file/);
 
-  const noServer = ctl(['get', 'nodes'], { EDGECTL_SERVER: '' });
+  for (const [args, why] of [
+    [['twin'], /usage: twin get DEVICE/],
+    [['get', 'pods'], /unknown command "get" \(use kubectl get\)/],
+    [['twin', 'get', 'd1', '--bogus-flag'], /unknown flag --bogus-flag/],
+    [['telemetry', '--limit', 'x'], /--limit must be a number/],
+  ] as const) {
+    const r = ctl([...args]);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, why);
+  }
+  const noServer = ctl(['telemetry'], { EDGECTL_SERVER: '' });
   assert.equal(noServer.status, 1);
   assert.match(noServer.stderr, /no relay server/);
-
-  const missing = ctl(['delete', 'configmap', 'zzz']);
-  assert.equal(missing.status, 1);
-  assert.match(missing.stderr, /ConfigMap "default\/zzz" not found/);
-  const del = ctl(['delete', 'cm', 'a']);
-  assert.equal(del.stdout, 'configmap "a" deleted\n');
 });

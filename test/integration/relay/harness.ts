@@ -1,15 +1,20 @@
 /**
  * Real processes for the relay tests: `edgerelay run` and `edgecore run` as child processes
- * (TypeScript entries through tsx), each with its own temp folder and ports; edgectl runs
- * in-process against the relay's real HTTP API.
+ * (TypeScript entries through tsx), each with its own temp folder and ports; the real kubectl
+ * (1.32, pinned) against the relay's HTTPS Kubernetes API with a kubeconfig carrying the relay's
+ * own CA and the admin token, @kubernetes/client-node likewise, and edgectl in-process for what
+ * kubectl cannot do (trusting the same CA, as a node does after `edgecore join --ca-hash`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { main as ctlMain } from '../../../src/cli/edgectl/main.js';
 import type { JoinResponse } from '../../../src/contract/api.js';
+import { EDGE_PATHS } from '../../../src/contract/join.js';
+import { tlsFetch } from '../../../src/lib/tls-fetch.js';
 import { writeJoinedConfig } from '../../../src/cli/edgecore/join.js';
 import { openDatabase } from '../../../src/lib/sqlite.js';
 import { ROOT } from '../../helpers/tmp.js';
@@ -18,6 +23,18 @@ import { waitFor } from '../../helpers/wait.js';
 export { waitFor };
 
 export const ADMIN = 'test-admin-token';
+export const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
+
+/** Fails (with the reason) when the pinned kubectl is not on this machine. */
+export function haveKubectl(): Promise<void> {
+  return existsSync(KUBECTL) ? Promise.resolve() : Promise.reject(new Error(`${KUBECTL} missing`));
+}
+
+export interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,7 +69,7 @@ export class Proc {
   }
 
   /** the first JSON log record with this msg */
-  async record(msg: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  async record(msg: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
     return waitFor(`${this.name}: "${msg}"\n${this.lines.slice(-20).join('\n')}`, () => {
       for (const l of this.lines) {
         if (!l.startsWith('{')) continue;
@@ -88,46 +105,177 @@ export function spawnEntry(name: string, entry: 'edgerelay' | 'edgecore', args: 
 
 export interface RelayPorts {
   api: number;
+  /** plain MQTT (only with `plaintext`) */
   mqtt: number;
+  /** MQTT over TLS */
+  mqtts: number;
   ws: number;
+}
+
+export async function relayPorts(): Promise<RelayPorts> {
+  return { api: await freePort(), mqtt: await freePort(), mqtts: await freePort(), ws: await freePort() };
 }
 
 export interface RelayOptions {
   dir: string;
   ports: RelayPorts;
-  /** external broker (mosquitto) */
-  external?: { url: string; password: string; passwordFile: string; aclFile: string };
+  /** external broker (mosquitto): the relay writes its password, ACL and (with certFile) certificate files */
+  external?: { url: string; password: string; passwordFile: string; aclFile: string; certFile?: string; keyFile?: string };
+  /** plain HTTP API and plain MQTT, explicitly (the refusal tests: kubectl sends no token over http://) */
+  plaintext?: boolean;
+  /** relay config `nodes:` settings over the test defaults */
+  nodes?: Record<string, unknown>;
+  /** more config, merged over the generated one (top-level sections replaced key by key) */
+  extra?: Record<string, Record<string, unknown>>;
 }
 
 export class RelayProc {
   proc?: Proc;
   readonly api: string;
   readonly configFile: string;
+  readonly dataDir: string;
   constructor(readonly o: RelayOptions) {
-    this.api = `http://127.0.0.1:${o.ports.api}`;
+    this.api = `${o.plaintext ? 'http' : 'https'}://127.0.0.1:${o.ports.api}`;
     this.configFile = join(o.dir, 'relay.yaml');
-    writeFileSync(
-      this.configFile,
-      stringify({
-        dataDir: join(o.dir, 'data'),
-        log: { level: 'info', format: 'json' },
-        api: { host: '127.0.0.1', port: o.ports.api, adminToken: ADMIN },
-        broker: {
-          host: '127.0.0.1',
-          port: o.ports.mqtt,
-          ws: { enabled: true, port: o.ports.ws },
-          ...(o.external
-            ? { mode: 'external', external: { url: o.external.url, username: '_relay', password: o.external.password, passwordFile: o.external.passwordFile, aclFile: o.external.aclFile } }
-            : {}),
-        },
-        nodes: { notReadyAfterSeconds: 5 },
-      }),
-    );
+    this.dataDir = join(o.dir, 'data');
+    const config: Record<string, unknown> = {
+      dataDir: this.dataDir,
+      log: { level: 'info', format: 'json' },
+      api: { host: '127.0.0.1', port: o.ports.api, adminToken: ADMIN, ...(o.plaintext ? { tls: { enabled: false } } : {}) },
+      broker: {
+        host: '127.0.0.1',
+        port: o.ports.mqtt,
+        tls: { port: o.ports.mqtts, ...(o.plaintext ? { enabled: false } : {}) },
+        ...(o.plaintext ? { plaintext: true } : {}),
+        ws: { enabled: true, port: o.ports.ws },
+        ...(o.external
+          ? {
+              mode: 'external',
+              external: {
+                url: o.external.url,
+                username: '_relay',
+                password: o.external.password,
+                passwordFile: o.external.passwordFile,
+                aclFile: o.external.aclFile,
+                ...(o.external.certFile ? { certFile: o.external.certFile, keyFile: o.external.keyFile } : {}),
+              },
+            }
+          : {}),
+      },
+      nodes: { notReadyAfterSeconds: 5, ...o.nodes },
+    };
+    for (const [k, v] of Object.entries(o.extra ?? {})) config[k] = { ...(config[k] as object), ...v };
+    writeFileSync(this.configFile, stringify(config));
+  }
+
+  /** the relay's CA (PEM), made at its first start */
+  get caPem(): string {
+    return readFileSync(this.caFile, 'utf8');
+  }
+
+  /** the relay's own CA, or the one configured in api.tls.caCert */
+  get caFile(): string {
+    return (this.o.extra?.api?.tls as { caCert?: string } | undefined)?.caCert ?? join(this.dataDir, 'pki', 'ca.crt');
+  }
+
+  /** fetch that trusts the relay's CA */
+  fetch(): typeof fetch {
+    return this.o.plaintext ? fetch : tlsFetch({ ca: this.caPem });
+  }
+
+  get kubeconfig(): string {
+    const file = join(this.o.dir, 'kubeconfig');
+    if (!existsSync(file)) {
+      writeFileSync(
+        file,
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          // plain HTTP (plaintext): kubectl would send no token anyway
+          clusters: [{ name: 'relay', cluster: { server: this.api, ...(this.o.plaintext ? {} : { 'certificate-authority': this.caFile }) } }],
+          users: [{ name: 'admin', user: this.o.plaintext ? {} : { token: ADMIN } }],
+          contexts: [{ name: 'relay', context: { cluster: 'relay', user: 'admin' } }],
+          'current-context': 'relay',
+        }),
+      );
+    }
+    return file;
   }
 
   async start(): Promise<void> {
     this.proc = spawnEntry('edgerelay', 'edgerelay', ['run', '--config', this.configFile]);
     await this.proc.record('edgerelay ready');
+  }
+
+  /** the real kubectl 1.32 against this relay (its own discovery cache) */
+  kubectl(args: string[], input = ''): Run {
+    const r = spawnSync(KUBECTL, ['--cache-dir', join(this.o.dir, 'kube-cache'), ...args], {
+      cwd: this.o.dir,
+      encoding: 'utf8',
+      input,
+      env: { PATH: process.env.PATH ?? '', HOME: this.o.dir, KUBECONFIG: this.kubeconfig },
+      timeout: 120_000,
+    });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  }
+
+  /** kubectl left running (delete --wait, logs -f): its exit, its output so far, and a stop */
+  kubectlBackground(args: string[]): { exited: Promise<Run>; out: () => string; stop: () => Promise<Run> } {
+    const child = spawn(KUBECTL, ['--cache-dir', join(this.o.dir, 'kube-cache'), ...args], {
+      cwd: this.o.dir,
+      env: { PATH: process.env.PATH ?? '', HOME: this.o.dir, KUBECONFIG: this.kubeconfig },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<Run>((r) => child.once('exit', (code) => r({ code, out, err })));
+    return {
+      exited,
+      out: () => out,
+      stop: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        return exited;
+      },
+    };
+  }
+
+  /** kubectl apply of a YAML text (a file in the test's folder, as a user would) */
+  apply(text: string): Run {
+    const f = join(this.o.dir, `m-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(f, text);
+    return this.kubectl(['apply', '-f', f]);
+  }
+
+  /** an object as JSON through kubectl (undefined when it does not exist) */
+  getJson<T = Record<string, unknown>>(...what: string[]): T | undefined {
+    const r = this.kubectl(['get', ...what, '-o', 'json']);
+    if (r.code !== 0) {
+      if (/NotFound/.test(r.err)) return undefined;
+      throw new Error(`kubectl get ${what.join(' ')}: ${r.err}`);
+    }
+    return JSON.parse(r.out) as T;
+  }
+
+  /** @kubernetes/client-node with the admin token, trusting the relay's CA */
+  kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'relay', server: this.api, ...(this.o.plaintext ? { skipTLSVerify: true } : { caFile: this.caFile }) }],
+      users: [{ name: 'admin', token: ADMIN }],
+      contexts: [{ name: 'relay', cluster: 'relay', user: 'admin' }],
+      currentContext: 'relay',
+    });
+    return kc;
+  }
+
+  core(): CoreV1Api {
+    return this.kubeConfig().makeApiClient(CoreV1Api);
+  }
+
+  custom(): CustomObjectsApi {
+    return this.kubeConfig().makeApiClient(CustomObjectsApi);
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -136,7 +284,7 @@ export class RelayProc {
   }
 
   async http<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.api + path, {
+    const res = await this.fetch()(this.api + path, {
       method,
       headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -147,26 +295,27 @@ export class RelayProc {
   }
 
   async token(): Promise<string> {
-    return (await this.http<{ token: string }>('POST', '/edge/v1/tokens', {})).token;
+    return (await this.http<{ token: string }>('POST', EDGE_PATHS.tokens, {})).token;
   }
 
-  /** join through the API (what `edgecore join` does) */
-  async join(node: string): Promise<JoinResponse> {
+  /** join through the API (what `edgecore join` does once it trusts the CA) */
+  async join(node: string): Promise<Joined> {
     const token = await this.token();
-    const res = await fetch(this.api + '/edge/v1/join', { method: 'POST', body: JSON.stringify({ token, node }) });
+    const res = await this.fetch()(this.api + EDGE_PATHS.join, { method: 'POST', body: JSON.stringify({ token, node }) });
     if (!res.ok) throw new Error(`join ${node}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as JoinResponse;
+    return { ...((await res.json()) as JoinResponse), ...(this.o.plaintext ? {} : { caPem: this.caPem }) };
   }
 
-  /** edgectl, in-process, against the real API */
+  /** edgectl, in-process, against the real API (twin, telemetry, tokens: what kubectl cannot do) */
   async ctl(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
     let code: number;
     try {
-      code = await ctlMain(argv, { out: (s) => void (out += s), err: (s) => void (err += s), stdin: () => '', now: () => new Date() }, {
+      code = await ctlMain(argv, { out: (s) => void (out += s), err: (s) => void (err += s), now: () => new Date() }, {
         EDGECTL_SERVER: this.api,
         EDGECTL_TOKEN: ADMIN,
+        ...(this.o.plaintext ? {} : { EDGECTL_CA_FILE: this.caFile }),
         EDGECTL_CONFIG: '/nonexistent/edgectl.yaml',
       });
     } catch (e) {
@@ -182,13 +331,22 @@ export class RelayProc {
   }
 }
 
+/** a join's answer, with the CA the node then trusts for the broker */
+export type Joined = JoinResponse & { caPem?: string };
+
 export interface NodeOptions {
   dir: string;
   name: string;
-  join: JoinResponse;
+  join: Joined;
   edged?: boolean;
+  /** extra keys of modules.edged (e.g. crashLoop timings) */
+  edgedConfig?: Record<string, unknown>;
   devicetwin?: boolean;
   flushBatch?: number;
+  /** extra keys of modules.nodestatus (e.g. periodSeconds) */
+  nodestatus?: Record<string, unknown>;
+  /** modules.mesh (docs/mesh.md); absent: off */
+  mesh?: Record<string, unknown>;
 }
 
 export class NodeProc {
@@ -208,8 +366,10 @@ export class NodeProc {
         modules: {
           metamanager: { api: { enabled: false } },
           eventbus: { enabled: false },
-          edged: { enabled: o.edged ?? false, staticPodPath: '' },
+          edged: { enabled: o.edged ?? false, staticPodPath: '', ...o.edgedConfig },
           devicetwin: { enabled: o.devicetwin ?? true },
+          ...(o.nodestatus ? { nodestatus: o.nodestatus } : {}),
+          ...(o.mesh ? { mesh: o.mesh } : {}),
           edgehub: {
             heartbeatSeconds: 1,
             reconnect: { initialMs: 200, maxMs: 1000, jitter: 0.5 },
@@ -218,7 +378,7 @@ export class NodeProc {
         },
       }),
     );
-    writeJoinedConfig(this.configFile, o.join);
+    writeJoinedConfig(this.configFile, o.join, o.join.caPem ? { caPem: o.join.caPem } : {});
   }
 
   async start(): Promise<void> {
@@ -255,5 +415,8 @@ export class NodeProc {
   }
 }
 
-export const cm = (name: string, data: Record<string, string>): string =>
-  JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
+/** The Ready condition of a Node as kubectl shows it ('True', 'False', 'Unknown', or '' without one). */
+export function nodeReady(relay: RelayProc, node: string): string {
+  const r = relay.kubectl(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+  return r.code === 0 ? r.out.trim() : '';
+}

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { defaultConfigYaml, parseConfig, parseConfigText } from '../../../src/config/load.js';
+import { defaultConfigYaml, loadConfigFile, parseConfig, parseConfigText } from '../../../src/config/load.js';
 import { isConfigError, type ConfigError } from '../../../src/core/errors.js';
+import { tmpDir } from '../../helpers/tmp.js';
 
 function issuesOf(fn: () => unknown): { path: string; reason: string }[] {
   try {
@@ -43,6 +46,41 @@ test('wrong types and ranges name the field and the reason', () => {
 test('YAML syntax errors name the line', () => {
   const issues = issuesOf(() => parseConfigText('node:\n  name: [unclosed\n'));
   assert.match(issues[0]!.path, /line \d+/);
+});
+
+test('file errors read as sentences: missing, unreadable, YAML syntax (no dangling excerpt), alias bomb — each naming the file', (t) => {
+  const dir = tmpDir(t);
+  const refused = (file: string): ConfigError => {
+    try {
+      loadConfigFile(file);
+    } catch (e) {
+      assert.ok(isConfigError(e), `expected ConfigError, got ${String(e)}`);
+      return e;
+    }
+    assert.fail(`${file} was accepted`);
+  };
+  assert.equal(refused(join(dir, 'nope.yaml')).message, `config file ${join(dir, 'nope.yaml')} not found`);
+  mkdirSync(join(dir, 'adir'));
+  assert.equal(refused(join(dir, 'adir')).message, `config file ${join(dir, 'adir')} cannot be read: it is a directory`);
+  if (process.getuid?.() !== 0) {
+    writeFileSync(join(dir, 'secret.yaml'), '{}');
+    chmodSync(join(dir, 'secret.yaml'), 0);
+    assert.match(refused(join(dir, 'secret.yaml')).message, /cannot be read: permission denied$/);
+  }
+
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'node:\n  name: x\nmodules:\n  edged: {\n    a: 1\n\n\n\nfoo: [\n');
+  const syntax = refused(bad).message;
+  assert.match(syntax, new RegExp(`^config ${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is invalid: line \\d+, column \\d+: \\S`));
+  assert.doesNotMatch(syntax, / at line \d+, column \d+:?$/, 'no dangling "at line, column:" fragment');
+  assert.doesNotMatch(syntax, /\n/, 'one line, no source excerpt');
+
+  const bomb = join(dir, 'bomb.yaml');
+  const rows = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+  for (const [prev, name] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f'], ['f', 'g']]) rows.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+  writeFileSync(bomb, rows.join('\n') + '\n');
+  const e = refused(bomb);
+  assert.match(e.message, new RegExp(`^config ${bomb.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is invalid: \\(yaml\\): too many alias expansions`));
 });
 
 test('--defaults output is itself a valid config equal to the defaults', () => {

@@ -23,6 +23,7 @@ test('every code has an HTTP status and a mapper code', () => {
     BadJson: [400, 400],
     TooLarge: [413, 400],
     Unauthorized: [401, 500],
+    Forbidden: [403, 500],
     NotFound: [404, 404],
     Conflict: [409, 409],
     NotImplemented: [501, 500],

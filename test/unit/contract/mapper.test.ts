@@ -5,6 +5,7 @@ import { mapperCodeOf, wireErrorOf } from '../../../src/contract/errors.js';
 import {
   deviceIds,
   hwTopics,
+  MAPPER_LIMITS,
   parseDeviceTopic,
   parseJson,
   parseStateUpdate,
@@ -101,4 +102,36 @@ test('encoding: versions only where asked; string values, ms timestamps', () => 
   const t = { type: 'int', optional: false, expected: { value: '5', timestamp: 10 }, actual: { value: '4', timestamp: 11 }, expectedVersion: { cloud: 1, edge: 0 }, actualVersion: { cloud: 0, edge: 2 } };
   assert.deepEqual(toMsgTwin(t, false), { expected: { value: '5', metadata: { timestamp: 10 } }, actual: { value: '4', metadata: { timestamp: 11 } }, optional: false, metadata: { type: 'int' } });
   assert.deepEqual(toMsgTwin(t, true).expected_version, { cloud: 1, edge: 0 });
+});
+
+test('issue 18 (7): unknown fields inside a twin entry, deep nesting, oversized payloads and too many twins are refused (400)', () => {
+  // unknown fields at every level of a twin entry, each named by its path
+  const refusal = (m: Record<string, unknown>): string => {
+    try {
+      parseTwinUpdate(m);
+    } catch (e) {
+      return wireErrorOf(e, 'Failed').message;
+    }
+    return 'accepted';
+  };
+  assert.match(refusal({ twin: { t: { actual: { value: '1' }, ghost: { a: 1 } } } }), /twin\.t\.ghost: unknown field/);
+  assert.match(refusal({ twin: { t: { actual: { value: '1', a: 1 } } } }), /twin\.t\.actual\.a: unknown field/);
+  assert.match(refusal({ twin: { t: { actual: { value: '1', metadata: { timestamp: 1, x: 1 } } } } }), /twin\.t\.actual\.metadata\.x: unknown field/);
+  assert.match(refusal({ twin: { t: { actual: { value: '1', metadata: { timestamp: -1 } } } } }), /timestamp: must be ms since epoch/);
+  assert.match(refusal({ twin: { t: { metadata: { type: 'int', colour: 'red' } } } }), /twin\.t\.metadata\.colour: unknown field/);
+  assert.match(refusal({ twin: { t: { expected: { value: '1' }, expected_version: { cloud: 1, edge: 1, x: 1 } } } }), /expected_version\.x: unknown field/);
+  assert.match(refusal({ twin: { t: { expected: { value: '1' }, expected_version: { cloud: 1.5, edge: 1 } } } }), /expected_version: must be/);
+  const many = Object.fromEntries(Array.from({ length: MAPPER_LIMITS.maxTwinsPerUpdate + 1 }, (_, i) => [`t${i}`, { actual: { value: '1' } }]));
+  assert.match(refusal({ twin: many }), /129 twins in one update; at most 128/);
+  assert.equal(Object.keys(parseTwinUpdate({ twin: Object.fromEntries(Object.entries(many).slice(1)) })).length, 128);
+
+  // nesting: the deepest legitimate message (twin.<name>.actual.metadata.timestamp) passes
+  assert.doesNotThrow(() => parseJson(Buffer.from(JSON.stringify({ twin: { t: { actual: { value: '1', metadata: { timestamp: 1 } } } } }))));
+  const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+  assert.ok(deep.length < MAPPER_LIMITS.maxPayloadBytes);
+  assert.throws(() => parseJson(Buffer.from(deep)), /nests deeper than 6 levels/);
+  assert.equal(code(() => parseJson(Buffer.from(JSON.stringify({ a: [[[[[[[1]]]]]]] })))), 400);
+  // size: refused before it is parsed
+  const big = Buffer.from(JSON.stringify({ twin: { t: { actual: { value: 'x'.repeat(MAPPER_LIMITS.maxPayloadBytes) } } } }));
+  assert.throws(() => parseJson(big), /over the 65536-byte limit/);
 });

@@ -63,8 +63,8 @@ test('a Device item from a relay before the manifest contract (only .spec) is re
 });
 
 test('rpc requests name a known method; responses keep only codes a node may send', () => {
-  assert.ok(rpcRequestSchema.safeParse({ id: 'a', method: 'logs', params: {}, deadline: 1 }).success);
-  const bad = rpcRequestSchema.safeParse({ id: 'a', method: 'exec', params: [], deadline: 'later' });
+  assert.ok(rpcRequestSchema.safeParse({ id: 'a', method: 'twin.get', params: {}, deadline: 1 }).success);
+  const bad = rpcRequestSchema.safeParse({ id: 'a', method: 'logs', params: [], deadline: 'later' });
   assert.deepEqual(bad.error?.issues.map((i) => i.path.join('.')), ['method', 'params', 'deadline']);
   const r = rpcResponseSchema.parse({ id: 'a', n: 0, done: true, error: { code: 'Unauthorized', message: 'm' } });
   assert.equal(r.error?.code, 'Failed', 'a node does not answer for the relay');

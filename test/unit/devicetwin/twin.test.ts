@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isConflictError, isValidationError } from '../../../src/core/errors.js';
 import type { DeviceModelSpec, DeviceSpec } from '../../../src/contract/resources/device.js';
-import { applyPatch, computeDelta, emptyDoc, fromStatus, syncWithSpec, toStatus } from '../../../src/modules/devicetwin/twin.js';
+import { applyPatch, computeDelta, emptyDoc, fromStatus, stateText, syncWithSpec, toStatus, withState } from '../../../src/modules/devicetwin/twin.js';
 
 const model: DeviceModelSpec = {
   properties: [
@@ -78,4 +78,15 @@ test('status round trip keeps values, versions and health', () => {
   assert.deepEqual(toStatus(doc, (n) => n === 'temp').twins.map((t) => t.propertyName), ['temp']);
   assert.deepEqual(fromStatus(null), emptyDoc());
   assert.deepEqual(fromStatus({ state: 'bogus', twins: 'x' }), emptyDoc());
+});
+
+test('the spelling a mapper uses for a state is kept beside it (KubeEdge answers with it); the states of the node drop it', () => {
+  const d0 = emptyDoc();
+  const d1 = withState(d0, 'ok', 'OK');
+  assert.deepEqual([d1.state, stateText(d1)], ['ok', 'OK']);
+  assert.equal(toStatus(d1).state, 'ok', 'the Device status keeps the canonical word');
+  const d2 = withState(d1, 'online');
+  assert.deepEqual([d2.state, stateText(d2), 'stateText' in d2], ['online', 'online', false]);
+  assert.equal(stateText(withState(d0, 'offline', 'offline')), 'offline');
+  assert.equal(withState(d0, 'ok', 'online').stateText, undefined, 'only a spelling of the same state');
 });

@@ -12,7 +12,7 @@ import { isValidationError } from '../../../src/core/errors.js';
 import { nullLogger } from '../../../src/core/logger.js';
 import type { DataPoint } from '../../../src/modules/devicetwin/messages.js';
 import { computeDelta, emptyDoc, type TwinDocument } from '../../../src/modules/devicetwin/twin.js';
-import { cycleMs, DeviceUnit, type Sink } from '../../../src/modules/devicetwin/unit.js';
+import { cycleMs, DeviceUnit, MAX_TWINS, type Sink } from '../../../src/modules/devicetwin/unit.js';
 import { virtualDriver } from '../../../src/drivers/virtual/driver.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -47,11 +47,12 @@ const device = (setpoint?: string) =>
 interface Recorded {
   commits: TwinDocument[];
   reported: { property: string; point: DataPoint }[];
+  states: string[];
   failNext: boolean;
 }
 
 function unit(t: TestContext, o: { builtin: boolean; setpoint?: string }): { u: DeviceUnit; rec: Recorded } {
-  const rec: Recorded = { commits: [], reported: [], failNext: false };
+  const rec: Recorded = { commits: [], reported: [], states: [], failNext: false };
   const sink: Sink = {
     commit: async (_u, document) => {
       if (rec.failNext) {
@@ -61,6 +62,7 @@ function unit(t: TestContext, o: { builtin: boolean; setpoint?: string }): { u: 
       rec.commits.push(document);
     },
     reported: (_u, property, point) => void rec.reported.push({ property, point }),
+    stateChanged: (_u, state) => void rec.states.push(state),
   };
   const u = new DeviceUnit({
     ref: { namespace: 'default', name: 'd1' },
@@ -122,12 +124,16 @@ test('an external mapper\'s update is committed first, then its actual values ar
   await u.setState('online');
   assert.equal(u.doc.state, 'online');
   assert.ok(u.doc.lastOnlineTime);
+  await u.setState('online');
+  await u.setState('offline');
+  assert.deepEqual(rec.states, ['online', 'offline'], 'one state event per change, none for a repeat');
 });
 
 test('a built-in device goes online, writes the desired value, reports the read-back, and the delta clears', async (t) => {
   const { u, rec } = unit(t, { builtin: true, setpoint: '42' });
   await u.start({});
   await waitFor('online', () => u.doc.state === 'online' || undefined);
+  assert.deepEqual(rec.states, ['online'], 'going online is an event');
   await waitFor('setpoint read back as 42', () => u.doc.twins.setpoint?.actual?.value === '42' || undefined);
   assert.deepEqual(computeDelta(u.doc), {});
   assert.ok(rec.reported.some((r) => r.property === 'setpoint' && r.point.value === '42'));
@@ -142,4 +148,26 @@ test('cycles: ms as written, Go durations (≥ 1e9) read as ns, absent or zero t
   assert.equal(cycleMs(2_000_000_000, 1000), 2000);
   assert.equal(cycleMs(undefined, 1000), 1000);
   assert.equal(cycleMs(0, 1000), 1000);
+});
+
+test('issue 18 (7): a built-in device refuses twins its model does not have; a mapper device holds at most MAX_TWINS', async (t) => {
+  const { u, rec } = unit(t, { builtin: true });
+  await u.start({});
+  const commits = rec.commits.length;
+  await assert.rejects(u.update({ ghost: { actual: 'boo' }, setpoint: { expected: '5' } }, 'edge'), (e: unknown) => isValidationError(e) && e.issues.map((i) => i.path).join() === 'twin.ghost');
+  await assert.rejects(u.update({ a: { optional: true } }, 'edge'), (e: unknown) => isValidationError(e) && /has no property a/.test(e.issues[0]!.reason));
+  assert.deepEqual(Object.keys(u.doc.twins).sort(), ['setpoint', 'temperature'], 'no ghost twin');
+  assert.equal(rec.commits.length, commits, 'nothing committed');
+  assert.notEqual(u.doc.twins.setpoint?.expected?.value, '5', 'the good half of a refused update is not applied either');
+
+  const m = unit(t, { builtin: false }).u;
+  await m.start({});
+  // a mapper may add optional twins, up to the bound
+  const add = (from: number, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`x${from + i}`, { actual: 'v', optional: true }]));
+  await m.update(add(0, MAX_TWINS - 2), 'edge');
+  assert.equal(Object.keys(m.doc.twins).length, MAX_TWINS);
+  await assert.rejects(m.update(add(1000, 1), 'edge'), (e: unknown) => isValidationError(e) && /more than 256 twins/.test(e.issues[0]!.reason));
+  // updating twins it has is still fine
+  await m.update({ x0: { actual: 'w' } }, 'edge');
+  assert.equal(m.doc.twins.x0?.actual?.value, 'w');
 });

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parsePod } from '../../../src/contract/resources/pod.js';
-import { containerHash, sandboxHash } from '../../../src/modules/edged/desired.js';
+import { containerHash, networkOf, sandboxHash } from '../../../src/modules/edged/desired.js';
 import type { DesiredPod, Facts, Observed, ObservedContainer, Step } from '../../../src/modules/edged/model.js';
 import { plan } from '../../../src/modules/edged/planner.js';
 
-const SB = { image: '', command: ['sleep', 'infinity'], network: 'bridge' };
+const SB = { image: '', command: ['sleep', 'infinity'], network: 'bridge', skipForSingleContainer: false };
 const IMG = 'local/app:1';
 const NOW = Date.parse('2026-01-01T00:10:00Z');
 
@@ -14,7 +14,7 @@ function desired(spec: Record<string, unknown>, uid = 'u1', name = 'p'): Desired
   const pod = parsePod({ metadata: { name }, spec });
   const hashes: Record<string, string> = {};
   for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) hashes[c.name] = containerHash(pod, c);
-  return { namespace: 'default', name, uid, pod, configErrors: {}, sandboxImage: pod.spec.containers[0]!.image, sandboxHash: sandboxHash(pod, SB), hashes };
+  return { namespace: 'default', name, uid, pod, configErrors: {}, env: {}, pullAuth: {}, network: networkOf(pod, SB, {}), sandboxImage: pod.spec.containers[0]!.image, sandboxHash: sandboxHash(pod, SB), hashes };
 }
 
 function facts(extra: Partial<Facts> = {}): Facts {
@@ -33,6 +33,7 @@ function oc(d: DesiredPod, role: 'sandbox' | 'init' | 'app', container: string, 
     role,
     container,
     attempt,
+    restarts: extra.restarts ?? attempt,
     hash: role === 'sandbox' ? d.sandboxHash : d.hashes[container]!,
     graceSeconds: 30,
     image: IMG,
@@ -53,6 +54,8 @@ const app = (extra: Record<string, unknown> = {}) => ({ name: 'a', image: IMG, .
 test('a new pod: volumes, sandbox, then every app container', () => {
   const d = desired({ containers: [app(), app({ name: 'b' })] });
   const p = plan([d], observed([]), facts());
+  const creates = p.steps.filter((s): s is Extract<Step, { op: 'create'; env: string[] }> => s.op === 'create' && s.role === 'app');
+  assert.deepEqual(creates.map((s) => s.present), [IMG, IMG], 'the image is on the node: no pull (the "already present" event)');
   assert.deepEqual(ops(p.steps), ['volumes', 'create sandbox:sandbox#0', 'create app:a#0', 'create app:b#0']);
 });
 
@@ -71,7 +74,7 @@ test('containers created but not started (crash between create and start) are st
 
 test('containers of deleted pods and leftover pod folders are removed; refused specs are left alone', () => {
   const gone = desired({ containers: [app()] }, 'old');
-  const bad: DesiredPod = { namespace: 'default', name: 'bad', uid: 'u9', issues: [{ path: 'spec.containers', reason: 'x' }], configErrors: {}, sandboxImage: '', sandboxHash: '', hashes: {} };
+  const bad: DesiredPod = { namespace: 'default', name: 'bad', uid: 'u9', issues: [{ path: 'spec.containers', reason: 'x' }], configErrors: {}, env: {}, pullAuth: {}, network: 'shared', sandboxImage: '', sandboxHash: '', hashes: {} };
   const badC = { ...oc(gone, 'app', 'a'), podUid: 'u9' };
   const c = oc(gone, 'app', 'a');
   const p = plan([bad], observed([c, badC], [IMG], ['old', 'u9']), facts());
@@ -121,6 +124,9 @@ test('a failed liveness probe stops the container (the restart policy then appli
   const a = oc(d, 'app', 'a');
   const p = plan([d], observed([oc(d, 'sandbox', 'sandbox'), a]), facts({ probes: new Map([[a.id, { unhealthy: true, started: true }]]) }));
   assert.deepEqual(ops(p.steps), [`stop ${a.dockerName}`]);
+  assert.deepEqual(p.steps.map((s) => s.op === 'stop' && [s.container, s.reason]), [['a', 'liveness probe failed']], 'the reason its Killing event words');
+  const startup = plan([d], observed([oc(d, 'sandbox', 'sandbox'), a]), facts({ probes: new Map([[a.id, { unhealthy: true, unhealthyBy: 'startup', started: false }]]) }));
+  assert.deepEqual(startup.steps.map((s) => s.op === 'stop' && s.reason), ['startup probe failed']);
 });
 
 test('init containers run in order; a failed one with restartPolicy Never fails the pod', () => {
@@ -147,7 +153,10 @@ test('images: Never without the image waits; a pull is planned once; failed pull
   assert.deepEqual(p1.steps, []);
   assert.equal(p1.waiting.get('u1')?.get('a')?.reason, 'ErrImageNeverPull');
   const two = desired({ containers: [app({ image: 'x/new:1' }), app({ name: 'b', image: 'x/new:1' })] });
-  assert.deepEqual(ops(plan([two], observed([]), facts()).steps), ['pull', 'volumes', 'create sandbox:sandbox#0', 'create app:a#0', 'create app:b#0']);
+  const p2 = plan([two], observed([]), facts());
+  assert.deepEqual(ops(p2.steps), ['pull', 'volumes', 'create sandbox:sandbox#0', 'create app:a#0', 'create app:b#0']);
+  assert.deepEqual(p2.steps[0], { op: 'pull', pod: 'u1', image: 'x/new:1', for: { role: 'app', container: 'a' } }, 'pulled for its first container (its events name it)');
+  assert.ok(p2.steps.every((s) => !(s.op === 'create' && s.role !== 'sandbox' && s.present)), 'pulled in this plan: not "already present"');
   const pulls = new Map([['x/new:1', { attempts: 2, lastAt: NOW - 5_000, message: 'pull x/new:1: no route' }]]);
   const p3 = plan([two], observed([]), facts({ pulls }));
   assert.deepEqual(p3.steps, []);
@@ -188,9 +197,82 @@ test('a finished pod stops its sandbox and is not rerun when the sandbox is gone
 });
 
 test('registry of an image reference', async () => {
-  const { registryOf } = await import('../../../src/modules/edged/executor.js');
+  const { registryOf } = await import('../../../src/modules/edged/desired.js');
   assert.equal(registryOf('nginx:1'), 'docker.io');
   assert.equal(registryOf('library/nginx'), 'docker.io');
   assert.equal(registryOf('registry.local:5000/app:1'), 'registry.local:5000');
   assert.equal(registryOf('localhost/app'), 'localhost');
+});
+
+test('a pod being deleted: members stop with the deletion grace, then the sandbox; then it is terminal', () => {
+  const d = { ...desired({ containers: [app(), app({ name: 'b' })] }), deleting: { graceSeconds: 45 } };
+  const box = oc(d, 'sandbox', 'sandbox');
+  const a = oc(d, 'app', 'a');
+  const b = oc(d, 'app', 'b', { state: 'exited', exitCode: 0 });
+  const p = plan([d], observed([box, a, b]), facts());
+  assert.deepEqual(
+    p.steps.map((s) => (s.op === 'stop' ? `stop ${s.name} ${s.graceSeconds}` : s.op)),
+    [`stop ${box.dockerName} 1`, `stop ${a.dockerName} 45`],
+  );
+  assert.equal(p.terminal.get('u1'), undefined, 'not terminal while a member runs');
+  const after = plan([d], observed([{ ...box, state: 'exited' }, { ...a, state: 'exited', exitCode: 143 }, b]), facts());
+  assert.deepEqual([after.steps, after.terminal.get('u1')], [[], 'Failed']);
+  const clean = plan([d], observed([{ ...box, state: 'exited' }, { ...a, state: 'exited', exitCode: 0 }, b]), facts());
+  assert.equal(clean.terminal.get('u1'), 'Succeeded');
+});
+
+test('restart counts: an exit counts, a spec change does not, a lost sandbox does, a container gone since does', () => {
+  const d = desired({ containers: [app()] });
+  const box = oc(d, 'sandbox', 'sandbox');
+  const creates = (p: ReturnType<typeof plan>) => p.steps.flatMap((s) => (s.op === 'create' && s.role !== 'sandbox' ? [`${s.container}#${s.attempt} r${s.restarts}`] : []));
+  const ended = oc(d, 'app', 'a', { attempt: 3, restarts: 2, state: 'exited', exitCode: 1, finishedAt: new Date(NOW - 3_600_000).toISOString() });
+  assert.deepEqual(creates(plan([d], observed([box, ended]), facts())), ['a#4 r3']);
+  const stale = oc(d, 'app', 'a', { attempt: 3, restarts: 2, hash: 'old' });
+  assert.deepEqual(creates(plan([d], observed([box, stale]), facts())), ['a#4 r2']);
+  const orphan = oc(d, 'app', 'a', { attempt: 3, restarts: 2 });
+  assert.deepEqual(creates(plan([d], observed([{ ...box, state: 'exited' }, orphan]), facts())), ['a#4 r3']);
+  assert.deepEqual(creates(plan([d], observed([box]), facts({ restarts: new Map([['u1', new Map([['a', 5]])]]) }))), ['a#0 r6']);
+  assert.deepEqual(creates(plan([d], observed([box]), facts())), ['a#0 r0']);
+});
+
+test('containers stopped by an engine outage restart at once, not after CrashLoopBackOff', () => {
+  const d = desired({ hostNetwork: true, containers: [app()] });
+  const killed = oc(d, 'app', 'a', { attempt: 4, state: 'exited', exitCode: 137, finishedAt: new Date(NOW - 20_000).toISOString() });
+  assert.equal(plan([d], observed([killed]), facts()).waiting.get('u1')?.get('a')?.reason, 'CrashLoopBackOff');
+  const outage = { from: NOW - 25_000, to: NOW - 1_000 };
+  assert.deepEqual(ops(plan([d], observed([killed]), facts({ outage })).steps), ['volumes', 'create app:a#5']);
+});
+
+test('a single-container pod may go without a sandbox: its container holds its own network', () => {
+  const sb = { ...SB, skipForSingleContainer: true };
+  const pod = parsePod({ metadata: { name: 'p' }, spec: { containers: [app()] } });
+  const d: DesiredPod = { ...desired({ containers: [app()] }), network: networkOf(pod, sb, {}) };
+  assert.equal(d.network, 'own');
+  const p = plan([d], observed([]), facts());
+  assert.deepEqual(ops(p.steps), ['volumes', 'create app:a#0']);
+  assert.equal((p.steps[1] as { sandbox?: string }).sandbox, undefined);
+  const old = oc(d, 'sandbox', 'sandbox');
+  assert.deepEqual(ops(plan([d], observed([old, oc(d, 'app', 'a')]), facts()).steps), [`remove ${old.dockerName}`]);
+  const two = parsePod({ metadata: { name: 'p' }, spec: { containers: [app(), app({ name: 'b' })] } });
+  assert.equal(networkOf(two, sb, {}), 'shared');
+  assert.equal(networkOf(pod, sb, { a: [{ name: 'IP', field: 'status.podIP' }] }), 'shared', 'its env reads the pod IP');
+});
+
+test('env reading the pod IP waits for the sandbox; then env, command and args are expanded', () => {
+  const d: DesiredPod = {
+    ...desired({ containers: [app({ command: ['serve', '--listen=$(MY_POD_IP):$(PORT)'], args: ['$$(PORT)'] })] }),
+    env: { a: [{ name: 'PORT', value: '80', expand: true }, { name: 'MY_POD_IP', field: 'status.podIP' }] },
+  };
+  assert.deepEqual(ops(plan([d], observed([]), facts()).steps), ['volumes', 'create sandbox:sandbox#0'], 'the container waits for the pod IP');
+  const box = oc(d, 'sandbox', 'sandbox', { ip: '172.17.0.9' });
+  const c = plan([d], observed([box]), facts()).steps.find((s) => s.op === 'create') as Extract<Step, { op: 'create'; env: string[] }>;
+  assert.deepEqual([c.env, c.command, c.args, c.sandbox], [['PORT=80', 'MY_POD_IP=172.17.0.9'], ['serve', '--listen=172.17.0.9:80'], ['$(PORT)'], box.dockerName]);
+});
+
+test('a pod that does not fit the node is Failed with nothing created; one already running keeps running', () => {
+  const d: DesiredPod = { ...desired({ containers: [app()] }), unfit: { reason: 'NodeAffinity', message: 'no' } };
+  const p = plan([d], observed([]), facts());
+  assert.deepEqual([p.steps, p.terminal.get('u1')], [[], 'Failed']);
+  const running = plan([d], observed([oc(d, 'sandbox', 'sandbox'), oc(d, 'app', 'a')]), facts());
+  assert.deepEqual([running.steps, running.terminal.get('u1')], [[], undefined]);
 });

@@ -24,3 +24,12 @@ test('malformed documents are refused with field paths', () => {
   assert.equal(decideDesired({ ...doc(0) }, 'n1', { epoch: '', version: 0 }).action, 'invalid');
   assert.equal(decideDesired(null, 'n1', { epoch: '', version: 0 }).action, 'invalid');
 });
+
+test("the Node's labels: optional, and bounded (a key of 318 characters, a value of 64, more than 256 are refused)", () => {
+  assert.equal(decideDesired({ ...doc(1), labels: { mapper: 'modbus' } }, 'n1', { epoch: '', version: 0 }).action, 'apply');
+  const bad = decideDesired({ ...doc(1), labels: { ['k'.repeat(318)]: 'v', ok: 'x'.repeat(64) } }, 'n1', { epoch: '', version: 0 });
+  assert.equal(bad.action, 'invalid');
+  assert.deepEqual(bad.action === 'invalid' ? bad.issues.map((i) => i.path).sort() : [], [`labels.${'k'.repeat(318)}`, 'labels.ok']);
+  const many = Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`k${i}`, 'v']));
+  assert.equal(decideDesired({ ...doc(1), labels: many }, 'n1', { epoch: '', version: 0 }).action, 'invalid');
+});

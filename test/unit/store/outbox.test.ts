@@ -65,3 +65,65 @@ test('the byte bound drops telemetry too', (t) => {
   assert.equal(st.dropped, 6);
   assert.equal(s.outbox.peek(1)[0]!.payload[0], 6, 'the newest survive');
 });
+
+test('app rows have their own bound: an app flood drops the oldest app rows, never the daemon’s, counted apart', (t) => {
+  const s = openNodeStore(join(tmpDir(t), 'n.db'), { outbox: { maxRows: 3, maxBytes: 1 << 20, app: { maxRows: 5, maxBytes: 1 << 20, dropPolicy: 'oldest' } } });
+  t.after(() => s.close());
+  s.outbox.enqueueState('k1', 'up/state', 's1');
+  s.outbox.enqueueTelemetry('up/tel', 't1');
+  for (let i = 0; i < 20; i++) s.outbox.enqueueApp('up/app', `a${i}`);
+  s.outbox.enqueueTelemetry('up/tel', 't2');
+  assert.deepEqual(
+    s.outbox.peek(10).map((e) => e.payload.toString()),
+    ['s1', 't1', 't2'],
+    "the daemon's rows are untouched by the flood",
+  );
+  assert.deepEqual(
+    s.outbox.peekApp(10).map((e) => e.payload.toString()),
+    ['a15', 'a16', 'a17', 'a18', 'a19'],
+  );
+  const st = s.outbox.stats();
+  assert.deepEqual([st.rows, st.app, st.appDropped, st.dropped], [8, 5, 15, 0]);
+});
+
+test('drop policy newest refuses the new app message and keeps the queued ones', (t) => {
+  const s = openNodeStore(join(tmpDir(t), 'n.db'), { outbox: { maxRows: 100, maxBytes: 1 << 20, app: { maxRows: 100, maxBytes: 1000, dropPolicy: 'newest' } } });
+  t.after(() => s.close());
+  const seqs = Array.from({ length: 5 }, (_, i) => s.outbox.enqueueApp('up/app', Buffer.alloc(300, i)));
+  assert.deepEqual(seqs.map((x) => x !== undefined), [true, true, true, false, false]);
+  assert.deepEqual(s.outbox.peekApp(10).map((e) => e.payload[0]), [0, 1, 2]);
+  assert.equal(s.outbox.stats().appDropped, 2);
+  assert.equal(s.outbox.stats().appBytes, 900);
+});
+
+test('rows and bytes per class are kept by the store itself and survive acks and a reopen', (t) => {
+  const file = join(tmpDir(t), 'n.db');
+  let s = openNodeStore(file);
+  s.outbox.enqueueState('k', 'up/state', 'abc');
+  s.outbox.enqueueState('k', 'up/state', 'abcd');
+  const a = [s.outbox.enqueueApp('up/app', '12345')!, s.outbox.enqueueApp('up/app', '1')!];
+  s.outbox.ack([a[0]!]);
+  s.close();
+  s = openNodeStore(file);
+  t.after(() => s.close());
+  const st = s.outbox.stats();
+  assert.deepEqual([st.rows, st.bytes, st.state, st.app, st.appBytes], [2, 5, 1, 1, 1]);
+});
+
+test('the bounds hold when the counts are kept up to date across replacements, acks and reopen', (t) => {
+  const file = join(tmpDir(t), 'n.db');
+  let s = openNodeStore(file, { outbox: { maxRows: 3, maxBytes: 1 << 20 } });
+  s.outbox.enqueueState('k', 'up/state', 'a');
+  s.outbox.enqueueState('k', 'up/state', 'b'); // replaces: still one row
+  s.outbox.enqueueTelemetry('up/tel', 't1');
+  s.outbox.ack(s.outbox.peek(1).map((e) => e.seq)); // the state row goes
+  s.outbox.enqueueTelemetry('up/tel', 't2');
+  s.outbox.enqueueTelemetry('up/tel', 't3');
+  assert.equal(s.outbox.stats().dropped, 0, 'three rows: within the bound');
+  s.close();
+  s = openNodeStore(file, { outbox: { maxRows: 3, maxBytes: 1 << 20 } });
+  t.after(() => s.close());
+  s.outbox.enqueueTelemetry('up/tel', 't4');
+  assert.deepEqual(s.outbox.peek(10).map((e) => e.payload.toString()), ['t2', 't3', 't4']);
+  assert.equal(s.outbox.stats().dropped, 1);
+});

@@ -31,7 +31,8 @@ test('a status report stores the status and queues the envelope (upstream view, 
   const [m] = uplink.pending(10);
   assert.equal(m?.topic, topics.reportedState('n1'));
   const { seq, stream, ...envelope } = body(m!.payload);
-  assert.deepEqual(envelope, { kind: 'Device', namespace: 'default', name: 'd1', status: { twins: ['cloud'] }, desiredVersion: 7, timestamp: T0.getTime() });
+  const uid = store.resources.get(device)!.uid;
+  assert.deepEqual(envelope, { kind: 'Device', namespace: 'default', name: 'd1', uid, status: { twins: ['cloud'] }, desiredVersion: 7, timestamp: T0.getTime() });
   assert.equal(seq, m!.seq);
   assert.equal(stream, uplink.streamId());
 
@@ -95,4 +96,17 @@ test('stamping adds the sequence and stream to a JSON object and leaves anything
   assert.deepEqual(body(stamp(Buffer.from('{"kind":"Pod","a":1}'), 7, 's')), { kind: 'Pod', a: 1, seq: 7, stream: 's' });
   assert.equal(stamp(Buffer.from('not json'), 7, 's').toString(), 'not json');
   assert.equal(stamp(Buffer.from('[1]'), 7, 's').toString(), '[1]');
+});
+
+test('an event goes up as an OBJECT_EVENT with the uid the node holds (appended, never coalesced)', (t) => {
+  const { store, uplink } = open(t);
+  const pod = { kind: 'Pod', namespace: 'default', name: 'web' };
+  store.resources.put(pod, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default' }, spec: {} }, { uid: 'uid-web' });
+  uplink.reportEvent(pod, { type: 'Normal', reason: 'Started', message: 'Started container c', fieldPath: 'spec.containers{c}' });
+  uplink.reportEvent(pod, { type: 'Normal', reason: 'Started', message: 'Started container c', fieldPath: 'spec.containers{c}' });
+  const rows = uplink.pending(10);
+  assert.equal(rows.length, 2);
+  const { seq: _s, stream: _st, ...m } = body(rows[0]!.payload);
+  assert.equal(rows[0]!.topic, topics.reportedTelemetry('n1'));
+  assert.deepEqual(m, { kind: 'Pod', namespace: 'default', name: 'web', event: 'object.event', data: { type: 'Normal', reason: 'Started', message: 'Started container c', fieldPath: 'spec.containers{c}', uid: 'uid-web' }, desiredVersion: 0, timestamp: T0.getTime() });
 });

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { badRequest, tooLarge, unsupportedMediaType } from '../../../contract/kube/status.js';
 import type { Status } from '../../../contract/kube/types.js';
+import { nestedDeeperThan } from '../../../lib/json.js';
 import { decodeKubeProtobuf, PROTOBUF_CONTENT_TYPE } from '../protobuf/decode.js';
 
 /** kube-apiserver's default request body limit */
@@ -29,8 +30,21 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
 
 const baseType = (ct: string | undefined): string => (ct ?? '').split(';')[0]!.trim().toLowerCase();
 
+/**
+ * How deep a body may nest. Go's JSON decoder stops at 10,000; objects nest ~20 levels, and the
+ * code that walks a body (validation, patch, apply, field sets) recurses: checked right after
+ * decoding, so nothing deeper reaches it.
+ */
+export const MAX_BODY_DEPTH = 100;
+
 /** The body as a value: JSON, YAML when the Content-Type says so (apply-patch+yaml carries JSON too, which YAML reads), or Kubernetes protobuf (kubectl's typed clients). */
 export async function readValue(req: IncomingMessage, opts: { allowEmpty?: boolean } = {}): Promise<unknown> {
+  const v = await decodeValue(req, opts);
+  if (nestedDeeperThan(v, MAX_BODY_DEPTH)) throw badRequest(`the request body nests deeper than ${MAX_BODY_DEPTH} levels`);
+  return v;
+}
+
+async function decodeValue(req: IncomingMessage, opts: { allowEmpty?: boolean }): Promise<unknown> {
   const buf = await readBody(req);
   const type = baseType(req.headers['content-type']);
   if (buf.length === 0) {
@@ -56,8 +70,13 @@ export async function readValue(req: IncomingMessage, opts: { allowEmpty?: boole
   }
 }
 
+/**
+ * `299 - "text"` per warning. A header value carries printable ASCII only (node refuses anything
+ * else, and so would the request's answer: a 500): what a client sent back to it — an unknown
+ * field named with a control character or invalid UTF-8 — is shown as `?` (issue 18, found by the fuzzer).
+ */
 function warningHeader(warnings: readonly string[]): string[] {
-  return warnings.map((w) => `299 - ${JSON.stringify(w.replace(/[\r\n]/g, ' '))}`);
+  return warnings.map((w) => `299 - ${JSON.stringify(w.replace(/[\r\n]/g, ' ').replace(/[^\x20-\x7e]/g, '?'))}`);
 }
 
 export function send(res: ServerResponse, code: number, body: unknown, opts: { contentType?: string; warnings?: readonly string[]; yaml?: boolean; headers?: Record<string, string> } = {}): void {

@@ -3,15 +3,16 @@
  * the representation the client asked for (JSON, YAML, Table, PartialObjectMetadata).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { badRequest, unsupportedMediaType } from '../../../contract/kube/status.js';
+import { badRequest, pathNotFound, success, unsupportedMediaType } from '../../../contract/kube/status.js';
 import type { DeleteOptions, KubeList, KubeObject } from '../../../contract/kube/types.js';
 import type { ResourceDef } from '../../kinds/types.js';
 import type { ApiCore, CallContext, FieldValidation, ListOptions, PatchOptions, WriteOptions } from '../core.js';
 import { deleteResponse } from '../delete.js';
 import { PATCH_CONTENT_TYPES, patchTypeOf } from '../patching.js';
+import { bindPod, getScale, patchScale, updateScale } from '../subresources.js';
 import { readValue, send } from './io.js';
 import { chooseObject, contentTypeOf } from '../../../contract/kube/negotiate.js';
-import { includeObjectOf, toPartial, toPartialList, toTable } from './tables.js';
+import { includeObjectOf, toPartial, toPartialList, toTable } from '../../../contract/kube/resources.js';
 import { serveWatch, type WatchStreamOptions } from './watch-stream.js';
 
 export interface ResourceRequest {
@@ -136,5 +137,33 @@ export async function serveResource(
       const body = await readValue(req, { allowEmpty: true });
       return send(res, 200, await core.deleteCollection(ctx, def, namespace, listOptions(q), deleteOptions(body, q)), { warnings });
     }
+  }
+}
+
+/** /scale (get, update, patch) and pods/binding (create): Scale and Binding bodies, not the object's. */
+export async function serveSubresource(req: IncomingMessage, res: ServerResponse, core: ApiCore, ctx: CallContext, r: ResourceRequest, q: URLSearchParams): Promise<void> {
+  const { def, namespace, name, subresource } = r;
+  if (!name) throw pathNotFound();
+  const answer = (code: number, obj: unknown): void => {
+    const c = chooseObject(req.headers.accept, false);
+    send(res, code, obj, { warnings: ctx.warnings, contentType: contentTypeOf(c), yaml: c.kind === 'yaml' });
+  };
+  if (subresource === 'binding') {
+    if (r.verb !== 'create') throw pathNotFound();
+    await bindPod(core, ctx, def, namespace, name, await readValue(req), writeOptions(q));
+    return answer(201, { ...success(), code: 201 });
+  }
+  switch (r.verb) {
+    case 'get':
+      return answer(200, await getScale(core, ctx, def, namespace, name));
+    case 'update':
+      return answer(200, await updateScale(core, ctx, def, namespace, name, await readValue(req), writeOptions(q)));
+    case 'patch': {
+      const type = patchTypeOf(req.headers['content-type']);
+      if (!type) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_CONTENT_TYPES.join(', ')}`);
+      return answer(200, await patchScale(core, ctx, def, namespace, name, type, await readValue(req), writeOptions(q)));
+    }
+    default:
+      throw pathNotFound();
   }
 }

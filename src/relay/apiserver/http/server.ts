@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { badRequest, notFound, pathNotFound, unauthorized } from '../../../contract/kube/status.js';
+import { badRequest, forbidden, methodNotAllowed, notFound, pathNotFound, unauthorized } from '../../../contract/kube/status.js';
 import type { KubeObject, Status } from '../../../contract/kube/types.js';
 import type { Logger } from '../../../core/logger.js';
 import type { ResourceDef, Verb } from '../../kinds/types.js';
@@ -15,13 +15,15 @@ import type { Identity } from '../authz.js';
 import type { ApiCore, CallContext } from '../core.js';
 import { toStatusError } from '../errors.js';
 import { subjectOf } from '../registry.js';
-import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from '../../../contract/kube/resources.js';
 import { send, sendStatus, sendText } from './io.js';
 import { chooseDiscovery } from '../../../contract/kube/negotiate.js';
 import { encodeOpenApiV2, OPENAPI_V2_PROTOBUF } from '../protobuf/openapi-v2.js';
 import { minimalOpenApi, OpenApiCache, type OpenApiSource } from './openapi.js';
 import { requestInfo } from '../../../contract/kube/request.js';
-import { serveResource } from './resources.js';
+import { serveResource, serveSubresource } from './resources.js';
+import { authorize } from '../authz.js';
+import { METRICS_GROUP, METRICS_RESOURCES, METRICS_VERSION, type MetricsApi } from './metrics-api.js';
 
 /** The Kubernetes version /version reports: kubectl 1.27–1.33 accept it, and the machine's kubectl dispatcher picks its 1.32. */
 export const KUBE_MAJOR = '1';
@@ -59,6 +61,10 @@ export interface ApiServerOptions {
   ready?: () => boolean | Promise<boolean>;
   gitVersion: string;
   watch?: { bookmarkMs?: number; maxTimeoutSeconds?: number; maxBacklogBytes?: number };
+  /** metrics.k8s.io (kubectl top): absent, the group is not served nor listed */
+  metrics?: MetricsApi;
+  /** GET /metrics (Prometheus text) for callers allowed to read it; absent: 404 */
+  prometheus?: () => Promise<{ contentType: string; body: string }>;
 }
 
 const HEALTH = /^\/(healthz|livez|readyz)(\/[a-z-]+)?$/;
@@ -122,6 +128,13 @@ export class ApiServer {
     }
     if (path === '/version' || path === '/version/') return send(res, 200, this.version());
     const identity = await this.identify(req);
+    if (path === '/metrics' && this.o.prometheus) {
+      // as kube-apiserver's: a non-resource URL for identities that may read (admin, read-only)
+      const attrs = { verb: 'get' as const, group: '', resource: 'metrics' };
+      if (method !== 'GET' || identity.kind === 'node' || authorize(identity, attrs, undefined).allowed !== true) throw forbidden(`forbidden: User "${identity.user}" cannot ${method.toLowerCase()} path "/metrics"`);
+      const m = await this.o.prometheus();
+      return send(res, 200, m.body, { contentType: m.contentType });
+    }
     if (path === '/openapi/v2') {
       // only gnostic's protobuf form exists (kubectl 1.27/1.28 read it); JSON v2 is not served
       if (!(req.headers.accept ?? '').includes(OPENAPI_V2_PROTOBUF)) throw pathNotFound();
@@ -139,25 +152,34 @@ export class ApiServer {
     const info = requestInfo(method, path, url.searchParams);
     if (info.type === 'other') throw pathNotFound();
     const registry = this.o.core.registry;
+    // what discovery lists: the registered kinds, and metrics.k8s.io when it is served
+    const served = this.o.metrics ? [...registry.all(), ...METRICS_RESOURCES] : registry.all();
     if (info.type === 'discovery') {
       if (method !== 'GET') throw pathNotFound();
       if (info.group === undefined) {
         const choice = chooseDiscovery(req.headers.accept);
-        if (choice.kind === 'aggregated') return send(res, 200, aggregatedDiscovery(registry, info.prefix, choice.version), { contentType: choice.contentType, headers: { vary: 'Accept' } });
-        return send(res, 200, info.prefix === 'api' ? apiVersions(req.headers.host ?? '') : apiGroupList(registry), { headers: { vary: 'Accept' } });
+        if (choice.kind === 'aggregated') return send(res, 200, aggregatedDiscovery(served, info.prefix, choice.version), { contentType: choice.contentType, headers: { vary: 'Accept' } });
+        return send(res, 200, info.prefix === 'api' ? apiVersions(req.headers.host ?? '') : apiGroupList(served), { headers: { vary: 'Accept' } });
       }
-      const doc = info.version === undefined ? apiGroupDoc(registry, info.group) : apiResourceList(registry, info.group, info.version);
+      const doc = info.version === undefined ? apiGroupDoc(served, info.group) : apiResourceList(served, info.group, info.version);
       if (!doc) throw pathNotFound();
       return send(res, 200, doc);
+    }
+    if (this.o.metrics && info.group === METRICS_GROUP && info.version === METRICS_VERSION && !info.subresource) {
+      const body = await this.o.metrics.serve(this.ctx(req, identity), { verb: info.verb, resource: info.resource, namespace: info.namespace, name: info.name, query: url.searchParams });
+      return send(res, 200, body);
     }
     const def = registry.byResource(info.group, info.version, info.resource);
     if (!def) throw pathNotFound();
     if (def.namespaced && info.namespace === undefined && !['list', 'watch'].includes(info.verb)) throw pathNotFound();
     if (!def.namespaced && info.namespace !== undefined) throw pathNotFound();
     const ctx = this.ctx(req, identity);
+    if (info.subresource === 'scale' || info.subresource === 'binding') return serveSubresource(req, res, this.o.core, ctx, { ...info, def }, url.searchParams);
     if (info.subresource && info.subresource !== 'status') {
       const h = this.streams.get(`${def.group}/${def.plural}/${info.subresource}`);
       if (!h?.http || !info.name) throw pathNotFound();
+      // one verb per stream subresource (log: GET), as kube-apiserver: anything else is 405, not a stream
+      if (info.verb !== h.verb) throw methodNotAllowed(`the server does not allow this method on the requested resource (${info.verb} ${def.plural}/${info.subresource})`);
       const sctx = await this.streamContext(ctx, def, info.namespace, info.name, info.subresource, h.verb, url.searchParams);
       return h.http(sctx, req, res);
     }

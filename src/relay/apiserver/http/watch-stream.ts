@@ -12,7 +12,7 @@ import type { ApiCore, CallContext } from '../core.js';
 import { apiVersionOf } from '../registry.js';
 import type { ApiWatchEvent } from '../watch.js';
 import type { ObjectChoice } from '../../../contract/kube/negotiate.js';
-import { toPartial, toTable, type IncludeObject } from './tables.js';
+import { toPartial, toTable, type IncludeObject } from '../../../contract/kube/resources.js';
 
 export interface WatchStreamOptions {
   bookmarkMs: number;

@@ -1,6 +1,6 @@
 /**
- * @kubernetes/client-node against a real `edgerelay run`: list, watch, create, patch, delete, and
- * the tokens (client-node sends the bearer token over http:// when skipTLSVerify is set).
+ * @kubernetes/client-node against a real `edgerelay run` over HTTPS with the relay's CA: list,
+ * watch, create, patch, delete, and the tokens.
  */
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch, type ApiException } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
@@ -9,10 +9,10 @@ import { tmpDir } from '../../../helpers/tmp.js';
 import { waitFor } from '../../../helpers/wait.js';
 import { ADMIN_TOKEN, KubeRelay, READ_ONLY_TOKEN } from './kubectl.js';
 
-function config(server: string, token: string): KubeConfig {
+function config(relay: KubeRelay, token: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
-    clusters: [{ name: 'relay', server, skipTLSVerify: true }],
+    clusters: [{ name: 'relay', server: relay.url, caData: Buffer.from(relay.ca).toString('base64'), skipTLSVerify: false }],
     users: [{ name: 'u', token }],
     contexts: [{ name: 'relay', cluster: 'relay', user: 'u' }],
     currentContext: 'relay',
@@ -33,7 +33,7 @@ test('client-node: create, list with a label selector, watch, merge and JSON pat
   const relay = new KubeRelay(tmpDir(t, 'edgecore-client-node-'));
   await relay.start();
   t.after(() => relay.stop());
-  const kc = config(relay.url, ADMIN_TOKEN);
+  const kc = config(relay, ADMIN_TOKEN);
   const core = kc.makeApiClient(CoreV1Api);
 
   const events: string[] = [];
@@ -59,9 +59,9 @@ test('client-node: create, list with a label selector, watch, merge and JSON pat
 
   const e = await codeOf(core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'cn' } } }));
   assert.equal(e, 409);
-  const ro = config(relay.url, READ_ONLY_TOKEN).makeApiClient(CoreV1Api);
+  const ro = config(relay, READ_ONLY_TOKEN).makeApiClient(CoreV1Api);
   assert.equal((await ro.listNamespacedConfigMap({ namespace: 'default' })).items.length, 1);
   assert.equal(await codeOf(ro.deleteNamespacedConfigMap({ name: 'cn', namespace: 'default' })), 403);
   assert.equal(await codeOf(ro.listNamespacedSecret({ namespace: 'default' })), 403);
-  assert.equal(await codeOf(config(relay.url, 'wrong').makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: 'default' })), 401);
+  assert.equal(await codeOf(config(relay, 'wrong').makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: 'default' })), 401);
 });

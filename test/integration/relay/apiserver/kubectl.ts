@@ -1,13 +1,14 @@
 /**
  * A real `edgerelay run` process serving the Kubernetes API, and the real kubectl against it
- * (binaries pinned: /usr/lib/google-cloud-sdk/bin/kubectl.1.NN). Until the API speaks TLS the
- * listener is plain HTTP with `api.insecureLocalAdmin` (kubectl sends no token over http://);
- * the token paths are exercised with @kubernetes/client-node, which does.
+ * (binaries pinned: /usr/lib/google-cloud-sdk/bin/kubectl.1.NN) with nothing but the kubeconfig
+ * `edgerelay kubeconfig` prints: HTTPS with the relay's own CA, and the admin token.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { tlsFetch } from '../../../../src/lib/tls-fetch.js';
+import { ROOT } from '../../../helpers/tmp.js';
 import { freePort, spawnEntry, type Proc } from '../harness.js';
 
 export const KUBECTL_DIR = '/usr/lib/google-cloud-sdk/bin';
@@ -29,35 +30,33 @@ export class KubeRelay {
   proc?: Proc;
   url = '';
   kubeconfig = '';
+  /** the relay's CA (PEM), made at its first start */
+  ca = '';
   constructor(readonly dir: string) {}
 
-  async start(): Promise<void> {
-    const [api, mqtt] = [await freePort(), await freePort()];
+  /** `extra`: more top-level sections of the relay's config (e.g. `workloads`) */
+  async start(extra: Record<string, unknown> = {}): Promise<void> {
+    const [api, mqtts] = [await freePort(), await freePort()];
     const config = join(this.dir, 'relay.yaml');
     writeFileSync(
       config,
       stringify({
         dataDir: join(this.dir, 'data'),
         log: { level: 'info', format: 'json' },
-        api: { host: '127.0.0.1', port: api, adminToken: ADMIN_TOKEN, readOnlyToken: READ_ONLY_TOKEN, insecureLocalAdmin: true },
-        broker: { host: '127.0.0.1', port: mqtt, ws: { enabled: false } },
+        api: { host: '127.0.0.1', port: api, adminToken: ADMIN_TOKEN, readOnlyToken: READ_ONLY_TOKEN },
+        broker: { host: '127.0.0.1', tls: { port: mqtts }, ws: { enabled: false } },
+        ...extra,
       }),
     );
-    this.url = `http://127.0.0.1:${api}`;
-    this.kubeconfig = join(this.dir, 'kubeconfig');
-    writeFileSync(
-      this.kubeconfig,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'relay', cluster: { server: this.url } }],
-        users: [{ name: 'admin', user: {} }],
-        contexts: [{ name: 'relay', context: { cluster: 'relay', user: 'admin' } }],
-        'current-context': 'relay',
-      }),
-    );
+    this.url = `https://127.0.0.1:${api}`;
     this.proc = spawnEntry('edgerelay', 'edgerelay', ['run', '--config', config]);
     await this.proc.record('edgerelay ready');
+    this.ca = readFileSync(join(this.dir, 'data', 'pki', 'ca.crt'), 'utf8');
+    // the kubeconfig as an admin gets it: CA, server, admin token
+    const kc = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/edgerelay/entry.ts'), 'kubeconfig', '--config', config], { cwd: ROOT, encoding: 'utf8' });
+    if (kc.status !== 0) throw new Error(`edgerelay kubeconfig: ${kc.stderr}`);
+    this.kubeconfig = join(this.dir, 'kubeconfig');
+    writeFileSync(this.kubeconfig, kc.stdout, { mode: 0o600 });
   }
 
   async stop(): Promise<void> {
@@ -81,6 +80,24 @@ export class KubeRelay {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** kubectl without blocking this process's event loop (a fake node in this process keeps working meanwhile) */
+  kubectlAsync(args: string[], o: { minor?: number; input?: string } = {}): Promise<Run> {
+    const minor = o.minor ?? 32;
+    const child = spawn(kubectlPath(minor), ['--cache-dir', join(this.dir, `cache-${minor}`), ...args], { cwd: this.dir, env: this.env({}), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(o.input ?? '');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    return new Promise((resolve) =>
+      child.once('close', (status) => {
+        clearTimeout(timer);
+        resolve({ status, stdout, stderr });
+      }),
+    );
+  }
+
   /** kubectl left running (get -w): its output so far, and a stop */
   background(args: string[], minor = 32): { out: () => string; stop: () => Promise<number | null> } {
     const child = spawn(kubectlPath(minor), ['--cache-dir', join(this.dir, `cache-${minor}`), ...args], { cwd: this.dir, env: this.env({}), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -97,9 +114,9 @@ export class KubeRelay {
     };
   }
 
-  /** a raw API call with a bearer token (kubectl sends none over http://) */
+  /** a raw API call with a bearer token, trusting the relay's CA */
   async call(method: string, path: string, token: string | undefined, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: Record<string, unknown> }> {
-    const res = await fetch(this.url + path, {
+    const res = await tlsFetch({ ca: this.ca })(this.url + path, {
       method,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': contentType },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),

@@ -7,7 +7,7 @@ import { ageOf, AGE_COLUMN, NAME_COLUMN } from '../../../../src/contract/kube/ta
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
 import { ADMIN, type Identity } from '../../../../src/relay/apiserver/authz.js';
 import { ApiClient } from '../../../../src/relay/apiserver/client.js';
-import { ApiCore } from '../../../../src/relay/apiserver/core.js';
+import { ApiCore, type WriteHook } from '../../../../src/relay/apiserver/core.js';
 import { ResourceRegistry } from '../../../../src/relay/apiserver/registry.js';
 import { builtinKinds } from '../../../../src/relay/kinds/index.js';
 import type { ResourceDef } from '../../../../src/relay/kinds/types.js';
@@ -56,10 +56,11 @@ export interface Fixture {
   clock: { now: Date };
 }
 
-export async function fixture(opts: { window?: number } = {}): Promise<Fixture> {
+export async function fixture(opts: { window?: number; hooks?: (store: SqliteObjectStore, registry: ResourceRegistry) => WriteHook[] } = {}): Promise<Fixture> {
   const store = SqliteObjectStore.open(':memory:', opts);
   const clock = { now: new Date('2026-01-01T00:00:00Z') };
-  const core = new ApiCore({ store, registry: new ResourceRegistry([...builtinKinds(), widgetDef]), patch, now: () => clock.now });
+  const registry = new ResourceRegistry([...builtinKinds(), widgetDef]);
+  const core = new ApiCore({ store, registry, patch, now: () => clock.now, hooks: opts.hooks?.(store, registry) ?? [] });
   const client = (identity: Identity = ADMIN, manager = 'test'): ApiClient => new ApiClient(core, identity, manager);
   const admin = client();
   await admin.create({ group: '', resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });

@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { humanDuration } from '../../../../src/contract/kube/table.js';
 import { isStatusError } from '../../../../src/contract/kube/status.js';
-import { aggregatedDiscovery, apiResourceList } from '../../../../src/relay/apiserver/http/discovery.js';
+import { aggregatedDiscovery, apiResourceList, toTable } from '../../../../src/contract/kube/resources.js';
 import { chooseDiscovery, chooseObject } from '../../../../src/contract/kube/negotiate.js';
 import { requestInfo } from '../../../../src/contract/kube/request.js';
-import { toTable } from '../../../../src/relay/apiserver/http/tables.js';
 import { ResourceRegistry } from '../../../../src/relay/apiserver/registry.js';
 import { builtinKinds } from '../../../../src/relay/kinds/index.js';
 import { configMapDef } from '../../../../src/relay/kinds/configmap.js';
@@ -61,20 +60,27 @@ test('object negotiation: Table v1/v1beta1, PartialObjectMetadata, JSON after pr
 
 test('discovery documents: aggregated for /api holds the core group only; legacy lists subresources', () => {
   const reg = new ResourceRegistry(builtinKinds());
-  const api = aggregatedDiscovery(reg, 'api', 'v2') as { apiVersion: string; items: { metadata: { name?: string }; versions: { version: string; resources: { resource: string; scope: string; verbs: string[]; shortNames?: string[] }[] }[] }[] };
+  const api = aggregatedDiscovery(reg.all(), 'api', 'v2') as { apiVersion: string; items: { metadata: { name?: string }; versions: { version: string; resources: { resource: string; scope: string; verbs: string[]; shortNames?: string[] }[] }[] }[] };
   assert.equal(api.apiVersion, 'apidiscovery.k8s.io/v2');
   assert.equal(api.items.length, 1);
   assert.equal(api.items[0]!.metadata.name, undefined);
   const ns = api.items[0]!.versions[0]!.resources.find((r) => r.resource === 'namespaces')!;
   assert.equal(ns.scope, 'Cluster');
   assert.deepEqual(ns.shortNames, ['ns']);
-  const apis = aggregatedDiscovery(reg, 'apis', 'v2beta1') as { apiVersion: string; items: { metadata: { name: string }; versions: { version: string; resources: { resource: string; subresources?: { subresource: string }[] }[] }[] }[] };
+  const apis = aggregatedDiscovery(reg.all(), 'apis', 'v2beta1') as { apiVersion: string; items: { metadata: { name: string }; versions: { version: string; resources: { resource: string; subresources?: { subresource: string }[] }[] }[] }[] };
   assert.equal(apis.apiVersion, 'apidiscovery.k8s.io/v2beta1');
-  assert.deepEqual(apis.items.map((g) => [g.metadata.name, g.versions.map((v) => v.version)]), [['devices.kubeedge.io', ['v1beta1']]]);
-  assert.deepEqual(apis.items[0]!.versions[0]!.resources.map((r) => r.resource), ['devicemodels', 'devices']);
+  assert.deepEqual(apis.items.map((g) => [g.metadata.name, g.versions.map((v) => v.version)]), [
+    ['apps', ['v1']],
+    ['batch', ['v1']],
+    ['discovery.k8s.io', ['v1']],
+    ['devices.kubeedge.io', ['v1beta1']],
+    ['rules.kubeedge.io', ['v1']],
+  ]);
+  assert.deepEqual(apis.items[3]!.versions[0]!.resources.map((r) => r.resource), ['devicemodels', 'devices']);
+  assert.deepEqual(apis.items[0]!.versions[0]!.resources.map((r) => [r.resource, (r.subresources ?? []).map((s) => s.subresource)]), [['deployments', ['status', 'scale']], ['replicasets', ['status', 'scale']], ['daemonsets', ['status']]]);
   const pods = api.items[0]!.versions[0]!.resources.find((r) => r.resource === 'pods') as unknown as { shortNames: string[]; categories: string[] };
   assert.deepEqual([pods.shortNames, pods.categories], [['po'], ['all']]);
-  const legacy = apiResourceList(reg, '', 'v1') as { resources: { name: string; namespaced: boolean; verbs: string[] }[] };
+  const legacy = apiResourceList(reg.all(), '', 'v1') as { resources: { name: string; namespaced: boolean; verbs: string[] }[] };
   assert.ok(legacy.resources.some((r) => r.name === 'namespaces/status'));
   assert.deepEqual(legacy.resources.find((r) => r.name === 'configmaps')!.verbs, ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']);
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { AttemptLedger, attemptMarkOf, ConnectionGate, connectionCap, parseOpenFileLimit } from '../../../../src/relay/broker/admission.js';
+import { AttemptLedger, attemptMarkOf, ConnectionGate, ConnectThrottle, connectionCap, parseOpenFileLimit } from '../../../../src/relay/broker/admission.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -71,4 +72,29 @@ test('a CONNECT of an attempt older than an accepted one of the same boot is ref
   assert.equal(l.admit('n1', undefined), true, 'nodes without marks are never refused');
   l.forget('n1');
   assert.equal(l.isStale('n1', { bootId: 'b1', attempt: 1 }), false);
+});
+
+/** a connection as the throttle sees it: closes when the test says so */
+class FakeConn extends EventEmitter {
+  destroy(): void {
+    this.emit('close');
+  }
+}
+
+test('the connect throttle counts CONNECTs in progress: beyond its limit it refuses, a CONNACK or a close frees the slot once', () => {
+  const th = new ConnectThrottle(2);
+  const [a, b, c] = [new FakeConn(), new FakeConn(), new FakeConn()];
+  assert.equal(th.begin(a), true);
+  assert.equal(th.begin(b), true);
+  assert.equal(th.begin(c), false, 'a third CONNECT while two are in progress');
+  assert.deepEqual([th.inProgress, th.refused], [2, 1]);
+  th.end(a); // its CONNACK went out
+  th.end(a); // and later the connection closes: counted once
+  a.destroy();
+  assert.equal(th.inProgress, 1);
+  b.destroy(); // closed before its CONNACK
+  assert.equal(th.inProgress, 0);
+  assert.equal(th.begin(c), true, 'a refused connection may try again once a slot is free');
+  th.end(new FakeConn()); // never begun: ignored
+  assert.deepEqual([th.inProgress, th.refused], [1, 1]);
 });

@@ -1,3 +1,4 @@
+import { Aedes } from 'aedes';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BoundedBus, type BusMessage } from '../../../../src/relay/broker/emitter.js';
@@ -66,4 +67,33 @@ test('after close, emit reports an error and delivers nothing', async () => {
   assert.match(String(err?.message), /closed/);
   assert.equal(got, 0);
   assert.throws(() => new BoundedBus(0), RangeError);
+});
+
+test('aedes on the bounded bus: 1,000 slow deliveries in flight and a burst of 100,000 publishes nobody subscribes to all complete', async () => {
+  // the relay's shape: aedes with this bus as `mq`. With aedes' own mqemitter (concurrency 1000)
+  // the same burst ends in 'RangeError: Maximum call stack size exceeded' (issue 19).
+  const bus = new BoundedBus(1000);
+  const aedes = await Aedes.createBroker({ mq: bus });
+  try {
+    await new Promise<void>((r) => aedes.subscribe('slow/#', (_p, cb) => setImmediate(cb), r));
+    const N = 100_000;
+    let completed = 0;
+    const errors: unknown[] = [];
+    const all = new Promise<void>((resolve) => {
+      const cb = (err?: Error): void => {
+        if (err) errors.push(err);
+        if (++completed === N + 1000) resolve();
+      };
+      const pub = (topic: string): void => aedes.publish({ cmd: 'publish', topic, payload: Buffer.from('x'), qos: 0, retain: false, dup: false }, cb);
+      for (let i = 0; i < 1000; i++) pub(`slow/${i}`);
+      for (let i = 0; i < N; i++) pub(`edgecore/v1/nodes/n${i}/heartbeat`);
+    });
+    await all;
+    assert.equal(completed, N + 1000);
+    assert.deepEqual(errors, []);
+    assert.ok(bus.maxQueued >= N, `the burst queued behind the slow deliveries (max ${bus.maxQueued})`);
+    assert.deepEqual([bus.queued, bus.current], [0, 0]);
+  } finally {
+    await new Promise<void>((r) => aedes.close(() => r()));
+  }
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
 import { parsePod } from '../../../../src/contract/resources/pod.js';
-import { containerHash, sandboxHash } from '../../../../src/modules/edged/desired.js';
+import { containerHash, networkOf, sandboxHash } from '../../../../src/modules/edged/desired.js';
 import type { DesiredPod, Facts, ObservedContainer, ProbeFacts } from '../../../../src/modules/edged/model.js';
 import { plan } from '../../../../src/modules/edged/planner.js';
 import { podStatus } from '../../../../src/modules/edged/status.js';
@@ -17,13 +17,13 @@ import { POD_COLUMNS, podRow, podSummary } from '../../../../src/relay/kinds/pod
 const IMG = 'local/app:1';
 const T0 = '2026-01-01T00:00:00Z';
 const NOW = Date.parse('2026-01-01T00:10:00Z');
-const SB = { image: '', command: ['sleep', 'infinity'], network: 'bridge' };
+const SB = { image: '', command: ['sleep', 'infinity'], network: 'bridge', skipForSingleContainer: false };
 
 function desired(spec: Record<string, unknown>): DesiredPod {
   const pod = parsePod({ metadata: { name: 'p' }, spec });
   const hashes: Record<string, string> = {};
   for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) hashes[c.name] = containerHash(pod, c);
-  return { namespace: 'default', name: 'p', uid: 'u1', pod, configErrors: {}, sandboxImage: IMG, sandboxHash: sandboxHash(pod, SB), hashes };
+  return { namespace: 'default', name: 'p', uid: 'u1', pod, configErrors: {}, env: {}, pullAuth: {}, network: networkOf(pod, SB, {}), sandboxImage: IMG, sandboxHash: sandboxHash(pod, SB), hashes };
 }
 
 let seq = 0;
@@ -37,6 +37,7 @@ function oc(d: DesiredPod, role: 'sandbox' | 'init' | 'app', container: string, 
     role,
     container,
     attempt: 0,
+    restarts: extra.restarts ?? extra.attempt ?? 0,
     hash: role === 'sandbox' ? d.sandboxHash : d.hashes[container]!,
     graceSeconds: 30,
     image: IMG,
@@ -186,7 +187,7 @@ test('init containers: Init:0/2, Init:1/2, Init:Error, Init:CrashLoopBackOff', (
 
 test('a spec the node refused: the node reason (InvalidSpec)', () => {
   const pod = reported(one, () => []);
-  pod.status = podStatus({ namespace: 'default', name: 'p', uid: 'u1', issues: [{ path: 'spec.x', reason: 'bad' }], configErrors: {}, sandboxImage: '', sandboxHash: '', hashes: {} }, [], { steps: [], waiting: new Map(), terminal: new Map() }, new Map(), undefined);
+  pod.status = podStatus({ namespace: 'default', name: 'p', uid: 'u1', issues: [{ path: 'spec.x', reason: 'bad' }], configErrors: {}, env: {}, pullAuth: {}, network: 'shared', sandboxImage: '', sandboxHash: '', hashes: {} }, [], { steps: [], waiting: new Map(), terminal: new Map() }, new Map(), undefined);
   assert.equal(summary(pod), '0/1 InvalidSpec 0');
 });
 

@@ -192,7 +192,7 @@ test('each invalid field is named by its path', async () => {
     [{ containers: [c({ imagePullPolcy: 'Always' })] }, 'spec.containers[0].imagePullPolcy', /^unknown field$/],
     [{ containers: [c({ terminationMessagePolicy: 'Sometimes' })] }, 'spec.containers[0].terminationMessagePolicy', /File, FallbackToLogsOnError/],
     [{ containers: [c()], nodeName: 'Pi_1' }, 'spec.nodeName', /DNS label/],
-    [{ containers: [c()], dnsPolicy: 'None' }, 'spec.dnsPolicy', /dnsConfig/],
+    [{ containers: [c()], dnsPolicy: 'None' }, 'spec.dnsConfig.nameservers', /nameserver/],
     [{ containers: [c()], dnsPolicy: 'Cluster' }, 'spec.dnsPolicy'],
     [{ containers: [c()], tolerations: [{ operator: 'Equal', value: 'x' }] }, 'spec.tolerations[0].operator', /Exists when key is empty/],
     [{ containers: [c()], tolerations: [{ key: 'k', operator: 'Exists', value: 'x' }] }, 'spec.tolerations[0].value', /empty/],
@@ -207,7 +207,7 @@ test('each invalid field is named by its path', async () => {
     [{ containers: [c()], affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 500, preference: {} }] } } }, 'spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight'],
     [{ containers: [c()], affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'spec.x', operator: 'In', values: ['a'] }] }] } } } }, 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].key', /metadata.name/],
     [{ containers: [c()], affinity: { podAntiAffinity: {} } }, 'spec.affinity.podAntiAffinity', /not supported/],
-    [{ containers: [c()], securityContext: { runAsUser: 1 } }, 'spec.securityContext.runAsUser', /not supported/],
+    [{ containers: [c()], securityContext: { fsGroup: 1 } }, 'spec.securityContext.fsGroup', /not supported/],
     [{ containers: [c()], serviceAccountName: 'Bad_SA' }, 'spec.serviceAccountName'],
   ];
   for (const [spec, path, reason] of cases) {
@@ -318,7 +318,7 @@ test('the definition: names, verbs, subresources, strategic merge, schema name',
   const d = podDef();
   assert.deepEqual([d.group, d.version, d.kind, d.plural, d.singular, d.shortNames, d.categories, d.namespaced], ['', 'v1', 'Pod', 'pods', 'pod', ['po'], ['all'], true]);
   assert.ok(d.strategicMerge && d.statusSubresource);
-  assert.deepEqual(d.subresources, ['status', 'log', 'exec', 'attach']);
+  assert.deepEqual(d.subresources, ['status', 'log', 'exec', 'attach', 'binding']);
   assert.equal(d.schemaName, 'io.k8s.api.core.v1.Pod');
   // what a client sends as status on create is replaced
   const p = pod({ containers: [c()] }, { status: { phase: 'Running', podIP: '6.6.6.6' } });

@@ -1,0 +1,48 @@
+import { isIP } from 'node:net';
+import { moduleBase } from '../../config/restart.js';
+import * as z from 'zod';
+import { section } from '../../lib/schema.js';
+
+const ipv4 = z.string().refine((s) => isIP(s) === 4, 'must be an IPv4 address');
+
+export const meshConfig = section({
+  ...moduleBase,
+  /** off unless asked for: it takes addresses and port 53 on the host (docs/mesh.md) */
+  enabled: z.boolean().default(false),
+  /** the table is rebuilt from the store on every change of Services/EndpointSlices, and this often anyway */
+  resyncSeconds: z.number().int().min(1).max(3600).default(10),
+  /**
+   * The interface holding the ClusterIPs (and the DNS address) as local addresses, so traffic to
+   * them reaches the proxy's sockets; made at start, removed at stop. A `dummy` link, or an empty
+   * `bridge` where the kernel has no dummy driver.
+   */
+  interface: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'must be an interface name (at most 15 characters)')
+    .default('edgemesh0'),
+  dns: section({
+    enabled: z.boolean().default(true),
+    /** where the node's DNS answers (kubelet's --cluster-dns); the relay's `mesh.clusterDNS` */
+    address: ipv4.default('10.96.0.10'),
+    port: z.number().int().min(1).max(65535).default(53),
+    /** kubelet's --cluster-domain */
+    clusterDomain: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS domain')
+      .default('cluster.local'),
+    /** the host's resolver file: upstream servers for everything else, and dnsPolicy Default (kubelet's --resolv-conf) */
+    resolvConf: z.string().default('/etc/resolv.conf'),
+    /** TTL of the cluster's answers (CoreDNS' kubernetes plugin: 5) */
+    ttlSeconds: z.number().int().min(0).max(3600).default(5),
+    upstreamTimeoutMs: z.number().int().min(100).max(30_000).default(2000),
+  }),
+  /** listen on node ports for NodePort and LoadBalancer Services */
+  nodePorts: z.boolean().default(true),
+  /** failed dials of one connection tried on other endpoints before it is given up */
+  maxAttempts: z.number().int().min(1).max(10).default(3),
+  /** how long a dial to an endpoint may take */
+  connectTimeoutMs: z.number().int().min(50).max(60_000).default(3000),
+  /** UDP: a client's flow is forgotten after this long without a datagram */
+  udpIdleSeconds: z.number().int().min(1).max(3600).default(60),
+});
+export type MeshConfig = z.output<typeof meshConfig>;

@@ -1,0 +1,184 @@
+/**
+ * mesh: Services for the node's pods, from what the node stores (Services and EndpointSlices
+ * the relay sends; with the relay away, what it last sent). Three parts follow one table
+ * (table.ts), rebuilt on every stored change of those kinds and every `resyncSeconds`:
+ *
+ * - capture (capture.ts): every ClusterIP and the cluster DNS address as a local address of the
+ *   mesh's own interface, so pods' packets to them reach this daemon's sockets;
+ * - the cluster DNS (dns-server.ts) on the DNS address, forwarding other names to the node's
+ *   resolv.conf servers;
+ * - the proxy (proxy.ts): one listener per Service port, each connection to a ready endpoint.
+ *
+ * This build reaches endpoints that run on this node; an endpoint on another node (or outside
+ * the edge) is not reachable from here yet, and the proxy tries another endpoint instead
+ * (docs/mesh.md says what is left).
+ */
+import { errorMessage } from '../../core/errors.js';
+import type { NodeMessage } from '../../node/messages.js';
+import type { NodeContext, NodeModule } from '../../node/services.js';
+import { Balancer, type Target } from './balancer.js';
+import { Capture, runIp, type IpRunner } from './capture.js';
+import { dialTcp, dialUdp } from './dial.js';
+import { DnsServer } from './dns-server.js';
+import type { MeshMessage, MeshStatus } from './messages.js';
+import { ServiceProxy, type Dialled } from './proxy.js';
+import { addressesOf, buildTable, type MeshTable, type PortRoute } from './table.js';
+import { ResolvFile, Upstream } from './upstream.js';
+
+/** The stored kinds the table is built from. */
+export const MESH_KINDS = ['Service', 'EndpointSlice', 'Node'] as const;
+
+export class Mesh implements NodeModule {
+  readonly name = 'mesh';
+  readonly group = 'mesh';
+  private ctx?: NodeContext;
+  private table: MeshTable = buildTable({ services: [], slices: [], nodes: [], self: '', nodePorts: false });
+  private capture?: Capture;
+  private dns?: DnsServer;
+  private upstream?: Upstream;
+  private proxy?: ServiceProxy;
+  private readonly balancer = new Balancer();
+  private addresses: string[] = [];
+  private unsubscribe?: () => void;
+  private timer?: NodeJS.Timeout;
+  private debounce?: NodeJS.Timeout;
+  private passes: Promise<void> = Promise.resolve();
+  private waiting = false;
+
+  /** `ip` is injectable for tests; the daemon runs iproute2's. */
+  constructor(private readonly ip: IpRunner = runIp) {}
+
+  async start(ctx: NodeContext): Promise<void> {
+    this.ctx = ctx;
+    const { config, store, metrics } = ctx.services;
+    const cfg = config.modules.mesh;
+    const self = config.node.name;
+    this.capture = new Capture(cfg.interface, this.ip, ctx.log.child('capture'));
+    await this.capture.ensure();
+    this.rebuild();
+    await this.capture.sync(this.wantedAddresses());
+    this.addresses = await this.capture.present();
+    if (cfg.dns.enabled) {
+      const resolv = new ResolvFile(cfg.dns.resolvConf);
+      this.upstream = new Upstream(() => resolv.read().servers.filter((s) => s !== cfg.dns.address), cfg.dns.upstreamTimeoutMs);
+      this.dns = new DnsServer({ table: () => this.table, settings: { domain: cfg.dns.clusterDomain, ttl: cfg.dns.ttlSeconds }, upstream: this.upstream, log: ctx.log.child('dns') });
+      await this.dns.start(cfg.dns.address, cfg.dns.port);
+      const dns = this.dns;
+      metrics.gauge('mesh_dns_queries_total', () =>
+        (['cluster', 'forwarded', 'failed', 'malformed'] as const).map((answer) => ({ labels: { answer }, value: dns.counters[answer] })),
+      );
+    }
+    this.proxy = new ServiceProxy({
+      self,
+      table: () => this.table,
+      balancer: this.balancer,
+      dial: (target, route) => this.dial(target, route),
+      direct: () => false,
+      maxAttempts: cfg.maxAttempts,
+      udpIdleMs: cfg.udpIdleSeconds * 1000,
+      count: (path, protocol, bytes) => {
+        if (!bytes) return metrics.count('mesh_connections_total', { path, protocol });
+        metrics.count('mesh_bytes_total', { path, direction: 'out' }, bytes.out);
+        metrics.count('mesh_bytes_total', { path, direction: 'in' }, bytes.in);
+      },
+      dialFailed: (path) => metrics.count('mesh_dial_failures_total', { path }),
+      log: ctx.log.child('proxy'),
+    });
+    await this.proxy.sync();
+    ctx.bus.serve((msg: NodeMessage) => this.handle(msg as MeshMessage));
+    this.unsubscribe = store.resources.onChange((c) => {
+      if (c.op !== 'status' && (MESH_KINDS as readonly string[]).includes(c.resource.kind)) this.trigger();
+    });
+    this.timer = setInterval(() => this.trigger(), cfg.resyncSeconds * 1000);
+    this.timer.unref();
+    ctx.log.info('mesh started', { interface: cfg.interface, link: this.capture.linkKind ?? 'existing', services: this.table.services.size, dns: cfg.dns.enabled ? `${cfg.dns.address}:${cfg.dns.port}` : 'off' });
+  }
+
+  private async handle(msg: MeshMessage): Promise<MeshStatus | undefined> {
+    if (msg.type === 'mesh.status') return this.status();
+    if (msg.type === 'mesh.resync') {
+      clearTimeout(this.debounce);
+      await this.enqueue();
+      return this.status();
+    }
+    return undefined;
+  }
+
+  status(): MeshStatus {
+    const c = this.dns?.counters;
+    return {
+      services: this.table.services.size,
+      listeners: this.proxy?.listening ?? [],
+      addresses: [...this.addresses],
+      connections: this.proxy?.connections ?? 0,
+      dns: { queries: c?.queries ?? 0, cluster: c?.cluster ?? 0, forwarded: c?.forwarded ?? 0, failed: c?.failed ?? 0 },
+      problems: [...this.table.problems],
+    };
+  }
+
+  private wantedAddresses(): string[] {
+    const cfg = this.ctx!.services.config.modules.mesh;
+    return [...new Set([...addressesOf(this.table), ...(cfg.dns.enabled ? [cfg.dns.address] : [])])].sort();
+  }
+
+  private rebuild(): void {
+    const { store, config } = this.ctx!.services;
+    const r = store.resources;
+    this.table = buildTable({ services: r.list('Service'), slices: r.list('EndpointSlice'), nodes: r.list('Node'), self: config.node.name, nodePorts: config.modules.mesh.nodePorts });
+  }
+
+  /** Passes run one at a time; a change while one runs queues one more (never more than one waiting). */
+  private enqueue(): Promise<void> {
+    if (this.waiting) return this.passes;
+    this.waiting = true;
+    this.passes = this.passes
+      .then(() => {
+        this.waiting = false;
+        return this.pass();
+      })
+      .catch((e) => this.ctx?.log.warn('mesh pass failed', { error: errorMessage(e) }));
+    return this.passes;
+  }
+
+  /** A pass soon (changes come in bursts: one pass for a burst). */
+  private trigger(): void {
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => void this.enqueue(), 50);
+  }
+
+  /** Table from the store; addresses added before listeners open, removed after they close. */
+  private async pass(): Promise<void> {
+    if (!this.capture || !this.proxy) return;
+    this.rebuild();
+    const wanted = this.wantedAddresses();
+    const plan = await this.capture.sync([...new Set([...this.addresses, ...wanted])]);
+    const l = await this.proxy.sync();
+    const gone = await this.capture.sync(wanted);
+    this.addresses = wanted;
+    if (plan.add.length || gone.del.length || l.opened.length || l.closed.length) {
+      this.ctx!.log.info('mesh updated', { services: this.table.services.size, added: plan.add, removed: gone.del, opened: l.opened, closed: l.closed, failed: l.failed });
+    }
+    if (this.table.problems.length) this.ctx!.log.warn('stored objects the mesh cannot use', { problems: this.table.problems });
+  }
+
+  /** Endpoints on this node only (this build); anything else fails, so the proxy tries another. */
+  private async dial(target: Target, route: PortRoute): Promise<Dialled> {
+    const cfg = this.ctx!.services.config.modules.mesh;
+    if (target.nodeName !== this.ctx!.services.config.node.name || target.fqdn) {
+      throw new Error(`endpoint ${target.address}:${target.port} runs on ${target.nodeName ? `node ${target.nodeName}` : 'no edge node'}: only this node's endpoints are reachable in this build`);
+    }
+    if (route.protocol === 'UDP') return { stream: dialUdp(target.address, target.port, cfg.udpIdleSeconds * 1000), path: 'local' };
+    return { stream: await dialTcp(target.address, target.port, cfg.connectTimeoutMs), path: 'local' };
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.debounce);
+    clearInterval(this.timer);
+    this.unsubscribe?.();
+    await this.passes;
+    await this.proxy?.close();
+    await this.dns?.stop();
+    this.upstream?.close();
+    await this.capture?.remove();
+  }
+}

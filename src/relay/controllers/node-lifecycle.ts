@@ -1,0 +1,135 @@
+/**
+ * Node lifecycle: the one place that turns what the relay hears of a node (presence, heartbeats,
+ * the node's own word about itself — a LivenessSource) into the Node's status conditions and
+ * lifecycle taints, through the API (kinds/node-lifecycle.ts computes them):
+ * - Ready True / False / Unknown (relay clock only), lastHeartbeatTime refreshed at most every
+ *   heartbeatWriteSeconds, so a heartbeat is not a store write;
+ * - the node's own conditions (MemoryPressure, DiskPressure, PIDPressure, UnderVoltage...) beside
+ *   Ready, all Unknown while the node cannot be reached (it stopped posting them);
+ * - the not-ready / unreachable taints, and unschedulable for a cordoned node.
+ * The edge rule lives here: an unreachable node keeps its pods. Nothing here (or anywhere in the
+ * relay) evicts or deletes a pod because its node is NotReady or Unknown; the taints only say so.
+ * A deleted Node ends its node's access (the `deleted` hook removes its credentials). Only Nodes
+ * the `managed` hook names are written (edgecore nodes that joined; not API clients that post
+ * their own status).
+ */
+import type { KubeObject } from '../../contract/kube/types.js';
+import type { NodeCondition as ReportedCondition } from '../../contract/node-status.js';
+import type { Logger } from '../../core/logger.js';
+import { stableStringify } from '../../lib/json.js';
+import type { ApiClient } from '../apiserver/client.js';
+import { lifecycleTaints, readyCondition, readyDeadline, type NodeCondition, type NodeLifecycleParams, type NodeLiveness, type Taint } from '../kinds/node-lifecycle.js';
+import { Informer } from './informer.js';
+import { WorkQueue } from './queue.js';
+
+const NODES = { group: '', resource: 'nodes' };
+
+export interface NodeLivenessView extends NodeLiveness {
+  /** the node's own conditions from its last report */
+  conditions?: ReportedCondition[];
+}
+
+/** Where liveness comes from (the node link), and how it says something changed. */
+export interface LivenessSource {
+  get(node: string): NodeLivenessView;
+  onChange(listener: (node: string) => void): void;
+}
+
+export interface NodeLifecycleHooks {
+  /** a Node object was deleted: end that node's access */
+  deleted(node: string): void;
+  /**
+   * Whether this controller owns the Node's status (an edgecore node that joined the relay). A
+   * Node registered otherwise — a client of the API that writes its own status, as a kubelet or a
+   * virtual kubelet does — is left to that client. Absent: every Node.
+   */
+  managed?(node: string): boolean;
+}
+
+/** The conditions a Node should carry: the node's own (Unknown while unreachable), then Ready. */
+export function nodeConditions(prev: NodeCondition[] | undefined, ready: NodeCondition, reported: ReportedCondition[] | undefined): NodeCondition[] {
+  const kept = reported
+    ? reported.filter((c) => c.type !== 'Ready').map((c): NodeCondition => ({ ...c, lastHeartbeatTime: ready.lastHeartbeatTime! }))
+    : (prev ?? []).filter((c) => c.type !== 'Ready');
+  const others = kept.map((c): NodeCondition => {
+    if (ready.status !== 'Unknown' || c.status === 'Unknown') return c;
+    const was = (prev ?? []).find((p) => p.type === c.type);
+    const transition = was?.status === 'Unknown' && was.lastTransitionTime ? was.lastTransitionTime : ready.lastTransitionTime!;
+    return { type: c.type, status: 'Unknown', lastHeartbeatTime: c.lastHeartbeatTime!, lastTransitionTime: transition, reason: 'NodeStatusUnknown', message: ready.message! };
+  });
+  return [...others, ready];
+}
+
+export class NodeLifecycleController {
+  private readonly informer: Informer;
+  private readonly queue: WorkQueue;
+
+  constructor(
+    private readonly client: ApiClient,
+    private readonly liveness: LivenessSource,
+    private readonly params: NodeLifecycleParams,
+    private readonly hooks: NodeLifecycleHooks,
+    private readonly now: () => Date,
+    private readonly log: Logger,
+  ) {
+    this.informer = new Informer(client, NODES, log);
+    this.queue = new WorkQueue((name) => this.sync(name), log);
+    this.informer.onChange((_key, obj, old) => {
+      const name = (obj ?? old)!.metadata.name ?? '';
+      if (obj) this.queue.add(name);
+      else if (old) this.hooks.deleted(name);
+    });
+    liveness.onChange((node) => this.queue.add(node));
+  }
+
+  async start(): Promise<void> {
+    await this.informer.start();
+  }
+
+  stop(): void {
+    this.informer.stop();
+    this.queue.stop();
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Look at a node again (it just became managed: its credentials were stored). */
+  touch(node: string): void {
+    this.queue.add(node);
+  }
+
+  private async sync(name: string): Promise<void> {
+    if (this.hooks.managed && !this.hooks.managed(name)) return;
+    const node = await this.client.find(NODES, undefined, name);
+    if (!node) return;
+    const now = this.now();
+    const live = this.liveness.get(name);
+    const status = (node.status ?? {}) as { conditions?: NodeCondition[] };
+    const prevReady = status.conditions?.find((c) => c.type === 'Ready');
+    const ready = readyCondition(prevReady, live, now, node.metadata.creationTimestamp ?? now.toISOString(), this.params);
+    const conditions = nodeConditions(status.conditions, ready, live.conditions);
+    if (prevReady?.status !== ready.status) this.log.info('node readiness', { node: name, ready: ready.status, reason: ready.reason });
+    if (stableStringify(conditions) !== stableStringify(status.conditions ?? [])) {
+      // a merge patch of conditions only: the node's report writes nodeInfo, addresses, capacity
+      await this.client.patch(NODES, undefined, name, 'merge', { status: { conditions } }, { subresource: 'status' });
+    }
+    const spec = (node.spec ?? {}) as { taints?: Taint[]; unschedulable?: boolean };
+    const taints = lifecycleTaints(spec.taints, ready.status, spec.unschedulable === true, now);
+    if (stableStringify(taints) !== stableStringify(spec.taints ?? [])) {
+      // taints are shared with users (kubectl taint): written only onto the version read
+      await this.client.patch(NODES, undefined, name, 'merge', { metadata: { resourceVersion: node.metadata.resourceVersion }, spec: { taints } }).catch((e: unknown) => {
+        if ((e as { code?: number }).code !== 409) throw e;
+        this.queue.add(name);
+      });
+    }
+    const deadline = readyDeadline(live, this.params);
+    if (deadline) this.queue.after(name, Math.max(0, deadline.getTime() - now.getTime()));
+  }
+
+  /** The Node as the informer holds it (tests). */
+  cached(name: string): KubeObject | undefined {
+    return this.informer.get(`/${name}`);
+  }
+}

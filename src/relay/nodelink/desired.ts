@@ -1,0 +1,124 @@
+/**
+ * What goes into a node's desired document, computed from the API's objects (pure):
+ * - Pods with `spec.nodeName` = the node (being deleted ones too: the node stops them with their
+ *   grace period and says when they are gone);
+ * - only the ConfigMaps and Secrets those pods reference — env `valueFrom`, `envFrom`, volumes
+ *   (projected sources included) and `imagePullSecrets` — as Kubernetes' node authorizer allows
+ *   a kubelet, so a Secret no pod there needs never reaches the node, and leaves it once the last
+ *   pod that needed it is gone;
+ * - Devices with `spec.nodeName` = the node, and the DeviceModels they name;
+ * - every Service and every EndpointSlice (the mesh, docs/mesh.md: a node's pods may reach any
+ *   Service, and the node resolves and routes from what it last got when the relay is away).
+ * Each item is the object's whole manifest without what changes on every status write
+ * (resourceVersion, managedFields, status): a document changes only when what the node runs does.
+ */
+import type { DesiredItem } from '../../contract/payloads.js';
+import type { KubeObject } from '../../contract/kube/types.js';
+import { arr, rec, str, type Obj } from '../kinds/common.js';
+
+export interface PodReferences {
+  configMaps: Set<string>;
+  secrets: Set<string>;
+}
+
+/** The ConfigMaps and Secrets (names in the pod's namespace) a pod may read. */
+export function podReferences(pod: KubeObject): PodReferences {
+  const out: PodReferences = { configMaps: new Set(), secrets: new Set() };
+  const add = (set: Set<string>, name: unknown): void => {
+    if (str(name)) set.add(str(name));
+  };
+  const spec = rec(pod.spec) ?? {};
+  for (const ref of arr(spec.imagePullSecrets)) add(out.secrets, rec(ref)?.name);
+  for (const c of [...arr(spec.initContainers), ...arr(spec.containers), ...arr(spec.ephemeralContainers)]) {
+    const container = rec(c) ?? {};
+    for (const e of arr(container.env)) {
+      const from = rec(rec(e)?.valueFrom);
+      add(out.configMaps, rec(from?.configMapKeyRef)?.name);
+      add(out.secrets, rec(from?.secretKeyRef)?.name);
+    }
+    for (const e of arr(container.envFrom)) {
+      add(out.configMaps, rec(rec(e)?.configMapRef)?.name);
+      add(out.secrets, rec(rec(e)?.secretRef)?.name);
+    }
+  }
+  for (const v of arr(spec.volumes)) {
+    const vol = rec(v) ?? {};
+    add(out.configMaps, rec(vol.configMap)?.name);
+    add(out.secrets, rec(vol.secret)?.secretName);
+    for (const s of arr(rec(vol.projected)?.sources)) {
+      add(out.configMaps, rec(rec(s)?.configMap)?.name);
+      add(out.secrets, rec(rec(s)?.secret)?.name);
+    }
+  }
+  return out;
+}
+
+/** The node an object is placed on (`spec.nodeName`), or ''. */
+export const nodeNameOf = (o: KubeObject): string => str(rec(o.spec)?.nodeName);
+
+/** The DeviceModel a Device names (in its namespace), or ''. */
+export const modelOf = (device: KubeObject): string => str(rec(rec(device.spec)?.deviceModelRef)?.name);
+
+/** The manifest a node gets: everything but status and the fields every write changes. */
+export function nodeManifest(o: KubeObject): KubeObject {
+  const { status: _status, ...rest } = o;
+  const m = { ...o.metadata };
+  delete m.resourceVersion;
+  delete m.managedFields;
+  delete (m as Obj).selfLink;
+  return { ...rest, metadata: m };
+}
+
+export function desiredItem(o: KubeObject): DesiredItem {
+  const manifest = nodeManifest(o);
+  return {
+    kind: o.kind,
+    namespace: o.metadata.namespace ?? '',
+    name: o.metadata.name ?? '',
+    uid: o.metadata.uid ?? '',
+    generation: o.metadata.generation ?? 1,
+    spec: manifest as unknown as DesiredItem['spec'],
+  };
+}
+
+/** What the node-sync knows: the objects bound to one node, and how to look up what they reference. */
+export interface NodeWorld {
+  pods: Iterable<KubeObject>;
+  devices: Iterable<KubeObject>;
+  configMap(namespace: string, name: string): KubeObject | undefined;
+  secret(namespace: string, name: string): KubeObject | undefined;
+  deviceModel(namespace: string, name: string): KubeObject | undefined;
+  /** every Service and EndpointSlice (the same for every node) */
+  services: Iterable<KubeObject>;
+  endpointSlices: Iterable<KubeObject>;
+}
+
+const order = (a: DesiredItem, b: DesiredItem): number =>
+  a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+
+/**
+ * The items of a node's document, in a stable order (so an unchanged set serialises the same).
+ * A reference to an object that does not exist is simply absent: the node reports what is missing
+ * (CreateContainerConfigError, a Device whose model is unknown), as a kubelet does.
+ */
+export function desiredItems(w: NodeWorld): DesiredItem[] {
+  const items = new Map<string, DesiredItem>();
+  const put = (o: KubeObject | undefined): void => {
+    if (o) items.set(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`, desiredItem(o));
+  };
+  for (const pod of w.pods) {
+    put(pod);
+    const ns = pod.metadata.namespace ?? 'default';
+    const refs = podReferences(pod);
+    for (const n of refs.configMaps) put(w.configMap(ns, n));
+    for (const n of refs.secrets) put(w.secret(ns, n));
+  }
+  for (const device of w.devices) {
+    put(device);
+    const model = modelOf(device);
+    if (model) put(w.deviceModel(device.metadata.namespace ?? 'default', model));
+  }
+  for (const s of w.services) put(s);
+  for (const s of w.endpointSlices) put(s);
+  return [...items.values()].sort(order);
+}

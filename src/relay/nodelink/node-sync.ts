@@ -1,0 +1,242 @@
+/**
+ * The node sync, derived from the API's objects: a level-triggered controller over informers of
+ * Pods, ConfigMaps, Secrets, Devices, DeviceModels, Services, EndpointSlices and Nodes that keeps, for every Node, the
+ * desired document computed by desired.ts (with the Node's labels, which the node admits pods
+ * against), and publishes it (retained, whole) when it changed —
+ * and on start, on the node's `sync`, and after a broker reconnect, changed or not.
+ *
+ * Versions: a document's version is the object store's global revision of the change that
+ * altered it (read when it is computed); on start every node's version is the store's current
+ * revision. Both only grow, across restarts too, and the epoch is the store's: a node orders the
+ * documents it sees by (epoch, version) and ignores anything not newer.
+ *
+ * Only Nodes that exist get a document (a pod naming an unknown node creates no retained message);
+ * a deleted Node's retained document is cleared. The relay also records `Scheduled` for a pod
+ * created bound to a node (the scheduler records it for the pods it binds).
+ */
+import type { KubeObject } from '../../contract/kube/types.js';
+import type { DesiredDocument, DesiredItem } from '../../contract/payloads.js';
+import { SYNCED_KINDS } from '../../contract/resources/kinds.js';
+import type { Logger } from '../../core/logger.js';
+import { stableStringify } from '../../lib/json.js';
+import type { ApiClient } from '../apiserver/client.js';
+import { Informer, keyOf } from '../controllers/informer.js';
+import { WorkQueue } from '../controllers/queue.js';
+import { desiredItems, modelOf, nodeNameOf, podReferences } from './desired.js';
+import type { EventRecorder } from './events.js';
+
+const R = {
+  pods: { group: '', resource: 'pods' },
+  configmaps: { group: '', resource: 'configmaps' },
+  secrets: { group: '', resource: 'secrets' },
+  devices: { group: 'devices.kubeedge.io', resource: 'devices' },
+  devicemodels: { group: 'devices.kubeedge.io', resource: 'devicemodels' },
+  nodes: { group: '', resource: 'nodes' },
+  services: { group: '', resource: 'services' },
+  endpointslices: { group: 'discovery.k8s.io', resource: 'endpointslices' },
+} as const;
+
+/** The kinds a document carries (a kind absent from its items is emptied on the node). */
+export const DOCUMENT_KINDS: readonly string[] = [...SYNCED_KINDS, 'Service', 'EndpointSlice'];
+type Watched = keyof typeof R;
+
+export interface NodeSyncDeps {
+  /** reads every kind, Secrets included (a controller identity) */
+  client: ApiClient;
+  /** publish a node's document retained (null: clear the retained document) */
+  publish(node: string, doc: DesiredDocument | null): Promise<void>;
+  epoch(): Promise<string>;
+  /** the object store's newest revision */
+  revision(): Promise<number>;
+  events: EventRecorder;
+  log: Logger;
+  now: () => Date;
+}
+
+interface Published {
+  version: number;
+  hash: string;
+  items: DesiredItem[];
+}
+
+export class NodeSync {
+  private readonly informers = new Map<Watched, Informer>();
+  private readonly queue: WorkQueue;
+  /** Scheduled events being written (idle() waits for them too) */
+  private readonly recording = new Set<Promise<void>>();
+  private readonly docs = new Map<string, Published>();
+  /** node → keys ("ns/name") of its pods / devices */
+  private readonly podsOf = new Map<string, Set<string>>();
+  private readonly devicesOf = new Map<string, Set<string>>();
+  /** nodes whose document goes out even if unchanged (start, sync request, broker reconnect) */
+  private readonly force = new Set<string>();
+  private epochValue = '';
+  private started = false;
+  readonly counters = { published: 0, computed: 0 };
+
+  constructor(private readonly d: NodeSyncDeps) {
+    this.queue = new WorkQueue((node) => this.sync(node), d.log);
+    for (const w of Object.keys(R) as Watched[]) {
+      const inf = new Informer(d.client, R[w], d.log.child(w));
+      inf.onChange((key, obj, old) => this.changed(w, key, obj, old));
+      this.informers.set(w, inf);
+    }
+  }
+
+  async start(): Promise<void> {
+    this.epochValue = await this.d.epoch();
+    for (const inf of this.informers.values()) await inf.start();
+    this.started = true;
+    this.republishAll();
+  }
+
+  stop(): void {
+    for (const inf of this.informers.values()) inf.stop();
+    this.queue.stop();
+  }
+
+  async idle(): Promise<void> {
+    await this.queue.idle();
+    await Promise.all([...this.recording]);
+  }
+
+  /** Send `node` its current document now, changed or not (its `sync` request). */
+  requestPublish(node: string): void {
+    this.force.add(node);
+    this.queue.add(node);
+  }
+
+  /** Every node's document again (start, broker reconnect: the broker may have lost them). */
+  republishAll(): void {
+    for (const n of this.nodeNames()) this.requestPublish(n);
+  }
+
+  /**
+   * The node already holds the document last published for it: a sync request needs no answer
+   * (after a reconnect it got the retained one anyway, so a reconnect storm costs one document
+   * per node, not two).
+   */
+  holdsCurrent(node: string, epoch: string, appliedVersion: number): boolean {
+    const v = this.desiredVersion(node);
+    return v > 0 && epoch === this.epochValue && appliedVersion === v;
+  }
+
+  /** The version of the last document published for `node` (0: none). */
+  desiredVersion(node: string): number {
+    return this.docs.get(node)?.version ?? 0;
+  }
+
+  private inf(w: Watched): Informer {
+    return this.informers.get(w)!;
+  }
+
+  private nodeNames(): string[] {
+    return this.inf('nodes')
+      .list()
+      .map((n) => n.metadata.name ?? '');
+  }
+
+  private index(map: Map<string, Set<string>>, key: string, obj: KubeObject | undefined, old: KubeObject | undefined): string[] {
+    const before = old ? nodeNameOf(old) : '';
+    const after = obj ? nodeNameOf(obj) : '';
+    if (before && before !== after) map.get(before)?.delete(key);
+    if (after) {
+      let s = map.get(after);
+      if (!s) map.set(after, (s = new Set()));
+      s.add(key);
+    }
+    return [...new Set([before, after])].filter(Boolean);
+  }
+
+  /** Which nodes' documents a change may alter. */
+  private changed(w: Watched, key: string, obj: KubeObject | undefined, old: KubeObject | undefined): void {
+    let nodes: string[] = [];
+    if (w === 'pods') {
+      nodes = this.index(this.podsOf, key, obj, old);
+      // a pod created bound to a node (the scheduler records Scheduled for the pods it binds)
+      if (obj && !old && nodeNameOf(obj) && this.started && !obj.metadata.deletionTimestamp) {
+        const p = this.scheduled(obj).finally(() => this.recording.delete(p));
+        this.recording.add(p);
+      }
+    } else if (w === 'devices') nodes = this.index(this.devicesOf, key, obj, old);
+    else if (w === 'nodes') nodes = [(obj ?? old)!.metadata.name ?? ''];
+    else if (w === 'services' || w === 'endpointslices') nodes = this.nodeNames();
+    else {
+      const o = (obj ?? old)!;
+      const ns = o.metadata.namespace ?? '';
+      const name = o.metadata.name ?? '';
+      if (w === 'devicemodels') {
+        for (const [node, keys] of this.devicesOf) {
+          if ([...keys].some((k) => k.startsWith(`${ns}/`) && this.inf('devices').get(k) && modelOf(this.inf('devices').get(k)!) === name)) nodes.push(node);
+        }
+      } else {
+        const kind = w === 'configmaps' ? 'configMaps' : 'secrets';
+        for (const [node, keys] of this.podsOf) {
+          if ([...keys].some((k) => k.startsWith(`${ns}/`) && this.inf('pods').get(k) && podReferences(this.inf('pods').get(k)!)[kind].has(name))) nodes.push(node);
+        }
+      }
+    }
+    for (const n of nodes) this.queue.add(n);
+  }
+
+  private objects(map: Map<string, Set<string>>, w: Watched, node: string): KubeObject[] {
+    const inf = this.inf(w);
+    return [...(map.get(node) ?? [])].map((k) => inf.get(k)).filter((o): o is KubeObject => !!o);
+  }
+
+  private async sync(node: string): Promise<void> {
+    if (!this.started) return;
+    const forced = this.force.delete(node);
+    const prev = this.docs.get(node);
+    const nodeObj = this.inf('nodes').get(`/${node}`);
+    if (!nodeObj) {
+      // a deleted Node: its retained document goes too
+      if (prev) {
+        this.docs.delete(node);
+        await this.d.publish(node, null);
+      }
+      return;
+    }
+    const look = (w: Watched) => (ns: string, name: string) => this.inf(w).get(`${ns}/${name}`);
+    const items = desiredItems({
+      pods: this.objects(this.podsOf, 'pods', node),
+      devices: this.objects(this.devicesOf, 'devices', node),
+      configMap: look('configmaps'),
+      secret: look('secrets'),
+      deviceModel: look('devicemodels'),
+      services: this.inf('services').list(),
+      endpointSlices: this.inf('endpointslices').list(),
+    });
+    this.counters.computed++;
+    const labels = nodeObj.metadata.labels ?? {};
+    const hash = stableStringify({ items, labels });
+    let version: number;
+    if (!prev) version = await this.d.revision();
+    else if (prev.hash !== hash) version = Math.max(await this.d.revision(), prev.version + 1);
+    else if (forced) version = prev.version;
+    else return;
+    const cur: Published = { version, hash, items };
+    this.docs.set(node, cur);
+    const doc: DesiredDocument = { node, epoch: this.epochValue, version, kinds: [...DOCUMENT_KINDS], items, labels, timestamp: this.d.now().getTime() };
+    this.counters.published++;
+    await this.d.publish(node, doc);
+    if (!prev || prev.hash !== hash) this.d.log.debug('desired document published', { node, version, items: items.length });
+  }
+
+  /** `Scheduled`, as the scheduler records it, for a pod that was created bound to a node. */
+  private async scheduled(pod: KubeObject): Promise<void> {
+    const node = nodeNameOf(pod);
+    try {
+      await this.d.events.record(this.d.client, {
+        involved: { apiVersion: 'v1', kind: 'Pod', namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name ?? '', uid: pod.metadata.uid ?? '' },
+        type: 'Normal',
+        reason: 'Scheduled',
+        message: `Successfully assigned ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''} to ${node}`,
+        component: 'default-scheduler',
+        at: this.d.now(),
+      });
+    } catch (e) {
+      this.d.log.warn('could not record Scheduled', { pod: keyOf(pod), error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Per-node limits on what a node may push as telemetry (samples and events): a token bucket per
+ * node — `burst` messages at once (a node catching up on what it queued offline), then
+ * `ratePerSecond` — so one node cannot flood the relay's disk, CPU or every other node's
+ * history. Retention is per node too (the store keeps each node's newest rows). Pure apart from
+ * the clock it is given.
+ */
+export interface RateLimit {
+  ratePerSecond: number;
+  burst: number;
+}
+
+export class NodeRateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** messages refused per node since start */
+  readonly refused = new Map<string, number>();
+
+  constructor(
+    private readonly limit: RateLimit,
+    private readonly now: () => number,
+  ) {}
+
+  /** Take one token for `node`: false when it is over its limit (the message is dropped). */
+  take(node: string): boolean {
+    const now = this.now();
+    const b = this.buckets.get(node) ?? { tokens: this.limit.burst, at: now };
+    b.tokens = Math.min(this.limit.burst, b.tokens + ((now - b.at) / 1000) * this.limit.ratePerSecond);
+    b.at = now;
+    this.buckets.set(node, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return true;
+    }
+    this.refused.set(node, (this.refused.get(node) ?? 0) + 1);
+    return false;
+  }
+
+  forget(node: string): void {
+    this.buckets.delete(node);
+    this.refused.delete(node);
+  }
+}

@@ -1,0 +1,86 @@
+/** Ready from presence and heartbeats (relay clock), lifecycle taints, the node's own conditions, no eviction. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { KubeObject } from '../../../../src/contract/kube/types.js';
+import { nodeConditions } from '../../../../src/relay/controllers/node-lifecycle.js';
+import { linkFixture, NODE, pod, POD, state } from './fixture.js';
+
+interface Cond {
+  type: string;
+  status: string;
+  reason?: string;
+  lastHeartbeatTime?: string;
+  lastTransitionTime?: string;
+}
+const conds = (n: KubeObject): Cond[] => ((n.status as { conditions?: Cond[] } | undefined)?.conditions ?? []);
+const ready = (n: KubeObject): Cond | undefined => conds(n).find((c) => c.type === 'Ready');
+const taints = (n: KubeObject): string[] => ((n.spec as { taints?: { key: string; effect: string }[] }).taints ?? []).map((t) => `${t.key}:${t.effect}`);
+
+test('Ready: never heard → Unknown; heard → True; Will → Unknown with the unreachable taints; the pod stays', async (t) => {
+  const f = await linkFixture(t, { notReadyAfterSeconds: 90 });
+  await f.join('n1');
+  await f.admin.create(POD, pod('web', 'n1'));
+  let n = await f.admin.get(NODE, undefined, 'n1');
+  assert.deepEqual([ready(n)?.status, ready(n)?.reason], ['Unknown', 'NodeStatusNeverUpdated']);
+  assert.deepEqual(taints(n), ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
+
+  await f.send('n1', 'presence', { online: true, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  n = await f.admin.get(NODE, undefined, 'n1');
+  assert.deepEqual([ready(n)?.status, ready(n)?.reason], ['True', 'KubeletReady']);
+  assert.equal(ready(n)?.lastHeartbeatTime, '2026-01-01T00:00:00Z', "the relay's clock, not the node's");
+  assert.deepEqual(taints(n), []);
+
+  // heartbeats within heartbeatWriteSeconds write nothing
+  const rv = n.metadata.resourceVersion;
+  f.clock.now = new Date('2026-01-01T00:00:30Z');
+  await f.send('n1', 'heartbeat', { v: 1, q: 0, t: Date.UTC(2099, 0, 1) });
+  assert.equal((await f.admin.get(NODE, undefined, 'n1')).metadata.resourceVersion, rv);
+  f.clock.now = new Date('2026-01-01T00:01:05Z');
+  await f.send('n1', 'heartbeat', { v: 1, q: 0, t: 1 });
+  n = await f.admin.get(NODE, undefined, 'n1');
+  assert.equal(ready(n)?.lastHeartbeatTime, '2026-01-01T00:01:05Z', 'refreshed once due');
+  assert.equal(ready(n)?.lastTransitionTime, '2026-01-01T00:00:00Z');
+
+  await f.send('n1', 'presence', { online: false, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  n = await f.admin.get(NODE, undefined, 'n1');
+  assert.deepEqual([ready(n)?.status, ready(n)?.reason], ['Unknown', 'NodeStatusUnknown']);
+  assert.deepEqual(taints(n), ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
+  const p = await f.admin.get(POD, 'default', 'web');
+  assert.equal(p.metadata.deletionTimestamp, undefined, 'an unreachable node keeps its pods: nothing is evicted');
+});
+
+test('cordon adds the unschedulable taint next to a user taint; the node\'s own conditions sit beside Ready and go Unknown with it', async (t) => {
+  const f = await linkFixture(t);
+  await f.join('n1');
+  await f.send('n1', 'presence', { online: true, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  await f.admin.patch(NODE, undefined, 'n1', 'merge', { spec: { unschedulable: true, taints: [{ key: 'dedicated', value: 'cam', effect: 'NoSchedule' }] } });
+  await f.link.idle();
+  let n = await f.admin.get(NODE, undefined, 'n1');
+  assert.deepEqual(taints(n), ['dedicated:NoSchedule', 'node.kubernetes.io/unschedulable:NoSchedule']);
+
+  const report = { appliedVersion: 1, epoch: 'e', agentVersion: '1', bootId: 'b', arch: 'x64', platform: 'linux', outbox: { rows: 0, dropped: 0 }, conditions: [{ type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', lastTransitionTime: '2026-01-01T00:00:00Z' }] };
+  await f.send('n1', 'reported/state', state('Node', '', 'n1', report));
+  n = await f.admin.get(NODE, undefined, 'n1');
+  assert.deepEqual(conds(n).map((c) => `${c.type}=${c.status}`), ['MemoryPressure=False', 'Ready=True']);
+  await f.send('n1', 'presence', { online: false, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  n = await f.admin.get(NODE, undefined, 'n1');
+  assert.deepEqual(conds(n).map((c) => `${c.type}=${c.status}`), ['MemoryPressure=Unknown', 'Ready=Unknown']);
+});
+
+test('a Node registered by an API client (no relay credentials) keeps the status that client writes', async (t) => {
+  const f = await linkFixture(t, { notReadyAfterSeconds: 90 });
+  await f.admin.create(NODE, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'virtual-1' }, spec: {} });
+  await f.admin.patch(NODE, undefined, 'virtual-1', 'merge', { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Posted', lastHeartbeatTime: '2026-01-01T00:00:00Z', lastTransitionTime: '2026-01-01T00:00:00Z' }] } }, { subresource: 'status' });
+  await f.link.idle();
+  const n = await f.admin.get(NODE, undefined, 'virtual-1');
+  assert.deepEqual([ready(n)?.status, ready(n)?.reason], ['True', 'Posted']);
+  assert.deepEqual(taints(n), [], 'no lifecycle taints either');
+  await f.join('n1');
+  assert.equal(ready(await f.admin.get(NODE, undefined, 'n1'))?.reason, 'NodeStatusNeverUpdated', 'a joined node is the controller\'s');
+});
+
+test('nodeConditions keeps the stored ones when the node said nothing (a relay restart)', () => {
+  const readyC = { type: 'Ready', status: 'True' as const, lastHeartbeatTime: 'h', lastTransitionTime: 't', reason: 'KubeletReady', message: 'm' };
+  const prev = [{ type: 'DiskPressure', status: 'False' as const, lastHeartbeatTime: 'old', lastTransitionTime: 'x' }, { ...readyC, status: 'Unknown' as const }];
+  assert.deepEqual(nodeConditions(prev, readyC, undefined).map((c) => c.type), ['DiskPressure', 'Ready']);
+});

@@ -1,0 +1,152 @@
+/** Desired documents computed from the API's objects: content, versions, republishing, restarts, Scheduled. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { KubeObject } from '../../../../src/contract/kube/types.js';
+import { EVENT, linkFixture, MODEL, DEVICE, NODE, pod, POD, secret, SECRET } from './fixture.js';
+
+const names = (doc: { items: { kind: string; name: string }[] } | null | undefined): string[] => (doc?.items ?? []).map((i) => `${i.kind}/${i.name}`);
+
+test('a node gets its pods and only the Secrets they reference; versions are the store revision of the change; an unrelated change publishes nothing', async (t) => {
+  const f = await linkFixture(t);
+  await f.join('n1');
+  await f.join('n2');
+  assert.deepEqual(names(f.transport.last('n1')), [], 'a joined node gets an (empty) document at once');
+  await f.admin.create(SECRET, secret('s-used'));
+  await f.admin.create(SECRET, secret('s-other'));
+  await f.admin.create(POD, pod('web', 'n1', { volumes: [{ name: 'v', secret: { secretName: 's-used' } }], containers: [{ name: 'c', image: 'busybox:1', volumeMounts: [{ name: 'v', mountPath: '/s' }] }] }));
+  await f.link.idle();
+  const d1 = f.transport.last('n1')!;
+  assert.deepEqual(names(d1), ['Pod/web', 'Secret/s-used']);
+  assert.equal(d1.epoch, await f.store.epoch());
+  assert.equal(names(f.transport.last('n2')).length, 0, 'n2 holds nothing of n1: no pod, no Secret');
+
+  // the other Secret changes: nothing goes to n1
+  const before = f.transport.docs('n1').length;
+  await f.admin.update(SECRET, { ...(await f.admin.get(SECRET, 'default', 's-other')), stringData: { v: 'changed' } } as KubeObject);
+  await f.link.idle();
+  assert.equal(f.transport.docs('n1').length, before);
+
+  // the used Secret changes: a new document, versioned by that write's revision
+  const changed = await f.admin.update(SECRET, { ...(await f.admin.get(SECRET, 'default', 's-used')), stringData: { v: 'rotated' } } as KubeObject);
+  await f.link.idle();
+  const d2 = f.transport.last('n1')!;
+  assert.ok(d2.version > d1.version);
+  assert.ok(d2.version >= Number(changed.metadata.resourceVersion), `version ${d2.version} is at least the change's revision ${changed.metadata.resourceVersion}`);
+  assert.equal(d2.version, await f.store.revision(), 'nothing else was written since');
+
+  // a status write (what nodes report all the time) does not change the document
+  const n = f.transport.docs('n1').length;
+  await f.link.nodeClient('n1').patch(POD, 'default', 'web', 'merge', { status: { phase: 'Running' } }, { subresource: 'status' });
+  await f.link.idle();
+  assert.equal(f.transport.docs('n1').length, n);
+
+  // the last pod that needed the Secret goes: the Secret leaves the node
+  await f.admin.delete(POD, 'default', 'web', { gracePeriodSeconds: 0 });
+  await f.link.idle();
+  assert.deepEqual(names(f.transport.last('n1')), []);
+});
+
+test('devices and their models go to the device node; a pod being deleted stays in the document with its deletion time', async (t) => {
+  const f = await linkFixture(t);
+  await f.join('n1');
+  await f.admin.create(MODEL, { apiVersion: 'devices.kubeedge.io/v1beta1', kind: 'DeviceModel', metadata: { name: 'm', namespace: 'default' }, spec: { protocol: 'virtual', properties: [{ name: 'p', type: 'INT', accessMode: 'ReadWrite' }] } });
+  await f.admin.create(DEVICE, { apiVersion: 'devices.kubeedge.io/v1beta1', kind: 'Device', metadata: { name: 'd', namespace: 'default' }, spec: { nodeName: 'n1', deviceModelRef: { name: 'm' }, protocol: { protocolName: 'virtual' }, properties: [{ name: 'p', desired: { value: '1' } }] } });
+  await f.admin.create(POD, pod('p', 'n1'));
+  await f.link.idle();
+  assert.deepEqual(names(f.transport.last('n1')), ['Device/d', 'DeviceModel/m', 'Pod/p']);
+  await f.admin.delete(POD, 'default', 'p');
+  await f.link.idle();
+  const item = f.transport.last('n1')!.items.find((i) => i.name === 'p')!;
+  assert.ok(item.spec.metadata.deletionTimestamp, 'Terminating: still there, with its deletion time');
+  assert.equal(item.spec.metadata.deletionGracePeriodSeconds, 30);
+});
+
+test('a sync request republishes the same version (not to a node that holds it); a restart starts from the current revision; a deleted Node loses its document and its credentials', async (t) => {
+  const f = await linkFixture(t);
+  await f.join('n1');
+  await f.admin.create(POD, pod('p', 'n1'));
+  await f.link.idle();
+  const v = f.transport.last('n1')!.version;
+  await f.send('n1', 'sync', { epoch: 'x', appliedVersion: 0, bootId: 'b', timestamp: 1 });
+  assert.equal(f.transport.last('n1')!.version, v, 'republished unchanged (the node ignores it as not newer)');
+  const held = f.transport.docs('n1').length;
+  await f.send('n1', 'sync', { epoch: f.transport.last('n1')!.epoch, appliedVersion: v, bootId: 'b', timestamp: 2 });
+  await f.link.idle();
+  assert.equal(f.transport.docs('n1').length, held, 'a node that holds the current document is not sent it again');
+  const count = f.transport.docs('n1').length;
+  await f.admin.create(SECRET, secret('unrelated'));
+  await f.restart();
+  const after = f.transport.last('n1')!;
+  assert.equal(f.transport.docs('n1').length, count + 1, 'published on start');
+  assert.equal(after.version, await f.store.revision(), 'on start: the current revision');
+  assert.ok(after.version > v, 'versions only grow across restarts');
+  assert.deepEqual(names(after), ['Pod/p']);
+
+  await f.admin.delete(NODE, undefined, 'n1');
+  await f.link.idle();
+  assert.equal(f.transport.last('n1'), null, 'the retained document is cleared');
+  assert.equal(f.relay.getNode('n1'), undefined, 'its credentials are gone');
+  assert.deepEqual(f.transport.disconnected, [], 'the link leaves the session to its owner (relay.ts closes it)');
+});
+
+test('a pod that arrives bound to a node gets a Scheduled event (once), as the scheduler records it', async (t) => {
+  const f = await linkFixture(t);
+  await f.join('n1');
+  const p = await f.admin.create(POD, pod('web', 'n1'));
+  await f.link.idle();
+  const events = (await f.admin.list(EVENT, 'default', { fieldSelector: `involvedObject.uid=${p.metadata.uid}` })).items as (KubeObject & { reason: string; message: string; source: { component: string } })[];
+  assert.deepEqual(
+    events.map((e) => [e.reason, e.message, e.source.component]),
+    [['Scheduled', 'Successfully assigned default/web to n1', 'default-scheduler']],
+  );
+  await f.restart();
+  assert.equal((await f.admin.list(EVENT, 'default')).items.length, 1, 'not again after a restart');
+});
+
+test("a node's document carries its Node's labels; `kubectl label node` republishes it (the node judges node affinity against them)", async (t) => {
+  const f = await linkFixture(t);
+  await f.join('n1');
+  await f.link.idle();
+  const d0 = f.transport.last('n1')!;
+  assert.equal(d0.labels?.['kubernetes.io/hostname'], 'n1');
+  assert.equal(d0.labels?.mapper, undefined);
+  await f.admin.patch(NODE, undefined, 'n1', 'merge', { metadata: { labels: { mapper: 'modbus' } } });
+  await f.link.idle();
+  const d1 = f.transport.last('n1')!;
+  assert.ok(d1.version > d0.version, 'a label change is a new document');
+  assert.equal(d1.labels?.mapper, 'modbus');
+  assert.deepEqual(d1.items, d0.items);
+  // a status write (heartbeats) changes nothing
+  const n = f.transport.docs('n1').length;
+  await f.link.nodeClient('n1').patch(NODE, undefined, 'n1', 'merge', { status: { conditions: [{ type: 'Ready', status: 'True' }] } }, { subresource: 'status' });
+  await f.link.idle();
+  assert.equal(f.transport.docs('n1').length, n);
+});
+
+test('every node gets every Service and EndpointSlice (the mesh); a change reaches all of them, a deletion leaves all', async (t) => {
+  const f = await linkFixture(t);
+  await f.join('n1');
+  await f.join('n2');
+  const SVC = { group: '', resource: 'services' };
+  const SLICES = { group: 'discovery.k8s.io', resource: 'endpointslices' };
+  await f.admin.create(SVC, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: 'None', selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] } } as KubeObject);
+  await f.admin.create(SLICES, {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['172.17.0.2'], nodeName: 'n2', conditions: { ready: true } }],
+    ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+  } as unknown as KubeObject);
+  await f.link.idle();
+  for (const n of ['n1', 'n2']) {
+    assert.deepEqual(names(f.transport.last(n)), ['EndpointSlice/web-1', 'Service/web'], n);
+    assert.ok(f.transport.last(n)!.kinds.includes('Service') && f.transport.last(n)!.kinds.includes('EndpointSlice'), 'emptied on the node when none is left');
+  }
+  const v1 = f.transport.last('n1')!.version;
+  await f.admin.delete(SVC, 'default', 'web');
+  await f.admin.delete(SLICES, 'default', 'web-1');
+  await f.link.idle();
+  for (const n of ['n1', 'n2']) assert.deepEqual(names(f.transport.last(n)), [], n);
+  assert.ok(f.transport.last('n1')!.version > v1);
+});
