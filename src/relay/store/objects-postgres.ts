@@ -166,6 +166,9 @@ export class PostgresObjectStore implements ObjectStore {
   private async transaction<T>(begin: string, body: (q: Query) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
+    // the connection dying between two queries (a server restart): the next query fails, not the process
+    const cut = (): void => void (broken = true);
+    client.on('error', cut);
     try {
       await client.query(begin);
       const out = await body((text, values) => client.query(text, values));
@@ -177,6 +180,7 @@ export class PostgresObjectStore implements ObjectStore {
       });
       throw e;
     } finally {
+      client.off('error', cut);
       client.release(broken);
     }
   }

@@ -122,6 +122,8 @@ export class ChangeFeed {
   private async read(after: number, upto: number | undefined, scope?: ResourceScope): Promise<{ compacted: number; revision: number; rows: LogRow[] }> {
     const client = await this.pool.connect();
     let broken = false;
+    const cut = (): void => void (broken = true);
+    client.on('error', cut);
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const head = (await client.query('SELECT revision, compacted FROM kube_revision WHERE id = 1')).rows[0];
@@ -139,6 +141,7 @@ export class ChangeFeed {
       broken = true;
       throw e;
     } finally {
+      client.off('error', cut);
       client.release(broken);
     }
   }
