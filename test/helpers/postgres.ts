@@ -1,11 +1,13 @@
 /**
  * PostgreSQL for tests: the server .ci/provision.d/postgres.sh starts (EDGECORE_TEST_PG, or its
  * default URL). Each caller gets a database of its own, dropped when the test ends, so parallel
- * runs never share tables. No server is a failure, not a skip.
+ * runs never share tables. No server: the tests are skipped ("skipped: …"), under CI=true they fail
+ * (test/helpers/service.ts's rule).
  */
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
+import { IN_CI } from './service.js';
 
 export const PG_URL = process.env.EDGECORE_TEST_PG ?? 'postgres://edgecore_test:edgecore-test@127.0.0.1:5432/postgres';
 
@@ -39,4 +41,16 @@ export async function pgDatabase(t: TestContext): Promise<{ name: string; url: s
   const url = new URL(PG_URL);
   url.pathname = `/${name}`;
   return { name, url: url.toString(), closeFirst: (fn) => void closers.push(fn) };
+}
+
+/** undefined when PostgreSQL answers; else why the tests skip (under CI: throws) — for test(name, { skip }, fn). */
+export async function pgMissing(): Promise<string | undefined> {
+  try {
+    await pgAdmin('SELECT 1');
+    return undefined;
+  } catch (e) {
+    const why = `skipped: PostgreSQL unavailable (${e instanceof Error ? e.message : String(e)})`;
+    if (IN_CI) throw new Error(`${why} — under CI every service must be present`);
+    return why;
+  }
 }

@@ -10,8 +10,10 @@ import { test, type TestContext } from 'node:test';
 import { StoreGoneError, type StoredEvent } from '../../../../src/relay/store/objects.js';
 import { PostgresObjectStore, type PostgresObjectStoreOptions } from '../../../../src/relay/store/objects-postgres.js';
 import { cm, key } from '../../../helpers/object-store-contract.js';
-import { PG_URL, pgAdmin, pgDatabase } from '../../../helpers/postgres.js';
+import { PG_URL, pgAdmin, pgDatabase, pgMissing } from '../../../helpers/postgres.js';
 import { waitFor } from '../../../helpers/wait.js';
+
+const skip = await pgMissing();
 
 async function backing(t: TestContext) {
   const db = await pgDatabase(t);
@@ -50,7 +52,7 @@ async function createEventually(s: PostgresObjectStore, name: string): Promise<v
   });
 }
 
-test('a PostgreSQL restart: both replicas reconnect, and a watch resumes from its revision with every change once, in order', async (t) => {
+test('a PostgreSQL restart: both replicas reconnect, and a watch resumes from its revision with every change once, in order', { skip }, async (t) => {
   const b = await backing(t);
   const errors: string[] = [];
   const one = await b.open();
@@ -80,7 +82,7 @@ test('a PostgreSQL restart: both replicas reconnect, and a watch resumes from it
   await waitFor('the change after the restart arrives', () => seen.some((e) => e.key.name === 'last'));
 });
 
-test('a replica shut out for longer than the window: its watches end with StoreGoneError, no event after the gap', async (t) => {
+test('a replica shut out for longer than the window: its watches end with StoreGoneError, no event after the gap', { skip }, async (t) => {
   const b = await backing(t);
   const writer = await b.open({ window: 10 });
   const away = await b.open({ window: 10 });
