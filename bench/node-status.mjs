@@ -5,7 +5,8 @@
  * /metrics off, the other with both on at their defaults (a sample every 10 s) and /metrics
  * scraped every 15 s as Prometheus would; CPU (utime+stime from /proc, dead threads included)
  * over the same window, and RSS as the median of samples every 5 s over it (one reading at the
- * end moves by ±3 MiB with the last GC). Goal: ≤ 0.05 % of a core and ≤ 1 MiB for status + metrics.
+ * end moves by ±3 MiB with the last GC), split into private (RssAnon) and file-backed pages
+ * (RssFile: mostly node's own binary, shared with every node process). Goal: ≤ 0.05 % of a core and ≤ 1 MiB for status + metrics.
  * PARTS=1 adds daemons that tell the parts apart: nodestatus alone (no /metrics), nodestatus
  * without its usage reports (`nodestatus.metrics` off, no /metrics), and /metrics alone (scraped,
  * nodestatus off). COMPARE=<other dist/edgecore.js> adds an "on" daemon of another build (e.g.
@@ -22,6 +23,12 @@ const WINDOW_S = Number(process.argv[2] ?? 300);
 const bundle = join(ROOT, 'dist/edgecore.js');
 if (!existsSync(bundle)) spawnSync(process.execPath, [join(ROOT, 'build.mjs')], { stdio: 'inherit' });
 const TICK = 100; // USER_HZ
+
+/** RssAnon and RssFile (KiB): private memory, and pages of mapped files (node's own binary among them, shared with every node process). */
+const rssParts = (pid) => {
+  const t = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { anon: Number(/RssAnon:\s+(\d+)/.exec(t)?.[1]), file: Number(/RssFile:\s+(\d+)/.exec(t)?.[1]) };
+};
 
 const cpuTicks = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -52,7 +59,7 @@ const daemons = [];
 for (const v of variants) {
   const d = await spawnUntil(process.execPath, [...daemonNodeFlags(), v.bundle, 'run', '--config', v.file], /"msg":"edgecore ready"/);
   const port = v.metrics ? Number(/"msg":"ops endpoint listening".*?"port":(\d+)/.exec(d.output())[1]) : 0;
-  daemons.push({ ...v, child: d.child, port, scrapes: 0, bytes: 0, rssSamples: [] });
+  daemons.push({ ...v, child: d.child, port, scrapes: 0, bytes: 0, rssSamples: [], anonSamples: [], fileSamples: [] });
 }
 const scrapeAll = () =>
   Promise.all(
@@ -67,7 +74,12 @@ await sleep(5000);
 for (const d of daemons) d.t0 = cpuTicks(d.child.pid);
 const timer = setInterval(() => void scrapeAll(), 15_000);
 const sampler = setInterval(() => {
-  for (const d of daemons) d.rssSamples.push(rssKiB(d.child.pid));
+  for (const d of daemons) {
+    d.rssSamples.push(rssKiB(d.child.pid));
+    const p = rssParts(d.child.pid);
+    d.anonSamples.push(p.anon);
+    d.fileSamples.push(p.file);
+  }
 }, 5000);
 await sleep(WINDOW_S * 1000);
 clearInterval(timer);
@@ -75,15 +87,17 @@ clearInterval(sampler);
 for (const d of daemons) {
   d.t1 = cpuTicks(d.child.pid);
   d.rss = median(d.rssSamples);
+  d.anon = median(d.anonSamples);
+  d.file = median(d.fileSamples);
 }
 for (const d of daemons) {
   await stop(d.child);
   d.cleanup();
 }
 const pct = (ticks) => round((ticks / TICK / WINDOW_S) * 100, 3);
-const figures = Object.fromEntries(daemons.map((d) => [d.name, { cpuPercentOfCore: pct(d.t1 - d.t0), rssMiB: round(d.rss / 1024, 1), rssRangeMiB: [round(Math.min(...d.rssSamples) / 1024, 1), round(Math.max(...d.rssSamples) / 1024, 1)], ...(d.metrics ? { scrapes: d.scrapes, metricsBytes: d.bytes } : {}) }]));
+const figures = Object.fromEntries(daemons.map((d) => [d.name, { cpuPercentOfCore: pct(d.t1 - d.t0), rssMiB: round(d.rss / 1024, 1), rssRangeMiB: [round(Math.min(...d.rssSamples) / 1024, 1), round(Math.max(...d.rssSamples) / 1024, 1)], rssAnonMiB: round(d.anon / 1024, 1), rssFileMiB: round(d.file / 1024, 1), ...(d.metrics ? { scrapes: d.scrapes, metricsBytes: d.bytes } : {}) }]));
 const off = daemons[0];
-const costOf = (d) => ({ cpuPercentOfCore: round(pct(d.t1 - d.t0) - pct(off.t1 - off.t0), 3), rssMiB: round((d.rss - off.rss) / 1024, 1) });
+const costOf = (d) => ({ cpuPercentOfCore: round(pct(d.t1 - d.t0) - pct(off.t1 - off.t0), 3), rssMiB: round((d.rss - off.rss) / 1024, 1), rssAnonMiB: round((d.anon - off.anon) / 1024, 1), rssFileMiB: round((d.file - off.file) / 1024, 1) });
 emit('node-status', {
   windowSeconds: WINDOW_S,
   ...figures,
