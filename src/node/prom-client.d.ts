@@ -1,7 +1,7 @@
 /**
  * prom-client's own files, imported one by one (ops.ts): the package's index also loads its
- * cluster aggregator, Pushgateway, histograms, summaries and default metrics, ~10 MiB a node
- * that only renders counters and gauges never uses. Types are the package's.
+ * cluster aggregator, Pushgateway, histograms, summaries and default metrics, which a node that
+ * renders only counters and gauges never uses. Types are the package's.
  */
 declare module 'prom-client/lib/registry.js' {
   import { Registry } from 'prom-client';
