@@ -1,73 +1,107 @@
 #!/usr/bin/env node
 /**
- * What node status and metrics cost the daemon, in the same run: two `edgecore run` daemons of
- * the real bundle side by side (edged and edgehub off, no workload), one with nodestatus off and
+ * What node status and metrics cost the daemon, in the same run: `edgecore run` daemons of the
+ * real bundle side by side (edged and edgehub off, no workload), one with nodestatus off and
  * /metrics off, the other with both on at their defaults (a sample every 10 s) and /metrics
- * scraped every 15 s as Prometheus would; CPU (utime+stime from /proc) over the same window and
- * RSS at its end. Goal: ≤ 0.05 % of a core and ≤ 1 MiB for status + metrics.
- * Usage: node bench/node-status.mjs [windowSeconds=120]
+ * scraped every 15 s as Prometheus would; CPU (utime+stime from /proc, dead threads included)
+ * over the same window, and RSS as the median of samples every 5 s over it (one reading at the
+ * end moves by ±3 MiB with the last GC), split into private (RssAnon) and file-backed pages
+ * (RssFile: mostly node's own binary, shared with every node process). Goal: ≤ 0.05 % of a core and ≤ 1 MiB for status + metrics.
+ * PARTS=1 adds daemons that tell the parts apart: nodestatus alone (no /metrics), nodestatus
+ * without its usage reports (`nodestatus.metrics` off, no /metrics), and /metrics alone (scraped,
+ * nodestatus off). COMPARE=<other dist/edgecore.js> adds an "on" daemon of another build (e.g.
+ * the integration branch's), so a change is measured against its parent in the same run.
+ * Usage: [PARTS=1] [COMPARE=path] node bench/node-status.mjs [windowSeconds=300]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { daemonNodeFlags, emit, ROOT, round, rssKiB, sleep, spawnUntil, stop } from './lib.mjs';
+import { daemonNodeFlags, emit, median, ROOT, round, rssKiB, sleep, spawnUntil, stop } from './lib.mjs';
 
-const WINDOW_S = Number(process.argv[2] ?? 120);
+const WINDOW_S = Number(process.argv[2] ?? 300);
 const bundle = join(ROOT, 'dist/edgecore.js');
 if (!existsSync(bundle)) spawnSync(process.execPath, [join(ROOT, 'build.mjs')], { stdio: 'inherit' });
 const TICK = 100; // USER_HZ
+
+/** RssAnon and RssFile (KiB): private memory, and pages of mapped files (node's own binary among them, shared with every node process). */
+const rssParts = (pid) => {
+  const t = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { anon: Number(/RssAnon:\s+(\d+)/.exec(t)?.[1]), file: Number(/RssFile:\s+(\d+)/.exec(t)?.[1]) };
+};
 
 const cpuTicks = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return Number(f[11]) + Number(f[12]);
 };
 
-function config(on) {
+/** One daemon's config: `status` = nodestatus on, `usage` = its kubectl-top reports, `metrics` = /metrics on (and scraped). */
+function config(name, { status, usage = true, metrics, bundle: from = bundle }) {
   const dir = mkdtempSync(join(tmpdir(), 'edgecore-bench-'));
   const file = join(dir, 'edgecore.yaml');
   writeFileSync(
     file,
     JSON.stringify({
-      node: { name: `bench-${on ? 'on' : 'off'}` },
+      node: { name: `bench-${name}` },
       dataDir: join(dir, 'data'),
       log: { level: 'info', format: 'json' },
-      ops: { port: 0, metrics: on },
-      modules: { metamanager: { api: { port: 0 } }, eventbus: { port: 0 }, edged: { enabled: false }, nodestatus: { enabled: on } },
+      ops: { port: 0, metrics },
+      modules: { metamanager: { api: { port: 0 } }, eventbus: { port: 0 }, edged: { enabled: false }, nodestatus: { enabled: status, metrics: { enabled: usage } } },
     }),
   );
-  return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { name, metrics, bundle: from, file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-const off = config(false);
-const on = config(true);
-const a = await spawnUntil(process.execPath, [...daemonNodeFlags(), bundle, 'run', '--config', off.file], /"msg":"edgecore ready"/);
-const b = await spawnUntil(process.execPath, [...daemonNodeFlags(), bundle, 'run', '--config', on.file], /"msg":"edgecore ready"/);
-const port = Number(/"msg":"ops endpoint listening".*?"port":(\d+)/.exec(b.output())[1]);
-let scrapes = 0;
-let bytes = 0;
-const scrape = async () => {
-  const t = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  scrapes++;
-  bytes = t.length;
-};
-await scrape(); // prom-client loaded before the window, as on a scraped node
+const variants = [config('off', { status: false, metrics: false }), config('on', { status: true, metrics: true })];
+if (process.env.PARTS) variants.push(config('status', { status: true, metrics: false }), config('status-no-usage', { status: true, usage: false, metrics: false }), config('metrics', { status: false, metrics: true }));
+if (process.env.COMPARE) variants.push(config('on-compare', { status: true, metrics: true, bundle: process.env.COMPARE }));
+const daemons = [];
+for (const v of variants) {
+  const d = await spawnUntil(process.execPath, [...daemonNodeFlags(), v.bundle, 'run', '--config', v.file], /"msg":"edgecore ready"/);
+  const port = v.metrics ? Number(/"msg":"ops endpoint listening".*?"port":(\d+)/.exec(d.output())[1]) : 0;
+  daemons.push({ ...v, child: d.child, port, scrapes: 0, bytes: 0, rssSamples: [], anonSamples: [], fileSamples: [] });
+}
+const scrapeAll = () =>
+  Promise.all(
+    daemons.filter((d) => d.metrics).map(async (d) => {
+      const t = await (await fetch(`http://127.0.0.1:${d.port}/metrics`)).text();
+      d.scrapes++;
+      d.bytes = t.length;
+    }),
+  );
+await scrapeAll(); // prom-client loaded before the window, as on a scraped node
 await sleep(5000);
-const t0 = { a: cpuTicks(a.child.pid), b: cpuTicks(b.child.pid) };
-const timer = setInterval(() => void scrape(), 15_000);
+for (const d of daemons) d.t0 = cpuTicks(d.child.pid);
+const timer = setInterval(() => void scrapeAll(), 15_000);
+const sampler = setInterval(() => {
+  for (const d of daemons) {
+    d.rssSamples.push(rssKiB(d.child.pid));
+    const p = rssParts(d.child.pid);
+    d.anonSamples.push(p.anon);
+    d.fileSamples.push(p.file);
+  }
+}, 5000);
 await sleep(WINDOW_S * 1000);
 clearInterval(timer);
-const t1 = { a: cpuTicks(a.child.pid), b: cpuTicks(b.child.pid) };
-const rss = { a: rssKiB(a.child.pid), b: rssKiB(b.child.pid) };
-await stop(a.child);
-await stop(b.child);
-off.cleanup();
-on.cleanup();
+clearInterval(sampler);
+for (const d of daemons) {
+  d.t1 = cpuTicks(d.child.pid);
+  d.rss = median(d.rssSamples);
+  d.anon = median(d.anonSamples);
+  d.file = median(d.fileSamples);
+}
+for (const d of daemons) {
+  await stop(d.child);
+  d.cleanup();
+}
 const pct = (ticks) => round((ticks / TICK / WINDOW_S) * 100, 3);
+const figures = Object.fromEntries(daemons.map((d) => [d.name, { cpuPercentOfCore: pct(d.t1 - d.t0), rssMiB: round(d.rss / 1024, 1), rssRangeMiB: [round(Math.min(...d.rssSamples) / 1024, 1), round(Math.max(...d.rssSamples) / 1024, 1)], rssAnonMiB: round(d.anon / 1024, 1), rssFileMiB: round(d.file / 1024, 1), ...(d.metrics ? { scrapes: d.scrapes, metricsBytes: d.bytes } : {}) }]));
+const off = daemons[0];
+const costOf = (d) => ({ cpuPercentOfCore: round(pct(d.t1 - d.t0) - pct(off.t1 - off.t0), 3), rssMiB: round((d.rss - off.rss) / 1024, 1), rssAnonMiB: round((d.anon - off.anon) / 1024, 1), rssFileMiB: round((d.file - off.file) / 1024, 1) });
 emit('node-status', {
   windowSeconds: WINDOW_S,
-  off: { cpuPercentOfCore: pct(t1.a - t0.a), rssMiB: round(rss.a / 1024, 1) },
-  on: { cpuPercentOfCore: pct(t1.b - t0.b), rssMiB: round(rss.b / 1024, 1), scrapes, metricsBytes: bytes },
-  cost: { cpuPercentOfCore: round(pct(t1.b - t0.b) - pct(t1.a - t0.a), 3), rssMiB: round((rss.b - rss.a) / 1024, 1), resolutionPercent: round((1 / TICK / WINDOW_S) * 100, 3) },
+  ...figures,
+  cost: { ...costOf(daemons[1]), resolutionPercent: round((1 / TICK / WINDOW_S) * 100, 3) },
+  ...(daemons.length > 2 ? { partCosts: Object.fromEntries(daemons.slice(2).map((d) => [d.name, costOf(d)])) } : {}),
   goal: { cpuPercentOfCore: 0.05, rssMiB: 1 },
 });

@@ -61,11 +61,10 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   const { metrics, uplink } = services;
   metrics.gauge('module_up', () => supervisor.status().filter((m) => m.state !== 'disabled').map((m) => ({ labels: { module: m.name }, value: m.state === 'running' ? 1 : 0 })));
   metrics.gauge('module_restarts_total', () => supervisor.status().filter((m) => m.state !== 'disabled').map((m) => ({ labels: { module: m.name }, value: m.restarts })));
-  metrics.gauge('outbox_rows', () => uplink.backlog().rows);
-  metrics.gauge('outbox_dropped_total', () => uplink.backlog().dropped);
-  metrics.gauge('app_outbox_rows', () => uplink.backlog().app.rows);
-  metrics.gauge('app_outbox_bytes', () => uplink.backlog().app.bytes);
-  metrics.gauge('app_outbox_dropped_total', () => uplink.backlog().app.dropped);
+  metrics.gaugeGroup(['outbox_rows', 'outbox_dropped_total', 'app_outbox_rows', 'app_outbox_bytes', 'app_outbox_dropped_total'], () => {
+    const b = uplink.backlog(); // one read of the outbox's counts per scrape
+    return { outbox_rows: b.rows, outbox_dropped_total: b.dropped, app_outbox_rows: b.app.rows, app_outbox_bytes: b.app.bytes, app_outbox_dropped_total: b.app.dropped };
+  });
 
   log.info('edgecore starting', { version: opts.version, node: config.node.name, dataDir: config.dataDir });
   const runtime = ioUringProblem(process.version, process.env);

@@ -35,9 +35,12 @@ export type MetricName = keyof typeof METRICS;
 type LabelsOf<N extends MetricName> = { [K in (typeof METRICS)[N]['labels'][number]]: string };
 export type Sample = { labels: Record<string, string>; value: number };
 
+type Read = () => number | Sample[];
+
 export class NodeMetrics {
   private readonly counters = new Map<MetricName, Map<string, Sample>>();
-  private readonly gauges = new Map<MetricName, () => number | Sample[]>();
+  private readonly gauges = new Map<MetricName, Read>();
+  private readonly groups: { names: readonly MetricName[]; read: () => Partial<Record<MetricName, number | Sample[]>> }[] = [];
 
   /** `enabled: false`: counting is a no-op (the metrics endpoint is off). */
   constructor(readonly enabled: boolean) {}
@@ -53,21 +56,38 @@ export class NodeMetrics {
   }
 
   /** A value read at scrape time (a gauge, or a counter kept elsewhere, e.g. the supervisor's restarts). */
-  gauge(name: MetricName, read: () => number | Sample[]): void {
+  gauge(name: MetricName, read: Read): void {
     if (this.enabled) this.gauges.set(name, read);
   }
 
-  /** Every series of one metric now. */
-  samples(name: MetricName): Sample[] {
-    const read = this.gauges.get(name);
-    if (read) {
+  /** Several values that one read gives (e.g. the outbox's counts: one query), read once per scrape. */
+  gaugeGroup<N extends MetricName>(names: readonly N[], read: () => Record<N, number | Sample[]>): void {
+    if (this.enabled) this.groups.push({ names, read });
+  }
+
+  /** Every series of every metric now, each read once (what one scrape renders). A failing read leaves its metrics empty. */
+  snapshot(): Map<MetricName, Sample[]> {
+    const out = new Map<MetricName, Sample[]>();
+    const put = (name: MetricName, v: number | Sample[] | undefined): void => {
+      out.set(name, v === undefined ? [] : typeof v === 'number' ? [{ labels: {}, value: v }] : v);
+    };
+    for (const [name, series] of this.counters) out.set(name, [...series.values()]);
+    for (const [name, read] of this.gauges) {
       try {
-        const v = read();
-        return typeof v === 'number' ? [{ labels: {}, value: v }] : v;
+        put(name, read());
       } catch {
-        return [];
+        put(name, []);
       }
     }
-    return [...(this.counters.get(name)?.values() ?? [])];
+    for (const g of this.groups) {
+      let values: Partial<Record<MetricName, number | Sample[]>> = {};
+      try {
+        values = g.read();
+      } catch {
+        // every metric of the group empty
+      }
+      for (const name of g.names) put(name, values[name]);
+    }
+    return out;
   }
 }

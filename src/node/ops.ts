@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { METRICS, type MetricName, type NodeMetrics } from './metrics.js';
+import { METRICS, type MetricName, type NodeMetrics, type Sample } from './metrics.js';
 
 export interface OpsServer {
   readonly port: number;
@@ -14,21 +14,34 @@ export interface OpsServer {
 }
 
 type PromRegistry = { metrics(): Promise<string>; contentType: string };
+/** The registry, and where its collectors read: the snapshot taken at the start of the scrape being rendered. */
+type Rendering = { registry: PromRegistry; current: { snapshot: Map<MetricName, Sample[]> } };
 
-async function buildRegistry(metrics: NodeMetrics): Promise<PromRegistry> {
-  // a CommonJS package: its classes are on `default` once bundled
-  const mod = await import('prom-client');
-  const prom = mod.default ?? mod;
+/**
+ * prom-client's registry, counter and gauge, each from its own file: the package's index would
+ * also load what a node never uses (cluster aggregation, Pushgateway, histograms, summaries,
+ * default metrics): bundled, 4.1–4.3 MiB resident against 2.0–2.2 for these files in a bare
+ * process (docs/benchmarks.md, node status).
+ */
+async function loadProm() {
+  // CommonJS files: each class is the module's `default`
+  const [registry, counter, gauge] = await Promise.all([import('prom-client/lib/registry.js'), import('prom-client/lib/counter.js'), import('prom-client/lib/gauge.js')]);
+  return { Registry: registry.default, Counter: counter.default, Gauge: gauge.default };
+}
+
+async function buildRegistry(): Promise<Rendering> {
+  const prom = await loadProm();
   const registry = new prom.Registry();
+  const current = { snapshot: new Map<MetricName, Sample[]>() };
   for (const [name, m] of Object.entries(METRICS) as [MetricName, (typeof METRICS)[MetricName]][]) {
     const base = { name: `edgecore_${name}`, help: m.help, labelNames: [...m.labels] as string[], registers: [registry] };
-    // the values are read from NodeMetrics at each scrape, not kept twice
+    // the values are NodeMetrics' at each scrape (read once into the snapshot), not kept twice
     if (m.type === 'counter') {
       new prom.Counter({
         ...base,
         collect() {
           this.reset();
-          for (const s of metrics.samples(name)) this.inc(s.labels, s.value);
+          for (const s of current.snapshot.get(name) ?? []) this.inc(s.labels, s.value);
         },
       });
     } else {
@@ -36,7 +49,7 @@ async function buildRegistry(metrics: NodeMetrics): Promise<PromRegistry> {
         ...base,
         collect() {
           this.reset();
-          for (const s of metrics.samples(name)) this.set(s.labels, s.value);
+          for (const s of current.snapshot.get(name) ?? []) this.set(s.labels, s.value);
         },
       });
     }
@@ -59,11 +72,11 @@ async function buildRegistry(metrics: NodeMetrics): Promise<PromRegistry> {
       this.inc((u.user + u.system) / 1e6);
     },
   });
-  return registry;
+  return { registry, current };
 }
 
 export async function startOps(o: { host: string; port: number; metrics: NodeMetrics; healthy: () => Promise<boolean> }): Promise<OpsServer> {
-  let registry: Promise<PromRegistry> | undefined;
+  let rendering: Promise<Rendering> | undefined;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const reply = (code: number, body: string, type = 'text/plain; charset=utf-8'): void => {
@@ -79,9 +92,15 @@ export async function startOps(o: { host: string; port: number; metrics: NodeMet
       return;
     }
     if (path === '/metrics' && o.metrics.enabled) {
-      registry ??= buildRegistry(o.metrics);
-      void registry
-        .then(async (r) => reply(200, await r.metrics(), r.contentType))
+      rendering ??= buildRegistry();
+      void rendering
+        .then(async ({ registry, current }) => {
+          // every collector runs within registry.metrics()'s first synchronous step, so a scrape
+          // beside this one cannot swap the snapshot under it
+          current.snapshot = o.metrics.snapshot();
+          const text = registry.metrics();
+          reply(200, await text, registry.contentType);
+        })
         .catch((e: unknown) => reply(500, `metrics failed: ${e instanceof Error ? e.message : String(e)}\n`));
       return;
     }

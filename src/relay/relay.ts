@@ -22,7 +22,7 @@ import type { Identity } from './apiserver/authz.js';
 import { ApiClient } from './apiserver/client.js';
 import { ApiCore } from './apiserver/core.js';
 import { ApiServer } from './apiserver/http/server.js';
-import { METRICS_GROUP, MetricsApi } from './apiserver/http/metrics-api.js';
+import { METRICS_GROUP, METRICS_RESOURCES, MetricsApi } from './apiserver/http/metrics-api.js';
 import { RelayMetrics } from './metrics.js';
 import { ResourceRegistry } from './apiserver/registry.js';
 import { ServiceAllocator } from './apiserver/service-alloc.js';
@@ -31,9 +31,8 @@ import { startControllers, type Controllers } from './controllers/index.js';
 import type { Leadership } from './controllers/manager.js';
 import { builtinKinds } from './kinds/index.js';
 import * as patch from './patch/index.js';
-import { byGroupVersion, openapiPathKey, openapiV3Document } from './openapi/index.js';
+import { byGroupVersion, openapiPathKey, openapiV3Document, type DocumentedResource } from './openapi/index.js';
 import type { OpenApiSource } from './apiserver/http/openapi.js';
-import type { ResourceDef } from './kinds/types.js';
 import type { ObjectStore } from './store/objects.js';
 import { openObjectStore } from './store/open.js';
 import { EmbeddedBroker } from './broker/embedded.js';
@@ -91,8 +90,8 @@ export const RENEWAL_CHECK_MS = 24 * 3600_000;
 /** sources the join limiter remembers at most */
 const JOIN_LIMIT_SOURCES = 10_000;
 
-/** The full OpenAPI v3 documents of src/relay/openapi, per group-version path (api/v1, apis/G/V). */
-function openapiDocuments(defs: readonly ResourceDef[]): OpenApiSource {
+/** The full OpenAPI v3 documents of src/relay/openapi, per group-version path (api/v1, apis/G/V): the registered kinds and metrics.k8s.io's. */
+function openapiDocuments(defs: readonly DocumentedResource[]): OpenApiSource {
   const byGv = byGroupVersion([...defs]);
   const gvOf = new Map(Object.keys(byGv).map((gv) => [openapiPathKey(gv), gv]));
   return {
@@ -169,7 +168,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     authenticate,
     log: log.child('kube'),
     now,
-    openapi: openapiDocuments(registry.all()),
+    openapi: openapiDocuments([...registry.all(), ...METRICS_RESOURCES]),
     gitVersion: `v1.32.0+edgerelay-${VERSION}`,
   });
   const apiTls = config.api.tls.enabled ? { cert: pki!.serving.certPem, key: pki!.serving.keyPem } : undefined;

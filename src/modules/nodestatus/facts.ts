@@ -1,5 +1,5 @@
 /**
- * The slow facts: the OS and machine (systeminformation: os-release, hostname, machine and
+ * The slow facts: the OS and machine (systeminformation's OS part: os-release, hostname, machine and
  * hardware ids — it spawns a few short commands, so this runs at start and then every
  * `factsSeconds`, never per sample), the node's addresses and CPU count (node:os), and the
  * container runtime (Docker's /version and /info over its socket: the version, and the root
@@ -41,8 +41,9 @@ export function hostAddresses(): string[] {
 }
 
 export async function readFacts(): Promise<Facts> {
-  // a CommonJS package: its functions are on `default` once bundled
-  const mod = await import('systeminformation');
+  // only its OS part (the index would load and keep every area it covers: ~5 MiB unbundled);
+  // a CommonJS file: its functions are on `default` once bundled
+  const mod = await import('systeminformation/lib/osinfo.js');
   const si = mod.default ?? mod;
   const [os, ids] = await Promise.all([si.osInfo(), si.uuid()]);
   const image = [os.distro, os.release && os.release !== 'unknown' ? os.release : '', os.codename ? `(${os.codename})` : ''].filter(Boolean).join(' ');

@@ -19,7 +19,7 @@ import { findConditions, usageMoved, withTransitions } from './conditions.js';
 import { readFacts, readRuntime, type Facts, type RuntimeFacts } from './facts.js';
 import { nodeManifest, nodeStatus } from './node-object.js';
 import { metricsMoved, metricsReport } from './usage.js';
-import { busyCores, sampleDisk, sampleKernel, sampleThrottled, type CpuTimes } from './sampler.js';
+import { busyCores, sampleDisk, sampleKernel, sampleThrottled, type CpuTimes, type ThermalCache } from './sampler.js';
 
 /** how long a period waits for edged's reading of its containers */
 const USAGE_TIMEOUT_MS = 10_000;
@@ -41,12 +41,13 @@ export class NodeStatus implements NodeModule {
   private unsubscribe?: () => void;
   private usageSent?: NodeMetricsReport;
   private usageAt?: number;
+  private readonly thermal: ThermalCache = {};
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
     const prev = ctx.services.uplink.host();
     this.conditions = prev.conditions;
-    this.cpu = (await sampleKernel(this.procfs(), ctx.services.config.paths.sysfs)).cpu;
+    this.cpu = (await sampleKernel(this.procfs(), ctx.services.config.paths.sysfs, this.thermal)).cpu;
     await new Promise((r) => setTimeout(r, 250));
     await this.tick();
     const every = ctx.services.config.modules.nodestatus.periodSeconds * 1000;
@@ -86,12 +87,13 @@ export class NodeStatus implements NodeModule {
     if (!this.facts || at.getTime() - this.factsAt >= cfg.factsSeconds * 1000) {
       this.facts = await readFacts();
       this.factsAt = at.getTime();
+      this.thermal.file = undefined; // a thermal zone whose driver loaded late is found here
       if (config.modules.edged.enabled) this.runtime = await readRuntime(config.paths.dockerSocket, true);
     } else if (config.modules.edged.enabled) {
       const r = await readRuntime(config.paths.dockerSocket, !this.runtime?.rootDir);
       this.runtime = { ...r, ...(r.version ? {} : this.runtime?.version ? { version: this.runtime.version } : {}), ...(r.rootDir ? {} : this.runtime?.rootDir ? { rootDir: this.runtime.rootDir } : {}) };
     }
-    const k = await sampleKernel(this.procfs(), config.paths.sysfs);
+    const k = await sampleKernel(this.procfs(), config.paths.sysfs, this.thermal);
     const cores = busyCores(this.cpu ?? k.cpu, k.cpu, this.facts.cpus);
     this.cpu = k.cpu;
     const disks: NodeUsage['disks'] = [];

@@ -2,8 +2,13 @@
  * The live figures, read straight from the kernel each period: a few small files under /proc
  * and /sys and one statfs per filesystem — no process spawned, nothing held open. (The slow
  * facts come from systeminformation in facts.ts.) Every path hangs off a configurable root.
+ * /proc and /sys are read synchronously: their files are made in memory by the kernel when read
+ * (no disk, nothing to wait for), and one sync read costs ~1/15 of the same read through the
+ * thread pool with its open/stat/read/close hops (docs/benchmarks.md, node status). statfs
+ * stays asynchronous: a filesystem may be slow to answer.
  */
-import { readdir, readFile, statfs } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Throttled } from '../../contract/node-status.js';
 
@@ -28,7 +33,14 @@ export interface DiskSample {
   inodesFree: number;
 }
 
-const read = (p: string): Promise<string> => readFile(p, 'utf8');
+const read = (p: string): string => readFileSync(p, 'utf8');
+const readOr = (p: string, fallback: string): string => {
+  try {
+    return read(p);
+  } catch {
+    return fallback;
+  }
+};
 
 /** /proc/stat's first line: the jiffies of all CPUs, and the idle ones (idle + iowait). */
 export function parseCpu(stat: string): CpuTimes {
@@ -82,37 +94,47 @@ export function decodeThrottled(text: string): Throttled {
   };
 }
 
-/** The SoC temperature: the thermal zone named like the CPU's (cpu-thermal on a Pi), else zone 0. */
-async function temperature(sysfs: string): Promise<number | undefined> {
+/** Where the SoC temperature is read, found once per sampler (the zone list does not change while the system runs). */
+export interface ThermalCache {
+  /** the chosen zone's `temp` file; '' = none */
+  file?: string;
+}
+
+/** The thermal zone named like the CPU's (cpu-thermal on a Pi), else zone 0; '' when there is none. */
+function thermalFile(sysfs: string): string {
   const base = join(sysfs, 'class/thermal');
   let zones: string[];
   try {
-    zones = (await readdir(base)).filter((z) => z.startsWith('thermal_zone')).sort();
+    zones = readdirSync(base).filter((z) => z.startsWith('thermal_zone')).sort();
   } catch {
+    return '';
+  }
+  const chosen = zones.find((z) => /cpu|soc|x86_pkg/i.test(readOr(join(base, z, 'type'), ''))) ?? zones[0];
+  return chosen ? join(base, chosen, 'temp') : '';
+}
+
+/** The SoC temperature in °C (one decimal), or undefined without a thermal zone. */
+function temperature(sysfs: string, cache: ThermalCache): number | undefined {
+  cache.file ??= thermalFile(sysfs);
+  if (!cache.file) return undefined;
+  let text: string;
+  try {
+    text = read(cache.file);
+  } catch {
+    cache.file = undefined; // gone: look again next time
     return undefined;
   }
-  let chosen: string | undefined;
-  for (const z of zones) {
-    const type = await read(join(base, z, 'type')).catch(() => '');
-    if (/cpu|soc|x86_pkg/i.test(type)) {
-      chosen = z;
-      break;
-    }
-  }
-  chosen ??= zones[0];
-  if (!chosen) return undefined;
-  const milli = Number((await read(join(base, chosen, 'temp')).catch(() => '')).trim());
+  const milli = Number(text.trim());
   return Number.isFinite(milli) && milli !== 0 ? Math.round(milli / 100) / 10 : undefined;
 }
 
-export async function sampleKernel(procfs: string, sysfs: string): Promise<KernelSample> {
-  const [stat, meminfo, loadavg, pidMax, temp] = await Promise.all([
-    read(join(procfs, 'stat')),
-    read(join(procfs, 'meminfo')),
-    read(join(procfs, 'loadavg')),
-    read(join(procfs, 'sys/kernel/pid_max')),
-    temperature(sysfs),
-  ]);
+/** One reading of the kernel's figures; pass the same `thermal` each time to find the zone once. */
+export async function sampleKernel(procfs: string, sysfs: string, thermal: ThermalCache = {}): Promise<KernelSample> {
+  const stat = read(join(procfs, 'stat'));
+  const meminfo = read(join(procfs, 'meminfo'));
+  const loadavg = read(join(procfs, 'loadavg'));
+  const pidMax = read(join(procfs, 'sys/kernel/pid_max'));
+  const temp = temperature(sysfs, thermal);
   const btime = /^btime (\d+)/m.exec(stat);
   const la = parseLoadavg(loadavg);
   return {
@@ -138,7 +160,7 @@ export async function sampleDisk(path: string): Promise<DiskSample | undefined> 
 export async function sampleThrottled(file: string): Promise<Throttled | undefined> {
   let text: string;
   try {
-    text = await read(file);
+    text = read(file);
   } catch {
     return undefined;
   }

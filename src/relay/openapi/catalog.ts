@@ -1,11 +1,12 @@
 /**
  * The schemas the relay serves: the built-in kinds from the upstream Kubernetes OpenAPI document
  * (data/kubernetes.json, pruned by scripts/openapi/prune-k8s.mjs; Apache-2.0, The Kubernetes
- * Authors) and the device kinds derived from our zod schemas. Static data: one immutable catalog
+ * Authors), the device kinds derived from our zod schemas, and metrics.k8s.io's two kinds. Static data: one immutable catalog
  * per process is built on first use.
  */
 import kubernetes from './data/kubernetes.json' with { type: 'json' };
 import { deviceSchemas } from './device.js';
+import { metricsSchemas } from './metrics.js';
 import { ruleSchemas } from './rule.js';
 import { SchemaCatalog, type Schema, type TypeInfo } from './typeinfo.js';
 
@@ -16,7 +17,7 @@ let builtin: SchemaCatalog | undefined;
 
 /** Built-in and device schemas together (immutable). */
 export function builtinCatalog(): SchemaCatalog {
-  builtin ??= new SchemaCatalog(Object.freeze({ ...(kubernetes.schemas as unknown as Record<string, Schema>), ...deviceSchemas(), ...ruleSchemas() }));
+  builtin ??= new SchemaCatalog(Object.freeze({ ...(kubernetes.schemas as unknown as Record<string, Schema>), ...deviceSchemas(), ...ruleSchemas(), ...metricsSchemas() }));
   return builtin;
 }
 

@@ -17,6 +17,9 @@ export interface OpenApiDocument {
   components: { schemas: Record<string, Schema> };
 }
 
+/** What a document needs of a served kind: a registered ResourceDef, or a read-only kind served beside the registry (metrics.k8s.io). */
+export type DocumentedResource = Pick<ResourceDef, 'group' | 'version' | 'kind' | 'plural' | 'namespaced' | 'verbs' | 'subresources' | 'strategicMerge' | 'schemaName'>;
+
 export interface OpenApiRoot {
   paths: Record<string, { serverRelativeURL: string }>;
 }
@@ -31,8 +34,8 @@ export function groupVersionOf(r: Pick<ResourceDef, 'group' | 'version'>): strin
 }
 
 /** The served resources grouped by group-version, as openapiV3Root takes them. */
-export function byGroupVersion(resources: ResourceDef[]): Record<string, ResourceDef[]> {
-  const out: Record<string, ResourceDef[]> = {};
+export function byGroupVersion<R extends DocumentedResource>(resources: R[]): Record<string, R[]> {
+  const out: Record<string, R[]> = {};
   for (const r of resources) (out[groupVersionOf(r)] ??= []).push(r);
   return out;
 }
@@ -55,7 +58,7 @@ function ok(schemaName: string, code = '200') {
 const WRITABLE: Subresource[] = ['status', 'scale'];
 const SCALE = { group: 'autoscaling', version: 'v1', kind: 'Scale', schema: 'io.k8s.api.autoscaling.v1.Scale' };
 
-function operations(r: ResourceDef, gvk: { group: string; version: string; kind: string }, schemaName: string, action: string) {
+function operations(r: DocumentedResource, gvk: { group: string; version: string; kind: string }, schemaName: string, action: string) {
   const ext = { 'x-kubernetes-group-version-kind': gvk };
   const ops: Record<string, unknown> = {};
   const verbs = new Set(r.verbs);
@@ -78,7 +81,7 @@ function operations(r: ResourceDef, gvk: { group: string; version: string; kind:
   return ops;
 }
 
-function pathsFor(r: ResourceDef): Record<string, Record<string, unknown>> {
+function pathsFor(r: DocumentedResource): Record<string, Record<string, unknown>> {
   const gvk = { group: r.group, version: r.version, kind: r.kind };
   const base = `/${openapiPathKey(groupVersionOf(r))}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.plural}`;
   const params = [
@@ -121,7 +124,7 @@ function closure(catalog: SchemaCatalog, names: string[]): Record<string, Schema
 }
 
 /** The document for one group-version (all `resources` must be of it). */
-export function openapiV3Document(groupVersion: string, resources: ResourceDef[], catalog: SchemaCatalog = builtinCatalog()): OpenApiDocument {
+export function openapiV3Document(groupVersion: string, resources: readonly DocumentedResource[], catalog: SchemaCatalog = builtinCatalog()): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   const names: string[] = [];
   for (const r of [...resources].sort((a, b) => a.plural.localeCompare(b.plural))) {
@@ -139,7 +142,7 @@ export function documentHash(doc: OpenApiDocument): string {
 }
 
 /** GET /openapi/v3: one entry per served group-version, its URL carrying the document's hash. */
-export function openapiV3Root(groupVersions: Record<string, ResourceDef[]>, catalog: SchemaCatalog = builtinCatalog()): OpenApiRoot {
+export function openapiV3Root(groupVersions: Record<string, readonly DocumentedResource[]>, catalog: SchemaCatalog = builtinCatalog()): OpenApiRoot {
   const paths: OpenApiRoot['paths'] = {};
   for (const gv of Object.keys(groupVersions).sort()) {
     const key = openapiPathKey(gv);

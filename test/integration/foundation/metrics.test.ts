@@ -48,6 +48,7 @@ test('/metrics passes promtool and a real Prometheus scrapes it', { timeout: 120
   assert.match(text, /^edgecore_module_restarts_total\{module="devicetwin"\} 0$/m);
   assert.match(text, /^# TYPE edgecore_outbox_dropped_total counter$/m);
   assert.match(text, /^edgecore_node_status_samples_total [1-9]/m);
+  for (const g of ['outbox_rows', 'outbox_dropped_total', 'app_outbox_rows', 'app_outbox_bytes', 'app_outbox_dropped_total']) assert.match(text, new RegExp(`^edgecore_${g} \\d+$`, 'm'), g);
   assert.match(text, /^process_resident_memory_bytes \d+/m);
   const file = join(dir, 'metrics.txt');
   writeFileSync(file, text);

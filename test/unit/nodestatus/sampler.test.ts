@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { findConditions, usageMoved, withTransitions } from '../../../src/modules/nodestatus/conditions.js';
 import { nodestatusConfig } from '../../../src/modules/nodestatus/config.js';
-import { busyCores, decodeThrottled, parseCpu, parseLoadavg, parseMeminfo, sampleThrottled } from '../../../src/modules/nodestatus/sampler.js';
+import { busyCores, decodeThrottled, parseCpu, parseLoadavg, parseMeminfo, sampleKernel, sampleThrottled } from '../../../src/modules/nodestatus/sampler.js';
 import type { NodeUsage } from '../../../src/contract/node-status.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
@@ -78,4 +78,25 @@ test('lastTransitionTime moves only when a status changes; usage goes up only pa
   assert.equal(usageMoved(usage(), usage({ memory: { totalBytes: 4e9, availableBytes: 2e9 - 1e6 } }), d), false);
   assert.equal(usageMoved(usage(), usage({ temperatureC: 50 }), d), true, 'a temperature appearing is a change');
   assert.equal(usageMoved(undefined, usage(), d), true);
+});
+
+test('SoC temperature: the zone named like the CPU is found once and read each sample; a vanished zone is looked for again', async (t) => {
+  const sys = tmpDir(t);
+  const zone = (n: number, type: string, milli: number) => {
+    mkdirSync(join(sys, `class/thermal/thermal_zone${n}`), { recursive: true });
+    writeFileSync(join(sys, `class/thermal/thermal_zone${n}/type`), `${type}\n`);
+    writeFileSync(join(sys, `class/thermal/thermal_zone${n}/temp`), `${milli}\n`);
+  };
+  zone(0, 'acpitz', 27800);
+  zone(1, 'cpu-thermal', 48312);
+  const procfs = '/proc';
+  const thermal = {};
+  assert.equal((await sampleKernel(procfs, sys, thermal)).temperatureC, 48.3, 'cpu-thermal, not zone 0');
+  writeFileSync(join(sys, 'class/thermal/thermal_zone1/temp'), '51049\n');
+  writeFileSync(join(sys, 'class/thermal/thermal_zone1/type'), 'renamed\n');
+  assert.equal((await sampleKernel(procfs, sys, thermal)).temperatureC, 51, 'the zone found first is read again; its type is not looked at each time');
+  rmSync(join(sys, 'class/thermal/thermal_zone1'), { recursive: true });
+  assert.equal((await sampleKernel(procfs, sys, thermal)).temperatureC, undefined, 'gone: no figure this sample');
+  assert.equal((await sampleKernel(procfs, sys, thermal)).temperatureC, 27.8, 'then zone 0, looked for again');
+  assert.equal((await sampleKernel(procfs, join(sys, 'none'), {})).temperatureC, undefined, 'no thermal zones at all');
 });

@@ -12,6 +12,7 @@ import type { NodeMetricsReport, Usage } from '../../../contract/metrics.js';
 import type { ServedResource } from '../../../contract/kube/resources.js';
 import { NAME_COLUMN } from '../../../contract/kube/table.js';
 import type { ResourceDef } from '../../kinds/types.js';
+import { METRICS_SCHEMA_NAMES, type DocumentedResource } from '../../openapi/index.js';
 import { authorize, forbiddenMessage } from '../authz.js';
 import type { ApiCore, CallContext, ListOptions } from '../core.js';
 
@@ -24,11 +25,11 @@ export interface UsageSource {
   latest(node: string): NodeMetricsReport | undefined;
 }
 
-/** The group's two resources, as discovery lists them (get and list only; no table columns of their own). */
-export const METRICS_RESOURCES: readonly ServedResource[] = [
-  { kind: 'NodeMetrics', plural: 'nodes', singular: 'nodemetrics', namespaced: false },
-  { kind: 'PodMetrics', plural: 'pods', singular: 'podmetrics', namespaced: true },
-].map((r) => ({ ...r, group: METRICS_GROUP, version: METRICS_VERSION, shortNames: [], categories: [], verbs: ['get', 'list'], subresources: [], columns: [NAME_COLUMN], row: (o: KubeObject) => [o.metadata.name] }));
+/** The group's two resources, as discovery and the OpenAPI documents list them (get and list only; no table columns of their own). */
+export const METRICS_RESOURCES: readonly (ServedResource & DocumentedResource)[] = [
+  { kind: 'NodeMetrics', plural: 'nodes', singular: 'nodemetrics', namespaced: false, schemaName: METRICS_SCHEMA_NAMES.NodeMetrics },
+  { kind: 'PodMetrics', plural: 'pods', singular: 'podmetrics', namespaced: true, schemaName: METRICS_SCHEMA_NAMES.PodMetrics },
+].map((r) => ({ ...r, group: METRICS_GROUP, version: METRICS_VERSION, shortNames: [], categories: [], verbs: ['get', 'list'], subresources: [], strategicMerge: false, columns: [NAME_COLUMN], row: (o: KubeObject) => [o.metadata.name] }));
 
 /** Kubernetes quantities: CPU in nanocores, memory in KiB (as metrics-server writes them). */
 export const usageQuantities = (u: Usage): { cpu: string; memory: string } => ({ cpu: `${u.cpuNanoCores}n`, memory: `${Math.round(u.memoryWorkingSetBytes / 1024)}Ki` });

@@ -42,6 +42,14 @@ test('version, explain and api-resources: a 1.32 server with the served kinds, t
   }
 });
 
+test('explain: metrics.k8s.io NodeMetrics and PodMetrics (kubectl top\'s kinds) from the OpenAPI v3 document', async (t) => {
+  if (!(await ok(t))) return;
+  assert.match(succeed(['explain', 'nodemetrics.usage']), /GROUP:\s+metrics\.k8s\.io\nKIND:\s+NodeMetrics\nVERSION:\s+v1beta1\n\nFIELD: usage <map\[string\]string>\n\n\nDESCRIPTION:\n\s+Resources the node used over the window/);
+  const pod = succeed(['explain', 'podmetrics', '--recursive']);
+  assert.match(pod, /KIND:\s+PodMetrics/);
+  assert.match(pod, /containers\s+<\[\]ContainerMetrics> -required-\n\s+name\s+<string> -required-\n\s+usage\s+<map\[string\]string> -required-/);
+});
+
 test('apply: created, unchanged, configured; a multi-document file with one bad document applies the rest and names the field', async (t) => {
   if (!(await ok(t))) return;
   const f = file(dir, 'app.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: app, labels: { app: web } }\ndata: { a: "1" }\n');

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ResourceDef } from '../../../../src/relay/kinds/types.js';
-import { builtinCatalog, byGroupVersion, DEVICE_SCHEMA_NAMES, openapiV3Document, openapiV3Root, typeInfoFor, unknownFields } from '../../../../src/relay/openapi/index.js';
+import { builtinCatalog, byGroupVersion, DEVICE_SCHEMA_NAMES, METRICS_SCHEMA_NAMES, openapiV3Document, openapiV3Root, typeInfoFor, unknownFields } from '../../../../src/relay/openapi/index.js';
 import { ROOT } from '../../../helpers/tmp.js';
 
 const def = (group: string, version: string, kind: string, plural: string, schemaName: string, over: Partial<ResourceDef> = {}): ResourceDef => ({
@@ -101,4 +101,22 @@ test('unknownFields names each field the schema does not declare, with Kubernete
   const device = { apiVersion: 'devices.kubeedge.io/v1beta1', kind: 'Device', metadata: { name: 'd' }, spec: { deviceModelRef: { name: 'm' }, protocol: { configData: { free: { x: 1 } } }, properties: [{ name: 'p', desird: {} }] }, status: { twins: [] } };
   assert.deepEqual(unknownFields(device, devT), ['spec.properties[0].desird']);
   assert.deepEqual(unknownFields(pod, undefined), []);
+});
+
+test('metrics.k8s.io: NodeMetrics and PodMetrics documented read-only, with their kinds and every reference resolved', () => {
+  const ro = { verbs: ['get', 'list'] as ResourceDef['verbs'], strategicMerge: false };
+  const nodeMetrics = def('metrics.k8s.io', 'v1beta1', 'NodeMetrics', 'nodes', METRICS_SCHEMA_NAMES.NodeMetrics, { ...ro, namespaced: false });
+  const podMetrics = def('metrics.k8s.io', 'v1beta1', 'PodMetrics', 'pods', METRICS_SCHEMA_NAMES.PodMetrics, ro);
+  const doc = openapiV3Document('metrics.k8s.io/v1beta1', [nodeMetrics, podMetrics]);
+  const s = doc.components.schemas;
+  assert.deepEqual(s[METRICS_SCHEMA_NAMES.NodeMetrics]!['x-kubernetes-group-version-kind'], [{ group: 'metrics.k8s.io', version: 'v1beta1', kind: 'NodeMetrics' }]);
+  assert.deepEqual(s[METRICS_SCHEMA_NAMES.PodMetrics]!['x-kubernetes-group-version-kind'], [{ group: 'metrics.k8s.io', version: 'v1beta1', kind: 'PodMetrics' }]);
+  for (const n of [METRICS_SCHEMA_NAMES.ContainerMetrics, 'io.k8s.apimachinery.pkg.api.resource.Quantity', 'io.k8s.apimachinery.pkg.apis.meta.v1.Time', 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta']) assert.ok(s[n], n);
+  for (const r of JSON.stringify(doc).match(/#\/components\/schemas\/[^"]+/g)!) assert.ok(s[r.slice('#/components/schemas/'.length)], `dangling ${r}`);
+  const item = doc.paths['/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods/{name}']!;
+  assert.deepEqual(Object.keys(item).sort(), ['get', 'parameters'], 'get only: no write operation');
+  assert.ok(doc.paths['/apis/metrics.k8s.io/v1beta1/nodes']!.get, 'nodes are listed cluster-wide');
+  const usage = typeInfoFor('metrics.k8s.io', 'v1beta1', 'PodMetrics')!.root.field('containers')!.elem().field('usage')!;
+  assert.equal(usage.kind, 'map');
+  assert.equal(typeInfoFor('metrics.k8s.io', 'v1beta1', 'NodeMetrics')!.root.field('window')!.kind, 'scalar');
 });
