@@ -19,10 +19,8 @@ import type { KubeObject } from '../../contract/kube/types.js';
 import { ChangeFeed } from './pg-changes.js';
 import { CHANNEL, ensureSchema, type LogRow } from './pg-schema.js';
 import {
-  StoreConflictError,
-  StoreExistsError,
+  checkPrecondition,
   type StoreGoneError,
-  StoreNotFoundError,
   type ObjectKey,
   type ObjectStore,
   type ResourceScope,
@@ -120,15 +118,7 @@ export class PostgresObjectStore implements ObjectStore {
       const k = op.key;
       const found = (await q(`SELECT revision, object FROM kube_objects WHERE ${WHERE_KEY}`, keyArgs(k))).rows[0] as { revision: string; object: string } | undefined;
       const cur = found ? { revision: Number(found.revision), object: found.object } : undefined;
-      if (op.op === 'check') {
-        if ((cur?.revision ?? null) !== op.expect) throw new StoreConflictError(k, op.expect, cur?.revision ?? null);
-        continue;
-      }
-      if (op.op === 'create' && cur) throw new StoreExistsError(k);
-      if ((op.op === 'update' || op.op === 'delete') && !cur) throw new StoreNotFoundError(k);
-      if ((op.op === 'update' || (op.op === 'delete' && op.expect !== undefined)) && cur!.revision !== op.expect) {
-        throw new StoreConflictError(k, op.expect ?? null, cur!.revision);
-      }
+      if (checkPrecondition(op, cur?.revision)) continue;
       rev++;
       if (op.op === 'delete') {
         const last = JSON.parse(cur!.object) as KubeObject;

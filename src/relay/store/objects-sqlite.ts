@@ -8,10 +8,8 @@ import type { KubeObject } from '../../contract/kube/types.js';
 import { migrate, openDatabase, type Db } from '../../lib/sqlite.js';
 import { RELAY_MIGRATIONS } from './migrations.js';
 import {
-  StoreConflictError,
-  StoreExistsError,
+  checkPrecondition,
   StoreGoneError,
-  StoreNotFoundError,
   type ObjectKey,
   type ObjectStore,
   type ResourceScope,
@@ -131,15 +129,7 @@ export class SqliteObjectStore implements ObjectStore {
     for (const op of ops) {
       const k = op.key;
       const cur = this.row(k);
-      if (op.op === 'check') {
-        if ((cur?.revision ?? null) !== op.expect) throw new StoreConflictError(k, op.expect, cur?.revision ?? null);
-        continue;
-      }
-      if (op.op === 'create' && cur) throw new StoreExistsError(k);
-      if ((op.op === 'update' || op.op === 'delete') && !cur) throw new StoreNotFoundError(k);
-      if ((op.op === 'update' || (op.op === 'delete' && op.expect !== undefined)) && cur!.revision !== op.expect) {
-        throw new StoreConflictError(k, op.expect ?? null, cur!.revision);
-      }
+      if (checkPrecondition(op, cur?.revision)) continue;
       rev++;
       if (op.op === 'delete') {
         const last = JSON.parse(cur!.object) as KubeObject;

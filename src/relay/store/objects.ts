@@ -108,3 +108,22 @@ export class StoreGoneError extends Error {
     this.name = 'StoreGoneError';
   }
 }
+
+/**
+ * One op's precondition against the object's current revision (undefined: it does not exist),
+ * the same for every store implementation: throws the store's error when it fails; true when the
+ * op is a `check` (nothing to write).
+ */
+export function checkPrecondition(op: StoreOp, current: number | undefined): op is Extract<StoreOp, { op: 'check' }> {
+  const k = op.key;
+  if (op.op === 'check') {
+    if ((current ?? null) !== op.expect) throw new StoreConflictError(k, op.expect, current ?? null);
+    return true;
+  }
+  if (op.op === 'create' && current !== undefined) throw new StoreExistsError(k);
+  if ((op.op === 'update' || op.op === 'delete') && current === undefined) throw new StoreNotFoundError(k);
+  if ((op.op === 'update' || (op.op === 'delete' && op.expect !== undefined)) && current !== op.expect) {
+    throw new StoreConflictError(k, op.expect ?? null, current ?? null);
+  }
+  return false;
+}
