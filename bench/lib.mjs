@@ -139,7 +139,7 @@ export async function startRelay(relayCmd, dir) {
 export async function joinNode(nodeCmd, relay, dir, name, modules = {}) {
   const file = join(dir, `${name}.json`);
   const dataDir = join(dir, name);
-  // ops on an ephemeral port: another bench's daemon may hold the default one
+  // every listener on an ephemeral port (the ops endpoint too): benches of several engineers run side by side
   writeFileSync(file, JSON.stringify({ node: { name }, dataDir, log: { level: 'info', format: 'json' }, ops: { port: 0 }, modules: { metamanager: { api: { port: 0 } }, eventbus: { port: 0 }, ...modules } }));
   const { token } = await relay.http('POST', '/edge/v1/tokens', {});
   execFileSync(nodeCmd[0], [...nodeCmd.slice(1), 'join', '--relay', relay.api, '--insecure-http', '--token', token, '--name', name, '--config', file], { stdio: 'pipe' });

@@ -18,17 +18,20 @@
  *
  *   node bench/relay-scale.mjs                     NODES=5000 by default
  *   NODES=19800 node bench/relay-scale.mjs         ~20k: 4 simulator processes
- *   PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='nodes: {...}'
+ *   START_TIMEOUT_S=900 (relay start)  PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='nodes: {...}'
  *   BROKER_EXTRA='maxConnecting: 0'                more keys in the broker section
  *   TLS=1 node bench/relay-scale.mjs               the relay's defaults: HTTPS API, MQTT over TLS with its
  *                                                  own CA (the simulators verify it, as nodes do);
  *                                                  otherwise plain listeners, explicitly
   *
- * NOT YET PORTED to the node link (branch nodelink): documents are now computed from the Kubernetes
- * API and versioned by the object store's revision, so the `node_versions` table this bench reads
- * as its oracle and the `/edge/v1/apply` route its fan-out phase uses are gone. To port: seed a
- * pod per node through /api/v1 (a ConfigMap then reaches only nodes whose pods read it), and take
- * each node's expected (epoch, version) from its retained desired document.
+ * The oracle is the relay's own `GET /edge/v1/desired` (the version of the document it last
+ * published for each node). Nodes are Node objects: 20 join through the API (timed), the rest
+ * are written into the relay's node table with one shared password hash while it is stopped, and
+ * the relay creates their Nodes when it starts (as for nodes that joined before an upgrade).
+ * Fan-out: a Pod bound to sim-0 (one node's document changes), then a Service without a selector
+ * (every node's document carries the Services). A phase's expected versions are read once every
+ * node's version is at least the revision of the change (a document computed before the change
+ * cannot be the answer).
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
@@ -45,6 +48,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.NODES ?? 5000);
 const WORKERS = Number(process.env.WORKERS ?? Math.max(1, Math.ceil(N / 5000)));
 const PHASES = (process.env.PHASES ?? 'connect,fanout,storm,restart').split(',');
+// the first start after the node table was filled creates every Node object (one API create each)
+const START_TIMEOUT_MS = Number(process.env.START_TIMEOUT_S ?? 900) * 1000;
 const PHASE_TIMEOUT_MS = Number(process.env.PHASE_TIMEOUT_S ?? 240) * 1000;
 const UPLINK_SECONDS = Number(process.env.UPLINK_SECONDS ?? 0);
 const HEARTBEAT_QOS = Number(process.env.HEARTBEAT_QOS ?? 0);
@@ -143,13 +148,13 @@ const startRelay = async () => {
     if (!p.expected) relayExit = { code, signal, phase, stderr: stderrTail() };
   });
   const t0 = Date.now();
-  for (let i = 0; ; i++) {
+  for (;;) {
     try {
       await request('GET', '/healthz');
       p.startMs = Date.now() - t0;
       return p;
     } catch {
-      if (i > 600 || p.exitCode !== null) throw new Error(`relay did not start: ${stderrTail()}`);
+      if (Date.now() - t0 > START_TIMEOUT_MS || p.exitCode !== null) throw new Error(`relay did not start: ${stderrTail()}`);
       await sleep(100);
     }
   }
@@ -161,7 +166,7 @@ const stopRelay = async (signal = 'SIGTERM') => {
   await new Promise((r) => relay.once('exit', r));
 };
 const call = async (method, path, body) => {
-  const r = await request(method, path, body ? JSON.stringify(body) : undefined, { authorization: `Bearer ${ADMIN}` });
+  const r = await request(method, path, body ? JSON.stringify(body) : undefined, { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) });
   if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
   return JSON.parse(r.text);
 };
@@ -186,21 +191,26 @@ const db = new Database(join(dir, 'data', 'relay.db'));
   const now = new Date().toISOString();
   const setPw = db.prepare('UPDATE nodes SET password_hash = ? WHERE name = ?');
   const ins = db.prepare('INSERT INTO nodes (name, password_hash, labels, joined_at) VALUES (?, ?, ?, ?)');
-  const ver = db.prepare('INSERT INTO node_versions (node, version) VALUES (?, 1)');
   db.transaction(() => {
     for (const n of names) setPw.run(hash, n); // one password for all simulated nodes
     for (let j = JOINED_VIA_API; j < N; j++) {
       ins.run(`sim-${j}`, hash, '{}', now);
-      ver.run(`sim-${j}`);
       names.push(`sim-${j}`);
     }
   })();
 }
-/** what every node must hold: the store's epoch and per-node versions */
-const expected = () => ({
-  epoch: db.prepare("SELECT value FROM relay_meta WHERE key = 'epoch'").get().value,
-  versions: db.prepare('SELECT node, version FROM node_versions').all().map((r) => [r.node, r.version]),
-});
+/**
+ * What every node must hold: the relay's published (epoch, version) per node, once every node in
+ * `nodes` (all by default) has a version of at least `atLeast` (the revision of the change).
+ */
+const expected = async (atLeast = 0, nodes = names) => {
+  for (let i = 0; ; i++) {
+    const d = await call('GET', '/edge/v1/desired');
+    if (nodes.every((n) => (d.nodes[n] ?? -1) >= atLeast)) return { epoch: d.epoch, versions: Object.entries(d.nodes) };
+    if (i > PHASE_TIMEOUT_MS / 250) throw new Error(`the relay did not compute every node's document (at least ${atLeast})`);
+    await sleep(250);
+  }
+};
 
 relay = await startRelay();
 const out = {
@@ -283,8 +293,8 @@ const stats = async () => {
 const diff = (a, b) => Object.fromEntries(['kicked', 'refused', 'connacks', 'attempts', 'sessionPresent'].map((k) => [k, b[k] - a[k]]));
 
 /** Tell the simulators what every node must hold; resolve with the time the last node got there. */
-const untilExact = async (t0, { fresh = false } = {}) => {
-  const e = expected();
+const untilExact = async (t0, { fresh = false, atLeast = 0, nodes = names } = {}) => {
+  const e = await expected(atLeast, nodes);
   for (const w of workers) {
     w.matched = undefined;
     w.send({ cmd: 'expect', epoch: e.epoch, versions: e.versions, fresh });
@@ -342,13 +352,12 @@ try {
       await endPhase(p, { ...r, relayRssAllConnectedMiB: mib(procStatus(relay.pid, 'VmRSS')), ...diff(before, s), connectedAfter: s.connected });
       before = s;
     } else if (p === 'fanout') {
-      const cm = (name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { k: 'v' } });
       let t0 = Date.now();
-      await call('POST', '/edge/v1/apply', { object: cm('one'), node: 'sim-0' });
-      const one = await untilExact(t0);
+      const pod = await call('POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'one' }, spec: { nodeName: 'sim-0', containers: [{ name: 'c', image: 'app:1' }] } });
+      const one = await untilExact(t0, { atLeast: Number(pod.metadata.resourceVersion), nodes: ['sim-0'] });
       t0 = Date.now();
-      await call('POST', '/edge/v1/apply', { object: cm(`everyone-${Date.now()}`) });
-      const all = await untilExact(t0);
+      const svc = await call('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: `everyone-${Date.now()}` }, spec: { ports: [{ port: 80 }] } });
+      const all = await untilExact(t0, { atLeast: Number(svc.metadata.resourceVersion) });
       const s = await stats();
       await endPhase(p, { oneNodeSeconds: one.seconds, ...all, ...diff(before, s), connectedAfter: s.connected });
       before = s;

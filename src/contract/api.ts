@@ -6,8 +6,9 @@
  *
  *   (bootstrap: /edge/v1/ca, /edge/v1/join, /edge/v1/tokens — src/contract/join.ts, src/relay/edge.ts)
  *   GET    /edge/v1/telemetry?node=&limit=       admin                            → TelemetryRow[], oldest first
+ *   GET    /edge/v1/desired                      admin                            → DesiredVersions
  *
- * Telemetry takes the admin or the read-only token. Errors: non-2xx with ApiErrorBody; validation
+ * Both take the admin or the read-only token. Errors: non-2xx with ApiErrorBody; validation
  * errors carry field paths.
  */
 import type { WireErrorBody } from './errors.js';
@@ -55,4 +56,14 @@ export interface TelemetryRow {
   seq: number | null;
   /** the node's time (ms); order is the relay's (id) */
   timestamp: number;
+}
+
+/**
+ * Which desired document each node should hold: the (epoch, version) of the document the relay
+ * last published for it. A node whose `edgecore.io/applied-version` annotation is lower has not
+ * caught up yet. A Node with no entry has had no document computed yet (the relay is starting).
+ */
+export interface DesiredVersions {
+  epoch: string;
+  nodes: Record<string, number>;
 }

@@ -1,12 +1,13 @@
 /**
  * The relay's private HTTP JSON API under /edge/v1 (routes in src/contract/api.ts): device
- * telemetry history — what the Kubernetes API, served on the same listener, has no place for
+ * telemetry history and the desired version each node should hold — what the Kubernetes API,
+ * served on the same listener, has no place for
  * (joining and bootstrap tokens are src/relay/edge.ts). Every route needs a bearer token
  * (src/relay/tokens.ts), authorized by the API server's policy: the admin and the read-only
- * token read telemetry.
+ * token read both.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EDGE_API_PREFIX } from '../contract/api.js';
+import { type DesiredVersions, EDGE_API_PREFIX } from '../contract/api.js';
 import type { Logger } from '../core/logger.js';
 import { httpStatusOf, WireError } from '../contract/errors.js';
 import { sendError, sendJson } from './http.js';
@@ -17,6 +18,8 @@ import type { ApiTokens } from './tokens.js';
 export interface ApiDeps {
   service: RelayService;
   tokens: ApiTokens;
+  /** the node sync's published versions */
+  desired: () => DesiredVersions;
   log: Logger;
 }
 
@@ -37,6 +40,11 @@ export function createEdgeApi(d: ApiDeps): (req: IncomingMessage, res: ServerRes
       if (policy(who, access, undefined).allowed !== true) throw new WireError('Forbidden', forbiddenMessage(who, access));
       const limit = Number(url.searchParams.get('limit') ?? 1000);
       return sendJson(res, 200, d.service.telemetry(url.searchParams.get('node') ?? undefined, Number.isInteger(limit) && limit > 0 ? Math.min(limit, 100_000) : 1000));
+    }
+    if (res1 === 'desired' && method === 'GET') {
+      const access: Attributes = { verb: 'list', group: '', resource: 'nodes' };
+      if (policy(who, access, undefined).allowed !== true) throw new WireError('Forbidden', forbiddenMessage(who, access));
+      return sendJson(res, 200, d.desired());
     }
     throw new WireError('NotFound', `no route ${method} ${url.pathname} (objects, nodes, logs and twins are the Kubernetes API's: kubectl)`);
   };

@@ -281,7 +281,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   if (endpoints.mqtts) ports.mqtts = Number(new URL(endpoints.mqtts).port);
   await app.beginDelivery();
 
-  const privateApi = createEdgeApi({ service, tokens, log: log.child('api') });
+  const privateApi = createEdgeApi({ service, tokens, desired: () => link.nodeSync.publishedVersions(), log: log.child('api') });
   // pods/log, exec, attach, portforward: served by the Kubernetes API after authn, authz and the pod read
   mountPodStreams(kube, podStreams);
   const bootstrap = createEdgeRoutes({

@@ -59,6 +59,8 @@ type Usage = Record<OutboxClass, { rows: number; bytes: number }>;
 
 export class Outbox {
   private readonly listeners = new Set<() => void>();
+  /** rows and bytes the daemon's rows may still take before their usage is read again (enforceLimits) */
+  private room = { rows: 0, bytes: 0 };
 
   constructor(
     private readonly db: Db,
@@ -89,21 +91,28 @@ export class Outbox {
 
   private enqueue(cls: OutboxClass, key: string | null, topic: string, payload: Buffer | string): number | undefined {
     const buf = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    const seq = this.db.transaction(() => {
-      if (cls === 'app' && this.appLimits.dropPolicy === 'newest' && !this.appRoom(buf.length)) {
-        this.meta.add(APP_DROPPED, 1);
-        return undefined;
-      }
-      if (cls === 'state') this.db.prepare("DELETE FROM outbox WHERE class = 'state' AND key = ?").run(key);
-      const info = this.db
-        .prepare('INSERT INTO outbox (class, key, topic, payload, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(cls, key, topic, buf, buf.length, this.now().toISOString());
-      if (cls === 'app') this.enforceAppLimits();
-      else this.enforceLimits();
-      return Number(info.lastInsertRowid);
-    })();
+    this.enqueueTx ??= this.db.transaction((c: OutboxClass, k: string | null, t: string, b: Buffer) => this.enqueueInTx(c, k, t, b));
+    const seq = this.enqueueTx(cls, key, topic, buf);
     if (seq !== undefined) for (const l of this.listeners) l();
     return seq;
+  }
+
+  /** made once (better-sqlite3 builds a transaction function's wrappers on every `transaction()`: an enqueue is a hot path) */
+  private enqueueTx?: (cls: OutboxClass, key: string | null, topic: string, buf: Buffer) => number | undefined;
+  private ackTx?: (seqs: readonly number[]) => void;
+
+  private enqueueInTx(cls: OutboxClass, key: string | null, topic: string, buf: Buffer): number | undefined {
+    if (cls === 'app' && this.appLimits.dropPolicy === 'newest' && !this.appRoom(buf.length)) {
+      this.meta.add(APP_DROPPED, 1);
+      return undefined;
+    }
+    if (cls === 'state') this.db.prepare("DELETE FROM outbox WHERE class = 'state' AND key = ?").run(key);
+    const info = this.db
+      .prepare('INSERT INTO outbox (class, key, topic, payload, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(cls, key, topic, buf, buf.length, this.now().toISOString());
+    if (cls === 'app') this.enforceAppLimits();
+    else this.enforceLimits(buf.length);
+    return Number(info.lastInsertRowid);
   }
 
   private usage(): Usage {
@@ -134,11 +143,23 @@ export class Outbox {
     return victims.length;
   }
 
-  private enforceLimits(): void {
+  /**
+   * Keep the daemon's rows within their bound. The usage is read only when the room known from
+   * the last reading is used up: that room is conservative (a replaced state row, an ack or a
+   * rolled-back enqueue only leave more), and after a drop it is read again next time.
+   */
+  private enforceLimits(added: number): void {
+    this.room.rows -= 1;
+    this.room.bytes -= added;
+    if (this.room.rows >= 0 && this.room.bytes >= 0) return;
     const u = this.usage();
     const overRows = u.state.rows + u.telemetry.rows - this.limits.maxRows;
     const overBytes = u.state.bytes + u.telemetry.bytes - this.limits.maxBytes;
-    if (overRows <= 0 && overBytes <= 0) return;
+    if (overRows <= 0 && overBytes <= 0) {
+      this.room = { rows: -overRows, bytes: -overBytes };
+      return;
+    }
+    this.room = { rows: 0, bytes: 0 };
     const dropped = this.dropOldest('telemetry', overRows, overBytes);
     if (dropped > 0) this.meta.add(DROPPED, dropped);
   }
@@ -171,10 +192,11 @@ export class Outbox {
   ack(seqs: readonly number[]): void {
     if (seqs.length === 0) return;
     // one transaction for the batch; the per-class usage is kept by the store's triggers
-    const del = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
-    this.db.transaction(() => {
-      for (const s of seqs) del.run(s);
-    })();
+    this.ackTx ??= this.db.transaction((list: readonly number[]) => {
+      const del = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
+      for (const s of list) del.run(s);
+    });
+    this.ackTx(seqs);
   }
 
   stats(): OutboxStats {

@@ -94,10 +94,59 @@ const fromRow = (r: Row): StoredResource => ({
   createdRevision: r.created_revision,
 });
 
+/**
+ * As fromRow, but `spec` and `status` are parsed only when first read (own enumerable accessors,
+ * so spreading, JSON and structuredClone see them as plain members). A status write tells its
+ * listeners about an object that most of them never open (device twins, many a second).
+ */
+function lazyFromRow(r: Row): StoredResource {
+  const o = fromRowMeta(r);
+  lazyJson(o, 'spec', r.spec);
+  lazyJson(o, 'status', r.status);
+  return o;
+}
+
+const fromRowMeta = (r: Row): StoredResource => ({
+  kind: r.kind,
+  namespace: r.namespace,
+  name: r.name,
+  uid: r.uid,
+  resourceVersion: r.resource_version,
+  spec: undefined,
+  status: null,
+  origin: r.origin,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  revision: r.revision,
+  createdRevision: r.created_revision,
+});
+
+function lazyJson(o: StoredResource, field: 'spec' | 'status', text: string | null): void {
+  let parsed = false;
+  let value: unknown = null;
+  Object.defineProperty(o, field, {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (!parsed) {
+        value = text === null ? null : (JSON.parse(text) as unknown);
+        parsed = true;
+      }
+      return value;
+    },
+    set: (v: unknown) => {
+      value = v;
+      parsed = true;
+    },
+  });
+}
+
 export class ResourceStore {
   private readonly listeners = new Set<(c: ResourceChange) => void>();
 
   private readonly deletionWindow: number;
+  /** made once: statuses are written many times a second (better-sqlite3 builds a transaction's wrappers on every `transaction()`) */
+  private statusTx?: (key: ResourceKey, status: unknown, alongside?: (uid: string | undefined) => void) => { resource: StoredResource; previous: StoredResource } | undefined;
 
   constructor(
     private readonly db: Db,
@@ -273,31 +322,34 @@ export class ResourceStore {
    * status changed (the uplink queues the report there); listeners hear the change after the
    * commit. Returns false when the object is gone or the status is unchanged.
    */
-  setStatus(key: ResourceKey, status: unknown, alongside?: () => void): boolean {
-    const changed = this.db.transaction(() => {
-      const written = this.writeStatus(key, status);
-      alongside?.();
-      return written;
-    })();
+  setStatus(key: ResourceKey, status: unknown, alongside?: (uid: string | undefined) => void): boolean {
+    this.statusTx ??= this.db.transaction((k: ResourceKey, st: unknown, along?: (uid: string | undefined) => void) => {
+      const written = this.writeStatus(k, st);
+      along?.(written.uid);
+      return written.change;
+    });
+    const changed = this.statusTx(key, status, alongside);
     if (changed) this.emit({ op: 'status', resource: changed.resource, previous: changed.previous });
     return changed !== undefined;
   }
 
   /**
    * Reports arrive many times a second (device twins): the stored status text (written stable, so
-   * equal statuses are equal strings) is compared without parsing, and the row is read once.
+   * equal statuses are equal strings) is compared without parsing, the row is read once, and the
+   * objects its listeners hear about parse their spec and status only if someone reads them.
+   * Also returns the object's uid (undefined: no such object), which the writer's report carries.
    */
-  private writeStatus(key: ResourceKey, status: unknown): { resource: StoredResource; previous: StoredResource } | undefined {
+  private writeStatus(key: ResourceKey, status: unknown): { uid?: string; change?: { resource: StoredResource; previous: StoredResource } } {
     const row = this.db.prepare('SELECT * FROM resources WHERE kind = ? AND namespace = ? AND name = ?').get(key.kind, key.namespace, key.name) as Row | undefined;
-    if (!row) return undefined;
+    if (!row) return {};
     const json = stableStringify(status);
-    if (row.status === json) return undefined;
+    if (row.status === json) return { uid: row.uid };
     const updatedAt = this.now().toISOString();
     const revision = this.nextRevision();
     this.db
       .prepare('UPDATE resources SET status = ?, updated_at = ?, revision = ? WHERE kind = ? AND namespace = ? AND name = ?')
       .run(json, updatedAt, revision, key.kind, key.namespace, key.name);
-    return { resource: fromRow({ ...row, status: json, updated_at: updatedAt, revision }), previous: fromRow(row) };
+    return { uid: row.uid, change: { resource: lazyFromRow({ ...row, status: json, updated_at: updatedAt, revision }), previous: lazyFromRow(row) } };
   }
 
   delete(key: ResourceKey): StoredResource | undefined {

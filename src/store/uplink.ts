@@ -50,6 +50,8 @@ export type UplinkStore = Pick<NodeStore, 'db' | 'resources' | 'outbox' | 'meta'
 export class Uplink {
   private stream = '';
   private hub?: NodeHubStatus;
+  /** the applied document as stored (read once: only setApplied writes it) */
+  private appliedCache?: Applied;
 
   constructor(
     private readonly store: UplinkStore,
@@ -59,11 +61,14 @@ export class Uplink {
 
   /** The desired document applied last (epoch '' and version 0 before the first). */
   applied(): Applied {
-    return { epoch: this.store.meta.get(META_EPOCH) ?? '', version: this.store.meta.getNumber(META_VERSION) };
+    this.appliedCache ??= { epoch: this.store.meta.get(META_EPOCH) ?? '', version: this.store.meta.getNumber(META_VERSION) };
+    return { ...this.appliedCache };
   }
 
   /** Record a document as applied (after its objects were written). */
   setApplied(a: Applied): void {
+    // forgotten first: should the write fail (or an enclosing transaction roll back), it is read again
+    this.appliedCache = undefined;
     this.store.db.transaction(() => {
       this.store.meta.set(META_EPOCH, a.epoch);
       this.store.meta.set(META_VERSION, String(a.version));
@@ -78,9 +83,9 @@ export class Uplink {
    * status changed.
    */
   reportStatus(key: ResourceKey, status: unknown, upstream: unknown = status): { changed: boolean } {
-    const uid = this.store.resources.get(key)?.uid;
-    const msg: ReportedState = { ...ref(key), ...(uid ? { uid } : {}), status: upstream, desiredVersion: this.applied().version, timestamp: this.now().getTime() };
-    const changed = this.store.resources.setStatus(key, status, () => this.queueState(key, msg));
+    const changed = this.store.resources.setStatus(key, status, (uid) =>
+      this.queueState(key, { ...ref(key), ...(uid ? { uid } : {}), status: upstream, desiredVersion: this.applied().version, timestamp: this.now().getTime() }),
+    );
     return { changed };
   }
 
@@ -205,13 +210,19 @@ export class Uplink {
 
 const ref = (key: ResourceKey): { kind: string; namespace: string; name: string } => ({ kind: key.kind, namespace: key.namespace, name: key.name });
 
-/** Add the sequence number and stream id to a queued JSON payload (rows queued before an upgrade included). */
+/**
+ * Add the sequence number and stream id to a queued JSON payload (rows queued before an upgrade
+ * included). Every row is an object written by JSON.stringify, so the two members are spliced in
+ * before its closing brace: no parse and no second stringify per message sent (a member of the
+ * same name already in the payload would be followed by these, and JSON.parse keeps the last).
+ * Anything else (not an object) is sent as is.
+ */
 export function stamp(payload: Buffer, seq: number, stream: string): Buffer {
-  try {
-    const v = JSON.parse(payload.toString('utf8')) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) return Buffer.from(JSON.stringify({ ...(v as object), seq, stream }));
-  } catch {
-    /* not JSON: sent as is */
-  }
-  return payload;
+  const n = payload.length;
+  if (n < 2 || payload[0] !== 0x7b || payload[n - 1] !== 0x7d) return payload;
+  const tail = `${n === 2 ? '' : ','}"seq":${seq},"stream":${JSON.stringify(stream)}}`;
+  const out = Buffer.allocUnsafe(n - 1 + Buffer.byteLength(tail));
+  payload.copy(out, 0, 0, n - 1);
+  out.write(tail, n - 1);
+  return out;
 }

@@ -42,7 +42,11 @@ export class PropertyFilter {
 
   /** A collected sample. Returns a report to send now, if any. */
   sample(value: Sample, at: number): Report | undefined {
-    this.latest = { value, at };
+    // kept in place: a new object a second per property would outlive young-generation GCs
+    if (this.latest) {
+      this.latest.value = value;
+      this.latest.at = at;
+    } else this.latest = { value, at };
     this.freshSinceTick = true;
     switch (this.spec.mode) {
       case 'aggregate':

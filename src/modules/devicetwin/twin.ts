@@ -98,7 +98,19 @@ const newTwin = (type: string, optional: boolean): Twin => ({
   actualVersion: { cloud: 0, edge: 0 },
 });
 
-const clone = (d: TwinDoc): TwinDoc => structuredClone(d);
+/**
+ * A copy of plain JSON-like data (what twin documents hold: objects, arrays, strings, numbers,
+ * booleans). Documents are copied on every report; structuredClone cost several times more.
+ */
+function copyPlain<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(copyPlain) as T;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = copyPlain((v as Record<string, unknown>)[k]);
+  return out as T;
+}
+
+const clone = (d: TwinDoc): TwinDoc => copyPlain(d);
 
 function checkVersion(path: string, incoming: TwinVersion | undefined, local: TwinVersion): void {
   if (!incoming) return;
@@ -140,7 +152,7 @@ export function applyPatch(
     if (e === null) {
       if (!before) continue;
       delete next.twins[name];
-      document[name] = { last: structuredClone(before), current: null };
+      document[name] = { last: copyPlain(before), current: null };
       continue;
     }
     const t = next.twins[name] ?? newTwin(e.type || 'string', e.optional ?? true);
@@ -163,7 +175,7 @@ export function applyPatch(
       touched = true;
     }
     next.twins[name] = t;
-    if (touched) document[name] = { last: before ? structuredClone(before) : null, current: structuredClone(t) };
+    if (touched) document[name] = { last: before ? copyPlain(before) : null, current: copyPlain(t) };
   }
   return { doc: next, document };
 }
@@ -206,12 +218,12 @@ export function syncWithSpec(doc: TwinDoc, spec: DeviceSpec, model: DeviceModelS
       }
     }
     next.twins[p.name] = t;
-    if (touched) document[p.name] = { last: before ? structuredClone(before) : null, current: structuredClone(t) };
+    if (touched) document[p.name] = { last: before ? copyPlain(before) : null, current: copyPlain(t) };
   }
   for (const [name, t] of Object.entries(doc.twins)) {
     if (!inSpec.has(name) && !t.optional) {
       delete next.twins[name];
-      document[name] = { last: structuredClone(t), current: null };
+      document[name] = { last: copyPlain(t), current: null };
     }
   }
   return { doc: next, document };

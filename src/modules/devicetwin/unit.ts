@@ -57,6 +57,14 @@ function toSample(type: ModelProperty['type'], s: string): Sample {
   return s;
 }
 
+/** A value to record as a property's actual value (`rep`: what its filter reported, if it came from one). */
+interface Reading {
+  name: string;
+  value: Sample;
+  at: number;
+  rep?: Report;
+}
+
 export class DeviceUnit {
   doc: TwinDoc;
   readonly ref: DeviceRef;
@@ -113,6 +121,8 @@ export class DeviceUnit {
     await this.o.sink.commit(this, initial);
     if (!this.o.factory) return;
     const protocolConfig = { ...(this.o.model.protocolConfigData ?? {}), ...(this.o.spec.protocol?.configData ?? {}) };
+    // properties with the same report cycle tick together: one status write for all of them
+    const cycles = new Map<number, string[]>();
     const properties = this.o.spec.properties
       .filter((p) => this.props.has(p.name))
       .map((p) => {
@@ -120,7 +130,9 @@ export class DeviceUnit {
         const collectMs = cycleMs(p.collectCycle, this.o.defaults.collectMs);
         const reportMs = cycleMs(p.reportCycle, this.o.defaults.reportMs);
         this.filters.set(p.name, new PropertyFilter(p.reportFilter));
-        this.every(reportMs, () => this.tick(p.name));
+        const same = cycles.get(reportMs);
+        if (same) same.push(p.name);
+        else cycles.set(reportMs, [p.name]);
         return {
           name: p.name,
           collectMs,
@@ -128,6 +140,7 @@ export class DeviceUnit {
           visitor: { property: p.name, config: { ...(mp.visitors?.configData ?? {}), ...(p.visitors?.configData ?? {}) } },
         };
       });
+    for (const [ms, names] of cycles) this.every(ms, () => this.tick(names));
     this.runner = new DriverRunner({
       factory: this.o.factory,
       protocolConfig,
@@ -275,29 +288,54 @@ export class DeviceUnit {
     if (rep) void this.emit(name, rep);
   }
 
-  private tick(name: string): void {
-    const rep = this.filters.get(name)?.tick(this.o.now());
-    if (rep) void this.emit(name, rep);
+  /** The report cycle of `names` elapsed: what their filters report goes up in one commit. */
+  private tick(names: readonly string[]): void {
+    const now = this.o.now();
+    const due: Reading[] = [];
+    for (const name of names) {
+      const rep = this.filters.get(name)?.tick(now);
+      if (rep) due.push({ name, value: rep.value, at: rep.at, rep });
+    }
+    if (due.length) void this.reportAll(due, false);
   }
 
   private async emit(name: string, rep: Report): Promise<void> {
-    await this.report(name, rep.value, rep.at, false, rep);
+    await this.reportAll([{ name, value: rep.value, at: rep.at, rep }], false);
   }
 
-  private async report(name: string, value: Sample, at: number, fromWrite: boolean, rep?: Report): Promise<void> {
-    const mp = this.props.get(name);
-    if (!mp) return;
-    const str = formatValue(mp.type, value);
+  private async report(name: string, value: Sample, at: number, fromWrite: boolean): Promise<void> {
+    await this.reportAll([{ name, value, at }], fromWrite);
+  }
+
+  /** Record reported values as the twins' actual values: one document, one commit, then each sample goes out. */
+  private async reportAll(readings: readonly Reading[], fromWrite: boolean): Promise<void> {
+    let doc = this.doc;
+    const document: TwinDocument = {};
+    const done: (Reading & { str: string })[] = [];
     try {
-      const { doc, document } = applyPatch(this.doc, { [name]: { actual: str } }, 'edge', at);
+      for (const r of readings) {
+        const mp = this.props.get(r.name);
+        if (!mp) continue;
+        const str = formatValue(mp.type, r.value);
+        const next = applyPatch(doc, { [r.name]: { actual: str } }, 'edge', r.at);
+        doc = next.doc;
+        Object.assign(document, next.document);
+        done.push({ ...r, str });
+      }
+      if (!done.length) return;
       this.doc = doc;
       await this.o.sink.commit(this, document);
-      this.o.sink.reported(this, name, { value: str, type: doc.twins[name]?.type ?? 'string', timestamp: at }, rep ?? { value, at });
-      if (fromWrite) this.filters.get(name)?.reset();
+      for (const r of done) {
+        this.o.sink.reported(this, r.name, { value: r.str, type: doc.twins[r.name]?.type ?? 'string', timestamp: r.at }, r.rep ?? { value: r.value, at: r.at });
+        if (fromWrite) this.filters.get(r.name)?.reset();
+      }
       // the hardware drifted from the desired value (restart, manual change): write it again
-      else if (computeDelta(this.doc)[name] !== undefined) this.pushDesired();
+      if (!fromWrite) {
+        const delta = computeDelta(this.doc);
+        if (done.some((r) => delta[r.name] !== undefined)) this.pushDesired();
+      }
     } catch (e) {
-      this.o.log.warn('could not record a reported value', { device: this.key, property: name, error: errorMessage(e) });
+      this.o.log.warn('could not record a reported value', { device: this.key, property: readings.map((r) => r.name).join(','), error: errorMessage(e) });
     }
   }
 

@@ -160,25 +160,43 @@ export class EventBus implements NodeModule {
     return deviceIds(ref, this.ctx?.services.config.modules.eventbus.legacyIds ?? true);
   }
 
+  /**
+   * The topics of `topics` a client may receive: on the embedded broker those some connected
+   * client subscribes to (a QoS 0 message nobody subscribes to is dropped by the broker anyway,
+   * so a device's changes cost nothing while no mapper or app listens); all of them on an
+   * external broker, which cannot tell.
+   */
+  private heard(topics: string[]): string[] {
+    const link = this.link;
+    if (!link) return [];
+    return topics.filter((t) => link.hasSubscriber(t) !== false);
+  }
+
   private onTwinChanged(m: Extract<NodeMessage, { type: 'twin.changed' }>): void {
-    // the document of a mapper's update carries that update's event_id (KubeEdge); the delta a new one
-    const doc: TwinDocumentMessage = { ...this.base(m.eventId || randomUUID()), twin: {} };
-    for (const [k, v] of Object.entries(m.document)) {
-      doc.twin[k] = { last: v.last ? toMsgTwin(v.last, true) : null, current: v.current ? toMsgTwin(v.current, true) : null };
+    const ids = this.ids(m.device);
+    const docTopics = Object.keys(m.document).length ? this.heard(ids.map((id) => hwTopics.twinUpdateDocument(id))) : [];
+    const deltaTopics = Object.keys(m.delta).length > 0 ? this.heard(ids.map((id) => hwTopics.twinUpdateDelta(id))) : [];
+    if (docTopics.length) {
+      // the document of a mapper's update carries that update's event_id (KubeEdge); the delta a new one
+      const doc: TwinDocumentMessage = { ...this.base(m.eventId || randomUUID()), twin: {} };
+      for (const [k, v] of Object.entries(m.document)) {
+        doc.twin[k] = { last: v.last ? toMsgTwin(v.last, true) : null, current: v.current ? toMsgTwin(v.current, true) : null };
+      }
+      for (const t of docTopics) this.send(t, doc);
     }
-    const hasDelta = Object.keys(m.delta).length > 0;
-    const withExpected = Object.fromEntries(Object.entries(m.twins).filter(([, t]) => t.expected));
-    const delta: TwinDeltaMessage = { ...this.base(randomUUID()), twin: twinMap(withExpected, true), delta: m.delta };
-    for (const id of this.ids(m.device)) {
-      if (Object.keys(doc.twin).length) this.send(hwTopics.twinUpdateDocument(id), doc);
-      if (hasDelta) this.send(hwTopics.twinUpdateDelta(id), delta);
+    if (deltaTopics.length) {
+      const withExpected = Object.fromEntries(Object.entries(m.twins).filter(([, t]) => t.expected));
+      const delta: TwinDeltaMessage = { ...this.base(randomUUID()), twin: twinMap(withExpected, true), delta: m.delta };
+      for (const t of deltaTopics) this.send(t, delta);
     }
   }
 
   private onData(m: Extract<NodeMessage, { type: 'device.data' }>): void {
+    const dataTopics = this.heard(this.ids(m.device).map((id) => hwTopics.dataUpdate(id)));
+    if (!dataTopics.length) return;
     const body: DataUpdateMessage = { ...this.base(randomUUID()), data: {} };
     for (const [k, p] of Object.entries(m.data)) body.data[k] = { value: p.value, metadata: { timestamp: p.timestamp, type: p.type } };
-    for (const id of this.ids(m.device)) this.send(hwTopics.dataUpdate(id), body);
+    for (const t of dataTopics) this.send(t, body);
   }
 
   private onMembership(m: Extract<NodeMessage, { type: 'membership.changed' }>): void {

@@ -11,15 +11,37 @@ import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import { startMetaServer, type MetaServer } from './server/index.js';
 
+interface Item {
+  run: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+type Result = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 /**
  * Reports that arrive together (device twins on the same cycle, a burst of pod statuses) are
  * written in one SQLite transaction: one commit for the burst instead of one each. Each report
  * still succeeds or fails on its own (a savepoint each) and gets its own answer.
  */
 class ReportBatch {
-  private queue: { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private queue: Item[] = [];
 
-  constructor(private readonly db: Db) {}
+  /** one transaction for the burst, a savepoint per report (made once: better-sqlite3 builds a transaction's wrappers on every call) */
+  private readonly all: (batch: Item[], results: Result[]) => void;
+  private readonly each: (run: () => unknown) => unknown;
+
+  constructor(db: Db) {
+    this.each = db.transaction((run: () => unknown) => run());
+    this.all = db.transaction((batch: Item[], results: Result[]) => {
+      for (const item of batch) {
+        try {
+          results.push({ ok: true, value: this.each(item.run) });
+        } catch (error) {
+          results.push({ ok: false, error });
+        }
+      }
+    });
+  }
 
   add<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -31,17 +53,9 @@ class ReportBatch {
   private flush(): void {
     const batch = this.queue;
     this.queue = [];
-    const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const results: Result[] = [];
     try {
-      this.db.transaction(() => {
-        for (const item of batch) {
-          try {
-            results.push({ ok: true, value: this.db.transaction(item.run)() });
-          } catch (error) {
-            results.push({ ok: false, error });
-          }
-        }
-      })();
+      this.all(batch, results);
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;

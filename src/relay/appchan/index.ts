@@ -102,7 +102,8 @@ export class AppChannel {
       now: () => d.now().getTime(),
       run: async (node) => {
         this.downlink?.nodeUp(node);
-        await this.publishRoutes(node, true);
+        const error = await this.publishRoutes(node, true);
+        if (error !== undefined) this.d.log.warn('routes not sent; the node gets them on its next connect', { node, error });
       },
     });
   }
@@ -246,7 +247,17 @@ export class AppChannel {
         });
         this.version = await this.d.objects.revision();
         await this.store?.forgetRules(new Set((this.rules?.list() ?? []).map((r) => r.metadata.uid ?? '')));
-        for (const node of this.d.nodes()) await this.publishRoutes(node, false);
+        // one record for the nodes whose routes could not go out (before the broker starts: all of them)
+        const failed: string[] = [];
+        let error = '';
+        for (const node of this.d.nodes()) {
+          const e = await this.publishRoutes(node, false);
+          if (e !== undefined) {
+            failed.push(node);
+            error = e;
+          }
+        }
+        if (failed.length) this.d.log.warn('routes not sent; the nodes get them on their next connect', { nodes: failed.length, first: failed.slice(0, 5), error });
       } while (this.recompileAgain);
     })()
       .catch((e) => this.d.log.error('routes not rebuilt', { error: errorMessage(e) }))
@@ -256,17 +267,21 @@ export class AppChannel {
     return this.recompiling;
   }
 
-  /** Send `node` its routes (always when asked; after a change only when its topics changed). */
-  private async publishRoutes(node: string, always: boolean): Promise<void> {
+  /**
+   * Send `node` its routes (always when asked; after a change only when its topics changed).
+   * Resolves with the error when they could not be sent (the node gets them on its next connect).
+   */
+  private async publishRoutes(node: string, always: boolean): Promise<string | undefined> {
     const filters = filtersFor(this.table, node);
     const key = JSON.stringify(filters);
-    if (!always && this.published.get(node) === key) return;
+    if (!always && this.published.get(node) === key) return undefined;
     const doc: AppRoutes = { epoch: this.epoch, version: this.version, filters, quota: this.quotaDoc(), timestamp: this.d.now().getTime() };
     try {
       await this.d.publish(topics.appRoutes(node), JSON.stringify(doc));
       this.published.set(node, key);
+      return undefined;
     } catch (e) {
-      this.d.log.warn('routes not sent; the node gets them on its next connect', { node, error: errorMessage(e) });
+      return errorMessage(e);
     }
   }
 

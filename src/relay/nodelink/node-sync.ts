@@ -14,6 +14,7 @@
  * a deleted Node's retained document is cleared. The relay also records `Scheduled` for a pod
  * created bound to a node (the scheduler records it for the pods it binds).
  */
+import type { DesiredVersions } from '../../contract/api.js';
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { DesiredDocument, DesiredItem } from '../../contract/payloads.js';
 import { SYNCED_KINDS } from '../../contract/resources/kinds.js';
@@ -124,6 +125,13 @@ export class NodeSync {
   /** The version of the last document published for `node` (0: none). */
   desiredVersion(node: string): number {
     return this.docs.get(node)?.version ?? 0;
+  }
+
+  /** The version of the last document published for every node, with the epoch (GET /edge/v1/desired). */
+  publishedVersions(): DesiredVersions {
+    const nodes: Record<string, number> = {};
+    for (const [n, p] of this.docs) nodes[n] = p.version;
+    return { epoch: this.epochValue, nodes };
   }
 
   private inf(w: Watched): Informer {

@@ -233,6 +233,24 @@ test('$ke data/update carries built-in driver samples for local consumers', asyn
   await m.next('$ke/events/device/thermo-k/data/update', () => true);
 });
 
+test('a mapper that subscribes while a device already runs gets its data and twin documents from then on (nothing is built while nobody listens, embedded broker)', async (t) => {
+  const node = await startDeviceNode({ dir: tmpDir(t) });
+  t.after(() => node.stop());
+  await node.apply('DeviceModel', 'thermostat', thermostatModel);
+  await node.apply('Device', 'thermo-late', thermostat({ setpoint: '44' }));
+  const key = { kind: 'Device', namespace: 'default', name: 'thermo-late' };
+  // the device reports with no client on the broker
+  await waitFor('setpoint 44 reported with no one subscribed', () => JSON.stringify(node.store.resources.get(key)?.status ?? {}).includes('"value":"44"') || undefined);
+  const m = await Mapper.connect(node.url);
+  t.after(() => m.c.endAsync(true));
+  await m.sub('$ke/events/device/default/thermo-late/data/update');
+  await m.sub('$hw/events/device/thermo-late/twin/update/document');
+  await m.next('$ke/events/device/default/thermo-late/data/update', (b) => (b.data as Record<string, Msg>).temperature !== undefined || (b.data as Record<string, Msg>).setpoint !== undefined);
+  // a twin document follows a change: the edge sets a new desired value, the driver writes and reads it back
+  await node.probe.request('devicetwin', { type: 'twin.set', device: { namespace: 'default', name: 'thermo-late' }, desired: { setpoint: '45' } });
+  await m.next('$hw/events/device/thermo-late/twin/update/document', (b) => JSON.stringify(b).includes('"45"'));
+});
+
 test('a pending delta is announced again when the node restarts (external broker keeps the mapper connected)', async (t) => {
   if (!(await needMqtt(t))) return;
   const dir = tmpDir(t);

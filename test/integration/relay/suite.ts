@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { DesiredVersions } from '../../../src/contract/api.js';
 import { topics } from '../../../src/contract/topics.js';
 import { openNodeStore } from '../../../src/store/store.js';
 import { nodeReady, waitFor } from './harness.js';
@@ -148,6 +149,9 @@ export function syncSuite(mode: Mode): void {
     await waitFor('node Ready again', () => nodeReady(w.relay, 'n1') === 'True');
     const applied = w.relay.kubectl(['get', 'node', 'n1', '-o', 'jsonpath={.metadata.annotations.edgecore\\.io/applied-version}']).out;
     assert.equal(Number(applied), n1.appliedVersion(), 'the Node shows the version the node applied');
+    const desired = await w.relay.http<DesiredVersions>('GET', '/edge/v1/desired');
+    assert.equal(desired.nodes.n1, n1.appliedVersion(), 'GET /edge/v1/desired: the version the relay last published for n1 is the one it applied');
+    assert.ok(desired.epoch.length > 0);
   });
 
   test(`${mode}: kill -9 of the node during the flush loses nothing and duplicates nothing`, async (t) => {

@@ -46,13 +46,15 @@ const device = (setpoint?: string) =>
 
 interface Recorded {
   commits: TwinDocument[];
+  /** commits and reported samples in the order they happened */
+  log: string[];
   reported: { property: string; point: DataPoint }[];
   states: string[];
   failNext: boolean;
 }
 
 function unit(t: TestContext, o: { builtin: boolean; setpoint?: string }): { u: DeviceUnit; rec: Recorded } {
-  const rec: Recorded = { commits: [], reported: [], states: [], failNext: false };
+  const rec: Recorded = { commits: [], log: [], reported: [], states: [], failNext: false };
   const sink: Sink = {
     commit: async (_u, document) => {
       if (rec.failNext) {
@@ -60,8 +62,12 @@ function unit(t: TestContext, o: { builtin: boolean; setpoint?: string }): { u: 
         throw new Error('store unavailable');
       }
       rec.commits.push(document);
+      rec.log.push('commit');
     },
-    reported: (_u, property, point) => void rec.reported.push({ property, point }),
+    reported: (_u, property, point) => {
+      rec.reported.push({ property, point });
+      rec.log.push(property);
+    },
     stateChanged: (_u, state) => void rec.states.push(state),
   };
   const u = new DeviceUnit({
@@ -141,6 +147,19 @@ test('a built-in device goes online, writes the desired value, reports the read-
   // a new desired value from the edge is written too
   await u.update({ setpoint: { expected: '7' } }, 'edge');
   await waitFor('setpoint 7 written and read back', () => u.doc.twins.setpoint?.actual?.value === '7' || undefined);
+});
+
+test('properties on the same report cycle are committed together: one status write per tick, then each sample', async (t) => {
+  const { u, rec } = unit(t, { builtin: true });
+  await u.start({});
+  // a report of one property alone is `commit, <property>`; a tick of both is one commit, then both samples
+  await waitFor('a tick that commits both properties at once', () => {
+    for (let i = 0; i + 2 < rec.log.length; i++) {
+      if (rec.log[i] === 'commit' && new Set([rec.log[i + 1], rec.log[i + 2]]).size === 2 && !rec.log.slice(i + 1, i + 3).includes('commit')) return true;
+    }
+    return undefined;
+  });
+  assert.ok(rec.commits.length < rec.reported.length, `fewer commits (${rec.commits.length}) than samples reported (${rec.reported.length})`);
 });
 
 test('cycles: ms as written, Go durations (≥ 1e9) read as ns, absent or zero take the default', () => {

@@ -55,6 +55,27 @@ test('over the bound the oldest telemetry is dropped, never state, and drops are
   assert.equal(st.dropped, 4);
 });
 
+test('the bound holds exactly through acks, replaced state and a rolled-back enqueue (the usage is read only when the room known runs out)', (t) => {
+  const s = openNodeStore(join(tmpDir(t), 'n.db'), { outbox: { maxRows: 5, maxBytes: 1 << 20 } });
+  t.after(() => s.close());
+  const a = s.outbox.enqueueTelemetry('up/tel', 'a');
+  s.outbox.enqueueTelemetry('up/tel', 'b');
+  s.outbox.ack([a]);
+  assert.throws(() =>
+    s.db.transaction(() => {
+      s.outbox.enqueueTelemetry('up/tel', 'rolled back');
+      throw new Error('the writer failed');
+    })(),
+  );
+  for (let i = 0; i < 10; i++) s.outbox.enqueueState('k', 'up/state', `s${i}`);
+  for (let i = 0; i < 10; i++) s.outbox.enqueueTelemetry('up/tel', `m${i}`);
+  assert.deepEqual(
+    s.outbox.peek(10).map((e) => e.payload.toString()),
+    ['s9', 'm6', 'm7', 'm8', 'm9'],
+  );
+  assert.equal(s.outbox.stats().dropped, 7, 'b and m0..m5');
+});
+
 test('the byte bound drops telemetry too', (t) => {
   const s = openNodeStore(join(tmpDir(t), 'n.db'), { outbox: { maxRows: 1000, maxBytes: 2048 } });
   t.after(() => s.close());

@@ -37,6 +37,33 @@ test('status is kept apart from spec and unchanged status is not rewritten', (t)
   assert.deepEqual(s.resources.get(key('p', 'Pod'))?.status, { phase: 'Running' });
 });
 
+test('a status change tells listeners the object before and after (its spec and status read as plain members), and the writer its uid', (t) => {
+  const s = openNodeStore(join(tmpDir(t), 'n.db'));
+  t.after(() => s.close());
+  const made = s.resources.put(key('p', 'Pod'), { containers: [{ name: 'c' }] }).resource;
+  s.resources.setStatus(key('p', 'Pod'), { phase: 'Pending' });
+  const changes: ResourceChange[] = [];
+  s.resources.onChange((c) => changes.push(c));
+  const uids: (string | undefined)[] = [];
+  s.resources.setStatus(key('p', 'Pod'), { phase: 'Running' }, (uid) => uids.push(uid));
+  s.resources.setStatus(key('p', 'Pod'), { phase: 'Running' }, (uid) => uids.push(uid));
+  s.resources.setStatus(key('ghost', 'Pod'), { phase: 'Running' }, (uid) => uids.push(uid));
+  assert.deepEqual(uids, [made.uid, made.uid, undefined], 'the uid even when unchanged; none for an absent object');
+  assert.equal(changes.length, 1);
+  const c = changes[0]!;
+  assert.equal(c.op, 'status');
+  if (c.op !== 'status') return;
+  assert.deepEqual(c.resource.status, { phase: 'Running' });
+  assert.deepEqual(c.previous?.status, { phase: 'Pending' });
+  assert.deepEqual(c.resource.spec, { containers: [{ name: 'c' }] });
+  // copies, JSON and structured clones carry them like any member
+  assert.deepEqual({ ...c.resource }.status, { phase: 'Running' });
+  assert.deepEqual(JSON.parse(JSON.stringify(c.previous)).spec, { containers: [{ name: 'c' }] });
+  assert.deepEqual(structuredClone(c.resource), { ...s.resources.get(key('p', 'Pod'))! });
+  c.resource.status = { phase: 'Failed' };
+  assert.deepEqual(c.resource.status, { phase: 'Failed' }, 'assignable');
+});
+
 test('replaceAll converges one origin to exactly the listed set, in one transaction', (t) => {
   const s = openNodeStore(join(tmpDir(t), 'n.db'));
   t.after(() => s.close());

@@ -96,6 +96,9 @@ test('stamping adds the sequence and stream to a JSON object and leaves anything
   assert.deepEqual(body(stamp(Buffer.from('{"kind":"Pod","a":1}'), 7, 's')), { kind: 'Pod', a: 1, seq: 7, stream: 's' });
   assert.equal(stamp(Buffer.from('not json'), 7, 's').toString(), 'not json');
   assert.equal(stamp(Buffer.from('[1]'), 7, 's').toString(), '[1]');
+  assert.deepEqual(body(stamp(Buffer.from('{}'), 8, 's')), { seq: 8, stream: 's' });
+  // multi-byte text stays whole; a stream id needing escapes is escaped; a stale seq is overridden
+  assert.deepEqual(body(stamp(Buffer.from(JSON.stringify({ name: 'Grüße ✓', seq: 1 })), 9, 'a"b')), { name: 'Grüße ✓', seq: 9, stream: 'a"b' });
 });
 
 test('an event goes up as an OBJECT_EVENT with the uid the node holds (appended, never coalesced)', (t) => {
