@@ -3,8 +3,9 @@
  * (env and downwardAPI volume files), and whether the pod fits this node at all (nodeSelector,
  * required node affinity), as the kubelet decides at admission.
  */
+import { termMatches } from '../../contract/kube/node-affinity.js';
 import { cpuToNano, memoryToBytes } from '../../contract/resources/common.js';
-import { SUBSCRIPT_PATH, type Container, type DownwardFile, type NodeSelectorRequirement, type Pod, type ResourceFieldRef } from '../../contract/resources/pod.js';
+import { SUBSCRIPT_PATH, type Container, type DownwardFile, type Pod, type ResourceFieldRef } from '../../contract/resources/pod.js';
 import type { RuntimeField } from './env.js';
 
 /** The node as pods see it. */
@@ -109,27 +110,6 @@ export function downwardFiles(pod: Pod, uid: string, items: readonly DownwardFil
   return out;
 }
 
-function matches(r: NodeSelectorRequirement, value: string | undefined): boolean {
-  const values = r.values ?? [];
-  switch (r.operator) {
-    case 'In':
-      return value !== undefined && values.includes(value);
-    case 'NotIn':
-      return value === undefined || !values.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-    case 'Lt': {
-      const a = Number.parseInt(value ?? '', 10);
-      const b = Number.parseInt(values[0] ?? '', 10);
-      if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
-      return r.operator === 'Gt' ? a > b : a < b;
-    }
-  }
-}
-
 /**
  * Why the pod cannot run on this node (its nodeSelector or required node affinity does not match
  * the node's labels), or undefined. Kubernetes' kubelet refuses such a pod the same way.
@@ -143,11 +123,7 @@ export function unfitReason(pod: Pod, node: NodeInfo): { reason: string; message
   const terms = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms) {
     // An empty term matches nothing (as in Kubernetes).
-    const fits = terms.some(
-      (t) =>
-        (t.matchExpressions?.length ?? 0) + (t.matchFields?.length ?? 0) > 0 &&
-        (t.matchExpressions ?? []).every((r) => matches(r, labels[r.key])) && (t.matchFields ?? []).every((r) => matches(r, r.key === 'metadata.name' ? node.name : undefined)),
-    );
+    const fits = terms.some((t) => termMatches(t, labels, node.name));
     if (!fits) return fail(`no required node affinity term matches node ${node.name}`);
   }
   return undefined;

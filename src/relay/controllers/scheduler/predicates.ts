@@ -5,6 +5,7 @@
  * metadata.name), and resource requests against the node's allocatable. Each failing filter gives
  * kube-scheduler's reason text, so a pod that fits nowhere can say why in its words.
  */
+import { type NodeRequirement, termMatches as nodeTermMatches } from '../../../contract/kube/node-affinity.js';
 import type { KubeObject } from '../../../contract/kube/types.js';
 import { cpuToNano, memoryToBytes } from '../../../contract/resources/common.js';
 import { arr, rec, str, type Obj } from '../../kinds/common.js';
@@ -59,43 +60,11 @@ export function untolerated(tolerations: Toleration[], taints: Taint[], effects:
   return taints.find((taint) => effects.includes(taint.effect) && !tolerations.some((t) => tolerates(t, taint)));
 }
 
-interface Requirement {
-  key: string;
-  operator: string;
-  values?: string[];
-}
-
-function requirementHolds(r: Requirement, value: string | undefined): boolean {
-  const vals = r.values ?? [];
-  switch (r.operator) {
-    case 'In':
-      return value !== undefined && vals.includes(value);
-    case 'NotIn':
-      return value === undefined || !vals.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-    case 'Lt': {
-      if (value === undefined || !/^-?\d+$/.test(value) || vals.length !== 1) return false;
-      const a = Number(value);
-      const b = Number(vals[0]);
-      return r.operator === 'Gt' ? a > b : a < b;
-    }
-    default:
-      return false;
-  }
-}
-
-/** A NodeSelectorTerm: every expression on labels and every field (metadata.name) holds; an empty term matches nothing. */
+/** A NodeSelectorTerm of a pod spec read from the API (src/contract/kube/node-affinity.ts). */
 export function termMatches(term: unknown, node: KubeObject): boolean {
   const t = rec(term) ?? {};
-  const exprs = arr(t.matchExpressions).map((e) => rec(e) as unknown as Requirement);
-  const fields = arr(t.matchFields).map((e) => rec(e) as unknown as Requirement);
-  if (!exprs.length && !fields.length) return false;
-  const labels = node.metadata.labels ?? {};
-  return exprs.every((r) => requirementHolds(r, Object.hasOwn(labels, r.key) ? labels[r.key] : undefined)) && fields.every((r) => requirementHolds(r, r.key === 'metadata.name' ? node.metadata.name : undefined));
+  const reqs = (v: unknown) => arr(v).map((e) => rec(e) as unknown as NodeRequirement);
+  return nodeTermMatches({ matchExpressions: reqs(t.matchExpressions), matchFields: reqs(t.matchFields) }, node.metadata.labels ?? {}, node.metadata.name ?? '');
 }
 
 /** nodeSelector and required node affinity (terms OR'ed): kube-scheduler's NodeAffinity filter. */
