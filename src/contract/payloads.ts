@@ -9,6 +9,7 @@ import type { FieldIssue } from '../core/errors.js';
 import * as z from 'zod';
 import { toFieldIssues } from '../lib/schema.js';
 import { type ERROR_CODES, fieldIssueSchema } from './errors.js';
+import { nodeMeshReportSchema } from './mesh.js';
 import { nodeHostReportSchema } from './node-status.js';
 
 /** ms since epoch that make a valid date */
@@ -90,6 +91,8 @@ export const nodeReportedStatusSchema = z.object({
   outbox: z.object({ rows: count, dropped: count }),
   /** the host report (src/contract/node-status.ts): machine, runtime, conditions, usage */
   ...nodeHostReportSchema.shape,
+  /** the node's mesh identity (mesh.ts): the relay publishes it on the Node for the node's peers */
+  mesh: nodeMeshReportSchema.optional(),
 });
 export type NodeReportedStatus = z.output<typeof nodeReportedStatusSchema>;
 

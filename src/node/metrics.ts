@@ -23,10 +23,12 @@ export const METRICS = {
   metaserver_watchers: { type: 'gauge', help: 'MetaServer watches open.', labels: [] },
   node_status_samples_total: { type: 'counter', help: 'Node status samples taken.', labels: [] },
   node_status_reports_total: { type: 'counter', help: 'Node status reports queued upstream (only changes go up).', labels: [] },
-  mesh_connections_total: { type: 'counter', help: 'Connections (and UDP flows) the mesh proxy took, by path (local, none: no endpoint could be reached) and protocol.', labels: ['path', 'protocol'] },
+  mesh_connections_total: { type: 'counter', help: 'Connections (and UDP flows) the mesh proxy took, by path (local; direct: a peer node over the LAN; none: no endpoint could be reached) and protocol.', labels: ['path', 'protocol'] },
   mesh_bytes_total: { type: 'counter', help: 'Bytes the mesh proxy carried, by path and direction (out: client to endpoint).', labels: ['path', 'direction'] },
   mesh_dial_failures_total: { type: 'counter', help: 'Dials to an endpoint that failed (the connection then tried another), by path.', labels: ['path'] },
   mesh_dns_queries_total: { type: 'counter', help: "DNS queries the node's cluster DNS answered, by answer (cluster, forwarded, failed, malformed).", labels: ['answer'] },
+  mesh_peer_sessions: { type: 'gauge', help: 'Peer nodes connected now (direct).', labels: ['path'] },
+  mesh_peer_streams_total: { type: 'counter', help: "Connections peers opened to this node's endpoints, by result (accepted, refused: not an endpoint here or an unknown key).", labels: ['result'] },
 } as const;
 
 export type MetricName = keyof typeof METRICS;

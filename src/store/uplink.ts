@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeBody, type AppUp } from '../contract/appchan.js';
 import { NODE_METRICS_KIND, type NodeMetricsReport } from '../contract/metrics.js';
+import type { NodeMeshReport } from '../contract/mesh.js';
 import type { NodeHostReport } from '../contract/node-status.js';
 import { OBJECT_EVENT, type NodeReportedStatus, type ObjectEvent, type ReportedState, type ReportedTelemetry } from '../contract/payloads.js';
 import { topics } from '../contract/topics.js';
@@ -25,9 +26,11 @@ const META_EPOCH = 'desired.epoch';
 const META_STREAM = 'edgehub.stream';
 /** the node's last host report (system, runtime, conditions, usage), merged into every node status */
 const META_HOST = 'node.host';
+/** the node's mesh identity (its key hash and port), merged into every node status */
+const META_MESH = 'node.mesh';
 
 /** The part of the node status edgehub owns (the link: applied version, boot id, last error, outbox). */
-export type NodeHubStatus = Omit<NodeReportedStatus, keyof NodeHostReport>;
+export type NodeHubStatus = Omit<NodeReportedStatus, keyof NodeHostReport | 'mesh'>;
 
 /** The desired document the node applied last: the relay's store (epoch) and its version for this node. */
 export interface Applied {
@@ -124,9 +127,27 @@ export class Uplink {
     return { kind: 'Node', namespace: '', name: this.node };
   }
 
+  /** The mesh's identity: kept (meta) and, once edgehub has reported the link's part, queued with the node status. */
+  reportMesh(mesh: NodeMeshReport): void {
+    this.store.db.transaction(() => {
+      this.store.meta.set(META_MESH, JSON.stringify(mesh));
+      if (this.hub) this.queueNode(this.hub, this.host());
+    })();
+  }
+
+  private mesh(): NodeMeshReport | undefined {
+    try {
+      const v = this.store.meta.get(META_MESH);
+      return v ? (JSON.parse(v) as NodeMeshReport) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private queueNode(hub: NodeHubStatus, host: NodeHostReport): void {
     const key = this.nodeKey();
-    const status: NodeReportedStatus = { ...hub, ...host };
+    const mesh = this.mesh();
+    const status: NodeReportedStatus = { ...hub, ...host, ...(mesh ? { mesh } : {}) };
     this.queueState(key, { ...ref(key), status, desiredVersion: this.applied().version, timestamp: this.now().getTime() });
   }
 

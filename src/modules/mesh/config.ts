@@ -44,5 +44,23 @@ export const meshConfig = section({
   connectTimeoutMs: z.number().int().min(50).max(60_000).default(3000),
   /** UDP: a client's flow is forgotten after this long without a datagram */
   udpIdleSeconds: z.number().int().min(1).max(3600).default(60),
+  /**
+   * Endpoints on other nodes: this node's peer listener (mutual TLS, each side authenticated by
+   * the key the relay publishes for its node) and its dials to peers' listeners (docs/mesh.md).
+   */
+  peers: section({
+    enabled: z.boolean().default(true),
+    /** where peers reach this node (published on its Node; the same port is dialled on peers that publish none) */
+    host: ipv4.default('0.0.0.0'),
+    port: z.number().int().min(1).max(65535).default(10550),
+    /** how long a direct TCP connection to a peer may take before it counts as unreachable */
+    directTimeoutMs: z.number().int().min(50).max(60_000).default(2000),
+    /** a peer that failed directly is tried again after this long */
+    retryDirectSeconds: z.number().int().min(1).max(3600).default(30),
+    /** HTTP/2 PING to each peer this often; one not answered drops the session */
+    pingSeconds: z.number().int().min(1).max(3600).default(10),
+    /** CONNECT streams one peer may have open on this node at once */
+    maxStreamsPerPeer: z.number().int().min(1).max(10_000).default(256),
+  }),
 });
 export type MeshConfig = z.output<typeof meshConfig>;

@@ -6,6 +6,10 @@ export interface MeshStatus {
   /** the addresses the capture interface holds (ClusterIPs and the DNS address) */
   addresses: string[];
   connections: number;
+  /** peer nodes connected now, and the path to each */
+  peers: Record<string, 'direct' | 'relay'>;
+  /** this node's peer listener: sessions, streams accepted and refused, unknown keys, bytes */
+  peerServer: { sessions: number; streams: number; refused: number; unknownKeys: number; bytesIn: number; bytesOut: number; open: number } | undefined;
   dns: { queries: number; cluster: number; forwarded: number; failed: number };
   /** stored objects the mesh could not use, with the reason */
   problems: string[];

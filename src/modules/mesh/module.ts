@@ -9,10 +9,15 @@
  *   resolv.conf servers;
  * - the proxy (proxy.ts): one listener per Service port, each connection to a ready endpoint.
  *
- * This build reaches endpoints that run on this node; an endpoint on another node (or outside
- * the edge) is not reachable from here yet, and the proxy tries another endpoint instead
- * (docs/mesh.md says what is left).
+ * An endpoint on another node is reached through that node's peer listener (peers.ts,
+ * peer-server.ts): mutual TLS where each side is authenticated by the key the relay publishes on
+ * its Node (identity.ts; this node reports its own through the uplink), one HTTP/2 CONNECT
+ * stream per connection. This build dials peers directly only (nodes that reach each other, as
+ * on one LAN); an endpoint outside the edge, or on a peer that cannot be reached directly, fails
+ * the dial and the proxy tries another endpoint (docs/mesh.md says what is left).
  */
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import { errorMessage } from '../../core/errors.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
@@ -20,7 +25,10 @@ import { Balancer, type Target } from './balancer.js';
 import { Capture, runIp, type IpRunner } from './capture.js';
 import { dialTcp, dialUdp } from './dial.js';
 import { DnsServer } from './dns-server.js';
+import { meshIdentity } from './identity.js';
 import type { MeshMessage, MeshStatus } from './messages.js';
+import { PeerServer } from './peer-server.js';
+import { Peers } from './peers.js';
 import { ServiceProxy, type Dialled } from './proxy.js';
 import { addressesOf, buildTable, type MeshTable, type PortRoute } from './table.js';
 import { ResolvFile, Upstream } from './upstream.js';
@@ -37,6 +45,8 @@ export class Mesh implements NodeModule {
   private dns?: DnsServer;
   private upstream?: Upstream;
   private proxy?: ServiceProxy;
+  private peers?: Peers;
+  private peerServer?: PeerServer;
   private readonly balancer = new Balancer();
   private addresses: string[] = [];
   private unsubscribe?: () => void;
@@ -68,12 +78,13 @@ export class Mesh implements NodeModule {
         (['cluster', 'forwarded', 'failed', 'malformed'] as const).map((answer) => ({ labels: { answer }, value: dns.counters[answer] })),
       );
     }
+    if (cfg.peers.enabled) await this.startPeers(ctx);
     this.proxy = new ServiceProxy({
       self,
       table: () => this.table,
       balancer: this.balancer,
       dial: (target, route) => this.dial(target, route),
-      direct: () => false,
+      direct: (node) => this.peers?.isDirect(node) ?? false,
       maxAttempts: cfg.maxAttempts,
       udpIdleMs: cfg.udpIdleSeconds * 1000,
       count: (path, protocol, bytes) => {
@@ -94,6 +105,60 @@ export class Mesh implements NodeModule {
     ctx.log.info('mesh started', { interface: cfg.interface, link: this.capture.linkKind ?? 'existing', services: this.table.services.size, dns: cfg.dns.enabled ? `${cfg.dns.address}:${cfg.dns.port}` : 'off' });
   }
 
+  /** The node's mesh key, its peer listener, and its key and port reported for the relay to publish. */
+  private async startPeers(ctx: NodeContext): Promise<void> {
+    const { config, metrics, uplink } = ctx.services;
+    const cfg = config.modules.mesh;
+    const identity = await meshIdentity(join(config.dataDir, 'mesh'), config.node.name);
+    const server = new PeerServer({
+      identity,
+      // exactly one Node may hold a key: two claiming the same one are both refused
+      peerByKey: (key) => {
+        const hits = [...this.table.peers.values()].filter((p) => p.keySha256 === key);
+        return hits.length === 1 ? hits[0]!.name : undefined;
+      },
+      allowed: (host, port, protocol) => this.localEndpoint(host, port, protocol),
+      connectTimeoutMs: cfg.connectTimeoutMs,
+      udpIdleMs: cfg.udpIdleSeconds * 1000,
+      maxStreams: cfg.peers.maxStreamsPerPeer,
+      log: ctx.log.child('peer-server'),
+    });
+    const port = await server.listen(cfg.peers.host, cfg.peers.port);
+    this.peerServer = server;
+    this.peers = new Peers({
+      identity,
+      peer: (name) => this.table.peers.get(name),
+      defaultPort: cfg.peers.port,
+      localAddresses: () => new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address))),
+      // no path through the relay in this build (docs/mesh.md): every dial tries the peer directly
+      log: ctx.log.child('peers'),
+      directTimeoutMs: cfg.peers.directTimeoutMs,
+      retryDirectSeconds: cfg.peers.retryDirectSeconds,
+      pingSeconds: cfg.peers.pingSeconds,
+    });
+    uplink.reportMesh({ keySha256: identity.keySha256, port });
+    const peers = this.peers;
+    metrics.gauge('mesh_peer_sessions', () => [{ labels: { path: 'direct' }, value: Object.values(peers.paths()).filter((p) => p === 'direct').length }]);
+    metrics.gauge('mesh_peer_streams_total', () => [
+      { labels: { result: 'accepted' }, value: server.counters.streams },
+      { labels: { result: 'refused' }, value: server.counters.refused + server.counters.unknownKeys },
+    ]);
+    ctx.log.info('mesh peer listener', { address: `${cfg.peers.host}:${port}`, keySha256: identity.keySha256 });
+  }
+
+  /** Is host:port (protocol) an endpoint of some Service that runs on this node? */
+  private localEndpoint(host: string, port: number, protocol: 'TCP' | 'UDP'): boolean {
+    const self = this.ctx!.services.config.node.name;
+    for (const svc of this.table.services.values()) {
+      const names = new Set(svc.ports.filter((p) => p.protocol === protocol).map((p) => p.name));
+      for (const e of svc.endpoints) {
+        if (e.nodeName !== self || e.address !== host) continue;
+        if ([...e.ports].some(([name, p]) => names.has(name) && p.port === port && p.protocol === protocol)) return true;
+      }
+    }
+    return false;
+  }
+
   private async handle(msg: MeshMessage): Promise<MeshStatus | undefined> {
     if (msg.type === 'mesh.status') return this.status();
     if (msg.type === 'mesh.resync') {
@@ -111,6 +176,8 @@ export class Mesh implements NodeModule {
       listeners: this.proxy?.listening ?? [],
       addresses: [...this.addresses],
       connections: this.proxy?.connections ?? 0,
+      peers: this.peers?.paths() ?? {},
+      peerServer: this.peerServer ? { ...this.peerServer.counters, open: this.peerServer.openSessions } : undefined,
       dns: { queries: c?.queries ?? 0, cluster: c?.cluster ?? 0, forwarded: c?.forwarded ?? 0, failed: c?.failed ?? 0 },
       problems: [...this.table.problems],
     };
@@ -161,11 +228,14 @@ export class Mesh implements NodeModule {
     if (this.table.problems.length) this.ctx!.log.warn('stored objects the mesh cannot use', { problems: this.table.problems });
   }
 
-  /** Endpoints on this node only (this build); anything else fails, so the proxy tries another. */
+  /** This node's endpoints directly, a peer's over its peer listener; one outside the edge fails, so the proxy tries another. */
   private async dial(target: Target, route: PortRoute): Promise<Dialled> {
     const cfg = this.ctx!.services.config.modules.mesh;
-    if (target.nodeName !== this.ctx!.services.config.node.name || target.fqdn) {
-      throw new Error(`endpoint ${target.address}:${target.port} runs on ${target.nodeName ? `node ${target.nodeName}` : 'no edge node'}: only this node's endpoints are reachable in this build`);
+    if (!target.nodeName || target.fqdn) throw new Error(`endpoint ${target.address}:${target.port} runs on no edge node: endpoints outside the edge are not reachable in this build`);
+    if (target.nodeName !== this.ctx!.services.config.node.name) {
+      if (!this.peers) throw new Error(`endpoint ${target.address}:${target.port} runs on node ${target.nodeName}, and modules.mesh.peers is off`);
+      const { stream, path } = await this.peers.open(target.nodeName, target.address, target.port, route.protocol === 'UDP' ? 'udp' : 'tcp');
+      return { stream, path };
     }
     if (route.protocol === 'UDP') return { stream: dialUdp(target.address, target.port, cfg.udpIdleSeconds * 1000), path: 'local' };
     return { stream: await dialTcp(target.address, target.port, cfg.connectTimeoutMs), path: 'local' };
@@ -177,6 +247,8 @@ export class Mesh implements NodeModule {
     this.unsubscribe?.();
     await this.passes;
     await this.proxy?.close();
+    this.peers?.close();
+    await this.peerServer?.close();
     await this.dns?.stop();
     this.upstream?.close();
     await this.capture?.remove();

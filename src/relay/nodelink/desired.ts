@@ -8,12 +8,15 @@
  *   pod that needed it is gone;
  * - Devices with `spec.nodeName` = the node, and the DeviceModels they name;
  * - every Service and every EndpointSlice (the mesh, docs/mesh.md: a node's pods may reach any
- *   Service, and the node resolves and routes from what it last got when the relay is away).
+ *   Service, and the node resolves and routes from what it last got when the relay is away);
+ * - every Node that published a mesh key, reduced to what its peers need (peerNode): its name,
+ *   its key and port, and its addresses.
  * Each item is the object's whole manifest without what changes on every status write
  * (resourceVersion, managedFields, status): a document changes only when what the node runs does.
  */
 import type { DesiredItem } from '../../contract/payloads.js';
 import type { KubeObject } from '../../contract/kube/types.js';
+import { MESH_KEY_ANNOTATION, MESH_PORT_ANNOTATION } from '../../contract/mesh.js';
 import { arr, rec, str, type Obj } from '../kinds/common.js';
 
 export interface PodReferences {
@@ -81,6 +84,28 @@ export function desiredItem(o: KubeObject): DesiredItem {
   };
 }
 
+/**
+ * A Node as its peers see it in their documents, or undefined when it has no mesh key: name,
+ * uid, the mesh annotations and its IPv4 Internal/External addresses — nothing that changes with
+ * every heartbeat, so a peer's document changes only when those do.
+ */
+export function peerNode(n: KubeObject): KubeObject | undefined {
+  const ann = n.metadata.annotations ?? {};
+  const key = ann[MESH_KEY_ANNOTATION];
+  if (!key) return undefined;
+  const addresses = arr(rec(n.status)?.addresses)
+    .map((a) => rec(a) ?? {})
+    .filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP')
+    .map((a) => ({ type: str(a.type), address: str(a.address) }));
+  const port = ann[MESH_PORT_ANNOTATION];
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: n.metadata.name ?? '', namespace: '', uid: n.metadata.uid ?? '', annotations: { [MESH_KEY_ANNOTATION]: key, ...(port ? { [MESH_PORT_ANNOTATION]: port } : {}) } },
+    status: { addresses },
+  };
+}
+
 /** What the node-sync knows: the objects bound to one node, and how to look up what they reference. */
 export interface NodeWorld {
   pods: Iterable<KubeObject>;
@@ -91,6 +116,8 @@ export interface NodeWorld {
   /** every Service and EndpointSlice (the same for every node) */
   services: Iterable<KubeObject>;
   endpointSlices: Iterable<KubeObject>;
+  /** every Node (the same for every node; only those with a mesh key go in, as peerNode) */
+  nodes: Iterable<KubeObject>;
 }
 
 const order = (a: DesiredItem, b: DesiredItem): number =>
@@ -120,5 +147,9 @@ export function desiredItems(w: NodeWorld): DesiredItem[] {
   }
   for (const s of w.services) put(s);
   for (const s of w.endpointSlices) put(s);
+  for (const n of w.nodes) {
+    const peer = peerNode(n);
+    if (peer) items.set(`Node//${peer.metadata.name}`, { ...desiredItem(peer), spec: peer as unknown as DesiredItem['spec'] });
+  }
   return [...items.values()].sort(order);
 }

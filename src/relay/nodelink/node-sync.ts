@@ -38,7 +38,7 @@ const R = {
 } as const;
 
 /** The kinds a document carries (a kind absent from its items is emptied on the node). */
-export const DOCUMENT_KINDS: readonly string[] = [...SYNCED_KINDS, 'Service', 'EndpointSlice'];
+export const DOCUMENT_KINDS: readonly string[] = [...SYNCED_KINDS, 'Service', 'EndpointSlice', 'Node'];
 type Watched = keyof typeof R;
 
 export interface NodeSyncDeps {
@@ -167,7 +167,8 @@ export class NodeSync {
         this.recording.add(p);
       }
     } else if (w === 'devices') nodes = this.index(this.devicesOf, key, obj, old);
-    else if (w === 'nodes') nodes = [(obj ?? old)!.metadata.name ?? ''];
+    // a Node's labels are its own document's; its mesh key and addresses are in every node's (peerNode)
+    else if (w === 'nodes') nodes = this.nodeNames().concat(obj ? [] : [old!.metadata.name ?? '']);
     else if (w === 'services' || w === 'endpointslices') nodes = this.nodeNames();
     else {
       const o = (obj ?? old)!;
@@ -214,6 +215,7 @@ export class NodeSync {
       deviceModel: look('devicemodels'),
       services: this.inf('services').list(),
       endpointSlices: this.inf('endpointslices').list(),
+      nodes: this.inf('nodes').list(),
     });
     this.counters.computed++;
     const labels = nodeObj.metadata.labels ?? {};

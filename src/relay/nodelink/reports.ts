@@ -15,6 +15,7 @@
  */
 import { isStatusError } from '../../contract/kube/status.js';
 import type { KubeObject } from '../../contract/kube/types.js';
+import { MESH_KEY_ANNOTATION, MESH_PORT_ANNOTATION } from '../../contract/mesh.js';
 import { nodeReportedStatusSchema, objectEventSchema, type ReportedState, type ReportedTelemetry } from '../../contract/payloads.js';
 import { errorMessage, isValidationError, type FieldIssue } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -178,6 +179,9 @@ export class NodeReports {
           [NODE_ANNOTATIONS.appliedVersion]: String(report.appliedVersion || m.desiredVersion),
           [NODE_ANNOTATIONS.outbox]: `${report.outbox.rows} queued, ${report.outbox.dropped} dropped`,
           [NODE_ANNOTATIONS.lastError]: report.lastError ? report.lastError.slice(0, 1024) : null,
+          // the mesh identity, only ever from the node's own report: what its peers authenticate it by
+          [MESH_KEY_ANNOTATION]: report.mesh ? report.mesh.keySha256 : null,
+          [MESH_PORT_ANNOTATION]: report.mesh ? String(report.mesh.port) : null,
         },
       },
       status: { nodeInfo: sys.nodeInfo, addresses: sys.addresses, capacity: sys.capacity, allocatable: sys.allocatable },

@@ -94,8 +94,11 @@ export class Proc {
   }
 }
 
-export function spawnEntry(name: string, entry: 'edgerelay' | 'edgecore', args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli', entry, 'entry.ts'), ...args], {
+/** `prefix`: a command the entry runs under (e.g. `ip netns exec <ns>`; it must exec, keeping the pid). */
+export function spawnEntry(name: string, entry: 'edgerelay' | 'edgecore', args: string[], prefix: string[] = []): Proc {
+  const argv = [process.execPath, '--import', 'tsx', join(ROOT, 'src/cli', entry, 'entry.ts'), ...args];
+  const [cmd, ...rest] = [...prefix, ...argv] as [string, ...string[]];
+  const child = spawn(cmd, rest, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },
@@ -347,6 +350,10 @@ export interface NodeOptions {
   nodestatus?: Record<string, unknown>;
   /** modules.mesh (docs/mesh.md); absent: off */
   mesh?: Record<string, unknown>;
+  /** the `ops` section (default: port 0) */
+  ops?: Record<string, unknown>;
+  /** run edgecore under this command (e.g. `ip netns exec <ns>`: a test host of its own) */
+  prefix?: string[];
 }
 
 export class NodeProc {
@@ -362,7 +369,7 @@ export class NodeProc {
         node: { name: o.name },
         dataDir: join(o.dir, o.name),
         log: { level: 'info', format: 'json' },
-        ops: { port: 0 },
+        ops: o.ops ?? { port: 0 },
         modules: {
           metamanager: { api: { enabled: false } },
           eventbus: { enabled: false },
@@ -382,7 +389,7 @@ export class NodeProc {
   }
 
   async start(): Promise<void> {
-    this.proc = spawnEntry(this.o.name, 'edgecore', ['run', '--config', this.configFile]);
+    this.proc = spawnEntry(this.o.name, 'edgecore', ['run', '--config', this.configFile], this.o.prefix);
     await this.proc.record('edgecore ready');
   }
 

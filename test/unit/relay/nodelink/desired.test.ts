@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
+import { MESH_KEY_ANNOTATION, MESH_PORT_ANNOTATION } from '../../../../src/contract/mesh.js';
 import { desiredDocumentSchema } from '../../../../src/contract/payloads.js';
-import { desiredItems, nodeManifest, podReferences } from '../../../../src/relay/nodelink/desired.js';
+import { desiredItems, nodeManifest, peerNode, podReferences } from '../../../../src/relay/nodelink/desired.js';
 
 const obj = (kind: string, name: string, extra: Record<string, unknown> = {}, apiVersion = 'v1'): KubeObject =>
   ({ apiVersion, kind, metadata: { name, namespace: 'default', uid: `uid-${name}`, resourceVersion: '42', generation: 2, managedFields: [{ manager: 'kubectl' }] }, ...extra }) as KubeObject;
@@ -46,6 +47,7 @@ test('the document: the pods, what they reference that exists, the devices and t
     deviceModel: (_ns, n) => models.get(n),
     services: [],
     endpointSlices: [],
+    nodes: [],
   });
   assert.deepEqual(
     items.map((i) => `${i.kind}/${i.name}`),
@@ -74,12 +76,43 @@ test('every Service and EndpointSlice goes to every node (the mesh), without sta
   const svc = obj('Service', 'web', { spec: { clusterIP: '10.96.0.5', ports: [{ port: 80 }] }, status: { loadBalancer: {} } });
   const slice = { ...obj('EndpointSlice', 'web-x1', { addressType: 'IPv4', endpoints: [{ addresses: ['172.17.0.2'], nodeName: 'n2' }], ports: [{ port: 8080 }] }, 'discovery.k8s.io/v1') };
   const none = { configMap: () => undefined, secret: () => undefined, deviceModel: () => undefined };
-  const items = desiredItems({ pods: [], devices: [], ...none, services: [svc], endpointSlices: [slice] });
+  const items = desiredItems({ pods: [], devices: [], ...none, services: [svc], endpointSlices: [slice], nodes: [] });
   assert.deepEqual(
     items.map((i) => `${i.kind}/${i.namespace}/${i.name}`),
     ['EndpointSlice/default/web-x1', 'Service/default/web'],
   );
   assert.equal((items[1]!.spec as { status?: unknown }).status, undefined);
   const doc = desiredDocumentSchema.safeParse({ node: 'n1', epoch: 'e', version: 5, kinds: ['Service', 'EndpointSlice'], items, timestamp: 1 });
+  assert.ok(doc.success, JSON.stringify(!doc.success && doc.error.issues));
+});
+
+test('peer Nodes: only those with a mesh key, reduced to name, uid, key, port and addresses', () => {
+  const key = 'ab'.repeat(32);
+  const n1 = {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'n1', uid: 'u1', resourceVersion: '9', labels: { a: 'b' }, annotations: { [MESH_KEY_ANNOTATION]: key, [MESH_PORT_ANNOTATION]: '10550', other: 'x' } },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: '192.168.5.2' },
+        { type: 'Hostname', address: 'n1' },
+      ],
+      conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: '2026-01-01T00:00:00Z' }],
+    },
+  };
+  const n2 = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2', uid: 'u2' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.5.3' }] } };
+  const none = { configMap: () => undefined, secret: () => undefined, deviceModel: () => undefined };
+  const items = desiredItems({ pods: [], devices: [], ...none, services: [], endpointSlices: [], nodes: [n1, n2] });
+  assert.deepEqual(items.map((i) => `${i.kind}/${i.namespace}/${i.name}`), ['Node//n1'], 'a Node without a key is no peer');
+  assert.deepEqual(items[0]!.spec, {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'n1', namespace: '', uid: 'u1', annotations: { [MESH_KEY_ANNOTATION]: key, [MESH_PORT_ANNOTATION]: '10550' } },
+    status: { addresses: [{ type: 'InternalIP', address: '192.168.5.2' }] },
+  });
+  // a heartbeat (conditions) changes nothing a peer gets
+  const beat = { ...n1, status: { ...n1.status, conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: '2026-01-01T00:01:00Z' }] } };
+  assert.deepEqual(peerNode(beat), peerNode(n1));
+  const doc = desiredDocumentSchema.safeParse({ node: 'n2', epoch: 'e', version: 5, kinds: ['Node'], items, timestamp: 1 });
   assert.ok(doc.success, JSON.stringify(!doc.success && doc.error.issues));
 });

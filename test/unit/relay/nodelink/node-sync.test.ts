@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
-import { EVENT, linkFixture, MODEL, DEVICE, NODE, pod, POD, secret, SECRET } from './fixture.js';
+import { EVENT, linkFixture, MODEL, DEVICE, NODE, pod, POD, secret, SECRET, state } from './fixture.js';
 
 const names = (doc: { items: { kind: string; name: string }[] } | null | undefined): string[] => (doc?.items ?? []).map((i) => `${i.kind}/${i.name}`);
 
@@ -149,4 +149,27 @@ test('every node gets every Service and EndpointSlice (the mesh); a change reach
   await f.link.idle();
   for (const n of ['n1', 'n2']) assert.deepEqual(names(f.transport.last(n)), [], n);
   assert.ok(f.transport.last('n1')!.version > v1);
+});
+
+test("a node's mesh key, from its own report only, reaches every node's document as a peer Node; a node cannot report another's", async (t) => {
+  const f = await linkFixture(t);
+  await f.join('n1');
+  await f.join('n2');
+  await f.link.idle();
+  const report = (key: string) => ({ appliedVersion: 1, epoch: 'e', agentVersion: '1', bootId: 'b', arch: 'x64', platform: 'linux', outbox: { rows: 0, dropped: 0 }, addresses: ['192.168.1.2'], mesh: { keySha256: key, port: 10550 } });
+  await f.send('n2', 'reported/state', state('Node', '', 'n2', report('ab'.repeat(32))));
+  await f.link.idle();
+  const n2 = await f.admin.get(NODE, undefined, 'n2');
+  assert.equal(n2.metadata.annotations?.['mesh.edgecore.io/key-sha256'], 'ab'.repeat(32));
+  for (const n of ['n1', 'n2']) {
+    const peer = f.transport.last(n)!.items.find((i) => i.kind === 'Node' && i.name === 'n2');
+    assert.ok(peer, `${n} got n2 as a peer`);
+    assert.equal((peer.spec as unknown as { metadata: { annotations: Record<string, string> } }).metadata.annotations['mesh.edgecore.io/key-sha256'], 'ab'.repeat(32));
+    assert.ok(f.transport.last(n)!.kinds.includes('Node'));
+  }
+  assert.equal(f.transport.last('n1')!.items.filter((i) => i.kind === 'Node').length, 1, 'n1 published no key: it is nobody\'s peer');
+  // n1 reporting a status for n2 (to put its own key there) is refused; n2's key stays
+  await f.send('n1', 'reported/state', state('Node', '', 'n2', report('cd'.repeat(32))));
+  await f.link.idle();
+  assert.equal((await f.admin.get(NODE, undefined, 'n2')).metadata.annotations?.['mesh.edgecore.io/key-sha256'], 'ab'.repeat(32));
 });
