@@ -16,6 +16,17 @@ const port = z.number().int().min(0).max(65535);
 export const relayConfigSchema = section({
   /** SQLite store, generated admin token, mosquitto files */
   dataDir: z.string().min(1).default('/var/lib/edgerelay'),
+  /**
+   * where the Kubernetes objects live: sqlite = dataDir/relay.db (one relay); postgres = one
+   * database shared by a fleet of relay replicas (docs/scale.md)
+   */
+  store: section({
+    kind: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    /** postgres: the connection URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE (libpq URL options such as sslmode work) */
+    url: z.string().default(''),
+    /** postgres: connections per replica for reads and commits (each replica holds one more for the change feed) */
+    poolSize: z.number().int().min(1).max(100).default(8),
+  }),
   log: section({
     level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     format: z.enum(['json', 'text']).default('text'),
@@ -256,7 +267,23 @@ export function relayConfigIssues(c: RelayConfig): FieldIssue[] {
   }
   if (e.confFile && (!e.passwordFile || !e.aclFile)) issues.push({ path: 'broker.external.confFile', reason: 'needs broker.external.passwordFile and aclFile (the config points mosquitto at them)' });
   if (!!e.certFile !== !!e.keyFile) issues.push({ path: e.certFile ? 'broker.external.keyFile' : 'broker.external.certFile', reason: 'certFile and keyFile go together' });
+  issues.push(...storeIssues(c.store));
   return issues;
+}
+
+function storeIssues(s: RelayConfig['store']): FieldIssue[] {
+  if (s.kind === 'sqlite') return s.url ? [{ path: 'store.url', reason: 'applies to store.kind: postgres only (sqlite keeps the objects in dataDir/relay.db)' }] : [];
+  if (!s.url) return [{ path: 'store.url', reason: 'required with store.kind: postgres: postgres://USER:PASSWORD@HOST:PORT/DATABASE' }];
+  let u: URL;
+  try {
+    u = new URL(s.url);
+  } catch {
+    return [{ path: 'store.url', reason: 'not a URL: expected postgres://USER:PASSWORD@HOST:PORT/DATABASE' }];
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') return [{ path: 'store.url', reason: `scheme ${u.protocol} is not postgres: or postgresql:` }];
+  if (!u.hostname) return [{ path: 'store.url', reason: 'names no host' }];
+  if (u.pathname.length < 2) return [{ path: 'store.url', reason: 'names no database (…/DATABASE)' }];
+  return [];
 }
 
 function checked(c: RelayConfig, file?: string): RelayConfig {

@@ -1,5 +1,5 @@
 /**
- * Wiring of one relay process: stores → trust (CA, certificates, API tokens) → Kubernetes API core
+ * Wiring of one relay process: stores (objects in SQLite or PostgreSQL: store/open.ts) → trust (CA, certificates, API tokens) → Kubernetes API core
  * and its controllers → broker (embedded or external) → the node link (desired documents from the
  * API, reports into it) and the node streams → one API listener (HTTPS unless `api.tls.enabled:
  * false`) carrying the Kubernetes API, the edge bootstrap routes (ca, join, tokens) and the private
@@ -35,7 +35,7 @@ import { byGroupVersion, openapiPathKey, openapiV3Document } from './openapi/ind
 import type { OpenApiSource } from './apiserver/http/openapi.js';
 import type { ResourceDef } from './kinds/types.js';
 import type { ObjectStore } from './store/objects.js';
-import { SqliteObjectStore } from './store/objects-sqlite.js';
+import { openObjectStore } from './store/open.js';
 import { EmbeddedBroker } from './broker/embedded.js';
 import { ExternalBroker } from './broker/external.js';
 import type { AppTaps, RelayTransport } from './broker/transport.js';
@@ -142,7 +142,7 @@ export interface RelayOptions {
 export async function startRelay(config: RelayConfig, log: Logger, now: () => Date = () => new Date(), opts: RelayOptions = {}): Promise<RelayHandle> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = SqliteRelayStore.open(join(config.dataDir, 'relay.db'));
-  const objects = SqliteObjectStore.open(join(config.dataDir, 'relay.db'), { window: config.api.watchWindow });
+  const objects = await openObjectStore(config, log.child('store'));
   const tokens = ApiTokens.open(config);
   const pki = wantsTls(config) ? await openPki(config, { now: now(), log: log.child('pki') }) : undefined;
   const w = config.workloads;

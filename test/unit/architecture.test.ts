@@ -37,7 +37,7 @@ function importsOf(file: string): { spec: string; target: string }[] {
 
 const RULES: { from: string; forbidden: string[]; why: string }[] = [
   // kind definitions are pure: no I/O library, none of the relay's I/O modules
-  { from: 'relay/kinds/', forbidden: ['npm:better-sqlite3', 'npm:mqtt', 'npm:aedes', 'npm:ws', 'npm:node:fs', 'npm:node:child_process', 'npm:node:http', 'npm:node:https', 'relay/api', 'relay/service', 'relay/nodelink/', 'relay/broker', 'relay/http', 'relay/rpc', 'relay/relay', 'relay/mosquitto', 'relay/controllers/', 'relay/store/objects-sqlite'], why: 'kind definitions are pure data and functions; the API machinery mounts them' },
+  { from: 'relay/kinds/', forbidden: ['npm:better-sqlite3', 'npm:mqtt', 'npm:aedes', 'npm:ws', 'npm:node:fs', 'npm:node:child_process', 'npm:node:http', 'npm:node:https', 'relay/api', 'relay/service', 'relay/nodelink/', 'relay/broker', 'relay/http', 'relay/rpc', 'relay/relay', 'relay/mosquitto', 'relay/controllers/', 'relay/store/objects-sqlite', 'relay/store/objects-postgres', 'relay/store/pg-', 'npm:pg'], why: 'kind definitions are pure data and functions; the API machinery mounts them' },
   { from: 'core/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'drivers/', 'store/', 'config/', 'contract/'], why: 'core knows no module' },
   { from: 'lib/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'drivers/', 'store/'], why: 'lib is generic' },
   { from: 'drivers/', forbidden: ['modules/', 'node/', 'relay/', 'ctl/', 'contract/', 'store/', 'npm:mqtt', 'npm:aedes'], why: 'drivers know no MQTT, relay or modules' },
@@ -53,10 +53,10 @@ const RULES: { from: string; forbidden: string[]; why: string }[] = [
   },
   {
     from: 'relay/nodelink/',
-    forbidden: ['relay/store/sqlite', 'relay/store/objects-sqlite', 'relay/broker/embedded', 'relay/broker/external', 'relay/api.js', 'relay/service.js', 'relay/relay.js'],
+    forbidden: ['relay/store/sqlite', 'relay/store/objects-sqlite', 'relay/store/objects-postgres', 'relay/store/pg-', 'npm:pg', 'relay/broker/embedded', 'relay/broker/external', 'relay/api.js', 'relay/service.js', 'relay/relay.js'],
     why: 'the node link reads and writes objects through the API (its only store writes are report dedup marks) and reaches nodes through the transport interface',
   },
-  { from: 'relay/apiserver/', forbidden: ['relay/controllers/', 'relay/nodelink/', 'relay/broker/', 'relay/service', 'relay/store/sqlite', 'relay/store/objects-sqlite'], why: 'the API machinery is generic over kinds and stores' },
+  { from: 'relay/apiserver/', forbidden: ['relay/controllers/', 'relay/nodelink/', 'relay/broker/', 'relay/service', 'relay/store/sqlite', 'relay/store/objects-sqlite', 'relay/store/objects-postgres', 'relay/store/pg-', 'npm:pg'], why: 'the API machinery is generic over kinds and stores' },
   { from: 'relay/store/', forbidden: ['relay/apiserver/', 'relay/controllers/', 'relay/kinds/'], why: 'the store knows objects, not the API' },
   { from: 'relay/patch/', forbidden: ['relay/store/', 'relay/kinds/', 'relay/broker/', 'npm:better-sqlite3', 'npm:node:fs', 'npm:node:http', 'npm:node:https'], why: 'patch and apply are pure functions on JSON' },
   { from: 'relay/openapi/', forbidden: ['relay/store/', 'relay/patch/', 'relay/broker/', 'npm:better-sqlite3', 'npm:node:fs', 'npm:node:http', 'npm:node:https'], why: 'OpenAPI documents are pure data and functions' },

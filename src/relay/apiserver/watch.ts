@@ -58,11 +58,21 @@ export async function openWatch(
   }
   let handle: { stop(): void } | undefined;
   try {
-    handle = await store.watch(scope, start, (e) => {
-      if (!active) return;
-      const v = visible(e, match);
-      if (v) onEvent(v);
-    });
+    handle = await store.watch(
+      scope,
+      start,
+      (e) => {
+        if (!active) return;
+        const v = visible(e, match);
+        if (v) onEvent(v);
+      },
+      (gone) => {
+        // the store lost its place (a fleet replica away from PostgreSQL past the window): 410, as for an old resourceVersion
+        if (!active) return;
+        active = false;
+        onEvent({ type: 'ERROR', object: expired(`too old resource version: ${gone.requested} (${gone.oldest})`).status });
+      },
+    );
   } catch (e) {
     if (!(e instanceof StoreGoneError)) throw e;
     active = false;

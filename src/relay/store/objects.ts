@@ -5,7 +5,7 @@
  * of past changes (older → GoneError, which the API answers with 410 Expired).
  *
  * Asynchronous on purpose: the embedded implementation is SQLite (synchronous underneath), the
- * fleet implementation is PostgreSQL (issue 19), and both satisfy this one interface. The only
+ * fleet implementation is PostgreSQL (objects-postgres.ts, issue 19), and both satisfy this one interface. The only
  * multi-object primitive is `commit` (all-or-nothing, with per-object preconditions), which is
  * what compare-and-swap writes, a status report plus its dedup mark, or a cascade need.
  */
@@ -73,8 +73,11 @@ export interface ObjectStore {
    * Every change in scope after `fromRevision` (in revision order), then live ones as they are
    * committed. Throws StoreGoneError when `fromRevision` is older than the window kept.
    * Events of one commit arrive in order, after the commit is durable.
+   * `onGone`: the watch ended because the changes it had not yet been handed left the window
+   * (PostgreSQL: this replica lost the database for longer than the window lasted); no event
+   * follows, the watcher must relist. The SQLite store never calls it.
    */
-  watch(scope: ResourceScope | undefined, fromRevision: number, onEvent: (e: StoredEvent) => void): Promise<StoreWatch>;
+  watch(scope: ResourceScope | undefined, fromRevision: number, onEvent: (e: StoredEvent) => void, onGone?: (e: StoreGoneError) => void): Promise<StoreWatch>;
   close(): Promise<void>;
 }
 

@@ -74,6 +74,8 @@ export async function serveWatch(
   const watch = await core.watch(ctx, def, namespace, { ...(fieldSelector ? { fieldSelector } : {}), ...(q.get('labelSelector') ? { labelSelector: q.get('labelSelector')! } : {}), ...(q.has('resourceVersion') ? { resourceVersion: q.get('resourceVersion')! } : {}) }, (e) => {
     if (!res.headersSent) startStream();
     write(e);
+    // an ERROR ends the watch (the store lost its place): the client relists
+    if (e.type === 'ERROR' && stopWatch) finish();
   });
   function startStream(): void {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
@@ -82,9 +84,9 @@ export async function serveWatch(
   if (!res.headersSent) startStream();
   stopWatch = () => watch.stop();
   if (!watch.active) return finish();
-  bookmarkTimer = bookmarks ? setInterval(() => void bookmark(), o.bookmarkMs) : undefined;
+  bookmarkTimer = bookmarks ? setInterval(() => void bookmark().catch(() => undefined), o.bookmarkMs) : undefined;
   timeoutTimer = setTimeout(() => {
-    if (bookmarks) void bookmark().finally(finish);
+    if (bookmarks) void bookmark().catch(() => undefined).finally(finish);
     else finish();
   }, timeout * 1000);
   bookmarkTimer?.unref();

@@ -1,0 +1,200 @@
+/**
+ * The ObjectStore on PostgreSQL, for a fleet of relay replicas on one database (issue 19). Same
+ * tables as the SQLite store (pg-schema.ts): `kube_objects` (current state), `kube_log` (the last
+ * `window` changes, each with the state before), `kube_revision` (one row: the global revision,
+ * the newest revision compacted away, the epoch).
+ *
+ * Revision order = commit order: a commit first locks the one `kube_revision` row (SELECT … FOR
+ * UPDATE), so commits from every replica run one after another and revision N+1 can only be taken
+ * once N is committed. A sequence would not do: two transactions could take 5 and 6 and commit 6
+ * first, and a watcher reading "after 4" would see 6 and never 5.
+ *
+ * Watches: each commit NOTIFYs `kube_changes` (delivered at commit). The notify is only a wake-up:
+ * every replica reads the log by revision from where it stopped (changes.ts), so a lost or merged
+ * notify, a reconnect, or another replica's change all end up the same way.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { KubeObject } from '../../contract/kube/types.js';
+import { ChangeFeed } from './pg-changes.js';
+import { CHANNEL, ensureSchema, type LogRow } from './pg-schema.js';
+import {
+  StoreConflictError,
+  StoreExistsError,
+  type StoreGoneError,
+  StoreNotFoundError,
+  type ObjectKey,
+  type ObjectStore,
+  type ResourceScope,
+  type StoredEvent,
+  type StoreOp,
+  type StoreWatch,
+} from './objects.js';
+
+export interface PostgresObjectStoreOptions {
+  /** changes kept for watches that resume from a revision (older → StoreGoneError) */
+  window?: number;
+  /** connections for reads and commits (the change feed has one more of its own) */
+  poolSize?: number;
+  /** wait before reconnecting the change feed after its connection is lost (doubles to 5 s) */
+  reconnectMs?: number;
+  /** connection errors (the store retries; this only reports them) */
+  onError?: (e: Error) => void;
+}
+
+type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
+
+const keyArgs = (k: ObjectKey): string[] => [k.group, k.resource, k.namespace, k.name];
+const WHERE_KEY = 'grp = $1 AND resource = $2 AND namespace = $3 AND name = $4';
+
+export class PostgresObjectStore implements ObjectStore {
+  private readonly window: number;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly feed: ChangeFeed,
+    opts: PostgresObjectStoreOptions,
+  ) {
+    this.window = Math.max(1, opts.window ?? 10_000);
+  }
+
+  /** Connect, create the tables if they are not there (one replica at a time), start the change feed. */
+  static async open(url: string, opts: PostgresObjectStoreOptions = {}): Promise<PostgresObjectStore> {
+    const onError = opts.onError ?? (() => undefined);
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 8, application_name: 'edgerelay' });
+    // an idle connection that dies (a server restart) is dropped from the pool; the next query opens another
+    pool.on('error', (e) => onError(e));
+    try {
+      await ensureSchema(pool, randomUUID());
+      const feed = await ChangeFeed.start(url, pool, { reconnectMs: opts.reconnectMs ?? 200, onError });
+      return new PostgresObjectStore(pool, feed, opts);
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async epoch(): Promise<string> {
+    return String((await this.pool.query('SELECT epoch FROM kube_revision WHERE id = 1')).rows[0].epoch);
+  }
+
+  async revision(): Promise<number> {
+    return Number((await this.pool.query('SELECT revision FROM kube_revision WHERE id = 1')).rows[0].revision);
+  }
+
+  /** the oldest revision a watch may resume from */
+  async compacted(): Promise<number> {
+    return Number((await this.pool.query('SELECT compacted FROM kube_revision WHERE id = 1')).rows[0].compacted);
+  }
+
+  async get(key: ObjectKey): Promise<KubeObject | undefined> {
+    const r = await this.pool.query(`SELECT object FROM kube_objects WHERE ${WHERE_KEY}`, keyArgs(key));
+    return r.rows[0] ? (JSON.parse(r.rows[0].object) as KubeObject) : undefined;
+  }
+
+  async list(scope: ResourceScope): Promise<{ items: KubeObject[]; revision: number }> {
+    // one snapshot: the revision and the objects agree (a commit writes both in one transaction)
+    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (q) => {
+      const revision = Number((await q('SELECT revision FROM kube_revision WHERE id = 1')).rows[0].revision);
+      const rows =
+        scope.namespace === undefined
+          ? await q('SELECT object FROM kube_objects WHERE grp = $1 AND resource = $2 ORDER BY namespace COLLATE "C", name COLLATE "C"', [scope.group, scope.resource])
+          : await q('SELECT object FROM kube_objects WHERE grp = $1 AND resource = $2 AND namespace = $3 ORDER BY name COLLATE "C"', [scope.group, scope.resource, scope.namespace]);
+      return { items: rows.rows.map((r) => JSON.parse(r.object) as KubeObject), revision };
+    });
+  }
+
+  async commit(ops: readonly StoreOp[]): Promise<StoredEvent[]> {
+    const events = await this.transaction('BEGIN', (q) => this.apply(q, ops));
+    // resolve once this replica's watchers have the events, as the SQLite store does
+    if (events.length) await this.feed.reach(events[events.length - 1]!.revision);
+    return events;
+  }
+
+  private async apply(q: Query, ops: readonly StoreOp[]): Promise<StoredEvent[]> {
+    // the lock that orders every replica's commits (see the file comment)
+    const head = (await q('SELECT revision, compacted FROM kube_revision WHERE id = 1 FOR UPDATE')).rows[0];
+    let rev = Number(head.revision);
+    const events: StoredEvent[] = [];
+    for (const op of ops) {
+      const k = op.key;
+      const found = (await q(`SELECT revision, object FROM kube_objects WHERE ${WHERE_KEY}`, keyArgs(k))).rows[0] as { revision: string; object: string } | undefined;
+      const cur = found ? { revision: Number(found.revision), object: found.object } : undefined;
+      if (op.op === 'check') {
+        if ((cur?.revision ?? null) !== op.expect) throw new StoreConflictError(k, op.expect, cur?.revision ?? null);
+        continue;
+      }
+      if (op.op === 'create' && cur) throw new StoreExistsError(k);
+      if ((op.op === 'update' || op.op === 'delete') && !cur) throw new StoreNotFoundError(k);
+      if ((op.op === 'update' || (op.op === 'delete' && op.expect !== undefined)) && cur!.revision !== op.expect) {
+        throw new StoreConflictError(k, op.expect ?? null, cur!.revision);
+      }
+      rev++;
+      if (op.op === 'delete') {
+        const last = JSON.parse(cur!.object) as KubeObject;
+        const object = { ...last, metadata: { ...last.metadata, resourceVersion: String(rev) } };
+        await q(`DELETE FROM kube_objects WHERE ${WHERE_KEY}`, keyArgs(k));
+        await log(q, rev, 'DELETED', k, JSON.stringify(object), cur!.object);
+        events.push({ type: 'DELETED', key: { ...k }, object, revision: rev, prev: last });
+        continue;
+      }
+      const object = { ...op.object, metadata: { ...op.object.metadata, resourceVersion: String(rev) } };
+      const text = JSON.stringify(object);
+      if (op.op === 'create') {
+        await q('INSERT INTO kube_objects (grp, resource, namespace, name, revision, object) VALUES ($1, $2, $3, $4, $5, $6)', [...keyArgs(k), rev, text]);
+        await log(q, rev, 'ADDED', k, text, null);
+        events.push({ type: 'ADDED', key: { ...k }, object, revision: rev });
+      } else {
+        await q(`UPDATE kube_objects SET revision = $5, object = $6 WHERE ${WHERE_KEY}`, [...keyArgs(k), rev, text]);
+        await log(q, rev, 'MODIFIED', k, text, cur!.object);
+        events.push({ type: 'MODIFIED', key: { ...k }, object, revision: rev, prev: JSON.parse(cur!.object) as KubeObject });
+      }
+    }
+    if (!events.length) return events;
+    // compaction in batches (when the log is 10% over the window), in the same transaction
+    let compacted = Number(head.compacted);
+    if (rev - compacted > this.window + Math.ceil(this.window / 10)) {
+      compacted = rev - this.window;
+      await q('DELETE FROM kube_log WHERE revision <= $1', [compacted]);
+    }
+    await q('UPDATE kube_revision SET revision = $1, compacted = $2 WHERE id = 1', [rev, compacted]);
+    // delivered at commit, in commit order; only a wake-up (the payload is informative)
+    await q('SELECT pg_notify($1, $2)', [CHANNEL, String(rev)]);
+    return events;
+  }
+
+  private async transaction<T>(begin: string, body: (q: Query) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    // the connection dying between two queries (a server restart): the next query fails, not the process
+    const cut = (): void => void (broken = true);
+    client.on('error', cut);
+    try {
+      await client.query(begin);
+      const out = await body((text, values) => client.query(text, values));
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw e;
+    } finally {
+      client.off('error', cut);
+      client.release(broken);
+    }
+  }
+
+  watch(scope: ResourceScope | undefined, fromRevision: number, onEvent: (e: StoredEvent) => void, onGone?: (e: StoreGoneError) => void): Promise<StoreWatch> {
+    return this.feed.watch(scope, fromRevision, onEvent, onGone);
+  }
+
+  async close(): Promise<void> {
+    await this.feed.stop();
+    await this.pool.end();
+  }
+}
+
+function log(q: Query, rev: number, type: LogRow['type'], k: ObjectKey, object: string, prev: string | null): Promise<pg.QueryResult> {
+  return q('INSERT INTO kube_log (revision, type, grp, resource, namespace, name, object, prev) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [rev, type, ...keyArgs(k), object, prev]);
+}
