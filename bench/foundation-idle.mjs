@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchConfig, daemonNodeFlags, emit, median, ROOT, round, rssKiB, sleep, spawnUntil, stop } from './lib.mjs';
+import { benchConfig, daemonEnv, daemonNodeFlags, emit, median, ROOT, round, rssKiB, sleep, spawnUntil, stop } from './lib.mjs';
 
 const runs = Number(process.argv[2] ?? 5);
 const bundle = join(ROOT, 'dist/edgecore.js');
@@ -31,7 +31,7 @@ for (let i = 0; i < runs; i++) {
   await stop(bare.child);
 
   const cfg = benchConfig({ edged: { enabled: false } });
-  const edge = await spawnUntil(process.execPath, [...daemonNodeFlags(), bundle, 'run', '--config', cfg.file], /"msg":"edgecore ready"/);
+  const edge = await spawnUntil(process.execPath, [...daemonNodeFlags(), bundle, 'run', '--config', cfg.file], /"msg":"edgecore ready"/, { env: daemonEnv() });
   edgeStart.push(edge.ms);
   await sleep(SETTLE_MS);
   edgeRss.push(rssKiB(edge.child.pid));
@@ -42,6 +42,7 @@ const b = median(bareRss);
 const e = median(edgeRss);
 emit('foundation-idle', {
   daemonNodeFlags: daemonNodeFlags(),
+  daemonEnv: daemonEnv(),
   runs,
   modules: 'metamanager, eventbus, devicetwin (edged off: no engine needed; edgehub off: not joined)',
   idleRssMiB: { edgecore: round(e / 1024), bareNode: round(b / 1024), ratio: round(e / b), deltaMiB: round((e - b) / 1024) },

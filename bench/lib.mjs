@@ -5,7 +5,7 @@ import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DAEMON_NODE_FLAGS } from '../scripts/build/artifact.mjs';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../scripts/build/artifact.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -30,6 +30,8 @@ export const median = (v) => percentile(v, 50);
  */
 export const daemonNodeFlags = () =>
   process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : DAEMON_NODE_FLAGS;
+/** the environment the launcher gives the daemon (MALLOC_ARENA_MAX...), unless BENCH_NODE_FLAGS asks for V8's defaults */
+export const daemonEnv = () => (process.env.BENCH_NODE_FLAGS !== undefined ? {} : DAEMON_ENV);
 export const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -27,10 +27,21 @@ import { run } from './native.mjs';
  * instead of 87-88 after a minute, CPU unchanged within noise (docs/benchmarks.md, footprint); and
  * --single-threaded-gc: with reports arriving in bursts (device cycles on the clock) the GC helper
  * threads cost more than they saved: 50 devices 1.71-1.8 % of a core instead of 2.06-2.31.
+ * --no-opt: no TurboFan. Its code in the node binary (~4 MiB of pages touched) and its optimized
+ * code in the heap cost more than they gave: 20 pods + 50 devices settled ~4-8 MiB lower, the
+ * devices' CPU unchanged within noise (the daemon's time goes to SQLite, JSON and sockets, which
+ * are native or builtins either way; docs/benchmarks.md, footprint).
  * EDGECORE_NODE_FLAGS overrides them ("" for V8's defaults). The benches measure the daemon with
- * the same flags (bench/lib.mjs).
+ * the same flags and environment (bench/lib.mjs).
  */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--single-threaded-gc'];
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--single-threaded-gc', '--no-opt'];
+/**
+ * Environment the launcher gives the daemon unless already set: MALLOC_ARENA_MAX=1, one glibc
+ * malloc arena. V8's compiler threads and libuv's pool each got an arena of their own and kept
+ * 4.5-5.5 MiB resident in them; with one the daemon's malloc heap grew by ~0.5 MiB instead
+ * (docs/benchmarks.md, footprint). No CPU difference measured.
+ */
+export const DAEMON_ENV = { MALLOC_ARENA_MAX: '1' };
 /**
  * V8 flags the launcher gives the relay: an old-generation ceiling and 4 MiB semi-spaces. With
  * V8's defaults the heap grew to 3× its live size during reconnect storms (10k nodes: 157 MiB
@@ -41,6 +52,7 @@ export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-siz
  */
 export const RELAY_NODE_FLAGS = ['--max-old-space-size=640', '--max-semi-space-size=4'];
 const NODE_FLAGS = { edgecore: DAEMON_NODE_FLAGS, edgerelay: RELAY_NODE_FLAGS };
+const NODE_ENV = { edgecore: DAEMON_ENV };
 
 const LAUNCHER = (entry) => {
   const flags = NODE_FLAGS[entry] ?? [];
@@ -52,7 +64,9 @@ const LAUNCHER = (entry) => {
 # UV_USE_IO_URING=0: Node 20.3-20.11.0 (the armv7 runtime) would read serial ports through
 # io_uring, which hangs them once their device goes away (src/lib/runtime.ts).
 export UV_USE_IO_URING=\${UV_USE_IO_URING:-0}
-here=$(dirname "$(readlink -f "$0")")
+${Object.entries(NODE_ENV[entry] ?? {})
+  .map(([k, v]) => `# ${k}=${v} unless set: the daemon's memory (scripts/build/artifact.mjs, DAEMON_ENV).\nexport ${k}=\${${k}:-${v}}\n`)
+  .join('')}here=$(dirname "$(readlink -f "$0")")
 exec \${EDGECORE_NODE_LAUNCHER:-} "$here/../node/bin/node"${nodeFlags} "$here/../lib/${entry}.js" "$@"
 `;
 };

@@ -47,12 +47,16 @@ export function covers(certPem: string, hosts: readonly string[], now: Date): bo
 export async function servingTls(dir: string, commonName: string, hosts: readonly string[], now: Date = new Date()): Promise<ServingTls> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = { caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), cert: join(dir, 'serving.crt'), key: join(dir, 'serving.key') };
+  const makeCa = !existsSync(files.caCert) || !existsSync(files.caKey) || !covers(readFileSync(files.caCert, 'utf8'), [], now);
+  const makeServing = makeCa || !existsSync(files.cert) || !existsSync(files.key) || !covers(readFileSync(files.cert, 'utf8'), hosts, now);
+  // the usual start: both exist and still cover; node-forge (~2 MiB once loaded) stays unloaded
+  if (!makeServing) return { ca: readFileSync(files.caCert, 'utf8'), cert: readFileSync(files.cert, 'utf8'), key: readFileSync(files.key, 'utf8') };
   const { default: forge } = await import('node-forge');
   const { pki } = forge;
   const sign = (cert: ReturnType<typeof pki.createCertificate>, key: string): void => cert.sign(pki.privateKeyFromPem(key), forge.md.sha256.create());
   const serial = (): string => `01${randomBytes(15).toString('hex')}`;
 
-  if (!existsSync(files.caCert) || !existsSync(files.caKey) || !covers(readFileSync(files.caCert, 'utf8'), [], now)) {
+  if (makeCa) {
     const k = await newKeys();
     const ca = pki.createCertificate();
     ca.publicKey = pki.publicKeyFromPem(k.publicKey);
@@ -72,25 +76,24 @@ export async function servingTls(dir: string, commonName: string, hosts: readonl
     writeFileSync(files.caCert, pki.certificateToPem(ca), { mode: 0o644 });
   }
   const caPem = readFileSync(files.caCert, 'utf8');
-  if (!existsSync(files.cert) || !existsSync(files.key) || !covers(readFileSync(files.cert, 'utf8'), hosts, now)) {
-    const caCert = pki.certificateFromPem(caPem);
-    const k = await newKeys();
-    const cert = pki.createCertificate();
-    cert.publicKey = pki.publicKeyFromPem(k.publicKey);
-    cert.serialNumber = serial();
-    cert.validity.notBefore = new Date(now.getTime() - DAY);
-    cert.validity.notAfter = new Date(now.getTime() + 365 * DAY);
-    cert.setSubject([{ name: 'commonName', value: `edgecore-metaserver@${commonName}` }]);
-    cert.setIssuer(caCert.subject.attributes);
-    cert.setExtensions([
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: hosts.map((h) => (isIP(h) ? { type: 7, ip: h } : { type: 2, value: h })) },
-    ]);
-    sign(cert, readFileSync(files.caKey, 'utf8'));
-    writePrivate(files.key, k.privateKey);
-    writeFileSync(files.cert, pki.certificateToPem(cert), { mode: 0o644 });
-  }
+  // a new CA always gets a new serving certificate (the old one was signed by the old CA)
+  const caCert = pki.certificateFromPem(caPem);
+  const k = await newKeys();
+  const cert = pki.createCertificate();
+  cert.publicKey = pki.publicKeyFromPem(k.publicKey);
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(now.getTime() - DAY);
+  cert.validity.notAfter = new Date(now.getTime() + 365 * DAY);
+  cert.setSubject([{ name: 'commonName', value: `edgecore-metaserver@${commonName}` }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: hosts.map((h) => (isIP(h) ? { type: 7, ip: h } : { type: 2, value: h })) },
+  ]);
+  sign(cert, readFileSync(files.caKey, 'utf8'));
+  writePrivate(files.key, k.privateKey);
+  writeFileSync(files.cert, pki.certificateToPem(cert), { mode: 0o644 });
   return { ca: caPem, cert: readFileSync(files.cert, 'utf8'), key: readFileSync(files.key, 'utf8') };
 }
