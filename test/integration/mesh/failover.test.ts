@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { waitFor } from '../relay/harness.js';
-import { exec } from './harness.js';
+import { clientPod, exec, WEB_SERVICE, webPod } from './harness.js';
 import { containerOf, metric, startFleet } from './fleet.js';
 
 interface Slice {
@@ -20,32 +20,7 @@ test("failover: an endpoint on a node that goes away is dropped from routing onc
   const f = await startFleet(t, { count: 2, lans: [[0, 1]] });
   if (!f) return;
   const [a, c] = f.nodes as [(typeof f.nodes)[0], (typeof f.nodes)[0]];
-  const web = (name: string, node: string, says: string) => `apiVersion: v1
-kind: Pod
-metadata: {name: ${name}, labels: {app: web}}
-spec:
-  nodeName: ${node}
-  containers:
-  - name: httpd
-    image: edgecore-test/busybox:1
-    command: [sh, -c, 'mkdir -p /www && echo ${says} > /www/index.html && exec httpd -f -p 8080 -h /www']
-    ports: [{name: http, containerPort: 8080}]
----
-`;
-  const applied = f.relay.apply(`${web('web-a', a.name, 'hello-from-a')}${web('web-c', c.name, 'hello-from-c')}apiVersion: v1
-kind: Pod
-metadata: {name: client}
-spec:
-  nodeName: ${a.name}
-  containers: [{name: sh, image: edgecore-test/busybox:1, command: [sleep, '3600']}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
-`);
+  const applied = f.relay.apply(webPod('web-a', a.name, 'hello-from-a') + webPod('web-c', c.name, 'hello-from-c') + clientPod(a.name) + WEB_SERVICE);
   assert.equal(applied.code, 0, applied.err);
   const slice = (): Slice | undefined => f.relay.getJson<{ items: Slice[] }>('endpointslices', '-l', 'kubernetes.io/service-name=web')?.items[0];
   const cIp = await waitFor('both endpoints ready', () => {

@@ -157,3 +157,36 @@ export const sliceManifest = (
   endpoints: endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready ?? true, serving: e.ready ?? true, terminating: false }, ...(e.node ? { nodeName: e.node } : {}) })),
   ports: ports.map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' })),
 });
+
+/**
+ * The mesh tests' workload, as kubectl manifests: an httpd pod labelled app=web on `node` whose
+ * index page says `says` (`extra`: shell run before httpd starts, e.g. a larger file to fetch),
+ * a client pod to run wget in, and the `web` Service in front of the httpd pods.
+ */
+export const webPod = (name: string, node: string, says: string, extra = ''): string => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, labels: {app: web}}
+spec:
+  nodeName: ${node}
+  containers:
+  - name: httpd
+    image: edgecore-test/busybox:1
+    command: [sh, -c, 'mkdir -p /www && echo ${says} > /www/index.html${extra ? ` && ${extra}` : ''} && exec httpd -f -p 8080 -h /www']
+    ports: [{name: http, containerPort: 8080}]
+---
+`;
+export const clientPod = (node: string): string => `apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  nodeName: ${node}
+  containers: [{name: sh, image: edgecore-test/busybox:1, command: [sleep, '3600']}]
+---
+`;
+export const WEB_SERVICE = `apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+`;

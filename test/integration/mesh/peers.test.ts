@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { waitFor } from '../relay/harness.js';
-import { exec } from './harness.js';
+import { clientPod, exec, WEB_SERVICE, webPod } from './harness.js';
 import { containerOf, metric, startFleet } from './fleet.js';
 
 const MiB = 1024 * 1024;
@@ -24,31 +24,7 @@ test('same LAN: a pod on one node reaches a Service whose endpoint is on another
   const { relay, sites } = f;
   const [a, c] = f.nodes as [(typeof f.nodes)[0], (typeof f.nodes)[0]];
 
-  const manifests = `apiVersion: v1
-kind: Pod
-metadata: {name: web, labels: {app: web}}
-spec:
-  nodeName: ${c.name}
-  containers:
-  - name: httpd
-    image: edgecore-test/busybox:1
-    command: [sh, -c, 'mkdir -p /www && echo hello-from-c > /www/index.html && dd if=/dev/zero of=/www/big bs=1024 count=1024 && exec httpd -f -p 8080 -h /www']
-    ports: [{name: http, containerPort: 8080}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client}
-spec:
-  nodeName: ${a.name}
-  containers: [{name: sh, image: edgecore-test/busybox:1, command: [sleep, '3600']}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
-`;
+  const manifests = webPod('web', c.name, 'hello-from-c', 'dd if=/dev/zero of=/www/big bs=1024 count=1024') + clientPod(a.name) + WEB_SERVICE;
   const applied = relay.apply(manifests);
   assert.equal(applied.code, 0, applied.err);
   await waitFor('the endpoint on C ready in the EndpointSlice', () => {

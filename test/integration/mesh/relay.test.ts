@@ -15,7 +15,7 @@ import { needService } from '../../helpers/service.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { removeNodeContainers } from '../edged/harness.js';
 import { haveKubectl, NodeProc, RelayProc, relayPorts, waitFor } from '../relay/harness.js';
-import { exec, sh } from './harness.js';
+import { clientPod, exec, sh, WEB_SERVICE, webPod } from './harness.js';
 
 const get = (id: string, host: string): Promise<{ code: number; out: string }> => exec(id, 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' | nc -w 5 ${host} 80`);
 
@@ -39,31 +39,7 @@ test('relay → node: a Service made with kubectl resolves and routes on the nod
   });
   await node.start();
 
-  const web = `apiVersion: v1
-kind: Pod
-metadata: {name: web, labels: {app: web}}
-spec:
-  nodeName: ${name}
-  containers:
-  - name: httpd
-    image: edgecore-test/busybox:1
-    command: [sh, -c, 'mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 8080 -h /www']
-    ports: [{name: http, containerPort: 8080}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client}
-spec:
-  nodeName: ${name}
-  containers: [{name: sh, image: edgecore-test/busybox:1, command: [sleep, '3600']}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
-`;
+  const web = webPod('web', name, 'hello-from-web') + clientPod(name) + WEB_SERVICE;
   const applied = relay.apply(web);
   assert.equal(applied.code, 0, applied.err);
   const clusterIP = relay.kubectl(['get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}']).out;
