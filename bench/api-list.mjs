@@ -14,10 +14,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { percentile, ROOT, round, rssKiB, sleep } from './lib.mjs';
+import { freePort, percentile, ROOT, round, rssKiB, sleep } from './lib.mjs';
 
 const PODS = Number(process.env.PODS ?? 10_000);
 const WATCHERS = Number(process.env.WATCHERS ?? 100);
@@ -27,14 +26,6 @@ const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=
 const progress = (m) => (process.env.QUIET ? undefined : process.stderr.write(`[api-list] ${m}\n`));
 
 if (!existsSync(join(ROOT, 'dist/edgerelay.js'))) execFileSync(process.execPath, [join(ROOT, 'build.mjs')], { stdio: 'inherit' });
-const freePort = () =>
-  new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
 
 const dir = mkdtempSync(join(tmpdir(), 'edgecore-bench-api-'));
 const [api, mq] = [await freePort(), await freePort()];

@@ -14,11 +14,10 @@
  * Usage: node bench/appchan.mjs [messages=5000] [latencySamples=500]
  */
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { bundle } from '../build.mjs';
-import { benchConfig, emit, percentile, ROOT, round, sleep, spawnUntil, stop } from './lib.mjs';
+import { benchConfig, emit, freePort, percentile, ROOT, round, sleep, spawnUntil, stop } from './lib.mjs';
 
 const N = Number(process.argv[2] ?? 5000);
 const SAMPLES = Number(process.argv[3] ?? 500);
@@ -26,14 +25,6 @@ const INFLIGHT = 100;
 const ADMIN = 'bench-admin';
 const CONSUMER = { username: 'app.bench', password: 'bench-consumer' };
 const progress = (m) => (process.env.QUIET ? undefined : process.stderr.write(`[appchan] ${m}\n`));
-const freePort = () =>
-  new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const stats = (v) => ({ p50: round(percentile(v, 50), 2), p99: round(percentile(v, 99), 2), n: v.length });
 

@@ -22,11 +22,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { emit, ROOT, rssKiB, sleep } from './lib.mjs';
+import { emit, freePort, ROOT, rssKiB, sleep } from './lib.mjs';
 
 const ADMIN = 'bench-admin';
 const T = 'edgecore/v1/nodes';
@@ -34,14 +33,6 @@ const ATTACKS = (process.env.ATTACKS ?? 'churn,junk,huge,oversized,sync').split(
 const progress = (m) => (process.env.QUIET ? undefined : process.stderr.write(`[relay-abuse] ${m}\n`));
 const MiB = (kib) => Math.round((kib / 1024) * 10) / 10;
 
-const freePort = () =>
-  new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
 
 async function startRelay() {
   const dir = mkdtempSync(join(tmpdir(), 'edgecore-bench-abuse-'));

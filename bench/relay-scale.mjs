@@ -37,12 +37,12 @@ import { execFileSync, fork, spawn } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { RELAY_NODE_FLAGS as RELAY_LAUNCHER_FLAGS } from '../scripts/build/artifact.mjs';
+import { freePort } from './lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.NODES ?? 5000);
@@ -62,14 +62,6 @@ const PASSWORD = 'bench-password';
 
 if (!existsSync(join(root, 'dist/edgerelay.js'))) execFileSync(process.execPath, [join(root, 'build.mjs')], { stdio: 'inherit' });
 
-const freePort = () =>
-  new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
 const progress = (m) => (process.env.QUIET ? undefined : process.stderr.write(`[relay-scale ${new Date().toISOString().slice(11, 19)}] ${m}\n`));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const procStatus = (pid, field) => {

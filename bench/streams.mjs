@@ -15,12 +15,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import WebSocket from 'ws';
 import { bundle } from '../build.mjs';
-import { benchConfig, emit, percentile, ROOT, round, rssKiB, sleep, spawnUntil, stop } from './lib.mjs';
+import { benchConfig, emit, freePort, percentile, ROOT, round, rssKiB, sleep, spawnUntil, stop } from './lib.mjs';
 
 const ROUND_TRIPS = Number(process.argv[2] ?? 300);
 const ONE_SHOTS = Number(process.argv[3] ?? 30);
@@ -32,14 +31,6 @@ const ADMIN = 'bench-admin';
 const docker = new Docker({ socketPath: process.env.DOCKER_SOCKET ?? '/var/run/docker.sock' });
 const progress = (m) => (process.env.QUIET ? undefined : process.stderr.write(`[streams] ${m}\n`));
 
-const freePort = () =>
-  new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const stats = (v) => ({ p50: round(percentile(v, 50), 3), p99: round(percentile(v, 99), 3), n: v.length });
 

@@ -17,27 +17,18 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { stringify } from 'yaml';
-import { emit, round, sleep } from './lib.mjs';
+import { emit, freePort, round, sleep } from './lib.mjs';
 
 const N = Number(process.argv[2] ?? 1000);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN = 'bench-admin-token';
 const T = 'edgecore/v1/nodes';
 const dir = mkdtempSync(join(tmpdir(), 'edgecore-bench-wl-link-'));
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 const [apiPort, mqttPort, mqttsPort, wsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
 writeFileSync(
   join(dir, 'relay.yaml'),
