@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { EDGE_PATHS } from '../contract/join.js';
+import { oversize } from '../contract/limits.js';
 import { parseNodeTopic, topics } from '../contract/topics.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -47,7 +48,7 @@ import { RpcRouter } from './rpc.js';
 import { RelayService } from './service.js';
 import { SqliteRelayStore } from './store/sqlite.js';
 import type { RelayStore } from './store/types.js';
-import { mountPodStreams, NodeStreams, PodStreamAdapters } from './streams/index.js';
+import { mountPodStreams, NodeStreams, PodStreamAdapters, RelayTunnels } from './streams/index.js';
 import { openPki, wantsTls, type RelayPki } from './tls/pki.js';
 import { createApiServer, listenApi } from './tls/server.js';
 import { ApiTokens } from './tokens.js';
@@ -76,6 +77,8 @@ export interface RelayHandle {
   streams: NodeStreams;
   /** their Kubernetes wire adapters, for the API server to mount */
   podStreams: PodStreamAdapters;
+  /** mesh tunnels through the relay (docs/mesh.md) */
+  tunnels: RelayTunnels;
   /** Re-run the certificate checks now (a timer does it every day): a renewed certificate goes to the listeners. */
   renewCertificates(): Promise<boolean>;
   stop(): Promise<void>;
@@ -234,6 +237,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     log: log.child('streams'),
   });
   const podStreams = new PodStreamAdapters(streams);
+  const tunnels = new RelayTunnels({ streams, objects, log: log.child('tunnels') });
   const ports = { mqtt: config.broker.port, mqtts: bt.port };
   service = new RelayService({
     config,
@@ -263,6 +267,11 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       metrics.countReceived(channel);
       streams.observe(node, channel, payload);
       if (channel === 'stream/up') return undefined;
+      if (channel === 'mesh/request') {
+        // a joined node's request, within its size limit (the broker already confines it to its own topic)
+        if (store.getNode(node) && !oversize(channel, payload.length)) void tunnels.request(node, payload);
+        return undefined;
+      }
       // the app channel hears a joined node's connects (sync), presence and heartbeats too
       if (store.getNode(node)) void app.nodeMessage(node, channel, payload);
       return link.handle(node, channel, payload);
@@ -357,6 +366,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     link,
     streams,
     podStreams,
+    tunnels,
     renewCertificates,
     stop: async () => {
       if (stopped) return;
