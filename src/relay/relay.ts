@@ -19,7 +19,7 @@ import { CONSUMER_PREFIX } from './appchan/topics.js';
 import { hashPassword } from './auth.js';
 import { createEdgeApi, isEdgeApiPath } from './api.js';
 import { tokenAuthenticator } from './apiserver/authn.js';
-import type { Identity } from './apiserver/authz.js';
+import { controllerIdentity, type Identity } from './apiserver/authz.js';
 import { ApiClient } from './apiserver/client.js';
 import { ApiCore } from './apiserver/core.js';
 import { ApiServer } from './apiserver/http/server.js';
@@ -48,7 +48,7 @@ import { RpcRouter } from './rpc.js';
 import { RelayService } from './service.js';
 import { SqliteRelayStore } from './store/sqlite.js';
 import type { RelayStore } from './store/types.js';
-import { mountPodStreams, NodeStreams, PodStreamAdapters, RelayTunnels } from './streams/index.js';
+import { mountPodStreams, NodeStreams, PodStreamAdapters, RelayTunnels, ServiceLoadBalancer } from './streams/index.js';
 import { openPki, wantsTls, type RelayPki } from './tls/pki.js';
 import { createApiServer, listenApi } from './tls/server.js';
 import { ApiTokens } from './tokens.js';
@@ -79,6 +79,8 @@ export interface RelayHandle {
   podStreams: PodStreamAdapters;
   /** mesh tunnels through the relay (docs/mesh.md) */
   tunnels: RelayTunnels;
+  /** the load balancer of LoadBalancer Services (mesh.loadBalancer; undefined when off) */
+  loadBalancer: ServiceLoadBalancer | undefined;
   /** Re-run the certificate checks now (a timer does it every day): a renewed certificate goes to the listeners. */
   renewCertificates(): Promise<boolean>;
   stop(): Promise<void>;
@@ -288,6 +290,21 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   if (endpoints.mqtt) ports.mqtt = Number(new URL(endpoints.mqtt).port);
   if (endpoints.mqtts) ports.mqtts = Number(new URL(endpoints.mqtts).port);
   await app.beginDelivery();
+  const lbc = config.mesh.loadBalancer;
+  let loadBalancer: ServiceLoadBalancer | undefined;
+  if (lbc.enabled) {
+    const lbClient = new ApiClient(core, controllerIdentity('loadbalancer'), 'edgerelay-loadbalancer');
+    loadBalancer = new ServiceLoadBalancer({
+      streams,
+      objects,
+      writeStatus: async (namespace, name, ip) => void (await lbClient.patch({ group: '', resource: 'services' }, namespace, name, 'merge', { status: { loadBalancer: { ingress: [{ ip }] } } }, { subresource: 'status' })),
+      address: lbc.address,
+      ingressIP: lbc.ingressIP ?? (lbc.address === '0.0.0.0' ? '127.0.0.1' : lbc.address),
+      resyncMs: lbc.resyncSeconds * 1000,
+      log: log.child('loadbalancer'),
+    });
+    await loadBalancer.start();
+  }
 
   const privateApi = createEdgeApi({ service, tokens, desired: () => link.nodeSync.publishedVersions(), log: log.child('api') });
   // pods/log, exec, attach, portforward: served by the Kubernetes API after authn, authz and the pod read
@@ -367,6 +384,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     streams,
     podStreams,
     tunnels,
+    loadBalancer,
     renewCertificates,
     stop: async () => {
       if (stopped) return;
@@ -376,6 +394,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       rpc.closeAll();
+      await loadBalancer?.stop();
       podStreams.close();
       streams.closeAll();
       link.stop();

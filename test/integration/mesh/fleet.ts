@@ -38,7 +38,11 @@ export async function metric(n: FleetNode, name: string, labels: string): Promis
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
-export async function startFleet(t: TestContext, o: { count: number; lans: number[][] }): Promise<Fleet | undefined> {
+/**
+ * `peers`: extra `modules.mesh.peers` settings of every node (e.g. `viaRelay: ['*']` forces the
+ * relay path); `loadBalancer`: the relay serves LoadBalancer Services on 127.0.0.1.
+ */
+export async function startFleet(t: TestContext, o: { count: number; lans: number[][]; peers?: Record<string, unknown>; loadBalancer?: boolean }): Promise<Fleet | undefined> {
   if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return undefined;
   if ((await sh('which', ['socat'])).code !== 0) return void t.skip('socat is not installed (.ci/provision.d/mesh.sh)');
   const docker = dockerClient();
@@ -47,7 +51,7 @@ export async function startFleet(t: TestContext, o: { count: number; lans: numbe
   const b = randomInt(200, 250);
   const dnsAddress = `10.${b}.0.10`;
   const ports = await relayPorts();
-  const relay = new RelayProc({ dir, ports, extra: { mesh: { serviceCIDR: `10.${b}.0.0/16`, clusterDNS: dnsAddress } } });
+  const relay = new RelayProc({ dir, ports, extra: { mesh: { serviceCIDR: `10.${b}.0.0/16`, clusterDNS: dnsAddress, ...(o.loadBalancer ? { loadBalancer: { enabled: true, address: '127.0.0.1', resyncSeconds: 2 } } : {}) } } });
   t.after(() => relay.stop('SIGKILL'));
   await relay.start();
   const sites = await buildSites(t, { count: o.count, lans: o.lans, relayPorts: [ports.api, ports.mqtt, ports.mqtts, ports.ws], dir });
@@ -62,7 +66,7 @@ export async function startFleet(t: TestContext, o: { count: number; lans: numbe
         ops: { port: OPS },
         edged: true,
         edgedConfig: { resyncSeconds: 2, network: host.network },
-        mesh: { enabled: true, interface: `em${sites.id}${i}`, resyncSeconds: 2, dns: { address: dnsAddress } },
+        mesh: { enabled: true, interface: `em${sites.id}${i}`, resyncSeconds: 2, dns: { address: dnsAddress }, ...(o.peers ? { peers: o.peers } : {}) },
       });
       sites.defer(async () => {
         await node.stop('SIGKILL');
