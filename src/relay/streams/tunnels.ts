@@ -55,9 +55,12 @@ export class RelayTunnels {
       return;
     }
     const req = parsed.request;
+    const active = this.active.get(node) ?? 0;
+    // over the limit: refused before the store is read (a flooding node costs no reads)
+    if (active >= this.maxPerNode) return this.refuse(node, req.id, `node "${node}" has ${active} tunnels open (limit ${this.maxPerNode})`);
     this.take(node, +1);
     try {
-      const plan = planTunnel(node, req, { ...(await this.facts(req)), active: (this.active.get(node) ?? 1) - 1, maxPerNode: this.maxPerNode });
+      const plan = planTunnel(node, req, { ...(await this.facts(req)), active, maxPerNode: this.maxPerNode });
       if (plan.action === 'refuse') return this.refuse(node, plan.id, plan.reason);
       if (plan.action === 'drop') return;
       if (plan.action === 'peer') await this.peer(node, plan.id, plan.peer);
