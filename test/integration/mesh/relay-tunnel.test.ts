@@ -93,6 +93,7 @@ test('other sites: a pod reaches a Service on a node it has no route to through 
   const big = await exec(client, 'sh', '-c', 'wget -q -O - http://web/big | wc -c');
   assert.equal(big.out.trim(), String(MiB), big.out);
   const moved = sites.hosts.map((h, i) => h.relayBytes() - before[i]!);
+  t.diagnostic(`bytes between hosts A, B, C and the relay during the 1 MiB transfer: ${moved.join(', ')}`);
   assert.ok(moved[0]! >= MiB && moved[1]! >= MiB, `bytes between A, B, C and the relay during the transfer: ${moved.join(', ')}`);
   await waitFor("A's proxy counting the answer on its relay path", async () => (await metric(a, 'mesh_bytes_total', 'path="relay",direction="in"')) - relayedBefore >= MiB, 30_000);
   assert.equal(await metric(b, 'mesh_peer_streams_total', 'result="refused"'), 0);
