@@ -69,6 +69,8 @@ export type TunnelOpen = z.output<typeof tunnelOpenSchema>;
  */
 export const TUNNEL_LIMITS = {
   maxPerNode: 16,
+  /** requests one node may make per second; more are dropped unanswered (counted) */
+  maxRequestsPerSecond: 50,
 } as const;
 
 /** What a node reports about its mesh (in its status report). */

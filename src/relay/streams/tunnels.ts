@@ -8,7 +8,9 @@
  * - cloud: dials the cloud endpoint itself (TCP) and joins the socket to a session on the asker;
  * - refuse: opens `{id, refused}` on the asker, which fails its request at once.
  *
- * Bounds: per asking node at most TUNNEL_LIMITS.maxPerNode tunnels open or being opened; each
+ * Bounds: per asking node at most TUNNEL_LIMITS.maxRequestsPerSecond requests (more are dropped
+ * unanswered) and maxPerNode tunnels open or being opened (more are refused before the store is
+ * read); each
  * session's bytes on the relay are bounded by its windows (NodeStreams), so one node can make the
  * relay hold at most maxPerNode × 2 sessions × 2 windows.
  */
@@ -27,17 +29,35 @@ export interface RelayTunnelsDeps {
   objects: Pick<ObjectStore, 'get' | 'list'>;
   log: Logger;
   maxPerNode?: number;
+  maxRequestsPerSecond?: number;
+  now?: () => number;
   /** how long a dial to a cloud endpoint may take */
   connectTimeoutMs?: number;
 }
 
 export class RelayTunnels {
   private readonly active = new Map<string, number>();
-  readonly counters = { requested: 0, peer: 0, cloud: 0, refused: 0, dropped: 0, failed: 0 };
+  /** requests per node in the current second */
+  private readonly rate = new Map<string, { second: number; n: number }>();
+  readonly counters = { requested: 0, peer: 0, cloud: 0, refused: 0, dropped: 0, limited: 0, failed: 0 };
   private readonly maxPerNode: number;
+  private readonly now: () => number;
 
   constructor(private readonly d: RelayTunnelsDeps) {
     this.maxPerNode = d.maxPerNode ?? TUNNEL_LIMITS.maxPerNode;
+    this.now = d.now ?? Date.now;
+  }
+
+  /** false when `node` asked more often than its rate this second (the request is dropped unanswered) */
+  private admit(node: string): boolean {
+    const second = Math.floor(this.now() / 1000);
+    const r = this.rate.get(node);
+    if (!r || r.second !== second) {
+      if (this.rate.size > 10_000) this.rate.clear();
+      this.rate.set(node, { second, n: 1 });
+      return true;
+    }
+    return ++r.n <= (this.d.maxRequestsPerSecond ?? TUNNEL_LIMITS.maxRequestsPerSecond);
   }
 
   /** Tunnels open or being opened, per asking node. */
@@ -48,6 +68,10 @@ export class RelayTunnels {
   /** One payload from a node's `mesh/request` (size already checked by the caller). */
   async request(node: string, payload: Buffer): Promise<void> {
     this.counters.requested++;
+    if (!this.admit(node)) {
+      this.counters.limited++;
+      return;
+    }
     const parsed = parseTunnelRequest(payload);
     if (!parsed.ok) {
       this.counters.dropped++;

@@ -86,7 +86,7 @@ async function echo(t: TestContext): Promise<number> {
 }
 
 /** Two nodes (a asks, b serves an echo endpoint) and the relay, joined in memory; `seen` holds every frame payload the relay carried. */
-async function rig(t: TestContext, o: { maxPerNode?: number; slices?: SliceFacts[]; window?: number } = {}) {
+async function rig(t: TestContext, o: { maxPerNode?: number; maxRequestsPerSecond?: number; slices?: SliceFacts[]; window?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mesh-tunnels-'));
   const [ia, ib] = await Promise.all([meshIdentity(join(dir, 'a'), 'a'), meshIdentity(join(dir, 'b'), 'b')]);
   const echoPort = await echo(t);
@@ -101,7 +101,7 @@ async function rig(t: TestContext, o: { maxPerNode?: number; slices?: SliceFacts
   const servers = new Map<string, NodeStreamServer>();
   const seen: Buffer[] = [];
   const streams = new NodeStreams({ publish: async (node, f) => void setImmediate(() => servers.get(node)?.handle(f)), log, ...(o.window ? { window: o.window } : {}) });
-  const relay = new RelayTunnels({ streams, objects: store, log, ...(o.maxPerNode ? { maxPerNode: o.maxPerNode } : {}) });
+  const relay = new RelayTunnels({ streams, objects: store, log, ...(o.maxPerNode ? { maxPerNode: o.maxPerNode } : {}), ...(o.maxRequestsPerSecond ? { maxRequestsPerSecond: o.maxRequestsPerSecond, now: () => 5_000 } : {}) });
   const server = new PeerServer({ identity: ib, peerByKey: (k) => (k === ia.keySha256 ? 'a' : undefined), allowed: (h, p) => h === '127.0.0.1' && p === echoPort, connectTimeoutMs: 1000, udpIdleMs: 5000, log });
   t.after(() => server.close());
   const tunnels = new Map<string, Tunnels>();
@@ -167,6 +167,20 @@ test('through the relay: refused at once past the per-node limit, and for a peer
   await assert.rejects(r.tunnels.get('b')!.request({ peer: 'b' }), /itself/);
   assert.equal(r.relay.counters.refused, 2);
   assert.deepEqual(r.relay.open(), { a: 1 });
+});
+
+test('through the relay: a node asking too often is dropped unanswered (counted), before anything is read', async (t) => {
+  const r = await rig(t, { maxRequestsPerSecond: 2 });
+  const a = r.tunnels.get('a')!;
+  const asks = [0, 1, 2, 3].map(() => a.request({ peer: 'c' }).then(() => 'opened', (e: Error) => e.message));
+  // the clock stands still: two requests in this second are answered (refused: no node c), two are dropped
+  while (r.relay.counters.limited + r.relay.counters.refused < 4) await new Promise((res) => setImmediate(res));
+  assert.equal(r.relay.counters.limited, 2);
+  assert.equal(r.relay.counters.refused, 2);
+  a.failAll('test over');
+  const out = await Promise.all(asks);
+  assert.equal(out.filter((m) => /no node "c"/.test(m)).length, 2, out.join(' | '));
+  assert.equal(out.filter((m) => m === 'test over').length, 2, out.join(' | '));
 });
 
 test('a cloud endpoint (no nodeName): the relay dials it and joins it to the asking node', async (t) => {
