@@ -5,7 +5,6 @@
  * socat.
  */
 import { randomInt } from 'node:crypto';
-import type { TestContext } from 'node:test';
 import type Docker from 'dockerode';
 import { dockerClient, ensureTestImage } from '../../helpers/docker.js';
 import { needService } from '../../helpers/service.js';
@@ -13,7 +12,7 @@ import { tmpDir } from '../../helpers/tmp.js';
 import { removeNodeContainers } from '../edged/harness.js';
 import { haveKubectl, NodeProc, RelayProc, relayPorts } from '../relay/harness.js';
 import { sh } from './harness.js';
-import { buildSites, type Host, type Sites } from './hosts.js';
+import { buildSites, type Host, type Scope, type Sites } from './hosts.js';
 
 /** each node's ops port (inside its own host) */
 export const OPS = 10350;
@@ -41,10 +40,16 @@ export async function metric(n: FleetNode, name: string, labels: string): Promis
 }
 
 /**
- * `peers`: extra `modules.mesh.peers` settings of every node (e.g. `viaRelay: ['*']` forces the
- * relay path); `loadBalancer`: the relay serves LoadBalancer Services on 127.0.0.1.
+/**
+ * `count` hosts (`lans`: hosts.ts), one node on each; `dns(host)` adds to a node's
+ * `modules.mesh.dns` (the bench points it at an upstream of its own); `peers`: extra
+ * `modules.mesh.peers` settings of every node (`viaRelay: ['*']` forces the relay path between
+ * nodes); `loadBalancer`: the relay serves LoadBalancer Services on 127.0.0.1.
  */
-export async function startFleet(t: TestContext, o: { count: number; lans: number[][]; peers?: Record<string, unknown>; loadBalancer?: boolean }): Promise<Fleet | undefined> {
+export async function startFleet(
+  t: Scope,
+  o: { count: number; lans: number[][]; dns?: (host: Host) => Record<string, unknown>; peers?: Record<string, unknown>; loadBalancer?: boolean },
+): Promise<Fleet | undefined> {
   if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return undefined;
   if ((await sh('which', ['socat'])).code !== 0) return void t.skip('socat is not installed (.ci/provision.d/mesh.sh)');
   const docker = dockerClient();
@@ -68,7 +73,7 @@ export async function startFleet(t: TestContext, o: { count: number; lans: numbe
         ops: { port: OPS },
         edged: true,
         edgedConfig: { resyncSeconds: 2, network: host.network },
-        mesh: { enabled: true, interface: `em${sites.id}${i}`, resyncSeconds: 2, serviceCIDR: `10.${b}.0.0/16`, dns: { address: dnsAddress }, ...(o.peers ? { peers: o.peers } : {}) },
+        mesh: { enabled: true, interface: `em${sites.id}${i}`, resyncSeconds: 2, serviceCIDR: `10.${b}.0.0/16`, dns: { address: dnsAddress, ...o.dns?.(host) }, ...(o.peers ? { peers: o.peers } : {}) },
       });
       sites.defer(async () => {
         await node.stop('SIGKILL');
