@@ -132,6 +132,8 @@ export class EdgeHub implements NodeModule {
     });
     this.client = client;
     client.on('connect', (ack) => {
+      // no Nagle delay on the link: mesh tunnels and exec sessions write small frames that wait on an answer
+      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       ctx.log.info('connected to relay', { url: hub.relay.url, sessionPresent: ack.sessionPresent, attempt: this.attempt });
       this.attempt = 0;
       this.onConnected(client).catch((e) => ctx.log.warn('post-connect steps failed', { error: errorMessage(e) }));

@@ -213,20 +213,27 @@ export class EmbeddedBroker implements RelayTransport {
 
     const handle = (conn: Duplex, req?: IncomingMessage): void => this.handle(aedes, conn, req);
     if (this.cfg.plaintext || !this.tls) {
-      const tcp = createNetServer((conn) => gate.admit(conn) && handle(conn));
+      // no Nagle delay: tunnels and exec carry small writes that wait on an answer (docs/mesh.md)
+      const tcp = createNetServer({ noDelay: true }, (conn) => gate.admit(conn) && handle(conn));
       this.addrs.mqtt = await this.listen(tcp, this.cfg.port, 'mqtt');
     }
     const tlsOpts = this.tls ? { cert: this.tls.cert, key: this.tls.key, minVersion: 'TLSv1.2' as const } : undefined;
     if (tlsOpts) {
       const tls = createTlsServer(tlsOpts, (s) => handle(s));
-      tls.prependListener('connection', (raw) => gate.admit(raw)); // counted (or refused) before the handshake
+      tls.prependListener('connection', (raw) => {
+        raw.setNoDelay(true);
+        gate.admit(raw); // counted (or refused) before the handshake
+      });
       this.secure.push(tls);
       tls.on('tlsClientError', (e) => this.log.debug('TLS handshake refused', { error: e.message }));
       this.addrs.mqtts = await this.listen(tls, this.cfg.tls.port, 'mqtts');
     }
     if (this.cfg.ws.enabled) {
       const http = tlsOpts ? createHttpsServer(tlsOpts) : createHttpServer();
-      http.prependListener('connection', (raw) => gate.admit(raw));
+      http.prependListener('connection', (raw) => {
+        raw.setNoDelay(true);
+        gate.admit(raw);
+      });
       if (tlsOpts) this.secure.push(http as ReturnType<typeof createHttpsServer>);
       // one WebSocket message carries at most one MQTT packet's worth (the guard checks packets)
       const wss = new WebSocketServer({ server: http, path: this.cfg.ws.path, maxPayload: this.cfg.maxPacketBytes + 16 });
