@@ -184,11 +184,27 @@ async function memory(cl) {
   for (let i = 0; i < CONNS; i += 50) {
     cs.push(...(await Promise.all(Array.from({ length: Math.min(50, CONNS - i) }, (_, j) => client([cl.urls[0]], `m-node-${i + j}`, { clean: true, keepalive: 600 })))));
   }
-  await Promise.all(cs.map((c, i) => c.subscribeAsync(`${ROOT_TOPIC}/m-node-${i}/desired`, { qos: 1 })));
+  // 50 subscriptions at a time, each retried: a JetStream cluster refuses some while it is busy
+  let refused = 0;
+  for (let i = 0; i < cs.length; i += 50) {
+    await Promise.all(
+      cs.slice(i, i + 50).map(async (c, j) => {
+        for (let attempt = 0; attempt < 5; attempt++) {
+          try {
+            return void (await c.subscribeAsync(`${ROOT_TOPIC}/m-node-${i + j}/desired`, { qos: 1 }));
+          } catch {
+            refused++;
+            await sleep(1000);
+          }
+        }
+        throw new Error(`m-node-${i + j}: subscription refused 5 times`);
+      }),
+    );
+  }
   await sleep(2000);
   const after = rssKiB(pid);
   await Promise.all(cs.map((c) => c.endAsync(true)));
-  return { connections: CONNS, rssBeforeMiB: round(before / 1024, 1), rssAfterMiB: round(after / 1024, 1), miBPer1k: round((after - before) / 1024 / (CONNS / 1000), 1) };
+  return { connections: CONNS, refusedThenRetried: refused, rssBeforeMiB: round(before / 1024, 1), rssAfterMiB: round(after / 1024, 1), miBPer1k: round((after - before) / 1024 / (CONNS / 1000), 1) };
 }
 
 async function dotted(cl) {
