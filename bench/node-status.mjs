@@ -11,18 +11,23 @@
  * without its usage reports (`nodestatus.metrics` off, no /metrics), and /metrics alone (scraped,
  * nodestatus off). COMPARE=<other dist/edgecore.js> adds an "on" daemon of another build (e.g.
  * the integration branch's), so a change is measured against its parent in the same run.
- * Usage: [PARTS=1] [COMPARE=path] node bench/node-status.mjs [windowSeconds=300]
+ * REPLICAS=k (default 3) runs k identical daemons per arm, started interleaved: an arm's RSS is the
+ * median of its daemons' medians and its CPU their mean, and `noise` is the spread between the
+ * identical "off" daemons — the resolution the RSS cost can be read at. Daemons get the launcher's
+ * flags and environment (MALLOC_ARENA_MAX=1), as footprint.mjs gives them.
+ * Usage: [REPLICAS=k] [PARTS=1] [COMPARE=path] node bench/node-status.mjs [windowSeconds=300]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { daemonNodeFlags, emit, median, ROOT, round, rssKiB, sleep, spawnUntil, stop } from './lib.mjs';
+import { daemonEnv, daemonNodeFlags, emit, median, ROOT, round, rssKiB, sleep, spawnUntil, stop } from './lib.mjs';
 
 const WINDOW_S = Number(process.argv[2] ?? 300);
 const bundle = join(ROOT, 'dist/edgecore.js');
 if (!existsSync(bundle)) spawnSync(process.execPath, [join(ROOT, 'build.mjs')], { stdio: 'inherit' });
 const TICK = 100; // USER_HZ
+const REPLICAS = Number(process.env.REPLICAS ?? 3);
 
 /** RssAnon and RssFile (KiB): private memory, and pages of mapped files (node's own binary among them, shared with every node process). */
 const rssParts = (pid) => {
@@ -49,17 +54,21 @@ function config(name, { status, usage = true, metrics, bundle: from = bundle }) 
       modules: { metamanager: { api: { port: 0 } }, eventbus: { port: 0 }, edged: { enabled: false }, nodestatus: { enabled: status, metrics: { enabled: usage } } },
     }),
   );
-  return { name, metrics, bundle: from, file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { name, opts: { status, usage, metrics, bundle: from }, metrics, bundle: from, file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 const variants = [config('off', { status: false, metrics: false }), config('on', { status: true, metrics: true })];
 if (process.env.PARTS) variants.push(config('status', { status: true, metrics: false }), config('status-no-usage', { status: true, usage: false, metrics: false }), config('metrics', { status: false, metrics: true }));
 if (process.env.COMPARE) variants.push(config('on-compare', { status: true, metrics: true, bundle: process.env.COMPARE }));
 const daemons = [];
-for (const v of variants) {
-  const d = await spawnUntil(process.execPath, [...daemonNodeFlags(), v.bundle, 'run', '--config', v.file], /"msg":"edgecore ready"/);
-  const port = v.metrics ? Number(/"msg":"ops endpoint listening".*?"port":(\d+)/.exec(d.output())[1]) : 0;
-  daemons.push({ ...v, child: d.child, port, scrapes: 0, bytes: 0, rssSamples: [], anonSamples: [], fileSamples: [] });
+// interleaved (off, on, …, off, on, …) so no arm is all early or all late
+for (let r = 0; r < REPLICAS; r++) {
+  for (const v of variants) {
+    const c = r === 0 ? v : { ...v, ...config(`${v.name}-${r}`, v.opts) };
+    const d = await spawnUntil(process.execPath, [...daemonNodeFlags(), c.bundle, 'run', '--config', c.file], /"msg":"edgecore ready"/, { env: daemonEnv() });
+    const port = c.metrics ? Number(/"msg":"ops endpoint listening".*?"port":(\d+)/.exec(d.output())[1]) : 0;
+    daemons.push({ ...c, arm: v.name, child: d.child, port, scrapes: 0, bytes: 0, rssSamples: [], anonSamples: [], fileSamples: [] });
+  }
 }
 const scrapeAll = () =>
   Promise.all(
@@ -95,13 +104,31 @@ for (const d of daemons) {
   d.cleanup();
 }
 const pct = (ticks) => round((ticks / TICK / WINDOW_S) * 100, 3);
-const figures = Object.fromEntries(daemons.map((d) => [d.name, { cpuPercentOfCore: pct(d.t1 - d.t0), rssMiB: round(d.rss / 1024, 1), rssRangeMiB: [round(Math.min(...d.rssSamples) / 1024, 1), round(Math.max(...d.rssSamples) / 1024, 1)], rssAnonMiB: round(d.anon / 1024, 1), rssFileMiB: round(d.file / 1024, 1), ...(d.metrics ? { scrapes: d.scrapes, metricsBytes: d.bytes } : {}) }]));
-const off = daemons[0];
-const costOf = (d) => ({ cpuPercentOfCore: round(pct(d.t1 - d.t0) - pct(off.t1 - off.t0), 3), rssMiB: round((d.rss - off.rss) / 1024, 1), rssAnonMiB: round((d.anon - off.anon) / 1024, 1), rssFileMiB: round((d.file - off.file) / 1024, 1) });
+const mib = (kib) => round(kib / 1024, 1);
+/** one arm: its daemons' medians → the arm's median RSS (and parts), mean CPU ticks */
+const arms = variants.map((v) => {
+  const ds = daemons.filter((d) => d.arm === v.name);
+  const first = ds[0];
+  return {
+    name: v.name,
+    ticks: ds.reduce((a, d) => a + (d.t1 - d.t0), 0) / ds.length,
+    rss: median(ds.map((d) => d.rss)),
+    anon: median(ds.map((d) => d.anon)),
+    file: median(ds.map((d) => d.file)),
+    perDaemonRssMiB: ds.map((d) => mib(d.rss)),
+    ...(first.metrics ? { scrapes: first.scrapes, metricsBytes: first.bytes } : {}),
+  };
+});
+const figures = Object.fromEntries(arms.map((a) => [a.name, { cpuPercentOfCore: pct(a.ticks), rssMiB: mib(a.rss), perDaemonRssMiB: a.perDaemonRssMiB, rssAnonMiB: mib(a.anon), rssFileMiB: mib(a.file), ...(a.scrapes !== undefined ? { scrapes: a.scrapes, metricsBytes: a.metricsBytes } : {}) }]));
+const off = arms[0];
+const costOf = (a) => ({ cpuPercentOfCore: round(pct(a.ticks) - pct(off.ticks), 3), rssMiB: mib(a.rss - off.rss), rssAnonMiB: mib(a.anon - off.anon), rssFileMiB: mib(a.file - off.file) });
 emit('node-status', {
   windowSeconds: WINDOW_S,
+  replicasPerArm: REPLICAS,
   ...figures,
-  cost: { ...costOf(daemons[1]), resolutionPercent: round((1 / TICK / WINDOW_S) * 100, 3) },
-  ...(daemons.length > 2 ? { partCosts: Object.fromEntries(daemons.slice(2).map((d) => [d.name, costOf(d)])) } : {}),
+  cost: { ...costOf(arms[1]), resolutionPercent: round((1 / TICK / WINDOW_S / REPLICAS) * 100, 4) },
+  // identical daemons differ by this much: the RSS cost is read to about this resolution
+  noise: { offRssSpreadMiB: round(Math.max(...off.perDaemonRssMiB) - Math.min(...off.perDaemonRssMiB), 1) },
+  ...(arms.length > 2 ? { partCosts: Object.fromEntries(arms.slice(2).map((a) => [a.name, costOf(a)])) } : {}),
   goal: { cpuPercentOfCore: 0.05, rssMiB: 1 },
 });

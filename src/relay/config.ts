@@ -10,6 +10,7 @@ import * as z from 'zod';
 import { section } from '../lib/schema.js';
 import { NODE_MAX_PACKET_BYTES, UPLINK_MAX_BYTES } from '../contract/limits.js';
 import { inCidr, parseCidr } from './apiserver/service-alloc.js';
+import { leaseParamIssues } from './controllers/leader.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -26,6 +27,24 @@ export const relayConfigSchema = section({
     url: z.string().default(''),
     /** postgres: connections per replica for reads and commits (each replica holds one more for the change feed) */
     poolSize: z.number().int().min(1).max(100).default(8),
+  }),
+  /**
+   * Controllers on one replica at a time (a coordination.k8s.io/v1 Lease in the store, durations as
+   * client-go's leaderelection means them). On by default with store.kind: postgres (a fleet).
+   */
+  leaderElection: section({
+    /** null = on with store.kind: postgres, off with sqlite (one relay leads itself) */
+    enabled: z.boolean().nullable().default(null),
+    /** this replica's holderIdentity; empty = hostname_<random> (unique per start) */
+    identity: z.string().max(253).default(''),
+    namespace: z.string().min(1).default('kube-system'),
+    name: z.string().min(1).default('edgerelay-controllers'),
+    /** a candidate takes the Lease over once it has not changed for this long (Kubernetes: 15) */
+    leaseDurationSeconds: z.number().int().min(1).default(15),
+    /** the leader stops its controllers when it could not renew for this long (Kubernetes: 10) */
+    renewDeadlineSeconds: z.number().positive().default(10),
+    /** between attempts (Kubernetes: 2) */
+    retryPeriodSeconds: z.number().positive().default(2),
   }),
   log: section({
     level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -289,6 +308,10 @@ export function relayConfigIssues(c: RelayConfig): FieldIssue[] {
   if (e.confFile && (!e.passwordFile || !e.aclFile)) issues.push({ path: 'broker.external.confFile', reason: 'needs broker.external.passwordFile and aclFile (the config points mosquitto at them)' });
   if (!!e.certFile !== !!e.keyFile) issues.push({ path: e.certFile ? 'broker.external.keyFile' : 'broker.external.certFile', reason: 'certFile and keyFile go together' });
   issues.push(...storeIssues(c.store));
+  const l = c.leaderElection;
+  for (const reason of leaseParamIssues({ leaseDurationMs: l.leaseDurationSeconds * 1000, renewDeadlineMs: l.renewDeadlineSeconds * 1000, retryPeriodMs: l.retryPeriodSeconds * 1000 })) {
+    issues.push({ path: reason.startsWith('lease') ? 'leaderElection.leaseDurationSeconds' : 'leaderElection.renewDeadlineSeconds', reason });
+  }
   return issues;
 }
 

@@ -18,7 +18,7 @@ import { CONSUMER_PREFIX } from './appchan/topics.js';
 import { hashPassword } from './auth.js';
 import { createEdgeApi, isEdgeApiPath } from './api.js';
 import { tokenAuthenticator } from './apiserver/authn.js';
-import type { Identity } from './apiserver/authz.js';
+import { controllerIdentity, type Identity } from './apiserver/authz.js';
 import { ApiClient } from './apiserver/client.js';
 import { ApiCore } from './apiserver/core.js';
 import { ApiServer } from './apiserver/http/server.js';
@@ -26,9 +26,12 @@ import { METRICS_GROUP, METRICS_RESOURCES, MetricsApi } from './apiserver/http/m
 import { RelayMetrics } from './metrics.js';
 import { ResourceRegistry } from './apiserver/registry.js';
 import { ServiceAllocator } from './apiserver/service-alloc.js';
-import type { Clock } from './controllers/clock.js';
+import { systemClock, type Clock } from './controllers/clock.js';
 import { startControllers, type Controllers } from './controllers/index.js';
+import { LeaseElector } from './controllers/leader.js';
 import type { Leadership } from './controllers/manager.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { builtinKinds } from './kinds/index.js';
 import * as patch from './patch/index.js';
 import { byGroupVersion, openapiPathKey, openapiV3Document, type DocumentedResource } from './openapi/index.js';
@@ -138,6 +141,16 @@ export interface RelayOptions {
   leadership?: Leadership;
 }
 
+/** Fleet mode's elector (leaderElection.enabled, by default on with store.kind: postgres), or none: this relay leads alone. */
+function electorFor(config: RelayConfig, core: ApiCore, log: Logger): Leadership | undefined {
+  const l = config.leaderElection;
+  if (!(l.enabled ?? config.store.kind === 'postgres')) return undefined;
+  const identity = l.identity || `${hostname()}_${randomBytes(6).toString('hex')}`;
+  const client = new ApiClient(core, controllerIdentity('leader-election'), 'edgerelay-leader-election');
+  const p = { namespace: l.namespace, name: l.name, identity, leaseDurationMs: l.leaseDurationSeconds * 1000, renewDeadlineMs: l.renewDeadlineSeconds * 1000, retryPeriodMs: l.retryPeriodSeconds * 1000 };
+  return new LeaseElector(client, p, systemClock(core.d.now), log);
+}
+
 export async function startRelay(config: RelayConfig, log: Logger, now: () => Date = () => new Date(), opts: RelayOptions = {}): Promise<RelayHandle> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = SqliteRelayStore.open(join(config.dataDir, 'relay.db'));
@@ -149,10 +162,11 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const [npMin, npMax] = config.mesh.nodePortRange.split('-').map(Number);
   const allocator = new ServiceAllocator(objects, registry, { serviceCIDR: config.mesh.serviceCIDR, reserved: [config.mesh.clusterDNS], nodePorts: { min: npMin!, max: npMax! } });
   const core = new ApiCore({ store: objects, registry, patch, now, hooks: [allocator] });
+  const leadership = opts.leadership ?? electorFor(config, core, log.child('leader'));
   const controllers = await startControllers(core, log.child('controllers'), {
     job: { backoffBaseSeconds: w.jobBackoffSeconds },
     ...(opts.clock ? { clock: opts.clock } : {}),
-    ...(opts.leadership ? { leadership: opts.leadership } : {}),
+    ...(leadership ? { leadership } : {}),
   });
   // link (below) answers the closures only once requests and scrapes come
   const metrics: RelayMetrics = new RelayMetrics({
@@ -221,6 +235,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     nodes: config.nodes,
     log: log.child('link'),
     now,
+    leading: () => controllers.workloads.leading,
     onNodeGone: (node) => {
       service?.forget(node);
       app.forget(node);
@@ -228,6 +243,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       if (external) writeMosquittoFiles(config, store);
     },
   });
+  controllers.workloads.onLeading(() => link.lifecycle.resync());
   const streams = new NodeStreams({
     publish: (node, frame) => toNodes.publish(topics.streamDown(node), frame, { qos: 0, retain: false }),
     online: (node) => link.liveness.get(node).online,
@@ -369,7 +385,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       podStreams.close();
       streams.closeAll();
       link.stop();
-      controllers.stop();
+      await controllers.stop();
       await app.stop();
       await transport.stop();
       await objects.close();

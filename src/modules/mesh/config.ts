@@ -20,6 +20,12 @@ export const meshConfig = section({
     .string()
     .regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'must be an interface name (at most 15 characters)')
     .default('edgemesh0'),
+  /** the cluster's Service range (the relay's `mesh.serviceCIDR`): never reported as a node address */
+  serviceCIDR: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR')
+    .refine((s) => isIP(s.split('/')[0]!) === 4 && Number(s.split('/')[1]) <= 32, 'must be an IPv4 CIDR')
+    .default('10.96.0.0/12'),
   dns: section({
     enabled: z.boolean().default(true),
     /** where the node's DNS answers (kubelet's --cluster-dns); the relay's `mesh.clusterDNS` */

@@ -117,12 +117,15 @@ function serviceInfo(s: Service): ServiceInfo {
   };
 }
 
+/** a peer's address that can only be this node's own or nobody's (loopback, unspecified, link-local, multicast and above): never dialled */
+const UNDIALLABLE = /^(127|0|169\.254|22[4-9]|2[3-5]\d)\./;
+
 function peerOf(o: Stored): PeerInfo | undefined {
   const m = o.spec as { metadata?: { name?: unknown; annotations?: Record<string, unknown> }; status?: { addresses?: { type?: unknown; address?: unknown }[] } };
   const name = typeof m?.metadata?.name === 'string' ? m.metadata.name : o.name;
   const ann = m?.metadata?.annotations ?? {};
   const addresses = (m?.status?.addresses ?? [])
-    .filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && typeof a.address === 'string' && isIP(a.address) === 4)
+    .filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && typeof a.address === 'string' && isIP(a.address) === 4 && !UNDIALLABLE.test(a.address))
     .map((a) => a.address as string);
   const key = typeof ann[MESH_KEY_ANNOTATION] === 'string' && /^[0-9a-f]{64}$/.test(ann[MESH_KEY_ANNOTATION] as string) ? (ann[MESH_KEY_ANNOTATION] as string) : undefined;
   const port = Number(ann[MESH_PORT_ANNOTATION]);

@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { moduleBase } from '../../config/restart.js';
 import * as z from 'zod';
 import { section } from '../../lib/schema.js';
+import { MAX_ADDRESSES, parseCidr } from './addresses.js';
 
 export const nodestatusConfig = section({
   ...moduleBase,
@@ -45,5 +47,22 @@ export const nodestatusConfig = section({
     ephemeralStorageBytes: z.number().int().min(0).default(0),
   }),
   maxPods: z.number().int().min(1).max(10_000).default(110),
+  /**
+   * The addresses reported on the Node (what peers dial: addresses.ts). Besides these, loopback,
+   * link-local, the mesh's interface and Service range and the engine's networks are never reported.
+   */
+  addresses: section({
+    /** report exactly these, in this order (kubelet's --node-ip); [] = found from the interfaces */
+    pinned: z
+      .array(z.string().refine((s) => isIP(s) !== 0, 'must be an IP address'))
+      .max(MAX_ADDRESSES)
+      .default([]),
+    /** interfaces whose addresses are never reported (`*` matches any characters) */
+    excludeInterfaces: z
+      .array(z.string().regex(/^[a-zA-Z0-9_.@*-]{1,15}$/, 'must be an interface name, `*` allowed'))
+      .default(['docker*', 'br-*', 'veth*', 'virbr*', 'cni*', 'flannel*', 'cali*', 'vxlan*']),
+    /** address ranges never reported, `<address>/<prefix>` */
+    excludeCIDRs: z.array(z.string().refine((s) => parseCidr(s) !== undefined, 'must be <address>/<prefix>')).default([]),
+  }),
 });
 export type NodestatusConfig = z.output<typeof nodestatusConfig>;

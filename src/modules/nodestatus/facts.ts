@@ -1,13 +1,15 @@
 /**
  * The slow facts: the OS and machine (systeminformation's OS part: os-release, hostname, machine and
  * hardware ids — it spawns a few short commands, so this runs at start and then every
- * `factsSeconds`, never per sample), the node's addresses and CPU count (node:os), and the
- * container runtime (Docker's /version and /info over its socket: the version, and the root
- * folder whose disk the node watches).
+ * `factsSeconds`, never per sample), the node's addresses (node:os, filtered: addresses.ts) and
+ * CPU count, and the container runtime (Docker's /version, /info and /networks over its socket:
+ * the version, the root folder whose disk the node watches, the bridges and subnets of its
+ * networks — never reported as the node's addresses).
  */
 import { request } from 'node:http';
 import { cpus, hostname, networkInterfaces, release } from 'node:os';
 import { errorMessage } from '../../core/errors.js';
+import { reportedAddresses, type AddressRules } from './addresses.js';
 
 export interface Facts {
   hostname: string;
@@ -32,15 +34,10 @@ const printable = (s: string | undefined, max = 128): string | undefined => {
   return t ? t.slice(0, max) : undefined;
 };
 
-/** Non-internal addresses, IPv4 first. */
-export function hostAddresses(): string[] {
-  const all = Object.values(networkInterfaces())
-    .flat()
-    .filter((a): a is NonNullable<typeof a> => !!a && !a.internal && !a.address.startsWith('fe80'));
-  return [...all.filter((a) => a.family === 'IPv4'), ...all.filter((a) => a.family !== 'IPv4')].map((a) => a.address).slice(0, 16);
-}
+/** The host's addresses that peers may reach (addresses.ts). */
+export const hostAddresses = (rules: AddressRules): string[] => reportedAddresses(networkInterfaces(), rules);
 
-export async function readFacts(): Promise<Facts> {
+export async function readFacts(rules: AddressRules): Promise<Facts> {
   // only its OS part (the index would load and keep every area it covers: ~5 MiB unbundled);
   // a CommonJS file: its functions are on `default` once bundled
   const mod = await import('systeminformation/lib/osinfo.js');
@@ -55,7 +52,7 @@ export async function readFacts(): Promise<Facts> {
     kernelVersion: printable(os.kernel || release(), 256) ?? release(),
     ...(machineID ? { machineID } : {}),
     ...(systemUUID ? { systemUUID } : {}),
-    addresses: hostAddresses(),
+    addresses: hostAddresses(rules),
     cpus: cpus().length,
   };
 }
@@ -98,4 +95,29 @@ export async function readRuntime(socketPath: string, withInfo: boolean): Promis
   } catch (e) {
     return { ready: false, message: `docker engine at ${socketPath} does not answer: ${errorMessage(e)}` };
   }
+}
+
+/**
+ * The engine's local networks: their bridge interfaces and subnets (never a node address: a peer
+ * cannot reach another host's Docker bridge). Empty when the engine does not answer.
+ */
+export async function readEngineNetworks(socketPath: string): Promise<{ interfaces: string[]; subnets: string[] }> {
+  const out = { interfaces: [] as string[], subnets: [] as string[] };
+  let list: unknown;
+  try {
+    list = await dockerGet(socketPath, '/networks', 5000);
+  } catch {
+    return out;
+  }
+  for (const n of Array.isArray(list) ? (list as Record<string, unknown>[]) : []) {
+    if (n.Scope !== 'local') continue;
+    const bridge = (n.Options as Record<string, unknown> | undefined)?.['com.docker.network.bridge.name'];
+    if (typeof bridge === 'string' && /^[a-zA-Z0-9_.@-]{1,15}$/.test(bridge)) out.interfaces.push(bridge);
+    else if (n.Driver === 'bridge' && typeof n.Id === 'string') out.interfaces.push(`br-${n.Id.slice(0, 12)}`);
+    const configs = (n.IPAM as { Config?: unknown } | undefined)?.Config;
+    for (const c of Array.isArray(configs) ? (configs as Record<string, unknown>[]) : []) {
+      if (typeof c.Subnet === 'string' && n.Driver !== 'host' && n.Driver !== 'null') out.subnets.push(c.Subnet);
+    }
+  }
+  return out;
 }

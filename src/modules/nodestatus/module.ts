@@ -16,7 +16,8 @@ import { stableStringify } from '../../lib/json.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
 import { nodeRuntime } from '../../store/node-runtime.js';
 import { findConditions, usageMoved, withTransitions } from './conditions.js';
-import { readFacts, readRuntime, type Facts, type RuntimeFacts } from './facts.js';
+import type { AddressRules } from './addresses.js';
+import { readEngineNetworks, readFacts, readRuntime, type Facts, type RuntimeFacts } from './facts.js';
 import { nodeManifest, nodeStatus } from './node-object.js';
 import { metricsMoved, metricsReport } from './usage.js';
 import { busyCores, sampleDisk, sampleKernel, sampleThrottled, type CpuTimes, type ThermalCache } from './sampler.js';
@@ -74,6 +75,19 @@ export class NodeStatus implements NodeModule {
     return this.runtime ? { runtime: { ready: this.runtime.ready, ...(this.runtime.message ? { message: this.runtime.message } : {}) } } : {};
   }
 
+  /** What is never reported as an address: the configured rules, the mesh's interface and ranges, the engine's networks. */
+  private async addressRules(): Promise<AddressRules> {
+    const { config } = this.ctx!.services;
+    const a = config.modules.nodestatus.addresses;
+    const mesh = config.modules.mesh;
+    const engine = config.modules.edged.enabled ? await readEngineNetworks(config.paths.dockerSocket) : { interfaces: [], subnets: [] };
+    return {
+      pinned: a.pinned,
+      excludeInterfaces: [...a.excludeInterfaces, mesh.interface, ...engine.interfaces],
+      excludeCIDRs: [...a.excludeCIDRs, mesh.serviceCIDR, `${mesh.dns.address}/32`, ...engine.subnets],
+    };
+  }
+
   private procfs(): string {
     return this.ctx!.services.config.paths.procfs;
   }
@@ -85,7 +99,7 @@ export class NodeStatus implements NodeModule {
     const cfg = config.modules.nodestatus;
     const at = now();
     if (!this.facts || at.getTime() - this.factsAt >= cfg.factsSeconds * 1000) {
-      this.facts = await readFacts();
+      this.facts = await readFacts(await this.addressRules());
       this.factsAt = at.getTime();
       this.thermal.file = undefined; // a thermal zone whose driver loaded late is found here
       if (config.modules.edged.enabled) this.runtime = await readRuntime(config.paths.dockerSocket, true);

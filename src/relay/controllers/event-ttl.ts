@@ -19,6 +19,7 @@ export function lastSeen(e: KubeObject): number {
 export class EventTtl {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private stopped = false;
 
   constructor(
     private readonly client: ApiClient,
@@ -34,7 +35,13 @@ export class EventTtl {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
+  }
+
+  /** resolves when no sweep is running (after stop: the delete in flight has finished) */
+  async idle(): Promise<void> {
+    await this.running?.catch(() => undefined);
   }
 
   /** Delete the expired events now; returns how many went. */
@@ -44,6 +51,7 @@ export class EventTtl {
     this.running = (async () => {
       const cutoff = this.now().getTime() - this.ttlMs;
       for (const e of (await this.client.list(EVENTS)).items) {
+        if (this.stopped) break;
         if (lastSeen(e) >= cutoff) continue;
         try {
           await this.client.delete(EVENTS, e.metadata.namespace, e.metadata.name ?? '', { preconditions: { uid: e.metadata.uid ?? '' } });

@@ -1,31 +1,32 @@
 /**
  * The relay's controllers: the API machinery ones (namespace lifecycle, garbage collection, event
  * expiry, the endpoints of Services: EndpointSlices and Endpoints) and the workload controllers
- * the ControllerManager runs while this relay leads (ReplicaSet, Deployment, DaemonSet, Job,
- * CronJob, the scheduler, taint eviction). Each is an in-process API client with its own
- * identity; all state is in the store, so a restart rebuilds them from a list.
+ * (ReplicaSet, Deployment, DaemonSet, Job, CronJob, the scheduler, taint eviction), all run by the
+ * ControllerManager while this relay leads (one relay: always; a fleet: the Lease holder,
+ * leader.ts). Each is an in-process API client with its own identity; all state is in the store,
+ * so a restart or a new leader rebuilds them from a list.
  */
 import type { Logger } from '../../core/logger.js';
-import { controllerIdentity } from '../apiserver/authz.js';
-import { ApiClient } from '../apiserver/client.js';
 import type { ApiCore } from '../apiserver/core.js';
-import { EndpointController } from './endpoints.js';
-import { EventTtl } from './event-ttl.js';
-import { GarbageCollector } from './gc.js';
-import { NamespaceController } from './namespace.js';
+import type { EndpointController } from './endpoints.js';
+import type { EventTtl } from './event-ttl.js';
+import type { GarbageCollector } from './gc.js';
+import type { NamespaceController } from './namespace.js';
 import { systemClock, type Clock } from './clock.js';
 import type { JobOptions } from './job-plan.js';
 import { ControllerManager, type Leadership } from './manager.js';
 
 export interface Controllers {
-  namespaces: NamespaceController;
-  gc: GarbageCollector;
-  events: EventTtl;
-  endpoints: EndpointController;
+  /** the running API machinery controllers (these getters throw on a replica that does not lead) */
+  readonly namespaces: NamespaceController;
+  readonly gc: GarbageCollector;
+  readonly events: EventTtl;
+  readonly endpoints: EndpointController;
   workloads: ControllerManager;
   /** resolves when no controller has work queued (tests) */
   idle(): Promise<void>;
-  stop(): void;
+  /** end the campaign (a leader releases its Lease) and stop every controller cleanly */
+  stop(): Promise<void>;
 }
 
 export interface ControllerOptions {
@@ -34,40 +35,36 @@ export interface ControllerOptions {
   /** the workload controllers' time (default: the API's clock) */
   clock?: Clock;
   job?: JobOptions;
-  /** who runs the workload controllers (fleet mode: a Lease holder); default: this relay */
+  /** who runs the controllers (fleet mode: a Lease holder); default: this relay, started before this resolves */
   leadership?: Leadership;
 }
 
 export async function startControllers(core: ApiCore, log: Logger, o: ControllerOptions = {}): Promise<Controllers> {
-  const client = (name: string): ApiClient => new ApiClient(core, controllerIdentity(name), `edgerelay-${name}-controller`);
-  const namespaces = new NamespaceController(client('namespace'), () => core.registry.all(), log.child('namespace'));
-  const gc = new GarbageCollector(client('garbage-collector'), core.registry, log.child('gc'));
-  const events = new EventTtl(client('event-ttl'), log.child('event-ttl'), core.d.now, o.eventTtlMs);
-  const endpoints = new EndpointController(client('endpointslice'), log.child('endpoints'));
-  const workloads = new ControllerManager(core, log.child('workloads'), { clock: o.clock ?? systemClock(core.d.now), ...(o.job ? { job: o.job } : {}), ...(o.leadership ? { leadership: o.leadership } : {}) });
-  await namespaces.start();
-  await gc.start();
-  events.start();
-  await endpoints.start();
+  const workloads = new ControllerManager(core, log.child('workloads'), {
+    clock: o.clock ?? systemClock(core.d.now),
+    now: core.d.now,
+    ...(o.eventTtlMs !== undefined ? { eventTtlMs: o.eventTtlMs } : {}),
+    ...(o.job ? { job: o.job } : {}),
+    ...(o.leadership ? { leadership: o.leadership } : {}),
+  });
   workloads.start();
+  // one relay leads at once: its controllers run before this resolves (a candidate does not wait)
+  if (!o.leadership) await workloads.started;
   return {
-    namespaces,
-    gc,
-    events,
-    endpoints,
+    get namespaces() {
+      return workloads.api.namespaces;
+    },
+    get gc() {
+      return workloads.api.gc;
+    },
+    get events() {
+      return workloads.api.events;
+    },
+    get endpoints() {
+      return workloads.api.endpoints;
+    },
     workloads,
-    idle: async () => {
-      await namespaces.idle();
-      await gc.idle();
-      await endpoints.idle();
-      await workloads.idle();
-    },
-    stop: () => {
-      workloads.stop();
-      namespaces.stop();
-      gc.stop();
-      events.stop();
-      endpoints.stop();
-    },
+    idle: () => workloads.idle(),
+    stop: () => workloads.stop(),
   };
 }

@@ -44,6 +44,11 @@ export interface NodeLifecycleHooks {
    * virtual kubelet does — is left to that client. Absent: every Node.
    */
   managed?(node: string): boolean;
+  /**
+   * Whether this relay writes Node status now (fleet: only the replica holding the controllers'
+   * Lease; every replica still sees deletions). Absent: always. `resync()` when it starts to.
+   */
+  leading?(): boolean;
 }
 
 /** The conditions a Node should carry: the node's own (Unknown while unreachable), then Ready. */
@@ -95,12 +100,18 @@ export class NodeLifecycleController {
     return this.queue.idle();
   }
 
+  /** Look at every Node again (this relay just became the leader). */
+  resync(): void {
+    for (const o of this.informer.list()) this.queue.add(o.metadata.name ?? '');
+  }
+
   /** Look at a node again (it just became managed: its credentials were stored). */
   touch(node: string): void {
     this.queue.add(node);
   }
 
   private async sync(name: string): Promise<void> {
+    if (this.hooks.leading && !this.hooks.leading()) return;
     if (this.hooks.managed && !this.hooks.managed(name)) return;
     const node = await this.client.find(NODES, undefined, name);
     if (!node) return;

@@ -1,12 +1,13 @@
 /**
  * Every kind the relay's API serves, one ResourceDef each: core/v1 Namespace, ConfigMap, Secret,
  * Event, Pod, Node, Service, Endpoints; discovery.k8s.io/v1 EndpointSlice; apps/v1 Deployment, ReplicaSet, DaemonSet; batch/v1 Job, CronJob;
- * devices.kubeedge.io/v1beta1 DeviceModel and Device; and rules.kubeedge.io/v1 Rule and RuleEndpoint.
+ * coordination.k8s.io/v1 Lease; devices.kubeedge.io/v1beta1 DeviceModel and Device; and rules.kubeedge.io/v1 Rule and RuleEndpoint.
  */
 import { cronJobDef } from './cronjob.js';
 import { daemonSetDef } from './daemonset.js';
 import { deploymentDef } from './deployment.js';
 import { jobDef } from './job.js';
+import { leaseDef } from './lease.js';
 import { replicaSetDef } from './replicaset.js';
 import { configMapDef } from './configmap.js';
 import { deviceDef, deviceModelDef } from './device.js';
@@ -21,5 +22,5 @@ import { serviceDef } from './service.js';
 import type { ResourceDef } from './types.js';
 
 export function builtinKinds(pod?: PodKindOptions): ResourceDef[] {
-  return [namespaceDef, nodeDef, podDef(pod), configMapDef, secretDef, eventDef, serviceDef, endpointsDef, deploymentDef, replicaSetDef, daemonSetDef, jobDef, cronJobDef, endpointSliceDef, deviceModelDef, deviceDef, ruleEndpointDef, ruleDef];
+  return [namespaceDef, nodeDef, podDef(pod), configMapDef, secretDef, eventDef, serviceDef, endpointsDef, deploymentDef, replicaSetDef, daemonSetDef, jobDef, cronJobDef, endpointSliceDef, leaseDef, deviceModelDef, deviceDef, ruleEndpointDef, ruleDef];
 }

@@ -113,10 +113,14 @@ export interface NodeWorld {
   configMap(namespace: string, name: string): KubeObject | undefined;
   secret(namespace: string, name: string): KubeObject | undefined;
   deviceModel(namespace: string, name: string): KubeObject | undefined;
-  /** every Service and EndpointSlice (the same for every node) */
+  /** what every node's document carries alike (sharedItems), computed once for all of them */
+  shared: readonly DesiredItem[];
+}
+
+/** What every node's document carries alike: every Service and EndpointSlice, every Node with a mesh key (as peerNode). */
+export interface SharedWorld {
   services: Iterable<KubeObject>;
   endpointSlices: Iterable<KubeObject>;
-  /** every Node (the same for every node; only those with a mesh key go in, as peerNode) */
   nodes: Iterable<KubeObject>;
 }
 
@@ -124,11 +128,32 @@ const order = (a: DesiredItem, b: DesiredItem): number =>
   a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 /**
+ * The items every node's document shares, in order. Computed once per change of a Service, an
+ * EndpointSlice or what peers see of a Node, not once per node: per node it was O(fleet), and a
+ * fleet-wide recompute O(fleet²) (8,000 nodes connecting spent 7 s of CPU walking the Node list).
+ */
+export function sharedItems(w: SharedWorld): DesiredItem[] {
+  const items: DesiredItem[] = [];
+  for (const s of w.services) items.push(desiredItem(s));
+  for (const s of w.endpointSlices) items.push(desiredItem(s));
+  for (const n of w.nodes) {
+    const peer = peerNode(n);
+    if (peer) items.push({ ...desiredItem(peer), spec: peer as unknown as DesiredItem['spec'] });
+  }
+  return items.sort(order);
+}
+
+/**
  * The items of a node's document, in a stable order (so an unchanged set serialises the same).
  * A reference to an object that does not exist is simply absent: the node reports what is missing
  * (CreateContainerConfigError, a Device whose model is unknown), as a kubelet does.
  */
 export function desiredItems(w: NodeWorld): DesiredItem[] {
+  return mergeSorted(ownItems(w), w.shared);
+}
+
+/** The items only this node's document has (its pods and devices and what they reference), in order. */
+export function ownItems(w: Omit<NodeWorld, 'shared'>): DesiredItem[] {
   const items = new Map<string, DesiredItem>();
   const put = (o: KubeObject | undefined): void => {
     if (o) items.set(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`, desiredItem(o));
@@ -145,11 +170,18 @@ export function desiredItems(w: NodeWorld): DesiredItem[] {
     const model = modelOf(device);
     if (model) put(w.deviceModel(device.metadata.namespace ?? 'default', model));
   }
-  for (const s of w.services) put(s);
-  for (const s of w.endpointSlices) put(s);
-  for (const n of w.nodes) {
-    const peer = peerNode(n);
-    if (peer) items.set(`Node//${peer.metadata.name}`, { ...desiredItem(peer), spec: peer as unknown as DesiredItem['spec'] });
-  }
   return [...items.values()].sort(order);
+}
+
+/** Two ordered lists as one (their kinds never overlap: a node's own kinds and the shared ones). */
+export function mergeSorted(a: readonly DesiredItem[], b: readonly DesiredItem[]): DesiredItem[] {
+  if (!b.length) return [...a];
+  if (!a.length) return [...b];
+  const out: DesiredItem[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(order(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }

@@ -44,6 +44,8 @@ export interface NodeLinkDeps {
   nodes: RelayConfig['nodes'];
   log: Logger;
   now: () => Date;
+  /** whether this relay writes Node status now (fleet: the controllers' leader); absent: always */
+  leading?(): boolean;
   /** a node's access ended (its Node was deleted): close its broker session, rewrite broker files */
   onNodeGone?(node: string): void;
 }
@@ -102,7 +104,7 @@ export class NodeLink {
       now: () => d.now().getTime(),
     });
     const lifecycle = new ApiClient(d.core, controllerIdentity('node-lifecycle'), 'edgerelay-node-lifecycle');
-    this.lifecycle = new NodeLifecycleController(lifecycle, this.liveness, params, { deleted: (n) => this.gone(n), managed: (n) => !!d.store.getNode(n) }, d.now, d.log.child('node-lifecycle'));
+    this.lifecycle = new NodeLifecycleController(lifecycle, this.liveness, params, { deleted: (n) => this.gone(n), managed: (n) => !!d.store.getNode(n), ...(d.leading ? { leading: d.leading } : {}) }, d.now, d.log.child('node-lifecycle'));
   }
 
   /** The in-process API client that acts as `node:<name>` (the node's own identity). */

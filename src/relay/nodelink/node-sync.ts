@@ -23,7 +23,7 @@ import { stableStringify } from '../../lib/json.js';
 import type { ApiClient } from '../apiserver/client.js';
 import { Informer, keyOf } from '../controllers/informer.js';
 import { WorkQueue } from '../controllers/queue.js';
-import { desiredItems, modelOf, nodeNameOf, peerNode, podReferences } from './desired.js';
+import { mergeSorted, modelOf, nodeNameOf, ownItems, peerNode, podReferences, sharedItems } from './desired.js';
 import type { EventRecorder } from './events.js';
 
 const R = {
@@ -71,6 +71,8 @@ export class NodeSync {
   private readonly devicesOf = new Map<string, Set<string>>();
   /** nodes whose document goes out even if unchanged (start, sync request, broker reconnect) */
   private readonly force = new Set<string>();
+  /** what every document shares (Services, EndpointSlices, peer Nodes) and its serialisation; undefined: to be computed */
+  private shared: { items: DesiredItem[]; hash: string } | undefined;
   private epochValue = '';
   private started = false;
   readonly counters = { published: 0, computed: 0 };
@@ -170,8 +172,14 @@ export class NodeSync {
     // a Node's labels are its own document's; its mesh key and addresses are in every node's
     // (peerNode) — only a change of those reaches every node: a status write (heartbeats,
     // conditions) recomputes one document, not all of them (N² at fleet size)
-    else if (w === 'nodes') nodes = peerChanged(obj, old) ? this.nodeNames().concat(obj ? [] : [old!.metadata.name ?? '']) : [(obj ?? old)!.metadata.name ?? ''];
-    else if (w === 'services' || w === 'endpointslices') nodes = this.nodeNames();
+    else if (w === 'nodes') {
+      const peers = peerChanged(obj, old);
+      if (peers) this.shared = undefined;
+      nodes = peers ? this.nodeNames().concat(obj ? [] : [old!.metadata.name ?? '']) : [(obj ?? old)!.metadata.name ?? ''];
+    } else if (w === 'services' || w === 'endpointslices') {
+      this.shared = undefined;
+      nodes = this.nodeNames();
+    }
     else {
       const o = (obj ?? old)!;
       const ns = o.metadata.namespace ?? '';
@@ -209,19 +217,18 @@ export class NodeSync {
       return;
     }
     const look = (w: Watched) => (ns: string, name: string) => this.inf(w).get(`${ns}/${name}`);
-    const items = desiredItems({
+    const own = ownItems({
       pods: this.objects(this.podsOf, 'pods', node),
       devices: this.objects(this.devicesOf, 'devices', node),
       configMap: look('configmaps'),
       secret: look('secrets'),
       deviceModel: look('devicemodels'),
-      services: this.inf('services').list(),
-      endpointSlices: this.inf('endpointslices').list(),
-      nodes: this.inf('nodes').list(),
     });
+    const shared = this.sharedPart();
+    const items = mergeSorted(own, shared.items);
     this.counters.computed++;
     const labels = nodeObj.metadata.labels ?? {};
-    const hash = stableStringify({ items, labels });
+    const hash = `${stableStringify({ items: own, labels })}\n${shared.hash}`;
     let version: number;
     if (!prev) version = await this.d.revision();
     else if (prev.hash !== hash) version = Math.max(await this.d.revision(), prev.version + 1);
@@ -233,6 +240,15 @@ export class NodeSync {
     this.counters.published++;
     await this.d.publish(node, doc);
     if (!prev || prev.hash !== hash) this.d.log.debug('desired document published', { node, version, items: items.length });
+  }
+
+  /** The shared part of every document, computed once after each change of it (not per node). */
+  private sharedPart(): { items: DesiredItem[]; hash: string } {
+    if (!this.shared) {
+      const items = sharedItems({ services: this.inf('services').list(), endpointSlices: this.inf('endpointslices').list(), nodes: this.inf('nodes').list() });
+      this.shared = { items, hash: stableStringify(items) };
+    }
+    return this.shared;
   }
 
   /** `Scheduled`, as the scheduler records it, for a pod that was created bound to a node. */

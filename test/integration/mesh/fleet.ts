@@ -29,6 +29,8 @@ export interface Fleet {
   relay: RelayProc;
   sites: Sites;
   nodes: FleetNode[];
+  /** the nodes' DNS address; the Service range is its /16 */
+  dnsAddress: string;
 }
 
 /** A node's /metrics sample, read inside its host (0 when absent). */
@@ -62,7 +64,7 @@ export async function startFleet(t: TestContext, o: { count: number; lans: numbe
         ops: { port: OPS },
         edged: true,
         edgedConfig: { resyncSeconds: 2, network: host.network },
-        mesh: { enabled: true, interface: `em${sites.id}${i}`, resyncSeconds: 2, dns: { address: dnsAddress } },
+        mesh: { enabled: true, interface: `em${sites.id}${i}`, resyncSeconds: 2, serviceCIDR: `10.${b}.0.0/16`, dns: { address: dnsAddress } },
       });
       sites.defer(async () => {
         await node.stop('SIGKILL');
@@ -72,7 +74,7 @@ export async function startFleet(t: TestContext, o: { count: number; lans: numbe
     }),
   );
   await Promise.all(nodes.map((n) => n.node.start()));
-  return { docker, relay, sites, nodes };
+  return { docker, relay, sites, nodes, dnsAddress };
 }
 
 /** The id of a pod's container on a node. */

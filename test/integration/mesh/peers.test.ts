@@ -36,6 +36,11 @@ test('same LAN: a pod on one node reaches a Service whose endpoint is on another
     const k = relay.kubectl(['get', 'node', c.name, '-o', 'jsonpath={.metadata.annotations.mesh\\.edgecore\\.io/key-sha256}']).out;
     return /^[0-9a-f]{64}$/.test(k) ? k : undefined;
   }, 60_000);
+  // C reports what A can reach (its LAN address), never its mesh interface's addresses or the Service range
+  const cAddresses = relay.kubectl(['get', 'node', c.name, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}']).out.split(' ');
+  assert.ok(cAddresses.includes(c.host.lan[0]!), `C's addresses: ${cAddresses.join(', ')}`);
+  const serviceRange = f.dnsAddress.split('.').slice(0, 2).join('.') + '.';
+  assert.deepEqual(cAddresses.filter((x) => x.startsWith(serviceRange) || x.startsWith('127.')), [], `C's addresses: ${cAddresses.join(', ')}`);
   await waitFor('C stored on A as a peer with that key', () => a.node.resources('Node').find((r) => r.name === c.name && r.spec.includes(key)), 60_000);
   await waitFor('the Service and its slice on A', () => a.node.resources('Service').length === 1 && a.node.resources('EndpointSlice').length === 1);
 

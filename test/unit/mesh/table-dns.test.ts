@@ -14,7 +14,7 @@ import { decide } from '../../../src/modules/mesh/dns-answer.js';
 import { DnsServer } from '../../../src/modules/mesh/dns-server.js';
 import { addressesOf, buildTable } from '../../../src/modules/mesh/table.js';
 import { parseResolvConf, Upstream } from '../../../src/modules/mesh/upstream.js';
-import { service, slice, world } from './fixture.js';
+import { peerNode, service, slice, world } from './fixture.js';
 
 const S = { domain: 'cluster.local', ttl: 5 };
 /** dns-packet's decoded fields its types leave out */
@@ -36,6 +36,9 @@ test('table: routes for ClusterIPs and node ports, peers without self, bad objec
   assert.deepEqual(addressesOf(t), ['10.96.0.20', '10.96.0.30', '10.96.0.40']);
   assert.deepEqual([...t.peers.keys()].sort(), ['b', 'c']);
   assert.deepEqual(t.peers.get('b'), { name: 'b', addresses: ['192.168.1.2'], keySha256: 'ab'.repeat(32), port: 10550 });
+  // a peer's loopback, link-local or multicast address would reach this node itself or nobody: never dialled
+  const odd = buildTable({ self: 'a', nodePorts: false, services: [], slices: [], nodes: [peerNode('d', ['127.0.0.1', '169.254.3.4', '0.0.0.0', '224.0.0.1', '10.9.0.4'])] });
+  assert.deepEqual(odd.peers.get('d')?.addresses, ['10.9.0.4']);
   const bad = buildTable({ self: 'a', nodePorts: false, services: [service('x', { ports: [{ port: 'eighty' }] })], slices: [slice('x', [{ ip: '1.2.3.4' }], [])], nodes: [] });
   assert.equal(bad.services.size, 0);
   assert.match(bad.problems[0]!, /^Service default\/x: .*spec\.ports\[0\]\.port/);

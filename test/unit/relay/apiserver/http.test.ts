@@ -73,10 +73,11 @@ test('discovery documents: aggregated for /api holds the core group only; legacy
     ['apps', ['v1']],
     ['batch', ['v1']],
     ['discovery.k8s.io', ['v1']],
+    ['coordination.k8s.io', ['v1']],
     ['devices.kubeedge.io', ['v1beta1']],
     ['rules.kubeedge.io', ['v1']],
   ]);
-  assert.deepEqual(apis.items[3]!.versions[0]!.resources.map((r) => r.resource), ['devicemodels', 'devices']);
+  assert.deepEqual(apis.items[4]!.versions[0]!.resources.map((r) => r.resource), ['devicemodels', 'devices']);
   assert.deepEqual(apis.items[0]!.versions[0]!.resources.map((r) => [r.resource, (r.subresources ?? []).map((s) => s.subresource)]), [['deployments', ['status', 'scale']], ['replicasets', ['status', 'scale']], ['daemonsets', ['status']]]);
   const pods = api.items[0]!.versions[0]!.resources.find((r) => r.resource === 'pods') as unknown as { shortNames: string[]; categories: string[] };
   assert.deepEqual([pods.shortNames, pods.categories], [['po'], ['all']]);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
 import { MESH_KEY_ANNOTATION, MESH_PORT_ANNOTATION } from '../../../../src/contract/mesh.js';
 import { desiredDocumentSchema } from '../../../../src/contract/payloads.js';
-import { desiredItems, nodeManifest, peerNode, podReferences } from '../../../../src/relay/nodelink/desired.js';
+import { desiredItems, mergeSorted, nodeManifest, ownItems, peerNode, podReferences, sharedItems } from '../../../../src/relay/nodelink/desired.js';
 
 const obj = (kind: string, name: string, extra: Record<string, unknown> = {}, apiVersion = 'v1'): KubeObject =>
   ({ apiVersion, kind, metadata: { name, namespace: 'default', uid: `uid-${name}`, resourceVersion: '42', generation: 2, managedFields: [{ manager: 'kubectl' }] }, ...extra }) as KubeObject;
@@ -45,9 +45,7 @@ test('the document: the pods, what they reference that exists, the devices and t
     configMap: (_ns, n) => cms.get(n),
     secret: (_ns, n) => secrets.get(n),
     deviceModel: (_ns, n) => models.get(n),
-    services: [],
-    endpointSlices: [],
-    nodes: [],
+    shared: [],
   });
   assert.deepEqual(
     items.map((i) => `${i.kind}/${i.name}`),
@@ -76,7 +74,7 @@ test('every Service and EndpointSlice goes to every node (the mesh), without sta
   const svc = obj('Service', 'web', { spec: { clusterIP: '10.96.0.5', ports: [{ port: 80 }] }, status: { loadBalancer: {} } });
   const slice = { ...obj('EndpointSlice', 'web-x1', { addressType: 'IPv4', endpoints: [{ addresses: ['172.17.0.2'], nodeName: 'n2' }], ports: [{ port: 8080 }] }, 'discovery.k8s.io/v1') };
   const none = { configMap: () => undefined, secret: () => undefined, deviceModel: () => undefined };
-  const items = desiredItems({ pods: [], devices: [], ...none, services: [svc], endpointSlices: [slice], nodes: [] });
+  const items = desiredItems({ pods: [], devices: [], ...none, shared: sharedItems({ services: [svc], endpointSlices: [slice], nodes: [] }) });
   assert.deepEqual(
     items.map((i) => `${i.kind}/${i.namespace}/${i.name}`),
     ['EndpointSlice/default/web-x1', 'Service/default/web'],
@@ -102,7 +100,7 @@ test('peer Nodes: only those with a mesh key, reduced to name, uid, key, port an
   };
   const n2 = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2', uid: 'u2' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.5.3' }] } };
   const none = { configMap: () => undefined, secret: () => undefined, deviceModel: () => undefined };
-  const items = desiredItems({ pods: [], devices: [], ...none, services: [], endpointSlices: [], nodes: [n1, n2] });
+  const items = desiredItems({ pods: [], devices: [], ...none, shared: sharedItems({ services: [], endpointSlices: [], nodes: [n1, n2] }) });
   assert.deepEqual(items.map((i) => `${i.kind}/${i.namespace}/${i.name}`), ['Node//n1'], 'a Node without a key is no peer');
   assert.deepEqual(items[0]!.spec, {
     apiVersion: 'v1',
@@ -115,4 +113,20 @@ test('peer Nodes: only those with a mesh key, reduced to name, uid, key, port an
   assert.deepEqual(peerNode(beat), peerNode(n1));
   const doc = desiredDocumentSchema.safeParse({ node: 'n2', epoch: 'e', version: 5, kinds: ['Node'], items, timestamp: 1 });
   assert.ok(doc.success, JSON.stringify(!doc.success && doc.error.issues));
+});
+
+test('a document is its own items and the shared ones in one order, as if sorted together', () => {
+  const none = { configMap: () => undefined, secret: () => undefined, deviceModel: () => undefined };
+  const own = ownItems({ pods: [pod('b-pod', {}), pod('a-pod', {})], devices: [obj('Device', 'd1', { spec: { nodeName: 'n1' } }, 'devices.kubeedge.io/v1beta1')], ...none });
+  const shared = sharedItems({
+    services: [obj('Service', 'z-svc', { spec: {} }), obj('Service', 'a-svc', { spec: {} })],
+    endpointSlices: [obj('EndpointSlice', 'a-svc-1', { endpoints: [] }, 'discovery.k8s.io/v1')],
+    nodes: [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'peer', uid: 'u', annotations: { [MESH_KEY_ANNOTATION]: 'cd'.repeat(32) } } }],
+  });
+  const merged = mergeSorted(own, shared);
+  const names = (xs: { kind: string; name: string }[]) => xs.map((i) => `${i.kind}/${i.name}`);
+  assert.deepEqual(names(merged), ['Device/d1', 'EndpointSlice/a-svc-1', 'Node/peer', 'Pod/a-pod', 'Pod/b-pod', 'Service/a-svc', 'Service/z-svc']);
+  assert.deepEqual(names(desiredItems({ pods: [pod('b-pod', {}), pod('a-pod', {})], devices: [obj('Device', 'd1', { spec: { nodeName: 'n1' } }, 'devices.kubeedge.io/v1beta1')], ...none, shared })), names(merged));
+  assert.deepEqual(names(mergeSorted([], shared)), names(shared));
+  assert.deepEqual(names(mergeSorted(own, [])), names(own));
 });
