@@ -68,7 +68,13 @@ function killChild(c: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGKIL
 
 function logTo(dir: string, name: string, c: ChildProcess): void {
   const f = join(dir, `${name}.log`);
-  const write = (d: Buffer): void => writeFileSync(f, d, { flag: 'a' });
+  const write = (d: Buffer): void => {
+    try {
+      writeFileSync(f, d, { flag: 'a' });
+    } catch {
+      /* the folder is gone (the test is tearing down): the member's last words are not needed */
+    }
+  };
   c.stdout?.on('data', write);
   c.stderr?.on('data', write);
 }

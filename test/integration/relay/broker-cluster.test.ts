@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { topics } from '../../../src/contract/topics.js';
@@ -35,8 +36,10 @@ async function fleet(t: TestContext, relays = 1): Promise<Fleet | undefined> {
   const [url, ...urls] = cluster.urls;
   const rs: RelayProc[] = [];
   for (let i = 0; i < relays; i++) {
+    const rdir = join(dir, `relay-${i}`);
+    mkdirSync(rdir);
     const r = new RelayProc({
-      dir: join(dir, `relay-${i}`),
+      dir: rdir,
       ports: await relayPorts(),
       // NATS 2.9's MQTT is 3.1.1 and, here, without TLS or accounts: nodes are told plain URLs on purpose
       extra: { broker: { mode: 'external', plaintext: true, external: { url, urls, protocolVersion: 4 } } },
@@ -59,7 +62,7 @@ test('a node moves to another broker member when its member dies: a desired chan
   if (!f) return;
   const relay = f.relays[0]!;
   const dir = join(f.dir, 'nodes');
-  execFileSync('mkdir', ['-p', dir]);
+  mkdirSync(dir);
   const j = await relay.join('n1');
   assert.deepEqual([j.brokerUrl, ...(j.brokerUrls ?? [])], f.cluster.urls, 'the join hands out every member');
   const n1 = new NodeProc({ dir, name: 'n1', join: j, devicetwin: false });
