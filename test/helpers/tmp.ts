@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 
 /** A fresh temporary folder, removed when the test ends. */
-export function tmpDir(t: TestContext, prefix = 'edgecore-test-'): string {
+export function tmpDir(t: Pick<TestContext, 'after'>, prefix = 'edgecore-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;

@@ -5,7 +5,6 @@
  * socat.
  */
 import { randomInt } from 'node:crypto';
-import type { TestContext } from 'node:test';
 import type Docker from 'dockerode';
 import { dockerClient, ensureTestImage } from '../../helpers/docker.js';
 import { needService } from '../../helpers/service.js';
@@ -13,7 +12,7 @@ import { tmpDir } from '../../helpers/tmp.js';
 import { removeNodeContainers } from '../edged/harness.js';
 import { haveKubectl, NodeProc, RelayProc, relayPorts } from '../relay/harness.js';
 import { sh } from './harness.js';
-import { buildSites, type Host, type Sites } from './hosts.js';
+import { buildSites, type Host, type Scope, type Sites } from './hosts.js';
 
 /** each node's ops port (inside its own host) */
 export const OPS = 10350;
@@ -40,7 +39,11 @@ export async function metric(n: FleetNode, name: string, labels: string): Promis
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
-export async function startFleet(t: TestContext, o: { count: number; lans: number[][] }): Promise<Fleet | undefined> {
+/**
+ * `count` hosts (`lans`: hosts.ts), one node on each; `dns(host)` adds to a node's
+ * `modules.mesh.dns` (the bench points it at an upstream of its own).
+ */
+export async function startFleet(t: Scope, o: { count: number; lans: number[][]; dns?: (host: Host) => Record<string, unknown> }): Promise<Fleet | undefined> {
   if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return undefined;
   if ((await sh('which', ['socat'])).code !== 0) return void t.skip('socat is not installed (.ci/provision.d/mesh.sh)');
   const docker = dockerClient();
@@ -64,7 +67,7 @@ export async function startFleet(t: TestContext, o: { count: number; lans: numbe
         ops: { port: OPS },
         edged: true,
         edgedConfig: { resyncSeconds: 2, network: host.network },
-        mesh: { enabled: true, interface: `em${sites.id}${i}`, resyncSeconds: 2, serviceCIDR: `10.${b}.0.0/16`, dns: { address: dnsAddress } },
+        mesh: { enabled: true, interface: `em${sites.id}${i}`, resyncSeconds: 2, serviceCIDR: `10.${b}.0.0/16`, dns: { address: dnsAddress, ...o.dns?.(host) } },
       });
       sites.defer(async () => {
         await node.stop('SIGKILL');

@@ -14,6 +14,7 @@
  * listening on its 127.0.0.1 ports → a unix socket → this process → the relay's port), so a test
  * can tell how many bytes went between a host and the relay. Everything made here is torn down
  * (last made, first gone) after the test, whether it passed or not; names carry a random id.
+ * The bench (bench/mesh.mjs) builds its hosts here too, with a Scope of its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -21,6 +22,9 @@ import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { sh } from './harness.js';
+
+/** what the builders need of a test's context: teardown (and skipping); bench/mesh.mjs passes its own */
+export type Scope = Pick<TestContext, 'after' | 'skip'>;
 
 export interface Host {
   /** the namespace: run a command in it with `prefix` */
@@ -31,6 +35,8 @@ export interface Host {
   podSubnet: string;
   /** its address on each LAN it is on */
   lan: string[];
+  /** its own end of its link to the root namespace, which its pods reach (their way out) */
+  uplink: string;
   /** bytes between this host and the relay so far (both directions) */
   relayBytes(): number;
 }
@@ -61,7 +67,7 @@ async function freeOctet(): Promise<number> {
  * `count` hosts; `lans` lists the hosts (by index) that share a LAN. `relayPorts` are the relay's
  * 127.0.0.1 ports each host reaches through its counted link; `dir` holds the unix sockets.
  */
-export async function buildSites(t: TestContext, o: { count: number; lans: number[][]; relayPorts: number[]; dir: string }): Promise<Sites> {
+export async function buildSites(t: Pick<Scope, 'after'>, o: { count: number; lans: number[][]; relayPorts: number[]; dir: string }): Promise<Sites> {
   const id = randomBytes(2).toString('hex');
   const undo: (() => Promise<unknown> | unknown)[] = [];
   t.after(async () => {
@@ -130,7 +136,7 @@ export async function buildSites(t: TestContext, o: { count: number; lans: numbe
       const child = spawn('ip', ['netns', 'exec', ns, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore' });
       children.push(child);
     }
-    hosts.push({ ns, prefix: ['ip', 'netns', 'exec', ns], network, podSubnet, lan: [], relayBytes: () => bytes });
+    hosts.push({ ns, prefix: ['ip', 'netns', 'exec', ns], network, podSubnet, lan: [], uplink: nsIp, relayBytes: () => bytes });
   }
   for (const [l, members] of o.lans.entries()) {
     const [a, b] = members;
