@@ -9,8 +9,10 @@
  *   same-node  client pod on A → Service `near` (ClusterIP) → pod on A;  direct: client → that pod's IP
  *   same-lan   client pod on A → Service `far` → A's proxy → mutual-TLS HTTP/2 CONNECT over the LAN
  *              → C's peer listener → pod on C;  direct: host A → host C over their LAN link (plain TCP)
- *   (via-relay: add an arm to ARMS once the relay tunnel exists: a third host with no LAN link, its
- *    Service, and as baseline a plain TCP stream between the two hosts through the same relay path)
+ *   via-relay  (VIA_RELAY=1; needs the relay tunnel) client pod on A → Service `relayed` → A's proxy
+ *              → the relay's tunnel → B's peer listener → pod on B, host B having no route to A;
+ *              direct: host A → a plain TCP forward on the relay's host (over A's counted link to
+ *              it, in this process) → host B
  * For each: throughput (`BULK` bytes, default 64 MiB, served by a probe in the endpoint), connect
  * + first byte (a new connection until the echo of its first byte), and one-byte request/response
  * round trips on one connection (p50/p99). The probe (bench/mesh-probe.mjs) runs inside the pod's
@@ -21,14 +23,15 @@
  * Steps alternate between an arm and its baseline, `ROUNDS` times, so load from neighbours hits
  * both alike. Needs root, Docker, iproute2, iptables, socat, nsenter, kubectl 1.32.
  *
- * Usage: node bench/mesh.mjs   (env: ROUNDS=3 BULK=67108864 BULK_RUNS=2 CONNECTS=100 ROUND_TRIPS=1000 QUERIES=1000)
+ * Usage: node bench/mesh.mjs   (env: ROUNDS=3 BULK=67108864 BULK_RUNS=2 CONNECTS=100 ROUND_TRIPS=1000 QUERIES=1000 VIA_RELAY=0)
  */
 import { spawn } from 'node:child_process';
+import { connect, createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { register } from 'tsx/esm/api';
-import { emit, percentile, ROOT, round } from './lib.mjs';
+import { emit, freePort, percentile, ROOT, round } from './lib.mjs';
 
 register();
 const test = (p) => import(new URL(`../test/integration/${p}`, import.meta.url).href);
@@ -41,6 +44,7 @@ const BULK = env('BULK', 64 * 1024 * 1024);
 const SPEC = { bulk: BULK, bulkRuns: env('BULK_RUNS', 2), connects: env('CONNECTS', 100), roundTrips: env('ROUND_TRIPS', 1000), queries: env('QUERIES', 1000) };
 const PROBE = join(ROOT, 'bench', 'mesh-probe.mjs');
 const PORT = 8080;
+const VIA_RELAY = process.env.VIA_RELAY === '1';
 const progress = (m) => (process.env.QUIET ? undefined : process.stderr.write(`[mesh] ${m}\n`));
 
 /** A teardown scope like a test's: afters run last-registered first. */
@@ -101,9 +105,12 @@ const dir = mkdtempSync(join(tmpdir(), 'edgecore-bench-mesh-'));
 undo.push(() => rmSync(dir, { recursive: true, force: true }));
 try {
   progress('test hosts, relay and two nodes');
+  // via relay: a third host, B, with no LAN link; the direct line's forward listens on `forward` in the root namespace
+  const forward = VIA_RELAY ? await freePort() : 0;
   const f = await startFleet(scope, {
-    count: 2,
+    count: VIA_RELAY ? 3 : 2,
     lans: [[0, 1]],
+    linkPorts: VIA_RELAY ? [forward] : [],
     // each node's upstream resolver: the stand-in on its own host
     dns: (host) => {
       const file = join(dir, `resolv-${host.ns}.conf`);
@@ -111,8 +118,9 @@ try {
       return { resolvConf: file };
     },
   });
-  const [a, c] = f.nodes;
-  const applied = f.relay.apply(podManifest('near', 'near', a.name, PORT) + podManifest('far', 'far', c.name, PORT) + podManifest('client', '', a.name, 0) + serviceManifest('near') + serviceManifest('far'));
+  const [a, c, b] = f.nodes;
+  const relayed = VIA_RELAY ? podManifest('relayed', 'relayed', b.name, PORT) + serviceManifest('relayed') : '';
+  const applied = f.relay.apply(podManifest('near', 'near', a.name, PORT) + podManifest('far', 'far', c.name, PORT) + podManifest('client', '', a.name, 0) + serviceManifest('near') + serviceManifest('far') + relayed);
   if (applied.code !== 0) throw new Error(applied.err);
   const ready = (svc, node) =>
     waitFor(`the endpoint of ${svc} on ${node} ready`, () => {
@@ -121,8 +129,10 @@ try {
     }, 180_000);
   const nearIp = await ready('near', a.name);
   await ready('far', c.name);
-  await waitFor("C's key stored on A", () => a.node.resources('Node').find((r) => r.name === c.name && r.spec.includes('key-sha256')), 60_000);
-  await waitFor('both Services and slices on A', () => a.node.resources('Service').length === 2 && a.node.resources('EndpointSlice').length === 2, 60_000);
+  if (VIA_RELAY) await ready('relayed', b.name);
+  for (const peer of VIA_RELAY ? [c, b] : [c]) await waitFor(`${peer.name}'s key stored on A`, () => a.node.resources('Node').find((r) => r.name === peer.name && r.spec.includes('key-sha256')), 60_000);
+  const services = VIA_RELAY ? 3 : 2;
+  await waitFor('the Services and slices on A', () => a.node.resources('Service').length === services && a.node.resources('EndpointSlice').length === services, 60_000);
   const clusterIp = (svc) => f.relay.kubectl(['get', 'svc', svc, '-o', 'jsonpath={.spec.clusterIP}']).out.trim();
   const pidOf = async (node, pod) => {
     const id = await waitFor(`the container of ${pod}`, () => containerOf(f, node, pod, 'main'), 120_000);
@@ -136,11 +146,27 @@ try {
   await probe(await inPod(c.name, 'far'), ['server', '0.0.0.0', String(PORT)]);
   await probe(c.host.prefix, ['server', c.host.lan[0], String(PORT)]);
   await probe(a.host.prefix, ['dns', a.host.uplink, '53']);
+  if (VIA_RELAY) {
+    await probe(await inPod(b.name, 'relayed'), ['server', '0.0.0.0', String(PORT)]);
+    await probe(b.host.prefix, ['server', b.host.uplink, String(PORT)]);
+    // the direct line's plain forward on the relay's host: root namespace → host B's own address
+    const server = createServer((s) => {
+      const out = connect(PORT, b.host.uplink);
+      s.setNoDelay(true);
+      out.setNoDelay(true);
+      s.pipe(out).pipe(s);
+      s.on('error', () => out.destroy());
+      out.on('error', () => s.destroy());
+    });
+    await new Promise((r) => server.listen(forward, '127.0.0.1', r));
+    undo.push(() => server.close());
+  }
 
   /** each arm: where the client runs and what it dials, through the proxy and directly */
   const ARMS = [
     { name: 'same-node', via: { ns: clientNs, host: clusterIp('near'), port: 80 }, direct: { ns: clientNs, host: nearIp, port: PORT } },
     { name: 'same-lan', via: { ns: clientNs, host: clusterIp('far'), port: 80 }, direct: { ns: a.host.prefix, host: c.host.lan[0], port: PORT } },
+    ...(VIA_RELAY ? [{ name: 'via-relay', via: { ns: clientNs, host: clusterIp('relayed'), port: 80 }, direct: { ns: a.host.prefix, host: '127.0.0.1', port: forward } }] : []),
   ];
   const DNS = [
     { name: 'service', server: f.dnsAddress, port: 53, qname: 'near.default.svc.cluster.local' },

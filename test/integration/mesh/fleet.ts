@@ -41,9 +41,10 @@ export async function metric(n: FleetNode, name: string, labels: string): Promis
 
 /**
  * `count` hosts (`lans`: hosts.ts), one node on each; `dns(host)` adds to a node's
- * `modules.mesh.dns` (the bench points it at an upstream of its own).
+ * `modules.mesh.dns` (the bench points it at an upstream of its own); `linkPorts`: more
+ * 127.0.0.1 ports every host reaches in the root namespace through its counted link.
  */
-export async function startFleet(t: Scope, o: { count: number; lans: number[][]; dns?: (host: Host) => Record<string, unknown> }): Promise<Fleet | undefined> {
+export async function startFleet(t: Scope, o: { count: number; lans: number[][]; dns?: (host: Host) => Record<string, unknown>; linkPorts?: number[] }): Promise<Fleet | undefined> {
   if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return undefined;
   if ((await sh('which', ['socat'])).code !== 0) return void t.skip('socat is not installed (.ci/provision.d/mesh.sh)');
   const docker = dockerClient();
@@ -55,7 +56,7 @@ export async function startFleet(t: Scope, o: { count: number; lans: number[][];
   const relay = new RelayProc({ dir, ports, extra: { mesh: { serviceCIDR: `10.${b}.0.0/16`, clusterDNS: dnsAddress } } });
   t.after(() => relay.stop('SIGKILL'));
   await relay.start();
-  const sites = await buildSites(t, { count: o.count, lans: o.lans, relayPorts: [ports.api, ports.mqtt, ports.mqtts, ports.ws], dir });
+  const sites = await buildSites(t, { count: o.count, lans: o.lans, relayPorts: [ports.api, ports.mqtt, ports.mqtts, ports.ws, ...(o.linkPorts ?? [])], dir });
   const nodes = await Promise.all(
     sites.hosts.map(async (host, i) => {
       const name = `meshp-${sites.id}-${i}`;
