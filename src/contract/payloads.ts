@@ -57,6 +57,34 @@ export const reportedTelemetrySchema = z.object({
 export type ReportedTelemetry = z.output<typeof reportedTelemetrySchema>;
 
 /**
+ * The `event` of one device sample as the relay's telemetry log keeps it (`data`: a TwinSample).
+ * Nodes before TWIN_SAMPLES sent one such message per sample; the relay still reads them.
+ */
+export const TWIN_REPORTED = 'twin.reported';
+
+/**
+ * The `event` of a ReportedTelemetry that carries the samples one device reported in one tick
+ * (`data`: TwinSamples): one message per device and tick instead of one per property. The relay
+ * keeps each sample as its own TWIN_REPORTED row, so readers of the log see the same rows.
+ */
+export const TWIN_SAMPLES = 'twin.samples';
+
+/** One sample of a device property: the value as the twin holds it (text), its type, when it was read. */
+export const twinSampleSchema = z.object({
+  property: z.string().min(1).max(128),
+  value: text(4096),
+  type: text(32),
+  sampledAt: ms,
+  /** the report filter's aggregate of the cycle (`aggregate` mode) */
+  aggregate: z.object({ min: z.number(), max: z.number(), mean: z.number(), count }).optional(),
+});
+export type TwinSample = z.output<typeof twinSampleSchema>;
+
+/** `data` of a TWIN_SAMPLES report: at most one sample per twin of the device (256). */
+export const twinSamplesSchema = z.object({ samples: z.array(twinSampleSchema).min(1).max(256) });
+export type TwinSamples = z.output<typeof twinSamplesSchema>;
+
+/**
  * The `event` of a ReportedTelemetry that carries an ObjectEvent: something that happened to
  * one object on the node (edged's Pulled, Created, Started, Killing, BackOff, Unhealthy, Failed;
  * devicetwin's DeviceOnline/DeviceOffline). The relay turns it into a core/v1 Event.

@@ -9,6 +9,7 @@
  * and queued by the node's uplink in one transaction; the relay gets the reportToCloud twins);
  * reportToCloud samples go up as telemetry (`telemetry.report`).
  */
+import { TWIN_SAMPLES, type TwinSample, type TwinSamples } from '../../contract/payloads.js';
 import { checkDevice, deviceProtocol, parseDevice, parseDeviceModel, type DeviceModelSpec, type DeviceSpec } from '../../contract/resources/device.js';
 import { parseStored } from '../../contract/resources/kinds.js';
 import { isValidationError, ValidationError, type FieldIssue } from '../../core/errors.js';
@@ -286,21 +287,22 @@ export class DeviceTwin implements NodeModule {
         ctx.bus.publish({ type: 'twin.changed', device: unit.ref, document, twins: unit.doc.twins, delta: computeDelta(unit.doc), ...(eventId !== undefined ? { eventId } : {}) });
       }
     },
-    reported: (unit, property, point, report) => {
+    reported: (unit, samples) => {
       const ctx = this.ctx;
       if (!ctx) return;
-      if (unit.builtin) ctx.bus.publish({ type: 'device.data', device: unit.ref, data: { [property]: point } });
-      if (!unit.reportsToCloud(property)) return;
+      const up: TwinSample[] = [];
+      for (const { property, point, report } of samples) {
+        if (unit.builtin) ctx.bus.publish({ type: 'device.data', device: unit.ref, data: { [property]: point } });
+        if (unit.reportsToCloud(property)) up.push({ property, value: point.value, type: point.type, sampledAt: point.timestamp, ...(report.aggregate ? { aggregate: report.aggregate } : {}) });
+      }
+      if (!up.length) return;
+      const data: TwinSamples = { samples: up };
       try {
-        ctx.bus.send('metamanager', {
-          type: 'telemetry.report',
-          key: { kind: 'Device', namespace: unit.ref.namespace, name: unit.ref.name },
-          event: 'twin.reported',
-          data: { property, value: point.value, type: point.type, sampledAt: point.timestamp, ...(report.aggregate ? { aggregate: report.aggregate } : {}) },
-        });
+        // one message per device and report, whatever the number of properties in it
+        ctx.bus.send('metamanager', { type: 'telemetry.report', key: { kind: 'Device', namespace: unit.ref.namespace, name: unit.ref.name }, event: TWIN_SAMPLES, data });
       } catch (e) {
         // metamanager restarting: a sample is telemetry (droppable); the twin's state went up with the status
-        ctx.log.debug('telemetry not queued', { device: unit.key, property, error: e });
+        ctx.log.debug('telemetry not queued', { device: unit.key, properties: up.length, error: e });
       }
     },
   };

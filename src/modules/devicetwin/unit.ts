@@ -17,10 +17,17 @@ import { applyPatch, computeDelta, syncWithSpec, withState, type DeviceState, ty
 export interface Sink {
   /** persist the document (status), send it upstream, publish the change; rejects when it could not be stored */
   commit(unit: DeviceUnit, document: TwinDocument, eventId?: string): Promise<void>;
-  /** a reported sample: local consumers, and upstream telemetry when reportToCloud */
-  reported(unit: DeviceUnit, property: string, point: DataPoint, report: Report): void;
+  /** the samples of one report (one tick, or one edge update): local consumers, and upstream telemetry (one message) when reportToCloud */
+  reported(unit: DeviceUnit, samples: readonly ReportedSample[]): void;
   /** the device went online, offline or unhealthy: an event upstream (a Kubernetes Event at the relay) */
   stateChanged(unit: DeviceUnit, state: DeviceState, detail: string): void;
+}
+
+/** One property's reported sample: the point as the twin holds it, and what its filter reported. */
+export interface ReportedSample {
+  property: string;
+  point: DataPoint;
+  report: Report;
 }
 
 export interface UnitOptions {
@@ -218,12 +225,14 @@ export class DeviceUnit {
       if (this.doc === doc) this.doc = prev; // not stored: not applied
       throw e;
     }
+    const samples: ReportedSample[] = [];
     for (const [name, e] of Object.entries(patch)) {
       if (e?.actual !== undefined && this.props.has(name) && !this.builtin) {
         const at = this.o.now();
-        this.o.sink.reported(this, name, { value: e.actual, type: doc.twins[name]?.type ?? 'string', timestamp: at }, { value: e.actual, at });
+        samples.push({ property: name, point: { value: e.actual, type: doc.twins[name]?.type ?? 'string', timestamp: at }, report: { value: e.actual, at } });
       }
     }
+    if (samples.length) this.o.sink.reported(this, samples);
     this.pushDesired();
     return document;
   }
@@ -325,10 +334,12 @@ export class DeviceUnit {
       if (!done.length) return;
       this.doc = doc;
       await this.o.sink.commit(this, document);
+      const samples: ReportedSample[] = [];
       for (const r of done) {
-        this.o.sink.reported(this, r.name, { value: r.str, type: doc.twins[r.name]?.type ?? 'string', timestamp: r.at }, r.rep ?? { value: r.value, at: r.at });
+        samples.push({ property: r.name, point: { value: r.str, type: doc.twins[r.name]?.type ?? 'string', timestamp: r.at }, report: r.rep ?? { value: r.value, at: r.at } });
         if (fromWrite) this.filters.get(r.name)?.reset();
       }
+      this.o.sink.reported(this, samples);
       // the hardware drifted from the desired value (restart, manual change): write it again
       if (!fromWrite) {
         const delta = computeDelta(this.doc);

@@ -1,6 +1,6 @@
 /**
  * The node's mesh identity: an RSA key made on the node (node:crypto; it never leaves the
- * node) and a self-signed certificate for it (node-forge, loaded only when one must be made),
+ * node) and a self-signed certificate for it (src/lib/x509.ts, node:crypto signing),
  * kept in `<dataDir>/mesh/` (key 0600). Peers do not trust the certificate's issuer: they
  * compare the SHA-256 of its SubjectPublicKeyInfo with the key the relay publishes for that
  * node (docs/mesh.md) — the node reports it over its own authenticated link, and only the
@@ -9,6 +9,7 @@
 import { createHash, generateKeyPair, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeCertificate } from '../../lib/x509.js';
 
 export interface MeshIdentity {
   key: string;
@@ -50,23 +51,17 @@ export async function meshIdentity(dir: string, nodeName: string, now: Date = ne
       /* made again below */
     }
   }
-  const { default: forge } = await import('node-forge');
   const k = await newKeys();
-  const c = forge.pki.createCertificate();
-  c.publicKey = forge.pki.publicKeyFromPem(k.publicKey);
-  c.serialNumber = `01${randomBytes(15).toString('hex')}`;
-  c.validity.notBefore = new Date(now.getTime() - DAY);
-  c.validity.notAfter = new Date(now.getTime() + 3650 * DAY);
-  const subject = [{ name: 'commonName', value: nodeName }];
-  c.setSubject(subject);
-  c.setIssuer(subject);
-  c.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-  ]);
-  c.sign(forge.pki.privateKeyFromPem(k.privateKey), forge.md.sha256.create());
-  const cert = forge.pki.certificateToPem(c);
+  const cert = makeCertificate({
+    commonName: nodeName,
+    serial: Buffer.concat([Buffer.from([1]), randomBytes(15)]),
+    notBefore: new Date(now.getTime() - DAY),
+    notAfter: new Date(now.getTime() + 3650 * DAY),
+    publicKey: k.publicKey,
+    signingKey: k.privateKey,
+    keyUsage: ['digitalSignature', 'keyEncipherment'],
+    extKeyUsage: ['serverAuth', 'clientAuth'],
+  });
   writeFileSync(files.key, k.privateKey, { mode: 0o600 });
   chmodSync(files.key, 0o600);
   writeFileSync(files.cert, cert, { mode: 0o644 });

@@ -17,6 +17,9 @@ import {
   reportedTelemetrySchema,
   rpcResponseSchema,
   syncRequestSchema,
+  TWIN_REPORTED,
+  TWIN_SAMPLES,
+  twinSamplesSchema,
   type ReportedState,
   type ReportedTelemetry,
 } from '../../contract/payloads.js';
@@ -138,9 +141,10 @@ export class NodeIngress {
         const m = this.parse(node, channel, reportedTelemetrySchema, payload);
         if (!m) return undefined;
         this.d.liveness.heard(node);
+        if (m.event === TWIN_SAMPLES) return void this.samples(node, channel, m);
         if (!this.d.limiter.take(node)) return void this.limited(node);
         if (m.event === OBJECT_EVENT) return this.d.reports.event(node, m);
-        this.sample(node, m);
+        this.append(node, m, [m.data]);
         return undefined;
       }
       case 'rpc/response': {
@@ -164,9 +168,22 @@ export class NodeIngress {
     this.d.usage.record(node, r.data);
   }
 
-  private sample(node: string, m: ReportedTelemetry): void {
+  /**
+   * The samples of one device's report (TWIN_SAMPLES): each kept as its own TWIN_REPORTED row, as
+   * older nodes sent them, all in one transaction with the message's seq. Each sample counts
+   * against the node's rate, as one message of an older node did.
+   */
+  private samples(node: string, channel: NodeChannel, m: ReportedTelemetry): void {
+    const r = twinSamplesSchema.safeParse(m.data);
+    if (!r.success) return this.refuse(node, channel, toFieldIssues(r.error, 'data'));
+    if (!this.d.limiter.take(node, r.data.samples.length)) return this.limited(node);
+    this.append(node, { ...m, event: TWIN_REPORTED }, r.data.samples);
+  }
+
+  private append(node: string, m: ReportedTelemetry, data: readonly unknown[]): void {
+    const base = { node, kind: m.kind, namespace: m.namespace, name: m.name, event: m.event, desiredVersion: m.desiredVersion, seq: m.seq ?? null, timestamp: m.timestamp };
     const fresh = this.d.store.appendTelemetry(
-      { node, kind: m.kind, namespace: m.namespace, name: m.name, event: m.event, data: m.data, desiredVersion: m.desiredVersion, seq: m.seq ?? null, timestamp: m.timestamp },
+      data.map((d) => ({ ...base, data: d })),
       m.stream,
       this.d.telemetryKeep,
     );

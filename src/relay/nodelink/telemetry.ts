@@ -20,15 +20,16 @@ export class NodeRateLimiter {
     private readonly now: () => number,
   ) {}
 
-  /** Take one token for `node`: false when it is over its limit (the message is dropped). */
-  take(node: string): boolean {
+  /** Take `n` tokens (one per row kept) for `node`: false when it is over its limit (the message is dropped whole). */
+  take(node: string, n = 1): boolean {
     const now = this.now();
     const b = this.buckets.get(node) ?? { tokens: this.limit.burst, at: now };
     b.tokens = Math.min(this.limit.burst, b.tokens + ((now - b.at) / 1000) * this.limit.ratePerSecond);
     b.at = now;
     this.buckets.set(node, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    const need = Math.min(n, this.limit.burst); // a message bigger than the burst still passes when the bucket is full
+    if (b.tokens >= need) {
+      b.tokens -= need;
       return true;
     }
     this.refused.set(node, (this.refused.get(node) ?? 0) + 1);

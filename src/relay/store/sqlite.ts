@@ -131,7 +131,9 @@ export class SqliteRelayStore implements RelayStore {
     })();
   }
 
-  appendTelemetry(t: Omit<TelemetryRecord, 'id'>, stream: string | undefined, keepPerNode: number): boolean {
+  appendTelemetry(rows: readonly Omit<TelemetryRecord, 'id'>[], stream: string | undefined, keepPerNode: number): boolean {
+    const t = rows[0];
+    if (!t) return true;
     const fresh = this.db.transaction(() => {
       if (stream !== undefined && t.seq !== null) {
         const r = this.sql('SELECT hwm FROM streams WHERE node = ? AND stream = ?').get(t.node, stream) as { hwm: number } | undefined;
@@ -139,17 +141,17 @@ export class SqliteRelayStore implements RelayStore {
         this.sql('INSERT INTO streams (node, stream, hwm) VALUES (?, ?, ?) ON CONFLICT(node, stream) DO UPDATE SET hwm = excluded.hwm')
           .run(t.node, stream, t.seq);
       }
-      this.sql('INSERT INTO telemetry (node, kind, namespace, name, event, data, desired_version, seq, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(t.node, t.kind, t.namespace, t.name, t.event, JSON.stringify(t.data ?? null), t.desiredVersion, t.seq, t.timestamp);
+      const insert = this.sql('INSERT INTO telemetry (node, kind, namespace, name, event, data, desired_version, seq, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const x of rows) insert.run(x.node, x.kind, x.namespace, x.name, x.event, JSON.stringify(x.data ?? null), x.desiredVersion, x.seq, x.timestamp);
       return true;
     })();
-    if (fresh) this.prune(t.node, keepPerNode);
+    if (fresh) this.prune(t.node, keepPerNode, rows.length);
     return fresh;
   }
 
-  /** Keep a node's newest `keep` rows; checked every keep/10 (at most 100) appends of that node. */
-  private prune(node: string, keep: number): void {
-    const n = (this.sincePrune.get(node) ?? 0) + 1;
+  /** Keep a node's newest `keep` rows; checked every keep/10 (at most 100) rows appended for that node. */
+  private prune(node: string, keep: number, added: number): void {
+    const n = (this.sincePrune.get(node) ?? 0) + added;
     if (n < Math.max(1, Math.min(100, Math.floor(keep / 10)))) {
       this.sincePrune.set(node, n);
       return;

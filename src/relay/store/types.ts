@@ -50,11 +50,12 @@ export interface RelayStore {
   bumpCredentialsRevision(): number;
 
   /**
-   * Append one sample unless (node, stream, seq) was seen already — the dedup mark and the row in
-   * one transaction — then keep at most `keepPerNode` rows of that node (oldest dropped first).
-   * Returns false for a duplicate.
+   * Append the rows of one message (a sample, an event, or the samples of one device's report:
+   * all with the message's seq) unless (node, stream, seq) was seen already — the dedup mark and
+   * the rows in one transaction — then keep at most `keepPerNode` rows of that node (oldest
+   * dropped first). Returns false for a duplicate.
    */
-  appendTelemetry(t: Omit<TelemetryRecord, 'id'>, stream: string | undefined, keepPerNode: number): boolean;
+  appendTelemetry(rows: readonly Omit<TelemetryRecord, 'id'>[], stream: string | undefined, keepPerNode: number): boolean;
   listTelemetry(filter: { node?: string; limit?: number }): TelemetryRecord[];
 
   /** objects of the old private object API still waiting to be imported into the Kubernetes API */

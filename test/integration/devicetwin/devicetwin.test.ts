@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { TwinSample, TwinSamples } from '../../../src/contract/payloads.js';
 import { isValidationError } from '../../../src/core/errors.js';
 import { DeviceUnavailableError, DriverProtocolError } from '../../../src/drivers/errors.js';
 import { builtinDrivers } from '../../../src/drivers/index.js';
@@ -18,6 +19,8 @@ const status = (n: DeviceNode, name: string, ns = 'default'): DeviceStatus | und
 const reported = (s: DeviceStatus | undefined, prop: string): string | undefined => s?.twins.find((t) => t.propertyName === prop)?.reported?.value;
 const outboxOf = (n: DeviceNode) =>
   n.store.outbox.peek(100_000).map((e) => ({ ...e, body: JSON.parse(e.payload.toString()) as Record<string, unknown> }));
+/** the samples of a telemetry message (twin.samples: every property of one device's report) */
+const samplesOf = (body: Record<string, unknown>): TwinSample[] => (body.event === 'twin.samples' ? (body.data as TwinSamples).samples : []);
 
 test('desired value is written, confirmed by read-back, reported upstream; delta clears', async (t) => {
   const node = await startDeviceNode({ dir: tmpDir(t) });
@@ -38,12 +41,19 @@ test('desired value is written, confirmed by read-back, reported upstream; delta
   assert.equal(state[0]!.topic, `edgecore/v1/nodes/${NODE}/reported/state`);
   const st = state[0]!.body.status as DeviceStatus;
   assert.deepEqual(st.twins.map((x) => x.propertyName).sort(), ['setpoint', 'temperature']);
-  // the telemetry sample may be written a moment after the status (metamanager batches reports)
+  // the telemetry samples may be written a moment after the status (metamanager batches reports);
+  // one message per device and report, holding each reportToCloud property's sample
   const tel = await waitFor('a setpoint sample in the outbox', () => {
     const t = outboxOf(node).filter((r) => r.class === 'telemetry').map((r) => r.body);
-    return t.some((b) => (b.data as { property: string }).property === 'setpoint') ? t : undefined;
+    return t.some((b) => samplesOf(b).some((x) => x.property === 'setpoint')) ? t : undefined;
   });
-  assert.ok(!tel.some((b) => (b.data as { property: string }).property === 'power'), 'power is not reportToCloud');
+  // beside the device's events (DeviceOnline: object.event), samples go up only as twin.samples
+  for (const b of tel) assert.ok(b.event === 'twin.samples' || b.event === 'object.event', `telemetry event ${String(b.event)}`);
+  assert.ok(!tel.some((b) => samplesOf(b).some((x) => x.property === 'power')), 'power is not reportToCloud');
+  for (const b of tel) {
+    const props = samplesOf(b).map((x) => x.property);
+    assert.equal(new Set(props).size, props.length, `one sample per property in a message: ${props}`);
+  }
 });
 
 test('twin.set: bad desired values are refused with field paths and change nothing; a good one is applied', async (t) => {
@@ -219,7 +229,7 @@ test('aggregate filter reports min/max/mean per report cycle upstream', async (t
   const agg = await waitFor('an aggregate sample', () =>
     outboxOf(node)
       .filter((r) => r.class === 'telemetry')
-      .map((r) => r.body.data as { property: string; aggregate?: { min: number; max: number; mean: number; count: number } })
+      .flatMap((r) => samplesOf(r.body))
       .find((d) => d.property === 'temperature' && d.aggregate && d.aggregate.count >= 2),
   );
   const a = agg.aggregate!;

@@ -64,9 +64,11 @@ function unit(t: TestContext, o: { builtin: boolean; setpoint?: string }): { u: 
       rec.commits.push(document);
       rec.log.push('commit');
     },
-    reported: (_u, property, point) => {
-      rec.reported.push({ property, point });
-      rec.log.push(property);
+    reported: (_u, samples) => {
+      for (const { property, point } of samples) {
+        rec.reported.push({ property, point });
+        rec.log.push(property);
+      }
     },
     stateChanged: (_u, state) => void rec.states.push(state),
   };

@@ -15,21 +15,30 @@ const sample = (node: string, seq: number | null, i = 0) => ({ node, kind: 'Devi
 test('telemetry: a sequence at or below its stream mark is a duplicate; streams are per node', (t) => {
   const s = SqliteRelayStore.open(join(tmpDir(t), 'relay.db'));
   t.after(() => s.close());
-  assert.equal(s.appendTelemetry(sample('a', 5), 's1', 1000), true);
-  assert.equal(s.appendTelemetry(sample('a', 5), 's1', 1000), false);
-  assert.equal(s.appendTelemetry(sample('a', 4), 's1', 1000), false);
-  assert.equal(s.appendTelemetry(sample('a', 6), 's1', 1000), true);
-  assert.equal(s.appendTelemetry(sample('a', 1), 's2', 1000), true, 'a new stream (a new node store) starts over');
-  assert.equal(s.appendTelemetry(sample('b', 5), 's1', 1000), true, "another node's stream of the same id is its own");
-  assert.equal(s.appendTelemetry(sample('a', null), undefined, 1000), true, 'unstamped rows are kept');
+  assert.equal(s.appendTelemetry([sample('a', 5)], 's1', 1000), true);
+  assert.equal(s.appendTelemetry([sample('a', 5)], 's1', 1000), false);
+  assert.equal(s.appendTelemetry([sample('a', 4)], 's1', 1000), false);
+  assert.equal(s.appendTelemetry([sample('a', 6)], 's1', 1000), true);
+  assert.equal(s.appendTelemetry([sample('a', 1)], 's2', 1000), true, 'a new stream (a new node store) starts over');
+  assert.equal(s.appendTelemetry([sample('b', 5)], 's1', 1000), true, "another node's stream of the same id is its own");
+  assert.equal(s.appendTelemetry([sample('a', null)], undefined, 1000), true, 'unstamped rows are kept');
   assert.deepEqual(s.listTelemetry({ node: 'a' }).map((r) => r.seq), [5, 6, 1, null]);
+});
+
+test("telemetry: the rows of one message (a device report's samples) share its seq and are one duplicate", (t) => {
+  const s = SqliteRelayStore.open(join(tmpDir(t), 'relay.db'));
+  t.after(() => s.close());
+  assert.equal(s.appendTelemetry([sample('a', 3, 1), sample('a', 3, 2)], 's1', 1000), true);
+  assert.equal(s.appendTelemetry([sample('a', 3, 1), sample('a', 3, 2)], 's1', 1000), false, 'sent again: nothing appended');
+  assert.equal(s.appendTelemetry([sample('a', 4, 3)], 's1', 1000), true);
+  assert.deepEqual(s.listTelemetry({ node: 'a' }).map((r) => [r.seq, (r.data as { i: number }).i]), [[3, 1], [3, 2], [4, 3]]);
 });
 
 test("telemetry retention is per node: one node's flood never erases another's history", (t) => {
   const s = SqliteRelayStore.open(join(tmpDir(t), 'relay.db'));
   t.after(() => s.close());
-  for (let i = 0; i < 50; i++) s.appendTelemetry(sample('quiet', i + 1, i), 'q', 100);
-  for (let i = 0; i < 5000; i++) s.appendTelemetry(sample('loud', i + 1, i), 'l', 100);
+  for (let i = 0; i < 50; i++) s.appendTelemetry([sample('quiet', i + 1, i)], 'q', 100);
+  for (let i = 0; i < 5000; i++) s.appendTelemetry([sample('loud', i + 1, i)], 'l', 100);
   const quiet = s.listTelemetry({ node: 'quiet', limit: 100_000 });
   assert.deepEqual(quiet.map((r) => (r.data as { i: number }).i), [...Array(50).keys()], 'every row of the quiet node is still there');
   const loud = s.listTelemetry({ node: 'loud', limit: 100_000 });
@@ -46,6 +55,14 @@ test('rate limit per node: a burst, then the rate; another node is not affected'
   now = 500;
   assert.equal(took('a', 10), 5, 'refilled at 10/s for 0.5 s');
   assert.equal(l.refused.get('a'), 8);
+  // a message of several rows takes one token per row, all or none
+  now = 1000;
+  assert.equal(l.take('c', 3), true);
+  assert.equal(l.take('c', 3), false, 'two tokens left: refused whole');
+  assert.equal(l.take('c', 2), true);
+  now = 2000;
+  assert.equal(l.take('c', 50), true, 'bigger than the burst: passes on a full bucket');
+  assert.equal(l.take('c', 1), false, 'and empties it');
 });
 
 test('upgrading a relay store: a new epoch, old objects waiting for import', async (t) => {
