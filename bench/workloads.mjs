@@ -119,7 +119,7 @@ const update = await measure('rollout', done);
 clearInterval(watchAvailable);
 acking = false;
 await ackLoop;
-controllers.stop();
+await controllers.stop();
 await store.close();
 rmSync(dir, { recursive: true, force: true });
 

@@ -10,7 +10,7 @@ import { joinCommand } from '../contract/join.js';
 import { ValidationError } from '../core/errors.js';
 import { LOCKED_PASSWORD_HASH, newSecret, sha256 } from './auth.js';
 import type { RelayConfig } from './config.js';
-import type { RelayStore } from './store/types.js';
+import type { CredentialStore } from './store/credentials.js';
 import type { ApiUser } from './tokens.js';
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
@@ -46,12 +46,12 @@ export interface BootstrapToken {
 }
 
 /** A new bootstrap token (stored as its SHA-256; reusable until it expires). */
-export function issueBootstrapToken(store: RelayStore, ttlSeconds: unknown, now: Date): BootstrapToken {
+export async function issueBootstrapToken(store: CredentialStore, ttlSeconds: unknown, now: Date): Promise<BootstrapToken> {
   const ttl = Number(ttlSeconds);
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 365 * 86400) throw new ValidationError([{ path: 'ttlSeconds', reason: 'must be an integer from 1 to 31536000' }], 'token request');
   const token = `ect.${newSecret(18)}`;
   const expiresAt = new Date(now.getTime() + ttl * 1000);
-  store.createToken(sha256(token), expiresAt, now);
+  await store.createToken(sha256(token), expiresAt, now);
   return { token, expiresAt };
 }
 
@@ -79,17 +79,17 @@ export function kubeconfigFor(o: { server: string; caPem: string | undefined; to
 }
 
 /** Let an existing node name join again (once, until the window closes). */
-export function allowRejoin(store: RelayStore, name: string, windowSeconds: number, now: Date): Date {
-  if (!store.getNode(name)) throw new Error(`no node "${name}": a new name joins with a bootstrap token alone`);
+export async function allowRejoin(store: CredentialStore, name: string, windowSeconds: number, now: Date): Promise<Date> {
+  if (!(await store.getNode(name))) throw new Error(`no node "${name}": a new name joins with a bootstrap token alone`);
   const until = new Date(now.getTime() + windowSeconds * 1000);
-  store.allowRejoin(name, until);
+  await store.allowRejoin(name, until);
   return until;
 }
 
 /** Revoke a node's MQTT password (its live session is closed by the running relay) and allow its re-join. */
-export function rotateNode(store: RelayStore, name: string, windowSeconds: number, now: Date): Date {
-  if (!store.setNodePassword(name, LOCKED_PASSWORD_HASH)) throw new Error(`no node "${name}"`);
-  const until = allowRejoin(store, name, windowSeconds, now);
-  store.bumpCredentialsRevision();
+export async function rotateNode(store: CredentialStore, name: string, windowSeconds: number, now: Date): Promise<Date> {
+  if (!(await store.setNodePassword(name, LOCKED_PASSWORD_HASH))) throw new Error(`no node "${name}"`);
+  const until = await allowRejoin(store, name, windowSeconds, now);
+  await store.bumpCredentialsRevision();
   return until;
 }

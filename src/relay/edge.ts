@@ -114,7 +114,7 @@ export function createEdgeRoutes(d: EdgeDeps): (req: IncomingMessage, res: Serve
     const access: Attributes = { verb: 'create', group: '', resource: 'tokens' };
     if (authorize(who, access, undefined).allowed !== true) return sendStatus(res, statusBody(403, forbiddenMessage(who, access)));
     const body = await readObject(req);
-    const t = d.service.createToken(body.ttlSeconds);
+    const t = await d.service.createToken(body.ttlSeconds);
     const relayUrl = d.publicUrl || `${d.scheme}://${req.headers.host ?? '127.0.0.1'}`;
     const out: TokenCreated = { ...t, ...(d.ca ? { caHash: d.ca.hash } : {}), joinCommand: joinCommand({ relayUrl, token: t.token, ...(d.ca ? { caHash: d.ca.hash } : {}) }) };
     return sendOk(res, 201, out);

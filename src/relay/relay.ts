@@ -37,7 +37,8 @@ import * as patch from './patch/index.js';
 import { byGroupVersion, openapiPathKey, openapiV3Document, type DocumentedResource } from './openapi/index.js';
 import type { OpenApiSource } from './apiserver/http/openapi.js';
 import type { ObjectStore } from './store/objects.js';
-import { openObjectStore } from './store/open.js';
+import { openCredentialStore, openObjectStore } from './store/open.js';
+import type { CredentialStore } from './store/credentials.js';
 import { EmbeddedBroker } from './broker/embedded.js';
 import { ExternalBroker } from './broker/external.js';
 import type { AppTaps, RelayTransport } from './broker/transport.js';
@@ -106,10 +107,10 @@ function openapiDocuments(defs: readonly DocumentedResource[]): OpenApiSource {
   };
 }
 
-export function writeMosquittoFiles(config: RelayConfig, store: RelayStore): void {
+export async function writeMosquittoFiles(config: RelayConfig, store: CredentialStore): Promise<void> {
   const ext = config.broker.external;
   const consumers = config.appchannel.consumers.map((c) => ({ username: `${CONSUMER_PREFIX}${c.name}`, password: c.password, namespaces: c.namespaces }));
-  const accounts = [...store.listNodes().map((n) => ({ username: n.name, passwordHash: n.passwordHash })), ...consumers.map((c) => ({ username: c.username, passwordHash: hashPassword(c.password) }))];
+  const accounts = [...(await store.listNodes()).map((n) => ({ username: n.name, passwordHash: n.passwordHash })), ...consumers.map((c) => ({ username: c.username, passwordHash: hashPassword(c.password) }))];
   if (ext.passwordFile) writePrivate(ext.passwordFile, mosquittoPasswordFile({ username: ext.username, passwordHash: hashPassword(ext.password) }, accounts));
   if (ext.aclFile) writePrivate(ext.aclFile, mosquittoAclFile(ext.username, consumers));
   if (ext.confFile) writePrivate(ext.confFile, mosquittoConfFile({ passwordFile: ext.passwordFile, aclFile: ext.aclFile, maxPacketBytes: ext.maxPacketBytes }));
@@ -155,6 +156,8 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = SqliteRelayStore.open(join(config.dataDir, 'relay.db'));
   const objects = await openObjectStore(config, log.child('store'));
+  const credentials = await openCredentialStore(config, store, log.child('store'));
+  const rewriteMosquittoFiles = (): void => void writeMosquittoFiles(config, credentials).catch((e: unknown) => log.error('could not write the mosquitto files', { error: errorMessage(e) }));
   const tokens = ApiTokens.open(config);
   const pki = wantsTls(config) ? await openPki(config, { now: now(), log: log.child('pki') }) : undefined;
   const w = config.workloads;
@@ -171,7 +174,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   // link (below) answers the closures only once requests and scrapes come
   const metrics: RelayMetrics = new RelayMetrics({
     known: (g, r) => registry.all().some((d) => d.group === g && d.plural === r) || (g === METRICS_GROUP && (r === 'nodes' || r === 'pods')),
-    nodesConnected: () => store.listNodes().filter((n) => link.liveness.get(n.name).online).length,
+    nodesConnected: () => link.ingress.nodes().filter((n) => link.liveness.get(n).online).length,
     dropped: () => link.ingress.counters,
   });
   const authenticate = tokenAuthenticator({ tokens, insecureLocalAdmin: config.api.insecureLocalAdmin });
@@ -194,7 +197,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     core,
     objects,
     publish: (topic, payload) => (late.transport ? late.transport.publish(topic, payload, { qos: 1, retain: false }) : Promise.reject(new Error('broker not started'))),
-    nodes: () => store.listNodes().map((n) => n.name),
+    nodes: () => link.ingress.nodes(),
     authenticate,
     ...(apiTls ? { tls: apiTls } : {}),
     log: log.child('appchannel'),
@@ -205,7 +208,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const consumers = new Map(config.appchannel.consumers.map((c) => [`${CONSUMER_PREFIX}${c.name}`, { password: c.password, namespaces: c.namespaces }]));
   const taps: AppTaps = {
     // only joined nodes are heard (an external broker without the generated ACL lets anyone publish)
-    node: (node, channel, payload) => (store.getNode(node) ? app.nodeMessage(node, channel, payload) : undefined),
+    node: (node, channel, payload) => (link.ingress.knows(node) ? app.nodeMessage(node, channel, payload) : undefined),
     cloud: (topic, payload) => app.cloudMessage(topic, payload),
     consumer: (username) => consumers.get(username),
   };
@@ -230,6 +233,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     core,
     objects,
     store,
+    credentials,
     transport: toNodes,
     rpc,
     nodes: config.nodes,
@@ -240,7 +244,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       service?.forget(node);
       app.forget(node);
       embedded?.disconnect(node);
-      if (external) writeMosquittoFiles(config, store);
+      if (external) rewriteMosquittoFiles();
     },
   });
   controllers.workloads.onLeading(() => link.lifecycle.resync());
@@ -254,6 +258,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   service = new RelayService({
     config,
     store,
+    credentials,
     log: log.child('api'),
     now,
     brokerUrlsFor: (host) => {
@@ -265,12 +270,12 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     registerNode: (node, labels) => link.ensureNode(node, labels),
     onJoin: (node) => {
       link.joined(node);
-      if (external) writeMosquittoFiles(config, store);
+      if (external) rewriteMosquittoFiles();
     },
     disconnect: embedded ? (node) => embedded.disconnect(node) : undefined,
   });
   if (external) {
-    writeMosquittoFiles(config, store);
+    await writeMosquittoFiles(config, credentials);
     await writeMosquittoCert(config, pki);
   }
   let started = false;
@@ -280,7 +285,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       streams.observe(node, channel, payload);
       if (channel === 'stream/up') return undefined;
       // the app channel hears a joined node's connects (sync), presence and heartbeats too
-      if (store.getNode(node)) void app.nodeMessage(node, channel, payload);
+      if (link.ingress.knows(node)) void app.nodeMessage(node, channel, payload);
       return link.handle(node, channel, payload);
     },
     // after a reconnect the external broker may have restarted without its retained documents
@@ -343,18 +348,28 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const renewal = setInterval(() => void renewCertificates().catch((e: unknown) => log.error('certificate renewal failed', { error: errorMessage(e) })), RENEWAL_CHECK_MS);
   renewal.unref();
 
-  // node credentials rotated by another process: close the sessions admitted with the old ones
-  let revision = store.credentialsRevision();
-  const poll = setInterval(() => {
-    const r = store.credentialsRevision();
+  // node credentials changed by another process (`edgerelay rotate node`) or another replica (a
+  // fleet's joins): close the sessions admitted with old ones, hear the nodes that joined elsewhere
+  let revision = await credentials.credentialsRevision();
+  let polling = false;
+  const pollOnce = async (): Promise<void> => {
+    const r = await credentials.credentialsRevision();
     if (r === revision) return;
     revision = r;
-    if (external) writeMosquittoFiles(config, store);
-    for (const node of embedded?.connectedNodes() ?? []) if (service.credentialsChanged(node)) embedded!.disconnect(node);
+    if (external) await writeMosquittoFiles(config, credentials);
+    for (const n of await credentials.listNodes()) if (!link.ingress.knows(n.name)) link.joined(n.name);
+    for (const node of embedded?.connectedNodes() ?? []) if (await service.credentialsChanged(node)) embedded!.disconnect(node);
+  };
+  const poll = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    void pollOnce()
+      .catch((e: unknown) => log.warn('could not read the node credentials revision', { error: errorMessage(e) }))
+      .finally(() => (polling = false));
   }, CREDENTIALS_POLL_MS);
   poll.unref();
 
-  log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: await objects.epoch(), nodes: store.listNodes().length, ...(pki ? { caHash: pki.caHash } : {}) });
+  log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: await objects.epoch(), nodes: link.ingress.nodes().length, ...(pki ? { caHash: pki.caHash } : {}) });
 
   let stopped = false;
   return {
@@ -389,6 +404,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       await app.stop();
       await transport.stop();
       await objects.close();
+      await credentials.close();
       store.close();
     },
   };

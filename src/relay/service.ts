@@ -12,11 +12,15 @@ import type { Logger } from '../core/logger.js';
 import { issueBootstrapToken } from './admin.js';
 import { hashPassword, newSecret, sha256, verifyPassword } from './auth.js';
 import type { RelayConfig } from './config.js';
+import type { CredentialStore } from './store/credentials.js';
 import type { RelayStore, TelemetryRecord } from './store/types.js';
 
 export interface ServiceDeps {
   config: RelayConfig;
+  /** this replica's telemetry */
   store: RelayStore;
+  /** node credentials and tokens (shared by a fleet) */
+  credentials: CredentialStore;
   log: Logger;
   now: () => Date;
   /** the broker URLs nodes should use (given the API request's host): one, or a cluster's members */
@@ -43,8 +47,8 @@ export class RelayService {
 
   constructor(private readonly d: ServiceDeps) {}
 
-  createToken(ttlSeconds?: unknown): TokenCreated {
-    const t = issueBootstrapToken(this.d.store, ttlSeconds ?? this.d.config.nodes.tokenTtlSeconds, this.d.now());
+  async createToken(ttlSeconds?: unknown): Promise<TokenCreated> {
+    const t = await issueBootstrapToken(this.d.credentials, ttlSeconds ?? this.d.config.nodes.tokenTtlSeconds, this.d.now());
     return { token: t.token, expiresAt: t.expiresAt.toISOString() };
   }
 
@@ -55,7 +59,7 @@ export class RelayService {
    */
   async join(body: unknown, requestHost: string | undefined): Promise<JoinOutcome> {
     const b = (body ?? {}) as { token?: unknown; node?: unknown; labels?: unknown };
-    if (typeof b.token !== 'string' || !this.d.store.checkToken(sha256(b.token), this.d.now())) {
+    if (typeof b.token !== 'string' || !(await this.d.credentials.checkToken(sha256(b.token), this.d.now()))) {
       throw new WireError('Unauthorized', 'bootstrap token unknown or expired');
     }
     const issues: FieldIssue[] = [];
@@ -73,13 +77,13 @@ export class RelayService {
     }
     if (issues.length) throw new ValidationError(issues, 'join request');
     const now = this.d.now();
-    const rejoined = !!this.d.store.getNode(name);
-    if (rejoined && !this.d.store.takeRejoin(name, now)) {
+    const rejoined = !!(await this.d.credentials.getNode(name));
+    if (rejoined && !(await this.d.credentials.takeRejoin(name, now))) {
       throw new WireError('Conflict', `node "${name}" has already joined; a re-join needs an admin's consent first: edgerelay node allow-rejoin ${name}`);
     }
     await this.d.registerNode(name, labels as Record<string, string>);
     const password = newSecret(24);
-    this.d.store.upsertNode(name, hashPassword(password), labels as Record<string, string>, this.d.now());
+    await this.d.credentials.upsertNode(name, hashPassword(password), labels as Record<string, string>, this.d.now());
     this.authCache.delete(name);
     if (rejoined) this.d.disconnect?.(name);
     this.d.onJoin?.(name);
@@ -95,7 +99,7 @@ export class RelayService {
    * event loop).
    */
   async authenticate(username: string, password: string): Promise<boolean> {
-    const n = this.d.store.getNode(username);
+    const n = await this.d.credentials.getNode(username);
     if (!n) return false;
     const key = `${sha256(password)}:${n.passwordHash}`;
     if (this.authCache.get(username) === key) return true;
@@ -105,8 +109,8 @@ export class RelayService {
   }
 
   /** The hash a node's session was admitted with is no longer stored (rotated or deleted). */
-  credentialsChanged(username: string): boolean {
-    const n = this.d.store.getNode(username);
+  async credentialsChanged(username: string): Promise<boolean> {
+    const n = await this.d.credentials.getNode(username);
     const cached = this.authCache.get(username);
     return !n || (cached !== undefined && !cached.endsWith(`:${n.passwordHash}`));
   }

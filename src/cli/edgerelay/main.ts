@@ -7,6 +7,8 @@ import { createLogger, nullLogger } from '../../core/logger.js';
 import { allowRejoin, issueBootstrapToken, joinCommandFor, kubeconfigFor, localApiUrl, rotateNode } from '../../relay/admin.js';
 import { loadRelayConfigFile, parseRelayConfig, type RelayConfig } from '../../relay/config.js';
 import { startRelay, writeMosquittoCert, writeMosquittoFiles } from '../../relay/relay.js';
+import type { CredentialStore } from '../../relay/store/credentials.js';
+import { openCredentialStore } from '../../relay/store/open.js';
 import { SqliteRelayStore } from '../../relay/store/sqlite.js';
 import { openPki, wantsTls, type RelayPki } from '../../relay/tls/pki.js';
 import { ApiTokens } from '../../relay/tokens.js';
@@ -62,12 +64,18 @@ function loadConfig(args: ReturnType<typeof parseArgs>): RelayConfig {
   return cfg;
 }
 
-function withStore<T>(cfg: RelayConfig, fn: (store: SqliteRelayStore) => T): T {
-  const store = SqliteRelayStore.open(join(cfg.dataDir, 'relay.db'));
+/** The node credentials and tokens the config names (relay.db, or the fleet's PostgreSQL), for one command. */
+async function withStore<T>(cfg: RelayConfig, fn: (store: CredentialStore) => Promise<T>): Promise<T> {
+  const local = SqliteRelayStore.open(join(cfg.dataDir, 'relay.db'));
   try {
-    return fn(store);
+    const creds = await openCredentialStore(cfg, local, nullLogger());
+    try {
+      return await fn(creds);
+    } finally {
+      await creds.close();
+    }
   } finally {
-    store.close();
+    local.close();
   }
 }
 
@@ -129,7 +137,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const cfg = loadConfig(args);
       const ttl = ttlFlag(args, cfg.nodes.tokenTtlSeconds);
       const pki = cfg.api.tls.enabled ? await pkiOf(cfg) : undefined;
-      const t = withStore(cfg, (store) => issueBootstrapToken(store, ttl, new Date()));
+      const t = await withStore(cfg, (store) => issueBootstrapToken(store, ttl, new Date()));
       out(`${joinCommandFor(cfg, t.token, pki?.caHash, flagString(args, 'server'))}\n`);
       return EXIT.OK;
     }
@@ -153,9 +161,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         return EXIT.OK;
       }
       if (sub === 'node' && name) {
-        const until = withStore(cfg, (store) => {
-          const u = rotateNode(store, name, cfg.nodes.rejoinWindowSeconds, new Date());
-          if (cfg.broker.mode === 'external') writeMosquittoFiles(cfg, store);
+        const until = await withStore(cfg, async (store) => {
+          const u = await rotateNode(store, name, cfg.nodes.rejoinWindowSeconds, new Date());
+          if (cfg.broker.mode === 'external') await writeMosquittoFiles(cfg, store);
           return u;
         });
         out(
@@ -169,7 +177,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'node': {
       if (sub !== 'allow-rejoin' || !name) throw new UsageError('usage: edgerelay node allow-rejoin NAME [--ttl SECONDS]');
       const cfg = loadConfig(args);
-      const until = withStore(cfg, (store) => allowRejoin(store, name, ttlFlag(args, cfg.nodes.rejoinWindowSeconds), new Date()));
+      const until = await withStore(cfg, (store) => allowRejoin(store, name, ttlFlag(args, cfg.nodes.rejoinWindowSeconds), new Date()));
       out(`node "${name}" may join again (once) until ${until.toISOString()}\n`);
       return EXIT.OK;
     }
@@ -177,7 +185,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const cfg = loadConfig(args);
       const ext = cfg.broker.external;
       if (!ext.passwordFile && !ext.aclFile && !ext.certFile && !ext.confFile) throw new UsageError('set broker.external.passwordFile, aclFile, confFile (and certFile/keyFile for TLS) in the config');
-      withStore(cfg, (store) => writeMosquittoFiles(cfg, store));
+      await withStore(cfg, (store) => writeMosquittoFiles(cfg, store));
       const certs = await writeMosquittoCert(cfg, await pkiOf(cfg));
       out(`wrote ${[ext.passwordFile, ext.aclFile, ext.confFile, ...(certs ? [ext.certFile, ext.keyFile] : [])].filter(Boolean).join(', ')}\n`);
       return EXIT.OK;

@@ -43,7 +43,7 @@ export interface NodeLifecycleHooks {
    * Node registered otherwise — a client of the API that writes its own status, as a kubelet or a
    * virtual kubelet does — is left to that client. Absent: every Node.
    */
-  managed?(node: string): boolean;
+  managed?(node: string): boolean | Promise<boolean>;
   /**
    * Whether this relay writes Node status now (fleet: only the replica holding the controllers'
    * Lease; every replica still sees deletions). Absent: always. `resync()` when it starts to.
@@ -112,7 +112,7 @@ export class NodeLifecycleController {
 
   private async sync(name: string): Promise<void> {
     if (this.hooks.leading && !this.hooks.leading()) return;
-    if (this.hooks.managed && !this.hooks.managed(name)) return;
+    if (this.hooks.managed && !(await this.hooks.managed(name))) return;
     const node = await this.client.find(NODES, undefined, name);
     if (!node) return;
     const now = this.now();

@@ -23,6 +23,7 @@ import { NODE_LIFECYCLE_DEFAULTS } from '../kinds/node-lifecycle.js';
 import type { RpcRouter } from '../rpc.js';
 import { InternalRecords } from '../store/internal.js';
 import type { ObjectStore } from '../store/objects.js';
+import type { CredentialStore } from '../store/credentials.js';
 import type { RelayStore } from '../store/types.js';
 import { EventRecorder } from './events.js';
 import { NodeIngress } from './ingress.js';
@@ -38,7 +39,10 @@ const NODES = { group: '', resource: 'nodes' };
 export interface NodeLinkDeps {
   core: ApiCore;
   objects: ObjectStore;
+  /** this replica's telemetry and legacy objects */
   store: RelayStore;
+  /** node credentials (shared by a fleet) */
+  credentials: CredentialStore;
   transport: RelayTransport;
   rpc: RpcRouter;
   nodes: RelayConfig['nodes'];
@@ -93,6 +97,7 @@ export class NodeLink {
     this.limiter = new NodeRateLimiter({ ratePerSecond: d.nodes.telemetryRatePerSecond, burst: d.nodes.telemetryBurst }, () => d.now().getTime());
     this.ingress = new NodeIngress({
       store: d.store,
+      credentials: d.credentials,
       nodeSync: this.nodeSync,
       reports: this.reports,
       liveness: this.liveness,
@@ -104,7 +109,7 @@ export class NodeLink {
       now: () => d.now().getTime(),
     });
     const lifecycle = new ApiClient(d.core, controllerIdentity('node-lifecycle'), 'edgerelay-node-lifecycle');
-    this.lifecycle = new NodeLifecycleController(lifecycle, this.liveness, params, { deleted: (n) => this.gone(n), managed: (n) => !!d.store.getNode(n), ...(d.leading ? { leading: d.leading } : {}) }, d.now, d.log.child('node-lifecycle'));
+    this.lifecycle = new NodeLifecycleController(lifecycle, this.liveness, params, { deleted: (n) => this.gone(n), managed: async (n) => this.ingress.knows(n) || !!(await d.credentials.getNode(n)), ...(d.leading ? { leading: d.leading } : {}) }, d.now, d.log.child('node-lifecycle'));
   }
 
   /** The in-process API client that acts as `node:<name>` (the node's own identity). */
@@ -120,7 +125,10 @@ export class NodeLink {
   async start(): Promise<void> {
     await importLegacyObjects(this.d.store, this.controller, this.d.log.child('legacy'));
     // nodes that joined before Nodes were API objects (an upgraded relay) get theirs
-    for (const n of this.d.store.listNodes()) await this.ensureNode(n.name, n.labels);
+    for (const n of await this.d.credentials.listNodes()) {
+      this.ingress.joined(n.name);
+      await this.ensureNode(n.name, n.labels);
+    }
     await this.lifecycle.start();
     await this.nodeSync.start();
   }
@@ -159,11 +167,8 @@ export class NodeLink {
 
   /** Its Node was deleted: credentials go, the node is no longer heard, its session closes. */
   private gone(node: string): void {
-    try {
-      this.d.store.deleteNode(node);
-    } catch (e) {
-      this.d.log.error('could not remove the credentials of a deleted node', { node, error: errorMessage(e) });
-    }
+    // every replica sees the deletion; the first removes the shared credentials, the rest find none
+    void this.d.credentials.deleteNode(node).catch((e: unknown) => this.d.log.error('could not remove the credentials of a deleted node', { node, error: errorMessage(e) }));
     this.ingress.forget(node);
     this.liveness.forget(node);
     this.limiter.forget(node);

@@ -32,6 +32,7 @@ import { KeyedCoalescer } from '../../lib/coalescer.js';
 import type * as z from 'zod';
 import { toFieldIssues } from '../../lib/schema.js';
 import type { RpcRouter } from '../rpc.js';
+import type { CredentialStore } from '../store/credentials.js';
 import type { RelayStore } from '../store/types.js';
 import type { Liveness } from './liveness.js';
 import type { NodeSync } from './node-sync.js';
@@ -40,7 +41,10 @@ import type { NodeRateLimiter } from './telemetry.js';
 import type { NodeUsageStore } from './usage.js';
 
 export interface IngressDeps {
+  /** this replica's telemetry */
   store: RelayStore;
+  /** whose messages are heard: nodes with credentials (shared by a fleet) */
+  credentials: CredentialStore;
   nodeSync: NodeSync;
   reports: NodeReports;
   liveness: Liveness;
@@ -66,6 +70,8 @@ const REFUSALS_LOGGED = 16;
 export class NodeIngress {
   readonly counters = { received: 0, duplicates: 0, rejected: 0, limited: 0 };
   private readonly known = new Set<string>();
+  /** nodes not known here yet whose credentials are being looked up (their messages wait, in order) */
+  private readonly lookups = new Map<string, Promise<boolean>>();
   /** refused messages per node (the log's rate) */
   private readonly refusedBy = new Map<string, number>();
   /**
@@ -76,7 +82,6 @@ export class NodeIngress {
   readonly syncRequests: KeyedCoalescer;
 
   constructor(private readonly d: IngressDeps) {
-    for (const n of d.store.listNodes()) this.known.add(n.name);
     this.syncRequests = new KeyedCoalescer({ ...(d.syncRepublish ?? SYNC_REPUBLISH), now: d.now, run: async (node) => d.nodeSync.requestPublish(node) });
   }
 
@@ -87,6 +92,16 @@ export class NodeIngress {
 
   joined(node: string): void {
     this.known.add(node);
+  }
+
+  /** whether this replica hears `node` now (it has credentials, as far as this replica has seen) */
+  knows(node: string): boolean {
+    return this.known.has(node);
+  }
+
+  /** the nodes this replica knows have credentials */
+  nodes(): string[] {
+    return [...this.known];
   }
 
   forget(node: string): void {
@@ -100,11 +115,32 @@ export class NodeIngress {
    * a transport that can acknowledge late does so after that.
    */
   handle(node: string, channel: NodeChannel, payload: Buffer): Promise<void> | undefined {
-    if (!this.known.has(node)) {
-      // a node that never joined (or was deleted: its session is being closed): not heard
-      if (!this.d.store.getNode(node)) return undefined;
-      this.known.add(node);
+    if (!this.known.has(node)) return this.lookup(node, channel, payload);
+    return this.accept(node, channel, payload);
+  }
+
+  /**
+   * A node this replica has not heard of: maybe it joined through another replica (a fleet), maybe
+   * it never joined (or was deleted: its session is being closed) — then it is not heard. Its
+   * messages wait for one lookup and are then handled in the order they came.
+   */
+  private lookup(node: string, channel: NodeChannel, payload: Buffer): Promise<void> {
+    let found = this.lookups.get(node);
+    if (!found) {
+      found = this.d.credentials.getNode(node).then(
+        (n) => !!n,
+        () => false,
+      );
+      this.lookups.set(node, found);
+      void found.then((ok) => {
+        this.lookups.delete(node);
+        if (ok) this.known.add(node);
+      });
     }
+    return found.then((ok) => (ok ? this.accept(node, channel, payload) : undefined));
+  }
+
+  private accept(node: string, channel: NodeChannel, payload: Buffer): Promise<void> | undefined {
     this.counters.received++;
     // sizes first (issue 18, point 4): nothing over its channel's limit is parsed
     const big = oversize(channel, payload.length);

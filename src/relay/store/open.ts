@@ -1,4 +1,4 @@
-/** The relay's object store as its config says: SQLite in dataDir (one relay) or PostgreSQL (a fleet, docs/scale.md). */
+/** The relay's stores as its config says (objects; node credentials and tokens): SQLite in dataDir (one relay) or PostgreSQL (a fleet, docs/scale.md). */
 import { join } from 'node:path';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -6,6 +6,10 @@ import type { RelayConfig } from '../config.js';
 import type { ObjectStore } from './objects.js';
 import { PostgresObjectStore } from './objects-postgres.js';
 import { SqliteObjectStore } from './objects-sqlite.js';
+import type { CredentialStore } from './credentials.js';
+import { PostgresCredentialStore } from './credentials-postgres.js';
+import { SqliteCredentialStore } from './credentials-sqlite.js';
+import type { SqliteRelayStore } from './sqlite.js';
 
 export async function openObjectStore(config: RelayConfig, log: Logger): Promise<ObjectStore> {
   const window = config.api.watchWindow;
@@ -30,4 +34,17 @@ function redacted(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString();
+}
+
+/**
+ * Node credentials and tokens as the config says: with store.kind: postgres in the shared database
+ * (every replica serves every node), else in `local` (the relay's own relay.db).
+ */
+export async function openCredentialStore(config: RelayConfig, local: SqliteRelayStore, log: Logger): Promise<CredentialStore> {
+  if (config.store.kind === 'sqlite') return new SqliteCredentialStore(local);
+  try {
+    return await PostgresCredentialStore.open(config.store.url, { onError: (e) => log.warn('postgres connection (credentials)', { url: redacted(config.store.url), error: errorMessage(e) }) });
+  } catch (e) {
+    throw new Error(`store.url ${redacted(config.store.url)}: ${errorMessage(e)}`);
+  }
 }

@@ -1,9 +1,8 @@
 /**
- * The relay's non-object data that is not (yet) in the ObjectStore, behind an interface so a
- * PostgreSQL implementation can follow: node credentials (the hash each node's broker password
- * checks against), bootstrap tokens, and device telemetry (an append-only log with per-node
- * retention and its own dedup marks). Every Kubernetes object — Nodes included — lives in the
- * ObjectStore (objects.ts). The SQLite implementation is `sqlite.ts`.
+ * The relay's non-object data: device telemetry (an append-only log with per-node retention and
+ * its own dedup marks) and legacy objects, per replica (RelayStore, SQLite: `sqlite.ts`); node
+ * credentials and bootstrap tokens (CredentialStore, credentials.ts: SQLite or the fleet's
+ * PostgreSQL). Every Kubernetes object — Nodes included — lives in the ObjectStore (objects.ts).
  */
 import type { TelemetryRow } from '../../contract/api.js';
 
@@ -28,27 +27,12 @@ export interface LegacyObject {
   manifest: Record<string, unknown>;
 }
 
+/**
+ * One replica's own data: the telemetry log and the legacy objects. Node credentials and tokens
+ * are the CredentialStore's (credentials.ts: shared by a fleet); the SQLite class keeps their
+ * tables in the same relay.db and serves them to SqliteCredentialStore.
+ */
 export interface RelayStore {
-  createToken(tokenHash: string, expiresAt: Date, now: Date): void;
-  /** true when the token exists and has not expired (tokens are reusable until they expire) */
-  checkToken(tokenHash: string, now: Date): boolean;
-
-  /** create or re-join (a re-join rotates the password; the caller decides whether a re-join is allowed) */
-  upsertNode(name: string, passwordHash: string, labels: Record<string, string>, now: Date): NodeRecord;
-  getNode(name: string): NodeRecord | undefined;
-  listNodes(): NodeRecord[];
-  /** forget a node's credentials (its Node object was deleted) */
-  deleteNode(name: string): boolean;
-  /** replace a node's password hash (rotation: an unusable hash locks the node out); false if no such node */
-  setNodePassword(name: string, passwordHash: string): boolean;
-  /** let an existing node name join again until `until` (an admin's explicit action) */
-  allowRejoin(name: string, until: Date): void;
-  /** consume that permission: true when it existed and had not expired */
-  takeRejoin(name: string, now: Date): boolean;
-  /** bumped whenever node credentials change outside the running relay (CLI rotation); the relay polls it */
-  credentialsRevision(): number;
-  bumpCredentialsRevision(): number;
-
   /**
    * Append the rows of one message (a sample, an event, or the samples of one device's report:
    * all with the message's seq) unless (node, stream, seq) was seen already — the dedup mark and

@@ -28,7 +28,7 @@ test('a node that sends garbage on every channel is refused and counted; its goo
   const relay = await startRelay(config, log);
   t.after(() => relay.stop());
   const node = `garbage-${process.pid}`;
-  const creds = (await relay.service.join({ token: relay.service.createToken().token, node }, '127.0.0.1')).response;
+  const creds = (await relay.service.join({ token: (await relay.service.createToken()).token, node }, '127.0.0.1')).response;
   const admin = relay.client(ADMIN, 'test');
   const POD = { group: '', resource: 'pods' };
   await admin.create(POD, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { nodeName: node, containers: [{ name: 'c', image: 'busybox:1' }] } });

@@ -9,6 +9,7 @@ import { hashPassword, LOCKED_PASSWORD_HASH, verifyPassword } from '../../../src
 import { parseRelayConfig } from '../../../src/relay/config.js';
 import { mosquittoPasswordFile } from '../../../src/relay/mosquitto.js';
 import { FailureLimiter, sourceKey } from '../../../src/relay/ratelimit.js';
+import { SqliteCredentialStore } from '../../../src/relay/store/credentials-sqlite.js';
 import { SqliteRelayStore } from '../../../src/relay/store/sqlite.js';
 import { ApiTokens, tokenFile } from '../../../src/relay/tokens.js';
 import { authorize, type Attributes, type Identity } from '../../../src/relay/apiserver/authz.js';
@@ -94,30 +95,31 @@ test('sourceKey: IPv4 as is (also IPv4-mapped), IPv6 per /64', () => {
 
 test('rejoin permissions are explicit, one-shot and expire; rotation locks the node out and bumps the revision', async (t) => {
   const dir = tmpDir(t, 'ec-rejoin-');
-  const store = SqliteRelayStore.open(join(dir, 'r.db'));
-  t.after(() => store.close());
+  const db = SqliteRelayStore.open(join(dir, 'r.db'));
+  t.after(() => db.close());
+  const store = new SqliteCredentialStore(db);
   const now = new Date('2030-01-01T00:00:00Z');
-  assert.throws(() => allowRejoin(store, 'n1', 60, now), /no node "n1"/);
-  store.upsertNode('n1', hashPassword('pw'), {}, now);
-  assert.equal(store.takeRejoin('n1', now), false, 'nothing allowed by default');
-  allowRejoin(store, 'n1', 60, now);
-  assert.equal(store.takeRejoin('n1', new Date(now.getTime() + 61_000)), false, 'expired');
-  allowRejoin(store, 'n1', 60, now);
-  assert.equal(store.takeRejoin('n1', now), true);
-  assert.equal(store.takeRejoin('n1', now), false, 'used up');
+  await assert.rejects(allowRejoin(store, 'n1', 60, now), /no node "n1"/);
+  await store.upsertNode('n1', hashPassword('pw'), {}, now);
+  assert.equal(await store.takeRejoin('n1', now), false, 'nothing allowed by default');
+  await allowRejoin(store, 'n1', 60, now);
+  assert.equal(await store.takeRejoin('n1', new Date(now.getTime() + 61_000)), false, 'expired');
+  await allowRejoin(store, 'n1', 60, now);
+  assert.equal(await store.takeRejoin('n1', now), true);
+  assert.equal(await store.takeRejoin('n1', now), false, 'used up');
 
-  const rev = store.credentialsRevision();
-  rotateNode(store, 'n1', 60, now);
-  assert.equal(store.credentialsRevision(), rev + 1);
-  assert.equal(store.getNode('n1')!.passwordHash, LOCKED_PASSWORD_HASH);
+  const rev = await store.credentialsRevision();
+  await rotateNode(store, 'n1', 60, now);
+  assert.ok((await store.credentialsRevision()) > rev);
+  assert.equal((await store.getNode('n1'))!.passwordHash, LOCKED_PASSWORD_HASH);
   assert.equal(await verifyPassword('pw', LOCKED_PASSWORD_HASH), false);
-  assert.equal(store.takeRejoin('n1', now), true, 'a rotation allows the re-join');
-  assert.throws(() => rotateNode(store, 'nobody', 60, now), /no node "nobody"/);
+  assert.equal(await store.takeRejoin('n1', now), true, 'a rotation allows the re-join');
+  await assert.rejects(rotateNode(store, 'nobody', 60, now), /no node "nobody"/);
   assert.equal(mosquittoPasswordFile({ username: '_relay', passwordHash: 'H0' }, [{ username: 'n1', passwordHash: LOCKED_PASSWORD_HASH }]), '_relay:H0\n', 'a locked node has no mosquitto line');
-  allowRejoin(store, 'n1', 60, now);
-  store.deleteNode('n1');
-  store.upsertNode('n1', hashPassword('pw2'), {}, now);
-  assert.equal(store.takeRejoin('n1', now), false, 'deleting a node drops its permission');
+  await allowRejoin(store, 'n1', 60, now);
+  await store.deleteNode('n1');
+  await store.upsertNode('n1', hashPassword('pw2'), {}, now);
+  assert.equal(await store.takeRejoin('n1', now), false, 'deleting a node drops its permission');
 });
 
 test('kubeconfig and URLs: CA data, server, token, current context; local and remote defaults', () => {

@@ -13,6 +13,7 @@ import type { RelayTransport } from '../../../../src/relay/broker/transport.js';
 import { parseRelayConfig } from '../../../../src/relay/config.js';
 import { NodeLink } from '../../../../src/relay/nodelink/index.js';
 import { RpcRouter } from '../../../../src/relay/rpc.js';
+import { SqliteCredentialStore } from '../../../../src/relay/store/credentials-sqlite.js';
 import { SqliteRelayStore } from '../../../../src/relay/store/sqlite.js';
 import { tmpDir } from '../../../helpers/tmp.js';
 import { fixture, type Fixture } from '../apiserver/fixture.js';
@@ -63,7 +64,7 @@ export async function linkFixture(t: TestContext, nodes: Record<string, unknown>
   const relay = SqliteRelayStore.open(join(tmpDir(t), 'relay.db'));
   const transport = new RecordingTransport();
   const make = (): NodeLink =>
-    new NodeLink({ core: f.core, objects: f.store, store: relay, transport, rpc: new RpcRouter(transport), nodes: parseRelayConfig({ nodes }).nodes, log, now: () => f.clock.now });
+    new NodeLink({ core: f.core, objects: f.store, store: relay, credentials: new SqliteCredentialStore(relay), transport, rpc: new RpcRouter(transport), nodes: parseRelayConfig({ nodes }).nodes, log, now: () => f.clock.now });
   let link = make();
   t.after(() => {
     link.stop();
