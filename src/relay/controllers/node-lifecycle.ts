@@ -20,6 +20,7 @@ import { stableStringify } from '../../lib/json.js';
 import type { ApiClient } from '../apiserver/client.js';
 import { lifecycleTaints, readyCondition, readyDeadline, type NodeCondition, type NodeLifecycleParams, type NodeLiveness, type Taint } from '../kinds/node-lifecycle.js';
 import { Informer } from './informer.js';
+import { ReadinessLog } from './readiness-log.js';
 import { WorkQueue } from './queue.js';
 
 const NODES = { group: '', resource: 'nodes' };
@@ -68,6 +69,7 @@ export function nodeConditions(prev: NodeCondition[] | undefined, ready: NodeCon
 export class NodeLifecycleController {
   private readonly informer: Informer;
   private readonly queue: WorkQueue;
+  private readonly readiness: ReadinessLog;
 
   constructor(
     private readonly client: ApiClient,
@@ -75,10 +77,11 @@ export class NodeLifecycleController {
     private readonly params: NodeLifecycleParams,
     private readonly hooks: NodeLifecycleHooks,
     private readonly now: () => Date,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     this.informer = new Informer(client, NODES, log);
     this.queue = new WorkQueue((name) => this.sync(name), log);
+    this.readiness = new ReadinessLog(log);
     this.informer.onChange((_key, obj, old) => {
       const name = (obj ?? old)!.metadata.name ?? '';
       if (obj) this.queue.add(name);
@@ -94,6 +97,7 @@ export class NodeLifecycleController {
   stop(): void {
     this.informer.stop();
     this.queue.stop();
+    this.readiness.flush();
   }
 
   idle(): Promise<void> {
@@ -121,7 +125,7 @@ export class NodeLifecycleController {
     const prevReady = status.conditions?.find((c) => c.type === 'Ready');
     const ready = readyCondition(prevReady, live, now, node.metadata.creationTimestamp ?? now.toISOString(), this.params);
     const conditions = nodeConditions(status.conditions, ready, live.conditions);
-    if (prevReady?.status !== ready.status) this.log.info('node readiness', { node: name, ready: ready.status, reason: ready.reason });
+    if (prevReady?.status !== ready.status) this.readiness.change(name, ready.status, ready.reason);
     if (stableStringify(conditions) !== stableStringify(status.conditions ?? [])) {
       // a merge patch of conditions only: the node's report writes nodeInfo, addresses, capacity
       await this.client.patch(NODES, undefined, name, 'merge', { status: { conditions } }, { subresource: 'status' });

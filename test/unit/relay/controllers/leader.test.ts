@@ -12,6 +12,7 @@ import { ApiClient } from '../../../../src/relay/apiserver/client.js';
 import { ApiCore } from '../../../../src/relay/apiserver/core.js';
 import { ResourceRegistry } from '../../../../src/relay/apiserver/registry.js';
 import { systemClock } from '../../../../src/relay/controllers/clock.js';
+import { startControllers } from '../../../../src/relay/controllers/index.js';
 import { LeaseElector, leaseParamIssues, leaseStep, observe, type LeaseParams } from '../../../../src/relay/controllers/leader.js';
 import { builtinKinds } from '../../../../src/relay/kinds/index.js';
 import type { LeaseSpec } from '../../../../src/relay/kinds/lease.js';
@@ -136,4 +137,24 @@ test('two electors: a clean stop releases the Lease and the other leads without 
   assert.equal((await holder(r.admin)).holderIdentity === 'a', false);
   await waitFor('b leads', () => order.includes('b:lead'), 20_000);
   assert.deepEqual(order, ['a:lead', 'a:abdicate', 'b:lead']);
+});
+
+test('two controller managers on one store: only the Lease holder runs controllers; a clean stop hands them over', async (t) => {
+  const r = await replicas();
+  const core = (): ApiCore => new ApiCore({ store: r.store, registry: new ResourceRegistry(builtinKinds()), patch, now: () => new Date() });
+  const [a, b] = [await startControllers(core(), log, { leadership: r.elector('a') }), await startControllers(core(), log, { leadership: r.elector('b') })];
+  t.after(() => b.stop());
+  // (the electors' timers do not hold the process open: waitFor's do)
+  await waitFor('a leads', () => a.workloads.leading);
+  await a.workloads.started;
+  assert.equal(b.workloads.leading, false);
+  assert.throws(() => b.gc, /does not lead/);
+  assert.ok(a.gc);
+  // the leader's namespace controller made `default`
+  assert.ok(await r.admin.find({ group: '', resource: 'namespaces' }, undefined, 'default'));
+  await a.stop();
+  assert.equal(a.workloads.leading, false);
+  await waitFor('b leads', () => b.workloads.leading, 20_000);
+  await b.workloads.started;
+  assert.equal((await holder(r.admin)).holderIdentity, 'b');
 });
