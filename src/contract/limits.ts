@@ -8,13 +8,14 @@
  * is ~4 KB, a device status with 100 twins ~30 KB, a stream frame ≤ 32 KiB + 22) and small
  * against the relay's memory.
  */
+import { MAX_TUNNEL_REQUEST_BYTES } from './mesh.js';
 import { HEADER_BYTES, LIMITS as STREAM_LIMITS } from './streams.js';
 import type { NodeChannel } from './topics.js';
 
 const KiB = 1024;
 
 /** The channels a node sends on (the relay reads nothing else from it). */
-export type UplinkChannel = Extract<NodeChannel, 'sync' | 'reported/state' | 'reported/telemetry' | 'presence' | 'heartbeat' | 'rpc/response' | 'stream/up' | 'app/up' | 'app/ack'>;
+export type UplinkChannel = Extract<NodeChannel, 'sync' | 'reported/state' | 'reported/telemetry' | 'presence' | 'heartbeat' | 'rpc/response' | 'stream/up' | 'mesh/request' | 'app/up' | 'app/ack'>;
 
 /** The largest payload (bytes) of each uplink channel. */
 export const UPLINK_MAX_BYTES: Readonly<Record<UplinkChannel, number>> = {
@@ -29,6 +30,8 @@ export const UPLINK_MAX_BYTES: Readonly<Record<UplinkChannel, number>> = {
   'rpc/response': 256 * KiB,
   /** one stream frame: header + the largest body (a DATA frame: channel byte + 32 KiB) */
   'stream/up': HEADER_BYTES + Math.max(STREAM_LIMITS.maxData + 1, STREAM_LIMITS.maxOpenJson),
+  /** one tunnel request (mesh.ts) */
+  'mesh/request': MAX_TUNNEL_REQUEST_BYTES,
   /** one app message (appchan.ts): the default 256 KiB quota's message base64-encoded, its topic and fields */
   'app/up': 384 * KiB,
   /** one downlink outcome, with a servicebus app's answer when the caller waits for it */

@@ -41,6 +41,38 @@ export const tunnelRequestSchema = z
   .refine((r) => !!r.peer !== !!r.target, 'exactly one of peer and target');
 export type TunnelRequest = z.output<typeof tunnelRequestSchema>;
 
+/**
+ * What a tunnel session is for (OpenRequest.tunnel, kind `tunnel`; streams.ts). Exactly one of:
+ * - `id`: the answer to this node's request `id` — its bytes are the node's end of the tunnel;
+ *   with `refused`, the relay will not open it (the reason) and the node fails the request at once;
+ * - `peer`: the peer node `peer` reaches this node's mesh through the relay (the bytes are a
+ *   TLS connection the node's peer server authenticates like a direct one);
+ * - `target`: bytes from the relay's side (a cloud client of an edge Service) for an endpoint
+ *   that must run on this node (the node checks; anything else is refused).
+ */
+export const tunnelOpenSchema = z
+  .strictObject({
+    id: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 hex digits').optional(),
+    refused: z.string().max(1024).optional(),
+    peer: nodeName.optional(),
+    target: z.strictObject({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535) }).optional(),
+  })
+  .refine((t) => [t.id, t.peer, t.target].filter((x) => x !== undefined).length === 1, 'exactly one of id, peer and target')
+  .refine((t) => t.refused === undefined || t.id !== undefined, 'refused only with id');
+export type TunnelOpen = z.output<typeof tunnelOpenSchema>;
+
+/**
+ * What the relay allows one node (docs/mesh.md): tunnels it asked for that are open or being
+ * opened at once — each holds a stream session on the asking node and one on the peer, and at
+ * most two windows of bytes per direction on the relay — so one node can hold at most this many
+ * of a peer's sessions (streams.ts LIMITS.maxSessionsPerNode) and this many times the buffer.
+ */
+export const TUNNEL_LIMITS = {
+  maxPerNode: 16,
+  /** requests one node may make per second; more are dropped unanswered (counted) */
+  maxRequestsPerSecond: 50,
+} as const;
+
 /** What a node reports about its mesh (in its status report). */
 export const nodeMeshReportSchema = z.strictObject({
   /** hex SHA-256 of the DER SubjectPublicKeyInfo of the node's mesh TLS key */

@@ -26,6 +26,7 @@
  */
 import * as z from 'zod';
 import { ERROR_CODES } from './errors.js';
+import { tunnelOpenSchema } from './mesh.js';
 
 export const STREAM_VERSION = 1;
 export const HEADER_BYTES = 22;
@@ -70,7 +71,7 @@ const UP_TYPES: ReadonlySet<FrameType> = new Set([FrameType.Ready, FrameType.Dat
 
 export type Direction = 'down' | 'up';
 
-export const STREAM_KINDS = ['exec', 'attach', 'logs', 'portforward'] as const;
+export const STREAM_KINDS = ['exec', 'attach', 'logs', 'portforward', 'tunnel'] as const;
 export type StreamKind = (typeof STREAM_KINDS)[number];
 
 const positiveInt = z.number().int().min(0);
@@ -86,7 +87,10 @@ export type StreamLogOptions = z.output<typeof logOptionsSchema>;
 
 export const openRequestSchema = z.strictObject({
   kind: z.enum(STREAM_KINDS),
-  pod: z.strictObject({ namespace: z.string().min(1).max(253), name: z.string().min(1).max(253), uid: z.string().max(64).optional() }),
+  /** the pod of a pod session (every kind but `tunnel`) */
+  pod: z.strictObject({ namespace: z.string().min(1).max(253), name: z.string().min(1).max(253), uid: z.string().max(64).optional() }).optional(),
+  /** what a `tunnel` session is for (mesh.ts) */
+  tunnel: tunnelOpenSchema.optional(),
   container: z.string().min(1).max(253).optional(),
   /** exec: the argv (no shell) */
   command: z.array(z.string().max(LIMITS.maxOpenJson)).min(1).max(LIMITS.maxArgs).optional(),
@@ -101,6 +105,14 @@ export const openRequestSchema = z.strictObject({
   window: z.number().int().min(1).max(LIMITS.maxWindow),
   /** the relay's keepalive period for this session */
   keepaliveMs: z.number().int().min(100).max(600_000),
+}).superRefine((r, ctx) => {
+  if (r.kind === 'tunnel') {
+    if (!r.tunnel) ctx.addIssue({ code: 'custom', path: ['tunnel'], message: 'required for a tunnel session' });
+    if (r.pod) ctx.addIssue({ code: 'custom', path: ['pod'], message: 'not allowed on a tunnel session' });
+  } else {
+    if (!r.pod) ctx.addIssue({ code: 'custom', path: ['pod'], message: `required for a ${r.kind} session` });
+    if (r.tunnel) ctx.addIssue({ code: 'custom', path: ['tunnel'], message: `not allowed on a ${r.kind} session` });
+  }
 });
 export type OpenRequest = z.output<typeof openRequestSchema>;
 

@@ -19,6 +19,7 @@
  *
  *   stream/down          relay → node  QoS0            stream frames (streams.ts): open, stdin, credit...
  *   stream/up            node → relay  QoS0            stream frames: ready, stdout/stderr, credit, exit...
+ *   mesh/request         node → relay  QoS0            TunnelRequest (mesh.ts): "open me a tunnel" (the relay decides)
  *
  * The application channel's payloads are in `appchan.ts`.
  */
@@ -55,6 +56,8 @@ export const topics = {
   streamDown: (node: string) => `${TOPIC_ROOT}/${node}/stream/down`,
   /** node → relay: stream frames answering them */
   streamUp: (node: string) => `${TOPIC_ROOT}/${node}/stream/up`,
+  /** node → relay: a request for a mesh tunnel through the relay (mesh.ts) */
+  meshRequest: (node: string) => `${TOPIC_ROOT}/${node}/mesh/request`,
 } as const;
 
 /** Wildcard subscriptions of the relay (all nodes). */
@@ -68,6 +71,7 @@ export const relaySubscriptions = [
   `${TOPIC_ROOT}/+/app/up`,
   `${TOPIC_ROOT}/+/app/ack`,
   `${TOPIC_ROOT}/+/stream/up`,
+  `${TOPIC_ROOT}/+/mesh/request`,
 ] as const;
 
 export type NodeChannel =
@@ -84,7 +88,8 @@ export type NodeChannel =
   | 'app/down'
   | 'app/routes'
   | 'stream/down'
-  | 'stream/up';
+  | 'stream/up'
+  | 'mesh/request';
 
 const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'desired',
@@ -101,6 +106,7 @@ const CHANNELS: ReadonlySet<string> = new Set<NodeChannel>([
   'app/routes',
   'stream/down',
   'stream/up',
+  'mesh/request',
 ]);
 
 /** Split a concrete topic into node and channel; undefined when it is not a contract topic. */
@@ -116,7 +122,7 @@ export function parseNodeTopic(topic: string): { node: string; channel: NodeChan
 }
 
 /** The channels a node publishes (its uplink); everything else in its subtree only the relay writes. */
-export const NODE_PUBLISHES: readonly NodeChannel[] = ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response', 'stream/up', 'app/up', 'app/ack'];
+export const NODE_PUBLISHES: readonly NodeChannel[] = ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response', 'stream/up', 'mesh/request', 'app/up', 'app/ack'];
 /** The channels a node reads: what the relay sends it. */
 export const NODE_READS: readonly NodeChannel[] = ['desired', 'rpc/request', 'stream/down', 'app/down', 'app/routes'];
 /** The only channel a node may publish retained (its birth message and Last Will). */

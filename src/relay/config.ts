@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 /**
  * edgerelay's config file schema. Unknown keys are refused; every field has a default, so an
  * empty file (or none) runs the embedded defaults: the API over HTTPS and an in-process MQTT
@@ -266,6 +267,18 @@ export const relayConfigSchema = section({
         const [a, b] = v.split('-').map(Number);
         return a! >= 1 && b! <= 65535 && a! <= b!;
       }, 'must be MIN-MAX with 1 <= MIN <= MAX <= 65535'),
+    /**
+     * The relay as the load balancer of `type: LoadBalancer` Services: edge Services for the cloud
+     * side (docs/mesh.md). Off by default: it binds the Services' ports on `address`.
+     */
+    loadBalancer: section({
+      enabled: z.boolean().default(false),
+      /** where the listeners bind */
+      address: z.string().refine((v) => isIP(v) === 4, 'must be an IPv4 address').default('0.0.0.0'),
+      /** the address written into each Service's status.loadBalancer.ingress (default: address, or 127.0.0.1 for 0.0.0.0) */
+      ingressIP: z.string().refine((v) => isIP(v) === 4, 'must be an IPv4 address').optional(),
+      resyncSeconds: z.number().int().min(1).max(3600).default(10),
+    }),
   }),
 }).superRefine((c, ctx) => {
   try {

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { EDGE_PATHS } from '../contract/join.js';
+import { oversize } from '../contract/limits.js';
 import { parseNodeTopic, topics } from '../contract/topics.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -51,7 +52,7 @@ import { RpcRouter } from './rpc.js';
 import { RelayService } from './service.js';
 import { SqliteRelayStore } from './store/sqlite.js';
 import type { RelayStore } from './store/types.js';
-import { mountPodStreams, NodeStreams, PodStreamAdapters } from './streams/index.js';
+import { mountPodStreams, NodeStreams, PodStreamAdapters, RelayTunnels, ServiceLoadBalancer } from './streams/index.js';
 import { openPki, wantsTls, type RelayPki } from './tls/pki.js';
 import { createApiServer, listenApi } from './tls/server.js';
 import { ApiTokens } from './tokens.js';
@@ -80,6 +81,10 @@ export interface RelayHandle {
   streams: NodeStreams;
   /** their Kubernetes wire adapters, for the API server to mount */
   podStreams: PodStreamAdapters;
+  /** mesh tunnels through the relay (docs/mesh.md) */
+  tunnels: RelayTunnels;
+  /** the load balancer of LoadBalancer Services (mesh.loadBalancer; undefined when off) */
+  loadBalancer: ServiceLoadBalancer | undefined;
   /** Re-run the certificate checks now (a timer does it every day): a renewed certificate goes to the listeners. */
   renewCertificates(): Promise<boolean>;
   stop(): Promise<void>;
@@ -254,6 +259,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     log: log.child('streams'),
   });
   const podStreams = new PodStreamAdapters(streams);
+  const tunnels = new RelayTunnels({ streams, objects, log: log.child('tunnels') });
   const ports = { mqtt: config.broker.port, mqtts: bt.port };
   service = new RelayService({
     config,
@@ -284,6 +290,11 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       metrics.countReceived(channel);
       streams.observe(node, channel, payload);
       if (channel === 'stream/up') return undefined;
+      if (channel === 'mesh/request') {
+        // a joined node's request, within its size limit (the broker already confines it to its own topic)
+        if (store.getNode(node) && !oversize(channel, payload.length)) void tunnels.request(node, payload);
+        return undefined;
+      }
       // the app channel hears a joined node's connects (sync), presence and heartbeats too
       if (link.ingress.knows(node)) void app.nodeMessage(node, channel, payload);
       return link.handle(node, channel, payload);
@@ -300,6 +311,21 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   if (endpoints.mqtt) ports.mqtt = Number(new URL(endpoints.mqtt).port);
   if (endpoints.mqtts) ports.mqtts = Number(new URL(endpoints.mqtts).port);
   await app.beginDelivery();
+  const lbc = config.mesh.loadBalancer;
+  let loadBalancer: ServiceLoadBalancer | undefined;
+  if (lbc.enabled) {
+    const lbClient = new ApiClient(core, controllerIdentity('loadbalancer'), 'edgerelay-loadbalancer');
+    loadBalancer = new ServiceLoadBalancer({
+      streams,
+      objects,
+      writeStatus: async (namespace, name, ip) => void (await lbClient.patch({ group: '', resource: 'services' }, namespace, name, 'merge', { status: { loadBalancer: { ingress: [{ ip }] } } }, { subresource: 'status' })),
+      address: lbc.address,
+      ingressIP: lbc.ingressIP ?? (lbc.address === '0.0.0.0' ? '127.0.0.1' : lbc.address),
+      resyncMs: lbc.resyncSeconds * 1000,
+      log: log.child('loadbalancer'),
+    });
+    await loadBalancer.start();
+  }
 
   const privateApi = createEdgeApi({ service, tokens, desired: () => link.nodeSync.publishedVersions(), log: log.child('api') });
   // pods/log, exec, attach, portforward: served by the Kubernetes API after authn, authz and the pod read
@@ -388,6 +414,8 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     link,
     streams,
     podStreams,
+    tunnels,
+    loadBalancer,
     renewCertificates,
     stop: async () => {
       if (stopped) return;
@@ -397,6 +425,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       rpc.closeAll();
+      await loadBalancer?.stop();
       podStreams.close();
       streams.closeAll();
       link.stop();

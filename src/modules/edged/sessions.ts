@@ -153,12 +153,14 @@ export class PodSessions {
   }
 
   private async start(req: OpenRequest): Promise<ByteSession> {
-    const ref: PodRef = { namespace: req.pod.namespace, name: req.pod.name, ...(req.container ? { container: req.container } : {}) };
+    const pod = req.pod;
+    if (!pod || req.kind === 'tunnel') throw new ValidationError([{ path: 'kind', reason: `edged serves pod sessions, not ${req.kind}` }], 'stream request');
+    const ref: PodRef = { namespace: pod.namespace, name: pod.name, ...(req.container ? { container: req.container } : {}) };
     switch (req.kind) {
       case 'exec':
-        return this.exec(req, await this.running(ref, req.pod.uid));
+        return this.exec(req, await this.running(ref, pod.uid));
       case 'attach':
-        return this.attach(req, await this.running(ref, req.pod.uid));
+        return this.attach(req, await this.running(ref, pod.uid));
       case 'logs':
         return this.logs(req, ref);
       case 'portforward':
@@ -250,7 +252,7 @@ export class PodSessions {
 
   private async logs(req: OpenRequest, ref: PodRef): Promise<ByteSession> {
     const o = req.logs ?? {};
-    if (req.pod.uid) await this.uidMatches(ref, req.pod.uid);
+    if (req.pod?.uid) await this.uidMatches(ref, req.pod.uid);
     const r = await this.d.logs({
       type: 'pod.logs',
       pod: ref,
@@ -279,7 +281,7 @@ export class PodSessions {
     if (!port) throw new ValidationError([{ path: 'port', reason: 'required for portforward' }], 'portforward request');
     const r = this.d.resources.get<{ spec?: { hostNetwork?: boolean } }>({ kind: 'Pod', namespace: ref.namespace, name: ref.name });
     if (!r) throw new ValidationError([{ path: 'pod', reason: `pod ${ref.namespace}/${ref.name} is not on this node` }], 'portforward request');
-    if (req.pod.uid && r.uid !== req.pod.uid) throw new ConflictError(`pod ${ref.namespace}/${ref.name} on this node has uid ${r.uid}, not ${req.pod.uid}`);
+    if (req.pod?.uid && r.uid !== req.pod.uid) throw new ConflictError(`pod ${ref.namespace}/${ref.name} on this node has uid ${r.uid}, not ${req.pod.uid}`);
     let host = '127.0.0.1';
     if (!r.spec.spec?.hostNetwork) {
       const sandbox = (await this.d.engine.observe()).find((c) => c.podUid === r.uid && c.role === 'sandbox' && c.state === 'running');

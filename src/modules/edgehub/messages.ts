@@ -1,3 +1,5 @@
+import type { TunnelRequest } from '../../contract/mesh.js';
+
 /** edgehub's contract on the bus. */
 export interface HubStatus {
   connected: boolean;
@@ -12,9 +14,12 @@ export interface HubStatus {
 export type HubMessage =
   /** publish the outbox now (normally triggered by every enqueue) */
   | { type: 'edgehub.flush' }
-  | { type: 'edgehub.status' };
+  | { type: 'edgehub.status' }
+  /** ask the relay for a mesh tunnel (published on mesh/request; not sent while not connected) */
+  | { type: 'edgehub.tunnel'; request: TunnelRequest };
 
 export interface HubReplies {
   'edgehub.flush': void;
   'edgehub.status': HubStatus;
+  'edgehub.tunnel': { sent: boolean; reason?: string };
 }

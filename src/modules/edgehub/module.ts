@@ -10,14 +10,16 @@
  * - What the uplink queued (the outbox) is published in order with QoS1; a row is removed only
  *   after its PUBACK. The node's own status goes up through the uplink too.
  * - Heartbeats (QoS0) and relay calls (twin) served through the bus.
- * - Stream sessions the relay opens (logs, exec, attach, port-forward) served by streams.ts;
- *   they end when the link drops.
+ * - Stream sessions the relay opens (logs, exec, attach, port-forward; mesh tunnels, served by
+ *   the mesh) carried by streams.ts; they end when the link drops. The mesh's tunnel requests go
+ *   up on `mesh/request` (QoS 0).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import { wireErrorOf } from '../../contract/errors.js';
+import type { TunnelRequest } from '../../contract/mesh.js';
 import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type Presence, type SyncRequest } from '../../contract/payloads.js';
 import { noPacketNumberCache, retarget } from '../../lib/mqtt.js';
 import { topics } from '../../contract/topics.js';
@@ -70,12 +72,14 @@ export class EdgeHub implements NodeModule {
     const up = topics.streamUp(config.node.name);
     this.streams = new NodeStreamServer({
       send: (frame) => void (this.client?.connected && this.client.publish(up, frame, { qos: 0 })),
-      open: (request) => ctx.bus.request('edged', { type: 'pod.stream', request }, 30_000),
+      // pod sessions are edged's; mesh tunnels the mesh's
+      open: (request) => (request.kind === 'tunnel' ? ctx.bus.request('mesh', { type: 'mesh.stream', request }, 30_000) : ctx.bus.request('edged', { type: 'pod.stream', request }, 30_000)),
       log: ctx.log.child('streams'),
     });
     ctx.bus.serve((msg: NodeMessage) => {
       if (msg.type === 'edgehub.flush') return void this.flush();
       if (msg.type === 'edgehub.status') return this.status();
+      if (msg.type === 'edgehub.tunnel') return this.tunnel(msg.request);
       return undefined;
     });
     this.unsubs.push(uplink.onQueued(() => this.flushSoon()));
@@ -87,6 +91,18 @@ export class EdgeHub implements NodeModule {
   /** the broker URL in use (or tried next) */
   private url(): string {
     return this.rotation ? currentUrl(this.rotation) : this.ctx!.services.config.modules.edgehub.relay.url;
+  }
+
+  /** A mesh tunnel request to the relay (QoS 0: it means nothing on a later connection). */
+  private async tunnel(request: TunnelRequest): Promise<{ sent: boolean; reason?: string }> {
+    const c = this.client;
+    if (!c?.connected) return { sent: false, reason: 'not connected to the relay' };
+    try {
+      await c.publishAsync(topics.meshRequest(this.ctx!.services.config.node.name), JSON.stringify(request), { qos: 0 });
+      return { sent: true };
+    } catch (e) {
+      return { sent: false, reason: errorMessage(e) };
+    }
   }
 
   status(): HubStatus {

@@ -55,6 +55,8 @@ class ServerSession {
   closed = false;
   exit?: ExitStatus;
   openOutputs = 0;
+  /** a tunnel's output ended: EOF goes up once the queue is sent (half-close, relay-side) */
+  eofPending = false;
   readonly queue: { channel: number; data: Buffer }[] = [];
   queued = 0;
   readonly credit: SendCredit;
@@ -176,7 +178,7 @@ export class NodeStreamServer {
       return;
     }
     const s = new ServerSession(sid, req, this.window, this.now());
-    this.d.log.info('stream session opened', { session: sid, kind: req.kind, pod: `${req.pod.namespace}/${req.pod.name}`, container: req.container, ...(req.command ? { command: req.command } : {}), ...(req.port ? { port: req.port } : {}) });
+    this.d.log.info('stream session opened', { session: sid, kind: req.kind, ...(req.pod ? { pod: `${req.pod.namespace}/${req.pod.name}` } : {}), ...(req.tunnel ? { tunnel: req.tunnel } : {}), container: req.container, ...(req.command ? { command: req.command } : {}), ...(req.port ? { port: req.port } : {}) });
     this.sessions.set(sid, s);
     s.timer = setInterval(() => this.keepalive(s), Math.max(50, Math.floor(req.keepaliveMs / 2)));
     s.timer.unref();
@@ -231,6 +233,11 @@ export class NodeStreamServer {
       if (ended) return;
       ended = true;
       s.openOutputs--;
+      // a tunnel's peer learns that this side stopped sending (the session stays open for input)
+      if (s.req.kind === 'tunnel' && !s.closed) {
+        s.eofPending = true;
+        this.pump(s);
+      }
       this.maybeExit(s);
     };
     r.on('data', (chunk: Buffer | string) => {
@@ -257,6 +264,10 @@ export class NodeStreamServer {
       else head.data = head.data.subarray(n);
     }
     if (s.queue.length === 0) {
+      if (s.eofPending && !s.closed) {
+        s.eofPending = false;
+        this.emit(s, s.sid, { type: FrameType.Eof, sid: s.sid, channel: CH_STDOUT });
+      }
       for (const o of s.outputs) if (!o.destroyed) o.resume();
       this.maybeExit(s);
     }

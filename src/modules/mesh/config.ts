@@ -65,6 +65,16 @@ export const meshConfig = section({
     retryDirectSeconds: z.number().int().min(1).max(3600).default(30),
     /** HTTP/2 PING to each peer this often; one not answered drops the session */
     pingSeconds: z.number().int().min(1).max(3600).default(10),
+    /**
+     * Peers always reached through the relay, never dialled directly (another site, a known NAT;
+     * `*`: every peer). Others are dialled directly first and reached through the relay when that
+     * fails (docs/mesh.md, "Which path").
+     */
+    viaRelay: z.array(z.string().regex(/^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/, 'must be a node name or *')).max(1000).default([]),
+    /** take no path through the relay at all (direct only) */
+    relay: z.boolean().default(true),
+    /** how long the relay may take to open an asked-for tunnel */
+    tunnelTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     /** CONNECT streams one peer may have open on this node at once */
     maxStreamsPerPeer: z.number().int().min(1).max(10_000).default(256),
   }),

@@ -12,15 +12,17 @@
  * An endpoint on another node is reached through that node's peer listener (peers.ts,
  * peer-server.ts): mutual TLS where each side is authenticated by the key the relay publishes on
  * its Node (identity.ts; this node reports its own through the uplink), one HTTP/2 CONNECT
- * stream per connection. This build dials peers directly only (nodes that reach each other, as
- * on one LAN); an endpoint outside the edge, or on a peer that cannot be reached directly, fails
- * the dial and the proxy tries another endpoint (docs/mesh.md says what is left).
+ * stream per connection — directly when the peer can be dialled, else through a tunnel via the
+ * relay (tunnels.ts) carrying the same TLS session. An endpoint with no node (the cloud side)
+ * is reached through a tunnel the relay joins to that endpoint; the relay also opens tunnels
+ * into this node for its LoadBalancer Services' cloud clients.
  */
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../../core/errors.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
+import type { OpenResult } from '../../node/sessions.js';
 import { Balancer, type Target } from './balancer.js';
 import { Capture, runIp, type IpRunner } from './capture.js';
 import { dialTcp, dialUdp } from './dial.js';
@@ -29,6 +31,7 @@ import { meshIdentity } from './identity.js';
 import type { MeshMessage, MeshStatus } from './messages.js';
 import { PeerServer } from './peer-server.js';
 import { Peers } from './peers.js';
+import { Tunnels } from './tunnels.js';
 import { ServiceProxy, type Dialled } from './proxy.js';
 import { addressesOf, buildTable, type MeshTable, type PortRoute } from './table.js';
 import { ResolvFile, Upstream } from './upstream.js';
@@ -47,6 +50,7 @@ export class Mesh implements NodeModule {
   private proxy?: ServiceProxy;
   private peers?: Peers;
   private peerServer?: PeerServer;
+  private tunnels?: Tunnels;
   private readonly balancer = new Balancer();
   private addresses: string[] = [];
   private unsubscribe?: () => void;
@@ -125,12 +129,14 @@ export class Mesh implements NodeModule {
     });
     const port = await server.listen(cfg.peers.host, cfg.peers.port);
     this.peerServer = server;
+    const tunnels = this.relayTunnels(ctx, server);
     this.peers = new Peers({
       identity,
       peer: (name) => this.table.peers.get(name),
       defaultPort: cfg.peers.port,
       localAddresses: () => new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address))),
-      // no path through the relay in this build (docs/mesh.md): every dial tries the peer directly
+      ...(tunnels ? { relay: (peer: string) => tunnels.request({ peer }) } : {}),
+      relayOnly: (peer) => cfg.peers.viaRelay.includes('*') || cfg.peers.viaRelay.includes(peer),
       log: ctx.log.child('peers'),
       directTimeoutMs: cfg.peers.directTimeoutMs,
       retryDirectSeconds: cfg.peers.retryDirectSeconds,
@@ -138,12 +144,30 @@ export class Mesh implements NodeModule {
     });
     uplink.reportMesh({ keySha256: identity.keySha256, port });
     const peers = this.peers;
-    metrics.gauge('mesh_peer_sessions', () => [{ labels: { path: 'direct' }, value: Object.values(peers.paths()).filter((p) => p === 'direct').length }]);
+    metrics.gauge('mesh_peer_sessions', () => (['direct', 'relay'] as const).map((path) => ({ labels: { path }, value: Object.values(peers.paths()).filter((p) => p === path).length })));
     metrics.gauge('mesh_peer_streams_total', () => [
       { labels: { result: 'accepted' }, value: server.counters.streams },
       { labels: { result: 'refused' }, value: server.counters.refused + server.counters.unknownKeys },
     ]);
     ctx.log.info('mesh peer listener', { address: `${cfg.peers.host}:${port}`, keySha256: identity.keySha256 });
+  }
+
+  /** Tunnels through the relay (off with `peers.relay: false`): this node's requests, and sessions the relay opens here. */
+  private relayTunnels(ctx: NodeContext, server: PeerServer): Tunnels | undefined {
+    const cfg = ctx.services.config.modules.mesh;
+    if (!cfg.peers.relay) return undefined;
+    this.tunnels = new Tunnels({
+      send: async (request) => {
+        const r = await ctx.bus.request('edgehub', { type: 'edgehub.tunnel', request }, 5000);
+        if (!r.sent) throw new Error(`tunnel request not sent: ${r.reason ?? 'unknown'}`);
+      },
+      acceptPeer: (raw) => server.accept(raw),
+      local: (host, port) => this.localEndpoint(host, port, 'TCP'),
+      connectTimeoutMs: cfg.connectTimeoutMs,
+      answerTimeoutMs: cfg.peers.tunnelTimeoutMs,
+      log: ctx.log.child('tunnels'),
+    });
+    return this.tunnels;
   }
 
   /** Is host:port (protocol) an endpoint of some Service that runs on this node? */
@@ -159,8 +183,9 @@ export class Mesh implements NodeModule {
     return false;
   }
 
-  private async handle(msg: MeshMessage): Promise<MeshStatus | undefined> {
+  private async handle(msg: MeshMessage): Promise<MeshStatus | OpenResult | undefined> {
     if (msg.type === 'mesh.status') return this.status();
+    if (msg.type === 'mesh.stream') return this.tunnels ? this.tunnels.open(msg.request) : { error: { code: 'Unavailable', message: 'mesh tunnels are off on this node (modules.mesh.peers)' } };
     if (msg.type === 'mesh.resync') {
       clearTimeout(this.debounce);
       await this.enqueue();
@@ -177,6 +202,7 @@ export class Mesh implements NodeModule {
       addresses: [...this.addresses],
       connections: this.proxy?.connections ?? 0,
       peers: this.peers?.paths() ?? {},
+      tunnels: { ...(this.tunnels?.counters ?? { requested: 0, answered: 0, peers: 0, targets: 0, refused: 0, timedOut: 0 }) },
       peerServer: this.peerServer ? { ...this.peerServer.counters, open: this.peerServer.openSessions } : undefined,
       dns: { queries: c?.queries ?? 0, cluster: c?.cluster ?? 0, forwarded: c?.forwarded ?? 0, failed: c?.failed ?? 0 },
       problems: [...this.table.problems],
@@ -228,10 +254,16 @@ export class Mesh implements NodeModule {
     if (this.table.problems.length) this.ctx!.log.warn('stored objects the mesh cannot use', { problems: this.table.problems });
   }
 
-  /** This node's endpoints directly, a peer's over its peer listener; one outside the edge fails, so the proxy tries another. */
+  /** This node's endpoints directly, a peer's over the mesh (directly or through the relay), a cloud one (no node) through the relay. */
   private async dial(target: Target, route: PortRoute): Promise<Dialled> {
     const cfg = this.ctx!.services.config.modules.mesh;
-    if (!target.nodeName || target.fqdn) throw new Error(`endpoint ${target.address}:${target.port} runs on no edge node: endpoints outside the edge are not reachable in this build`);
+    if (target.fqdn) throw new Error(`endpoint ${target.address}:${target.port} is an FQDN endpoint: not dialled by the mesh`);
+    if (!target.nodeName) {
+      if (!this.tunnels) throw new Error(`endpoint ${target.address}:${target.port} runs on no edge node, and tunnels through the relay are off`);
+      if (route.protocol !== 'TCP') throw new Error(`endpoint ${target.address}:${target.port} runs on no edge node: only TCP reaches the cloud side`);
+      const { namespace, name } = route.service;
+      return { stream: await this.tunnels.request({ target: { service: { namespace, name }, host: target.address, port: target.port } }), path: 'cloud' };
+    }
     if (target.nodeName !== this.ctx!.services.config.node.name) {
       if (!this.peers) throw new Error(`endpoint ${target.address}:${target.port} runs on node ${target.nodeName}, and modules.mesh.peers is off`);
       const { stream, path } = await this.peers.open(target.nodeName, target.address, target.port, route.protocol === 'UDP' ? 'udp' : 'tcp');
@@ -247,6 +279,7 @@ export class Mesh implements NodeModule {
     this.unsubscribe?.();
     await this.passes;
     await this.proxy?.close();
+    this.tunnels?.failAll('mesh stopping');
     this.peers?.close();
     await this.peerServer?.close();
     await this.dns?.stop();

@@ -35,6 +35,8 @@ export interface PeersDeps {
   defaultPort: number;
   /** a raw byte tunnel through the relay to the peer's mesh (rejects when the relay is away); absent: direct only, every dial tries directly */
   relay?: (peer: string) => Promise<Duplex>;
+  /** peers never dialled directly (configured: another site, a known NAT): always through the relay */
+  relayOnly?(peer: string): boolean;
   /** this node's own addresses: a peer's address that is also one of ours (a Docker bridge, a ClusterIP) is not the peer */
   localAddresses(): Set<string>;
   log: Logger;
@@ -123,6 +125,7 @@ export class Peers {
     if (!info) throw new PeerError(`no such peer node "${peer}"`);
     if (!info.keySha256) throw new PeerError(`peer node "${peer}" has no mesh key yet (it has not reported one)`);
     const failedAt = this.directFailed.get(peer);
+    if (this.d.relay && this.d.relayOnly?.(peer)) return this.keep(peer, await this.viaRelay(info), 'relay');
     if (!this.d.relay || failedAt === undefined || this.now() - failedAt > this.d.retryDirectSeconds * 1000) {
       try {
         return this.keep(peer, await this.direct(info), 'direct');
@@ -139,7 +142,7 @@ export class Peers {
 
   /** Try `peer` directly in the background; on success new connections go direct. */
   private probeDirect(peer: string): void {
-    if (this.probing.has(peer) || this.closed) return;
+    if (this.probing.has(peer) || this.closed || this.d.relayOnly?.(peer)) return;
     const info = this.d.peer(peer);
     if (!info?.keySha256) return;
     this.probing.add(peer);

@@ -55,4 +55,5 @@ export const UPLINK_CHANNELS: ReadonlySet<NodeChannel> = new Set<NodeChannel>([
   'heartbeat',
   'rpc/response',
   'stream/up',
+  'mesh/request',
 ]);

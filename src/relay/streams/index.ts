@@ -22,6 +22,9 @@ import { servePortForward } from './portforward.js';
 import type { PodTarget } from './status.js';
 
 export { NodeStreams, RelaySession, splice, StreamError, type NodeStreamsDeps, type SessionRequest } from './node-streams.js';
+export { ServiceLoadBalancer, planListeners, edgeEndpoints, type LbRoute } from './loadbalancer.js';
+export { RelayTunnels, joinSocket, type RelayTunnelsDeps } from './tunnels.js';
+export { planTunnel, parseTunnelRequest, type TunnelPlan } from './tunnel-plan.js';
 export { podTarget, type PodTarget, StreamRequestError } from './status.js';
 export { openLogs, parseLogQuery, pipeLogs, type LogQuery } from './logs.js';
 export { CHANNEL_PROTOCOLS } from './channel.js';

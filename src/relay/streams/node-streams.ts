@@ -74,6 +74,8 @@ export class RelaySession {
   private resizePending?: { width: number; height: number };
   private readonly early: { channel: number; data: Buffer }[] = [];
   private handler?: DataHandler;
+  private outputEnded = false;
+  private endHandler?: () => void;
   private drainWaiters: (() => void)[] = [];
   private resolveReady!: (r: ReadyInfo) => void;
   private rejectReady!: (e: Error) => void;
@@ -101,6 +103,19 @@ export class RelaySession {
   onData(handler: DataHandler): void {
     this.handler = handler;
     for (const e of this.early.splice(0)) handler(e.channel, e.data);
+    if (this.outputEnded) this.fireEnd();
+  }
+
+  /** A tunnel's node stopped sending (EOF up, after its last output); the session stays open for input. */
+  onEnd(cb: () => void): void {
+    this.endHandler = cb;
+    if (this.outputEnded && this.handler) this.fireEnd();
+  }
+
+  private fireEnd(): void {
+    const cb = this.endHandler;
+    this.endHandler = undefined;
+    cb?.();
   }
 
   /** The consumer wrote `bytes` of output onward (credit goes back to the node). */
@@ -185,7 +200,16 @@ export class RelaySession {
     this.flush();
   }
 
+  /** EOF up: no output follows (tunnels). */
+  outputEnd(): boolean {
+    if (!this.info || this.outputEnded) return false;
+    this.outputEnded = true;
+    if (this.handler) this.fireEnd();
+    return true;
+  }
+
   data(channel: number, data: Buffer): boolean {
+    if (this.outputEnded) return false;
     if (!this.info || !this.inWindow.receive(data.length)) return false;
     if (this.handler) this.handler(channel, data);
     else this.early.push({ channel, data });
@@ -282,6 +306,10 @@ export class NodeStreams {
         if (!s.credit.grant(f.bytes)) return this.fail(s, 'Invalid', 'credit beyond the largest window');
         s.flush();
         return;
+      case FrameType.Eof:
+        if (s.request.kind !== 'tunnel') return;
+        if (!s.outputEnd()) this.fail(s, 'Invalid', s.info ? 'EOF twice' : 'EOF before READY');
+        return;
       case FrameType.Exit:
         s.finish(f.exit);
         return;
@@ -373,6 +401,9 @@ export function splice(a: RelaySession, b: RelaySession): void {
   };
   pipe(a, b);
   pipe(b, a);
+  // half-close: one node stopped sending, the other is told once what it sent went in
+  a.onEnd(() => b.end());
+  b.onEnd(() => a.end());
   void a.exit.then(() => b.end());
   void b.exit.then(() => a.end());
   void Promise.all([a.exit, b.exit]).then(() => {

@@ -42,9 +42,14 @@ export async function metric(n: FleetNode, name: string, labels: string): Promis
 /**
  * `count` hosts (`lans`: hosts.ts), one node on each; `dns(host)` adds to a node's
  * `modules.mesh.dns` (the bench points it at an upstream of its own); `linkPorts`: more
- * 127.0.0.1 ports every host reaches in the root namespace through its counted link.
+ * 127.0.0.1 ports every host reaches in the root namespace through its counted link; `peers`:
+ * extra `modules.mesh.peers` settings of every node (`viaRelay: ['*']` forces the relay path
+ * between nodes); `loadBalancer`: the relay serves LoadBalancer Services on 127.0.0.1.
  */
-export async function startFleet(t: Scope, o: { count: number; lans: number[][]; dns?: (host: Host) => Record<string, unknown>; linkPorts?: number[] }): Promise<Fleet | undefined> {
+export async function startFleet(
+  t: Scope,
+  o: { count: number; lans: number[][]; dns?: (host: Host) => Record<string, unknown>; linkPorts?: number[]; peers?: Record<string, unknown>; loadBalancer?: boolean },
+): Promise<Fleet | undefined> {
   if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return undefined;
   if ((await sh('which', ['socat'])).code !== 0) return void t.skip('socat is not installed (.ci/provision.d/mesh.sh)');
   const docker = dockerClient();
@@ -53,7 +58,7 @@ export async function startFleet(t: Scope, o: { count: number; lans: number[][];
   const b = randomInt(200, 250);
   const dnsAddress = `10.${b}.0.10`;
   const ports = await relayPorts();
-  const relay = new RelayProc({ dir, ports, extra: { mesh: { serviceCIDR: `10.${b}.0.0/16`, clusterDNS: dnsAddress } } });
+  const relay = new RelayProc({ dir, ports, extra: { mesh: { serviceCIDR: `10.${b}.0.0/16`, clusterDNS: dnsAddress, ...(o.loadBalancer ? { loadBalancer: { enabled: true, address: '127.0.0.1', resyncSeconds: 2 } } : {}) } } });
   t.after(() => relay.stop('SIGKILL'));
   await relay.start();
   const sites = await buildSites(t, { count: o.count, lans: o.lans, relayPorts: [ports.api, ports.mqtt, ports.mqtts, ports.ws, ...(o.linkPorts ?? [])], dir });
@@ -68,7 +73,7 @@ export async function startFleet(t: Scope, o: { count: number; lans: number[][];
         ops: { port: OPS },
         edged: true,
         edgedConfig: { resyncSeconds: 2, network: host.network },
-        mesh: { enabled: true, interface: `em${sites.id}${i}`, resyncSeconds: 2, serviceCIDR: `10.${b}.0.0/16`, dns: { address: dnsAddress, ...o.dns?.(host) } },
+        mesh: { enabled: true, interface: `em${sites.id}${i}`, resyncSeconds: 2, serviceCIDR: `10.${b}.0.0/16`, dns: { address: dnsAddress, ...o.dns?.(host) }, ...(o.peers ? { peers: o.peers } : {}) },
       });
       sites.defer(async () => {
         await node.stop('SIGKILL');

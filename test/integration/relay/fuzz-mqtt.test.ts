@@ -72,6 +72,8 @@ function valid(channel: NodeChannel, node: string, pod: string, now: number, r: 
       return { topic: r.pick(['sensors/t', 'a/b/c', 'x']), payload: 'hello', time: now, seq: 1 + r.int(1e6), stream: 's' };
     case 'app/ack':
       return { stream: 's', id: 1 + r.int(1000), outcome: r.pick(['delivered', 'expired', 'failed']), time: now };
+    case 'mesh/request':
+      return { id: r.bytes(16).toString('hex'), peer: node };
     default:
       return { junk: true };
   }

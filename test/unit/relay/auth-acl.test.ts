@@ -75,7 +75,7 @@ test('mosquitto files: relay account first, one line per node, pattern ACL', () 
   assert.match(acl, /^pattern read edgecore\/v1\/nodes\/%u\/#$/m);
   assert.deepEqual(
     acl.split('\n').filter((l) => l.startsWith('pattern write')),
-    ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response', 'stream/up', 'app/up', 'app/ack'].map((c) => `pattern write edgecore/v1/nodes/%u/${c}`),
+    ['sync', 'reported/state', 'reported/telemetry', 'presence', 'heartbeat', 'rpc/response', 'stream/up', 'mesh/request', 'app/up', 'app/ack'].map((c) => `pattern write edgecore/v1/nodes/%u/${c}`),
   );
   assert.doesNotMatch(acl, /readwrite edgecore\/v1\/nodes\/%u|%u\/desired|%u\/app\/(down|routes)/, 'no node may write its desired document, its app downlink or its routes');
   const withConsumer = mosquittoAclFile('_relay', [{ username: 'app.ingest', namespaces: ['plant'] }]);
