@@ -39,6 +39,8 @@ export interface JoinResponse {
   node: string;
   /** MQTT URL the node connects to */
   brokerUrl: string;
+  /** more members of a clustered broker (fleet mode): the node moves to the next when one fails */
+  brokerUrls?: string[];
   username: string;
   password: string;
 }

@@ -112,6 +112,16 @@ export const relayConfigSchema = section({
     }),
     external: section({
       url: z.string().default('mqtt://127.0.0.1:1883'),
+      /**
+       * more members of a clustered broker (fleet mode, docs/scale.md): the relay's list is `url`
+       * then these, and it moves to the next member when one fails
+       */
+      urls: z.array(z.string().regex(/^(mqtts?|wss?):\/\/[^/]/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL')).max(64).default([]),
+      /**
+       * MQTT version of the relay's client: 5 (mosquitto, EMQX), or 4 = 3.1.1 for brokers without
+       * MQTT 5 (NATS 2.9's and RabbitMQ 3.10's MQTT; docs/scale.md says what 3.1.1 costs)
+       */
+      protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
       /** the relay's own account on the external broker */
       username: z.string().default('_relay'),
       password: z.string().default(''),
@@ -135,6 +145,8 @@ export const relayConfigSchema = section({
     }),
     /** the broker URL handed to joining nodes; empty = derived from the API request's host */
     publicUrl: z.string().default(''),
+    /** with publicUrl: more members of a clustered broker handed to joining nodes (they move on when one fails) */
+    publicUrls: z.array(z.string().regex(/^(mqtts?|wss?):\/\/[^/]/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL')).max(64).default([]),
     /**
      * most broker connections at once (TCP + TLS + WebSocket, embedded); 0 = the process's
      * open-file limit minus `reservedFiles`. Connections beyond it are closed at once.
@@ -293,10 +305,19 @@ export function relayConfigIssues(c: RelayConfig): FieldIssue[] {
     issues.push({ path: 'broker.plaintext', reason: 'broker.tls.enabled is false: set broker.plaintext: true explicitly, or nodes have no listener' });
   }
   const e = c.broker.external;
-  const handedOut = c.broker.publicUrl || (c.broker.mode === 'external' ? e.url : '');
-  if (handedOut && /^(mqtt|ws|tcp):/i.test(handedOut) && !c.broker.plaintext) {
-    issues.push({ path: c.broker.publicUrl ? 'broker.publicUrl' : 'broker.external.url', reason: `nodes would be told a plain URL (${handedOut}): use mqtts:// or wss:// (see edgerelay mosquitto-files), or set broker.plaintext: true explicitly` });
+  // what joining nodes are told: publicUrl(s), else the external broker's members
+  const handedOut: [string, string][] = c.broker.publicUrl
+    ? [['broker.publicUrl', c.broker.publicUrl], ...c.broker.publicUrls.map((u, i): [string, string] => [`broker.publicUrls[${i}]`, u])]
+    : c.broker.mode === 'external'
+      ? [['broker.external.url', e.url], ...e.urls.map((u, i): [string, string] => [`broker.external.urls[${i}]`, u])]
+      : [];
+  for (const [path, url] of handedOut) {
+    if (url && /^(mqtt|ws|tcp):/i.test(url) && !c.broker.plaintext) {
+      issues.push({ path, reason: `nodes would be told a plain URL (${url}): use mqtts:// or wss:// (see edgerelay mosquitto-files), or set broker.plaintext: true explicitly` });
+    }
   }
+  if (c.broker.publicUrls.length && !c.broker.publicUrl) issues.push({ path: 'broker.publicUrls', reason: 'needs broker.publicUrl (the first member nodes are told)' });
+  if (e.urls.length && c.broker.mode !== 'external') issues.push({ path: 'broker.external.urls', reason: 'applies to broker.mode: external only' });
   if (e.confFile && (!e.passwordFile || !e.aclFile)) issues.push({ path: 'broker.external.confFile', reason: 'needs broker.external.passwordFile and aclFile (the config points mosquitto at them)' });
   if (!!e.certFile !== !!e.keyFile) issues.push({ path: e.certFile ? 'broker.external.keyFile' : 'broker.external.certFile', reason: 'certFile and keyFile go together' });
   issues.push(...storeIssues(c.store));

@@ -267,11 +267,11 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     credentials,
     log: log.child('api'),
     now,
-    brokerUrlFor: (host) => {
-      if (config.broker.publicUrl) return config.broker.publicUrl;
-      if (external) return config.broker.external.url;
+    brokerUrlsFor: (host) => {
+      if (config.broker.publicUrl) return [config.broker.publicUrl, ...config.broker.publicUrls];
+      if (external) return [config.broker.external.url, ...config.broker.external.urls];
       const h = (host ?? '127.0.0.1').replace(/:\d+$/, '');
-      return brokerTls ? `mqtts://${h}:${ports.mqtts}` : `mqtt://${h}:${ports.mqtt}`;
+      return [brokerTls ? `mqtts://${h}:${ports.mqtts}` : `mqtt://${h}:${ports.mqtt}`];
     },
     registerNode: (node, labels) => link.ensureNode(node, labels),
     onJoin: (node) => {

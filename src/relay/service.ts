@@ -23,8 +23,8 @@ export interface ServiceDeps {
   credentials: CredentialStore;
   log: Logger;
   now: () => Date;
-  /** the broker URL nodes should use (given the API request's host) */
-  brokerUrlFor: (requestHost: string | undefined) => string;
+  /** the broker URLs nodes should use (given the API request's host): one, or a cluster's members */
+  brokerUrlsFor: (requestHost: string | undefined) => string[];
   /** the joining node's Node object (created if missing), before its credentials exist */
   registerNode: (node: string, labels: Record<string, string>) => Promise<void>;
   /** after a node joined: it is heard from now on (and external mode rewrites the mosquitto files) */
@@ -88,7 +88,8 @@ export class RelayService {
     if (rejoined) this.d.disconnect?.(name);
     this.d.onJoin?.(name);
     this.d.log.info(rejoined ? 'node re-joined' : 'node joined', { node: name });
-    return { response: { node: name, brokerUrl: this.d.brokerUrlFor(requestHost), username: name, password }, rejoined };
+    const [brokerUrl = '', ...more] = this.d.brokerUrlsFor(requestHost);
+    return { response: { node: name, brokerUrl, ...(more.length ? { brokerUrls: more } : {}), username: name, password }, rejoined };
   }
 
   /**

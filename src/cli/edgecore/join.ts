@@ -138,6 +138,8 @@ export function writeJoinedConfig(file: string, j: JoinResponse, o: { dataDir?: 
   if (o.dataDir) doc.setIn(['dataDir'], o.dataDir);
   doc.setIn(['modules', 'edgehub', 'enabled'], true);
   doc.setIn(['modules', 'edgehub', 'relay', 'url'], j.brokerUrl);
+  if (j.brokerUrls?.length) doc.setIn(['modules', 'edgehub', 'relay', 'urls'], j.brokerUrls);
+  else doc.deleteIn(['modules', 'edgehub', 'relay', 'urls']);
   doc.setIn(['modules', 'edgehub', 'relay', 'username'], j.username);
   doc.setIn(['modules', 'edgehub', 'relay', 'password'], j.password);
   doc.setIn(['modules', 'edgehub', 'relay', 'caFile'], caFile ?? '');

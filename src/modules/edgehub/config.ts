@@ -9,6 +9,11 @@ export const edgehubConfig = section({
   relay: section({
     /** the relay's MQTT URL (mqtt://, mqtts://, ws://, wss://) */
     url: z.string().default(''),
+    /**
+     * more members of a clustered broker (fleet mode, docs/scale.md): the node's list is `url`
+     * then these; it starts on the member its name points at and moves to the next when one fails
+     */
+    urls: z.array(z.string().regex(/^(mqtts?|wss?):\/\/[^/]/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL')).max(64).default([]),
     username: z.string().default(''),
     password: z.string().default(''),
     /** CA file for mqtts/wss with a private CA */

@@ -21,9 +21,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { wireErrorOf } from '../../contract/errors.js';
 import type { TunnelRequest } from '../../contract/mesh.js';
 import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type Presence, type SyncRequest } from '../../contract/payloads.js';
-import { noPacketNumberCache } from '../../lib/mqtt.js';
+import { noPacketNumberCache, retarget } from '../../lib/mqtt.js';
 import { topics } from '../../contract/topics.js';
-import { backoffDelay } from '../../core/backoff.js';
 import { errorMessage, ValidationError } from '../../core/errors.js';
 import { toFieldIssues } from '../../lib/schema.js';
 import type { NodeMessage } from '../../node/messages.js';
@@ -31,6 +30,7 @@ import type { NodeContext, NodeModule } from '../../node/services.js';
 import type { NodeHubStatus } from '../../store/uplink.js';
 import { setRelayNodeLabels } from '../../store/meta.js';
 import { AppLink } from './app.js';
+import { brokerList, connected, currentUrl, nextAttempt, startRotation, type BrokerRotation } from '../../lib/brokers.js';
 import { decideDesired } from './desired.js';
 import type { HubStatus } from './messages.js';
 import { nodeRpcHandlers, type Emit, type RpcHandlers } from './rpc.js';
@@ -42,7 +42,8 @@ export class EdgeHub implements NodeModule {
   private ctx?: NodeContext;
   private client?: MqttClient;
   private stopped = false;
-  private attempt = 0;
+  /** the broker members and the one in use (brokers.ts) */
+  private rotation?: BrokerRotation;
   /** connect attempts in this boot; each CONNECT's Will names its attempt (see willFor) */
   private connects = 0;
   private reconnectTimer?: NodeJS.Timeout;
@@ -87,6 +88,11 @@ export class EdgeHub implements NodeModule {
     this.heartbeatTimer.unref();
   }
 
+  /** the broker URL in use (or tried next) */
+  private url(): string {
+    return this.rotation ? currentUrl(this.rotation) : this.ctx!.services.config.modules.edgehub.relay.url;
+  }
+
   /** A mesh tunnel request to the relay (QoS 0: it means nothing on a later connection). */
   private async tunnel(request: TunnelRequest): Promise<{ sent: boolean; reason?: string }> {
     const c = this.client;
@@ -100,15 +106,15 @@ export class EdgeHub implements NodeModule {
   }
 
   status(): HubStatus {
-    const { uplink, config } = this.ctx!.services;
+    const { uplink } = this.ctx!.services;
     const s = uplink.backlog();
     const a = uplink.applied();
     return {
       connected: this.client?.connected ?? false,
-      url: config.modules.edgehub.relay.url,
+      url: this.url(),
       appliedVersion: a.version,
       epoch: a.epoch,
-      reconnectAttempt: this.attempt,
+      reconnectAttempt: this.rotation?.failures ?? 0,
       ...(this.lastError ? { lastError: this.lastError } : {}),
       outbox: { rows: s.rows, dropped: s.dropped },
     };
@@ -119,7 +125,8 @@ export class EdgeHub implements NodeModule {
     const { config } = ctx.services;
     const hub = config.modules.edgehub;
     noPacketNumberCache();
-    const client = mqtt.connect(hub.relay.url, {
+    this.rotation = startRotation(brokerList(hub.relay.url, hub.relay.urls), config.node.name);
+    const client = mqtt.connect(currentUrl(this.rotation), {
       clientId: config.node.name,
       clean: false,
       keepalive: hub.keepaliveSeconds,
@@ -134,8 +141,8 @@ export class EdgeHub implements NodeModule {
     client.on('connect', (ack) => {
       // no Nagle delay on the link: mesh tunnels and exec sessions write small frames that wait on an answer
       (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
-      ctx.log.info('connected to relay', { url: hub.relay.url, sessionPresent: ack.sessionPresent, attempt: this.attempt });
-      this.attempt = 0;
+      ctx.log.info('connected to relay', { url: this.url(), sessionPresent: ack.sessionPresent, attempt: this.rotation!.failures });
+      this.rotation = connected(this.rotation!);
       this.onConnected(client).catch((e) => ctx.log.warn('post-connect steps failed', { error: errorMessage(e) }));
     });
     client.on('message', (topic, payload) => {
@@ -158,12 +165,15 @@ export class EdgeHub implements NodeModule {
   private scheduleReconnect(): void {
     if (this.stopped || this.reconnectTimer) return;
     const r = this.ctx!.services.config.modules.edgehub.reconnect;
-    const delay = backoffDelay({ initialMs: r.initialMs, maxMs: r.maxMs, factor: 2, jitter: r.jitter }, this.attempt++);
-    this.ctx!.log.info('relay unreachable; the node keeps running from its store', { retryInMs: delay, lastError: this.lastError });
+    const next = nextAttempt(this.rotation!, { initialMs: r.initialMs, maxMs: r.maxMs, factor: 2, jitter: r.jitter });
+    this.rotation = next.rotation;
+    const delay = next.delayMs;
+    this.ctx!.log.info('relay unreachable; the node keeps running from its store', { retryInMs: delay, next: this.url(), lastError: this.lastError });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.stopped || !this.client || this.client.connected) return;
       this.client.options.will = this.willFor();
+      retarget(this.client.options, this.url());
       this.client.reconnect();
     }, delay);
   }

@@ -12,7 +12,8 @@
  * channel but `presence`, and clears it from the broker so it is never replayed.
  */
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
-import { noPacketNumberCache } from '../../lib/mqtt.js';
+import { brokerList, connected, currentUrl, nextAttempt, startRotation } from '../../lib/brokers.js';
+import { noPacketNumberCache, retarget } from '../../lib/mqtt.js';
 import { NODE_RETAINED, parseNodeTopic, relaySubscriptions } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -36,12 +37,15 @@ export class ExternalBroker implements RelayTransport {
   async start(onMessage: NodeMessageHandler, onConnect?: () => void): Promise<void> {
     const ext = this.cfg.external;
     noPacketNumberCache();
-    const client = mqtt.connect(ext.url, {
+    let rotation = startRotation(brokerList(ext.url, ext.urls), this.clientId);
+    const v5 = ext.protocolVersion === 5;
+    const client = mqtt.connect(currentUrl(rotation), {
       clientId: this.clientId,
-      protocolVersion: 5,
+      protocolVersion: ext.protocolVersion,
       clean: false,
-      // the broker hands the relay nothing larger (MQTT 5: it drops the message for this client)
-      properties: { sessionExpiryInterval: 0xffffffff, maximumPacketSize: this.cfg.maxPacketBytes },
+      // the broker hands the relay nothing larger (MQTT 5: it drops the message for this client);
+      // 3.1.1 has neither: the session lasts until the broker drops it, and the size is the broker's limit
+      ...(v5 ? { properties: { sessionExpiryInterval: 0xffffffff, maximumPacketSize: this.cfg.maxPacketBytes } } : {}),
       keepalive: this.cfg.keepaliveSeconds,
       reconnectPeriod: 2000,
       connectTimeout: 10_000,
@@ -85,7 +89,8 @@ export class ExternalBroker implements RelayTransport {
       }
     };
     client.on('connect', (ack) => {
-      this.log.info('connected to external broker', { url: ext.url, sessionPresent: ack.sessionPresent });
+      rotation = connected(rotation);
+      this.log.info('connected to external broker', { url: currentUrl(rotation), sessionPresent: ack.sessionPresent });
       client.subscribe(
         [...relaySubscriptions, ...(this.apps ? [appTopics.downFilter] : [])],
         { qos: 1, rap: true },
@@ -98,7 +103,13 @@ export class ExternalBroker implements RelayTransport {
       );
     });
     client.on('error', (e) => this.log.warn('external broker error', { error: e.message }));
-    client.on('offline', () => this.log.warn('external broker unreachable; retrying', { url: ext.url }));
+    // mqtt.js reconnects after reconnectPeriod: the next member of a cluster, if there are several
+    client.on('close', () => {
+      if (rotation.urls.length < 2) return;
+      rotation = nextAttempt(rotation, { initialMs: 0, maxMs: 0, factor: 1, jitter: 0 }).rotation;
+      retarget(client.options, currentUrl(rotation));
+    });
+    client.on('offline', () => this.log.warn('external broker unreachable; retrying', { url: currentUrl(rotation) }));
   }
 
   /**
@@ -126,7 +137,7 @@ export class ExternalBroker implements RelayTransport {
   }
 
   endpoints(): Record<string, string> {
-    return { external: this.cfg.external.url };
+    return { external: brokerList(this.cfg.external.url, this.cfg.external.urls).join(',') };
   }
 
   async stop(): Promise<void> {

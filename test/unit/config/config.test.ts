@@ -87,3 +87,12 @@ test('--defaults output is itself a valid config equal to the defaults', () => {
   const text = defaultConfigYaml();
   assert.deepEqual(parseConfig(parse(text)), parseConfig({}));
 });
+
+test('edgehub.relay.urls: more broker members, each an MQTT URL (the field and index named)', () => {
+  const c = parseConfig({ modules: { edgehub: { relay: { url: 'mqtts://a:8883', urls: ['mqtts://b:8883', 'wss://c/mqtt'] } } } });
+  assert.deepEqual(c.modules.edgehub.relay.urls, ['mqtts://b:8883', 'wss://c/mqtt']);
+  assert.deepEqual(parseConfigText('').modules.edgehub.relay.urls, []);
+  const issues = issuesOf(() => parseConfig({ modules: { edgehub: { relay: { urls: ['mqtts://b:8883', 'http://c'] } } } }));
+  assert.deepEqual(issues.map((i) => i.path), ['modules.edgehub.relay.urls[1]']);
+  assert.match(issues[0]!.reason, /mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\//);
+});
