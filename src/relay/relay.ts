@@ -195,14 +195,15 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   });
   const apiTls = config.api.tls.enabled ? { cert: pki!.serving.certPem, key: pki!.serving.keyPem } : undefined;
   // the app channel publishes on the broker, which is created after it (it taps the broker)
-  const late: { transport?: RelayTransport } = {};
+  const late: { transport?: RelayTransport; link?: NodeLink } = {};
   const app = new AppChannel({
     config: config.appchannel,
     dataDir: config.dataDir,
     core,
     objects,
     publish: (topic, payload) => (late.transport ? late.transport.publish(topic, payload, { qos: 1, retain: false }) : Promise.reject(new Error('broker not started'))),
-    nodes: () => link.ingress.nodes(),
+    // the link is made after the app channel starts (its first route table goes to nobody: the broker is not up yet)
+    nodes: () => late.link?.ingress.nodes() ?? [],
     authenticate,
     ...(apiTls ? { tls: apiTls } : {}),
     log: log.child('appchannel'),
@@ -252,6 +253,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       if (external) rewriteMosquittoFiles();
     },
   });
+  late.link = link;
   controllers.workloads.onLeading(() => link.lifecycle.resync());
   const streams = new NodeStreams({
     publish: (node, frame) => toNodes.publish(topics.streamDown(node), frame, { qos: 0, retain: false }),

@@ -108,11 +108,16 @@ export class RelayService {
     return true;
   }
 
-  /** The hash a node's session was admitted with is no longer stored (rotated or deleted). */
+  /**
+   * The hash a node's session was admitted with is no longer stored (rotated or deleted). Only a
+   * session this relay admitted with a node password is judged: a consumer's (app channel) or any
+   * other client's is not a node's, and was closed every time the credentials changed.
+   */
   async credentialsChanged(username: string): Promise<boolean> {
-    const n = await this.d.credentials.getNode(username);
     const cached = this.authCache.get(username);
-    return !n || (cached !== undefined && !cached.endsWith(`:${n.passwordHash}`));
+    if (cached === undefined) return false;
+    const n = await this.d.credentials.getNode(username);
+    return !n || !cached.endsWith(`:${n.passwordHash}`);
   }
 
   /** A node's credentials are gone: no cached password may let it in again. */
