@@ -122,7 +122,9 @@ export class ExternalBroker implements RelayTransport {
       () => done(),
       (e: unknown) => {
         this.log.error('could not take an app message; not acknowledging it', { topic, error: errorMessage(e) });
-        this.client?.end(true, () => this.client?.reconnect());
+        // the same stores: without them reconnect() starts empty ones, and the relay's QoS 1
+        // publishes not yet acknowledged would be neither resent nor failed (their callers wait for ever)
+        this.client?.end(true, () => this.client?.reconnect({ incomingStore: this.client.incomingStore, outgoingStore: this.client.outgoingStore }));
       },
     );
   }
