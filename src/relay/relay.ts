@@ -229,7 +229,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     embedded = new EmbeddedBroker(config.broker, brokerTls, (u, p) => service?.authenticate(u, p) ?? Promise.resolve(false), log.child('broker'), taps);
     transport = embedded;
   } else {
-    transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem, undefined, taps);
+    transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem, config.broker.external.clientId, taps);
   }
   // what the relay publishes to nodes (app channel included), counted by channel (/metrics)
   const toNodes: RelayTransport = metrics.countPublishes(transport, (t: string) => parseNodeTopic(t)?.channel);
