@@ -18,8 +18,10 @@
  * loads bench/heap-probe.cjs (PROBE=0: not), which on each sample writes V8's own figures, so
  * each arm's RSS is split into V8's heap (resident, used; by space), external/ArrayBuffer memory
  * and the rest of the private memory (malloc, stacks: RssAnon less V8's resident heap).
- * The load averages before and after the window are in the JSON.
- * Usage: [REPLICAS=k] [PARTS=1] [COMPARE=path] [PROBE=0] node bench/node-status.mjs [windowSeconds=300]
+ * The load averages before and after the window are in the JSON. LIVE=1 also gives the daemons
+ * --expose-gc and, after the window, has each collect its garbage once and report its heap's live
+ * size (`v8.liveMiB`): what the arm keeps, without the garbage and headroom between collections.
+ * Usage: [REPLICAS=k] [PARTS=1] [COMPARE=path] [PROBE=0] [LIVE=1] node bench/node-status.mjs [windowSeconds=300]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,7 @@ if (!existsSync(bundle)) spawnSync(process.execPath, [join(ROOT, 'build.mjs')], 
 const TICK = 100; // USER_HZ
 const REPLICAS = Number(process.env.REPLICAS ?? 3);
 const PROBE = process.env.PROBE !== '0';
+const LIVE = PROBE && process.env.LIVE === '1';
 const probeFile = join(ROOT, 'bench/heap-probe.cjs');
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 const loadBefore = loadavg();
@@ -73,7 +76,7 @@ const daemons = [];
 for (let r = 0; r < REPLICAS; r++) {
   for (const v of variants) {
     const c = r === 0 ? v : { ...v, ...config(`${v.name}-${r}`, v.opts) };
-    const probe = PROBE ? ['--require', probeFile] : [];
+    const probe = PROBE ? ['--require', probeFile, ...(LIVE ? ['--expose-gc'] : [])] : [];
     const d = await spawnUntil(process.execPath, [...daemonNodeFlags(), ...probe, c.bundle, 'run', '--config', c.file], /"msg":"edgecore ready"/, { env: { ...daemonEnv(), EDGECORE_BENCH_PROBE: c.probe } });
     const port = c.metrics ? Number(/"msg":"ops endpoint listening".*?"port":(\d+)/.exec(d.output())[1]) : 0;
     daemons.push({ ...c, arm: v.name, child: d.child, port, scrapes: 0, bytes: 0, rssSamples: [], anonSamples: [], fileSamples: [], probes: [] });
@@ -116,6 +119,15 @@ clearInterval(timer);
 clearInterval(sampler);
 await sleep(600); // the last probe read
 const loadAfter = loadavg();
+if (LIVE) {
+  // after the window: one full collection each, then the live heap
+  for (const d of daemons) {
+    writeFileSync(`${d.probe}.gc`, '');
+    process.kill(d.child.pid, 'SIGUSR2');
+  }
+  await sleep(5000);
+  for (const d of daemons) d.live = JSON.parse(readFileSync(d.probe, 'utf8')).live;
+}
 for (const d of daemons) {
   d.t1 = cpuTicks(d.child.pid);
   d.rss = median(d.rssSamples);
@@ -143,6 +155,7 @@ const armProbe = (ds) => {
   if (!per.length) return undefined;
   const b = (x) => round(x / 1048576, 2);
   const out = Object.fromEntries([...PROBE_KEYS, 'anonLessHeap'].map((k) => [`${k}MiB`, b(median(per.map((p) => p[k])))]));
+  if (LIVE) out.liveMiB = b(median(ds.map((d) => d.live)));
   out.spacesMiB = Object.fromEntries(Object.keys(per[0].spaces).map((s) => [s, b(median(per.map((p) => p.spaces[s])))]));
   return out;
 };
