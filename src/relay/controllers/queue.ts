@@ -2,10 +2,30 @@
  * A controller's work queue: keys, each pending at most once, worked one at a time (a key being
  * worked that is added again is worked again afterwards). A failed key is retried with capped
  * exponential backoff; `after` requeues a key later (a namespace still holding objects).
+ *
+ * The queue lets the event loop turn at least every `sliceMs` of work (issue 19). The relay's
+ * writes complete without I/O (SQLite is synchronous, watches deliver in microtasks), so a long
+ * queue — 20,000 Nodes going Unknown when every node's connection drops at once — would
+ * otherwise drain as one chain of microtasks: no socket read, no CONNECT, no timer for as long
+ * as it lasts (a reconnect storm had no node connected for minutes). Keys added while the loop
+ * turns fold into the pending ones, so a node that is back before its turn costs no write.
  */
 import { backoffDelay } from '../../core/backoff.js';
 import type { Logger } from '../../core/logger.js';
 import type { Clock, Timer } from './clock.js';
+
+/** How long a queue works before it lets the event loop turn (I/O, timers), and how it lets it. */
+export interface QueueTurns {
+  sliceMs: number;
+  /** resolves once the event loop has turned (default: after its I/O phase, setImmediate) */
+  yieldTurn?: () => Promise<void>;
+  /** ms clock for the slice (default performance.now) */
+  now?: () => number;
+}
+
+export const QUEUE_TURNS: QueueTurns = { sliceMs: 10 };
+
+const afterIo = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export class WorkQueue {
   private readonly pending = new Set<string>();
@@ -20,6 +40,7 @@ export class WorkQueue {
     private readonly work: (key: string) => Promise<void>,
     private readonly log: Logger,
     private readonly backoff = { initialMs: 200, maxMs: 30_000 },
+    private readonly turns: QueueTurns = QUEUE_TURNS,
   ) {}
 
   add(key: string): void {
@@ -58,8 +79,18 @@ export class WorkQueue {
   private async drain(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    const now = this.turns.now ?? (() => performance.now());
+    let sliceStart = now();
+    let worked = false; // a key was worked in this slice (each slice works at least one)
     try {
       while (this.pending.size && !this.stopped) {
+        if (worked && now() - sliceStart >= this.turns.sliceMs) {
+          await (this.turns.yieldTurn ?? afterIo)();
+          sliceStart = now();
+          worked = false;
+          continue; // stopped meanwhile, or nothing left: look again
+        }
+        worked = true;
         const key = this.pending.values().next().value as string;
         this.pending.delete(key);
         try {
