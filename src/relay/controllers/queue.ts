@@ -30,7 +30,7 @@ const afterIo = (): Promise<void> => new Promise((r) => setImmediate(r));
 export class WorkQueue {
   private readonly pending = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly wakes = new Map<string, { at: number; timer: Timer }>();
   private running = false;
   private stopped = false;
@@ -49,15 +49,19 @@ export class WorkQueue {
     void this.drain();
   }
 
-  /** Work `key` again in `ms` (unless it is added sooner). */
+  /** Work `key` again in `ms` (unless it is added sooner); of two such requests the earlier wins. */
   after(key: string, ms: number): void {
-    if (this.stopped || this.timers.has(key)) return;
-    const t = setTimeout(() => {
+    if (this.stopped) return;
+    const at = Date.now() + ms;
+    const prev = this.timers.get(key);
+    if (prev && prev.at <= at) return;
+    if (prev) clearTimeout(prev.timer);
+    const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
     }, ms);
-    t.unref();
-    this.timers.set(key, t);
+    timer.unref();
+    this.timers.set(key, { at, timer });
   }
 
   /** Work `key` once `clock` reaches `when` (a planned wake-up: a deadline, a schedule); the earliest wins. */
@@ -118,7 +122,7 @@ export class WorkQueue {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     for (const w of this.wakes.values()) w.timer.cancel();
     this.wakes.clear();
