@@ -259,8 +259,8 @@ export class DeviceTwin implements NodeModule {
       log: ctx.log,
       sink: this.sink,
       observe: {
-        sample: () => ctx.services.metrics.count('driver_reads_total', { namespace: r.namespace, device: r.name }),
-        error: () => ctx.services.metrics.count('driver_errors_total', { namespace: r.namespace, device: r.name }),
+        sample: ctx.services.metrics.counter('driver_reads_total', { namespace: r.namespace, device: r.name }),
+        error: ctx.services.metrics.counter('driver_errors_total', { namespace: r.namespace, device: r.name }),
       },
     });
   }

@@ -106,7 +106,8 @@ function copyPlain<T>(v: T): T {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(copyPlain) as T;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) out[k] = copyPlain((v as Record<string, unknown>)[k]);
+  const keys = Object.keys(v);
+  for (let i = 0; i < keys.length; i++) out[keys[i]!] = copyPlain((v as Record<string, unknown>)[keys[i]!]);
   return out as T;
 }
 
@@ -144,7 +145,9 @@ export function applyPatch(
     }
   }
   if (issues.length) throw new ValidationError(issues, 'twin update');
-  const next = clone(doc);
+  // copy on write: the new document shares the twins the patch does not touch (documents are
+  // never changed in place; a report touches one or two twins of many, several times a second)
+  const next: TwinDoc = { ...doc, twins: { ...doc.twins } };
   const document: TwinDocument = {};
   const bump = (v: TwinVersion): TwinVersion => (source === 'edge' ? { ...v, edge: v.edge + 1 } : { ...v, cloud: v.cloud + 1 });
   for (const [name, e] of Object.entries(patch)) {
@@ -152,10 +155,10 @@ export function applyPatch(
     if (e === null) {
       if (!before) continue;
       delete next.twins[name];
-      document[name] = { last: copyPlain(before), current: null };
+      document[name] = { last: before, current: null };
       continue;
     }
-    const t = next.twins[name] ?? newTwin(e.type || 'string', e.optional ?? true);
+    const t = before ? copyPlain(before) : newTwin(e.type || 'string', e.optional ?? true);
     let touched = !before;
     if (e.expected !== undefined && t.expected?.value !== e.expected) {
       t.expected = { value: e.expected, timestamp: now };
@@ -175,7 +178,8 @@ export function applyPatch(
       touched = true;
     }
     next.twins[name] = t;
-    if (touched) document[name] = { last: before ? copyPlain(before) : null, current: copyPlain(t) };
+    // both twins are held, never changed, by a document: shared, not copied
+    if (touched) document[name] = { last: before ?? null, current: t };
   }
   return { doc: next, document };
 }

@@ -90,3 +90,20 @@ test('the spelling a mapper uses for a state is kept beside it (KubeEdge answers
   assert.equal(stateText(withState(d0, 'offline', 'offline')), 'offline');
   assert.equal(withState(d0, 'ok', 'online').stateText, undefined, 'only a spelling of the same state');
 });
+
+test('a patch never changes the document it is applied to: untouched twins are shared, touched ones are new objects', () => {
+  const { doc } = syncWithSpec(emptyDoc(), spec('5'), model, 1000);
+  const frozen = JSON.stringify(doc);
+  const { doc: next, document } = applyPatch(doc, { temp: { actual: '21.5' } }, 'edge', 2000);
+  assert.equal(JSON.stringify(doc), frozen);
+  assert.equal(next.twins.level, doc.twins.level);
+  assert.notEqual(next.twins.temp, doc.twins.temp);
+  assert.equal(document.temp?.last, doc.twins.temp);
+  assert.equal(document.temp?.current, next.twins.temp);
+  assert.deepEqual(next.twins.temp?.actual, { value: '21.5', timestamp: 2000 });
+  assert.equal(doc.twins.temp?.actual, undefined);
+  // a second patch on the first's result leaves that one as it was
+  const second = JSON.stringify(next);
+  applyPatch(next, { temp: { actual: '22' }, level: { expected: '7' } }, 'edge', 3000);
+  assert.equal(JSON.stringify(next), second);
+});
