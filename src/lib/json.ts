@@ -7,7 +7,30 @@
  * them (stored strings and label hashes made before stay equal; test/unit/lib/json.test.ts).
  */
 export function stableStringify(v: unknown): string {
-  return write(v) as string;
+  // a value whose keys are already in that order (a status its writer builds sorted) is what
+  // JSON.stringify writes, in one native pass
+  return inOrder(v, 0) ? JSON.stringify(v) : (write(v) as string);
+}
+
+/** true when JSON.stringify(v) writes every object's keys in stableStringify's order (checked to a bounded depth) */
+function inOrder(v: unknown, depth: number): boolean {
+  if (v === null || typeof v !== 'object') return true;
+  if (depth > 16) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!inOrder(v[i], depth + 1)) return false;
+    return true;
+  }
+  if (v instanceof Date || Buffer.isBuffer(v)) return true;
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false; // boxed values, class instances: the slow path decides
+  const o = v as Record<string, unknown>;
+  if (typeof o.toJSON === 'function') return false;
+  const keys = Object.keys(o);
+  let i = 0;
+  while (i < keys.length && isIndex(keys[i]!)) i++;
+  for (let j = i + 1; j < keys.length; j++) if (keys[j - 1]! > keys[j]!) return false;
+  for (let j = 0; j < keys.length; j++) if (!inOrder(o[keys[j]!], depth + 1)) return false;
+  return true;
 }
 
 /** an array index as JavaScript orders object keys (these come first, ascending) */

@@ -282,7 +282,9 @@ export class DeviceTwin implements NodeModule {
       const ctx = this.ctx;
       if (!ctx || this.units.get(unit.key)?.unit !== unit) return;
       const key = { kind: 'Device', namespace: unit.ref.namespace, name: unit.ref.name };
-      await ctx.bus.request('metamanager', { type: 'status.report', key, status: toStatus(unit.doc), upstream: toStatus(unit.doc, (n) => unit.reportsToCloud(n)) });
+      const status = toStatus(unit.doc);
+      const upstream = unit.allToCloud() ? status : toStatus(unit.doc, (n) => unit.reportsToCloud(n));
+      await ctx.bus.request('metamanager', { type: 'status.report', key, status, upstream });
       if (Object.keys(document).length) {
         ctx.bus.publish({ type: 'twin.changed', device: unit.ref, document, twins: unit.doc.twins, delta: computeDelta(unit.doc), ...(eventId !== undefined ? { eventId } : {}) });
       }

@@ -256,31 +256,37 @@ export interface DeviceStatus {
   twins: StatusTwin[];
 }
 
-/** The status written to the store and sent upstream; `include` limits the twins (reportToCloud). */
+/**
+ * The status written to the store and sent upstream; `include` limits the twins (reportToCloud).
+ * Every object is built with its keys in sorted order, so the store's stable serialisation is
+ * one native JSON.stringify (src/lib/json.ts): a device reports several times a second.
+ */
 export function toStatus(doc: TwinDoc, include?: (name: string) => boolean): DeviceStatus {
   const twins: StatusTwin[] = [];
-  for (const name of Object.keys(doc.twins).sort()) {
+  const names = Object.keys(doc.twins);
+  names.sort();
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     if (include && !include(name)) continue;
     const t = doc.twins[name]!;
-    const meta = (v: TwinValue) => ({ timestamp: String(v.timestamp), type: t.type });
-    twins.push({
-      propertyName: name,
-      ...(t.actual ? { reported: { value: t.actual.value, metadata: meta(t.actual) } } : {}),
-      ...(t.expected ? { observedDesired: { value: t.expected.value, metadata: meta(t.expected) } } : {}),
-      reportedVersion: t.actualVersion,
-      desiredVersion: t.expectedVersion,
-      ...(t.optional ? { optional: true } : {}),
-      ...(t.specDesired !== undefined ? { specDesired: t.specDesired } : {}),
-    });
+    const st: StatusTwin = { desiredVersion: t.expectedVersion } as StatusTwin;
+    if (t.expected) st.observedDesired = { metadata: { timestamp: String(t.expected.timestamp), type: t.type }, value: t.expected.value };
+    if (t.optional) st.optional = true;
+    st.propertyName = name;
+    if (t.actual) st.reported = { metadata: { timestamp: String(t.actual.timestamp), type: t.type }, value: t.actual.value };
+    st.reportedVersion = t.actualVersion;
+    if (t.specDesired !== undefined) st.specDesired = t.specDesired;
+    twins.push(st);
   }
-  return {
-    state: doc.state,
-    ...(doc.lastOnlineTime ? { lastOnlineTime: doc.lastOnlineTime } : {}),
-    errorCount: doc.errorCount,
-    consecutiveErrors: doc.consecutiveErrors,
-    ...(doc.lastError ? { lastError: doc.lastError, lastErrorTime: doc.lastErrorTime } : {}),
-    twins,
-  };
+  const status = { consecutiveErrors: doc.consecutiveErrors, errorCount: doc.errorCount } as DeviceStatus;
+  if (doc.lastError) {
+    status.lastError = doc.lastError;
+    status.lastErrorTime = doc.lastErrorTime;
+  }
+  if (doc.lastOnlineTime) status.lastOnlineTime = doc.lastOnlineTime;
+  status.state = doc.state;
+  status.twins = twins;
+  return status;
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : Number(v) || 0);

@@ -108,7 +108,15 @@ export class DeviceUnit {
   }
 
   reportsToCloud(property: string): boolean {
-    return this.o.spec.properties.find((p) => p.name === property)?.reportToCloud === true;
+    this.toCloud ??= new Set(this.o.spec.properties.filter((p) => p.reportToCloud === true).map((p) => p.name));
+    return this.toCloud.has(property);
+  }
+  private toCloud?: Set<string>;
+
+  /** whether every twin goes to the cloud (the relay's view of the status is the whole status) */
+  allToCloud(): boolean {
+    for (const name in this.doc.twins) if (!this.reportsToCloud(name)) return false;
+    return true;
   }
 
   /** Run `fn` on the clock's `ms` boundaries (reports of every device with this cycle share a wake-up). */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isConflictError, isValidationError } from '../../../src/core/errors.js';
 import type { DeviceModelSpec, DeviceSpec } from '../../../src/contract/resources/device.js';
+import { stableStringify } from '../../../src/lib/json.js';
 import { applyPatch, computeDelta, emptyDoc, fromStatus, stateText, syncWithSpec, toStatus, withState } from '../../../src/modules/devicetwin/twin.js';
 
 const model: DeviceModelSpec = {
@@ -106,4 +107,13 @@ test('a patch never changes the document it is applied to: untouched twins are s
   const second = JSON.stringify(next);
   applyPatch(next, { temp: { actual: '22' }, level: { expected: '7' } }, 'edge', 3000);
   assert.equal(JSON.stringify(next), second);
+});
+
+test('a status is built with its keys in sorted order (the store serialises it in one native pass)', () => {
+  const { doc } = syncWithSpec(emptyDoc(), spec('5'), model, 1000);
+  const reported = applyPatch(doc, { temp: { actual: '21.5' }, level: { actual: '4' } }, 'edge', 2000).doc;
+  for (const d of [doc, reported, { ...withState(reported, 'online'), lastOnlineTime: 't', lastError: 'e', lastErrorTime: 'u' }]) {
+    const st = toStatus(d);
+    assert.equal(JSON.stringify(st), stableStringify(st));
+  }
 });

@@ -52,6 +52,19 @@ test('stableStringify writes what JSON.stringify of a key-sorted copy writes (st
     // biome-ignore lint/suspicious/noSparseArray: a hole, as JSON.stringify meets one
     [1, , 3],
     { toJSON: () => 'ignored: the copy has no toJSON', k: 1 },
+    // already in order (written by JSON.stringify directly), and look-alikes that are not
+    { a: 1, b: [{ c: 2, d: null }], e: { f: 'g' }, u: undefined },
+    { 1: 'x', 2: 'y', a: { 3: 'z', b: 1 } },
+    Object.assign(Object.create(null), { a: 1, b: 2 }),
+    new String('ab'),
+    [new Number(3), new Boolean(false)],
+    new (class P {
+      a = 1;
+      toJSON() {
+        return 'inherited toJSON';
+      }
+    })(),
+    new Map([[1, 2]]),
   ];
   for (const c of cases) assert.equal(stableStringify(c), reference(c), JSON.stringify(reference(c)));
   // random documents: keys from a small alphabet with digits (index-like and not), nesting, every scalar kind
