@@ -15,6 +15,7 @@ import { parseStored } from '../../contract/resources/kinds.js';
 import { isValidationError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import { builtinDrivers } from '../../drivers/index.js';
 import type { DriverFactory } from '../../drivers/types.js';
+import { CycleClock } from '../../lib/cycle.js';
 import { stableStringify } from '../../lib/json.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
@@ -42,6 +43,8 @@ export class DeviceTwin implements NodeModule {
   private readonly drivers: Map<string, DriverFactory>;
   private readonly units = new Map<string, Entry>();
   private reconciling: Promise<void> = Promise.resolve();
+  /** one timer per report or collect cycle for all devices (made at start, with the node's clock) */
+  private clock?: CycleClock;
   private unsubscribe?: () => void;
 
   constructor(opts: DeviceTwinOptions = {}) {
@@ -50,6 +53,7 @@ export class DeviceTwin implements NodeModule {
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
+    this.clock = new CycleClock(() => ctx.services.now().getTime());
     ctx.bus.serve((msg) => this.handle(msg));
     this.unsubscribe = ctx.bus.subscribe('resource.changed', (m) => {
       if (m.change.op !== 'status' && KINDS.has(m.change.resource.kind)) this.schedule();
@@ -258,6 +262,7 @@ export class DeviceTwin implements NodeModule {
       now: () => ctx.services.now().getTime(),
       log: ctx.log,
       sink: this.sink,
+      ...(this.clock ? { clock: this.clock } : {}),
       observe: {
         sample: ctx.services.metrics.counter('driver_reads_total', { namespace: r.namespace, device: r.name }),
         error: ctx.services.metrics.counter('driver_errors_total', { namespace: r.namespace, device: r.name }),
