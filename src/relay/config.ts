@@ -122,6 +122,15 @@ export const relayConfigSchema = section({
        * MQTT 5 (NATS 2.9's and RabbitMQ 3.10's MQTT; docs/scale.md says what 3.1.1 costs)
        */
       protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+      /**
+       * the relay's MQTT client id: its persistent session. Each replica of a fleet needs its own
+       * (a second client with the same id takes the first one's session over, back and forth).
+       * `edgerelay` or `_` + letters, digits, `-`, `_`: node names are DNS labels, so no node can claim it
+       */
+      clientId: z
+        .string()
+        .regex(/^(edgerelay|_[A-Za-z0-9_-]{1,63})$/, 'must be edgerelay or start with _ (then letters, digits, - or _; at most 64): no node name can take it')
+        .default('edgerelay'),
       /** the relay's own account on the external broker */
       username: z.string().default('_relay'),
       password: z.string().default(''),

@@ -21,7 +21,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { wireErrorOf } from '../../contract/errors.js';
 import type { TunnelRequest } from '../../contract/mesh.js';
 import { rpcCancelSchema, rpcRequestSchema, type Heartbeat, type Presence, type SyncRequest } from '../../contract/payloads.js';
-import { noPacketNumberCache, retarget } from '../../lib/mqtt.js';
+import { noDelay, noPacketNumberCache, retarget } from '../../lib/mqtt.js';
 import { topics } from '../../contract/topics.js';
 import { errorMessage, ValidationError } from '../../core/errors.js';
 import { toFieldIssues } from '../../lib/schema.js';
@@ -139,8 +139,7 @@ export class EdgeHub implements NodeModule {
     });
     this.client = client;
     client.on('connect', (ack) => {
-      // no Nagle delay on the link: mesh tunnels and exec sessions write small frames that wait on an answer
-      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+      noDelay(client);
       ctx.log.info('connected to relay', { url: this.url(), sessionPresent: ack.sessionPresent, attempt: this.rotation!.failures });
       this.rotation = connected(this.rotation!);
       this.onConnected(client).catch((e) => ctx.log.warn('post-connect steps failed', { error: errorMessage(e) }));
@@ -176,7 +175,10 @@ export class EdgeHub implements NodeModule {
       if (this.stopped || !this.client || this.client.connected) return;
       this.client.options.will = this.willFor();
       retarget(this.client.options, this.url());
-      this.client.reconnect();
+      // the same stores: reconnect() without them starts empty ones, and the QoS 1 packets not yet
+      // acknowledged (a flush window) would be neither resent nor failed — the flush awaiting
+      // them would wait for ever and the outbox never drain. Kept, mqtt.js resends them first.
+      this.client.reconnect({ incomingStore: this.client.incomingStore, outgoingStore: this.client.outgoingStore });
     }, delay);
   }
 

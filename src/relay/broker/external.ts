@@ -13,7 +13,7 @@
  */
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { brokerList, connected, currentUrl, nextAttempt, startRotation } from '../../lib/brokers.js';
-import { noPacketNumberCache, retarget } from '../../lib/mqtt.js';
+import { noDelay, noPacketNumberCache, retarget } from '../../lib/mqtt.js';
 import { NODE_RETAINED, parseNodeTopic, relaySubscriptions } from '../../contract/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -89,6 +89,7 @@ export class ExternalBroker implements RelayTransport {
       }
     };
     client.on('connect', (ack) => {
+      noDelay(client); // node link frames (streams, tunnels) wait on answers: no Nagle delay on this side either
       rotation = connected(rotation);
       this.log.info('connected to external broker', { url: currentUrl(rotation), sessionPresent: ack.sessionPresent });
       client.subscribe(
@@ -122,7 +123,9 @@ export class ExternalBroker implements RelayTransport {
       () => done(),
       (e: unknown) => {
         this.log.error('could not take an app message; not acknowledging it', { topic, error: errorMessage(e) });
-        this.client?.end(true, () => this.client?.reconnect());
+        // the same stores: without them reconnect() starts empty ones, and the relay's QoS 1
+        // publishes not yet acknowledged would be neither resent nor failed (their callers wait for ever)
+        this.client?.end(true, () => this.client?.reconnect({ incomingStore: this.client.incomingStore, outgoingStore: this.client.outgoingStore }));
       },
     );
   }
