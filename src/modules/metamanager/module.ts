@@ -82,9 +82,10 @@ export class MetaManager implements NodeModule {
     const resources = store.resources;
     // desired changes only: status writes (device reports, several a second) would cost a bus
     // delivery per subscriber for nothing (docs/benchmarks.md, footprint, fourth round)
-    this.unsubscribe = resources.onChange((change) => {
-      if (change.op !== 'status') ctx.bus.publish({ type: 'resource.changed', change });
-    });
+    this.unsubscribe = resources.onChange(
+      (change) => ctx.bus.publish({ type: 'resource.changed', change }),
+      () => false,
+    );
     ctx.bus.serve((msg: NodeMessage) => {
       switch (msg.type) {
         case 'desired.apply':
