@@ -139,7 +139,7 @@ test('a listener that wants no status writes hears desired changes only; while n
     () => false,
   );
   const off = s.resources.onChange(
-    (c) => sometimes.push(`${c.op}:${JSON.stringify(c.resource.status)}:${c.previous ? JSON.stringify(c.previous.status) : ''}`),
+    (c) => sometimes.push(`${c.op}:${JSON.stringify(c.resource.status)}:${'previous' in c && c.previous ? JSON.stringify(c.previous.status) : ''}`),
     () => watching,
   );
   const { resource } = s.resources.put(key('p', 'Pod'), { spec: { containers: [] } });
