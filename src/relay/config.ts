@@ -122,6 +122,11 @@ export const relayConfigSchema = section({
        * MQTT 5 (NATS 2.9's and RabbitMQ 3.10's MQTT; docs/scale.md says what 3.1.1 costs)
        */
       protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+      /**
+       * the relay's MQTT client id there; empty = `edgerelay`, or in a fleet (store.kind: postgres)
+       * `edgerelay-<leaderElection.identity, else the host name>`: one per replica, the same after a restart
+       */
+      clientId: z.string().max(128).default(''),
       /** the relay's own account on the external broker */
       username: z.string().default('_relay'),
       password: z.string().default(''),

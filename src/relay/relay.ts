@@ -41,7 +41,7 @@ import type { ObjectStore } from './store/objects.js';
 import { openCredentialStore, openObjectStore } from './store/open.js';
 import type { CredentialStore } from './store/credentials.js';
 import { EmbeddedBroker } from './broker/embedded.js';
-import { ExternalBroker } from './broker/external.js';
+import { ExternalBroker, externalClientId } from './broker/external.js';
 import type { AppTaps, RelayTransport } from './broker/transport.js';
 import type { RelayConfig } from './config.js';
 import { createEdgeRoutes } from './edge.js';
@@ -229,7 +229,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     embedded = new EmbeddedBroker(config.broker, brokerTls, (u, p) => service?.authenticate(u, p) ?? Promise.resolve(false), log.child('broker'), taps);
     transport = embedded;
   } else {
-    transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem, undefined, taps);
+    transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem, externalClientId(config, hostname()), taps);
   }
   // what the relay publishes to nodes (app channel included), counted by channel (/metrics)
   const toNodes: RelayTransport = metrics.countPublishes(transport, (t: string) => parseNodeTopic(t)?.channel);
