@@ -63,10 +63,10 @@ export function fleetYaml(backends, i) {
   return `store: { kind: postgres, url: "${backends.pgUrl}" }\nleaderElection: { identity: relay-${i} }\n`;
 }
 
-/** The broker section of every replica's config on the NATS cluster (MQTT 3.1.1: NATS 2.9 has no 5). */
-export function natsBrokerYaml(backends) {
+/** The broker section of replica i's config on the NATS cluster (MQTT 3.1.1: NATS 2.9 has no 5; a client id per replica). */
+export function natsBrokerYaml(backends, i) {
   const [first, ...rest] = backends.nats.urls;
-  return `broker: { mode: external, plaintext: true, external: { url: "${first}", urls: [${rest.map((u) => `"${u}"`).join(', ')}], protocolVersion: 4 } }\n`;
+  return `broker: { mode: external, plaintext: true, external: { url: "${first}", urls: [${rest.map((u) => `"${u}"`).join(', ')}], protocolVersion: 4, clientId: _relay-${i} } }\n`;
 }
 
 /** Every simulated node's credentials row, written straight into the shared store (as a join would). */

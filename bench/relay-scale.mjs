@@ -102,7 +102,7 @@ ports.forEach(({ api, mq, ws }, i) => {
   const data = i === 0 ? `${dir}/data` : `${dir}/data-${i}`;
   const broker =
     FLEET?.broker === 'nats'
-      ? natsBrokerYaml(backends)
+      ? natsBrokerYaml(backends, i)
       : TLS
         ? `broker: { host: 0.0.0.0, tls: { port: ${mq} }, ws: { port: ${ws} }${BROKER_EXTRA} }\n`
         : // plain listeners, explicitly (the relay's default is TLS)

@@ -123,10 +123,14 @@ export const relayConfigSchema = section({
        */
       protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
       /**
-       * the relay's MQTT client id there; empty = `edgerelay`, or in a fleet (store.kind: postgres)
-       * `edgerelay-<leaderElection.identity, else the host name>`: one per replica, the same after a restart
+       * the relay's MQTT client id: its persistent session. Each replica of a fleet needs its own
+       * (a second client with the same id takes the first one's session over, back and forth).
+       * `edgerelay` or `_` + letters, digits, `-`, `_`: node names are DNS labels, so no node can claim it
        */
-      clientId: z.string().max(128).default(''),
+      clientId: z
+        .string()
+        .regex(/^(edgerelay|_[A-Za-z0-9_-]{1,63})$/, 'must be edgerelay or start with _ (then letters, digits, - or _; at most 64): no node name can take it')
+        .default('edgerelay'),
       /** the relay's own account on the external broker */
       username: z.string().default('_relay'),
       password: z.string().default(''),

@@ -16,7 +16,6 @@ import type { Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
 import { AppChannel } from './appchan/index.js';
 import { CONSUMER_PREFIX } from './appchan/topics.js';
-import { hashPassword } from './auth.js';
 import { createEdgeApi, isEdgeApiPath } from './api.js';
 import { tokenAuthenticator } from './apiserver/authn.js';
 import { controllerIdentity, type Identity } from './apiserver/authz.js';
@@ -39,13 +38,13 @@ import { byGroupVersion, openapiPathKey, openapiV3Document, type DocumentedResou
 import type { OpenApiSource } from './apiserver/http/openapi.js';
 import type { ObjectStore } from './store/objects.js';
 import { openCredentialStore, openObjectStore } from './store/open.js';
-import type { CredentialStore } from './store/credentials.js';
 import { EmbeddedBroker } from './broker/embedded.js';
-import { ExternalBroker, externalClientId } from './broker/external.js';
+import { ExternalBroker } from './broker/external.js';
 import type { AppTaps, RelayTransport } from './broker/transport.js';
 import type { RelayConfig } from './config.js';
+import { CredentialsPoll } from './credentials-poll.js';
 import { createEdgeRoutes } from './edge.js';
-import { mosquittoAclFile, mosquittoConfFile, mosquittoPasswordFile, writePrivate } from './mosquitto.js';
+import { writeMosquittoCert, writeMosquittoFiles } from './mosquitto-files.js';
 import { NodeLink } from './nodelink/index.js';
 import { FailureLimiter } from './ratelimit.js';
 import { RpcRouter } from './rpc.js';
@@ -90,9 +89,6 @@ export interface RelayHandle {
   stop(): Promise<void>;
 }
 
-/** How often the relay looks for node credentials changed by another process (`edgerelay rotate node`). */
-export const CREDENTIALS_POLL_MS = 2000;
-
 /** How often a running relay checks whether its certificates need renewing (as at start). */
 export const RENEWAL_CHECK_MS = 24 * 3600_000;
 
@@ -110,24 +106,6 @@ function openapiDocuments(defs: readonly DocumentedResource[]): OpenApiSource {
       return gv ? openapiV3Document(gv, byGv[gv]!) : undefined;
     },
   };
-}
-
-export async function writeMosquittoFiles(config: RelayConfig, store: CredentialStore): Promise<void> {
-  const ext = config.broker.external;
-  const consumers = config.appchannel.consumers.map((c) => ({ username: `${CONSUMER_PREFIX}${c.name}`, password: c.password, namespaces: c.namespaces }));
-  const accounts = [...(await store.listNodes()).map((n) => ({ username: n.name, passwordHash: n.passwordHash })), ...consumers.map((c) => ({ username: c.username, passwordHash: hashPassword(c.password) }))];
-  if (ext.passwordFile) writePrivate(ext.passwordFile, mosquittoPasswordFile({ username: ext.username, passwordHash: hashPassword(ext.password) }, accounts));
-  if (ext.aclFile) writePrivate(ext.aclFile, mosquittoAclFile(ext.username, consumers));
-  if (ext.confFile) writePrivate(ext.confFile, mosquittoConfFile({ passwordFile: ext.passwordFile, aclFile: ext.aclFile, maxPacketBytes: ext.maxPacketBytes }));
-}
-
-/** mosquitto's listener certificate from the relay's CA (kept while valid), when certFile/keyFile are set. */
-export async function writeMosquittoCert(config: RelayConfig, pki: RelayPki | undefined): Promise<boolean> {
-  const ext = config.broker.external;
-  if (!ext.certFile || !pki) return false;
-  const hosts = [ext.url, config.broker.publicUrl].filter(Boolean).map((u) => new URL(u).hostname.replace(/^\[|\]$/g, ''));
-  await pki.ensureIssued({ cert: ext.certFile, key: ext.keyFile }, [...new Set([...pki.sans, ...hosts])]);
-  return true;
 }
 
 function readConfigured(file: string, field: string): string {
@@ -229,7 +207,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     embedded = new EmbeddedBroker(config.broker, brokerTls, (u, p) => service?.authenticate(u, p) ?? Promise.resolve(false), log.child('broker'), taps);
     transport = embedded;
   } else {
-    transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem, externalClientId(config, hostname()), taps);
+    transport = new ExternalBroker(config.broker, log.child('broker'), pki?.caPem, config.broker.external.clientId, taps);
   }
   // what the relay publishes to nodes (app channel included), counted by channel (/metrics)
   const toNodes: RelayTransport = metrics.countPublishes(transport, (t: string) => parseNodeTopic(t)?.channel);
@@ -376,26 +354,15 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
   const renewal = setInterval(() => void renewCertificates().catch((e: unknown) => log.error('certificate renewal failed', { error: errorMessage(e) })), RENEWAL_CHECK_MS);
   renewal.unref();
 
-  // node credentials changed by another process (`edgerelay rotate node`) or another replica (a
-  // fleet's joins): close the sessions admitted with old ones, hear the nodes that joined elsewhere
-  let revision = await credentials.credentialsRevision();
-  let polling = false;
-  const pollOnce = async (): Promise<void> => {
-    const r = await credentials.credentialsRevision();
-    if (r === revision) return;
-    revision = r;
-    if (external) await writeMosquittoFiles(config, credentials);
-    for (const n of await credentials.listNodes()) if (!link.ingress.knows(n.name)) link.joined(n.name);
-    for (const node of embedded?.connectedNodes() ?? []) if (await service.credentialsChanged(node)) embedded!.disconnect(node);
-  };
-  const poll = setInterval(() => {
-    if (polling) return;
-    polling = true;
-    void pollOnce()
-      .catch((e: unknown) => log.warn('could not read the node credentials revision', { error: errorMessage(e) }))
-      .finally(() => (polling = false));
-  }, CREDENTIALS_POLL_MS);
-  poll.unref();
+  const credentialsPoll = new CredentialsPoll({
+    credentials,
+    ...(external ? { rewriteFiles: () => writeMosquittoFiles(config, credentials) } : {}),
+    knows: (node) => link.ingress.knows(node),
+    joined: (node) => link.joined(node),
+    ...(embedded ? { sessions: { connected: () => embedded!.connectedNodes(), changed: (node: string) => service.credentialsChanged(node), close: (node: string) => embedded!.disconnect(node) } } : {}),
+    log,
+  });
+  await credentialsPoll.start();
 
   log.info('edgerelay ready', { api: apiUrl, broker: endpoints, epoch: await objects.epoch(), nodes: link.ingress.nodes().length, ...(pki ? { caHash: pki.caHash } : {}) });
 
@@ -422,7 +389,7 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      clearInterval(poll);
+      credentialsPoll.stop();
       clearInterval(renewal);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -173,7 +173,10 @@ export class EdgeHub implements NodeModule {
       if (this.stopped || !this.client || this.client.connected) return;
       this.client.options.will = this.willFor();
       retarget(this.client.options, this.url());
-      this.client.reconnect();
+      // the same stores: reconnect() without them starts empty ones, and the QoS 1 packets not yet
+      // acknowledged (a flush window) would be neither resent nor failed — the flush awaiting
+      // them would wait for ever and the outbox never drain. Kept, mqtt.js resends them first.
+      this.client.reconnect({ incomingStore: this.client.incomingStore, outgoingStore: this.client.outgoingStore });
     }, delay);
   }
 

@@ -21,18 +21,6 @@ import type { RelayConfig } from '../config.js';
 import { appTopics, parseDownTopic } from '../appchan/topics.js';
 import { APP_CHANNELS, UPLINK_CHANNELS, type AppTaps, type NodeMessageHandler, type PublishOptions, type RelayTransport } from './transport.js';
 
-/**
- * The relay's MQTT client id on an external broker: stable across restarts (its persistent session
- * holds what arrived while it was down) and, in a fleet, one per replica — two replicas with one
- * id take the session from each other on every connect, so neither stays connected.
- */
-export function externalClientId(config: RelayConfig, host: string): string {
-  const ext = config.broker.external;
-  if (ext.clientId) return ext.clientId;
-  if (config.store.kind !== 'postgres') return 'edgerelay';
-  return `edgerelay-${config.leaderElection.identity || host}`;
-}
-
 export class ExternalBroker implements RelayTransport {
   readonly kind = 'external' as const;
   private client?: MqttClient;
@@ -135,7 +123,9 @@ export class ExternalBroker implements RelayTransport {
       () => done(),
       (e: unknown) => {
         this.log.error('could not take an app message; not acknowledging it', { topic, error: errorMessage(e) });
-        this.client?.end(true, () => this.client?.reconnect());
+        // the same stores: without them reconnect() starts empty ones, and the relay's QoS 1
+        // publishes not yet acknowledged would be neither resent nor failed (their callers wait for ever)
+        this.client?.end(true, () => this.client?.reconnect({ incomingStore: this.client.incomingStore, outgoingStore: this.client.outgoingStore }));
       },
     );
   }

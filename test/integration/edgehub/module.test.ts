@@ -24,7 +24,7 @@ import { openNodeStore } from '../../../src/store/store.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 
-async function broker(t: TestContext): Promise<string> {
+async function brokerWith(t: TestContext): Promise<{ url: string; aedes: Aedes }> {
   const aedes = await Aedes.createBroker();
   const server = createServer((s) => aedes.handle(s));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -32,7 +32,11 @@ async function broker(t: TestContext): Promise<string> {
     server.close();
     await new Promise<void>((r) => aedes.close(() => r()));
   });
-  return `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, aedes };
+}
+
+async function broker(t: TestContext): Promise<string> {
+  return (await brokerWith(t)).url;
 }
 
 interface Seen {
@@ -112,6 +116,30 @@ test('connect: presence birth, a sync request, the node status; what was queued 
 
   await hub.stop();
   await waitFor('offline presence on a clean stop', () => seen.some((s) => s.topic === topics.presence(node) && s.body.online === false) || undefined);
+});
+
+test('the link drops while reports wait for their acknowledgement: after the reconnect they go up, once each, in order, and leave the outbox', async (t) => {
+  const { url, aedes } = await brokerWith(t);
+  const node = `hub-d-${process.pid}`;
+  const { seen } = await relayClient(t, url, node);
+  // the broker takes the node's reports but holds their acknowledgements (a cluster member busy
+  // electing stream leaders), then the member dies with them unacknowledged
+  let hold = true;
+  let holding: { conn: { destroy(): void } } | undefined;
+  aedes.authorizePublish = (client, packet, done) => {
+    if (hold && client?.id === node && packet.topic === topics.reportedTelemetry(node)) return void (holding = client);
+    done(null);
+  };
+  const hub = await startHub(t, url, node);
+  await hub.sup.startAll();
+  await waitFor('node status up', () => nodeStatus(seen));
+  for (let n = 1; n <= 5; n++) hub.services.uplink.reportTelemetry({ kind: 'Device', namespace: 'default', name: 'd' }, 'twin.reported', { n });
+  const member = await waitFor('a report waits for its acknowledgement', () => holding);
+  hold = false;
+  member.conn.destroy();
+  await waitFor('the outbox drained', () => hub.services.uplink.backlog().rows === 0 || undefined);
+  const tel = seen.filter((s) => s.topic === topics.reportedTelemetry(node));
+  assert.deepEqual(tel.map((s) => (s.body.data as { n: number }).n), [1, 2, 3, 4, 5]);
 });
 
 test('desired documents: applied to the store, stale ones ignored, malformed ones refused with the reason in the node status', async (t) => {

@@ -10,6 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import { main as ctlMain } from '../../../src/cli/edgectl/main.js';
 import type { JoinResponse } from '../../../src/contract/api.js';
@@ -17,7 +18,7 @@ import { EDGE_PATHS } from '../../../src/contract/join.js';
 import { tlsFetch } from '../../../src/lib/tls-fetch.js';
 import { writeJoinedConfig } from '../../../src/cli/edgecore/join.js';
 import { openDatabase } from '../../../src/lib/sqlite.js';
-import { ROOT } from '../../helpers/tmp.js';
+import { ROOT, tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 
 export { waitFor };
@@ -426,4 +427,34 @@ export class NodeProc {
 export function nodeReady(relay: RelayProc, node: string): string {
   const r = relay.kubectl(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
   return r.code === 0 ? r.out.trim() : '';
+}
+
+/** A database the replicas share, and where to register what must stop before it goes. */
+export interface FleetDatabase {
+  url: string;
+  closeFirst(fn: () => Promise<void>): void;
+}
+
+/**
+ * Relay replicas on one PostgreSQL database (store.kind: postgres), started one after the other
+ * (the second finds the first one's tables), each in its own temp folder (`prefix` + name) with
+ * its own ports, campaigning for the controllers' Lease as `relay-<name>` with short durations
+ * (3 s lease, 2 s renew deadline, 0.5 s retry); each stopped before the database goes.
+ * `extra`: more config per replica (an external broker, its MQTT client id).
+ */
+export async function startFleetRelays(
+  t: Pick<TestContext, 'after'>,
+  db: FleetDatabase,
+  o: { prefix: string; names?: string[]; extra?: (name: string) => Record<string, Record<string, unknown>> },
+): Promise<RelayProc[]> {
+  const relays: RelayProc[] = [];
+  for (const name of o.names ?? ['one', 'two']) {
+    const dir = tmpDir(t, `${o.prefix}${name}-`);
+    const election = { identity: `relay-${name}`, leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.5 };
+    const r = new RelayProc({ dir, ports: await relayPorts(), extra: { store: { kind: 'postgres', url: db.url }, leaderElection: election, ...o.extra?.(name) } });
+    db.closeFirst(() => r.stop());
+    await r.start();
+    relays.push(r);
+  }
+  return relays;
 }

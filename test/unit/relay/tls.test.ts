@@ -134,6 +134,12 @@ test('config: fields that go together, and no listener-less or plain-by-accident
   assert.match(issues({ broker: { mode: 'external', external: { url: 'mqtt://mosq:1883' } } }).join('\n'), /broker\.external\.url: nodes would be told a plain URL/);
   assert.deepEqual(issues({ broker: { mode: 'external', external: { url: 'mqtt://127.0.0.1:1883' }, publicUrl: 'mqtts://mosq.example:8883' } }), []);
   assert.throws(() => parseRelayConfig({ broker: { tls: { enabled: false } } }, 'r.yaml'), /config r\.yaml is invalid: broker\.plaintext/);
+  // a fleet replica's own MQTT client id: never one a node (a DNS label) could connect with
+  assert.equal(relayConfigSchema.parse({}).broker.external.clientId, 'edgerelay');
+  assert.equal(relayConfigSchema.parse({ broker: { external: { clientId: '_relay-2' } } }).broker.external.clientId, '_relay-2');
+  for (const bad of ['relay-2', 'edgerelay-2', '_', '_a.b', `_${'x'.repeat(64)}`]) {
+    assert.throws(() => parseRelayConfig({ broker: { external: { clientId: bad } } }, 'r.yaml'), /broker\.external\.clientId: must be edgerelay or start with _/, bad);
+  }
 });
 
 test('the API listener over TLS: tlsFetch trusts the given CA only and carries the body of a DELETE; plain HTTP to it is dropped; upgrades without a handler get 404', async (t) => {

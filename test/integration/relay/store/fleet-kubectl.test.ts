@@ -7,24 +7,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pgDatabase, pgMissing } from '../../../helpers/postgres.js';
 import { needService } from '../../../helpers/service.js';
-import { tmpDir } from '../../../helpers/tmp.js';
-import { haveKubectl, RelayProc, relayPorts, waitFor } from '../harness.js';
+import { haveKubectl, type RelayProc, startFleetRelays, waitFor } from '../harness.js';
 
 const skip = await pgMissing();
 
 test('two relays on one PostgreSQL: kubectl writes through relay 1, kubectl get -w on relay 2 sees every change in order', { skip }, async (t) => {
   if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return;
   const db = await pgDatabase(t);
-  const relays: RelayProc[] = [];
-  for (const name of ['one', 'two']) {
-    const dir = tmpDir(t, `edgecore-fleet-${name}-`);
-    const r = new RelayProc({ dir, ports: await relayPorts(), extra: { store: { kind: 'postgres', url: db.url } } });
-    db.closeFirst(() => r.stop());
-    // one after the other: the second finds the first one's tables and objects
-    await r.start();
-    relays.push(r);
-  }
-  const [one, two] = relays as [RelayProc, RelayProc];
+  const [one, two] = (await startFleetRelays(t, db, { prefix: 'edgecore-fleet-' })) as [RelayProc, RelayProc];
   const ns = `fleet-${process.pid}`;
   assert.equal(one.kubectl(['create', 'namespace', ns]).code, 0);
   const watch = two.kubectlBackground(['get', 'configmaps', '-n', ns, '-w', '--output-watch-events']);

@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pgDatabase, pgMissing } from '../../../helpers/postgres.js';
 import { needService } from '../../../helpers/service.js';
-import { tmpDir } from '../../../helpers/tmp.js';
-import { haveKubectl, RelayProc, relayPorts, waitFor } from '../harness.js';
+import { haveKubectl, type RelayProc, startFleetRelays, waitFor } from '../harness.js';
 
 const skip = await pgMissing();
 
@@ -38,16 +37,7 @@ spec:
 test('two relays on PostgreSQL: one leads the controllers; kill it mid-scale, the other takes over and no controller acts twice', { skip }, async (t) => {
   if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return;
   const db = await pgDatabase(t);
-  const relays: RelayProc[] = [];
-  for (const name of ['one', 'two']) {
-    const dir = tmpDir(t, `edgecore-leader-${name}-`);
-    const election = { identity: `relay-${name}`, leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.5 };
-    const r = new RelayProc({ dir, ports: await relayPorts(), extra: { store: { kind: 'postgres', url: db.url }, leaderElection: election } });
-    db.closeFirst(() => r.stop());
-    await r.start();
-    relays.push(r);
-  }
-  const [one, two] = relays as [RelayProc, RelayProc];
+  const [one, two] = (await startFleetRelays(t, db, { prefix: 'edgecore-leader-' })) as [RelayProc, RelayProc];
   const lease = (r: RelayProc): Promise<Item> => r.http<Item>('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/edgerelay-controllers');
   // relay one started first and got the Lease; relay two campaigns
   await one.proc!.record('leading: this replica holds the lease');

@@ -9,8 +9,7 @@ import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { topics } from '../../../../src/contract/topics.js';
 import { pgDatabase, pgMissing } from '../../../helpers/postgres.js';
-import { tmpDir } from '../../../helpers/tmp.js';
-import { RelayProc, relayPorts, waitFor } from '../harness.js';
+import { type RelayProc, startFleetRelays, waitFor } from '../harness.js';
 
 const skip = await pgMissing();
 
@@ -20,16 +19,7 @@ interface Node {
 
 test('two relays on PostgreSQL: a node joined through relay 1 is served by relay 2 after relay 1 is killed', { skip }, async (t) => {
   const db = await pgDatabase(t);
-  const relays: RelayProc[] = [];
-  for (const name of ['one', 'two']) {
-    const dir = tmpDir(t, `edgecore-fleetnode-${name}-`);
-    const election = { identity: `relay-${name}`, leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.5 };
-    const r = new RelayProc({ dir, ports: await relayPorts(), extra: { store: { kind: 'postgres', url: db.url }, leaderElection: election } });
-    db.closeFirst(() => r.stop());
-    await r.start();
-    relays.push(r);
-  }
-  const [one, two] = relays as [RelayProc, RelayProc];
+  const [one, two] = (await startFleetRelays(t, db, { prefix: 'edgecore-fleetnode-' })) as [RelayProc, RelayProc];
   const node = `fleet-node-${process.pid}`;
   const joined = await one.join(node);
   await one.stop('SIGKILL');

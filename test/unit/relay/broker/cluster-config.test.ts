@@ -33,16 +33,3 @@ test('a wrong cluster config is refused naming the file and the field', () => {
   assert.match(refusal({ broker: { mode: 'external', external: { ...fleet, urls: ['mqtts://b1:8883', 'mqtt://b2:1883'] } } }), /broker\.external\.urls\[1\][\s\S]*plain URL/);
   assert.match(refusal({ broker: { publicUrl: 'mqtts://a:8883', publicUrls: ['ws://b/mqtt'] } }), /broker\.publicUrls\[0\][\s\S]*plain URL/);
 });
-
-test("the relay's client id on an external broker: one per replica in a fleet, the same after a restart", async () => {
-  const { externalClientId } = await import('../../../../src/relay/broker/external.js');
-  const cfg = (extra: Record<string, unknown>) => parseRelayConfig({ broker: { mode: 'external', plaintext: false, external: fleet }, ...extra });
-  assert.equal(externalClientId(cfg({}), 'host-a'), 'edgerelay', 'one relay on SQLite keeps the id it always had');
-  const pg = { kind: 'postgres', url: 'postgres://u:p@db/edgerelay' };
-  const one = externalClientId(cfg({ store: pg, leaderElection: { identity: 'relay-1' } }), 'host-a');
-  const two = externalClientId(cfg({ store: pg, leaderElection: { identity: 'relay-2' } }), 'host-a');
-  assert.notEqual(one, two, 'two replicas on one host with their own identities');
-  assert.equal(one, externalClientId(cfg({ store: pg, leaderElection: { identity: 'relay-1' } }), 'host-a'), 'stable across restarts');
-  assert.notEqual(externalClientId(cfg({ store: pg }), 'host-a'), externalClientId(cfg({ store: pg }), 'host-b'), 'replicas on two hosts');
-  assert.equal(externalClientId(cfg({ store: pg, broker: { mode: 'external', plaintext: false, external: { ...fleet, clientId: 'mine' } } }), 'h'), 'mine');
-});
