@@ -75,10 +75,12 @@ test('a sync request republishes the same version (not to a node that holds it);
   assert.equal(f.transport.docs('n1').length, held, 'a node that holds the current document is not sent it again');
   const count = f.transport.docs('n1').length;
   await f.admin.create(SECRET, secret('unrelated'));
+  const before = await f.store.revision();
   await f.restart();
   const after = f.transport.last('n1')!;
   assert.equal(f.transport.docs('n1').length, count + 1, 'published on start');
-  assert.equal(after.version, await f.store.revision(), 'on start: the current revision');
+  // the node-lifecycle controller may write n1's status (Unknown: not heard since the restart) before or after it
+  assert.ok(after.version >= before && after.version <= (await f.store.revision()), `on start: the current revision (${before} ≤ ${after.version})`);
   assert.ok(after.version > v, 'versions only grow across restarts');
   assert.deepEqual(names(after), ['Pod/p']);
 
