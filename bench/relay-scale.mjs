@@ -346,8 +346,16 @@ const untilExact = async (t0, { fresh = false, atLeast = 0, nodes = names } = {}
   }
   const deadline = Date.now() + PHASE_TIMEOUT_MS;
   let lastLog = 0;
+  let lastRevise = Date.now();
   while (workers.some((w) => !w.matched)) {
     if (relayExit) return { ok: false, reason: 'relay died', relayExit };
+    if (FLEET && Date.now() - lastRevise > 2000) {
+      // a replica renumbers a node's document above what the node holds from another one (its
+      // sync): what the node must hold is read again, for the nodes not yet exact
+      lastRevise = Date.now();
+      const r = await expected(atLeast, nodes);
+      for (const w of workers) if (!w.matched) w.send({ cmd: 'revise', versions: r.versions, byBroker: r.byBroker });
+    }
     if (Date.now() > deadline) return { ok: false, reason: 'timeout', ...(await stats()) };
     if (Date.now() - lastLog > 10_000) {
       lastLog = Date.now();

@@ -214,7 +214,15 @@ process.on('message', (m) => {
       if (matchedCount === nodes.length) send({ ev: 'matched', lastMatchAt, matched: matchedCount });
       break;
     }
-    case 'drop':
+    case 'revise': {
+      // the versions read again (a fleet's replica renumbered): nodes not yet exact are judged anew
+      if (!expect) break;
+      expect.versions = new Map(m.versions);
+      expect.byBroker = m.byBroker?.map((v) => new Map(v));
+      for (const n of nodes) n.check();
+      break;
+    }
+        case 'drop':
       for (const n of nodes) n.drop();
       break;
     case 'stats': {
