@@ -82,8 +82,7 @@ class FakeConn extends EventEmitter {
 }
 
 test('the connect throttle: beyond its limit CONNECTs wait in arrival order; a CONNACK or a close frees the slot once for the next', () => {
-  let clock = 0;
-  const th = new ConnectThrottle(2, 5000, () => clock);
+  const th = new ConnectThrottle(2, 5000, () => 0);
   const went: string[] = [];
   const go = (name: string) => (ok: boolean) => went.push(`${name}:${ok ? 'go' : 'away'}`);
   const [a, b, c, d] = [new FakeConn(), new FakeConn(), new FakeConn(), new FakeConn()];
