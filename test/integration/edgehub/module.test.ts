@@ -142,6 +142,25 @@ test('the link drops while reports wait for their acknowledgement: after the rec
   assert.deepEqual(tel.map((s) => (s.body.data as { n: number }).n), [1, 2, 3, 4, 5]);
 });
 
+test('a refused subscription (SUBACK 0x80, as NATS answers while JetStream is busy): the node drops the link and subscribes again; it does not stay connected and deaf', async (t) => {
+  const { url, aedes } = await brokerWith(t);
+  const node = `hub-s-${process.pid}`;
+  const { client: relay } = await relayClient(t, url, node);
+  let refusals = 0;
+  aedes.authorizeSubscribe = (client, sub, done) => {
+    if (client?.id === node && sub.topic === topics.desired(node) && refusals < 2) {
+      refusals++;
+      return done(null, null); // aedes answers SUBACK 0x80 for a negated subscription
+    }
+    done(null, sub);
+  };
+  await relay.publishAsync(topics.desired(node), JSON.stringify(doc(node, 1, [{ name: 'after-refusal', v: 'x' }])), { qos: 1, retain: true });
+  const hub = await startHub(t, url, node);
+  await hub.sup.startAll();
+  await waitFor('the desired document applied once a subscription was granted', () => (hub.store.resources.list('ConfigMap').some((r) => r.name === 'after-refusal') || undefined));
+  assert.equal(refusals, 2, 'both refusals were seen: the node subscribed three times');
+});
+
 test('desired documents: applied to the store, stale ones ignored, malformed ones refused with the reason in the node status', async (t) => {
   const url = await broker(t);
   const node = `hub-b-${process.pid}`;
