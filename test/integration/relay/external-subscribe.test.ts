@@ -5,22 +5,14 @@
  * first SUBSCRIBE.
  */
 import assert from 'node:assert/strict';
-import { type AddressInfo, createServer } from 'node:net';
 import { test } from 'node:test';
-import { Aedes } from 'aedes';
 import { relaySubscriptions } from '../../../src/contract/topics.js';
+import { aedesBroker } from '../../helpers/mqtt.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { RelayProc, relayPorts, waitFor } from './harness.js';
 
 test('a refused subscription on the external broker: the relay reconnects and subscribes again', async (t) => {
-  const aedes = await Aedes.createBroker();
-  const server = createServer((s) => aedes.handle(s));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.after(async () => {
-    server.close();
-    await new Promise<void>((r) => aedes.close(() => r()));
-  });
-  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url, aedes } = await aedesBroker(t);
   // the relay's subscription of every node's sync requests: refused the first time
   const filter = relaySubscriptions[0];
   const subscribes: { client: string; granted: boolean }[] = [];
