@@ -8,6 +8,7 @@
  * Times: an event carries when it happened (the node's clock for the node's events), but never a
  * time ahead of the relay's clock, and a repeat never moves `lastTimestamp` back.
  */
+import { randomInt } from 'node:crypto';
 import type { KubeObject } from '../../contract/kube/types.js';
 import type { Logger } from '../../core/logger.js';
 import type { ApiClient } from '../apiserver/client.js';
@@ -42,9 +43,14 @@ export function eventKey(e: EventInput): string {
   return [e.involved.uid, e.fieldPath ?? '', e.type, e.reason, e.message, e.component, e.host ?? ''].join('\u0000');
 }
 
-/** Kubernetes names events `<object>.<hex nanoseconds>`. */
-export function eventName(objectName: string, at: Date, bump = 0): string {
-  return `${objectName}.${(BigInt(at.getTime()) * 1_000_000n + BigInt(bump)).toString(16)}`;
+/**
+ * Kubernetes names events `<object>.<hex nanoseconds>`. Our times are milliseconds, so the
+ * nanoseconds below them are `nanos` (random per event: a burst of events stamped in one
+ * millisecond — a node's queue, several replicas recording — gets distinct names, not a bounded
+ * series of retries on one name).
+ */
+export function eventName(objectName: string, at: Date, nanos = 0): string {
+  return `${objectName}.${(BigInt(at.getTime()) * 1_000_000n + BigInt(nanos % 1_000_000)).toString(16)}`;
 }
 
 /** A new Event object for `e`. */
@@ -125,15 +131,16 @@ export class EventRecorder {
       this.remember(key, { namespace: out.metadata.namespace ?? '', name: out.metadata.name ?? '' });
       return out;
     }
+    const nanos = randomInt(1_000_000);
     for (let bump = 0; ; bump++) {
       try {
-        const out = await by.create(EVENTS, newEvent(e, eventName(e.involved.name, at, bump), at), { alsoCommit });
+        const out = await by.create(EVENTS, newEvent(e, eventName(e.involved.name, at, nanos + bump), at), { alsoCommit });
         this.remember(key, { namespace: out.metadata.namespace ?? '', name: out.metadata.name ?? '' });
         return out;
       } catch (err) {
         // another occurrence got the same nanosecond name: take the next one
         if ((err as { code?: number }).code !== 409 || bump >= 8) throw err;
-        this.log.debug('event name taken; trying the next', { name: eventName(e.involved.name, at, bump) });
+        this.log.debug('event name taken; trying the next', { name: eventName(e.involved.name, at, nanos + bump) });
       }
     }
   }

@@ -134,6 +134,7 @@ export class NodeLink {
   }
 
   stop(): void {
+    this.reports.stop();
     this.ingress.stop();
     this.nodeSync.stop();
     this.lifecycle.stop();

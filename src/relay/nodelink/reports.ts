@@ -62,11 +62,59 @@ class Refused extends Error {
   }
 }
 
+/** Retries of a report the store could not take (its connection lost, PostgreSQL restarting): 100 ms doubling to 2 s. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2000;
+/** Retries of a report that met another replica's write (a 409): each reads the dedup mark again. */
+const CONFLICT_RETRIES = 5;
+
+/**
+ * Whether a failed report may be applied later, and why: 'unavailable' when the error is no
+ * verdict on the report (the store unreachable, a 5xx), 'conflict' when another writer came first
+ * (409: the retry reads the mark again, so a report another replica applied ends as a duplicate);
+ * undefined for a verdict (refused, invalid, forbidden, not found), which a retry cannot change.
+ */
+export function retryable(e: unknown): 'unavailable' | 'conflict' | undefined {
+  if (e instanceof Refused || isValidationError(e)) return undefined;
+  if (!isStatusError(e)) return 'unavailable';
+  const code = e.status.code ?? 500;
+  return code === 409 ? 'conflict' : code >= 500 ? 'unavailable' : undefined;
+}
+
 export class NodeReports {
-  readonly counters = { applied: 0, duplicates: 0, refused: 0, dropped: 0, confirmed: 0 };
+  readonly counters = { applied: 0, duplicates: 0, refused: 0, dropped: 0, confirmed: 0, retried: 0 };
   private readonly chains = new Map<string, { tail: Promise<void>; pending: number }>();
+  private stopped = false;
 
   constructor(private readonly d: ReportsDeps) {}
+
+  /**
+   * Stop retrying. A report still waiting for the store is then never settled: the broker does
+   * not get its acknowledgement and hands it to the next run (or another replica).
+   */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /**
+   * `fn` until it succeeds or fails with a verdict. While the store is unavailable it waits and
+   * tries again — the node's later reports wait behind it (order), and so does the broker's
+   * acknowledgement of the message (nothing acknowledged is lost).
+   */
+  private async attempt(node: string, what: string, fn: () => Promise<void>): Promise<void> {
+    for (let n = 0; ; n++) {
+      try {
+        return await fn();
+      } catch (e) {
+        const why = retryable(e);
+        if (!why || (why === 'conflict' && n >= CONFLICT_RETRIES)) throw e;
+        if (this.stopped) return new Promise<void>(() => undefined);
+        this.counters.retried++;
+        this.d.log[n === 0 && why === 'unavailable' ? 'warn' : 'debug']('report not applied yet; retrying', { node, what, error: errorMessage(e) });
+        await new Promise((r) => setTimeout(r, why === 'conflict' ? 0 : Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** n)));
+      }
+    }
+  }
 
   /** Run `fn` after the node's earlier reports; resolves when it is done (never rejects). */
   private serial(node: string, what: string, fn: () => Promise<void>): Promise<void> {
@@ -80,7 +128,7 @@ export class NodeReports {
     const chain = c;
     const run = async (): Promise<void> => {
       try {
-        await fn();
+        await this.attempt(node, what, fn);
       } catch (e) {
         this.counters.refused++;
         const forbidden = isStatusError(e) && e.status.code === 403;
@@ -111,20 +159,33 @@ export class NodeReports {
     return { ops, ensure };
   }
 
+  /**
+   * Apply a report whose mark is `mark`: then make sure the mark is set (a write that changed
+   * nothing committed nothing), and so also after a verdict (a refused report is consumed). Not
+   * after an error a retry may get past (attempt): the report is not consumed yet.
+   */
+  private async marked(mark: { ensure: () => Promise<void> }, apply: () => Promise<void>): Promise<void> {
+    try {
+      await apply();
+    } catch (e) {
+      if (!retryable(e)) await mark.ensure();
+      throw e;
+    }
+    await mark.ensure();
+  }
+
   /** `reported/state`: a Pod's, a Device's or the Node's own status. */
   state(node: string, m: ReportedState): Promise<void> {
     return this.serial(node, `${m.kind} ${m.namespace}/${m.name}`, async () => {
       const mark = await this.mark(node, m.stream, m.seq);
       if (!mark) return;
-      try {
+      await this.marked(mark, async () => {
         if (m.kind === 'Pod') await this.podStatus(node, m, mark.ops);
         else if (m.kind === 'Device') await this.deviceStatus(node, m, mark.ops);
         else if (m.kind === 'Node') await this.nodeStatus(node, m, mark.ops);
         else throw new Refused(`no status of kind ${m.kind} is taken from nodes`);
         this.counters.applied++;
-      } finally {
-        await mark.ensure();
-      }
+      });
     });
   }
 
@@ -194,7 +255,7 @@ export class NodeReports {
     return this.serial(node, `event on ${m.kind} ${m.namespace}/${m.name}`, async () => {
       const mark = await this.mark(node, m.stream === undefined ? undefined : `${m.stream}.events`, m.seq);
       if (!mark) return;
-      try {
+      await this.marked(mark, async () => {
         const r = objectEventSchema.safeParse(m.data);
         if (!r.success) throw new Refused('malformed event', toFieldIssues(r.error, 'data'));
         const ev = r.data;
@@ -223,9 +284,7 @@ export class NodeReports {
           mark.ops,
         );
         this.counters.applied++;
-      } finally {
-        await mark.ensure();
-      }
+      });
     });
   }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
 import { OBJECT_EVENT } from '../../../../src/contract/payloads.js';
+import { INTERNAL_GROUP } from '../../../../src/relay/store/internal.js';
 import { DEVICE, EVENT, linkFixture, MODEL, NODE, pod, POD, state, telemetry } from './fixture.js';
 
 const running = { phase: 'Running', podIP: '10.0.0.7', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'c', image: 'busybox:1', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] };
@@ -119,4 +120,32 @@ test('events: a repeat is counted on one Event (first/last timestamps), never ah
   assert.deepEqual(e.involvedObject, { apiVersion: 'v1', kind: 'Pod', name: 'web', uid: p.metadata.uid, namespace: 'default', fieldPath: 'spec.containers{c}' });
   assert.deepEqual(e.source, { component: 'kubelet', host: 'n1' });
   assert.equal((await f.admin.list(EVENT, 'default', { fieldSelector: 'reason=Forged' })).items.length, 0);
+});
+
+test('a report the store cannot take now (its connection cut) waits and is applied later, once, in order; a refused one is not retried', async (t) => {
+  const f = await linkFixture(t);
+  await f.join('n1');
+  const commit = f.store.commit.bind(f.store);
+  let failures = 3;
+  // only the reports' writes (they carry a dedup mark) fail; the link's other writers are not under test
+  f.store.commit = async (ops) => {
+    if (failures > 0 && ops.some((o) => o.key.group === INTERNAL_GROUP)) {
+      failures--;
+      throw new Error('Connection terminated unexpectedly');
+    }
+    return commit(ops);
+  };
+  const probe = (i: number) => telemetry('Node', '', 'n1', OBJECT_EVENT, { type: 'Normal', reason: 'Probe', message: `probe ${i}` });
+  // three arrive together (as from the broker): the first waits for the store, the others behind it
+  await Promise.all([0, 1, 2].map((i) => f.link.handle('n1', 'reported/telemetry', Buffer.from(JSON.stringify(probe(i))))));
+  await f.link.idle();
+  assert.equal(failures, 0);
+  assert.ok(f.link.reports.counters.retried >= 3);
+  const events = (await f.admin.list(EVENT, 'default', { fieldSelector: 'reason=Probe' })).items as (KubeObject & { message: string; count: number })[];
+  events.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
+  assert.deepEqual(events.map((e) => [e.message, e.count]), [['probe 0', 1], ['probe 1', 1], ['probe 2', 1]]);
+  // a verdict is final: an event about a Node that is not the sender's is refused at once
+  const retried = f.link.reports.counters.retried;
+  await f.send('n1', 'reported/telemetry', telemetry('Node', '', 'n2', OBJECT_EVENT, { type: 'Normal', reason: 'Probe', message: 'forged' }));
+  assert.equal(f.link.reports.counters.retried, retried);
 });
