@@ -24,15 +24,24 @@ interface Fleet {
   dir: string;
   cluster: BrokerCluster;
   relays: RelayProc[];
+  /** stop this when the test ends, before the folder is removed (processes write into it until they stop) */
+  stopFirst(fn: () => Promise<unknown>): void;
 }
 
 /** a NATS cluster of 3 and `relays` relays in external mode on it (each its own dataDir and ports) */
 async function fleet(t: TestContext, relays = 1): Promise<Fleet | undefined> {
   if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return undefined;
   if (!(await needService(t, 'nats-server', async () => execFileSync('nats-server', ['--version'])))) return undefined;
+  // after-hooks run in the order they were added: this one, which stops every process (the last
+  // started first), runs before tmpDir's removal — NATS members write into their folders until they stop
+  const stops: (() => Promise<unknown>)[] = [];
+  t.after(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  });
+  const stopFirst = (fn: () => Promise<unknown>): void => void stops.push(fn);
   const dir = tmpDir(t, 'edgecore-fleet-');
   const cluster = await startBrokerCluster('nats', join(dir, 'nats'), 3);
-  t.after(() => cluster.stop());
+  stopFirst(() => cluster.stop());
   const [url, ...urls] = cluster.urls;
   const rs: RelayProc[] = [];
   for (let i = 0; i < relays; i++) {
@@ -44,12 +53,12 @@ async function fleet(t: TestContext, relays = 1): Promise<Fleet | undefined> {
       // NATS 2.9's MQTT is 3.1.1 and, here, without TLS or accounts: nodes are told plain URLs on purpose
       extra: { broker: { mode: 'external', plaintext: true, external: { url, urls, protocolVersion: 4 } } },
     });
-    t.after(() => r.stop('SIGKILL'));
+    stopFirst(() => r.stop('SIGKILL'));
     await r.start();
     await r.proc!.record('connected to external broker', 120_000);
     rs.push(r);
   }
-  return { dir, cluster, relays: rs };
+  return { dir, cluster, relays: rs, stopFirst };
 }
 
 /** every JSON log record with this msg, in order */
@@ -66,7 +75,7 @@ test('a node moves to another broker member when its member dies: a desired chan
   const j = await relay.join('n1');
   assert.deepEqual([j.brokerUrl, ...(j.brokerUrls ?? [])], f.cluster.urls, 'the join hands out every member');
   const n1 = new NodeProc({ dir, name: 'n1', join: j, devicetwin: false });
-  t.after(() => n1.stop('SIGKILL'));
+  f.stopFirst(() => n1.stop('SIGKILL'));
   await n1.start();
 
   assert.equal(relay.apply(cmYaml('cm-a', '1') + '---\n' + consumerYaml('consumer', 'n1', ['cm-a'])).code, 0);
