@@ -7,6 +7,7 @@
  */
 import type { FieldIssue } from '../core/errors.js';
 import * as z from 'zod';
+import { nestedDeeperThan } from '../lib/json.js';
 import { toFieldIssues } from '../lib/schema.js';
 import { type ERROR_CODES, fieldIssueSchema } from './errors.js';
 import { nodeMeshReportSchema } from './mesh.js';
@@ -274,6 +275,13 @@ export const rpcResponseSchema = z.object({
 });
 export type RpcResponse = z.output<typeof rpcResponseSchema>;
 
+/**
+ * How deep a payload's objects and arrays may nest. What edgecore sends nests ~10 levels, an API
+ * object at most 100 (the relay's request limit) inside a document; deeper is refused before any
+ * code walks it recursively (a 2,000-level status once overflowed the relay's stack).
+ */
+export const PAYLOAD_MAX_DEPTH = 128;
+
 /** Parse a payload (JSON bytes) against a schema: the value, or why it was refused (field paths). */
 export function parsePayload<S extends z.ZodType>(schema: S, payload: Buffer | string): { ok: true; value: z.output<S> } | { ok: false; issues: FieldIssue[] } {
   let raw: unknown;
@@ -282,6 +290,7 @@ export function parsePayload<S extends z.ZodType>(schema: S, payload: Buffer | s
   } catch {
     return { ok: false, issues: [{ path: '', reason: 'not JSON' }] };
   }
+  if (nestedDeeperThan(raw, PAYLOAD_MAX_DEPTH)) return { ok: false, issues: [{ path: '', reason: `nests deeper than ${PAYLOAD_MAX_DEPTH} levels` }] };
   const r = schema.safeParse(raw);
   return r.success ? { ok: true, value: r.data } : { ok: false, issues: toFieldIssues(r.error) };
 }

@@ -3,7 +3,7 @@ import { badRequest, causeReason, failure, internalError, invalid, isStatusError
 import type { StatusCause } from '../../contract/kube/types.js';
 import { isValidationError, type FieldIssue } from '../../core/errors.js';
 import type { ResourceDef } from '../kinds/types.js';
-import { StoreConflictError, StoreExistsError, StoreNotFoundError } from '../store/objects.js';
+import { StoreConflictError, StoreExistsError, StoreNotFoundError, StoreUnavailableError } from '../store/objects.js';
 import { isApplyConflict, isPatchFailure } from './patching.js';
 
 export const causesOf = (issues: readonly FieldIssue[]): StatusCause[] =>
@@ -28,5 +28,7 @@ export function toStatusError(e: unknown, def?: ResourceDef, name?: string): Sta
     const code = e instanceof StoreNotFoundError ? 404 : 409;
     return new StatusError(failure(code, e instanceof StoreNotFoundError ? 'NotFound' : e instanceof StoreExistsError ? 'AlreadyExists' : 'Conflict', e.message));
   }
+  // the store away (PostgreSQL restarting): no verdict; a client may try again
+  if (e instanceof StoreUnavailableError) return new StatusError(failure(503, 'ServiceUnavailable', e.message, { retryAfterSeconds: 1 }));
   return internalError(e instanceof Error ? e.message : String(e));
 }

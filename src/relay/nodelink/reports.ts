@@ -24,7 +24,7 @@ import { confirmTerminated, type ApiClient } from '../apiserver/client.js';
 import { deviceStatusFromReport } from '../kinds/device-status.js';
 import { nodeSystemLabels, nodeSystemStatus } from '../kinds/node-lifecycle.js';
 import type { InternalRecords } from '../store/internal.js';
-import type { ObjectStore, StoreOp } from '../store/objects.js';
+import { type ObjectStore, type StoreOp, StoreUnavailableError } from '../store/objects.js';
 import { nodeNameOf } from './desired.js';
 import type { EventRecorder } from './events.js';
 import type { Liveness } from './liveness.js';
@@ -69,16 +69,17 @@ const RETRY_MAX_MS = 2000;
 const CONFLICT_RETRIES = 5;
 
 /**
- * Whether a failed report may be applied later, and why: 'unavailable' when the error is no
- * verdict on the report (the store unreachable, a 5xx), 'conflict' when another writer came first
+ * Whether a failed report may be applied later, and why: 'unavailable' when the store was away
+ * (StoreUnavailableError, or the API's 503/504 for it), 'conflict' when another writer came first
  * (409: the retry reads the mark again, so a report another replica applied ends as a duplicate);
- * undefined for a verdict (refused, invalid, forbidden, not found), which a retry cannot change.
+ * undefined for a verdict — refused, invalid, forbidden, not found, and an internal error too: a
+ * report that broke the relay's code would break it again, and must not hold the node's line.
  */
 export function retryable(e: unknown): 'unavailable' | 'conflict' | undefined {
-  if (e instanceof Refused || isValidationError(e)) return undefined;
-  if (!isStatusError(e)) return 'unavailable';
-  const code = e.status.code ?? 500;
-  return code === 409 ? 'conflict' : code >= 500 ? 'unavailable' : undefined;
+  if (e instanceof StoreUnavailableError) return 'unavailable';
+  if (!isStatusError(e)) return undefined;
+  const code = e.status.code;
+  return code === 409 ? 'conflict' : code === 503 || code === 504 ? 'unavailable' : undefined;
 }
 
 export class NodeReports {

@@ -18,6 +18,7 @@ import pg from 'pg';
 import type { KubeObject } from '../../contract/kube/types.js';
 import { ChangeFeed } from './pg-changes.js';
 import { CHANNEL, ensureSchema, type LogRow } from './pg-schema.js';
+import { pgError } from './pg-errors.js';
 import {
   checkPrecondition,
   type StoreGoneError,
@@ -73,20 +74,20 @@ export class PostgresObjectStore implements ObjectStore {
   }
 
   async epoch(): Promise<string> {
-    return String((await this.pool.query('SELECT epoch FROM kube_revision WHERE id = 1')).rows[0].epoch);
+    return String((await this.query('SELECT epoch FROM kube_revision WHERE id = 1')).rows[0].epoch);
   }
 
   async revision(): Promise<number> {
-    return Number((await this.pool.query('SELECT revision FROM kube_revision WHERE id = 1')).rows[0].revision);
+    return Number((await this.query('SELECT revision FROM kube_revision WHERE id = 1')).rows[0].revision);
   }
 
   /** the oldest revision a watch may resume from */
   async compacted(): Promise<number> {
-    return Number((await this.pool.query('SELECT compacted FROM kube_revision WHERE id = 1')).rows[0].compacted);
+    return Number((await this.query('SELECT compacted FROM kube_revision WHERE id = 1')).rows[0].compacted);
   }
 
   async get(key: ObjectKey): Promise<KubeObject | undefined> {
-    const r = await this.pool.query(`SELECT object FROM kube_objects WHERE ${WHERE_KEY}`, keyArgs(key));
+    const r = await this.query(`SELECT object FROM kube_objects WHERE ${WHERE_KEY}`, keyArgs(key));
     return r.rows[0] ? (JSON.parse(r.rows[0].object) as KubeObject) : undefined;
   }
 
@@ -153,8 +154,13 @@ export class PostgresObjectStore implements ObjectStore {
     return events;
   }
 
+  /** One statement outside a transaction; a server that is away is StoreUnavailableError. */
+  private query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    return this.pool.query(text, values).catch((e: unknown) => Promise.reject(pgError(e)));
+  }
+
   private async transaction<T>(begin: string, body: (q: Query) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((e: unknown) => Promise.reject(pgError(e)));
     let broken = false;
     // the connection dying between two queries (a server restart): the next query fails, not the process
     const cut = (): void => void (broken = true);
@@ -168,7 +174,7 @@ export class PostgresObjectStore implements ObjectStore {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
-      throw e;
+      throw pgError(e);
     } finally {
       client.off('error', cut);
       client.release(broken);

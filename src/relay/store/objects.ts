@@ -102,6 +102,17 @@ export class StoreNotFoundError extends Error {
   }
 }
 
+/**
+ * The store could not be reached or did not answer (its connection cut, the server restarting):
+ * no verdict on the request, which may succeed when tried again. Every other error is one.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`the store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 export class StoreGoneError extends Error {
   constructor(readonly requested: number, readonly oldest: number) {
     super(`too old resource version: ${requested} (${oldest})`);

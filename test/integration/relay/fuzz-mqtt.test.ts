@@ -18,10 +18,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { heartbeatSchema, nodeReportedStatusSchema, presenceSchema, reportedStateSchema, reportedTelemetrySchema, rpcResponseSchema, syncRequestSchema } from '../../../src/contract/payloads.js';
+import { heartbeatSchema, nodeReportedStatusSchema, PAYLOAD_MAX_DEPTH, presenceSchema, reportedStateSchema, reportedTelemetrySchema, rpcResponseSchema, syncRequestSchema } from '../../../src/contract/payloads.js';
 import { oversize } from '../../../src/contract/limits.js';
 import { NODE_PUBLISHES, topics, type NodeChannel } from '../../../src/contract/topics.js';
 import { corrupt, describeCase, fuzzCases, fuzzSeed, mutate, rngFor, type Json, type Rng } from '../../helpers/fuzz.js';
+import { nestedDeeperThan } from '../../../src/lib/json.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { RelayProc, relayPorts, waitFor, type Joined } from './harness.js';
 
@@ -43,6 +44,7 @@ function contractRefuses(channel: NodeChannel, payload: Buffer): boolean {
   }
   const schema = { heartbeat: heartbeatSchema, presence: presenceSchema, sync: syncRequestSchema, 'reported/state': reportedStateSchema, 'reported/telemetry': reportedTelemetrySchema, 'rpc/response': rpcResponseSchema }[channel as string];
   if (!schema) return false;
+  if (nestedDeeperThan(v, PAYLOAD_MAX_DEPTH)) return true;
   const r = schema.safeParse(v);
   if (!r.success) return true;
   const m = r.data as { kind?: string; status?: unknown };

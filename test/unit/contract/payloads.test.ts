@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import {
   desiredDocumentSchema,
   heartbeatSchema,
+  PAYLOAD_MAX_DEPTH,
   parsePayload,
   reportedStateSchema,
   rpcRequestSchema,
@@ -25,6 +26,14 @@ test('a reported state parses; unknown fields are dropped, known ones must have 
   assert.deepEqual(paths(parsePayload(reportedStateSchema, json({ ...state, seq: 0 }))), ['seq']);
   assert.deepEqual(paths(parsePayload(reportedStateSchema, 'null')), ['']);
   assert.deepEqual(parsePayload(reportedStateSchema, '{'), { ok: false, issues: [{ path: '', reason: 'not JSON' }] });
+});
+
+test('a payload nesting deeper than the limit is refused before its schema walks it', () => {
+  const nest = (n: number): unknown => Array.from({ length: n }).reduce<unknown>((v) => ({ v }), 1);
+  assert.ok(parsePayload(reportedStateSchema, json({ ...state, status: nest(PAYLOAD_MAX_DEPTH - 1) })).ok);
+  assert.deepEqual(parsePayload(reportedStateSchema, json({ ...state, status: nest(PAYLOAD_MAX_DEPTH) })), { ok: false, issues: [{ path: '', reason: `nests deeper than ${PAYLOAD_MAX_DEPTH} levels` }] });
+  // 20,000 levels fit in a 256 KiB report: refused, not a stack overflow
+  assert.equal(parsePayload(reportedStateSchema, `{"status":${'['.repeat(20_000)}${']'.repeat(20_000)}}`).ok, false);
 });
 
 test('heartbeats are three counts', () => {

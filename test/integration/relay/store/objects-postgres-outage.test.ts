@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
-import { StoreGoneError, type StoredEvent } from '../../../../src/relay/store/objects.js';
+import { StoreGoneError, type StoredEvent, StoreUnavailableError } from '../../../../src/relay/store/objects.js';
 import { PostgresObjectStore, type PostgresObjectStoreOptions } from '../../../../src/relay/store/objects-postgres.js';
 import { cm, key } from '../../../helpers/object-store-contract.js';
 import { PG_URL, pgAdmin, pgDatabase, pgMissing } from '../../../helpers/postgres.js';
@@ -64,7 +64,15 @@ test('a PostgreSQL restart: both replicas reconnect, and a watch resumes from it
   await waitFor('the watch has the first changes', () => seen.length === 3);
 
   const [ver, name] = cluster();
-  execFileSync('pg_ctlcluster', [ver, name, 'restart'], { stdio: 'ignore' });
+  execFileSync('pg_ctlcluster', [ver, name, 'stop', '-m', 'fast'], { stdio: 'ignore' });
+  // while it is down, every call says the store is away (no verdict: the relay's reports retry on it, the API answers 503)
+  try {
+    await assert.rejects(one.commit([{ op: 'create', key: key('during'), object: cm('during') }]), StoreUnavailableError);
+    await assert.rejects(two.get(key('before-0')), StoreUnavailableError);
+    await assert.rejects(one.list({ group: '', resource: 'configmaps' }), StoreUnavailableError);
+  } finally {
+    execFileSync('pg_ctlcluster', [ver, name, 'start'], { stdio: 'ignore' });
+  }
   // writes through both replicas once the server is back (the pools open new connections)
   for (let i = 0; i < 3; i++) await createEventually(one, `after-one-${i}`);
   for (let i = 0; i < 3; i++) await createEventually(two, `after-two-${i}`);

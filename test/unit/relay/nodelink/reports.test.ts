@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import type { KubeObject } from '../../../../src/contract/kube/types.js';
 import { OBJECT_EVENT } from '../../../../src/contract/payloads.js';
 import { INTERNAL_GROUP } from '../../../../src/relay/store/internal.js';
+import { StoreUnavailableError } from '../../../../src/relay/store/objects.js';
 import { DEVICE, EVENT, linkFixture, MODEL, NODE, pod, POD, state, telemetry } from './fixture.js';
 
 const running = { phase: 'Running', podIP: '10.0.0.7', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'c', image: 'busybox:1', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] };
@@ -131,7 +132,7 @@ test('a report the store cannot take now (its connection cut) waits and is appli
   f.store.commit = async (ops) => {
     if (failures > 0 && ops.some((o) => o.key.group === INTERNAL_GROUP)) {
       failures--;
-      throw new Error('Connection terminated unexpectedly');
+      throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
     }
     return commit(ops);
   };
@@ -148,4 +149,20 @@ test('a report the store cannot take now (its connection cut) waits and is appli
   const retried = f.link.reports.counters.retried;
   await f.send('n1', 'reported/telemetry', telemetry('Node', '', 'n2', OBJECT_EVENT, { type: 'Normal', reason: 'Probe', message: 'forged' }));
   assert.equal(f.link.reports.counters.retried, retried);
+  // so is an error of the relay's own code (a report that broke it once would break it again): refused, the line goes on
+  let broken = 1;
+  f.store.commit = async (ops) => {
+    if (broken > 0 && ops.some((o) => o.key.group === INTERNAL_GROUP)) {
+      broken--;
+      throw new RangeError('Maximum call stack size exceeded');
+    }
+    return commit(ops);
+  };
+  const refused = f.link.reports.counters.refused;
+  await Promise.all([3, 4].map((i) => f.link.handle('n1', 'reported/telemetry', Buffer.from(JSON.stringify(probe(i))))));
+  await f.link.idle();
+  assert.equal(f.link.reports.counters.retried, retried);
+  assert.equal(f.link.reports.counters.refused, refused + 1);
+  const after = (await f.admin.list(EVENT, 'default', { fieldSelector: 'reason=Probe' })).items as (KubeObject & { message: string })[];
+  assert.deepEqual(after.map((e) => e.message).sort(), ['probe 0', 'probe 1', 'probe 2', 'probe 4']);
 });
