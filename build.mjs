@@ -38,6 +38,49 @@ export const NATIVE_EXTERNALS = [
   'cpu-features',
 ];
 
+/**
+ * Packages mqtt.js loads on Node that a node or relay never runs: `socks` (with ip-address and
+ * smart-buffer; only for MQTTJS_SOCKS_PROXY, which edgecore does not offer) and `worker-timers`
+ * (browser Web Workers' keepalive timers). Each becomes a stub that throws if ever called. Their
+ * source is ~130 KiB of the MQTT chunk, which V8 keeps for the life of the process, and their
+ * module code runs when mqtt.js loads (docs/benchmarks.md, footprint, fourth round).
+ */
+export const STUBBED_FOR_MQTT = ['socks', 'worker-timers'];
+export const stubUnused = {
+  name: 'edgecore-stub-unused',
+  setup(b) {
+    const filter = new RegExp(`^(${STUBBED_FOR_MQTT.join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'edgecore-stub' }));
+    // mqtt.js and bl each bundle their own copy of readable-stream 4 (Node 18's streams for
+    // browsers and old Node: ~116 KiB of source each); on Node 20 they get node:stream itself
+    b.onResolve({ filter: /^readable-stream$/ }, (args) =>
+      /[\\/]node_modules[\\/](mqtt|bl)[\\/]/.test(args.importer) ? { path: 'node:stream', external: true } : undefined,
+    );
+    // `debug` (mqtt.js, mqtt-packet, aedes): off unless DEBUG is set, yet every call builds its
+    // argument array first: ~10 % of the daemon's allocations with 50 devices reporting. With
+    // DEBUG unset the bundle gets a logger that does nothing; with it set, the real one.
+    b.onResolve({ filter: /^debug$/ }, async (args) => {
+      if (args.pluginData === 'real-debug') return undefined;
+      const real = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'real-debug' });
+      return real.errors.length ? undefined : { path: real.path, namespace: 'edgecore-debug' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'edgecore-debug' }, (args) => ({
+      loader: 'js',
+      resolveDir: dirname(args.path),
+      contents: `const off = () => { const d = () => undefined; d.enabled = false; d.namespace = ''; d.extend = off; d.log = d; d.destroy = d; return d; };
+Object.assign(off, { enable: () => undefined, disable: () => '', enabled: () => false, formatters: {} });
+off.default = off;
+off.debug = off;
+module.exports = process.env.DEBUG ? require(${JSON.stringify(args.path)}) : off;`,
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'edgecore-stub' }, (args) => ({
+      loader: 'js',
+      contents: `const no = () => { throw new Error(${JSON.stringify(`${args.path} is not part of edgecore's bundle (build.mjs, STUBBED_FOR_MQTT)`)}); };
+module.exports = new Proxy({}, { get: (_, k) => (k === '__esModule' ? false : no) });`,
+    }));
+  },
+};
+
 export const ENTRIES = ['edgecore', 'edgerelay', 'edgectl'];
 /** what gets a launcher in bin/ (artifacts) and a link in /usr/local/bin (install.sh): the entries and the kubectl plugin */
 export const PROGRAMS = [...ENTRIES, 'kubectl-edge'];
@@ -77,6 +120,7 @@ export async function bundle(outdir = join(root, 'dist'), version = pkg.version)
     minifyWhitespace: true,
     legalComments: 'linked',
     external: NATIVE_EXTERNALS,
+    plugins: [stubUnused],
     define: { __EDGECORE_VERSION__: JSON.stringify(version) },
     metafile: true,
     // ESM output still meets CommonJS dependencies that call require()/__dirname.

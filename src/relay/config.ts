@@ -186,6 +186,8 @@ export const relayConfigSchema = section({
   nodes: section({
     /** a node is NotReady when nothing was heard from it for this long (or its Will fired) */
     notReadyAfterSeconds: z.number().int().min(1).default(90),
+    /** a node whose connection dropped stays as it was this long before Ready turns Unknown (0: at once) */
+    offlineGraceSeconds: z.number().int().min(0).default(40),
     /** default bootstrap token lifetime */
     tokenTtlSeconds: z.number().int().min(1).default(3600),
     /** failed joins per source address (IPv6: per /64): `burst` of them, then one more every `refillSeconds` */

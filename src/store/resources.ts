@@ -99,6 +99,13 @@ const fromRow = (r: Row): StoredResource => ({
  * so spreading, JSON and structuredClone see them as plain members). A status write tells its
  * listeners about an object that most of them never open (device twins, many a second).
  */
+/** what a status write did: the object's uid (absent: no such object), whether the status changed, and the change listeners hear (when one wants it) */
+interface StatusWrite {
+  uid?: string;
+  changed?: boolean;
+  change?: { resource: StoredResource; previous: StoredResource };
+}
+
 function lazyFromRow(r: Row): StoredResource {
   const o = fromRowMeta(r);
   lazyJson(o, 'spec', r.spec);
@@ -142,11 +149,11 @@ function lazyJson(o: StoredResource, field: 'spec' | 'status', text: string | nu
 }
 
 export class ResourceStore {
-  private readonly listeners = new Set<(c: ResourceChange) => void>();
+  private readonly listeners = new Set<{ fn: (c: ResourceChange) => void; statuses: () => boolean }>();
 
   private readonly deletionWindow: number;
   /** made once: statuses are written many times a second (better-sqlite3 builds a transaction's wrappers on every `transaction()`) */
-  private statusTx?: (key: ResourceKey, status: unknown, alongside?: (uid: string | undefined) => void) => { resource: StoredResource; previous: StoredResource } | undefined;
+  private statusTx?: (key: ResourceKey, status: unknown, alongside?: (uid: string | undefined) => void) => StatusWrite;
 
   constructor(
     private readonly db: Db,
@@ -213,15 +220,27 @@ export class ResourceStore {
     return out.sort((a, b) => a.resource.revision - b.resource.revision);
   }
 
-  onChange(listener: (c: ResourceChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /**
+   * Hear every committed change. `statuses` says whether the listener wants status writes now
+   * (default: always); while no listener does, a status write reads and builds only what it
+   * needs (device twins write several a second: docs/benchmarks.md, footprint, fourth round).
+   */
+  onChange(listener: (c: ResourceChange) => void, statuses: () => boolean = () => true): () => void {
+    const l = { fn: listener, statuses };
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  private statusesWanted(): boolean {
+    for (const l of this.listeners) if (l.statuses()) return true;
+    return false;
   }
 
   private emit(c: ResourceChange): void {
     for (const l of this.listeners) {
+      if (c.op === 'status' && !l.statuses()) continue;
       try {
-        l(c);
+        l.fn(c);
       } catch {
         /* a listener's failure is its own */
       }
@@ -326,11 +345,11 @@ export class ResourceStore {
     this.statusTx ??= this.db.transaction((k: ResourceKey, st: unknown, along?: (uid: string | undefined) => void) => {
       const written = this.writeStatus(k, st);
       along?.(written.uid);
-      return written.change;
+      return written;
     });
-    const changed = this.statusTx(key, status, alongside);
-    if (changed) this.emit({ op: 'status', resource: changed.resource, previous: changed.previous });
-    return changed !== undefined;
+    const written = this.statusTx(key, status, alongside);
+    if (written.change) this.emit({ op: 'status', resource: written.change.resource, previous: written.change.previous });
+    return written.changed === true;
   }
 
   /**
@@ -339,8 +358,12 @@ export class ResourceStore {
    * objects its listeners hear about parse their spec and status only if someone reads them.
    * Also returns the object's uid (undefined: no such object), which the writer's report carries.
    */
-  private writeStatus(key: ResourceKey, status: unknown): { uid?: string; change?: { resource: StoredResource; previous: StoredResource } } {
-    const row = this.db.prepare('SELECT * FROM resources WHERE kind = ? AND namespace = ? AND name = ?').get(key.kind, key.namespace, key.name) as Row | undefined;
+  private writeStatus(key: ResourceKey, status: unknown): StatusWrite {
+    // the whole row (spec included) only when a listener will hear of the change
+    const wanted = this.statusesWanted();
+    const row = this.db
+      .prepare(wanted ? 'SELECT * FROM resources WHERE kind = ? AND namespace = ? AND name = ?' : 'SELECT uid, status FROM resources WHERE kind = ? AND namespace = ? AND name = ?')
+      .get(key.kind, key.namespace, key.name) as Row | undefined;
     if (!row) return {};
     const json = stableStringify(status);
     if (row.status === json) return { uid: row.uid };
@@ -349,7 +372,8 @@ export class ResourceStore {
     this.db
       .prepare('UPDATE resources SET status = ?, updated_at = ?, revision = ? WHERE kind = ? AND namespace = ? AND name = ?')
       .run(json, updatedAt, revision, key.kind, key.namespace, key.name);
-    return { uid: row.uid, change: { resource: lazyFromRow({ ...row, status: json, updated_at: updatedAt, revision }), previous: lazyFromRow(row) } };
+    if (!wanted) return { uid: row.uid, changed: true };
+    return { uid: row.uid, changed: true, change: { resource: lazyFromRow({ ...row, status: json, updated_at: updatedAt, revision }), previous: lazyFromRow(row) } };
   }
 
   delete(key: ResourceKey): StoredResource | undefined {

@@ -15,6 +15,7 @@ import { parseStored } from '../../contract/resources/kinds.js';
 import { isValidationError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import { builtinDrivers } from '../../drivers/index.js';
 import type { DriverFactory } from '../../drivers/types.js';
+import { CycleClock } from '../../lib/cycle.js';
 import { stableStringify } from '../../lib/json.js';
 import type { NodeMessage } from '../../node/messages.js';
 import type { NodeContext, NodeModule } from '../../node/services.js';
@@ -42,6 +43,8 @@ export class DeviceTwin implements NodeModule {
   private readonly drivers: Map<string, DriverFactory>;
   private readonly units = new Map<string, Entry>();
   private reconciling: Promise<void> = Promise.resolve();
+  /** one timer per report or collect cycle for all devices (made at start, with the node's clock) */
+  private clock?: CycleClock;
   private unsubscribe?: () => void;
 
   constructor(opts: DeviceTwinOptions = {}) {
@@ -50,6 +53,7 @@ export class DeviceTwin implements NodeModule {
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
+    this.clock = new CycleClock(() => ctx.services.now().getTime());
     ctx.bus.serve((msg) => this.handle(msg));
     this.unsubscribe = ctx.bus.subscribe('resource.changed', (m) => {
       if (m.change.op !== 'status' && KINDS.has(m.change.resource.kind)) this.schedule();
@@ -258,9 +262,10 @@ export class DeviceTwin implements NodeModule {
       now: () => ctx.services.now().getTime(),
       log: ctx.log,
       sink: this.sink,
+      ...(this.clock ? { clock: this.clock } : {}),
       observe: {
-        sample: () => ctx.services.metrics.count('driver_reads_total', { namespace: r.namespace, device: r.name }),
-        error: () => ctx.services.metrics.count('driver_errors_total', { namespace: r.namespace, device: r.name }),
+        sample: ctx.services.metrics.counter('driver_reads_total', { namespace: r.namespace, device: r.name }),
+        error: ctx.services.metrics.counter('driver_errors_total', { namespace: r.namespace, device: r.name }),
       },
     });
   }
@@ -282,7 +287,9 @@ export class DeviceTwin implements NodeModule {
       const ctx = this.ctx;
       if (!ctx || this.units.get(unit.key)?.unit !== unit) return;
       const key = { kind: 'Device', namespace: unit.ref.namespace, name: unit.ref.name };
-      await ctx.bus.request('metamanager', { type: 'status.report', key, status: toStatus(unit.doc), upstream: toStatus(unit.doc, (n) => unit.reportsToCloud(n)) });
+      const status = toStatus(unit.doc);
+      const upstream = unit.allToCloud() ? status : toStatus(unit.doc, (n) => unit.reportsToCloud(n));
+      await ctx.bus.request('metamanager', { type: 'status.report', key, status, upstream });
       if (Object.keys(document).length) {
         ctx.bus.publish({ type: 'twin.changed', device: unit.ref, document, twins: unit.doc.twins, delta: computeDelta(unit.doc), ...(eventId !== undefined ? { eventId } : {}) });
       }

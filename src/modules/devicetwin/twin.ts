@@ -106,7 +106,8 @@ function copyPlain<T>(v: T): T {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(copyPlain) as T;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) out[k] = copyPlain((v as Record<string, unknown>)[k]);
+  const keys = Object.keys(v);
+  for (let i = 0; i < keys.length; i++) out[keys[i]!] = copyPlain((v as Record<string, unknown>)[keys[i]!]);
   return out as T;
 }
 
@@ -144,7 +145,9 @@ export function applyPatch(
     }
   }
   if (issues.length) throw new ValidationError(issues, 'twin update');
-  const next = clone(doc);
+  // copy on write: the new document shares the twins the patch does not touch (documents are
+  // never changed in place; a report touches one or two twins of many, several times a second)
+  const next: TwinDoc = { ...doc, twins: { ...doc.twins } };
   const document: TwinDocument = {};
   const bump = (v: TwinVersion): TwinVersion => (source === 'edge' ? { ...v, edge: v.edge + 1 } : { ...v, cloud: v.cloud + 1 });
   for (const [name, e] of Object.entries(patch)) {
@@ -152,10 +155,10 @@ export function applyPatch(
     if (e === null) {
       if (!before) continue;
       delete next.twins[name];
-      document[name] = { last: copyPlain(before), current: null };
+      document[name] = { last: before, current: null };
       continue;
     }
-    const t = next.twins[name] ?? newTwin(e.type || 'string', e.optional ?? true);
+    const t = before ? copyPlain(before) : newTwin(e.type || 'string', e.optional ?? true);
     let touched = !before;
     if (e.expected !== undefined && t.expected?.value !== e.expected) {
       t.expected = { value: e.expected, timestamp: now };
@@ -175,7 +178,8 @@ export function applyPatch(
       touched = true;
     }
     next.twins[name] = t;
-    if (touched) document[name] = { last: before ? copyPlain(before) : null, current: copyPlain(t) };
+    // both twins are held, never changed, by a document: shared, not copied
+    if (touched) document[name] = { last: before ?? null, current: t };
   }
   return { doc: next, document };
 }
@@ -252,31 +256,37 @@ export interface DeviceStatus {
   twins: StatusTwin[];
 }
 
-/** The status written to the store and sent upstream; `include` limits the twins (reportToCloud). */
+/**
+ * The status written to the store and sent upstream; `include` limits the twins (reportToCloud).
+ * Every object is built with its keys in sorted order, so the store's stable serialisation is
+ * one native JSON.stringify (src/lib/json.ts): a device reports several times a second.
+ */
 export function toStatus(doc: TwinDoc, include?: (name: string) => boolean): DeviceStatus {
   const twins: StatusTwin[] = [];
-  for (const name of Object.keys(doc.twins).sort()) {
+  const names = Object.keys(doc.twins);
+  names.sort();
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     if (include && !include(name)) continue;
     const t = doc.twins[name]!;
-    const meta = (v: TwinValue) => ({ timestamp: String(v.timestamp), type: t.type });
-    twins.push({
-      propertyName: name,
-      ...(t.actual ? { reported: { value: t.actual.value, metadata: meta(t.actual) } } : {}),
-      ...(t.expected ? { observedDesired: { value: t.expected.value, metadata: meta(t.expected) } } : {}),
-      reportedVersion: t.actualVersion,
-      desiredVersion: t.expectedVersion,
-      ...(t.optional ? { optional: true } : {}),
-      ...(t.specDesired !== undefined ? { specDesired: t.specDesired } : {}),
-    });
+    const st: StatusTwin = { desiredVersion: t.expectedVersion } as StatusTwin;
+    if (t.expected) st.observedDesired = { metadata: { timestamp: String(t.expected.timestamp), type: t.type }, value: t.expected.value };
+    if (t.optional) st.optional = true;
+    st.propertyName = name;
+    if (t.actual) st.reported = { metadata: { timestamp: String(t.actual.timestamp), type: t.type }, value: t.actual.value };
+    st.reportedVersion = t.actualVersion;
+    if (t.specDesired !== undefined) st.specDesired = t.specDesired;
+    twins.push(st);
   }
-  return {
-    state: doc.state,
-    ...(doc.lastOnlineTime ? { lastOnlineTime: doc.lastOnlineTime } : {}),
-    errorCount: doc.errorCount,
-    consecutiveErrors: doc.consecutiveErrors,
-    ...(doc.lastError ? { lastError: doc.lastError, lastErrorTime: doc.lastErrorTime } : {}),
-    twins,
-  };
+  const status = { consecutiveErrors: doc.consecutiveErrors, errorCount: doc.errorCount } as DeviceStatus;
+  if (doc.lastError) {
+    status.lastError = doc.lastError;
+    status.lastErrorTime = doc.lastErrorTime;
+  }
+  if (doc.lastOnlineTime) status.lastOnlineTime = doc.lastOnlineTime;
+  status.state = doc.state;
+  status.twins = twins;
+  return status;
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : Number(v) || 0);

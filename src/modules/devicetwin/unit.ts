@@ -8,7 +8,7 @@ import { backoffDelay } from '../../core/backoff.js';
 import { errorMessage, NotFoundError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { DriverEnv, DriverFactory, RawValue } from '../../drivers/types.js';
-import { untilBoundary } from '../../lib/cycle.js';
+import { CycleClock } from '../../lib/cycle.js';
 import { PropertyFilter, type Report, type Sample } from './filter.js';
 import type { DataPoint, DeviceRef } from './messages.js';
 import { DriverRunner } from './runner.js';
@@ -47,6 +47,8 @@ export interface UnitOptions {
   sink: Sink;
   /** counts each driver sample and error (the node's metrics) */
   observe?: { sample(): void; error(): void };
+  /** the report and collect cycles' timers, shared by the node's devices (default: one of its own) */
+  clock?: CycleClock;
 }
 
 /** Twins one device may hold: its properties plus those a mapper adds (optional twins), bounded. */
@@ -77,7 +79,8 @@ export class DeviceUnit {
   readonly ref: DeviceRef;
   readonly props = new Map<string, ModelProperty>();
   private readonly filters = new Map<string, PropertyFilter>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly cycles: (() => void)[] = [];
+  private readonly clock: CycleClock;
   private stopped = false;
   private runner?: DriverRunner;
   private writing = new Set<string>();
@@ -92,6 +95,7 @@ export class DeviceUnit {
       if (mp) this.props.set(p.name, mp);
     }
     this.doc = syncWithSpec(o.doc, o.spec, o.model, o.now()).doc;
+    this.clock = o.clock ?? new CycleClock(o.now);
   }
 
   get spec(): DeviceSpec {
@@ -108,19 +112,20 @@ export class DeviceUnit {
   }
 
   reportsToCloud(property: string): boolean {
-    return this.o.spec.properties.find((p) => p.name === property)?.reportToCloud === true;
+    this.toCloud ??= new Set(this.o.spec.properties.filter((p) => p.reportToCloud === true).map((p) => p.name));
+    return this.toCloud.has(property);
+  }
+  private toCloud?: Set<string>;
+
+  /** whether every twin goes to the cloud (the relay's view of the status is the whole status) */
+  allToCloud(): boolean {
+    for (const name in this.doc.twins) if (!this.reportsToCloud(name)) return false;
+    return true;
   }
 
   /** Run `fn` on the clock's `ms` boundaries (reports of every device with this cycle share a wake-up). */
   private every(ms: number, fn: () => void): void {
-    if (this.stopped) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (this.stopped) return;
-      fn();
-      this.every(ms, fn);
-    }, untilBoundary(ms, this.o.now()));
-    this.timers.add(t);
+    if (!this.stopped) this.cycles.push(this.clock.every(ms, () => this.stopped || fn()));
   }
 
   /** Start driving the hardware (built-in protocols) and publish the first document. */
@@ -157,6 +162,7 @@ export class DeviceUnit {
       backoff: { initialMs: this.o.reconnect.initialMs, maxMs: this.o.reconnect.maxMs, factor: 2, jitter: 0.2 },
       readBackDelayMs: this.o.readBackDelayMs,
       now: this.o.now,
+      ...(this.o.clock ? { clock: this.o.clock } : {}),
       hooks: {
         onSample: (name, v, at, pushed) => this.onSample(name, v, at, pushed),
         onError: (err, offline) => this.onError(err, offline),
@@ -168,8 +174,7 @@ export class DeviceUnit {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    for (const c of this.cycles.splice(0)) c();
     await this.runner?.stop();
   }
 

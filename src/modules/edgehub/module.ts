@@ -144,12 +144,14 @@ export class EdgeHub implements NodeModule {
       this.rotation = connected(this.rotation!);
       this.onConnected(client).catch((e) => ctx.log.warn('post-connect steps failed', { error: errorMessage(e) }));
     });
+    const received = ctx.services.metrics.counter('mqtt_messages_received_total', { link: 'relay' });
+    const sent = ctx.services.metrics.counter('mqtt_messages_sent_total', { link: 'relay' });
     client.on('message', (topic, payload) => {
-      ctx.services.metrics.count('mqtt_messages_received_total', { link: 'relay' });
+      received();
       this.onMessage(topic, payload);
     });
     client.on('packetsend', (p) => {
-      if (p.cmd === 'publish') ctx.services.metrics.count('mqtt_messages_sent_total', { link: 'relay' });
+      if (p.cmd === 'publish') sent();
     });
     client.on('error', (e) => {
       this.lastError = e.message;

@@ -101,9 +101,12 @@ export class Mesh implements NodeModule {
     });
     await this.proxy.sync();
     ctx.bus.serve((msg: NodeMessage) => this.handle(msg as MeshMessage));
-    this.unsubscribe = store.resources.onChange((c) => {
-      if (c.op !== 'status' && (MESH_KINDS as readonly string[]).includes(c.resource.kind)) this.trigger();
-    });
+    this.unsubscribe = store.resources.onChange(
+      (c) => {
+        if (c.op !== 'status' && (MESH_KINDS as readonly string[]).includes(c.resource.kind)) this.trigger();
+      },
+      () => false,
+    );
     this.timer = setInterval(() => this.trigger(), cfg.resyncSeconds * 1000);
     this.timer.unref();
     ctx.log.info('mesh started', { interface: cfg.interface, link: this.capture.linkKind ?? 'existing', services: this.table.services.size, dns: cfg.dns.enabled ? `${cfg.dns.address}:${cfg.dns.port}` : 'off' });

@@ -1,6 +1,7 @@
 /**
  * metamanager: the node's memory. Every desired object and every status goes through here into
- * SQLite before anyone acts on it; each committed change is published as `resource.changed`.
+ * SQLite before anyone acts on it; each committed change of a desired object is published as
+ * `resource.changed`.
  * Statuses and telemetry go upstream through the node's uplink (status stored and queued in one
  * transaction). Serves the MetaServer — the Kubernetes API for what the node holds (server/) —
  * and issues the service-account tokens edged mounts into pods.
@@ -79,7 +80,12 @@ export class MetaManager implements NodeModule {
     const { store, config, uplink, metrics } = ctx.services;
     this.reports = new ReportBatch(store.db);
     const resources = store.resources;
-    this.unsubscribe = resources.onChange((change) => ctx.bus.publish({ type: 'resource.changed', change }));
+    // desired changes only: status writes (device reports, several a second) would cost a bus
+    // delivery per subscriber for nothing (docs/benchmarks.md, footprint, fourth round)
+    this.unsubscribe = resources.onChange(
+      (change) => ctx.bus.publish({ type: 'resource.changed', change }),
+      () => false,
+    );
     ctx.bus.serve((msg: NodeMessage) => {
       switch (msg.type) {
         case 'desired.apply':

@@ -117,7 +117,8 @@ export class NodeLifecycleController {
   private async sync(name: string): Promise<void> {
     if (this.hooks.leading && !this.hooks.leading()) return;
     if (this.hooks.managed && !(await this.hooks.managed(name))) return;
-    const node = await this.client.find(NODES, undefined, name);
+    // the informer's copy (a stale one only costs a conflict on the taints, retried)
+    const node = this.informer.get(`/${name}`);
     if (!node) return;
     const now = this.now();
     const live = this.liveness.get(name);
@@ -140,7 +141,7 @@ export class NodeLifecycleController {
       });
     }
     const deadline = readyDeadline(live, this.params);
-    if (deadline) this.queue.after(name, Math.max(0, deadline.getTime() - now.getTime()));
+    if (deadline && deadline > now) this.queue.after(name, deadline.getTime() - now.getTime());
   }
 
   /** The Node as the informer holds it (tests). */

@@ -2,15 +2,35 @@
  * A controller's work queue: keys, each pending at most once, worked one at a time (a key being
  * worked that is added again is worked again afterwards). A failed key is retried with capped
  * exponential backoff; `after` requeues a key later (a namespace still holding objects).
+ *
+ * The queue lets the event loop turn at least every `sliceMs` of work (issue 19). The relay's
+ * writes complete without I/O (SQLite is synchronous, watches deliver in microtasks), so a long
+ * queue — 20,000 Nodes going Unknown when every node's connection drops at once — would
+ * otherwise drain as one chain of microtasks: no socket read, no CONNECT, no timer for as long
+ * as it lasts (a reconnect storm had no node connected for minutes). Keys added while the loop
+ * turns fold into the pending ones, so a node that is back before its turn costs no write.
  */
 import { backoffDelay } from '../../core/backoff.js';
 import type { Logger } from '../../core/logger.js';
 import type { Clock, Timer } from './clock.js';
 
+/** How long a queue works before it lets the event loop turn (I/O, timers), and how it lets it. */
+export interface QueueTurns {
+  sliceMs: number;
+  /** resolves once the event loop has turned (default: after its I/O phase, setImmediate) */
+  yieldTurn?: () => Promise<void>;
+  /** ms clock for the slice (default performance.now) */
+  now?: () => number;
+}
+
+export const QUEUE_TURNS: QueueTurns = { sliceMs: 10 };
+
+const afterIo = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 export class WorkQueue {
   private readonly pending = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly wakes = new Map<string, { at: number; timer: Timer }>();
   private running = false;
   private stopped = false;
@@ -20,6 +40,7 @@ export class WorkQueue {
     private readonly work: (key: string) => Promise<void>,
     private readonly log: Logger,
     private readonly backoff = { initialMs: 200, maxMs: 30_000 },
+    private readonly turns: QueueTurns = QUEUE_TURNS,
   ) {}
 
   add(key: string): void {
@@ -28,15 +49,19 @@ export class WorkQueue {
     void this.drain();
   }
 
-  /** Work `key` again in `ms` (unless it is added sooner). */
+  /** Work `key` again in `ms` (unless it is added sooner); of two such requests the earlier wins. */
   after(key: string, ms: number): void {
-    if (this.stopped || this.timers.has(key)) return;
-    const t = setTimeout(() => {
+    if (this.stopped) return;
+    const at = Date.now() + ms;
+    const prev = this.timers.get(key);
+    if (prev && prev.at <= at) return;
+    if (prev) clearTimeout(prev.timer);
+    const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
     }, ms);
-    t.unref();
-    this.timers.set(key, t);
+    timer.unref();
+    this.timers.set(key, { at, timer });
   }
 
   /** Work `key` once `clock` reaches `when` (a planned wake-up: a deadline, a schedule); the earliest wins. */
@@ -58,8 +83,18 @@ export class WorkQueue {
   private async drain(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    const now = this.turns.now ?? (() => performance.now());
+    let sliceStart = now();
+    let worked = false; // a key was worked in this slice (each slice works at least one)
     try {
       while (this.pending.size && !this.stopped) {
+        if (worked && now() - sliceStart >= this.turns.sliceMs) {
+          await (this.turns.yieldTurn ?? afterIo)();
+          sliceStart = now();
+          worked = false;
+          continue; // stopped meanwhile, or nothing left: look again
+        }
+        worked = true;
         const key = this.pending.values().next().value as string;
         this.pending.delete(key);
         try {
@@ -87,7 +122,7 @@ export class WorkQueue {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     for (const w of this.wakes.values()) w.timer.cancel();
     this.wakes.clear();

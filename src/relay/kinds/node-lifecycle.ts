@@ -9,7 +9,8 @@
  * Ready, as Kubernetes writes it:
  *  - True  (KubeletReady): the node is connected and its last heartbeat is fresh;
  *  - False (KubeletNotReady): it is connected and fresh but says it cannot run pods;
- *  - Unknown (NodeStatusUnknown): it disconnected, or no heartbeat within notReadyAfterSeconds;
+ *  - Unknown (NodeStatusUnknown): it disconnected offlineGraceSeconds ago and is not back, or no
+ *    heartbeat within notReadyAfterSeconds (within the grace a disconnected node is judged as connected);
  *  - Unknown (NodeStatusNeverUpdated): it never reported.
  * lastTransitionTime moves only when the status changes; lastHeartbeatTime is the last heartbeat
  * the condition was written for, refreshed at most every heartbeatWriteSeconds while nothing
@@ -55,16 +56,24 @@ export interface NodeLifecycleParams {
   notReadyAfterSeconds: number;
   /** refresh lastHeartbeatTime at most this often while the condition stays the same */
   heartbeatWriteSeconds: number;
+  /**
+   * a node whose connection dropped (its Will) keeps its Ready condition this long before it
+   * turns Unknown (relay config nodes.offlineGraceSeconds; Kubernetes' node-monitor-grace-period
+   * is 40 s): a node back within it costs no write, so a reconnect storm is not 4 writes per node
+   */
+  offlineGraceSeconds: number;
   /** pods capacity when the node does not say */
   defaultMaxPods: number;
 }
 
-export const NODE_LIFECYCLE_DEFAULTS: NodeLifecycleParams = { notReadyAfterSeconds: 90, heartbeatWriteSeconds: 60, defaultMaxPods: 110 };
+export const NODE_LIFECYCLE_DEFAULTS: NodeLifecycleParams = { notReadyAfterSeconds: 90, heartbeatWriteSeconds: 60, offlineGraceSeconds: 40, defaultMaxPods: 110 };
 
 /** What the relay knows about a node's liveness right now. */
 export interface NodeLiveness {
   /** the node's presence (false after its Last Will or a clean disconnect) */
   online: boolean;
+  /** when its presence went false (relay clock; absent: at once Unknown, as before a grace existed) */
+  offlineSince?: Date;
   /** when the relay last heard from it (heartbeat or report), relay clock */
   lastHeartbeat?: Date;
   /** the node's own word on whether it can run pods (the report's `runtime`) */
@@ -150,6 +159,11 @@ export function nodeSystemLabels(nodeName: string, report: unknown): Record<stri
 
 // ------------------------------------------------------------------ Ready
 
+/** Offline, but within the grace: Ready is judged as if it were still connected. */
+function inGrace(live: NodeLiveness, now: Date, params: NodeLifecycleParams): boolean {
+  return params.offlineGraceSeconds > 0 && !live.online && !!live.offlineSince && now.getTime() - live.offlineSince.getTime() <= params.offlineGraceSeconds * 1000;
+}
+
 function fresh(live: NodeLiveness, now: Date, params: NodeLifecycleParams): boolean {
   return !!live.lastHeartbeat && now.getTime() - live.lastHeartbeat.getTime() <= params.notReadyAfterSeconds * 1000;
 }
@@ -164,7 +178,7 @@ export function readyCondition(prev: NodeCondition | undefined, liveness: NodeLi
   const live = !liveness.lastHeartbeat && !Number.isNaN(stored) ? { ...liveness, lastHeartbeat: new Date(stored) } : liveness;
   let next: Pick<NodeCondition, 'status' | 'reason' | 'message'>;
   if (!live.lastHeartbeat) next = { status: 'Unknown', reason: 'NodeStatusNeverUpdated', message: 'edgecore never posted node status.' };
-  else if (!live.online) next = { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'edgecore disconnected from the relay.' };
+  else if (!live.online && !inGrace(live, now, params)) next = { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'edgecore disconnected from the relay.' };
   else if (!fresh(live, now, params)) next = { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'edgecore stopped posting node status.' };
   else if (live.runtime && !live.runtime.ready) next = { status: 'False', reason: 'KubeletNotReady', message: live.runtime.message || 'container runtime is not ready' };
   else next = { status: 'True', reason: 'KubeletReady', message: 'edgecore is posting ready status' };
@@ -187,9 +201,13 @@ export function readyCondition(prev: NodeCondition | undefined, liveness: NodeLi
   };
 }
 
-/** When Ready will turn Unknown if nothing more is heard (undefined: it will not change by itself). */
+/**
+ * When Ready will turn Unknown if nothing more is heard (undefined: it will not change by itself):
+ * the end of an offline node's grace, or a connected node's heartbeat deadline.
+ */
 export function readyDeadline(live: NodeLiveness, params: NodeLifecycleParams = NODE_LIFECYCLE_DEFAULTS): Date | undefined {
-  if (!live.online || !live.lastHeartbeat) return undefined;
+  if (!live.online) return live.offlineSince && params.offlineGraceSeconds > 0 ? new Date(live.offlineSince.getTime() + params.offlineGraceSeconds * 1000 + 1) : undefined;
+  if (!live.lastHeartbeat) return undefined;
   return new Date(live.lastHeartbeat.getTime() + params.notReadyAfterSeconds * 1000 + 1);
 }
 

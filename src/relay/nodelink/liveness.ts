@@ -13,6 +13,8 @@ import type { LivenessSource, NodeLivenessView } from '../controllers/node-lifec
 
 interface State {
   online: boolean;
+  /** when a connected node's presence went false (its grace starts) */
+  offlineSince?: Date;
   lastHeartbeat?: Date;
   runtime?: NodeRuntime;
   conditions?: NodeCondition[];
@@ -43,6 +45,7 @@ export class Liveness implements LivenessSource {
     if (!s) return { online: false };
     return {
       online: s.online,
+      ...(s.offlineSince ? { offlineSince: s.offlineSince } : {}),
       ...(s.lastHeartbeat ? { lastHeartbeat: s.lastHeartbeat } : {}),
       ...(s.runtime ? { runtime: s.runtime } : {}),
       ...(s.conditions ? { conditions: s.conditions } : {}),
@@ -65,7 +68,10 @@ export class Liveness implements LivenessSource {
     const s = this.state(node);
     const changed = s.online !== online;
     s.online = online;
-    if (online) s.lastHeartbeat = this.now();
+    if (online) {
+      s.lastHeartbeat = this.now();
+      s.offlineSince = undefined;
+    } else if (changed) s.offlineSince = this.now();
     if (changed) this.tell(node, s);
   }
 
@@ -78,6 +84,7 @@ export class Liveness implements LivenessSource {
     // a message proves the session is up even if the presence birth was missed (relay restarted)
     const wasOffline = !s.online;
     s.online = true;
+    s.offlineSince = undefined;
     const stale = !prev || now.getTime() - prev.getTime() > this.params.notReadyAfterSeconds * 1000;
     const due = now.getTime() - s.told >= this.params.heartbeatWriteSeconds * 1000;
     if (wasOffline || stale || due) this.tell(node, s);

@@ -166,7 +166,7 @@ export class RelayProc {
             }
           : {}),
       },
-      nodes: { notReadyAfterSeconds: 5, ...o.nodes },
+      nodes: { notReadyAfterSeconds: 5, offlineGraceSeconds: 1, ...o.nodes },
     };
     for (const [k, v] of Object.entries(o.extra ?? {})) config[k] = { ...(config[k] as object), ...v };
     writeFileSync(this.configFile, stringify(config));

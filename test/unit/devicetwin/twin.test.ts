@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isConflictError, isValidationError } from '../../../src/core/errors.js';
 import type { DeviceModelSpec, DeviceSpec } from '../../../src/contract/resources/device.js';
+import { stableStringify } from '../../../src/lib/json.js';
 import { applyPatch, computeDelta, emptyDoc, fromStatus, stateText, syncWithSpec, toStatus, withState } from '../../../src/modules/devicetwin/twin.js';
 
 const model: DeviceModelSpec = {
@@ -89,4 +90,30 @@ test('the spelling a mapper uses for a state is kept beside it (KubeEdge answers
   assert.deepEqual([d2.state, stateText(d2), 'stateText' in d2], ['online', 'online', false]);
   assert.equal(stateText(withState(d0, 'offline', 'offline')), 'offline');
   assert.equal(withState(d0, 'ok', 'online').stateText, undefined, 'only a spelling of the same state');
+});
+
+test('a patch never changes the document it is applied to: untouched twins are shared, touched ones are new objects', () => {
+  const { doc } = syncWithSpec(emptyDoc(), spec('5'), model, 1000);
+  const frozen = JSON.stringify(doc);
+  const { doc: next, document } = applyPatch(doc, { temp: { actual: '21.5' } }, 'edge', 2000);
+  assert.equal(JSON.stringify(doc), frozen);
+  assert.equal(next.twins.level, doc.twins.level);
+  assert.notEqual(next.twins.temp, doc.twins.temp);
+  assert.equal(document.temp?.last, doc.twins.temp);
+  assert.equal(document.temp?.current, next.twins.temp);
+  assert.deepEqual(next.twins.temp?.actual, { value: '21.5', timestamp: 2000 });
+  assert.equal(doc.twins.temp?.actual, undefined);
+  // a second patch on the first's result leaves that one as it was
+  const second = JSON.stringify(next);
+  applyPatch(next, { temp: { actual: '22' }, level: { expected: '7' } }, 'edge', 3000);
+  assert.equal(JSON.stringify(next), second);
+});
+
+test('a status is built with its keys in sorted order (the store serialises it in one native pass)', () => {
+  const { doc } = syncWithSpec(emptyDoc(), spec('5'), model, 1000);
+  const reported = applyPatch(doc, { temp: { actual: '21.5' }, level: { actual: '4' } }, 'edge', 2000).doc;
+  for (const d of [doc, reported, { ...withState(reported, 'online'), lastOnlineTime: 't', lastError: 'e', lastErrorTime: 'u' }]) {
+    const st = toStatus(d);
+    assert.equal(JSON.stringify(st), stableStringify(st));
+  }
 });

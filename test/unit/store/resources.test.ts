@@ -127,3 +127,35 @@ test('the tombstone window is bounded; resuming from before it is StoreGoneError
   assert.equal(s.resources.revision(), 7);
   assert.equal(s.resources.put(key('e'), { v: 1 }).resource.revision, 8);
 });
+
+test('a listener that wants no status writes hears desired changes only; while none wants them a status write still reports, stores and hands the uid', (t) => {
+  const s = openNodeStore(join(tmpDir(t), 'n.db'));
+  t.after(() => s.close());
+  const desiredOnly: string[] = [];
+  let watching = false;
+  const sometimes: string[] = [];
+  s.resources.onChange(
+    (c) => desiredOnly.push(c.op),
+    () => false,
+  );
+  const off = s.resources.onChange(
+    (c) => sometimes.push(`${c.op}:${JSON.stringify(c.resource.status)}:${'previous' in c && c.previous ? JSON.stringify(c.previous.status) : ''}`),
+    () => watching,
+  );
+  const { resource } = s.resources.put(key('p', 'Pod'), { spec: { containers: [] } });
+  const uids: (string | undefined)[] = [];
+  assert.equal(
+    s.resources.setStatus(key('p', 'Pod'), { phase: 'Pending' }, (uid) => uids.push(uid)),
+    true,
+  );
+  assert.equal(s.resources.setStatus(key('p', 'Pod'), { phase: 'Pending' }), false, 'unchanged');
+  watching = true;
+  assert.equal(s.resources.setStatus(key('p', 'Pod'), { phase: 'Running' }), true);
+  watching = false;
+  assert.equal(s.resources.setStatus(key('p', 'Pod'), { phase: 'Succeeded' }), true);
+  off();
+  assert.deepEqual(uids, [resource.uid]);
+  assert.deepEqual(s.resources.get(key('p', 'Pod'))?.status, { phase: 'Succeeded' });
+  assert.deepEqual(desiredOnly, ['upsert']);
+  assert.deepEqual(sometimes, ['upsert:null:', 'status:{"phase":"Running"}:{"phase":"Pending"}']);
+});

@@ -58,7 +58,11 @@ export class WatchHub {
     private readonly limits: WatchLimits,
     private readonly now: () => Date,
   ) {
-    this.off = store.onChange((c) => this.onChange(c));
+    // status writes only while a watch is open
+    this.off = store.onChange(
+      (c) => this.onChange(c),
+      () => this.watchers.size > 0,
+    );
   }
 
   get size(): number {

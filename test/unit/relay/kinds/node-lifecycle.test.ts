@@ -136,6 +136,22 @@ test('after a relay restart the stored condition stands in for the lost heartbea
   assert.deepEqual([later.status, later.reason, later.lastHeartbeatTime, later.lastTransitionTime], ['Unknown', 'NodeStatusUnknown', iso(100), iso(191)]);
 });
 
+test('a dropped connection: Ready stands for offlineGraceSeconds after the Will, then Unknown (0: at once)', () => {
+  const prev = readyCondition(undefined, live(true, 100), t(100), CREATED);
+  const away: NodeLiveness = { ...live(false, 100), offlineSince: t(110) };
+  assert.deepEqual(readyCondition(prev, away, t(150), CREATED), prev, '40 s after the Will: unchanged, nothing to write');
+  const gone = readyCondition(prev, away, t(150.001), CREATED);
+  assert.deepEqual([gone.status, gone.reason, gone.message], ['Unknown', 'NodeStatusUnknown', 'edgecore disconnected from the relay.']);
+  const atOnce = readyCondition(prev, away, t(111), CREATED, { ...NODE_LIFECYCLE_DEFAULTS, offlineGraceSeconds: 0 });
+  assert.equal(atOnce.status, 'Unknown');
+  // within the grace the heartbeat deadline still holds
+  const silent = readyCondition(prev, { ...live(false, 100), offlineSince: t(189) }, t(191), CREATED);
+  assert.deepEqual([silent.status, silent.message], ['Unknown', 'edgecore stopped posting node status.']);
+  // the controller looks again when the grace ends
+  assert.deepEqual(readyDeadline(away), new Date(t(150).getTime() + 1));
+  assert.equal(readyDeadline(away, { ...NODE_LIFECYCLE_DEFAULTS, offlineGraceSeconds: 0 }), undefined);
+});
+
 test('readyDeadline tells when to look again; withCondition replaces Ready only', () => {
   assert.deepEqual(readyDeadline(live(true, 100)), new Date(t(190).getTime() + 1));
   assert.equal(readyDeadline(live(false, 100)), undefined);

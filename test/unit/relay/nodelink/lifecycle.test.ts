@@ -17,7 +17,7 @@ const ready = (n: KubeObject): Cond | undefined => conds(n).find((c) => c.type =
 const taints = (n: KubeObject): string[] => ((n.spec as { taints?: { key: string; effect: string }[] }).taints ?? []).map((t) => `${t.key}:${t.effect}`);
 
 test('Ready: never heard → Unknown; heard → True; Will → Unknown with the unreachable taints; the pod stays', async (t) => {
-  const f = await linkFixture(t, { notReadyAfterSeconds: 90 });
+  const f = await linkFixture(t, { notReadyAfterSeconds: 90, offlineGraceSeconds: 0 });
   await f.join('n1');
   await f.admin.create(POD, pod('web', 'n1'));
   let n = await f.admin.get(NODE, undefined, 'n1');
@@ -50,7 +50,7 @@ test('Ready: never heard → Unknown; heard → True; Will → Unknown with the 
 });
 
 test('cordon adds the unschedulable taint next to a user taint; the node\'s own conditions sit beside Ready and go Unknown with it', async (t) => {
-  const f = await linkFixture(t);
+  const f = await linkFixture(t, { offlineGraceSeconds: 0 });
   await f.join('n1');
   await f.send('n1', 'presence', { online: true, bootId: 'b', agentVersion: '1', timestamp: 1 });
   await f.admin.patch(NODE, undefined, 'n1', 'merge', { spec: { unschedulable: true, taints: [{ key: 'dedicated', value: 'cam', effect: 'NoSchedule' }] } });
@@ -65,6 +65,35 @@ test('cordon adds the unschedulable taint next to a user taint; the node\'s own 
   await f.send('n1', 'presence', { online: false, bootId: 'b', agentVersion: '1', timestamp: 1 });
   n = await f.admin.get(NODE, undefined, 'n1');
   assert.deepEqual(conds(n).map((c) => `${c.type}=${c.status}`), ['MemoryPressure=Unknown', 'Ready=Unknown']);
+});
+
+test('a dropped connection keeps Ready for offlineGraceSeconds: a node back within it costs no write; one that is not turns Unknown', async (t) => {
+  const f = await linkFixture(t, { notReadyAfterSeconds: 90, offlineGraceSeconds: 40 });
+  await f.join('n1');
+  await f.send('n1', 'presence', { online: true, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  const rv = (await f.admin.get(NODE, undefined, 'n1')).metadata.resourceVersion;
+  // a reconnect storm: the Will, then the node is back 30 s later
+  await f.send('n1', 'presence', { online: false, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  f.clock.now = new Date('2026-01-01T00:00:30Z');
+  f.link.lifecycle.touch('n1');
+  await f.link.idle();
+  assert.equal((await f.admin.get(NODE, undefined, 'n1')).metadata.resourceVersion, rv, 'within the grace: nothing written');
+  await f.send('n1', 'presence', { online: true, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  let n = await f.admin.get(NODE, undefined, 'n1');
+  assert.equal(n.metadata.resourceVersion, rv, 'back within the grace: nothing written either');
+  assert.deepEqual([ready(n)?.status, taints(n)], ['True', []]);
+  // gone for good: Unknown once the grace is over (the controller looks again then)
+  await f.send('n1', 'presence', { online: false, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  f.clock.now = new Date('2026-01-01T00:01:10Z');
+  f.link.lifecycle.touch('n1');
+  await f.link.idle();
+  assert.equal(ready(await f.admin.get(NODE, undefined, 'n1'))?.status, 'True', '40 s after the Will at 00:00:30 is 00:01:10: not over yet');
+  f.clock.now = new Date('2026-01-01T00:01:11Z');
+  f.link.lifecycle.touch('n1');
+  await f.link.idle();
+  n = await f.admin.get(NODE, undefined, 'n1');
+  assert.deepEqual([ready(n)?.status, ready(n)?.reason, ready(n)?.lastTransitionTime], ['Unknown', 'NodeStatusUnknown', '2026-01-01T00:01:11Z']);
+  assert.deepEqual(taints(n), ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
 });
 
 test('a Node registered by an API client (no relay credentials) keeps the status that client writes', async (t) => {
