@@ -220,11 +220,14 @@ test('a relay fleet through a relay kill, a broker member kill and a PostgreSQL 
     });
     assert.deepEqual(got.map((e) => e.message), want(name), 'every Event once, in the order sent');
     assert.deepEqual(got.map((e) => e.count), Array(60).fill(1), 'none counted twice');
-    for (const r of relays) {
-      const samples = await waitFor(`${name}'s 60 samples at a replica`, async () => {
+    for (const [k, r] of relays.entries()) {
+      const have = async (): Promise<number[]> => (await r.telemetry(name)).filter((s) => s.data.i !== undefined).map((s) => s.data.i!);
+      const samples = await waitFor(`${name}'s 60 samples at replica ${k}`, async () => {
         const rows = (await r.telemetry(name)).filter((s) => s.data.i !== undefined);
         return rows.length >= 60 ? rows : undefined;
-      }, T);
+      }, T).catch(async (e: Error) => {
+        throw new Error(`${e.message}: has ${(await have()).join(',')}`);
+      });
       assert.deepEqual(samples.map((s) => s.data.i), [...Array(60).keys()], 'every sample once, in order');
     }
   }
