@@ -20,6 +20,11 @@
  *   NODES=19800 node bench/relay-scale.mjs         ~20k: 4 simulator processes
  *   START_TIMEOUT_S=900 (relay start)  PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='nodes: {...}'
  *   BROKER_EXTRA='maxConnecting: 0'                more keys in the broker section
+ *   REPLICAS=2 [FLEET_BROKER=embedded|nats] [NATS_MQTT='consumer_replicas: 1'] node bench/relay-scale.mjs
+ *                                                  the fleet (bench/relay-fleet.mjs): replicas over PostgreSQL,
+ *                                                  each with its embedded broker or all on a 3-member NATS;
+ *                                                  the restart phase kills replica 0 only (failover), and a
+ *                                                  fleet-wide change made through another must reach every node
  *   TLS=1 node bench/relay-scale.mjs               the relay's defaults: HTTPS API, MQTT over TLS with its
  *                                                  own CA (the simulators verify it, as nodes do);
  *                                                  otherwise plain listeners, explicitly
@@ -43,6 +48,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { RELAY_NODE_FLAGS as RELAY_LAUNCHER_FLAGS } from '../scripts/build/artifact.mjs';
 import { freePort } from './lib.mjs';
+import { fleetMode, fleetYaml, natsBrokerYaml, prefillCredentials, startBackends } from './relay-fleet.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.NODES ?? 5000);
@@ -72,6 +78,8 @@ const procStatus = (pid, field) => {
   }
 };
 const mib = (kib) => +(kib / 1024).toFixed(1);
+/** RSS of every replica (one number for one relay), MiB */
+const rssOf = (field = 'VmRSS') => (RELAYS === 1 ? mib(procStatus(relay.pid, field)) : relays.map((p) => mib(procStatus(p.pid, field))));
 /** CPU seconds (user + system) a process used so far */
 const cpuSeconds = (pid) => {
   try {
@@ -83,19 +91,31 @@ const cpuSeconds = (pid) => {
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'edgecore-bench-relay-'));
-const [api, mq, ws] = [await freePort(), await freePort(), await freePort()];
-writeFileSync(
-  join(dir, 'relay.yaml'),
-  TLS
-    ? `dataDir: ${dir}/data\nlog: { level: info, format: json }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN} }\nbroker: { host: 0.0.0.0, tls: { port: ${mq} }, ws: { port: ${ws} }${BROKER_EXTRA} }\n${process.env.RELAY_YAML_EXTRA ?? ''}\n`
-    : // plain listeners, explicitly (the relay's default is TLS)
-      `dataDir: ${dir}/data\nlog: { level: info, format: json }\napi: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN}, tls: { enabled: false } }\nbroker: { host: 0.0.0.0, port: ${mq}, plaintext: true, tls: { enabled: false }, ws: { port: ${ws} }${BROKER_EXTRA} }\n${process.env.RELAY_YAML_EXTRA ?? ''}\n`,
-);
-const base = `${TLS ? 'https' : 'http'}://127.0.0.1:${api}`;
+const FLEET = fleetMode();
+const RELAYS = FLEET?.replicas ?? 1;
+if (FLEET && TLS) throw new Error('TLS=1 is for one relay (each fleet replica would have a CA of its own)');
+const backends = FLEET ? await startBackends(FLEET, dir) : undefined;
+/** each replica's ports: API, MQTT, WebSocket */
+const ports = [];
+for (let i = 0; i < RELAYS; i++) ports.push({ api: await freePort(), mq: await freePort(), ws: await freePort() });
+ports.forEach(({ api, mq, ws }, i) => {
+  const data = i === 0 ? `${dir}/data` : `${dir}/data-${i}`;
+  const broker =
+    FLEET?.broker === 'nats'
+      ? natsBrokerYaml(backends, i)
+      : TLS
+        ? `broker: { host: 0.0.0.0, tls: { port: ${mq} }, ws: { port: ${ws} }${BROKER_EXTRA} }\n`
+        : // plain listeners, explicitly (the relay's default is TLS)
+          `broker: { host: 0.0.0.0, port: ${mq}, plaintext: true, tls: { enabled: false }, ws: { port: ${ws} }${BROKER_EXTRA} }\n`;
+  const apiYaml = TLS ? `api: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN} }\n` : `api: { host: 127.0.0.1, port: ${api}, adminToken: ${ADMIN}, tls: { enabled: false } }\n`;
+  writeFileSync(join(dir, `relay-${i}.yaml`), `dataDir: ${data}\nlog: { level: info, format: json }\n${apiYaml}${broker}${FLEET ? fleetYaml(backends, i) : ''}${process.env.RELAY_YAML_EXTRA ?? ''}\n`);
+});
 const caFile = join(dir, 'data', 'pki', 'ca.crt');
-/** Node's fetch takes no CA: one request over node:https (or fetch for plain HTTP) */
-const request = (method, path, body, headers = {}, timeoutMs = 30_000) =>
-  TLS
+/** Node's fetch takes no CA: one request over node:https (or fetch for plain HTTP); to the first replica alive */
+const request = (...args) => requestTo(live(), ...args);
+const requestTo = (i, method, path, body, headers = {}, timeoutMs = 30_000) => {
+  const base = `${TLS ? 'https' : 'http'}://127.0.0.1:${ports[i].api}`;
+  return TLS
     ? new Promise((resolve, reject) => {
         const req = httpsRequest(base + path, { method, headers, ca: readFileSync(caFile), agent: false, timeout: timeoutMs }, (res) => {
           let text = '';
@@ -107,18 +127,19 @@ const request = (method, path, body, headers = {}, timeoutMs = 30_000) =>
         req.end(body);
       })
     : fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) }).then(async (r) => ({ ok: r.ok, status: r.status, text: await r.text() }));
-const relayLog = join(dir, 'relay.stderr');
-const stderrTail = () => {
+};
+const relayLog = (i = 0) => join(dir, `relay-${i}.stderr`);
+const stderrTail = (i = 0) => {
   try {
-    return readFileSync(relayLog, 'utf8').split('\n').filter((l) => !l.includes('"broker stats"')).slice(-25).join('\n');
+    return readFileSync(relayLog(i), 'utf8').split('\n').filter((l) => !l.includes('"broker stats"')).slice(-25).join('\n');
   } catch {
     return '';
   }
 };
 /** the relay's latest 'broker stats' log record (embedded broker: cap, refusals, takeovers, bus queue) */
-const brokerStats = () => {
+const brokerStats = (i = 0) => {
   try {
-    const lines = readFileSync(relayLog, 'utf8').split('\n').filter((l) => l.includes('"broker stats"'));
+    const lines = readFileSync(relayLog(i), 'utf8').split('\n').filter((l) => l.includes('"broker stats"'));
     if (!lines.length) return undefined;
     const { time, level, msg, name, ...rest } = JSON.parse(lines[lines.length - 1]);
     return rest;
@@ -127,35 +148,42 @@ const brokerStats = () => {
   }
 };
 
-let relay;
+let relay; // replica 0 (the only one unless REPLICAS says otherwise)
+const relays = [];
+const alive = (p) => p && p.exitCode === null && p.signalCode === null;
+/** the first replica running (the API calls go there) */
+const live = () => Math.max(0, relays.findIndex(alive));
 let relayExit; // { code, signal, phase } when it died on its own
 let phase = 'setup';
-const startRelay = async () => {
-  const log = createWriteStream(relayLog, { flags: 'a' });
-  const p = spawn(process.execPath, [...RELAY_NODE_FLAGS, join(root, 'dist/edgerelay.js'), 'run', '--config', join(dir, 'relay.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+const startRelay = async (i = 0) => {
+  const log = createWriteStream(relayLog(i), { flags: 'a' });
+  const p = spawn(process.execPath, [...RELAY_NODE_FLAGS, join(root, 'dist/edgerelay.js'), 'run', '--config', join(dir, `relay-${i}.yaml`)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  relays[i] = p;
+  if (i === 0) relay = p;
   p.stdout.pipe(log);
   p.stderr.pipe(log);
   p.expected = false;
   p.once('exit', (code, signal) => {
-    if (!p.expected) relayExit = { code, signal, phase, stderr: stderrTail() };
+    if (!p.expected) relayExit = { replica: i, code, signal, phase, stderr: stderrTail(i) };
   });
   const t0 = Date.now();
   for (;;) {
     try {
-      await request('GET', '/healthz');
+      await requestTo(i, 'GET', '/healthz');
       p.startMs = Date.now() - t0;
       return p;
     } catch {
-      if (Date.now() - t0 > START_TIMEOUT_MS || p.exitCode !== null) throw new Error(`relay did not start: ${stderrTail()}`);
+      if (Date.now() - t0 > START_TIMEOUT_MS || p.exitCode !== null) throw new Error(`relay ${i} did not start: ${stderrTail(i)}`);
       await sleep(100);
     }
   }
 };
-const stopRelay = async (signal = 'SIGTERM') => {
-  if (!relay || relay.exitCode !== null) return;
-  relay.expected = true;
-  relay.kill(signal);
-  await new Promise((r) => relay.once('exit', r));
+const stopRelay = async (signal = 'SIGTERM', i = 0) => {
+  const p = relays[i];
+  if (!alive(p)) return;
+  p.expected = true;
+  p.kill(signal);
+  await new Promise((r) => p.once('exit', r));
 };
 const call = async (method, path, body) => {
   const r = await request(method, path, body ? JSON.stringify(body) : undefined, { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) });
@@ -176,11 +204,14 @@ for (let j = 0; j < JOINED_VIA_API; j++) {
 }
 const joinMsEach = (Date.now() - tj) / JOINED_VIA_API;
 await stopRelay();
-const db = new Database(join(dir, 'data', 'relay.db'));
-{
-  const salt = randomBytes(12);
-  const hash = `$7$1000$${salt.toString('base64')}$${pbkdf2Sync(PASSWORD, salt, 1000, 64, 'sha512').toString('base64')}`;
-  const now = new Date().toISOString();
+const db = FLEET ? undefined : new Database(join(dir, 'data', 'relay.db'));
+const salt = randomBytes(12);
+const hash = `$7$1000$${salt.toString('base64')}$${pbkdf2Sync(PASSWORD, salt, 1000, 64, 'sha512').toString('base64')}`;
+const now = new Date().toISOString();
+if (FLEET) {
+  for (let j = JOINED_VIA_API; j < N; j++) names.push(`sim-${j}`);
+  await prefillCredentials(backends.pgUrl, names, hash, now); // one password for all simulated nodes
+} else {
   const setPw = db.prepare('UPDATE nodes SET password_hash = ? WHERE name = ?');
   const ins = db.prepare('INSERT INTO nodes (name, password_hash, labels, joined_at) VALUES (?, ?, ?, ?)');
   db.transaction(() => {
@@ -197,16 +228,27 @@ const db = new Database(join(dir, 'data', 'relay.db'));
  */
 const expected = async (atLeast = 0, nodes = names) => {
   for (let i = 0; ; i++) {
-    const d = await call('GET', '/edge/v1/desired');
-    if (nodes.every((n) => (d.nodes[n] ?? -1) >= atLeast)) return { epoch: d.epoch, versions: Object.entries(d.nodes) };
+    // a fleet: every replica publishes its own documents, each versioned by the store's revision
+    // when it computed them, so two replicas may number the same content differently
+    const live = relays.map((p, r) => (alive(p) ? r : -1)).filter((r) => r >= 0);
+    const ds = await Promise.all(live.map(async (r) => JSON.parse((await requestTo(r, 'GET', '/edge/v1/desired', undefined, { authorization: `Bearer ${ADMIN}` })).text)));
+    if (ds.every((d) => nodes.every((n) => (d.nodes[n] ?? -1) >= atLeast))) {
+      const max = {};
+      for (const d of ds) for (const [n, v] of Object.entries(d.nodes)) max[n] = Math.max(max[n] ?? 0, v);
+      // each replica's own broker: a node must hold what the replica it is connected to published;
+      // one broker for all (NATS): every replica publishes to the node's topic, the node keeps the newest
+      const byBroker = FLEET?.broker === 'embedded' ? relays.map((_, r) => (live.includes(r) ? Object.entries(ds[live.indexOf(r)].nodes) : [])) : undefined;
+      return { epoch: ds[0].epoch, versions: Object.entries(max), byBroker };
+    }
     if (i > PHASE_TIMEOUT_MS / 250) throw new Error(`the relay did not compute every node's document (at least ${atLeast})`);
     await sleep(250);
   }
 };
 
-relay = await startRelay();
+for (let i = 0; i < RELAYS; i++) await startRelay(i); // replica 0 first: it creates the Nodes
 const out = {
   nodes: N,
+  ...(FLEET ? { fleet: { replicas: RELAYS, broker: FLEET.broker, natsMqtt: FLEET.natsMqtt, store: 'postgres' } } : {}),
   transport: TLS ? 'mqtts (relay CA verified)' : 'mqtt (plain TCP)',
   brokerExtra: process.env.BROKER_EXTRA ?? '',
   simulatorProcesses: WORKERS,
@@ -220,24 +262,33 @@ const out = {
 // relay RSS sampling (peak per phase) and /healthz probing
 const peaks = {};
 let phasePeak = 0;
+const brokerPeaks = [];
 const sampler = setInterval(() => {
-  if (!relay || relay.exitCode !== null) return;
-  const r = procStatus(relay.pid, 'VmRSS');
-  if (r > phasePeak) phasePeak = r;
+  for (const p of relays) {
+    if (!alive(p)) continue;
+    const r = procStatus(p.pid, 'VmRSS');
+    if (r > phasePeak) phasePeak = r; // the largest replica: the unit's limit is per process
+  }
+  for (let m = 0; m < 3 && backends?.nats; m++) {
+    const pid = backends.nats.pid(m);
+    if (pid) brokerPeaks[m] = Math.max(brokerPeaks[m] ?? 0, procStatus(pid, 'VmRSS'));
+  }
 }, 250);
 const health = { probes: 0, failures: 0, maxMs: 0 };
-const prober = setInterval(async () => {
-  if (!relay || relay.exitCode !== null || phase === 'restart-down') return;
-  const t0 = performance.now();
-  health.probes++;
-  const during = phase;
-  try {
-    const r = await request('GET', '/healthz', undefined, {}, 5000);
-    if (!r.ok) health.failures++;
-  } catch {
-    if (during === phase && phase !== 'restart-down') health.failures++;
-  }
-  health.maxMs = Math.max(health.maxMs, Math.round(performance.now() - t0));
+const prober = setInterval(() => {
+  relays.forEach(async (p, i) => {
+    if (!alive(p) || (i === 0 && phase === 'restart-down')) return;
+    const t0 = performance.now();
+    health.probes++;
+    const during = phase;
+    try {
+      const r = await requestTo(i, 'GET', '/healthz', undefined, {}, 5000);
+      if (!r.ok) health.failures++;
+    } catch {
+      if (during === phase && phase !== 'restart-down' && alive(p)) health.failures++;
+    }
+    health.maxMs = Math.max(health.maxMs, Math.round(performance.now() - t0));
+  });
 }, 1000);
 
 // simulator processes
@@ -251,12 +302,14 @@ const ask = (w, msg) =>
     w.send({ ...msg, id });
   });
 const per = Math.ceil(N / WORKERS);
+// where nodes connect: each replica's embedded broker, or the NATS members (node j starts on j mod count)
+const brokerAddrs = backends?.nats ? backends.nats.urls.map((u) => ({ host: '127.0.0.1', port: Number(new URL(u).port) })) : ports.map((p) => ({ host: '127.0.0.1', port: p.mq }));
 for (let k = 0; k < WORKERS; k++) {
   const slice = names.slice(k * per, (k + 1) * per);
   const w = fork(join(root, 'bench/relay-sim.mjs'), [], {
     env: {
       ...process.env,
-      SIM_CONFIG: JSON.stringify({ names: slice, host: '127.0.0.1', port: mq, sourceAddress: `127.0.0.${2 + k}`, password: PASSWORD, heartbeatQos: HEARTBEAT_QOS, ...(TLS ? { ca: readFileSync(caFile, 'utf8') } : {}) }),
+      SIM_CONFIG: JSON.stringify({ names: slice, offset: k * per, brokers: brokerAddrs, sourceAddress: `127.0.0.${2 + k}`, password: PASSWORD, heartbeatQos: HEARTBEAT_QOS, ...(TLS ? { ca: readFileSync(caFile, 'utf8') } : {}) }),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -289,7 +342,7 @@ const untilExact = async (t0, { fresh = false, atLeast = 0, nodes = names } = {}
   const e = await expected(atLeast, nodes);
   for (const w of workers) {
     w.matched = undefined;
-    w.send({ cmd: 'expect', epoch: e.epoch, versions: e.versions, fresh });
+    w.send({ cmd: 'expect', epoch: e.epoch, versions: e.versions, byBroker: e.byBroker, fresh });
   }
   const deadline = Date.now() + PHASE_TIMEOUT_MS;
   let lastLog = 0;
@@ -299,7 +352,7 @@ const untilExact = async (t0, { fresh = false, atLeast = 0, nodes = names } = {}
     if (Date.now() - lastLog > 10_000) {
       lastLog = Date.now();
       const s = await stats();
-      progress(`${phase}: ${s.matched}/${N} exact, ${s.connected} connected, kicked ${s.kicked}, relay ${mib(procStatus(relay.pid, 'VmRSS'))} MiB`);
+      progress(`${phase}: ${s.matched}/${N} exact, ${s.connected} connected, kicked ${s.kicked}, relay ${relays.map((x) => mib(procStatus(x.pid, 'VmRSS'))).join(' + ')} MiB`);
     }
     await sleep(100);
   }
@@ -307,28 +360,30 @@ const untilExact = async (t0, { fresh = false, atLeast = 0, nodes = names } = {}
   return { ok: true, seconds: +((Math.max(last, t0) - t0) / 1000).toFixed(2) };
 };
 let phaseCpu0 = 0;
+/** CPU seconds of every replica running (a restarted one from its start) */
+const relaysCpu = () => relays.filter(alive).reduce((a, p) => a + (cpuSeconds(p.pid) || 0), 0);
 let simCpu0 = 0;
 const simCpu = async () => (await Promise.all(workers.map((w) => ask(w, { cmd: 'stats' })))).reduce((a, x) => a + x.stats.cpuSeconds, 0);
 const beginPhase = async () => {
-  phaseCpu0 = cpuSeconds(relay.pid);
+  phaseCpu0 = relaysCpu();
   simCpu0 = await simCpu();
 };
 const endPhase = async (name, extra) => {
-  extra.relayCpuSeconds = +(cpuSeconds(relay.pid) - phaseCpu0).toFixed(1);
+  extra.relayCpuSeconds = +(relaysCpu() - phaseCpu0).toFixed(1);
   extra.simulatorCpuSeconds = +((await simCpu()) - simCpu0).toFixed(1);
   // diagnostics: RELAY_NODE_FLAGS=--heapsnapshot-signal=SIGUSR2 HEAP_SNAPSHOTS=1 writes one per phase (relay's cwd)
-  if (process.env.HEAP_SNAPSHOTS && relay.exitCode === null) relay.kill('SIGUSR2');
+  if (process.env.HEAP_SNAPSHOTS && alive(relay)) relay.kill('SIGUSR2');
   // diagnostics: SMAPS=1 KEEP=1 keeps the relay's memory map at each phase's end
-  if (process.env.SMAPS && relay.exitCode === null) writeFileSync(join(dir, `smaps-${name}`), readFileSync(`/proc/${relay.pid}/smaps`));
+  if (process.env.SMAPS && alive(relay)) writeFileSync(join(dir, `smaps-${name}`), readFileSync(`/proc/${relay.pid}/smaps`));
   peaks[name] = mib(phasePeak);
   phasePeak = 0;
   await sleep(10_500); // one more broker stats record
-  out[name] = { ...extra, relayPeakRssMiB: peaks[name], broker: brokerStats() };
+  out[name] = { ...extra, relayPeakRssMiB: peaks[name], broker: FLEET?.broker === 'nats' ? undefined : RELAYS > 1 ? relays.map((_, i) => brokerStats(i)) : brokerStats() };
 };
 
 try {
   await sleep(500);
-  out.relayRssIdleMiB = mib(procStatus(relay.pid, 'VmRSS'));
+  out.relayRssIdleMiB = rssOf();
   let before = await stats();
   for (const p of PHASES) {
     if (relayExit) break;
@@ -341,7 +396,7 @@ try {
       const r = await untilExact(t0);
       await sleep(1500);
       const s = await stats();
-      await endPhase(p, { ...r, relayRssAllConnectedMiB: mib(procStatus(relay.pid, 'VmRSS')), ...diff(before, s), connectedAfter: s.connected });
+      await endPhase(p, { ...r, relayRssAllConnectedMiB: rssOf(), ...diff(before, s), connectedAfter: s.connected });
       before = s;
     } else if (p === 'fanout') {
       let t0 = Date.now();
@@ -359,7 +414,23 @@ try {
       const r = await untilExact(t0, { fresh: true });
       await sleep(Number(process.env.SETTLE_MS ?? 15_000)); // late kicks show up here
       const s = await stats();
-      await endPhase(p, { ...r, ...diff(before, s), connectedAfter: s.connected, relayRssAfterMiB: mib(procStatus(relay.pid, 'VmRSS')) });
+      await endPhase(p, { ...r, ...diff(before, s), connectedAfter: s.connected, relayRssAfterMiB: rssOf() });
+      before = s;
+    } else if (p === 'restart' && FLEET) {
+      // failover: replica 0 is killed; a fleet-wide change made through another replica must reach
+      // every node, those of the killed replica's broker included (they move on, as edgehub does)
+      const t0 = Date.now();
+      phase = 'restart-down';
+      await stopRelay('SIGKILL', 0);
+      phaseCpu0 = relaysCpu();
+      const svc = await call('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: `after-kill-${Date.now()}` }, spec: { ports: [{ port: 81 }] } });
+      const r = await untilExact(t0, { atLeast: Number(svc.metadata.resourceVersion) });
+      phase = 'restart';
+      await startRelay(0);
+      await sleep(Number(process.env.SETTLE_MS ?? 15_000));
+      const s = await stats();
+      // kicked here counts the killed replica's nodes (their connections closed under them)
+      await endPhase(p, { failover: true, ...r, relayStartMs: relay.startMs, ...diff(before, s), connectedAfter: s.connected, relayRssAfterMiB: rssOf() });
       before = s;
     } else if (p === 'restart') {
       const t0 = Date.now();
@@ -373,7 +444,7 @@ try {
       const r = await untilExact(t0, { fresh: true });
       await sleep(Number(process.env.SETTLE_MS ?? 15_000));
       const s = await stats();
-      await endPhase(p, { ...r, relayStartMs: relay.startMs, ...diff(before, s), connectedAfter: s.connected, relayRssAfterMiB: mib(procStatus(relay.pid, 'VmRSS')) });
+      await endPhase(p, { ...r, relayStartMs: relay.startMs, ...diff(before, s), connectedAfter: s.connected, relayRssAfterMiB: rssOf() });
       before = s;
     }
     if (out[p] && out[p].ok === false) break;
@@ -405,7 +476,8 @@ try {
       pingreqsPerNodePerMinute: +(((s1.pingreqs - s0.pingreqs) / N) * (60 / UPLINK_SECONDS)).toFixed(3),
     };
   }
-  out.relayPeakRssMiB = mib(procStatus(relay.pid, 'VmHWM'));
+  out.relayPeakRssMiB = rssOf('VmHWM');
+  if (backends?.nats) out.natsPeakRssMiB = brokerPeaks.map(mib);
   out.health = health;
   out.final = await stats();
 } finally {
@@ -414,8 +486,9 @@ try {
   out.relayDied = relayExit ?? false;
   for (const w of workers) w.send({ cmd: 'stop' });
   await sleep(500);
-  await stopRelay();
-  db.close();
+  for (let i = 0; i < relays.length; i++) await stopRelay('SIGTERM', i);
+  db?.close();
+  await backends?.stop().catch((e) => progress(`cleanup: ${e.message}`));
   if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
   else out.dir = dir;
 }

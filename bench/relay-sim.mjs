@@ -9,6 +9,9 @@
  *   - on CONNACK: SUBSCRIBE desired + rpc/request (QoS1), retained birth, sync;
  *   - heartbeat every 30 s (QoS per HEARTBEAT_QOS), first one at a random phase;
  *   - desired documents: applied only for this node, a new epoch or a higher version.
+ * With several brokers (`brokers`: a fleet's replicas or a cluster's members), node j of the
+ * fleet starts on broker j mod count and moves to the next one after an attempt that failed or a
+ * connection that was lost, as edgehub does through its `relay.urls` (src/lib/brokers.ts).
  * Connections come from the worker's own source address (127.0.0.x), so the relay's port sees
  * at most ~28k connections per source address and each worker stays under its file limit.
  */
@@ -21,7 +24,7 @@ const T = 'edgecore/v1/nodes';
 const bootId = randomUUID().slice(0, 8);
 
 const cfg = JSON.parse(process.env.SIM_CONFIG ?? '{}');
-const { host, port, sourceAddress, ca, password, heartbeatQos = 0, heartbeatSeconds = 30, keepalive = 60, connectTimeoutMs = 10_000 } = cfg;
+const { host, port, brokers = [{ host, port }], offset = 0, sourceAddress, ca, password, heartbeatQos = 0, heartbeatSeconds = 30, keepalive = 60, connectTimeoutMs = 10_000 } = cfg;
 const backoff = { initialMs: 1000, maxMs: 60_000, factor: 2, jitter: 0.5 };
 
 /** src/core/backoff.ts, restated (the bench runs plain JS) */
@@ -42,8 +45,9 @@ let matchedCount = 0;
 let lastMatchAt = 0;
 
 class SimNode {
-  constructor(name) {
+  constructor(name, index) {
     this.name = name;
+    this.broker = index % brokers.length; // where the next attempt goes
     this.applied = { epoch: '', version: 0 };
     this.attempt = 0; // backoff position (reset on connect)
     this.seq = 0; // connect attempts in this boot (the Will names it)
@@ -60,7 +64,8 @@ class SimNode {
   }
 
   start() {
-    const c = new MqttClient(() => (ca ? tlsConnect({ host, port, localAddress: sourceAddress, ca }) : createConnection({ host, port, localAddress: sourceAddress })), {
+    const at = () => brokers[this.broker];
+    const c = new MqttClient(() => (ca ? tlsConnect({ ...at(), localAddress: sourceAddress, ca }) : createConnection({ ...at(), localAddress: sourceAddress })), {
       clientId: this.name,
       username: this.name,
       password,
@@ -79,6 +84,7 @@ class SimNode {
       if (ack.sessionPresent) stats.sessionPresent++;
       this.attempt = 0;
       this.wasConnected = true;
+      this.on = this.broker;
       this.onConnected(c);
     });
     c.on('message', (topic, payload) => this.onMessage(topic, payload));
@@ -91,6 +97,8 @@ class SimNode {
     });
     c.on('close', () => {
       if (this.wasConnected && !this.dropping && !stopping) stats.kicked++;
+      // a failed attempt or a lost connection (not a drop the bench asked for): the next broker
+      if (!this.dropping) this.broker = (this.broker + 1) % brokers.length;
       this.wasConnected = false;
       this.scheduleReconnect();
     });
@@ -111,8 +119,9 @@ class SimNode {
 
   onConnected(c) {
     const n = this.name;
-    c.subscribe([`${T}/${n}/desired`, `${T}/${n}/rpc/request`], { qos: 1 }, (err) => {
-      if (err) return;
+    c.subscribe([`${T}/${n}/desired`, `${T}/${n}/rpc/request`], { qos: 1 }, (err, granted) => {
+      // a refused subscription (SUBACK 0x80: NATS while JetStream is busy) leaves the node deaf: counted
+      if (err || granted?.some((g) => g.qos === 128)) return countError(`subscribe refused: ${err?.message ?? 'SUBACK 0x80'}`);
       c.publish(`${T}/${n}/presence`, JSON.stringify({ online: true, bootId, agentVersion: 'sim', timestamp: Date.now() }), { qos: 1, retain: true });
       c.publish(`${T}/${n}/sync`, JSON.stringify({ epoch: this.applied.epoch, appliedVersion: this.applied.version, bootId, timestamp: Date.now() }), { qos: 1 });
     });
@@ -155,12 +164,17 @@ class SimNode {
   check() {
     if (!expect || this.matched) return;
     if (expect.fresh && this.docsSince === 0) return;
-    if (this.applied.epoch === expect.epoch && this.applied.version === expect.versions.get(this.name)) {
+    if (this.applied.epoch === expect.epoch && this.applied.version === this.want()) {
       this.matched = true;
       matchedCount++;
       lastMatchAt = Date.now();
       if (matchedCount === nodes.length) send({ ev: 'matched', lastMatchAt, matched: matchedCount });
     }
+  }
+
+  /** the version to hold: the newest any replica published, or (a fleet of embedded brokers) what this node's replica published */
+  want() {
+    return expect.byBroker ? expect.byBroker[this.on]?.get(this.name) : expect.versions.get(this.name);
   }
 
   drop() {
@@ -170,7 +184,7 @@ class SimNode {
 }
 
 let stopping = false;
-const nodes = (cfg.names ?? []).map((n) => new SimNode(n));
+const nodes = (cfg.names ?? []).map((n, i) => new SimNode(n, offset + i));
 const send = (m) => process.send?.(m);
 
 function connectedCount() {
@@ -189,7 +203,7 @@ process.on('message', (m) => {
       break;
     }
     case 'expect': {
-      expect = { epoch: m.epoch, versions: new Map(m.versions), fresh: !!m.fresh };
+      expect = { epoch: m.epoch, versions: new Map(m.versions), byBroker: m.byBroker?.map((v) => new Map(v)), fresh: !!m.fresh };
       matchedCount = 0;
       lastMatchAt = 0;
       for (const n of nodes) {
@@ -204,7 +218,7 @@ process.on('message', (m) => {
       for (const n of nodes) n.drop();
       break;
     case 'stats': {
-      const missing = nodes.filter((n) => !n.matched).slice(0, 5).map((n) => ({ name: n.name, applied: n.applied, want: expect?.versions.get(n.name), connected: !!n.client?.connected }));
+      const missing = nodes.filter((n) => !n.matched).slice(0, 5).map((n) => ({ name: n.name, applied: n.applied, want: expect && n.want(), on: n.on, connected: !!n.client?.connected }));
       send({ ev: 'stats', id: m.id, stats: { ...stats, connected: connectedCount(), matched: matchedCount, nodes: nodes.length, missingSample: missing, rssMiB: Math.round(process.memoryUsage().rss / 1048576), cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 } });
       break;
     }

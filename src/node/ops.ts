@@ -13,67 +13,44 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-type PromRegistry = { metrics(): Promise<string>; contentType: string };
-/** The registry, and where its collectors read: the snapshot taken at the start of the scrape being rendered. */
+/** What prom-client's registry renders: a metric's name, help, type and series, as its own metrics' `get()` gives them. */
+type PromValues = { name: string; help: string; type: 'counter' | 'gauge'; values: Sample[]; aggregator: 'sum' };
+type PromRegistry = { metrics(): Promise<string>; contentType: string; registerMetric(metric: { name: string; type: string; get(): PromValues }): void };
+/** The registry, and where its metrics read: the snapshot taken at the start of the scrape being rendered. */
 type Rendering = { registry: PromRegistry; current: { snapshot: Map<MetricName, Sample[]> } };
 
 /**
- * prom-client's registry, counter and gauge, each from its own file: the package's index would
- * also load what a node never uses (cluster aggregation, Pushgateway, histograms, summaries,
- * default metrics): bundled, 4.1–4.3 MiB resident against 2.0–2.2 for these files in a bare
- * process (docs/benchmarks.md, node status).
+ * prom-client's registry alone (its own file: the package's index also loads cluster
+ * aggregation, Pushgateway, histograms, summaries and default metrics). It writes the
+ * exposition (escaping, label sets, value formats) of whatever metrics are registered with it —
+ * anything whose `get()` returns a metric's name, help, type and series — so each metric here
+ * hands it the scrape's snapshot as it is: no Counter or Gauge objects holding the values a
+ * second time, rebuilt (reset, then every series set again) at every scrape. That was 0.2 MiB of
+ * the daemon's heap, kept (docs/benchmarks.md, node status).
  */
-async function loadProm() {
-  // CommonJS files: each class is the module's `default`
-  const [registry, counter, gauge] = await Promise.all([import('prom-client/lib/registry.js'), import('prom-client/lib/counter.js'), import('prom-client/lib/gauge.js')]);
-  return { Registry: registry.default, Counter: counter.default, Gauge: gauge.default };
-}
-
 async function buildRegistry(): Promise<Rendering> {
-  const prom = await loadProm();
-  const registry = new prom.Registry();
+  const Registry = (await import('prom-client/lib/registry.js')).default as unknown as new () => PromRegistry;
+  const registry = new Registry();
   const current = { snapshot: new Map<MetricName, Sample[]>() };
+  const register = (name: string, help: string, type: 'counter' | 'gauge', values: () => Sample[]): void => {
+    registry.registerMetric({ name, type, get: () => ({ name, help, type, values: values(), aggregator: 'sum' }) });
+  };
   for (const [name, m] of Object.entries(METRICS) as [MetricName, (typeof METRICS)[MetricName]][]) {
-    const base = { name: `edgecore_${name}`, help: m.help, labelNames: [...m.labels] as string[], registers: [registry] };
-    // the values are NodeMetrics' at each scrape (read once into the snapshot), not kept twice
-    if (m.type === 'counter') {
-      new prom.Counter({
-        ...base,
-        collect() {
-          this.reset();
-          for (const s of current.snapshot.get(name) ?? []) this.inc(s.labels, s.value);
-        },
-      });
-    } else {
-      new prom.Gauge({
-        ...base,
-        collect() {
-          this.reset();
-          for (const s of current.snapshot.get(name) ?? []) this.set(s.labels, s.value);
-        },
-      });
-    }
+    // a metric without labels and nothing counted yet shows 0, as prom-client's own would
+    register(`edgecore_${name}`, m.help, m.type, () => {
+      const v = current.snapshot.get(name) ?? [];
+      return v.length || m.labels.length ? v : ZERO;
+    });
   }
-  new prom.Gauge({
-    name: 'process_resident_memory_bytes',
-    help: 'Resident memory size in bytes.',
-    registers: [registry],
-    collect() {
-      this.set(process.memoryUsage.rss());
-    },
-  });
-  new prom.Counter({
-    name: 'process_cpu_seconds_total',
-    help: 'Total user and system CPU time spent in seconds.',
-    registers: [registry],
-    collect() {
-      const u = process.cpuUsage();
-      this.reset();
-      this.inc((u.user + u.system) / 1e6);
-    },
+  register('process_resident_memory_bytes', 'Resident memory size in bytes.', 'gauge', () => [{ labels: {}, value: process.memoryUsage.rss() }]);
+  register('process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', 'counter', () => {
+    const u = process.cpuUsage();
+    return [{ labels: {}, value: (u.user + u.system) / 1e6 }];
   });
   return { registry, current };
 }
+
+const ZERO: Sample[] = [{ labels: {}, value: 0 }];
 
 export async function startOps(o: { host: string; port: number; metrics: NodeMetrics; healthy: () => Promise<boolean> }): Promise<OpsServer> {
   let rendering: Promise<Rendering> | undefined;
@@ -95,8 +72,8 @@ export async function startOps(o: { host: string; port: number; metrics: NodeMet
       rendering ??= buildRegistry();
       void rendering
         .then(async ({ registry, current }) => {
-          // every collector runs within registry.metrics()'s first synchronous step, so a scrape
-          // beside this one cannot swap the snapshot under it
+          // every metric's get() runs within registry.metrics()'s first synchronous step, so a
+          // scrape beside this one cannot swap the snapshot under it
           current.snapshot = o.metrics.snapshot();
           const text = registry.metrics();
           reply(200, await text, registry.contentType);

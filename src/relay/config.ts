@@ -188,6 +188,8 @@ export const relayConfigSchema = section({
     notReadyAfterSeconds: z.number().int().min(1).default(90),
     /** a node whose connection dropped stays as it was this long before Ready turns Unknown (0: at once) */
     offlineGraceSeconds: z.number().int().min(0).default(40),
+    /** a Node's lastHeartbeatTime is rewritten at most this often while its conditions stay the same (a Node write each) */
+    heartbeatWriteSeconds: z.number().int().min(1).default(300),
     /** default bootstrap token lifetime */
     tokenTtlSeconds: z.number().int().min(1).default(3600),
     /** failed joins per source address (IPv6: per /64): `burst` of them, then one more every `refillSeconds` */

@@ -79,10 +79,18 @@ function logTo(dir: string, name: string, c: ChildProcess): void {
   c.stderr?.on('data', write);
 }
 
+export interface ClusterOptions {
+  /**
+   * NATS: more settings for each member's `mqtt {}` block, e.g. `consumer_replicas: 1,
+   * consumer_memory_storage: true` (bench/relay-scale.mjs measures what they change)
+   */
+  natsMqtt?: string;
+}
+
 /** Start the cluster of `kind` with `members` members (mosquitto: always one) under `dir`. */
-export async function startBrokerCluster(kind: BrokerKind, dir: string, members = 3): Promise<BrokerCluster> {
+export async function startBrokerCluster(kind: BrokerKind, dir: string, members = 3, opts: ClusterOptions = {}): Promise<BrokerCluster> {
   mkdirSync(dir, { recursive: true });
-  if (kind === 'nats') return startNats(dir, members);
+  if (kind === 'nats') return startNats(dir, members, opts);
   if (kind === 'rabbitmq') return startRabbit(dir, members);
   return startMosquitto(dir);
 }
@@ -112,7 +120,7 @@ async function startMosquitto(dir: string): Promise<BrokerCluster> {
  * NATS: every member a JetStream server with the MQTT listener; MQTT's streams (sessions, retained
  * messages, QoS 1 messages) replicated on all three (`stream_replicas`).
  */
-async function startNats(dir: string, members: number): Promise<BrokerCluster> {
+async function startNats(dir: string, members: number, opts: ClusterOptions): Promise<BrokerCluster> {
   const ports = await Promise.all(Array.from({ length: members }, async () => ({ client: await freePort(), route: await freePort(), mqtt: await freePort() })));
   const routes = ports.map((p) => `nats-route://127.0.0.1:${p.route}`).join(', ');
   const children: (ChildProcess | undefined)[] = [];
@@ -125,7 +133,7 @@ async function startNats(dir: string, members: number): Promise<BrokerCluster> {
         `listen: 127.0.0.1:${p.client}`,
         `jetstream { store_dir: "${join(dir, `n${i}`)}", max_memory_store: 256MB, max_file_store: 2GB }`,
         `cluster { name: edgecore, listen: 127.0.0.1:${p.route}, routes: [${routes}] }`,
-        `mqtt { listen: 127.0.0.1:${p.mqtt}, stream_replicas: ${Math.min(3, members)} }`,
+        `mqtt { listen: 127.0.0.1:${p.mqtt}, stream_replicas: ${Math.min(3, members)}${opts.natsMqtt ? `, ${opts.natsMqtt}` : ''} }`,
         '',
       ].join('\n'),
     );

@@ -142,7 +142,12 @@ export class EdgeHub implements NodeModule {
       noDelay(client);
       ctx.log.info('connected to relay', { url: this.url(), sessionPresent: ack.sessionPresent, attempt: this.rotation!.failures });
       this.rotation = connected(this.rotation!);
-      this.onConnected(client).catch((e) => ctx.log.warn('post-connect steps failed', { error: errorMessage(e) }));
+      this.onConnected(client).catch((e) => {
+        // a refused SUBSCRIBE (NATS answers 0x80 while JetStream is busy) or a birth not taken: left
+        // connected, the node would hear no desired document — the link is dropped and tried again
+        ctx.log.warn('post-connect steps failed; reconnecting', { error: errorMessage(e) });
+        if (this.client === client && client.connected) client.stream?.destroy();
+      });
     });
     const received = ctx.services.metrics.counter('mqtt_messages_received_total', { link: 'relay' });
     const sent = ctx.services.metrics.counter('mqtt_messages_sent_total', { link: 'relay' });

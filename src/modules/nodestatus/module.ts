@@ -99,7 +99,7 @@ export class NodeStatus implements NodeModule {
     const cfg = config.modules.nodestatus;
     const at = now();
     if (!this.facts || at.getTime() - this.factsAt >= cfg.factsSeconds * 1000) {
-      this.facts = await readFacts(await this.addressRules());
+      this.facts = readFacts(await this.addressRules(), { procfs: this.procfs(), sysfs: config.paths.sysfs });
       this.factsAt = at.getTime();
       this.thermal.file = undefined; // a thermal zone whose driver loaded late is found here
       if (config.modules.edged.enabled) this.runtime = await readRuntime(config.paths.dockerSocket, true);

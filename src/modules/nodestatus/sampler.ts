@@ -1,7 +1,7 @@
 /**
  * The live figures, read straight from the kernel each period: a few small files under /proc
  * and /sys and one statfs per filesystem — no process spawned, nothing held open. (The slow
- * facts come from systeminformation in facts.ts.) Every path hangs off a configurable root.
+ * facts are read in facts.ts.) Every path hangs off a configurable root.
  * /proc and /sys are read synchronously: their files are made in memory by the kernel when read
  * (no disk, nothing to wait for), and one sync read costs ~1/15 of the same read through the
  * thread pool with its open/stat/read/close hops (docs/benchmarks.md, node status). statfs

@@ -96,9 +96,14 @@ export class ExternalBroker implements RelayTransport {
         [...relaySubscriptions, ...(this.apps ? [appTopics.downFilter] : [])],
         { qos: 1, rap: true },
         (err, granted) => {
-          if (err) this.log.error('subscribe failed', { error: err.message });
           const refused = (granted ?? []).filter((g) => g.qos === 128);
-          if (refused.length) this.log.error('broker refused relay subscriptions (check its ACL)', { topics: refused.map((g) => g.topic) });
+          if (err || refused.length) {
+            // deaf to the nodes if it stayed: the link is dropped and tried again (a NATS member busy
+            // in JetStream refuses some; a broker ACL without the relay's topics refuses every time)
+            this.log.error('broker refused relay subscriptions (a busy member, or its ACL); reconnecting', { error: err?.message, topics: refused.map((g) => g.topic) });
+            client.stream?.destroy();
+            return;
+          }
           onConnect?.();
         },
       );

@@ -159,7 +159,9 @@ export class NodeIngress {
         const s = this.parse(node, channel, syncRequestSchema, payload);
         if (!s) return undefined;
         this.d.liveness.heard(node);
-        if (!this.d.nodeSync.holdsCurrent(node, s.epoch, s.appliedVersion)) this.syncRequests.request(node);
+        if (this.d.nodeSync.holdsCurrent(node, s.epoch, s.appliedVersion)) return undefined;
+        this.d.nodeSync.noteHeld(node, s.epoch, s.appliedVersion);
+        this.syncRequests.request(node);
         return undefined;
       }
       case 'reported/state': {

@@ -60,6 +60,9 @@ interface Published {
   items: DesiredItem[];
 }
 
+/** how far above the store's revision a node's held version may be and still be honoured */
+const HELD_SLACK = 1000;
+
 export class NodeSync {
   private readonly informers = new Map<Watched, Informer>();
   private readonly queue: WorkQueue;
@@ -71,6 +74,8 @@ export class NodeSync {
   private readonly devicesOf = new Map<string, Set<string>>();
   /** nodes whose document goes out even if unchanged (start, sync request, broker reconnect) */
   private readonly force = new Set<string>();
+  /** a node's applied version above this replica's own (it came from another replica): node → version */
+  private readonly heldAbove = new Map<string, number>();
   /** what every document shares (Services, EndpointSlices, peer Nodes) and its serialisation; undefined: to be computed */
   private shared: { items: DesiredItem[]; hash: string } | undefined;
   private epochValue = '';
@@ -101,6 +106,16 @@ export class NodeSync {
   async idle(): Promise<void> {
     await this.queue.idle();
     await Promise.all([...this.recording]);
+  }
+
+  /**
+   * A node's sync request says it holds (epoch, version). In a fleet each replica numbers its
+   * documents by the store's revision when it computed them, so a node that moved from another
+   * replica may hold a higher number for the same (or an older) content: this replica's next
+   * document for it then goes out numbered above that, or the node would ignore it as not newer.
+   */
+  noteHeld(node: string, epoch: string, appliedVersion: number): void {
+    if (epoch === this.epochValue && appliedVersion > this.desiredVersion(node)) this.heldAbove.set(node, appliedVersion);
   }
 
   /** Send `node` its current document now, changed or not (its `sync` request). */
@@ -234,6 +249,13 @@ export class NodeSync {
     else if (prev.hash !== hash) version = Math.max(await this.d.revision(), prev.version + 1);
     else if (forced) version = prev.version;
     else return;
+    const held = this.heldAbove.get(node);
+    if (held !== undefined) {
+      this.heldAbove.delete(node);
+      // a number from another replica is at most a little above the store's revision (each move
+      // adds one); a node claiming more is not believed (it would only skew its own numbering)
+      if (held >= version && held <= (await this.d.revision()) + HELD_SLACK) version = held + 1;
+    }
     const cur: Published = { version, hash, items };
     this.docs.set(node, cur);
     const doc: DesiredDocument = { node, epoch: this.epochValue, version, kinds: [...DOCUMENT_KINDS], items, labels, timestamp: this.d.now().getTime() };

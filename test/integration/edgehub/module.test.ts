@@ -6,10 +6,8 @@
  * clean stop's offline presence.
  */
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { configSchema } from '../../../src/config/schema.js';
 import { topics } from '../../../src/contract/topics.js';
@@ -21,22 +19,12 @@ import { MetaManager } from '../../../src/modules/metamanager/module.js';
 import type { NodeMessage, NodeReplies } from '../../../src/node/messages.js';
 import { nodeServices } from '../../../src/node/services.js';
 import { openNodeStore } from '../../../src/store/store.js';
+import { aedesBroker } from '../../helpers/mqtt.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 
-async function brokerWith(t: TestContext): Promise<{ url: string; aedes: Aedes }> {
-  const aedes = await Aedes.createBroker();
-  const server = createServer((s) => aedes.handle(s));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.after(async () => {
-    server.close();
-    await new Promise<void>((r) => aedes.close(() => r()));
-  });
-  return { url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, aedes };
-}
-
 async function broker(t: TestContext): Promise<string> {
-  return (await brokerWith(t)).url;
+  return (await aedesBroker(t)).url;
 }
 
 interface Seen {
@@ -119,7 +107,7 @@ test('connect: presence birth, a sync request, the node status; what was queued 
 });
 
 test('the link drops while reports wait for their acknowledgement: after the reconnect they go up, once each, in order, and leave the outbox', async (t) => {
-  const { url, aedes } = await brokerWith(t);
+  const { url, aedes } = await aedesBroker(t);
   const node = `hub-d-${process.pid}`;
   const { seen } = await relayClient(t, url, node);
   // the broker takes the node's reports but holds their acknowledgements (a cluster member busy
@@ -140,6 +128,25 @@ test('the link drops while reports wait for their acknowledgement: after the rec
   await waitFor('the outbox drained', () => hub.services.uplink.backlog().rows === 0 || undefined);
   const tel = seen.filter((s) => s.topic === topics.reportedTelemetry(node));
   assert.deepEqual(tel.map((s) => (s.body.data as { n: number }).n), [1, 2, 3, 4, 5]);
+});
+
+test('a refused subscription (SUBACK 0x80, as NATS answers while JetStream is busy): the node drops the link and subscribes again; it does not stay connected and deaf', async (t) => {
+  const { url, aedes } = await aedesBroker(t);
+  const node = `hub-s-${process.pid}`;
+  const { client: relay } = await relayClient(t, url, node);
+  let refusals = 0;
+  aedes.authorizeSubscribe = (client, sub, done) => {
+    if (client?.id === node && sub.topic === topics.desired(node) && refusals < 2) {
+      refusals++;
+      return done(null, null); // aedes answers SUBACK 0x80 for a negated subscription
+    }
+    done(null, sub);
+  };
+  await relay.publishAsync(topics.desired(node), JSON.stringify(doc(node, 1, [{ name: 'after-refusal', v: 'x' }])), { qos: 1, retain: true });
+  const hub = await startHub(t, url, node);
+  await hub.sup.startAll();
+  await waitFor('the desired document applied once a subscription was granted', () => (hub.store.resources.list('ConfigMap').some((r) => r.name === 'after-refusal') || undefined));
+  assert.equal(refusals, 2, 'both refusals were seen: the node subscribed three times');
 });
 
 test('desired documents: applied to the store, stale ones ignored, malformed ones refused with the reason in the node status', async (t) => {

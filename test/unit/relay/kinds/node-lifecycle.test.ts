@@ -119,14 +119,20 @@ test('Ready through a node life: never heard, ready, heartbeats coalesced, silen
     { at: 410, live: live(true, 410, { ready: true }), want: { status: 'True', reason: 'KubeletReady', lastTransitionTime: iso(410) } },
   ];
   let prev: NodeCondition | undefined;
+  const params = { ...NODE_LIFECYCLE_DEFAULTS, heartbeatWriteSeconds: 60 };
   for (const s of steps) {
-    const c = readyCondition(prev, s.live, t(s.at), CREATED);
+    const c = readyCondition(prev, s.live, t(s.at), CREATED, params);
     assert.equal(c.type, 'Ready');
     for (const [k, v] of Object.entries(s.want)) assert.equal(c[k as keyof NodeCondition], v, `t=${s.at} ${k}`);
     prev = c;
   }
   // unchanged input, unchanged condition: the caller can skip the write
-  assert.deepEqual(readyCondition(prev, live(true, 420), t(420), CREATED), prev);
+  assert.deepEqual(readyCondition(prev, live(true, 420), t(420), CREATED, params), prev);
+  // the default refreshes it every 5 minutes, as a kubelet reports an unchanged status
+  assert.equal(NODE_LIFECYCLE_DEFAULTS.heartbeatWriteSeconds, 300);
+  const stillTrue = readyCondition(prev, live(true, 709), t(709), CREATED);
+  assert.equal(stillTrue.lastHeartbeatTime, prev?.lastHeartbeatTime, '299 s after the written heartbeat: not rewritten');
+  assert.equal(readyCondition(prev, live(true, 710), t(710), CREATED).lastHeartbeatTime, iso(710));
 });
 
 test('after a relay restart the stored condition stands in for the lost heartbeat time', () => {

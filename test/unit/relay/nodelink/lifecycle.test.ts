@@ -17,7 +17,7 @@ const ready = (n: KubeObject): Cond | undefined => conds(n).find((c) => c.type =
 const taints = (n: KubeObject): string[] => ((n.spec as { taints?: { key: string; effect: string }[] }).taints ?? []).map((t) => `${t.key}:${t.effect}`);
 
 test('Ready: never heard → Unknown; heard → True; Will → Unknown with the unreachable taints; the pod stays', async (t) => {
-  const f = await linkFixture(t, { notReadyAfterSeconds: 90, offlineGraceSeconds: 0 });
+  const f = await linkFixture(t, { notReadyAfterSeconds: 90, offlineGraceSeconds: 0, heartbeatWriteSeconds: 60 });
   await f.join('n1');
   await f.admin.create(POD, pod('web', 'n1'));
   let n = await f.admin.get(NODE, undefined, 'n1');
