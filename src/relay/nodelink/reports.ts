@@ -17,14 +17,14 @@ import { isStatusError } from '../../contract/kube/status.js';
 import type { KubeObject } from '../../contract/kube/types.js';
 import { MESH_KEY_ANNOTATION, MESH_PORT_ANNOTATION } from '../../contract/mesh.js';
 import { nodeReportedStatusSchema, objectEventSchema, type ReportedState, type ReportedTelemetry } from '../../contract/payloads.js';
-import { errorMessage, isValidationError, type FieldIssue } from '../../core/errors.js';
+import { ConflictError, errorMessage, isValidationError, type FieldIssue } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { toFieldIssues } from '../../lib/schema.js';
 import { confirmTerminated, type ApiClient } from '../apiserver/client.js';
 import { deviceStatusFromReport } from '../kinds/device-status.js';
 import { nodeSystemLabels, nodeSystemStatus } from '../kinds/node-lifecycle.js';
 import type { InternalRecords } from '../store/internal.js';
-import type { ObjectStore, StoreOp } from '../store/objects.js';
+import { type ObjectStore, StoreConflictError, type StoreOp } from '../store/objects.js';
 import { nodeNameOf } from './desired.js';
 import type { EventRecorder } from './events.js';
 import type { Liveness } from './liveness.js';
@@ -76,6 +76,7 @@ const CONFLICT_RETRIES = 5;
  */
 export function retryable(e: unknown): 'unavailable' | 'conflict' | undefined {
   if (e instanceof Refused || isValidationError(e)) return undefined;
+  if (e instanceof StoreConflictError || e instanceof ConflictError) return 'conflict';
   if (!isStatusError(e)) return 'unavailable';
   const code = e.status.code ?? 500;
   return code === 409 ? 'conflict' : code >= 500 ? 'unavailable' : undefined;
