@@ -20,6 +20,9 @@ export interface PrivatePostgres {
   readonly url: string;
   /** `pg_ctl restart -m fast`: every connection cut, the server back with its data */
   restart(): Promise<void>;
+  /** `pg_ctl stop -m fast` (every connection cut) and, later, `start`: a restart with a gap the test decides */
+  halt(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,6 +58,8 @@ export async function startPrivatePostgres(dir: string): Promise<PrivatePostgres
   return {
     url: `postgres://edgecore@127.0.0.1:${port}/postgres`,
     restart: async () => void (await ctl('-m', 'fast', '-o', opts, 'restart')),
+    halt: async () => void (await ctl('-m', 'fast', 'stop')),
+    start: async () => void (await ctl('-o', opts, 'start')),
     stop: async () => {
       if (!up) return;
       up = false;
