@@ -162,11 +162,13 @@ export const relayConfigSchema = section({
      */
     maxConnections: z.number().int().min(0).default(0),
     /**
-     * CONNECTs handled at once (arrival to CONNACK, embedded); more are turned away at once and
-     * the node retries after its backoff, instead of waiting past its connect timeout. 0 = no limit
-     * (the default: at 5,000 nodes a limit of 500 made the storm slower, docs/benchmarks.md)
+     * CONNECTs handled at once (arrival to CONNACK, embedded); more wait their turn in arrival
+     * order, and one that waited longer than `connectWaitSeconds` is turned away (its node gives
+     * up after 10 s). 0 = no limit (a reconnect storm of 19,700 nodes then never completes)
      */
-    maxConnecting: z.number().int().min(0).default(0),
+    maxConnecting: z.number().int().min(0).default(100),
+    /** how long a CONNECT may wait for its turn before it is turned away */
+    connectWaitSeconds: z.number().min(0.1).default(5),
     /** descriptors kept free for the API, the store and the process when the cap is derived */
     reservedFiles: z.number().int().min(16).default(256),
     /** MQTT keepalive the relay's own client uses (external mode) */

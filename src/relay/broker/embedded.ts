@@ -93,7 +93,7 @@ export class EmbeddedBroker implements RelayTransport {
     const limits = existsSync('/proc/self/limits') ? parseOpenFileLimit(readFileSync('/proc/self/limits', 'utf8')) : undefined;
     const gate = (this.gate = new ConnectionGate(connectionCap(this.cfg.maxConnections, limits, this.cfg.reservedFiles)));
     const bus = (this.bus = new BoundedBus(1000));
-    const throttle = (this.throttle = new ConnectThrottle(this.cfg.maxConnecting > 0 ? this.cfg.maxConnecting : Number.MAX_SAFE_INTEGER));
+    const throttle = (this.throttle = new ConnectThrottle(this.cfg.maxConnecting > 0 ? this.cfg.maxConnecting : Number.MAX_SAFE_INTEGER, this.cfg.connectWaitSeconds * 1000));
     const ledger = this.ledger;
     const marks = new WeakMap<Client, AttemptMark>();
     const aedes = await Aedes.createBroker({
@@ -111,9 +111,17 @@ export class EmbeddedBroker implements RelayTransport {
           ledger.staleRefused++;
           return done(new Error('an abandoned connect attempt'), false);
         }
-        if (!throttle.begin(client.conn)) return done(new Error('too many connects in progress'), false);
-        if (this.clients()[packet.clientId]) this.counters.takeovers++;
-        return done(null, true);
+        throttle.begin(client.conn, (admitted) => {
+          if (!admitted) return done(new Error('waited too long for its turn to connect'), false);
+          // while it waited, a later attempt of the node may have come through
+          if (ledger.isStale(packet.clientId, mark)) {
+            ledger.staleRefused++;
+            throttle.end(client.conn);
+            return done(new Error('an abandoned connect attempt'), false);
+          }
+          if (this.clients()[packet.clientId]) this.counters.takeovers++;
+          return done(null, true);
+        });
       },
       authenticate: (client: Client, username, password, done) => {
         const u = username ?? '';
@@ -325,6 +333,8 @@ export class EmbeddedBroker implements RelayTransport {
       peakConnections: this.gate?.peak ?? 0,
       refusedAtCap: this.gate?.refused ?? 0,
       refusedBusy: this.throttle?.refused ?? 0,
+      heldConnects: this.throttle?.held ?? 0,
+      longestConnectLine: this.throttle?.longestLine ?? 0,
       abandonedAttemptsRefused: this.ledger.staleRefused,
       closedBeforeAccepted: this.counters.closedBeforeAccepted,
       takeovers: this.counters.takeovers,

@@ -81,20 +81,55 @@ class FakeConn extends EventEmitter {
   }
 }
 
-test('the connect throttle counts CONNECTs in progress: beyond its limit it refuses, a CONNACK or a close frees the slot once', () => {
-  const th = new ConnectThrottle(2);
-  const [a, b, c] = [new FakeConn(), new FakeConn(), new FakeConn()];
-  assert.equal(th.begin(a), true);
-  assert.equal(th.begin(b), true);
-  assert.equal(th.begin(c), false, 'a third CONNECT while two are in progress');
-  assert.deepEqual([th.inProgress, th.refused], [2, 1]);
+test('the connect throttle: beyond its limit CONNECTs wait in arrival order; a CONNACK or a close frees the slot once for the next', () => {
+  const th = new ConnectThrottle(2, 5000, () => 0);
+  const went: string[] = [];
+  const go = (name: string) => (ok: boolean) => went.push(`${name}:${ok ? 'go' : 'away'}`);
+  const [a, b, c, d] = [new FakeConn(), new FakeConn(), new FakeConn(), new FakeConn()];
+  th.begin(a, go('a'));
+  th.begin(b, go('b'));
+  th.begin(c, go('c'));
+  th.begin(d, go('d'));
+  assert.deepEqual(went, ['a:go', 'b:go'], 'two in progress, two waiting (not refused)');
+  assert.deepEqual([th.inProgress, th.waiting, th.held], [2, 2, 2]);
   th.end(a); // its CONNACK went out
   th.end(a); // and later the connection closes: counted once
   a.destroy();
-  assert.equal(th.inProgress, 1);
+  assert.deepEqual(went, ['a:go', 'b:go', 'c:go'], 'the first in line goes, only one');
+  assert.equal(th.inProgress, 2);
   b.destroy(); // closed before its CONNACK
-  assert.equal(th.inProgress, 0);
-  assert.equal(th.begin(c), true, 'a refused connection may try again once a slot is free');
+  assert.deepEqual(went.slice(3), ['d:go']);
   th.end(new FakeConn()); // never begun: ignored
-  assert.deepEqual([th.inProgress, th.refused], [1, 1]);
+  assert.deepEqual([th.inProgress, th.waiting, th.refused], [2, 0, 0]);
+});
+
+test('the connect throttle turns away a CONNECT that waited longer than maxWaitMs, and skips one whose node closed it', () => {
+  let clock = 0;
+  const th = new ConnectThrottle(1, 5000, () => clock);
+  const went: string[] = [];
+  const go = (name: string) => (ok: boolean) => went.push(`${name}:${ok ? 'go' : 'away'}`);
+  const [a, b, c, d] = [new FakeConn(), new FakeConn(), new FakeConn(), new FakeConn()];
+  th.begin(a, go('a'));
+  th.begin(b, go('b')); // waits from t=0
+  clock = 3000;
+  th.begin(c, go('c')); // waits from t=3000; its node gives up:
+  c.destroy();
+  th.begin(d, go('d')); // waits from t=3000
+  clock = 6000;
+  th.end(a);
+  assert.deepEqual(went, ['a:go', 'b:away', 'd:go'], 'b waited 6 s: turned away; c left the line; d goes');
+  assert.deepEqual([th.refused, th.inProgress, th.waiting], [1, 1, 0]);
+});
+
+test('a new CONNECT does not jump the line while others wait', () => {
+  const th = new ConnectThrottle(1);
+  const went: string[] = [];
+  const [a, b, c] = [new FakeConn(), new FakeConn(), new FakeConn()];
+  th.begin(a, () => went.push('a'));
+  th.begin(b, () => went.push('b'));
+  a.destroy();
+  th.begin(c, () => went.push('c'));
+  assert.deepEqual(went, ['a', 'b']);
+  b.destroy();
+  assert.deepEqual(went, ['a', 'b', 'c']);
 });
