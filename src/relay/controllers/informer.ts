@@ -78,7 +78,27 @@ export class Informer {
     return [...this.cache.values()];
   }
 
+  /** change notices held back (the cache still fills) until `release` */
+  private held?: [string, KubeObject | undefined, KubeObject | undefined][];
+
+  /**
+   * Hold change notices until `release()`: the cache fills, no handler runs. SharedInformers hold
+   * them until every informer has its first list, so no controller acts on a half-filled view —
+   * a ReplicaSet listed before its pods would otherwise be seen with none and given them all again.
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Hand the held notices to the handlers, in order, and stop holding. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const [k, obj, old] of held) this.emit(k, obj, old);
+  }
+
   private emit(key: string, obj: KubeObject | undefined, old: KubeObject | undefined): void {
+    if (this.held) return void this.held.push([key, obj, old]);
     for (const h of this.handlers) {
       try {
         h(key, obj, old);
@@ -172,7 +192,14 @@ export class SharedInformers {
 
   /** List and watch every informer asked for so far. */
   async start(): Promise<void> {
-    await Promise.all([...this.all.values()].map((i) => i.start()));
+    const all = [...this.all.values()];
+    // no controller acts before every cache has its first list (client-go's WaitForCacheSync)
+    for (const i of all) i.hold();
+    try {
+      await Promise.all(all.map((i) => i.start()));
+    } finally {
+      for (const i of all) i.release();
+    }
   }
 
   stop(): void {

@@ -17,14 +17,14 @@ import { isStatusError } from '../../contract/kube/status.js';
 import type { KubeObject } from '../../contract/kube/types.js';
 import { MESH_KEY_ANNOTATION, MESH_PORT_ANNOTATION } from '../../contract/mesh.js';
 import { nodeReportedStatusSchema, objectEventSchema, type ReportedState, type ReportedTelemetry } from '../../contract/payloads.js';
-import { errorMessage, isValidationError, type FieldIssue } from '../../core/errors.js';
+import { ConflictError, errorMessage, isValidationError, type FieldIssue } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { toFieldIssues } from '../../lib/schema.js';
 import { confirmTerminated, type ApiClient } from '../apiserver/client.js';
 import { deviceStatusFromReport } from '../kinds/device-status.js';
 import { nodeSystemLabels, nodeSystemStatus } from '../kinds/node-lifecycle.js';
 import type { InternalRecords } from '../store/internal.js';
-import { type ObjectStore, type StoreOp, StoreUnavailableError } from '../store/objects.js';
+import { type ObjectStore, StoreConflictError, type StoreOp, StoreUnavailableError } from '../store/objects.js';
 import { nodeNameOf } from './desired.js';
 import type { EventRecorder } from './events.js';
 import type { Liveness } from './liveness.js';
@@ -71,12 +71,14 @@ const CONFLICT_RETRIES = 5;
 /**
  * Whether a failed report may be applied later, and why: 'unavailable' when the store was away
  * (StoreUnavailableError, or the API's 503/504 for it), 'conflict' when another writer came first
- * (409: the retry reads the mark again, so a report another replica applied ends as a duplicate);
+ * (a 409 or the store's conflict: the retry reads the mark again, so a report another replica
+ * applied ends as a duplicate);
  * undefined for a verdict — refused, invalid, forbidden, not found, and an internal error too: a
  * report that broke the relay's code would break it again, and must not hold the node's line.
  */
 export function retryable(e: unknown): 'unavailable' | 'conflict' | undefined {
   if (e instanceof StoreUnavailableError) return 'unavailable';
+  if (e instanceof StoreConflictError || e instanceof ConflictError) return 'conflict';
   if (!isStatusError(e)) return undefined;
   const code = e.status.code;
   return code === 409 ? 'conflict' : code === 503 || code === 504 ? 'unavailable' : undefined;

@@ -137,9 +137,14 @@ export class SqliteRelayStore implements RelayStore {
     const fresh = this.db.transaction(() => {
       if (stream !== undefined && t.seq !== null) {
         const r = this.sql('SELECT hwm FROM streams WHERE node = ? AND stream = ?').get(t.node, stream) as { hwm: number } | undefined;
-        if (r && t.seq <= r.hwm) return false;
-        this.sql('INSERT INTO streams (node, stream, hwm) VALUES (?, ?, ?) ON CONFLICT(node, stream) DO UPDATE SET hwm = excluded.hwm')
-          .run(t.node, stream, t.seq);
+        if (r && t.seq <= r.hwm) {
+          // older than the newest: a resend, or one the broker redelivered after newer ones (NATS
+          // redelivers what a consumer left unacknowledged after later messages): kept unless
+          // this very sample is here already (same sequence, time and event)
+          if (this.sql('SELECT 1 FROM telemetry WHERE node = ? AND seq = ? AND timestamp = ? AND event = ? LIMIT 1').get(t.node, t.seq, t.timestamp, t.event)) return false;
+        } else {
+          this.sql('INSERT INTO streams (node, stream, hwm) VALUES (?, ?, ?) ON CONFLICT(node, stream) DO UPDATE SET hwm = excluded.hwm').run(t.node, stream, t.seq);
+        }
       }
       const insert = this.sql('INSERT INTO telemetry (node, kind, namespace, name, event, data, desired_version, seq, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
       for (const x of rows) insert.run(x.node, x.kind, x.namespace, x.name, x.event, JSON.stringify(x.data ?? null), x.desiredVersion, x.seq, x.timestamp);

@@ -12,17 +12,18 @@ import { tmpDir } from '../../../helpers/tmp.js';
 
 const sample = (node: string, seq: number | null, i = 0) => ({ node, kind: 'Device', namespace: 'default', name: 'd', event: 'twin.reported', data: { i }, desiredVersion: 1, seq, timestamp: 1 });
 
-test('telemetry: a sequence at or below its stream mark is a duplicate; streams are per node', (t) => {
+test('telemetry: a sample seen before is a duplicate, one arriving late (after newer ones) is not; streams are per node', (t) => {
   const s = SqliteRelayStore.open(join(tmpDir(t), 'relay.db'));
   t.after(() => s.close());
   assert.equal(s.appendTelemetry([sample('a', 5)], 's1', 1000), true);
   assert.equal(s.appendTelemetry([sample('a', 5)], 's1', 1000), false);
-  assert.equal(s.appendTelemetry([sample('a', 4)], 's1', 1000), false);
+  assert.equal(s.appendTelemetry([sample('a', 4)], 's1', 1000), true, 'late (a broker redelivered it after 5): kept');
+  assert.equal(s.appendTelemetry([sample('a', 4)], 's1', 1000), false, 'and only once');
   assert.equal(s.appendTelemetry([sample('a', 6)], 's1', 1000), true);
   assert.equal(s.appendTelemetry([sample('a', 1)], 's2', 1000), true, 'a new stream (a new node store) starts over');
   assert.equal(s.appendTelemetry([sample('b', 5)], 's1', 1000), true, "another node's stream of the same id is its own");
   assert.equal(s.appendTelemetry([sample('a', null)], undefined, 1000), true, 'unstamped rows are kept');
-  assert.deepEqual(s.listTelemetry({ node: 'a' }).map((r) => r.seq), [5, 6, 1, null]);
+  assert.deepEqual(s.listTelemetry({ node: 'a' }).map((r) => r.seq), [5, 4, 6, 1, null]);
 });
 
 test("telemetry: the rows of one message (a device report's samples) share its seq and are one duplicate", (t) => {
