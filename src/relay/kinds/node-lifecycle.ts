@@ -12,6 +12,8 @@
  *  - Unknown (NodeStatusUnknown): it disconnected offlineGraceSeconds ago and is not back, or no
  *    heartbeat within notReadyAfterSeconds (within the grace a disconnected node is judged as connected);
  *  - Unknown (NodeStatusNeverUpdated): it never reported.
+ * A node the relay has not heard since it started keeps its stored condition for the grace from
+ * the start, as Kubernetes' node lifecycle controller gives a node it first observes.
  * lastTransitionTime moves only when the status changes; lastHeartbeatTime is the last heartbeat
  * the condition was written for, refreshed at most every heartbeatWriteSeconds while nothing
  * else changes (so a heartbeat is not a store write).
@@ -78,6 +80,12 @@ export interface NodeLiveness {
   online: boolean;
   /** when its presence went false (relay clock; absent: at once Unknown, as before a grace existed) */
   offlineSince?: Date;
+  /**
+   * not heard at all since this relay started, at `offlineSince`: the Node's stored condition
+   * stands through the grace (a restarted relay does not judge a node by a heartbeat time it only
+   * read from the store, which may be heartbeatWriteSeconds old)
+   */
+  sinceStart?: boolean;
   /** when the relay last heard from it (heartbeat or report), relay clock */
   lastHeartbeat?: Date;
   /** the node's own word on whether it can run pods (the report's `runtime`) */
@@ -177,6 +185,7 @@ function fresh(live: NodeLiveness, now: Date, params: NodeLifecycleParams): bool
  * creation time (lastHeartbeatTime of a node never heard from, as Kubernetes writes it).
  */
 export function readyCondition(prev: NodeCondition | undefined, liveness: NodeLiveness, now: Date, createdAt: string, params: NodeLifecycleParams = NODE_LIFECYCLE_DEFAULTS): NodeCondition {
+  if (prev && liveness.sinceStart && inGrace(liveness, now, params)) return prev;
   // after a relay restart the stored condition remembers the last heartbeat written
   const stored = prev && prev.reason !== 'NodeStatusNeverUpdated' && prev.lastHeartbeatTime ? Date.parse(prev.lastHeartbeatTime) : NaN;
   const live = !liveness.lastHeartbeat && !Number.isNaN(stored) ? { ...liveness, lastHeartbeat: new Date(stored) } : liveness;

@@ -129,6 +129,8 @@ export class NodeLink {
       this.ingress.joined(n.name);
       await this.ensureNode(n.name, n.labels);
     }
+    // the grace of nodes not heard yet runs from here (a restarted relay: liveness.ts)
+    this.liveness.start();
     await this.lifecycle.start();
     await this.nodeSync.start();
   }

@@ -31,18 +31,33 @@ export class Liveness implements LivenessSource {
   private readonly nodes = new Map<string, State>();
   private readonly listeners: ((node: string) => void)[] = [];
 
+  /** when this relay started to listen (start()): absent, a node never heard is Unknown at once */
+  private since?: Date;
+
   constructor(
     private readonly params: LivenessParams,
     private readonly now: () => Date,
   ) {}
 
+  /** The relay listens from now on: nodes it has not heard yet are judged offline since now. */
+  start(): void {
+    this.since = this.now();
+  }
+
   onChange(listener: (node: string) => void): void {
     this.listeners.push(listener);
   }
 
+  /**
+   * A node not heard since this relay started is offline since the start, not since the moment it
+   * was last seen: it gets its whole grace from the start (Kubernetes' node lifecycle controller
+   * stamps a node it first observes with its own clock). A restarted relay then writes no Node
+   * Unknown, and back Ready, for every node that reconnects within the grace — before, a storm
+   * after a restart was four Node writes per node.
+   */
   get(node: string): NodeLivenessView {
     const s = this.nodes.get(node);
-    if (!s) return { online: false };
+    if (!s) return { online: false, ...(this.since ? { offlineSince: this.since, sinceStart: true } : {}) };
     return {
       online: s.online,
       ...(s.offlineSince ? { offlineSince: s.offlineSince } : {}),

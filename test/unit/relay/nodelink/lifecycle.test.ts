@@ -96,6 +96,36 @@ test('a dropped connection keeps Ready for offlineGraceSeconds: a node back with
   assert.deepEqual(taints(n), ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
 });
 
+test('a restarted relay gives every node its grace from the start: one back within it costs no write, one that is not turns Unknown after it', async (t) => {
+  const f = await linkFixture(t, { notReadyAfterSeconds: 90, offlineGraceSeconds: 40, heartbeatWriteSeconds: 300 });
+  for (const n of ['back', 'gone']) {
+    await f.join(n);
+    await f.send(n, 'presence', { online: true, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  }
+  await f.join('never');
+  // the relay restarts 200 s later: the stored lastHeartbeatTime (00:00:00) is older than notReadyAfterSeconds
+  f.clock.now = new Date('2026-01-01T00:03:20Z');
+  await f.restart();
+  const rv = async (n: string): Promise<string | undefined> => (await f.admin.get(NODE, undefined, n)).metadata.resourceVersion;
+  const before = { back: await rv('back'), gone: await rv('gone'), never: await rv('never') };
+  f.clock.now = new Date('2026-01-01T00:03:50Z');
+  await f.send('back', 'presence', { online: true, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  for (const n of ['back', 'gone', 'never']) f.link.lifecycle.touch(n);
+  await f.link.idle();
+  assert.deepEqual({ back: await rv('back'), gone: await rv('gone'), never: await rv('never') }, before, 'within the grace from the start: no Node written');
+  assert.equal(ready(await f.admin.get(NODE, undefined, 'gone'))?.status, 'True');
+  assert.equal(ready(await f.admin.get(NODE, undefined, 'never'))?.reason, 'NodeStatusNeverUpdated');
+  // 40 s after the start: the node not heard turns Unknown, the one back stays Ready
+  f.clock.now = new Date('2026-01-01T00:04:01Z');
+  for (const n of ['back', 'gone', 'never']) f.link.lifecycle.touch(n);
+  await f.link.idle();
+  const gone = await f.admin.get(NODE, undefined, 'gone');
+  assert.deepEqual([ready(gone)?.status, ready(gone)?.reason, ready(gone)?.lastTransitionTime], ['Unknown', 'NodeStatusUnknown', '2026-01-01T00:04:01Z']);
+  assert.deepEqual(taints(gone), ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
+  assert.equal(ready(await f.admin.get(NODE, undefined, 'back'))?.status, 'True');
+  assert.equal(await rv('never'), before.never);
+});
+
 test('a Node registered by an API client (no relay credentials) keeps the status that client writes', async (t) => {
   const f = await linkFixture(t, { notReadyAfterSeconds: 90 });
   await f.admin.create(NODE, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'virtual-1' }, spec: {} });
