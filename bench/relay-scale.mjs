@@ -445,6 +445,7 @@ try {
       phase = 'restart-down';
       await stopRelay('SIGKILL');
       while ((await stats()).connected > 0) await sleep(100);
+      for (const w of workers) w.send({ cmd: 'mark' }); // documents count from here (fresh)
       before = await stats(); // the kill's closes are not kicks
       phase = 'restart';
       relay = await startRelay();

@@ -206,10 +206,10 @@ process.on('message', (m) => {
       expect = { epoch: m.epoch, versions: new Map(m.versions), byBroker: m.byBroker?.map((v) => new Map(v)), fresh: !!m.fresh };
       matchedCount = 0;
       lastMatchAt = 0;
-      for (const n of nodes) {
-        n.matched = false;
-        n.docsSince = 0;
-      }
+      // a fresh phase counts documents from its disruption ('drop', 'mark'), not from this message:
+      // reading the expected versions takes seconds, and a node back before then already has its
+      // document (the relay does not send it again to a node that holds it)
+      for (const n of nodes) n.matched = false;
       for (const n of nodes) n.check();
       if (matchedCount === nodes.length) send({ ev: 'matched', lastMatchAt, matched: matchedCount });
       break;
@@ -222,8 +222,14 @@ process.on('message', (m) => {
       for (const n of nodes) n.check();
       break;
     }
-        case 'drop':
-      for (const n of nodes) n.drop();
+    case 'drop':
+      for (const n of nodes) {
+        n.docsSince = 0;
+        n.drop();
+      }
+      break;
+    case 'mark':
+      for (const n of nodes) n.docsSince = 0;
       break;
     case 'stats': {
       const missing = nodes.filter((n) => !n.matched).slice(0, 5).map((n) => ({ name: n.name, applied: n.applied, want: expect && n.want(), on: n.on, connected: !!n.client?.connected }));
