@@ -225,7 +225,7 @@ export class ApiCore {
     m.uid = randomUUID();
     m.creationTimestamp = timestamp(this.d.now());
     m.generation = 1;
-    if (def.statusSubresource) delete obj.status;
+    if (def.statusSubresource && !def.statusOnCreate) delete obj.status;
     def.prepareForCreate?.(obj);
     def.defaults?.(obj);
     check?.(obj);

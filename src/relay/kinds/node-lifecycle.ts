@@ -215,6 +215,15 @@ export function readyCondition(prev: NodeCondition | undefined, liveness: NodeLi
 }
 
 /**
+ * What a Node the relay creates for a node that joined starts with: Ready Unknown
+ * (NodeStatusNeverUpdated) and the unreachable taints — exactly what the lifecycle controller
+ * would write next, so the Node is one write, not three.
+ */
+export function newNodeLifecycle(now: Date): { conditions: NodeCondition[]; taints: Taint[] } {
+  return { conditions: [readyCondition(undefined, { online: false }, now, rfc3339(now))], taints: lifecycleTaints(undefined, 'Unknown', false, now) };
+}
+
+/**
  * When Ready will turn Unknown if nothing more is heard (undefined: it will not change by itself):
  * the end of an offline node's grace, or a connected node's heartbeat deadline.
  */

@@ -183,6 +183,7 @@ export const nodeDef: ResourceDef = {
   subresources: ['status'],
   strategicMerge: true,
   statusSubresource: true,
+  statusOnCreate: true,
   defaults: defaultNode,
   validate: (obj, old) => validateNode(obj, old),
   fields: nodeFields,

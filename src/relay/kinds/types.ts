@@ -59,6 +59,11 @@ export interface ResourceDef {
    */
   statusSubresource: boolean;
   /**
+   * A create keeps the status it was sent, though the kind has a status subresource (Kubernetes'
+   * node strategy: "Nodes allow all fields, including status, to be set on create").
+   */
+  statusOnCreate?: boolean;
+  /**
    * On create only, before `defaults`: reset what a client may not set, as a Kubernetes strategy's
    * PrepareForCreate does (a Pod's status becomes `{phase: Pending, qosClass}` whatever was sent).
    */

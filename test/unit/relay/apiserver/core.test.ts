@@ -106,6 +106,17 @@ test('status subresource: the main resource keeps the status, /status keeps ever
   assert.deepEqual(p.status, { phase: 'Patched' });
 });
 
+test('a Node keeps the status it is created with (Kubernetes\' node strategy), other kinds with a status subresource do not', async () => {
+  const f = await fixture();
+  const NODES = { group: '', resource: 'nodes' };
+  const conditions = [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusNeverUpdated', lastHeartbeatTime: '2026-01-01T00:00:00Z', lastTransitionTime: '2026-01-01T00:00:00Z' }];
+  const n = await f.admin.create(NODES, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: {}, status: { conditions } });
+  assert.deepEqual((n.status as { conditions: unknown }).conditions, conditions);
+  await refused(f.admin.create(NODES, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2' }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'Maybe' }] } }), 422, 'Invalid');
+  const w = await f.admin.create(widgetDef, widget('w2', { spec: { size: 1 }, status: { phase: 'ignored' } }));
+  assert.equal(w.status, undefined);
+});
+
 test('patch: merge, JSON patch, strategic (415 for custom kinds), server-side apply with conflicts; dryRun stores nothing', async () => {
   const f = await fixture();
   await f.admin.create(CM, configMap('c', { a: '1' }));

@@ -23,6 +23,11 @@ test('Ready: never heard → Unknown; heard → True; Will → Unknown with the 
   let n = await f.admin.get(NODE, undefined, 'n1');
   assert.deepEqual([ready(n)?.status, ready(n)?.reason], ['Unknown', 'NodeStatusNeverUpdated']);
   assert.deepEqual(taints(n), ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
+  // born with that status and those taints: one write, not a create and two patches
+  const writes: string[] = [];
+  const w = await f.store.watch({ group: '', resource: 'nodes' }, 0, (e) => writes.push(`${e.type} ${e.key.name}`));
+  w.stop();
+  assert.deepEqual(writes, ['ADDED n1']);
 
   await f.send('n1', 'presence', { online: true, bootId: 'b', agentVersion: '1', timestamp: 1 });
   n = await f.admin.get(NODE, undefined, 'n1');
