@@ -192,6 +192,8 @@ export const relayConfigSchema = section({
     offlineGraceSeconds: z.number().int().min(0).default(40),
     /** a Node's lastHeartbeatTime is rewritten at most this often while its conditions stay the same (a Node write each) */
     heartbeatWriteSeconds: z.number().int().min(1).default(300),
+    /** Nodes whose conditions or taints the lifecycle controller writes per second at most (0: no pace) */
+    statusWritesPerSecond: z.number().int().min(0).default(100),
     /** default bootstrap token lifetime */
     tokenTtlSeconds: z.number().int().min(1).default(3600),
     /** failed joins per source address (IPv6: per /64): `burst` of them, then one more every `refillSeconds` */

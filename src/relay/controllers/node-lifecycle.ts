@@ -20,6 +20,7 @@ import { stableStringify } from '../../lib/json.js';
 import type { ApiClient } from '../apiserver/client.js';
 import { lifecycleTaints, readyCondition, readyDeadline, type NodeCondition, type NodeLifecycleParams, type NodeLiveness, type Taint } from '../kinds/node-lifecycle.js';
 import { Informer } from './informer.js';
+import { Pace } from './pace.js';
 import { ReadinessLog } from './readiness-log.js';
 import { WorkQueue } from './queue.js';
 
@@ -70,6 +71,7 @@ export class NodeLifecycleController {
   private readonly informer: Informer;
   private readonly queue: WorkQueue;
   private readonly readiness: ReadinessLog;
+  private readonly pace: Pace;
 
   constructor(
     private readonly client: ApiClient,
@@ -82,6 +84,7 @@ export class NodeLifecycleController {
     this.informer = new Informer(client, NODES, log);
     this.queue = new WorkQueue((name) => this.sync(name), log);
     this.readiness = new ReadinessLog(log);
+    this.pace = new Pace(params.statusWritesPerSecond);
     this.informer.onChange((_key, obj, old) => {
       const name = (obj ?? old)!.metadata.name ?? '';
       if (obj) this.queue.add(name);
@@ -117,31 +120,52 @@ export class NodeLifecycleController {
   private async sync(name: string): Promise<void> {
     if (this.hooks.leading && !this.hooks.leading()) return;
     if (this.hooks.managed && !(await this.hooks.managed(name))) return;
+    let p = this.plan(name);
+    if (p && (p.conditions || p.taints)) {
+      // writes go at the controller's pace (nodes.statusWritesPerSecond); what is still due after
+      // the wait is written — in a mass disconnection a node back meanwhile costs no write at all
+      await this.pace.take();
+      p = this.plan(name);
+    }
+    if (!p) return;
+    const { node, ready, now } = p;
+    if (p.prevReadyStatus !== ready.status) this.readiness.change(name, ready.status, ready.reason);
+    if (p.conditions) {
+      // a merge patch of conditions only: the node's report writes nodeInfo, addresses, capacity
+      await this.client.patch(NODES, undefined, name, 'merge', { status: { conditions: p.conditions } }, { subresource: 'status' });
+    }
+    if (p.taints) {
+      // taints are shared with users (kubectl taint): written only onto the version read
+      await this.client.patch(NODES, undefined, name, 'merge', { metadata: { resourceVersion: node.metadata.resourceVersion }, spec: { taints: p.taints } }).catch((e: unknown) => {
+        if ((e as { code?: number }).code !== 409) throw e;
+        this.queue.add(name);
+      });
+    }
+    const deadline = readyDeadline(this.liveness.get(name), this.params);
+    if (deadline && deadline > now) this.queue.after(name, deadline.getTime() - now.getTime());
+  }
+
+  /** What the Node should carry now: the conditions and taints to write (absent: as stored). */
+  private plan(name: string): { node: KubeObject; now: Date; ready: NodeCondition; prevReadyStatus: string | undefined; conditions?: NodeCondition[]; taints?: Taint[] } | undefined {
     // the informer's copy (a stale one only costs a conflict on the taints, retried)
     const node = this.informer.get(`/${name}`);
-    if (!node) return;
+    if (!node) return undefined;
     const now = this.now();
     const live = this.liveness.get(name);
     const status = (node.status ?? {}) as { conditions?: NodeCondition[] };
     const prevReady = status.conditions?.find((c) => c.type === 'Ready');
     const ready = readyCondition(prevReady, live, now, node.metadata.creationTimestamp ?? now.toISOString(), this.params);
     const conditions = nodeConditions(status.conditions, ready, live.conditions);
-    if (prevReady?.status !== ready.status) this.readiness.change(name, ready.status, ready.reason);
-    if (stableStringify(conditions) !== stableStringify(status.conditions ?? [])) {
-      // a merge patch of conditions only: the node's report writes nodeInfo, addresses, capacity
-      await this.client.patch(NODES, undefined, name, 'merge', { status: { conditions } }, { subresource: 'status' });
-    }
     const spec = (node.spec ?? {}) as { taints?: Taint[]; unschedulable?: boolean };
     const taints = lifecycleTaints(spec.taints, ready.status, spec.unschedulable === true, now);
-    if (stableStringify(taints) !== stableStringify(spec.taints ?? [])) {
-      // taints are shared with users (kubectl taint): written only onto the version read
-      await this.client.patch(NODES, undefined, name, 'merge', { metadata: { resourceVersion: node.metadata.resourceVersion }, spec: { taints } }).catch((e: unknown) => {
-        if ((e as { code?: number }).code !== 409) throw e;
-        this.queue.add(name);
-      });
-    }
-    const deadline = readyDeadline(live, this.params);
-    if (deadline && deadline > now) this.queue.after(name, deadline.getTime() - now.getTime());
+    return {
+      node,
+      now,
+      ready,
+      prevReadyStatus: prevReady?.status,
+      ...(stableStringify(conditions) !== stableStringify(status.conditions ?? []) ? { conditions } : {}),
+      ...(stableStringify(taints) !== stableStringify(spec.taints ?? []) ? { taints } : {}),
+    };
   }
 
   /** The Node as the informer holds it (tests). */

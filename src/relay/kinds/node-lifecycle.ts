@@ -70,9 +70,16 @@ export interface NodeLifecycleParams {
   offlineGraceSeconds: number;
   /** pods capacity when the node does not say */
   defaultMaxPods: number;
+  /**
+   * Nodes whose conditions or taints the lifecycle controller writes per second at most (relay
+   * config nodes.statusWritesPerSecond; 0: no pace), as a Kubernetes controller's client QPS
+   * bounds it: when thousands of nodes drop at once their Unknown writes do not crowd out the
+   * reconnects, and a node back before its turn is not written at all
+   */
+  statusWritesPerSecond: number;
 }
 
-export const NODE_LIFECYCLE_DEFAULTS: NodeLifecycleParams = { notReadyAfterSeconds: 90, heartbeatWriteSeconds: 300, offlineGraceSeconds: 40, defaultMaxPods: 110 };
+export const NODE_LIFECYCLE_DEFAULTS: NodeLifecycleParams = { notReadyAfterSeconds: 90, heartbeatWriteSeconds: 300, offlineGraceSeconds: 40, defaultMaxPods: 110, statusWritesPerSecond: 100 };
 
 /** What the relay knows about a node's liveness right now. */
 export interface NodeLiveness {

@@ -73,7 +73,7 @@ export class NodeLink {
   private readonly clients = new Map<string, ApiClient>();
 
   constructor(private readonly d: NodeLinkDeps) {
-    const params = { ...NODE_LIFECYCLE_DEFAULTS, notReadyAfterSeconds: d.nodes.notReadyAfterSeconds, offlineGraceSeconds: d.nodes.offlineGraceSeconds, heartbeatWriteSeconds: d.nodes.heartbeatWriteSeconds };
+    const params = { ...NODE_LIFECYCLE_DEFAULTS, notReadyAfterSeconds: d.nodes.notReadyAfterSeconds, offlineGraceSeconds: d.nodes.offlineGraceSeconds, heartbeatWriteSeconds: d.nodes.heartbeatWriteSeconds, statusWritesPerSecond: d.nodes.statusWritesPerSecond };
     this.liveness = new Liveness(params, d.now);
     this.events = new EventRecorder(d.now, d.log.child('events'));
     this.controller = new ApiClient(d.core, controllerIdentity('node-sync'), 'edgerelay-node-sync');

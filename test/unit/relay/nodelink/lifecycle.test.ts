@@ -131,6 +131,28 @@ test('a restarted relay gives every node its grace from the start: one back with
   assert.equal(await rv('never'), before.never);
 });
 
+test('Node writes go at the controller\'s pace: when nodes drop together, one back before its turn is not written at all', async (t) => {
+  const f = await linkFixture(t, { offlineGraceSeconds: 0, statusWritesPerSecond: 1 });
+  const names = ['a', 'b', 'c'];
+  for (const n of names) {
+    await f.join(n);
+    await f.send(n, 'presence', { online: true, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  }
+  await new Promise((r) => setTimeout(r, 1100)); // the joins spent the bucket: a full one again
+  const rv = (await f.admin.get(NODE, undefined, 'c')).metadata.resourceVersion;
+  const presence = (n: string, online: boolean) => f.link.handle(n, 'presence', Buffer.from(JSON.stringify({ online, bootId: 'b', agentVersion: '1', timestamp: 1 })));
+  // all three drop at once; c is back before the controller's pace gets to it
+  for (const n of names) await presence(n, false);
+  await new Promise((r) => setTimeout(r, 300)); // unpaced, all three would be written by now
+  await presence('c', true);
+  await f.link.idle();
+  assert.deepEqual(
+    await Promise.all(names.map(async (n) => ready(await f.admin.get(NODE, undefined, n))?.status)),
+    ['Unknown', 'Unknown', 'True'],
+  );
+  assert.equal((await f.admin.get(NODE, undefined, 'c')).metadata.resourceVersion, rv, 'c: never written');
+});
+
 test('a Node registered by an API client (no relay credentials) keeps the status that client writes', async (t) => {
   const f = await linkFixture(t, { notReadyAfterSeconds: 90 });
   await f.admin.create(NODE, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'virtual-1' }, spec: {} });
