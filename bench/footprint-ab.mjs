@@ -12,12 +12,11 @@
  * A variant without `art` runs the artifact built from this tree (built once, as footprint.mjs does).
  * RSS: the median of samples every 2 s over the window; CPU: over the window.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { cpuMs, emit, joinNode, median, ROOT, round, rssKiB, sleep, spawnUntil, startRelay, stop } from './lib.mjs';
+import { buildLinuxArtifact, cpuMs, emit, joinNode, median, pollUntil, round, rssKiB, sleep, spawnUntil, startRelay, stop, thermostatDevice, thermostatModel } from './lib.mjs';
 
 const SETTLE_S = Number(process.argv[2] ?? 30);
 const WINDOW_S = Number(process.argv[3] ?? 60);
@@ -27,15 +26,6 @@ const IMAGE = 'edgecore-test/busybox:1';
 const variants = JSON.parse(process.env.AB ?? '[{"name":"a"},{"name":"b"}]');
 const docker = new Docker({ socketPath: process.env.DOCKER_SOCKET ?? '/var/run/docker.sock' });
 const mib = (kib) => round(kib / 1024, 1);
-
-function buildArtifact(dir) {
-  const cache = process.env.BENCH_BUILD_CACHE ?? join(ROOT, 'builds', '.cache');
-  execFileSync(process.execPath, ['build.mjs', '--target', 'linux-x64', '--out', join(dir, 'out'), '--cache', cache], { cwd: ROOT, stdio: 'pipe' });
-  const unpacked = join(dir, 'artifact');
-  execFileSync('mkdir', ['-p', unpacked]);
-  execFileSync('sh', ['-c', `tar -xzf ${join(dir, 'out', 'linux-x64')}/edgecore-*-linux-x64.tar.gz -C ${unpacked} --strip-components=1`]);
-  return unpacked;
-}
 
 /** every variant at once: RSS median over the window (after settle), CPU % of one core over it */
 async function measureAll(pids) {
@@ -52,42 +42,6 @@ async function measureAll(pids) {
   return pids.map((p, i) => ({ rssMiB: mib(median(samples[i])), minMiB: mib(Math.min(...samples[i])), maxMiB: mib(Math.max(...samples[i])), cpuPct: round(((cpuMs(p) - c0[i]) / dt) * 100, 2) }));
 }
 
-async function waitFor(what, fn, timeoutMs = 180_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(500);
-  }
-}
-
-const thermostat = {
-  apiVersion: 'devices.kubeedge.io/v1beta1',
-  kind: 'DeviceModel',
-  metadata: { name: 'thermostat', namespace: 'default' },
-  spec: {
-    protocol: 'virtual',
-    properties: [
-      { name: 'setpoint', type: 'INT', accessMode: 'ReadWrite', minimum: '0', maximum: '100', unit: 'Celsius' },
-      { name: 'temperature', type: 'FLOAT', accessMode: 'ReadOnly' },
-    ],
-  },
-};
-const device = (name, node) => ({
-  apiVersion: 'devices.kubeedge.io/v1beta1',
-  kind: 'Device',
-  metadata: { name, namespace: 'default' },
-  spec: {
-    nodeName: node,
-    deviceModelRef: { name: 'thermostat' },
-    protocol: { protocolName: 'virtual' },
-    properties: [
-      { name: 'setpoint', desired: { value: '21' }, visitors: { protocolName: 'virtual', configData: { signal: 'echo', initial: 20 } }, collectCycle: 1000, reportCycle: 5000, reportToCloud: true },
-      { name: 'temperature', visitors: { protocolName: 'virtual', configData: { signal: 'sine', amplitude: 5, offset: 20, periodMs: 60000, decimals: 2 } }, collectCycle: 1000, reportCycle: 5000, reportToCloud: true },
-    ],
-  },
-});
 const pod = (name, node) => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -100,7 +54,7 @@ const tag = `bench-fpab-${process.pid}`;
 let relay;
 const daemons = [];
 try {
-  const own = variants.some((v) => !v.art) ? buildArtifact(dir) : undefined;
+  const own = variants.some((v) => !v.art) ? buildLinuxArtifact(dir) : undefined;
   const arts = variants.map((v) => v.art ?? own);
   const bare = await spawnUntil(join(arts[0], 'node', 'bin', 'node'), ['-e', "setInterval(() => {}, 1000); console.log('up')"], /up/);
   await sleep(3000);
@@ -117,19 +71,19 @@ try {
   const idle = await measureAll(pids);
 
   for (let p = 0; p < PODS; p++) for (const n of names) await relay.http('POST', '/api/v1/namespaces/default/pods', pod(`${n}-p${p}`, n));
-  await waitFor('pods running', async () => {
+  await pollUntil('pods running', async () => {
     const list = await relay.http('GET', '/api/v1/namespaces/default/pods');
     return list.items.filter((o) => names.includes(o.spec?.nodeName) && o.status?.phase === 'Running').length === PODS * names.length;
-  });
+  }, 180_000, 500);
   const pods = await measureAll(pids);
 
   const DEV = '/apis/devices.kubeedge.io/v1beta1/namespaces/default';
-  await relay.http('POST', `${DEV}/devicemodels`, thermostat);
-  for (let d = 0; d < DEVICES; d++) for (const n of names) await relay.http('POST', `${DEV}/devices`, device(`${n}-d${d}`, n));
-  await waitFor('devices reporting', async () => {
+  await relay.http('POST', `${DEV}/devicemodels`, thermostatModel);
+  for (let d = 0; d < DEVICES; d++) for (const n of names) await relay.http('POST', `${DEV}/devices`, thermostatDevice(`${n}-d${d}`, n));
+  await pollUntil('devices reporting', async () => {
     const list = await relay.http('GET', `${DEV}/devices`);
     return list.items.filter((o) => names.includes(o.spec?.nodeName) && o.status?.twins?.some((t) => t.reported)).length === DEVICES * names.length;
-  });
+  }, 180_000, 500);
   const full = await measureAll(pids);
 
   emit('footprint-ab', {

@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { cpuMs, emit, joinNode, ROOT, round, rssKiB, sleep, spawnUntil, startRelay, stop } from './lib.mjs';
+import { buildLinuxArtifact, cpuMs, emit, joinNode, pollUntil, ROOT, round, rssKiB, sleep, spawnUntil, startRelay, stop, thermostatDevice, thermostatModel } from './lib.mjs';
 
 const SETTLE_S = Number(process.argv[2] ?? 30);
 const CPU_S = Number(process.argv[3] ?? 60);
@@ -28,15 +28,6 @@ const DEVICES = 50;
 const IMAGE = 'edgecore-test/busybox:1';
 const docker = new Docker({ socketPath: process.env.DOCKER_SOCKET ?? '/var/run/docker.sock' });
 const mib = (kib) => round(kib / 1024, 1);
-
-function buildArtifact(dir) {
-  const cache = process.env.BENCH_BUILD_CACHE ?? join(ROOT, 'builds', '.cache');
-  execFileSync(process.execPath, ['build.mjs', '--target', 'linux-x64', '--out', join(dir, 'out'), '--cache', cache], { cwd: ROOT, stdio: 'pipe' });
-  const unpacked = join(dir, 'artifact');
-  execFileSync('mkdir', ['-p', unpacked]);
-  execFileSync('sh', ['-c', `tar -xzf ${join(dir, 'out', 'linux-x64')}/edgecore-*-linux-x64.tar.gz -C ${unpacked} --strip-components=1`]);
-  return unpacked;
-}
 
 async function ensureImage() {
   try {
@@ -57,41 +48,6 @@ async function measure(pid, settleS, windowS) {
   return { rssMiB: mib(rss), cpuPct: round(cpu, 2) };
 }
 
-async function waitFor(what, fn, timeoutMs = 120_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(250);
-  }
-}
-
-const thermostat = {
-  apiVersion: 'devices.kubeedge.io/v1beta1',
-  kind: 'DeviceModel',
-  metadata: { name: 'thermostat' },
-  spec: {
-    protocol: 'virtual',
-    properties: [
-      { name: 'setpoint', type: 'INT', accessMode: 'ReadWrite', minimum: '0', maximum: '100', unit: 'Celsius' },
-      { name: 'temperature', type: 'FLOAT', accessMode: 'ReadOnly' },
-    ],
-  },
-};
-const device = (name) => ({
-  apiVersion: 'devices.kubeedge.io/v1beta1',
-  kind: 'Device',
-  metadata: { name },
-  spec: {
-    deviceModelRef: { name: 'thermostat' },
-    protocol: { protocolName: 'virtual' },
-    properties: [
-      { name: 'setpoint', desired: { value: '21' }, visitors: { protocolName: 'virtual', configData: { signal: 'echo', initial: 20 } }, collectCycle: 1000, reportCycle: 5000, reportToCloud: true },
-      { name: 'temperature', visitors: { protocolName: 'virtual', configData: { signal: 'sine', amplitude: 5, offset: 20, periodMs: 60000, decimals: 2 } }, collectCycle: 1000, reportCycle: 5000, reportToCloud: true },
-    ],
-  },
-});
 const pod = (name) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: IMAGE, imagePullPolicy: 'Never', command: ['sleep', '1000000'] }] } });
 
 await ensureImage();
@@ -100,7 +56,7 @@ const name = `bench-fp-${process.pid}`;
 let relay;
 let daemon;
 try {
-  const art = buildArtifact(dir);
+  const art = buildLinuxArtifact(dir);
   const nodeBin = join(art, 'node', 'bin', 'node');
   // the baseline: the artifact's own Node runtime doing nothing
   const bare = await spawnUntil(nodeBin, ['-e', "setInterval(() => {}, 1000); console.log('up')"], /up/);
@@ -116,16 +72,16 @@ try {
   // through the Kubernetes API, bound to the node (spec.nodeName)
   const onNode = (o) => ({ ...o, metadata: { ...o.metadata, namespace: 'default' }, spec: { ...o.spec, nodeName: name } });
   for (let i = 0; i < PODS; i++) await relay.http('POST', '/api/v1/namespaces/default/pods', onNode(pod(`fp-${i}`)));
-  await waitFor('20 pods running', async () => {
+  await pollUntil('20 pods running', async () => {
     const list = await relay.http('GET', `/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3D${name}`);
     return list.items.filter((o) => o.status?.phase === 'Running').length === PODS;
   });
   const pods = await measure(pid, SETTLE_S, CPU_S);
 
   const DEV = '/apis/devices.kubeedge.io/v1beta1/namespaces/default';
-  await relay.http('POST', `${DEV}/devicemodels`, { ...thermostat, metadata: { ...thermostat.metadata, namespace: 'default' } });
-  for (let i = 0; i < DEVICES; i++) await relay.http('POST', `${DEV}/devices`, onNode(device(`thermo-${i}`)));
-  await waitFor('50 devices reporting', async () => {
+  await relay.http('POST', `${DEV}/devicemodels`, thermostatModel);
+  for (let i = 0; i < DEVICES; i++) await relay.http('POST', `${DEV}/devices`, onNode(thermostatDevice(`thermo-${i}`)));
+  await pollUntil('50 devices reporting', async () => {
     const list = await relay.http('GET', `${DEV}/devices`);
     return list.items.filter((o) => o.spec?.nodeName === name && o.status?.twins?.some((t) => t.reported)).length === DEVICES;
   });

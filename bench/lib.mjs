@@ -152,3 +152,54 @@ export function cpuMs(pid) {
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(rest[11]) + Number(rest[12])) * 10;
 }
+
+/** Poll `fn` every `everyMs` until it returns something truthy (that value), or throw after `timeoutMs`. */
+export async function pollUntil(what, fn, timeoutMs = 120_000, everyMs = 250) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** The shipped thermostat example's DeviceModel, in `default`, on the built-in virtual driver. */
+export const thermostatModel = {
+  apiVersion: 'devices.kubeedge.io/v1beta1',
+  kind: 'DeviceModel',
+  metadata: { name: 'thermostat', namespace: 'default' },
+  spec: {
+    protocol: 'virtual',
+    properties: [
+      { name: 'setpoint', type: 'INT', accessMode: 'ReadWrite', minimum: '0', maximum: '100', unit: 'Celsius' },
+      { name: 'temperature', type: 'FLOAT', accessMode: 'ReadOnly' },
+    ],
+  },
+};
+
+/** One thermostat Device (a read of each property every second), bound to `node` when given. */
+export const thermostatDevice = (name, node) => ({
+  apiVersion: 'devices.kubeedge.io/v1beta1',
+  kind: 'Device',
+  metadata: { name, namespace: 'default' },
+  spec: {
+    ...(node ? { nodeName: node } : {}),
+    deviceModelRef: { name: 'thermostat' },
+    protocol: { protocolName: 'virtual' },
+    properties: [
+      { name: 'setpoint', desired: { value: '21' }, visitors: { protocolName: 'virtual', configData: { signal: 'echo', initial: 20 } }, collectCycle: 1000, reportCycle: 5000, reportToCloud: true },
+      { name: 'temperature', visitors: { protocolName: 'virtual', configData: { signal: 'sine', amplitude: 5, offset: 20, periodMs: 60000, decimals: 2 } }, collectCycle: 1000, reportCycle: 5000, reportToCloud: true },
+    ],
+  },
+});
+
+/** Build the linux-x64 artifact into `dir`/out and unpack it into `dir`/artifact (its path), as an install would have it. */
+export function buildLinuxArtifact(dir) {
+  const cache = process.env.BENCH_BUILD_CACHE ?? join(ROOT, 'builds', '.cache');
+  execFileSync(process.execPath, ['build.mjs', '--target', 'linux-x64', '--out', join(dir, 'out'), '--cache', cache], { cwd: ROOT, stdio: 'pipe' });
+  const unpacked = join(dir, 'artifact');
+  execFileSync('mkdir', ['-p', unpacked]);
+  execFileSync('sh', ['-c', `tar -xzf ${join(dir, 'out', 'linux-x64')}/edgecore-*-linux-x64.tar.gz -C ${unpacked} --strip-components=1`]);
+  return unpacked;
+}

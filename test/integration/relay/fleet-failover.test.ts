@@ -29,7 +29,7 @@ import { postgresBin, startPrivatePostgres } from '../../helpers/pg-private.js';
 import { needService } from '../../helpers/service.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { ADMIN, haveKubectl, NodeProc, nodeReady, type Proc, type RelayProc, startFleetRelays, waitFor } from './harness.js';
-import { cmYaml, consumerYaml } from './world.js';
+import { cmYaml, consumerYaml, webDeploymentYaml } from './world.js';
 
 const T = 180_000;
 
@@ -72,18 +72,6 @@ function queueReports(n: NodeProc, from: number, to: number): void {
   }
 }
 
-const deployment = (ns: string): string => `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: ${ns}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      nodeSelector: {fleet-test: nowhere}
-      containers: [{name: c, image: edgecore-test/busybox:1}]
-`;
 
 /** Replay a watch from `fromRv` until `until` says stop (the events so far); then abort it. */
 async function replayWatch(r: RelayProc, path: string, fromRv: string, until: (events: { type: string; object: Obj }[]) => boolean): Promise<{ type: string; object: Obj }[]> {
@@ -165,7 +153,7 @@ test('a relay fleet through a relay kill, a broker member kill and a PostgreSQL 
   const ns = `failover-${process.pid}`;
   assert.equal(two.kubectl(['create', 'namespace', ns]).code, 0);
   const nsRv = two.getJson<Obj>('namespace', ns)!.metadata.resourceVersion;
-  assert.equal(two.apply(deployment(ns)).code, 0);
+  assert.equal(two.apply(webDeploymentYaml(ns, ['nodeSelector: {fleet-test: nowhere}'])).code, 0);
   const pods = async (r: RelayProc): Promise<Obj[]> => (await r.http<{ items: Obj[] }>('GET', `/api/v1/namespaces/${ns}/pods`)).items;
   // the store's revision at each step (a failure message places the pod changes among them)
   const steps: string[] = [];

@@ -151,6 +151,19 @@ spec:
 ${envFrom ? `      envFrom:\n${envFrom}\n` : ''}${env ? `      env:\n${env}\n` : ''}`;
 }
 
+/** Deployment `web` (2 replicas of busybox) in `ns`; `podSpec` adds YAML lines to its pod spec (6 spaces in). */
+export const webDeploymentYaml = (ns: string, podSpec: string[] = []): string => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: ${ns}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+${podSpec.map((l) => `      ${l}\n`).join('')}      containers: [{name: c, image: edgecore-test/busybox:1, command: [sleep, "3600"]}]
+`;
+
 export const deviceYaml = (node: string): string => `
 apiVersion: devices.kubeedge.io/v1beta1
 kind: DeviceModel

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { pgDatabase, pgMissing } from '../../../helpers/postgres.js';
 import { needService } from '../../../helpers/service.js';
 import { haveKubectl, type RelayProc, startFleetRelays, waitFor } from '../harness.js';
+import { webDeploymentYaml } from '../world.js';
 
 const skip = await pgMissing();
 
@@ -22,17 +23,6 @@ interface List {
   items: Item[];
 }
 
-const DEPLOYMENT = (ns: string): string => `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: ${ns}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: c, image: edgecore-test/busybox:1, command: [sleep, "3600"]}]
-`;
 
 test('two relays on PostgreSQL: one leads the controllers; kill it mid-scale, the other takes over and no controller acts twice', { skip }, async (t) => {
   if (!(await needService(t, 'kubectl 1.32', haveKubectl))) return;
@@ -49,7 +39,7 @@ test('two relays on PostgreSQL: one leads the controllers; kill it mid-scale, th
 
   const ns = `lead-${process.pid}`;
   assert.equal(two.kubectl(['create', 'namespace', ns]).code, 0);
-  const applied = two.apply(DEPLOYMENT(ns));
+  const applied = two.apply(webDeploymentYaml(ns));
   assert.equal(applied.code, 0, applied.err);
   const pods = async (r: RelayProc): Promise<Item[]> => (await r.http<List>('GET', `/api/v1/namespaces/${ns}/pods`)).items;
   const replicaSets = async (r: RelayProc): Promise<Item[]> => (await r.http<List>('GET', `/apis/apps/v1/namespaces/${ns}/replicasets`)).items;
