@@ -20,6 +20,8 @@
  *   NODES=19800 node bench/relay-scale.mjs         ~20k: 4 simulator processes
  *   START_TIMEOUT_S=900 (relay start)  PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='nodes: {...}'
  *   BROKER_EXTRA='maxConnecting: 0'                more keys in the broker section
+ *   SIM_CLIENT=mqtt.js                             the simulated nodes on mqtt.js itself (default: the lean client
+ *                                                  of bench/relay-sim-client.mjs, same packets, a fraction of the CPU)
  *   REPLICAS=2 [FLEET_BROKER=embedded|nats] [NATS_MQTT='consumer_replicas: 1'] node bench/relay-scale.mjs
  *                                                  the fleet (bench/relay-fleet.mjs): replicas over PostgreSQL,
  *                                                  each with its embedded broker or all on a 3-member NATS;
@@ -58,6 +60,8 @@ const PHASES = (process.env.PHASES ?? 'connect,fanout,storm,restart').split(',')
 const START_TIMEOUT_MS = Number(process.env.START_TIMEOUT_S ?? 900) * 1000;
 const PHASE_TIMEOUT_MS = Number(process.env.PHASE_TIMEOUT_S ?? 240) * 1000;
 const UPLINK_SECONDS = Number(process.env.UPLINK_SECONDS ?? 0);
+/** the simulated nodes' MQTT client: 'lean' (bench/relay-sim-client.mjs, the default) or 'mqtt.js' (edgehub's library) */
+const SIM_CLIENT = process.env.SIM_CLIENT ?? 'lean';
 const HEARTBEAT_QOS = Number(process.env.HEARTBEAT_QOS ?? 0);
 const TLS = process.env.TLS === '1';
 const BROKER_EXTRA = process.env.BROKER_EXTRA ? `, ${process.env.BROKER_EXTRA}` : '';
@@ -309,7 +313,7 @@ for (let k = 0; k < WORKERS; k++) {
   const w = fork(join(root, 'bench/relay-sim.mjs'), [], {
     env: {
       ...process.env,
-      SIM_CONFIG: JSON.stringify({ names: slice, offset: k * per, brokers: brokerAddrs, sourceAddress: `127.0.0.${2 + k}`, password: PASSWORD, heartbeatQos: HEARTBEAT_QOS, ...(TLS ? { ca: readFileSync(caFile, 'utf8') } : {}) }),
+      SIM_CONFIG: JSON.stringify({ names: slice, offset: k * per, brokers: brokerAddrs, sourceAddress: `127.0.0.${2 + k}`, password: PASSWORD, heartbeatQos: HEARTBEAT_QOS, client: SIM_CLIENT, ...(TLS ? { ca: readFileSync(caFile, 'utf8') } : {}) }),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -1,7 +1,7 @@
 /**
  * One simulator process of bench/relay-scale.mjs (forked; commands over IPC). Each simulated node
  * does what edgehub does on the wire (src/modules/edgehub/module.ts):
- *   - one MQTT client per node, client id = username = node name, clean=false, keepalive 60 s,
+ *   - one MQTT client per node (bench/relay-sim-client.mjs; SIM_CLIENT=mqtt.js: mqtt.js), client id = username = node name, clean=false, keepalive 60 s,
  *     connect timeout 10 s, no automatic reconnect; a retained Will "offline" that names the
  *     attempt (bootId + attempt number, as edgehub's connect attempts do);
  *   - after a close: retry after backoffDelay({1 s, 60 s, ×2, jitter 0.5}, attempt), attempt
@@ -19,6 +19,7 @@ import { createConnection } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { MqttClient } from 'mqtt';
+import { LeanClient } from './relay-sim-client.mjs';
 
 const T = 'edgecore/v1/nodes';
 const bootId = randomUUID().slice(0, 8);
@@ -65,7 +66,8 @@ class SimNode {
 
   start() {
     const at = () => brokers[this.broker];
-    const c = new MqttClient(() => (ca ? tlsConnect({ ...at(), localAddress: sourceAddress, ca }) : createConnection({ ...at(), localAddress: sourceAddress })), {
+    const Client = cfg.client === 'mqtt.js' ? MqttClient : LeanClient;
+    const c = new Client(() => (ca ? tlsConnect({ ...at(), localAddress: sourceAddress, ca }) : createConnection({ ...at(), localAddress: sourceAddress })), {
       clientId: this.name,
       username: this.name,
       password,
