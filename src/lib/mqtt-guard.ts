@@ -84,6 +84,21 @@ class GuardedStream extends Duplex {
     this.inner.write(chunk, encoding, cb);
   }
 
+  /**
+   * What was written while the previous write was in flight, or corked (mqtt-packet writes a
+   * packet as several pieces under cork), goes to the socket as one write: without this each
+   * piece was its own write(2) and TCP segment, one after the other (at 19,700 nodes, 14 % of the
+   * relay's CPU in a reconnect storm).
+   */
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], cb: (e?: Error | null) => void): void {
+    if (this.inner.destroyed) return cb(new Error('connection closed'));
+    this.inner.cork();
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) this.inner.write(chunks[i]!.chunk, chunks[i]!.encoding);
+    this.inner.write(chunks[last]!.chunk, chunks[last]!.encoding, cb);
+    this.inner.uncork();
+  }
+
   override _final(cb: (e?: Error | null) => void): void {
     this.inner.end(cb);
   }

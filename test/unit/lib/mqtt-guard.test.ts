@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { Duplex, PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import mqttPacket from 'mqtt-packet';
 import { guardMqttStream, MqttPacketScanner } from '../../../src/lib/mqtt-guard.js';
 
 /** MQTT's remaining-length varint */
@@ -98,4 +99,38 @@ test('the guarded stream passes bytes both ways and closes both ends on an overs
   assert.equal(conn.destroyed, true);
   // nothing of the chunk that carried the refused header reached the broker (the connection is gone anyway)
   assert.deepEqual(Buffer.concat(read), publish(50));
+});
+
+test('a packet mqtt-packet writes in pieces reaches the socket in one write, and several packets written together in one', async () => {
+  // a socket that, like net.Socket, takes what was corked as one writev: each call is one write(2)
+  const calls: Buffer[][] = [];
+  const conn = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, cb) {
+      calls.push([chunk]);
+      cb();
+    },
+    writev(chunks, cb) {
+      calls.push(chunks.map((c) => c.chunk as Buffer));
+      cb();
+    },
+  });
+  const guarded = guardMqttStream(conn, 1 << 20, () => {});
+  const packet = { cmd: 'publish', topic: 'edge/v1/nodes/n-1/desired', payload: Buffer.from('{"v":1}'), qos: 1, messageId: 7, retain: false, dup: false } as const;
+  mqttPacket.writeToStream(packet, guarded);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(calls.length, 1, `one write for the packet, not one per piece (got ${calls.map((c) => c.length).join(', ')})`);
+  assert.deepEqual(Buffer.concat(calls[0]!), mqttPacket.generate(packet));
+
+  // a CONNACK and a SUBACK written in the same turn: at most the first alone, the rest together
+  calls.length = 0;
+  mqttPacket.writeToStream({ cmd: 'connack', returnCode: 0, sessionPresent: false }, guarded);
+  mqttPacket.writeToStream({ cmd: 'suback', messageId: 1, granted: [1] }, guarded);
+  mqttPacket.writeToStream(packet, guarded);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(calls.length <= 2, `${calls.length} writes for three packets`);
+  assert.deepEqual(
+    Buffer.concat(calls.flat()),
+    Buffer.concat([mqttPacket.generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }), mqttPacket.generate({ cmd: 'suback', messageId: 1, granted: [1] }), mqttPacket.generate(packet)]),
+  );
 });
