@@ -70,17 +70,17 @@ export function natsBrokerYaml(backends, i) {
 }
 
 /** Every simulated node's credentials row, written straight into the shared store (as a join would). */
-export async function prefillCredentials(pgUrl, names, hash, now) {
+export async function prefillCredentials(pgUrl, names, hash, check, now) {
   const c = new pg.Client({ connectionString: pgUrl });
   await c.connect();
   try {
     await c.query('BEGIN');
     for (let i = 0; i < names.length; i += 1000) {
       const chunk = names.slice(i, i + 1000);
-      const values = chunk.map((_, j) => `($${j * 4 + 1}, $${j * 4 + 2}, $${j * 4 + 3}, $${j * 4 + 4})`).join(', ');
+      const values = chunk.map((_, j) => `($${j * 5 + 1}, $${j * 5 + 2}, $${j * 5 + 3}, $${j * 5 + 4}, $${j * 5 + 5})`).join(', ');
       await c.query(
-        `INSERT INTO relay_nodes (name, password_hash, labels, joined_at) VALUES ${values} ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash`,
-        chunk.flatMap((n) => [n, hash, '{}', now]),
+        `INSERT INTO relay_nodes (name, password_hash, password_check, labels, joined_at) VALUES ${values} ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, password_check = excluded.password_check`,
+        chunk.flatMap((n) => [n, hash, check, '{}', now]),
       );
     }
     await c.query('COMMIT');

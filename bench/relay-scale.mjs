@@ -67,6 +67,8 @@ const TLS = process.env.TLS === '1';
 const BROKER_EXTRA = process.env.BROKER_EXTRA ? `, ${process.env.BROKER_EXTRA}` : '';
 // the relay runs with the flags its launcher gives it (scripts/build/artifact.mjs) unless RELAY_NODE_FLAGS says otherwise ("" = V8's defaults)
 const RELAY_NODE_FLAGS = process.env.RELAY_NODE_FLAGS !== undefined ? process.env.RELAY_NODE_FLAGS.split(' ').filter(Boolean) : RELAY_LAUNCHER_FLAGS;
+// diagnostics: CPU_PROFILE=<dir> profiles every replica (bench/cpu-probe.cjs), one .cpuprofile per phase; their names are in the JSON
+const CPU_PROFILE = process.env.CPU_PROFILE;
 const ADMIN = 'bench-admin';
 const PASSWORD = 'bench-password';
 
@@ -161,7 +163,9 @@ let relayExit; // { code, signal, phase } when it died on its own
 let phase = 'setup';
 const startRelay = async (i = 0) => {
   const log = createWriteStream(relayLog(i), { flags: 'a' });
-  const p = spawn(process.execPath, [...RELAY_NODE_FLAGS, join(root, 'dist/edgerelay.js'), 'run', '--config', join(dir, `relay-${i}.yaml`)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const probe = CPU_PROFILE ? ['--require', join(root, 'bench/cpu-probe.cjs')] : [];
+  const env = CPU_PROFILE ? { ...process.env, EDGECORE_BENCH_CPU_PROFILE: CPU_PROFILE } : process.env;
+  const p = spawn(process.execPath, [...RELAY_NODE_FLAGS, ...probe, join(root, 'dist/edgerelay.js'), 'run', '--config', join(dir, `relay-${i}.yaml`)], { stdio: ['ignore', 'pipe', 'pipe'], env });
   relays[i] = p;
   if (i === 0) relay = p;
   p.stdout.pipe(log);

@@ -37,6 +37,18 @@ export function verifyPassword(password: string, encoded: string): Promise<boole
   );
 }
 
+/**
+ * The fast check of a node password stored beside its `$7$` hash: SHA-256 over the hash (its
+ * random salt included) and the password. Node passwords are 24 random bytes (192 bits), so a
+ * slow hash adds nothing against guessing them, as for bootstrap tokens; PBKDF2 stays for the
+ * hash mosquitto's password file needs. Bound to the hash: a hash replaced without its check (a
+ * relay of an older version rotating it) makes the stored check match no password, and the
+ * caller falls back to the hash.
+ */
+export function passwordCheck(password: string, passwordHash: string): string {
+  return createHash('sha256').update(passwordHash).update('\n').update(password).digest('hex');
+}
+
 /** A mosquitto `$7$` hash no password matches: a rotated node is locked out until it re-joins. */
 export const LOCKED_PASSWORD_HASH = '!locked';
 

@@ -10,7 +10,7 @@ import { labelKeyProblem, labelValueProblem } from '../contract/kube/selectors.j
 import { ValidationError, type FieldIssue } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { issueBootstrapToken } from './admin.js';
-import { hashPassword, newSecret, sha256, verifyPassword } from './auth.js';
+import { hashPassword, newSecret, passwordCheck, safeEqual, sha256, verifyPassword } from './auth.js';
 import type { RelayConfig } from './config.js';
 import type { CredentialStore } from './store/credentials.js';
 import type { RelayStore, TelemetryRecord } from './store/types.js';
@@ -83,7 +83,8 @@ export class RelayService {
     }
     await this.d.registerNode(name, labels as Record<string, string>);
     const password = newSecret(24);
-    await this.d.credentials.upsertNode(name, hashPassword(password), labels as Record<string, string>, this.d.now());
+    const hash = hashPassword(password);
+    await this.d.credentials.upsertNode(name, hash, labels as Record<string, string>, this.d.now(), passwordCheck(password, hash));
     this.authCache.delete(name);
     if (rejoined) this.d.disconnect?.(name);
     this.d.onJoin?.(name);
@@ -93,17 +94,24 @@ export class RelayService {
   }
 
   /**
-   * The embedded broker's password check. The stored hash is read every time (a rotation by
-   * `edgerelay rotate node` in another process, or a deleted Node, takes effect at once); only
-   * PBKDF2 is cached, and it runs on the thread pool (a reconnect storm's checks do not hold the
-   * event loop).
+   * The embedded broker's password check. The stored credentials are read every time (a rotation
+   * by `edgerelay rotate node` in another process, or a deleted Node, takes effect at once). The
+   * check a join stored beside the hash (one SHA-256, auth.ts `passwordCheck`) admits a node
+   * without PBKDF2: a relay that starts checks 20,000 nodes in ~40 ms of CPU instead of ~11 s
+   * (0.54 ms per PBKDF2 on a 2-core x64). Anything else is checked against the `$7$` hash with PBKDF2 on the thread pool
+   * (a reconnect storm's checks do not hold the event loop): a node that joined before checks
+   * were stored (its check is stored then), a wrong password.
    */
   async authenticate(username: string, password: string): Promise<boolean> {
     const n = await this.d.credentials.getNode(username);
     if (!n) return false;
     const key = `${sha256(password)}:${n.passwordHash}`;
     if (this.authCache.get(username) === key) return true;
-    if (!(await verifyPassword(password, n.passwordHash))) return false;
+    const check = passwordCheck(password, n.passwordHash);
+    if (n.passwordCheck === undefined || !safeEqual(check, n.passwordCheck)) {
+      if (!(await verifyPassword(password, n.passwordHash))) return false;
+      await this.d.credentials.setPasswordCheck(username, n.passwordHash, check);
+    }
     this.authCache.set(username, key);
     return true;
   }

@@ -16,6 +16,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS relay_nodes (
     name text PRIMARY KEY, password_hash text NOT NULL, labels text NOT NULL, joined_at text NOT NULL
   );
+  ALTER TABLE relay_nodes ADD COLUMN IF NOT EXISTS password_check text;
   CREATE TABLE IF NOT EXISTS relay_tokens (hash text PRIMARY KEY, expires_at timestamptz NOT NULL, created_at timestamptz NOT NULL);
   CREATE TABLE IF NOT EXISTS relay_rejoin (name text PRIMARY KEY, until timestamptz NOT NULL);
   CREATE TABLE IF NOT EXISTS relay_credentials_revision (id integer PRIMARY KEY CHECK (id = 1), revision bigint NOT NULL);
@@ -25,11 +26,12 @@ const SCHEMA = `
 interface NodeRow {
   name: string;
   password_hash: string;
+  password_check: string | null;
   labels: string;
   joined_at: string;
 }
 
-const nodeFromRow = (r: NodeRow): NodeRecord => ({ name: r.name, passwordHash: r.password_hash, labels: JSON.parse(r.labels) as Record<string, string>, joinedAt: r.joined_at });
+const nodeFromRow = (r: NodeRow): NodeRecord => ({ name: r.name, passwordHash: r.password_hash, ...(r.password_check ? { passwordCheck: r.password_check } : {}), labels: JSON.parse(r.labels) as Record<string, string>, joinedAt: r.joined_at });
 const BUMP = 'UPDATE relay_credentials_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision';
 
 export class PostgresCredentialStore implements CredentialStore {
@@ -78,13 +80,13 @@ export class PostgresCredentialStore implements CredentialStore {
     return !!r.rows[0] && r.rows[0].expires_at.getTime() > now.getTime();
   }
 
-  async upsertNode(name: string, passwordHash: string, labels: Record<string, string>, now: Date): Promise<NodeRecord> {
+  async upsertNode(name: string, passwordHash: string, labels: Record<string, string>, now: Date, passwordCheck?: string): Promise<NodeRecord> {
     return this.tx(async (c) => {
       const r = await c.query<NodeRow>(
-        `INSERT INTO relay_nodes (name, password_hash, labels, joined_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, labels = excluded.labels
-         RETURNING name, password_hash, labels, joined_at`,
-        [name, passwordHash, JSON.stringify(labels), now.toISOString()],
+        `INSERT INTO relay_nodes (name, password_hash, password_check, labels, joined_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, password_check = excluded.password_check, labels = excluded.labels
+         RETURNING name, password_hash, password_check, labels, joined_at`,
+        [name, passwordHash, passwordCheck ?? null, JSON.stringify(labels), now.toISOString()],
       );
       await c.query(BUMP);
       return nodeFromRow(r.rows[0]!);
@@ -92,12 +94,12 @@ export class PostgresCredentialStore implements CredentialStore {
   }
 
   async getNode(name: string): Promise<NodeRecord | undefined> {
-    const r = await this.pool.query<NodeRow>('SELECT name, password_hash, labels, joined_at FROM relay_nodes WHERE name = $1', [name]);
+    const r = await this.pool.query<NodeRow>('SELECT name, password_hash, password_check, labels, joined_at FROM relay_nodes WHERE name = $1', [name]);
     return r.rows[0] ? nodeFromRow(r.rows[0]) : undefined;
   }
 
   async listNodes(): Promise<NodeRecord[]> {
-    return (await this.pool.query<NodeRow>('SELECT name, password_hash, labels, joined_at FROM relay_nodes ORDER BY name')).rows.map(nodeFromRow);
+    return (await this.pool.query<NodeRow>('SELECT name, password_hash, password_check, labels, joined_at FROM relay_nodes ORDER BY name')).rows.map(nodeFromRow);
   }
 
   async deleteNode(name: string): Promise<boolean> {
@@ -111,10 +113,14 @@ export class PostgresCredentialStore implements CredentialStore {
 
   async setNodePassword(name: string, passwordHash: string): Promise<boolean> {
     return this.tx(async (c) => {
-      const ok = ((await c.query('UPDATE relay_nodes SET password_hash = $1 WHERE name = $2', [passwordHash, name])).rowCount ?? 0) > 0;
+      const ok = ((await c.query('UPDATE relay_nodes SET password_hash = $1, password_check = NULL WHERE name = $2', [passwordHash, name])).rowCount ?? 0) > 0;
       if (ok) await c.query(BUMP);
       return ok;
     });
+  }
+
+  async setPasswordCheck(name: string, passwordHash: string, passwordCheck: string): Promise<void> {
+    await this.pool.query('UPDATE relay_nodes SET password_check = $1 WHERE name = $2 AND password_hash = $3', [passwordCheck, name, passwordHash]);
   }
 
   async allowRejoin(name: string, until: Date): Promise<void> {

@@ -14,8 +14,8 @@ export class SqliteCredentialStore implements CredentialStore {
     return this.db.checkToken(tokenHash, now);
   }
 
-  async upsertNode(name: string, passwordHash: string, labels: Record<string, string>, now: Date): Promise<NodeRecord> {
-    const n = this.db.upsertNode(name, passwordHash, labels, now);
+  async upsertNode(name: string, passwordHash: string, labels: Record<string, string>, now: Date, passwordCheck?: string): Promise<NodeRecord> {
+    const n = this.db.upsertNode(name, passwordHash, labels, now, passwordCheck);
     this.db.bumpCredentialsRevision();
     return n;
   }
@@ -38,6 +38,10 @@ export class SqliteCredentialStore implements CredentialStore {
     const ok = this.db.setNodePassword(name, passwordHash);
     if (ok) this.db.bumpCredentialsRevision();
     return ok;
+  }
+
+  async setPasswordCheck(name: string, passwordHash: string, passwordCheck: string): Promise<void> {
+    this.db.setPasswordCheck(name, passwordHash, passwordCheck);
   }
 
   async allowRejoin(name: string, until: Date): Promise<void> {

@@ -15,13 +15,15 @@ export interface CredentialStore {
   /** true when the token exists and has not expired (tokens are reusable until they expire) */
   checkToken(tokenHash: string, now: Date): Promise<boolean>;
   /** create or re-join (a re-join rotates the password; the caller decides whether a re-join is allowed) */
-  upsertNode(name: string, passwordHash: string, labels: Record<string, string>, now: Date): Promise<NodeRecord>;
+  upsertNode(name: string, passwordHash: string, labels: Record<string, string>, now: Date, passwordCheck?: string): Promise<NodeRecord>;
   getNode(name: string): Promise<NodeRecord | undefined>;
   listNodes(): Promise<NodeRecord[]>;
   /** forget a node's credentials and its re-join permission (its Node object was deleted) */
   deleteNode(name: string): Promise<boolean>;
-  /** replace a node's password hash (rotation: an unusable hash locks the node out); false if no such node */
+  /** replace a node's password hash, dropping its check (rotation: an unusable hash locks the node out); false if no such node */
   setNodePassword(name: string, passwordHash: string): Promise<boolean>;
+  /** store the check of a password just verified against `passwordHash`, unless that hash was replaced meanwhile (not a credential change: no revision bump) */
+  setPasswordCheck(name: string, passwordHash: string, passwordCheck: string): Promise<void>;
   /** let an existing node name join again until `until` (an admin's explicit action) */
   allowRejoin(name: string, until: Date): Promise<void>;
   /** consume that permission: true when it existed and had not expired (of two concurrent takers, one) */

@@ -7,6 +7,7 @@ import type { LegacyObject, NodeRecord, RelayStore, TelemetryRecord } from './ty
 interface NodeRow {
   name: string;
   password_hash: string;
+  password_check: string | null;
   labels: string;
   joined_at: string;
 }
@@ -27,6 +28,7 @@ interface TelemetryRow {
 const nodeFromRow = (r: NodeRow): NodeRecord => ({
   name: r.name,
   passwordHash: r.password_hash,
+  ...(r.password_check ? { passwordCheck: r.password_check } : {}),
   labels: JSON.parse(r.labels) as Record<string, string>,
   joinedAt: r.joined_at,
 });
@@ -73,23 +75,23 @@ export class SqliteRelayStore implements RelayStore {
     return !!r && new Date(r.expires_at).getTime() > now.getTime();
   }
 
-  upsertNode(name: string, passwordHash: string, labels: Record<string, string>, now: Date): NodeRecord {
+  upsertNode(name: string, passwordHash: string, labels: Record<string, string>, now: Date, passwordCheck?: string): NodeRecord {
     this.db
       .prepare(
-        `INSERT INTO nodes (name, password_hash, labels, joined_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(name) DO UPDATE SET password_hash = excluded.password_hash, labels = excluded.labels`,
+        `INSERT INTO nodes (name, password_hash, password_check, labels, joined_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET password_hash = excluded.password_hash, password_check = excluded.password_check, labels = excluded.labels`,
       )
-      .run(name, passwordHash, JSON.stringify(labels), now.toISOString());
+      .run(name, passwordHash, passwordCheck ?? null, JSON.stringify(labels), now.toISOString());
     return this.getNode(name)!;
   }
 
   getNode(name: string): NodeRecord | undefined {
-    const r = this.sql('SELECT name, password_hash, labels, joined_at FROM nodes WHERE name = ?').get(name) as NodeRow | undefined;
+    const r = this.sql('SELECT name, password_hash, password_check, labels, joined_at FROM nodes WHERE name = ?').get(name) as NodeRow | undefined;
     return r ? nodeFromRow(r) : undefined;
   }
 
   listNodes(): NodeRecord[] {
-    return (this.db.prepare('SELECT name, password_hash, labels, joined_at FROM nodes ORDER BY name').all() as NodeRow[]).map(nodeFromRow);
+    return (this.db.prepare('SELECT name, password_hash, password_check, labels, joined_at FROM nodes ORDER BY name').all() as NodeRow[]).map(nodeFromRow);
   }
 
   deleteNode(name: string): boolean {
@@ -101,7 +103,11 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   setNodePassword(name: string, passwordHash: string): boolean {
-    return this.sql('UPDATE nodes SET password_hash = ? WHERE name = ?').run(passwordHash, name).changes > 0;
+    return this.sql('UPDATE nodes SET password_hash = ?, password_check = NULL WHERE name = ?').run(passwordHash, name).changes > 0;
+  }
+
+  setPasswordCheck(name: string, passwordHash: string, passwordCheck: string): void {
+    this.sql('UPDATE nodes SET password_check = ? WHERE name = ? AND password_hash = ?').run(passwordCheck, name, passwordHash);
   }
 
   // permissions and revisions live in relay_meta: no schema change

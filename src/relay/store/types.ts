@@ -10,6 +10,12 @@ export interface NodeRecord {
   name: string;
   /** mosquitto `$7$` PBKDF2-SHA512 hash of the node's broker password */
   passwordHash: string;
+  /**
+   * `passwordCheck(password, passwordHash)` (auth.ts), written with the hash by a join: the
+   * embedded broker's fast check. Absent for a node that joined before it existed (checked with
+   * PBKDF2 once, then written) and after `setNodePassword`.
+   */
+  passwordCheck?: string;
   /** the labels the join asked for (the Node object carries the live ones) */
   labels: Record<string, string>;
   joinedAt: string;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { nullLogger } from '../../../src/core/logger.js';
-import { hashPassword } from '../../../src/relay/auth.js';
+import { hashPassword, LOCKED_PASSWORD_HASH, passwordCheck } from '../../../src/relay/auth.js';
 import { parseRelayConfig } from '../../../src/relay/config.js';
 import { RelayService } from '../../../src/relay/service.js';
 import { SqliteCredentialStore } from '../../../src/relay/store/credentials-sqlite.js';
@@ -31,4 +31,54 @@ test('credentialsChanged: only a session admitted with a node password is judged
   assert.equal(await service.authenticate('pi-1', 'other'), true);
   await credentials.deleteNode('pi-1');
   assert.equal(await service.credentialsChanged('pi-1'), true);
+});
+
+test('authenticate: a join stores a check beside the hash, and a relay that starts admits with it — no PBKDF2; anything else falls back to the hash', async (t) => {
+  const dir = tmpDir(t, 'ec-auth-');
+  const db = SqliteRelayStore.open(join(dir, 'r.db'));
+  t.after(() => db.close());
+  const credentials = new SqliteCredentialStore(db);
+  const now = () => new Date('2026-11-27T12:00:00Z');
+  const fresh = () => new RelayService({ config: parseRelayConfig({ dataDir: dir }), store: db, credentials, log: nullLogger(), now, brokerUrlsFor: () => ['mqtt://x'], registerNode: async () => undefined });
+  const pbkdf2Checks = (hash: string): number => Number(/^\$7\$(\d+)\$/.exec(hash)?.[1]);
+
+  // a join writes both: the check is bound to the stored hash
+  const admin = fresh();
+  const { token } = await admin.createToken(600);
+  const joined = (await admin.join({ token, node: 'pi-1' }, 'relay.local')).response;
+  const row = (await credentials.getNode('pi-1'))!;
+  assert.equal(row.passwordCheck, passwordCheck(joined.password, row.passwordHash));
+  assert.ok(pbkdf2Checks(row.passwordHash) >= 1000, 'the $7$ hash stays (mosquitto reads it)');
+
+  // The check alone admits: a hash no password matches under PBKDF2 but with the right check is
+  // accepted by a new relay process (empty cache) — so PBKDF2 was not what decided.
+  const decoy = hashPassword('something else');
+  await credentials.upsertNode('pi-2', decoy, {}, now(), passwordCheck('secret-2', decoy));
+  assert.equal(await fresh().authenticate('pi-2', 'secret-2'), true);
+  assert.equal(await fresh().authenticate('pi-2', 'wrong'), false);
+  // … and the authoritative hash still admits its own password (a check that does not match falls back)
+  assert.equal(await fresh().authenticate('pi-2', 'something else'), true);
+  assert.equal((await credentials.getNode('pi-2'))?.passwordCheck, passwordCheck('something else', decoy), 'stored after the PBKDF2 check');
+  assert.equal(await fresh().authenticate('pi-2', 'secret-2'), false, 'the old check was replaced');
+
+  // a node that joined before checks existed: PBKDF2 once, then its check is stored
+  const old = hashPassword('legacy');
+  await credentials.upsertNode('pi-3', old, {}, now());
+  assert.equal((await credentials.getNode('pi-3'))?.passwordCheck, undefined);
+  assert.equal(await fresh().authenticate('pi-3', 'nope'), false);
+  assert.equal((await credentials.getNode('pi-3'))?.passwordCheck, undefined, 'a failed check stores nothing');
+  assert.equal(await fresh().authenticate('pi-3', 'legacy'), true);
+  assert.equal((await credentials.getNode('pi-3'))?.passwordCheck, passwordCheck('legacy', old));
+
+  // a hash replaced without its check (a relay of an older version re-joining the node): the old
+  // password is refused — the check is bound to the hash it was made with
+  const replaced = hashPassword('new-one');
+  db.setNodePassword('pi-3', replaced); // drops the check, as rotation does …
+  db.setPasswordCheck('pi-3', replaced, passwordCheck('legacy', old)); // … and a stale one written back
+  assert.equal(await fresh().authenticate('pi-3', 'legacy'), false);
+  assert.equal(await fresh().authenticate('pi-3', 'new-one'), true);
+
+  // locked by rotation: nothing admits
+  await credentials.setNodePassword('pi-1', LOCKED_PASSWORD_HASH);
+  assert.equal(await fresh().authenticate('pi-1', joined.password), false);
 });
