@@ -41,7 +41,7 @@
  * cannot be the answer).
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -215,17 +215,19 @@ await stopRelay();
 const db = FLEET ? undefined : new Database(join(dir, 'data', 'relay.db'));
 const salt = randomBytes(12);
 const hash = `$7$1000$${salt.toString('base64')}$${pbkdf2Sync(PASSWORD, salt, 1000, 64, 'sha512').toString('base64')}`;
+// the fast check a join stores beside the hash (src/relay/auth.ts passwordCheck)
+const check = createHash('sha256').update(hash).update('\n').update(PASSWORD).digest('hex');
 const now = new Date().toISOString();
 if (FLEET) {
   for (let j = JOINED_VIA_API; j < N; j++) names.push(`sim-${j}`);
-  await prefillCredentials(backends.pgUrl, names, hash, now); // one password for all simulated nodes
+  await prefillCredentials(backends.pgUrl, names, hash, check, now); // one password for all simulated nodes
 } else {
-  const setPw = db.prepare('UPDATE nodes SET password_hash = ? WHERE name = ?');
-  const ins = db.prepare('INSERT INTO nodes (name, password_hash, labels, joined_at) VALUES (?, ?, ?, ?)');
+  const setPw = db.prepare('UPDATE nodes SET password_hash = ?, password_check = ? WHERE name = ?');
+  const ins = db.prepare('INSERT INTO nodes (name, password_hash, password_check, labels, joined_at) VALUES (?, ?, ?, ?, ?)');
   db.transaction(() => {
-    for (const n of names) setPw.run(hash, n); // one password for all simulated nodes
+    for (const n of names) setPw.run(hash, check, n); // one password for all simulated nodes
     for (let j = JOINED_VIA_API; j < N; j++) {
-      ins.run(`sim-${j}`, hash, '{}', now);
+      ins.run(`sim-${j}`, hash, check, '{}', now);
       names.push(`sim-${j}`);
     }
   })();
@@ -380,13 +382,22 @@ let phaseCpu0 = 0;
 const relaysCpu = () => relays.filter(alive).reduce((a, p) => a + (cpuSeconds(p.pid) || 0), 0);
 let simCpu0 = 0;
 const simCpu = async () => (await Promise.all(workers.map((w) => ask(w, { cmd: 'stats' })))).reduce((a, x) => a + x.stats.cpuSeconds, 0);
+/** CPU_PROFILE: each replica writes what it recorded since the last signal; returns the files' names */
+const profileCut = () =>
+  relays.filter(alive).map((p) => {
+    p.profiles = (p.profiles ?? 0) + 1;
+    p.kill('SIGUSR2');
+    return join(CPU_PROFILE, `${p.pid}-${p.profiles}.cpuprofile`);
+  });
 const beginPhase = async () => {
+  if (CPU_PROFILE) profileCut();
   phaseCpu0 = relaysCpu();
   simCpu0 = await simCpu();
 };
 const endPhase = async (name, extra) => {
   extra.relayCpuSeconds = +(relaysCpu() - phaseCpu0).toFixed(1);
   extra.simulatorCpuSeconds = +((await simCpu()) - simCpu0).toFixed(1);
+  if (CPU_PROFILE) extra.cpuProfiles = profileCut();
   // diagnostics: RELAY_NODE_FLAGS=--heapsnapshot-signal=SIGUSR2 HEAP_SNAPSHOTS=1 writes one per phase (relay's cwd)
   if (process.env.HEAP_SNAPSHOTS && alive(relay)) relay.kill('SIGUSR2');
   // diagnostics: SMAPS=1 KEEP=1 keeps the relay's memory map at each phase's end
