@@ -3,8 +3,9 @@
  * Relay scale bench: one `edgerelay` process (embedded broker by default, SQLite) and N simulated
  * nodes that behave like edgehub on the wire (bench/relay-sim.mjs: 10 s connect timeout, jittered
  * 1 s → 60 s retries, persistent sessions, Will naming the attempt, heartbeats), spread over several
- * simulator processes, each with its own source address 127.0.0.x (past the per-process file
- * limit and the ~28k ephemeral ports per source/destination pair).
+ * simulator processes (past the per-process file limit), each node connecting from its own
+ * loopback address 127.100+.x.y as a real node is a host of its own (SOURCE=worker: one address
+ * 127.0.0.x per simulator process, the ~28k ephemeral ports per source/destination pair shared).
  *
  * Phases, each ending when EVERY node holds exactly the desired version the relay's store has for
  * it (epoch + version, read from the store, not "newer than before"):
@@ -20,6 +21,7 @@
  *   NODES=19800 node bench/relay-scale.mjs         ~20k: 4 simulator processes
  *   START_TIMEOUT_S=900 (relay start)  PHASES=connect,fanout,storm,restart  UPLINK_SECONDS=150  HEARTBEAT_QOS=0|1  RELAY_YAML_EXTRA='nodes: {...}'
  *   BROKER_EXTRA='maxConnecting: 0'                more keys in the broker section
+ *   SOURCE=worker                                  one source address per simulator process instead of one per node
  *   SIM_CLIENT=mqtt.js                             the simulated nodes on mqtt.js itself (default: the lean client
  *                                                  of bench/relay-sim-client.mjs, same packets, a fraction of the CPU)
  *   REPLICAS=2 [FLEET_BROKER=embedded|nats] [NATS_MQTT='consumer_replicas: 1'] node bench/relay-scale.mjs
@@ -63,6 +65,8 @@ const UPLINK_SECONDS = Number(process.env.UPLINK_SECONDS ?? 0);
 /** the simulated nodes' MQTT client: 'lean' (bench/relay-sim-client.mjs, the default) or 'mqtt.js' (edgehub's library) */
 const SIM_CLIENT = process.env.SIM_CLIENT ?? 'lean';
 const HEARTBEAT_QOS = Number(process.env.HEARTBEAT_QOS ?? 0);
+/** where simulated nodes connect from: 'node' (each its own 127.100+.x.y, as real nodes are hosts of their own) or 'worker' (127.0.0.<2+k> per simulator process) */
+const SOURCE = process.env.SOURCE ?? 'node';
 const TLS = process.env.TLS === '1';
 const BROKER_EXTRA = process.env.BROKER_EXTRA ? `, ${process.env.BROKER_EXTRA}` : '';
 // the relay runs with the flags its launcher gives it (scripts/build/artifact.mjs) unless RELAY_NODE_FLAGS says otherwise ("" = V8's defaults)
@@ -167,6 +171,7 @@ const startRelay = async (i = 0) => {
   const env = CPU_PROFILE ? { ...process.env, EDGECORE_BENCH_CPU_PROFILE: CPU_PROFILE } : process.env;
   const p = spawn(process.execPath, [...RELAY_NODE_FLAGS, ...probe, join(root, 'dist/edgerelay.js'), 'run', '--config', join(dir, `relay-${i}.yaml`)], { stdio: ['ignore', 'pipe', 'pipe'], env });
   relays[i] = p;
+  p.starting = true;
   if (i === 0) relay = p;
   p.stdout.pipe(log);
   p.stderr.pipe(log);
@@ -179,6 +184,7 @@ const startRelay = async (i = 0) => {
     try {
       await requestTo(i, 'GET', '/healthz');
       p.startMs = Date.now() - t0;
+      p.starting = false;
       return p;
     } catch {
       if (Date.now() - t0 > START_TIMEOUT_MS || p.exitCode !== null) throw new Error(`relay ${i} did not start: ${stderrTail(i)}`);
@@ -265,6 +271,7 @@ const out = {
   machine: '2 vCPU (shared with the simulators)',
   heartbeatQos: HEARTBEAT_QOS,
   relayNodeFlags: RELAY_NODE_FLAGS.join(' '),
+  simulatorSources: SOURCE === 'node' ? 'one loopback address per node' : 'one loopback address per simulator process',
   joinMsEach: +joinMsEach.toFixed(1),
   relayStartMs: relay.startMs,
 };
@@ -287,7 +294,8 @@ const sampler = setInterval(() => {
 const health = { probes: 0, failures: 0, maxMs: 0 };
 const prober = setInterval(() => {
   relays.forEach(async (p, i) => {
-    if (!alive(p) || (i === 0 && phase === 'restart-down')) return;
+    // a relay still starting is not probed: startRelay waits for its first /healthz
+    if (!alive(p) || p.starting || (i === 0 && phase === 'restart-down')) return;
     const t0 = performance.now();
     health.probes++;
     const during = phase;
@@ -319,7 +327,7 @@ for (let k = 0; k < WORKERS; k++) {
   const w = fork(join(root, 'bench/relay-sim.mjs'), [], {
     env: {
       ...process.env,
-      SIM_CONFIG: JSON.stringify({ names: slice, offset: k * per, brokers: brokerAddrs, sourceAddress: `127.0.0.${2 + k}`, password: PASSWORD, heartbeatQos: HEARTBEAT_QOS, client: SIM_CLIENT, ...(TLS ? { ca: readFileSync(caFile, 'utf8') } : {}) }),
+      SIM_CONFIG: JSON.stringify({ names: slice, offset: k * per, brokers: brokerAddrs, sourceAddress: `127.0.0.${2 + k}`, sourcePerNode: SOURCE === 'node', password: PASSWORD, heartbeatQos: HEARTBEAT_QOS, client: SIM_CLIENT, ...(TLS ? { ca: readFileSync(caFile, 'utf8') } : {}) }),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -25,7 +25,7 @@ const T = 'edgecore/v1/nodes';
 const bootId = randomUUID().slice(0, 8);
 
 const cfg = JSON.parse(process.env.SIM_CONFIG ?? '{}');
-const { host, port, brokers = [{ host, port }], offset = 0, sourceAddress, ca, password, heartbeatQos = 0, heartbeatSeconds = 30, keepalive = 60, connectTimeoutMs = 10_000 } = cfg;
+const { host, port, brokers = [{ host, port }], offset = 0, sourceAddress, sourcePerNode = false, ca, password, heartbeatQos = 0, heartbeatSeconds = 30, keepalive = 60, connectTimeoutMs = 10_000 } = cfg;
 const backoff = { initialMs: 1000, maxMs: 60_000, factor: 2, jitter: 0.5 };
 
 /** src/core/backoff.ts, restated (the bench runs plain JS) */
@@ -49,6 +49,10 @@ class SimNode {
   constructor(name, index) {
     this.name = name;
     this.broker = index % brokers.length; // where the next attempt goes
+    // its own loopback address, as a real node is its own host: with thousands of connections per
+    // address the kernel's search for a free port at bind() (TIME_WAIT ports included) was the
+    // simulators' main cost in a storm
+    this.source = sourcePerNode ? `127.${100 + Math.floor(index / (254 * 256))}.${Math.floor(index / 254) % 256}.${(index % 254) + 1}` : sourceAddress;
     this.applied = { epoch: '', version: 0 };
     this.attempt = 0; // backoff position (reset on connect)
     this.seq = 0; // connect attempts in this boot (the Will names it)
@@ -67,7 +71,7 @@ class SimNode {
   start() {
     const at = () => brokers[this.broker];
     const Client = cfg.client === 'mqtt.js' ? MqttClient : LeanClient;
-    const c = new Client(() => (ca ? tlsConnect({ ...at(), localAddress: sourceAddress, ca }) : createConnection({ ...at(), localAddress: sourceAddress })), {
+    const c = new Client(() => (ca ? tlsConnect({ ...at(), localAddress: this.source, ca }) : createConnection({ ...at(), localAddress: this.source })), {
       clientId: this.name,
       username: this.name,
       password,
