@@ -153,12 +153,16 @@ function temperature(sysfs: string, cache: ThermalCache): number | undefined {
   return Number.isFinite(milli) && milli !== 0 ? Math.round(milli / 100) / 10 : undefined;
 }
 
+/** the kernel's files under a procfs root, joined once (not at every sample) */
+let files: { procfs: string; stat: string; meminfo: string; loadavg: string; pidMax: string } | undefined;
+
 /** One reading of the kernel's figures; pass the same `thermal` each time to find the zone once. */
 export async function sampleKernel(procfs: string, sysfs: string, thermal: ThermalCache = {}): Promise<KernelSample> {
-  const stat = read(join(procfs, 'stat'));
-  const meminfo = read(join(procfs, 'meminfo'));
-  const loadavg = read(join(procfs, 'loadavg'));
-  const pidMax = read(join(procfs, 'sys/kernel/pid_max'));
+  if (files?.procfs !== procfs) files = { procfs, stat: join(procfs, 'stat'), meminfo: join(procfs, 'meminfo'), loadavg: join(procfs, 'loadavg'), pidMax: join(procfs, 'sys/kernel/pid_max') };
+  const stat = read(files.stat);
+  const meminfo = read(files.meminfo);
+  const loadavg = read(files.loadavg);
+  const pidMax = read(files.pidMax);
   const temp = temperature(sysfs, thermal);
   const btime = intAfter(stat, 'btime ');
   const la = parseLoadavg(loadavg);
