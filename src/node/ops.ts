@@ -21,7 +21,7 @@ type PromRegistry = { getSingleMetricAsString(name: string): Promise<string>; co
  * prom-client wrote for it at an earlier scrape with the series it wrote then. `live`: read from
  * the process at every scrape (always written).
  */
-type Rendered = { name: string; values: () => Sample[]; live: boolean; text?: Promise<string>; labels?: Record<string, string>[]; numbers?: number[] };
+type Rendered = { name: string; values: () => Sample[]; live: boolean; text?: string | Promise<string>; labels?: Record<string, string>[]; numbers?: number[] };
 /** The registry, its metrics in order, and where they read: the snapshot taken at the start of the scrape being rendered. */
 type Rendering = { registry: PromRegistry; metrics: Rendered[]; current: { snapshot: Map<MetricName, Sample[]> } };
 
@@ -86,31 +86,37 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
  */
 async function render(r: Rendering, snapshot: Map<MetricName, Sample[]>): Promise<string> {
   r.current.snapshot = snapshot;
-  const texts: Promise<string>[] = [];
+  const texts: (string | Promise<string>)[] = [];
   for (const m of r.metrics) {
-    if (m.live) {
-      texts.push(r.registry.getSingleMetricAsString(m.name));
-      continue;
-    }
-    const v = m.values();
-    let same = m.text !== undefined && m.numbers!.length === v.length;
-    for (let i = 0; same && i < v.length; i++) same = m.numbers![i] === v[i]!.value && sameLabels(m.labels![i]!, v[i]!.labels);
+    const v = m.live ? undefined : m.values();
+    let same = v !== undefined && m.text !== undefined && m.numbers!.length === v.length;
+    for (let i = 0; same && i < v!.length; i++) same = m.numbers![i] === v![i]!.value && sameLabels(m.labels![i]!, v![i]!.labels);
     if (same) {
       texts.push(m.text!);
       continue;
     }
+    const text = r.registry.getSingleMetricAsString(m.name);
+    texts.push(text);
+    if (!v) continue;
     m.labels = v.map((x) => x.labels);
     m.numbers = v.map((x) => x.value);
-    const text = r.registry.getSingleMetricAsString(m.name);
     m.text = text;
-    texts.push(text);
-    text.catch(() => {
-      if (m.text === text) m.text = undefined; // written again next time
-    });
+    text.then(
+      (t) => {
+        if (m.text === text) m.text = t; // kept as the string: a later scrape need not wait for it
+      },
+      () => {
+        if (m.text === text) m.text = undefined; // written again next time
+      },
+    );
   }
-  return `${(await Promise.all(texts)).join('\n\n')}\n`;
+  r.current.snapshot = EMPTY; // not kept until the next scrape
+  // every get() above ran when its text was asked for; what is awaited here are the texts
+  for (let i = 0; i < texts.length; i++) if (typeof texts[i] !== 'string') texts[i] = await texts[i]!;
+  return `${texts.join('\n\n')}\n`;
 }
 
+const EMPTY = new Map<MetricName, Sample[]>();
 const ZERO: Sample[] = [{ labels: {}, value: 0 }];
 
 export async function startOps(o: { host: string; port: number; metrics: NodeMetrics; healthy: () => Promise<boolean> }): Promise<OpsServer> {
