@@ -11,7 +11,7 @@
  *     --min-semi-space-size=64 --max-semi-space-size=64 bench/status-alloc.ts [n=20]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -26,6 +26,8 @@ import { nodeServices } from '../src/node/services.js';
 import { openNodeStore } from '../src/store/store.js';
 
 const N = Number(process.argv[2] ?? 20);
+/** KEEPALIVE=1: the scrapes reuse one connection, as Prometheus does */
+const agent = process.env.KEEPALIVE === '1' ? new Agent({ keepAlive: true, maxSockets: 1 }) : false;
 const maybeGc = (globalThis as { gc?: () => void }).gc;
 if (!maybeGc) throw new Error('run with --expose-gc');
 const gc = maybeGc;
@@ -48,7 +50,7 @@ await mod.start({ bus: bus.attach('nodestatus', 'status', () => undefined), serv
 const ops = await startOps({ host: '127.0.0.1', port: 0, metrics: services.metrics, healthy: async () => true });
 const get = (path: string): Promise<number> =>
   new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: ops.port, path, agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port: ops.port, path, agent }, (res) => {
       let n = 0;
       res.on('data', (c: Buffer) => (n += c.length));
       res.on('end', () => resolve(n));

@@ -117,6 +117,8 @@ async function render(r: Rendering, snapshot: Map<MetricName, Sample[]>): Promis
 }
 
 const EMPTY = new Map<MetricName, Sample[]>();
+/** how long a scraper's idle connection is kept: past Prometheus's default scrape interval (1 min) */
+const SCRAPE_KEEPALIVE_MS = 75_000;
 const ZERO: Sample[] = [{ labels: {}, value: 0 }];
 
 export async function startOps(o: { host: string; port: number; metrics: NodeMetrics; healthy: () => Promise<boolean> }): Promise<OpsServer> {
@@ -144,6 +146,10 @@ export async function startOps(o: { host: string; port: number; metrics: NodeMet
     }
     reply(404, 'not found\n');
   });
+  // a scraper's connection stays open between scrapes (Prometheus keeps its connections, and
+  // scrapes every 15 s to 1 min): each scrape is then a request, not also a connection accepted,
+  // set up and torn down (node's default keeps an idle connection 5 s)
+  server.keepAliveTimeout = SCRAPE_KEEPALIVE_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {
