@@ -97,7 +97,10 @@ async function render(r: Rendering, snapshot: Map<MetricName, Sample[]>): Promis
     }
     const text = r.registry.getSingleMetricAsString(m.name);
     texts.push(text);
-    if (!v) continue;
+    if (!v) {
+      text.catch(() => undefined); // its failure is the await's below; none goes unhandled if an earlier one throws
+      continue;
+    }
     m.labels = v.map((x) => x.labels);
     m.numbers = v.map((x) => x.value);
     m.text = text;
