@@ -5,10 +5,11 @@
  * a real request to the ops endpoint over loopback, less a /healthz request (the HTTP round trip,
  * its client side included), so what is left is the render: the snapshot and prom-client's
  * registry. Allocation is read as V8's used heap before and after N runs with no collection
- * between (the young generation is made large enough: the GCs seen are counted and must be 0).
- * Run with the daemon's flags:
- *   node --import tsx --expose-gc --no-opt --optimize-for-size --single-threaded-gc \
- *     --min-semi-space-size=64 --max-semi-space-size=64 bench/status-alloc.ts [n=20]
+ * between (the young generation is made large enough: the GCs seen are counted and must be 0;
+ * without --optimize-for-size, which keeps it small, and without the scavenge task and the memory
+ * reducer, which collect on their own). KEEPALIVE=1: the requests reuse one connection.
+ *   node --import tsx --expose-gc --no-opt --single-threaded-gc --min-semi-space-size=16 \
+ *     --max-semi-space-size=16 --no-minor-gc-task --no-memory-reducer bench/status-alloc.ts [n=20]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
