@@ -1,7 +1,7 @@
 /** Which live sessions the relay closes when node credentials change (rotated or deleted elsewhere). */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { nullLogger } from '../../../src/core/logger.js';
 import { hashPassword, LOCKED_PASSWORD_HASH, passwordCheck } from '../../../src/relay/auth.js';
 import { parseRelayConfig } from '../../../src/relay/config.js';
@@ -10,13 +10,21 @@ import { SqliteCredentialStore } from '../../../src/relay/store/credentials-sqli
 import { SqliteRelayStore } from '../../../src/relay/store/sqlite.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
-test('credentialsChanged: only a session admitted with a node password is judged — a consumer or other client is never closed for it', async (t) => {
+const now = () => new Date('2026-11-27T12:00:00Z');
+
+/** a relay's store in a fresh directory; `service()` is a new RelayService on it (a relay process that starts: nothing cached) */
+function relayOn(t: TestContext) {
   const dir = tmpDir(t, 'ec-sess-');
   const db = SqliteRelayStore.open(join(dir, 'r.db'));
   t.after(() => db.close());
   const credentials = new SqliteCredentialStore(db);
-  const now = () => new Date('2026-11-27T12:00:00Z');
-  const service = new RelayService({ config: parseRelayConfig({ dataDir: dir }), store: db, credentials, log: nullLogger(), now, brokerUrlsFor: () => ['mqtt://x'], registerNode: async () => undefined });
+  const service = () => new RelayService({ config: parseRelayConfig({ dataDir: dir }), store: db, credentials, log: nullLogger(), now, brokerUrlsFor: () => ['mqtt://x'], registerNode: async () => undefined });
+  return { db, credentials, service };
+}
+
+test('credentialsChanged: only a session admitted with a node password is judged — a consumer or other client is never closed for it', async (t) => {
+  const { credentials, service: relay } = relayOn(t);
+  const service = relay();
   await credentials.upsertNode('pi-1', hashPassword('secret'), {}, now());
   // a consumer of the app channel, or any client that is no node: not ours to close
   assert.equal(await service.credentialsChanged('app.ingest'), false);
@@ -34,12 +42,7 @@ test('credentialsChanged: only a session admitted with a node password is judged
 });
 
 test('authenticate: a join stores a check beside the hash, and a relay that starts admits with it — no PBKDF2; anything else falls back to the hash', async (t) => {
-  const dir = tmpDir(t, 'ec-auth-');
-  const db = SqliteRelayStore.open(join(dir, 'r.db'));
-  t.after(() => db.close());
-  const credentials = new SqliteCredentialStore(db);
-  const now = () => new Date('2026-11-27T12:00:00Z');
-  const fresh = () => new RelayService({ config: parseRelayConfig({ dataDir: dir }), store: db, credentials, log: nullLogger(), now, brokerUrlsFor: () => ['mqtt://x'], registerNode: async () => undefined });
+  const { db, credentials, service: fresh } = relayOn(t);
   const pbkdf2Checks = (hash: string): number => Number(/^\$7\$(\d+)\$/.exec(hash)?.[1]);
 
   // a join writes both: the check is bound to the stored hash
