@@ -116,3 +116,23 @@ export function nestedDeeperThan(v: unknown, max: number): boolean {
   }
   return false;
 }
+
+/**
+ * Whether two JSON values are the same as JSON (key order aside; a key whose value is
+ * undefined counts as absent, as JSON.stringify leaves it out), found without writing either
+ * out: a change check that allocates nothing (nodestatus compares its report every period).
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const k in x) if (Object.hasOwn(x, k) && !sameJson(x[k], Object.hasOwn(y, k) ? y[k] : undefined)) return false;
+  for (const k in y) if (Object.hasOwn(y, k) && y[k] !== undefined && !Object.hasOwn(x, k)) return false;
+  return true;
+}

@@ -15,9 +15,15 @@ export interface OpsServer {
 
 /** What prom-client's registry renders: a metric's name, help, type and series, as its own metrics' `get()` gives them. */
 type PromValues = { name: string; help: string; type: 'counter' | 'gauge'; values: Sample[]; aggregator: 'sum' };
-type PromRegistry = { metrics(): Promise<string>; contentType: string; registerMetric(metric: { name: string; type: string; get(): PromValues }): void };
-/** The registry, and where its metrics read: the snapshot taken at the start of the scrape being rendered. */
-type Rendering = { registry: PromRegistry; current: { snapshot: Map<MetricName, Sample[]> } };
+type PromRegistry = { getSingleMetricAsString(name: string): Promise<string>; contentType: string; registerMetric(metric: { name: string; type: string; get(): PromValues }): void };
+/**
+ * One registered metric: its series now (read from the scrape's snapshot), and the text
+ * prom-client wrote for it at an earlier scrape with the series it wrote then. `live`: read from
+ * the process at every scrape (always written).
+ */
+type Rendered = { name: string; values: () => Sample[]; live: boolean; text?: string | Promise<string>; labels?: Record<string, string>[]; numbers?: number[] };
+/** The registry, its metrics in order, and where they read: the snapshot taken at the start of the scrape being rendered. */
+type Rendering = { registry: PromRegistry; metrics: Rendered[]; current: { snapshot: Map<MetricName, Sample[]> } };
 
 /**
  * prom-client's registry alone (its own file: the package's index also loads cluster
@@ -32,8 +38,10 @@ async function buildRegistry(): Promise<Rendering> {
   const Registry = (await import('prom-client/lib/registry.js')).default as unknown as new () => PromRegistry;
   const registry = new Registry();
   const current = { snapshot: new Map<MetricName, Sample[]>() };
-  const register = (name: string, help: string, type: 'counter' | 'gauge', values: () => Sample[]): void => {
+  const metrics: Rendered[] = [];
+  const register = (name: string, help: string, type: 'counter' | 'gauge', values: () => Sample[], live = false): void => {
     registry.registerMetric({ name, type, get: () => ({ name, help, type, values: values(), aggregator: 'sum' }) });
+    metrics.push({ name, values, live });
   };
   for (const [name, m] of Object.entries(METRICS) as [MetricName, (typeof METRICS)[MetricName]][]) {
     // a metric without labels and nothing counted yet shows 0, as prom-client's own would
@@ -42,14 +50,78 @@ async function buildRegistry(): Promise<Rendering> {
       return v.length || m.labels.length ? v : ZERO;
     });
   }
-  register('process_resident_memory_bytes', 'Resident memory size in bytes.', 'gauge', () => [{ labels: {}, value: process.memoryUsage.rss() }]);
-  register('process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', 'counter', () => {
-    const u = process.cpuUsage();
-    return [{ labels: {}, value: (u.user + u.system) / 1e6 }];
-  });
-  return { registry, current };
+  register('process_resident_memory_bytes', 'Resident memory size in bytes.', 'gauge', () => [{ labels: {}, value: process.memoryUsage.rss() }], true);
+  register(
+    'process_cpu_seconds_total',
+    'Total user and system CPU time spent in seconds.',
+    'counter',
+    () => {
+      const u = process.cpuUsage();
+      return [{ labels: {}, value: (u.user + u.system) / 1e6 }];
+    },
+    true,
+  );
+  return { registry, metrics, current };
 }
 
+/** The same label set (as plain string maps). */
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
+/**
+ * One scrape's exposition: what `registry.metrics()` writes (each metric's text in order,
+ * a blank line between), with each metric's text written by prom-client again only when its
+ * series changed since it last wrote it — most of the catalogue does not change between two
+ * scrapes, and writing it all again was ~80 KB of garbage per scrape (docs/benchmarks.md, node
+ * status). Every metric whose text is written has its `get()` run here, synchronously, so the
+ * snapshot cannot be swapped under it by a scrape beside this one.
+ */
+async function render(r: Rendering, snapshot: Map<MetricName, Sample[]>): Promise<string> {
+  r.current.snapshot = snapshot;
+  const texts: (string | Promise<string>)[] = [];
+  for (const m of r.metrics) {
+    const v = m.live ? undefined : m.values();
+    let same = v !== undefined && m.text !== undefined && m.numbers!.length === v.length;
+    for (let i = 0; same && i < v!.length; i++) same = m.numbers![i] === v![i]!.value && sameLabels(m.labels![i]!, v![i]!.labels);
+    if (same) {
+      texts.push(m.text!);
+      continue;
+    }
+    const text = r.registry.getSingleMetricAsString(m.name);
+    texts.push(text);
+    if (!v) {
+      text.catch(() => undefined); // its failure is the await's below; none goes unhandled if an earlier one throws
+      continue;
+    }
+    m.labels = v.map((x) => x.labels);
+    m.numbers = v.map((x) => x.value);
+    m.text = text;
+    text.then(
+      (t) => {
+        if (m.text === text) m.text = t; // kept as the string: a later scrape need not wait for it
+      },
+      () => {
+        if (m.text === text) m.text = undefined; // written again next time
+      },
+    );
+  }
+  r.current.snapshot = EMPTY; // not kept until the next scrape
+  // every get() above ran when its text was asked for; what is awaited here are the texts
+  for (let i = 0; i < texts.length; i++) if (typeof texts[i] !== 'string') texts[i] = await texts[i]!;
+  return `${texts.join('\n\n')}\n`;
+}
+
+const EMPTY = new Map<MetricName, Sample[]>();
+/** how long a scraper's idle connection is kept: past Prometheus's default scrape interval (1 min) */
+const SCRAPE_KEEPALIVE_MS = 75_000;
 const ZERO: Sample[] = [{ labels: {}, value: 0 }];
 
 export async function startOps(o: { host: string; port: number; metrics: NodeMetrics; healthy: () => Promise<boolean> }): Promise<OpsServer> {
@@ -71,18 +143,16 @@ export async function startOps(o: { host: string; port: number; metrics: NodeMet
     if (path === '/metrics' && o.metrics.enabled) {
       rendering ??= buildRegistry();
       void rendering
-        .then(async ({ registry, current }) => {
-          // every metric's get() runs within registry.metrics()'s first synchronous step, so a
-          // scrape beside this one cannot swap the snapshot under it
-          current.snapshot = o.metrics.snapshot();
-          const text = registry.metrics();
-          reply(200, await text, registry.contentType);
-        })
+        .then(async (r) => reply(200, await render(r, o.metrics.snapshot()), r.registry.contentType))
         .catch((e: unknown) => reply(500, `metrics failed: ${e instanceof Error ? e.message : String(e)}\n`));
       return;
     }
     reply(404, 'not found\n');
   });
+  // a scraper's connection stays open between scrapes (Prometheus keeps its connections, and
+  // scrapes every 15 s to 1 min): each scrape is then a request, not also a connection accepted,
+  // set up and torn down (node's default keeps an idle connection 5 s)
+  server.keepAliveTimeout = SCRAPE_KEEPALIVE_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {

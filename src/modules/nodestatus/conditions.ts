@@ -50,13 +50,25 @@ export function findConditions(u: NodeUsage, t: NodestatusConfig['thresholds']):
   return out;
 }
 
-/** Conditions with their lastTransitionTime: kept from `prev` while the status stays, else now. */
+/**
+ * Conditions with their lastTransitionTime: kept from `prev` while the status stays, else now.
+ * A condition that did not change at all is `prev`'s own object, and `prev` itself when none
+ * did: the usual sample makes no new conditions to keep.
+ */
 export function withTransitions(found: Found[], prev: readonly NodeCondition[] | undefined, now: Date): NodeCondition[] {
-  const at = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return found.map((c) => {
-    const p = prev?.find((x) => x.type === c.type);
+  let at: string | undefined;
+  let same = prev !== undefined && prev.length === found.length;
+  const out = found.map((c, i) => {
+    const p = prev?.[i]?.type === c.type ? prev[i] : prev?.find((x) => x.type === c.type);
+    if (p && p.status === c.status && p.reason === c.reason && p.message === c.message) {
+      if (p !== prev![i]) same = false;
+      return p;
+    }
+    same = false;
+    at ??= now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     return { ...c, lastTransitionTime: p && p.status === c.status ? p.lastTransitionTime : at };
   });
+  return same ? (prev as NodeCondition[]) : out;
 }
 
 const moved = (a: number | undefined, b: number | undefined, band: number): boolean => (a === undefined) !== (b === undefined) || (a !== undefined && b !== undefined && Math.abs(a - b) >= band && a !== b);

@@ -6,8 +6,11 @@
  * (no disk, nothing to wait for), and one sync read costs ~1/15 of the same read through the
  * thread pool with its open/stat/read/close hops (docs/benchmarks.md, node status). statfs
  * stays asynchronous: a filesystem may be slow to answer.
+ * Each file's text is parsed by scanning it, without splitting it into lines and fields: a
+ * sample makes the files' text and its figures, little else (the heap's young generation grows
+ * with what each sample allocates: docs/benchmarks.md, node status).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Throttled } from '../../contract/node-status.js';
@@ -34,6 +37,25 @@ export interface DiskSample {
 }
 
 const read = (p: string): string => readFileSync(p, 'utf8');
+
+/**
+ * The integer after `key` at the start of a line of `text` (spaces skipped), or the line's
+ * figure after `skip` others; NaN when there is no such line or figure.
+ */
+function intAfter(text: string, key: string, skip = 0): number {
+  let at = text.startsWith(key) ? 0 : text.indexOf(`\n${key}`);
+  if (at < 0) return Number.NaN;
+  if (text.charCodeAt(at) === 10) at++;
+  let p = at + key.length;
+  for (let field = 0; ; field++) {
+    while (text.charCodeAt(p) === 32 || text.charCodeAt(p) === 9) p++;
+    let v = 0;
+    const start = p;
+    for (let c = text.charCodeAt(p); c >= 48 && c <= 57; c = text.charCodeAt(++p)) v = v * 10 + (c - 48);
+    if (p === start) return Number.NaN;
+    if (field === skip) return v;
+  }
+}
 const readOr = (p: string, fallback: string): string => {
   try {
     return read(p);
@@ -44,21 +66,24 @@ const readOr = (p: string, fallback: string): string => {
 
 /** /proc/stat's first line: the jiffies of all CPUs, and the idle ones (idle + iowait). */
 export function parseCpu(stat: string): CpuTimes {
-  const line = stat.split('\n').find((l) => l.startsWith('cpu '));
-  if (!line) throw new Error('/proc/stat has no cpu line');
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal (guest time is inside user)
-  const total = v.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
-  return { total, idle: (v[3] ?? 0) + (v[4] ?? 0) };
+  // user nice system idle iowait irq softirq steal (guest time is inside user); a figure missing counts 0
+  let total = 0;
+  let idle = 0;
+  for (let i = 0; i < 8; i++) {
+    const v = intAfter(stat, 'cpu ', i);
+    if (i === 0 && Number.isNaN(v)) throw new Error('/proc/stat has no cpu line');
+    if (Number.isNaN(v)) break;
+    total += v;
+    if (i === 3 || i === 4) idle += v;
+  }
+  return { total, idle };
 }
 
 export function parseMeminfo(text: string): { totalBytes: number; availableBytes: number } {
-  const kb = (k: string): number => {
-    const m = new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text);
-    if (!m) throw new Error(`/proc/meminfo has no ${k}`);
-    return Number(m[1]) * 1024;
-  };
-  return { totalBytes: kb('MemTotal'), availableBytes: kb('MemAvailable') };
+  const total = intAfter(text, 'MemTotal:');
+  const available = intAfter(text, 'MemAvailable:');
+  if (Number.isNaN(total) || Number.isNaN(available)) throw new Error(`/proc/meminfo has no ${Number.isNaN(total) ? 'MemTotal' : 'MemAvailable'}`);
+  return { totalBytes: total * 1024, availableBytes: available * 1024 };
 }
 
 /** /proc/loadavg: "0.10 0.20 0.30 2/345 6789" — loads, and running/total scheduling entities. */
@@ -128,21 +153,25 @@ function temperature(sysfs: string, cache: ThermalCache): number | undefined {
   return Number.isFinite(milli) && milli !== 0 ? Math.round(milli / 100) / 10 : undefined;
 }
 
+/** the kernel's files under a procfs root, joined once (not at every sample) */
+let files: { procfs: string; stat: string; meminfo: string; loadavg: string; pidMax: string } | undefined;
+
 /** One reading of the kernel's figures; pass the same `thermal` each time to find the zone once. */
 export async function sampleKernel(procfs: string, sysfs: string, thermal: ThermalCache = {}): Promise<KernelSample> {
-  const stat = read(join(procfs, 'stat'));
-  const meminfo = read(join(procfs, 'meminfo'));
-  const loadavg = read(join(procfs, 'loadavg'));
-  const pidMax = read(join(procfs, 'sys/kernel/pid_max'));
+  if (files?.procfs !== procfs) files = { procfs, stat: join(procfs, 'stat'), meminfo: join(procfs, 'meminfo'), loadavg: join(procfs, 'loadavg'), pidMax: join(procfs, 'sys/kernel/pid_max') };
+  const stat = read(files.stat);
+  const meminfo = read(files.meminfo);
+  const loadavg = read(files.loadavg);
+  const pidMax = read(files.pidMax);
   const temp = temperature(sysfs, thermal);
-  const btime = /^btime (\d+)/m.exec(stat);
+  const btime = intAfter(stat, 'btime ');
   const la = parseLoadavg(loadavg);
   return {
     cpu: parseCpu(stat),
     memory: parseMeminfo(meminfo),
     load: la.load,
     processes: { count: la.threads, max: Number(pidMax.trim()) },
-    bootTime: btime ? Number(btime[1]) * 1000 : 0,
+    bootTime: Number.isNaN(btime) ? 0 : btime * 1000,
     ...(temp !== undefined ? { temperatureC: temp } : {}),
   };
 }
@@ -158,6 +187,7 @@ export async function sampleDisk(path: string): Promise<DiskSample | undefined> 
 
 /** The throttled word, or undefined when the file is absent (not a Pi, or an old kernel). */
 export async function sampleThrottled(file: string): Promise<Throttled | undefined> {
+  if (!existsSync(file)) return undefined; // no exception made every period on a board without the file
   let text: string;
   try {
     text = read(file);

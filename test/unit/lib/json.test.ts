@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nestedDeeperThan, stableStringify } from '../../../src/lib/json.js';
+import { nestedDeeperThan, sameJson, stableStringify } from '../../../src/lib/json.js';
 
 test('nestedDeeperThan counts objects and arrays, scalars are depth 0, and survives hostile depth', () => {
   assert.equal(nestedDeeperThan(1, 0), false);
@@ -92,4 +92,23 @@ test('stableStringify writes what JSON.stringify of a key-sorted copy writes (st
     assert.equal(stableStringify(v), reference(v));
   }
   assert.equal(stableStringify(undefined), undefined);
+});
+
+test('sameJson: equal as JSON (key order aside, undefined-valued keys absent), without writing either out', () => {
+  assert.equal(sameJson({ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 }), true);
+  assert.equal(sameJson({ a: 1, u: undefined }, { a: 1 }), true);
+  assert.equal(sameJson({ a: 1 }, { a: 1, u: undefined }), true);
+  assert.equal(sameJson(undefined, undefined), true);
+  assert.equal(sameJson({ a: 1 }, { a: 2 }), false);
+  assert.equal(sameJson({ a: 1 }, { a: 1, b: 0 }), false);
+  assert.equal(sameJson({ a: 1, b: 0 }, { a: 1 }), false);
+  assert.equal(sameJson([1, 2], [1, 2, 3]), false);
+  assert.equal(sameJson([1], { 0: 1 }), false);
+  assert.equal(sameJson({ a: null }, { a: undefined }), false);
+  assert.equal(sameJson('1', 1), false);
+  for (const [a, b] of [
+    [{ x: [1, { y: 'z' }] }, { x: [1, { y: 'z' }] }],
+    [{ x: 1 }, { x: 1, y: [] }],
+    [{ x: { y: 1 } }, { x: { y: 1, z: undefined } }],
+  ] as const) assert.equal(sameJson(a, b), stableStringify(a) === stableStringify(b), 'agrees with comparing stableStringify');
 });

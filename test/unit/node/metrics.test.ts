@@ -40,3 +40,42 @@ test('disabled (the metrics endpoint off): counting and gauges are no-ops', () =
   assert.equal(m.snapshot().size, 0);
   assert.equal(reads, 0);
 });
+
+test("/metrics writes a metric again only when its series changed: each scrape is what a first scrape of the same values writes", async (t) => {
+  const { startOps } = await import('../../../src/node/ops.js');
+  const m = new NodeMetrics(true);
+  let watchers = 1;
+  let modules = [{ labels: { module: 'edged' }, value: 1 }];
+  m.gauge('metaserver_watchers', () => watchers);
+  m.gauge('module_up', () => modules);
+  m.count('driver_reads_total', { namespace: 'default', device: 'd1' });
+  const ops = await startOps({ host: '127.0.0.1', port: 0, metrics: m, healthy: async () => true });
+  t.after(() => ops.close());
+  const scrape = async (port: number): Promise<string> => (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).replace(/^process_.*\n/gm, '');
+  const fresh = async (): Promise<string> => {
+    const o = await startOps({ host: '127.0.0.1', port: 0, metrics: m, healthy: async () => true });
+    try {
+      return await scrape(o.port);
+    } finally {
+      await o.close();
+    }
+  };
+  const first = await scrape(ops.port);
+  assert.equal(first, await fresh());
+  assert.match(first, /^edgecore_driver_reads_total\{namespace="default",device="d1"\} 1$/m);
+  assert.equal(await scrape(ops.port), first, 'nothing changed');
+  // a counter bumped, a new series, a gauge's value and a gauge's label set changed
+  m.count('driver_reads_total', { namespace: 'default', device: 'd1' });
+  m.count('driver_reads_total', { namespace: 'default', device: 'd"2' });
+  m.count('node_status_samples_total', {});
+  watchers = 5;
+  modules = [{ labels: { module: 'devicetwin' }, value: 1 }];
+  const second = await scrape(ops.port);
+  assert.equal(second, await fresh());
+  assert.match(second, /^edgecore_driver_reads_total\{namespace="default",device="d1"\} 2$/m);
+  assert.match(second, /^edgecore_driver_reads_total\{namespace="default",device="d\\"2"\} 1$/m);
+  assert.match(second, /^edgecore_metaserver_watchers 5$/m);
+  assert.match(second, /^edgecore_module_up\{module="devicetwin"\} 1$/m);
+  assert.match(second, /^edgecore_node_status_samples_total 1$/m);
+  assert.doesNotMatch(second, /module="edged"/);
+});

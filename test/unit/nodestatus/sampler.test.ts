@@ -100,3 +100,27 @@ test('SoC temperature: the zone named like the CPU is found once and read each s
   assert.equal((await sampleKernel(procfs, sys, thermal)).temperatureC, 27.8, 'then zone 0, looked for again');
   assert.equal((await sampleKernel(procfs, join(sys, 'none'), {})).temperatureC, undefined, 'no thermal zones at all');
 });
+
+test('conditions that did not change are the previous objects (nothing new to keep per sample); a changed one is new', () => {
+  const t0 = new Date('2026-01-01T00:00:00Z');
+  const a = withTransitions(findConditions(usage(), cfg.thresholds), undefined, t0);
+  assert.equal(withTransitions(findConditions(usage(), cfg.thresholds), a, new Date('2026-01-01T00:01:00Z')), a, 'the same array');
+  const b = withTransitions(findConditions(usage({ memory: { totalBytes: 4e9, availableBytes: 1e6 } }), cfg.thresholds), a, new Date('2026-01-01T00:02:00Z'));
+  assert.notEqual(b, a);
+  assert.equal(b.find((c) => c.type === 'DiskPressure'), a.find((c) => c.type === 'DiskPressure'), 'unchanged: the same object');
+  assert.equal(b.find((c) => c.type === 'MemoryPressure')!.lastTransitionTime, '2026-01-01T00:02:00Z');
+});
+
+test('kernel files scanned: the cpu line wherever it is, figures missing count 0, btime read from /proc/stat', async (t) => {
+  assert.deepEqual(parseCpu('intr 1 2\ncpu  1 2 3 4 5\nbtime 7\n'), { total: 15, idle: 9 });
+  assert.throws(() => parseCpu('cpu0 1 2 3\n'), /no cpu line/);
+  assert.throws(() => parseMeminfo('MemAvailable: 1 kB\n'), /MemTotal/);
+  const proc = tmpDir(t);
+  mkdirSync(join(proc, 'sys/kernel'), { recursive: true });
+  writeFileSync(join(proc, 'stat'), 'cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 100 0 100 800\nintr 5 6 7\nctxt 9\nbtime 1700000000\nprocesses 5\n');
+  writeFileSync(join(proc, 'meminfo'), 'MemTotal:        1000 kB\nMemFree:  10 kB\nMemAvailable:     500 kB\n');
+  writeFileSync(join(proc, 'loadavg'), '0.50 0.25 0.10 3/412 9999\n');
+  writeFileSync(join(proc, 'sys/kernel/pid_max'), '32768\n');
+  const k = await sampleKernel(proc, join(proc, 'no-sys'));
+  assert.deepEqual(k, { cpu: { total: 1000, idle: 800 }, memory: { totalBytes: 1024000, availableBytes: 512000 }, load: [0.5, 0.25, 0.1], processes: { count: 412, max: 32768 }, bootTime: 1700000000000 });
+});
