@@ -76,6 +76,15 @@ resolve_kernel() {
   echo "$kver $ver"
 }
 
+# same_upstream PKG DEBVER: DEBVER when the host's apt lists it for PKG, else the newest listed version
+# with the same upstream part (DEBVER without its Debian revision); fails when there is none
+same_upstream() {
+  local versions
+  versions=$(apt-cache madison "$1" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}')
+  if printf '%s\n' "$versions" | grep -qxF "$2"; then echo "$2"; return 0; fi
+  printf '%s\n' "$versions" | grep -F "${2%-*}-" | sort -V | tail -1 | grep .
+}
+
 if read -r KVER DEBVER < <(resolve_kernel); then
   W=$ARCHDIR/${KVER}_${DEBVER}
 else
@@ -98,7 +107,14 @@ if [ "$(head -1 "$W/kernel.done" 2>/dev/null)" != "rev $MODREV" ]; then
   rm -rf "$W/debs" "$W/kroot" "$W/hdr" "$W/mod"; mkdir -p "$W/debs"
   quiet() { grep -v -e 'unsandboxed' -e '^Get:' -e '^Fetched' >&2 || true; }
   # the kbuild helpers (fixdep, modpost) run on the host: always the host's (amd64) package
-  (cd "$W/debs" && apt-get download -q "linux-kbuild-$SERIES=$DEBVER" "linux-source-$SERIES=$DEBVER" 2>&1 | quiet)
+  # The archive drops a superseded build of linux-kbuild (arch-specific) before the image it belongs
+  # to moves on (e.g. image 6.1.192-2 while kbuild is already 6.1.192-3): the same upstream version
+  # builds the same modules, so take the exact build if listed, else the newest of that upstream.
+  KBUILDVER=$(same_upstream "linux-kbuild-$SERIES" "$DEBVER") || { log "no linux-kbuild-$SERIES for ${DEBVER%-*}"; exit 3; }
+  SOURCEVER=$(same_upstream "linux-source-$SERIES" "$DEBVER") || { log "no linux-source-$SERIES for ${DEBVER%-*}"; exit 3; }
+  [ "$KBUILDVER" = "$DEBVER" ] || log "linux-kbuild-$SERIES $DEBVER is gone from the archive: using $KBUILDVER"
+  [ "$SOURCEVER" = "$DEBVER" ] || log "linux-source-$SERIES $DEBVER is gone from the archive: using $SOURCEVER"
+  (cd "$W/debs" && apt-get download -q "linux-kbuild-$SERIES=$KBUILDVER" "linux-source-$SERIES=$SOURCEVER" 2>&1 | quiet)
   (cd "$W/debs" && apt-get "${APT[@]}" download -q "linux-image-$KVER=$DEBVER" "linux-headers-$KVER=$DEBVER" \
       "linux-headers-$ABI-common=$DEBVER" 2>&1 | quiet)
   if [ "$ARCH" = arm64 ]; then
