@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sameJson } from '../lib/json.js';
 import { METRICS, type MetricName, type NodeMetrics, type Sample } from './metrics.js';
 
 export interface OpsServer {
@@ -64,18 +65,6 @@ async function buildRegistry(): Promise<Rendering> {
   return { registry, metrics, current };
 }
 
-/** The same label set (as plain string maps). */
-function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
-  if (a === b) return true;
-  let n = 0;
-  for (const k in a) {
-    if (a[k] !== b[k]) return false;
-    n++;
-  }
-  for (const _ in b) n--;
-  return n === 0;
-}
-
 /**
  * One scrape's exposition: what `registry.metrics()` writes (each metric's text in order,
  * a blank line between), with each metric's text written by prom-client again only when its
@@ -90,7 +79,7 @@ async function render(r: Rendering, snapshot: Map<MetricName, Sample[]>): Promis
   for (const m of r.metrics) {
     const v = m.live ? undefined : m.values();
     let same = v !== undefined && m.text !== undefined && m.numbers!.length === v.length;
-    for (let i = 0; same && i < v!.length; i++) same = m.numbers![i] === v![i]!.value && sameLabels(m.labels![i]!, v![i]!.labels);
+    for (let i = 0; same && i < v!.length; i++) same = m.numbers![i] === v![i]!.value && sameJson(m.labels![i]!, v![i]!.labels);
     if (same) {
       texts.push(m.text!);
       continue;
