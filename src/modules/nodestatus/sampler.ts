@@ -123,16 +123,6 @@ export function decodeThrottled(text: string): Throttled {
 export interface ThermalCache {
   /** the chosen zone's `temp` file; '' = none */
   file?: string;
-  /** the kernel's files under the procfs root, joined once (not at every sample) */
-  kernel?: KernelFiles;
-}
-
-interface KernelFiles {
-  procfs: string;
-  stat: string;
-  meminfo: string;
-  loadavg: string;
-  pidMax: string;
 }
 
 /** The thermal zone named like the CPU's (cpu-thermal on a Pi), else zone 0; '' when there is none. */
@@ -163,17 +153,12 @@ function temperature(sysfs: string, cache: ThermalCache): number | undefined {
   return Number.isFinite(milli) && milli !== 0 ? Math.round(milli / 100) / 10 : undefined;
 }
 
-/** One reading of the kernel's figures; pass the same `thermal` each time to find the zone and join the paths once. */
+/** One reading of the kernel's figures; pass the same `thermal` each time to find the zone once. */
 export async function sampleKernel(procfs: string, sysfs: string, thermal: ThermalCache = {}): Promise<KernelSample> {
-  let files = thermal.kernel;
-  if (files?.procfs !== procfs) {
-    files = { procfs, stat: join(procfs, 'stat'), meminfo: join(procfs, 'meminfo'), loadavg: join(procfs, 'loadavg'), pidMax: join(procfs, 'sys/kernel/pid_max') };
-    thermal.kernel = files;
-  }
-  const stat = read(files.stat);
-  const meminfo = read(files.meminfo);
-  const loadavg = read(files.loadavg);
-  const pidMax = read(files.pidMax);
+  const stat = read(join(procfs, 'stat'));
+  const meminfo = read(join(procfs, 'meminfo'));
+  const loadavg = read(join(procfs, 'loadavg'));
+  const pidMax = read(join(procfs, 'sys/kernel/pid_max'));
   const temp = temperature(sysfs, thermal);
   const btime = intAfter(stat, 'btime ');
   const la = parseLoadavg(loadavg);
