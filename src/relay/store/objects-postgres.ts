@@ -16,12 +16,13 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { KubeObject } from '../../contract/kube/types.js';
+import { batchKeys, CommitQueue, keyId, planBatch, type StoredRow } from './pg-batch.js';
 import { ChangeFeed } from './pg-changes.js';
-import { CHANNEL, ensureSchema, type LogRow } from './pg-schema.js';
+import { CHANNEL, ensureSchema } from './pg-schema.js';
 import { pgError } from './pg-errors.js';
 import {
-  checkPrecondition,
   type StoreGoneError,
+  StoreUnavailableError,
   type ObjectKey,
   type ObjectStore,
   type ResourceScope,
@@ -39,6 +40,8 @@ export interface PostgresObjectStoreOptions {
   reconnectMs?: number;
   /** connection errors (the store retries; this only reports them) */
   onError?: (e: Error) => void;
+  /** commits in one transaction at most (group commit: those that arrive while one runs) */
+  maxBatch?: number;
 }
 
 type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
@@ -48,6 +51,7 @@ const WHERE_KEY = 'grp = $1 AND resource = $2 AND namespace = $3 AND name = $4';
 
 export class PostgresObjectStore implements ObjectStore {
   private readonly window: number;
+  private readonly commits: CommitQueue;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -55,6 +59,11 @@ export class PostgresObjectStore implements ObjectStore {
     opts: PostgresObjectStoreOptions,
   ) {
     this.window = Math.max(1, opts.window ?? 10_000);
+    this.commits = new CommitQueue((groups) => this.transaction('BEGIN', (q) => this.applyBatch(q, groups)), {
+      maxGroups: opts.maxBatch ?? 256,
+      // a store that is away fails every commit of the batch alike; anything else may be one group's
+      retryAlone: (e) => !(e instanceof StoreUnavailableError),
+    });
   }
 
   /** Connect, create the tables if they are not there (one replica at a time), start the change feed. */
@@ -104,45 +113,49 @@ export class PostgresObjectStore implements ObjectStore {
   }
 
   async commit(ops: readonly StoreOp[]): Promise<StoredEvent[]> {
-    const events = await this.transaction('BEGIN', (q) => this.apply(q, ops));
+    const events = await this.commits.submit(ops);
     // resolve once this replica's watchers have the events, as the SQLite store does
     if (events.length) await this.feed.reach(events[events.length - 1]!.revision);
     return events;
   }
 
-  private async apply(q: Query, ops: readonly StoreOp[]): Promise<StoredEvent[]> {
+  /** Transactions run for commits, and the commits they carried (group commit, pg-batch.ts). */
+  commitStats(): { transactions: number; groups: number } {
+    return { ...this.commits.stats };
+  }
+
+  /** One transaction for a batch of commits (pg-batch.ts): a fixed number of statements, whatever its size. */
+  private async applyBatch(q: Query, groups: readonly (readonly StoreOp[])[]): Promise<(StoredEvent[] | Error)[]> {
     // the lock that orders every replica's commits (see the file comment)
     const head = (await q('SELECT revision, compacted FROM kube_revision WHERE id = 1 FOR UPDATE')).rows[0];
-    let rev = Number(head.revision);
-    const events: StoredEvent[] = [];
-    for (const op of ops) {
-      const k = op.key;
-      const found = (await q(`SELECT revision, object FROM kube_objects WHERE ${WHERE_KEY}`, keyArgs(k))).rows[0] as { revision: string; object: string } | undefined;
-      const cur = found ? { revision: Number(found.revision), object: found.object } : undefined;
-      if (checkPrecondition(op, cur?.revision)) continue;
-      rev++;
-      if (op.op === 'delete') {
-        const last = JSON.parse(cur!.object) as KubeObject;
-        const object = { ...last, metadata: { ...last.metadata, resourceVersion: String(rev) } };
-        await q(`DELETE FROM kube_objects WHERE ${WHERE_KEY}`, keyArgs(k));
-        await log(q, rev, 'DELETED', k, JSON.stringify(object), cur!.object);
-        events.push({ type: 'DELETED', key: { ...k }, object, revision: rev, prev: last });
-        continue;
-      }
-      const object = { ...op.object, metadata: { ...op.object.metadata, resourceVersion: String(rev) } };
-      const text = JSON.stringify(object);
-      if (op.op === 'create') {
-        await q('INSERT INTO kube_objects (grp, resource, namespace, name, revision, object) VALUES ($1, $2, $3, $4, $5, $6)', [...keyArgs(k), rev, text]);
-        await log(q, rev, 'ADDED', k, text, null);
-        events.push({ type: 'ADDED', key: { ...k }, object, revision: rev });
-      } else {
-        await q(`UPDATE kube_objects SET revision = $5, object = $6 WHERE ${WHERE_KEY}`, [...keyArgs(k), rev, text]);
-        await log(q, rev, 'MODIFIED', k, text, cur!.object);
-        events.push({ type: 'MODIFIED', key: { ...k }, object, revision: rev, prev: JSON.parse(cur!.object) as KubeObject });
-      }
+    const keys = batchKeys(groups);
+    const rows = (
+      await q(
+        'SELECT grp, resource, namespace, name, revision, object FROM kube_objects WHERE (grp, resource, namespace, name) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]))',
+        columns(keys.map(keyArgs), 4),
+      )
+    ).rows as { grp: string; resource: string; namespace: string; name: string; revision: string; object: string }[];
+    const current = new Map<string, StoredRow>();
+    for (const r of rows) current.set(keyId({ group: r.grp, resource: r.resource, namespace: r.namespace, name: r.name }), { revision: Number(r.revision), object: r.object });
+    const plan = planBatch(Number(head.revision), groups, current);
+    if (!plan.log.length) return plan.outcomes;
+    const kept = [...plan.writes.values()].filter((w) => w.row);
+    const gone = [...plan.writes.values()].filter((w) => !w.row);
+    if (kept.length) {
+      await q(
+        'INSERT INTO kube_objects (grp, resource, namespace, name, revision, object) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) ON CONFLICT (grp, resource, namespace, name) DO UPDATE SET revision = EXCLUDED.revision, object = EXCLUDED.object',
+        columns(kept.map((w) => [...keyArgs(w.key), w.row!.revision, w.row!.object]), 6),
+      );
     }
-    if (!events.length) return events;
+    if (gone.length) {
+      await q('DELETE FROM kube_objects WHERE (grp, resource, namespace, name) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]))', columns(gone.map((w) => keyArgs(w.key)), 4));
+    }
+    await q(
+      'INSERT INTO kube_log (revision, type, grp, resource, namespace, name, object, prev) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])',
+      columns(plan.log.map((l) => [l.revision, l.type, ...keyArgs(l.key), l.object, l.prev]), 8),
+    );
     // compaction in batches (when the log is 10% over the window), in the same transaction
+    const rev = plan.revision;
     let compacted = Number(head.compacted);
     if (rev - compacted > this.window + Math.ceil(this.window / 10)) {
       compacted = rev - this.window;
@@ -151,7 +164,7 @@ export class PostgresObjectStore implements ObjectStore {
     await q('UPDATE kube_revision SET revision = $1, compacted = $2 WHERE id = 1', [rev, compacted]);
     // delivered at commit, in commit order; only a wake-up (the payload is informative)
     await q('SELECT pg_notify($1, $2)', [CHANNEL, String(rev)]);
-    return events;
+    return plan.outcomes;
   }
 
   /** One statement outside a transaction; a server that is away is StoreUnavailableError. */
@@ -191,6 +204,9 @@ export class PostgresObjectStore implements ObjectStore {
   }
 }
 
-function log(q: Query, rev: number, type: LogRow['type'], k: ObjectKey, object: string, prev: string | null): Promise<pg.QueryResult> {
-  return q('INSERT INTO kube_log (revision, type, grp, resource, namespace, name, object, prev) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [rev, type, ...keyArgs(k), object, prev]);
+/** Rows (arrays of n values) as n columns: the arrays `unnest` turns back into rows. */
+function columns(rows: readonly (readonly unknown[])[], n: number): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: n }, () => []);
+  for (const row of rows) for (let i = 0; i < n; i++) cols[i]!.push(row[i]);
+  return cols;
 }

@@ -100,3 +100,43 @@ test('postgres replicas: two replicas updating one object at one revision — ex
   }
   assert.equal(await two.revision(), 11);
 });
+
+test('postgres group commit: commits issued together share transactions; each stays all-or-nothing, a failing one changes nothing', { skip }, async (t) => {
+  const b = await backing(t);
+  const one = await b.open();
+  const two = await b.open();
+  const seen: StoredEvent[] = [];
+  await two.watch(undefined, 0, (e) => seen.push(e));
+  await one.commit([{ op: 'create', key: key('x'), object: cm('x') }]);
+  const before = one.commitStats();
+  // 40 commits at once: creates, an update of x at its revision by two of them (one wins), and
+  // groups whose second op fails (their first op must not stay)
+  const results = await Promise.allSettled(
+    Array.from({ length: 40 }, (_, i) => {
+      if (i === 10 || i === 11) return one.commit([{ op: 'update', key: key('x'), object: cm('x', `by-${i}`), expect: 1 }]);
+      if (i % 7 === 3) return one.commit([{ op: 'create', key: key(`bad-${i}`), object: cm(`bad-${i}`) }, { op: 'update', key: key('missing'), object: cm('missing'), expect: 1 }]);
+      return one.commit([{ op: 'create', key: key(`c-${i}`), object: cm(`c-${i}`) }, { op: 'create', key: key(`s-${i}`, 'default', 'secrets'), object: cm(`s-${i}`) }]);
+    }),
+  );
+  const after = one.commitStats();
+  assert.equal(after.groups - before.groups, 40);
+  assert.ok(after.transactions - before.transactions < 10, `40 commits in ${after.transactions - before.transactions} transactions`);
+  const ok = results.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<StoredEvent[]>[];
+  const bad = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+  // x: exactly one of the two won; the failing groups: 3, 17, 24, 31, 38 (i % 7 === 3; 10 is the update)
+  assert.deepEqual(bad.filter((i) => i !== 10 && i !== 11), [3, 17, 24, 31, 38]);
+  assert.equal(bad.filter((i) => i === 10 || i === 11).length, 1);
+  for (const i of [3, 17, 24, 31, 38]) assert.equal(await two.get(key(`bad-${i}`)), undefined, `bad-${i} left nothing`);
+  // every write took the next revision: 1 + 33 groups of two creates + one update = 68
+  const revisions = ok.flatMap((r) => r.value.map((e) => e.revision)).sort((p, q) => p - q);
+  assert.deepEqual(revisions, Array.from({ length: revisions.length }, (_, i) => i + 2));
+  assert.equal(await two.revision(), 1 + revisions.length);
+  await waitFor('the other replica saw every change', () => seen.length === 1 + revisions.length);
+  assert.deepEqual(
+    seen.map((e) => e.revision),
+    Array.from({ length: seen.length }, (_, i) => i + 1),
+  );
+  for (const e of seen) assert.equal(e.object.metadata.resourceVersion, String(e.revision));
+  const c0 = (await two.list({ group: '', resource: 'configmaps' })).items.find((o) => o.metadata.name === 'c-0')!;
+  assert.equal(c0.metadata.resourceVersion, String(seen.find((e) => e.key.name === 'c-0')!.revision));
+});
