@@ -19,6 +19,8 @@ export class Informer {
   private watch?: ApiWatch;
   private stopped = false;
   private relistTimer?: NodeJS.Timeout;
+  /** the newest revision this informer has seen: its last list's, or a later watch event's */
+  private newest = 0;
 
   constructor(
     private readonly client: ApiClient,
@@ -66,6 +68,11 @@ export class Informer {
     }
   }
 
+  /** The newest store revision this informer has seen (its list's or a watch event's): what its cache reflects at least. */
+  revision(): number {
+    return this.newest;
+  }
+
   onChange(h: ChangeHandler): void {
     this.handlers.push(h);
   }
@@ -111,6 +118,7 @@ export class Informer {
   /** List and start watching; resolves once the first list is in the cache. */
   async start(): Promise<void> {
     const list = await this.client.list(this.ref);
+    this.newest = Math.max(this.newest, Number(list.metadata.resourceVersion ?? 0));
     const seen = new Set<string>();
     for (const item of list.items) {
       const o = this.keep(item);
@@ -128,6 +136,8 @@ export class Informer {
     if (this.stopped) return;
     this.watch = await this.client.watch(this.ref, undefined, { resourceVersion: list.metadata.resourceVersion ?? '0' }, (e) => {
       if (e.type === 'ERROR') return this.relistSoon();
+      // a DELETED event's object carries the deletion's revision (the cache's copy does not)
+      this.newest = Math.max(this.newest, rev(e.object as KubeObject));
       if (e.type === 'BOOKMARK') return;
       const o = this.keep(e.object as KubeObject);
       const k = keyOf(o);

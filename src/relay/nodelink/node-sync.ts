@@ -6,8 +6,9 @@
  * and on start, on the node's `sync`, and after a broker reconnect, changed or not.
  *
  * Versions: a document's version is the object store's global revision of the change that
- * altered it (read when it is computed); on start every node's version is the store's current
- * revision. Both only grow, across restarts too, and the epoch is the store's: a node orders the
+ * altered it — the newest revision this relay's informers have delivered when it is computed (not
+ * a store read per document: at fleet size that was one PostgreSQL round trip per node and
+ * change); on start every node's version is the store's current revision. Both only grow, across restarts too, and the epoch is the store's: a node orders the
  * documents it sees by (epoch, version) and ignores anything not newer.
  *
  * Only Nodes that exist get a document (a pod naming an unknown node creates no retained message);
@@ -47,7 +48,7 @@ export interface NodeSyncDeps {
   /** publish a node's document retained (null: clear the retained document) */
   publish(node: string, doc: DesiredDocument | null): Promise<void>;
   epoch(): Promise<string>;
-  /** the object store's newest revision */
+  /** the object store's newest revision (read once, at start) */
   revision(): Promise<number>;
   events: EventRecorder;
   log: Logger;
@@ -80,6 +81,8 @@ export class NodeSync {
   private shared: { items: DesiredItem[]; hash: string } | undefined;
   private epochValue = '';
   private started = false;
+  /** the store's revision when the informers had listed (start) */
+  private listed = 0;
   readonly counters = { published: 0, computed: 0 };
 
   constructor(private readonly d: NodeSyncDeps) {
@@ -94,6 +97,8 @@ export class NodeSync {
   async start(): Promise<void> {
     this.epochValue = await this.d.epoch();
     for (const inf of this.informers.values()) await inf.start();
+    // at least what every informer listed: documents made after a restart number above all before it
+    this.listed = await this.d.revision();
     this.started = true;
     this.republishAll();
   }
@@ -149,6 +154,13 @@ export class NodeSync {
     const nodes: Record<string, number> = {};
     for (const [n, p] of this.docs) nodes[n] = p.version;
     return { epoch: this.epochValue, nodes };
+  }
+
+  /** The newest revision the informers have delivered (a change's document is numbered at least by that change). */
+  private seen(): number {
+    let m = this.listed;
+    for (const inf of this.informers.values()) m = Math.max(m, inf.revision());
+    return m;
   }
 
   private inf(w: Watched): Informer {
@@ -245,8 +257,9 @@ export class NodeSync {
     const labels = nodeObj.metadata.labels ?? {};
     const hash = `${stableStringify({ items: own, labels })}\n${shared.hash}`;
     let version: number;
-    if (!prev) version = await this.d.revision();
-    else if (prev.hash !== hash) version = Math.max(await this.d.revision(), prev.version + 1);
+    const seen = this.seen();
+    if (!prev) version = seen;
+    else if (prev.hash !== hash) version = Math.max(seen, prev.version + 1);
     else if (forced) version = prev.version;
     else return;
     const held = this.heldAbove.get(node);
@@ -254,7 +267,7 @@ export class NodeSync {
       this.heldAbove.delete(node);
       // a number from another replica is at most a little above the store's revision (each move
       // adds one); a node claiming more is not believed (it would only skew its own numbering)
-      if (held >= version && held <= (await this.d.revision()) + HELD_SLACK) version = held + 1;
+      if (held >= version && held <= seen + HELD_SLACK) version = held + 1;
     }
     const cur: Published = { version, hash, items };
     this.docs.set(node, cur);

@@ -40,10 +40,12 @@ test('a node gets its pods and only the Secrets they reference; versions are the
   await f.link.idle();
   assert.equal(f.transport.docs('n1').length, n);
 
-  // the last pod that needed the Secret goes: the Secret leaves the node
+  // the last pod that needed the Secret goes: the Secret leaves the node, in a document numbered
+  // by the deletion's revision (a deleted object's last cached copy is older than that)
   await f.admin.delete(POD, 'default', 'web', { gracePeriodSeconds: 0 });
   await f.link.idle();
   assert.deepEqual(names(f.transport.last('n1')), []);
+  assert.equal(f.transport.last('n1')!.version, await f.store.revision(), 'numbered by the deletion');
 });
 
 test('devices and their models go to the device node; a pod being deleted stays in the document with its deletion time', async (t) => {
