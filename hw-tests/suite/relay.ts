@@ -84,8 +84,9 @@ export class Relay {
     return this.http<Joined>('POST', '/edge/v1/join', { token, node }, false);
   }
 
-  telemetry(node: string): Promise<TelemetryRow[]> {
-    return this.http('GET', `/edge/v1/telemetry?node=${node}&limit=100000`);
+  /** The node's newest `limit` samples, oldest first. */
+  telemetry(node: string, limit = 100_000): Promise<TelemetryRow[]> {
+    return this.http('GET', `/edge/v1/telemetry?node=${node}&limit=${limit}`);
   }
 
   async stop(): Promise<void> {
