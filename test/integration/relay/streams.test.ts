@@ -25,14 +25,20 @@ test('logs, exec, attach and port-forward through node ⇄ relay streams', async
   const docker = await needDocker(t);
   if (!docker) return;
   const image = await ensureTestImage(docker);
+  // the processes stop before their folder goes (after-hooks run first-in, first-out): a node
+  // still writing into it made the removal fail with ENOTEMPTY
+  const closers: (() => Promise<unknown>)[] = [];
+  t.after(async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  });
   const dir = tmpDir(t, 'edgecore-streams-');
   // the relay as shipped (HTTPS, MQTT over TLS): the raw clients below trust its CA
   const relay = new RelayProc({ dir, ports: await relayPorts() });
-  t.after(() => relay.stop('SIGKILL'));
+  closers.push(() => relay.stop('SIGKILL'));
   await relay.start();
   const name = `streams-${randomBytes(3).toString('hex')}`;
   const node = new NodeProc({ dir, name, join: await relay.join(name), edged: true, devicetwin: false, edgedConfig: { crashLoop: { initialSeconds: 0.5, maxSeconds: 1 } } });
-  t.after(async () => {
+  closers.push(async () => {
     await node.stop('SIGKILL');
     const left = await docker.listContainers({ all: true, filters: { label: [`io.edgecore.node=${name}`] } });
     await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
