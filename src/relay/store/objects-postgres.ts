@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { KubeObject } from '../../contract/kube/types.js';
-import { batchKeys, CommitQueue, keyId, planBatch, type StoredRow } from './pg-batch.js';
+import { batchKeys, CommitQueue, keyId, planBatch, type StoredRow } from './commit-plan.js';
 import { ChangeFeed } from './pg-changes.js';
 import { CHANNEL, ensureSchema } from './pg-schema.js';
 import { pgError } from './pg-errors.js';
@@ -119,12 +119,12 @@ export class PostgresObjectStore implements ObjectStore {
     return events;
   }
 
-  /** Transactions run for commits, and the commits they carried (group commit, pg-batch.ts). */
+  /** Transactions run for commits, and the commits they carried (group commit, commit-plan.ts). */
   commitStats(): { transactions: number; groups: number } {
     return { ...this.commits.stats };
   }
 
-  /** One transaction for a batch of commits (pg-batch.ts): a fixed number of statements, whatever its size. */
+  /** One transaction for a batch of commits (commit-plan.ts): a fixed number of statements, whatever its size. */
   private async applyBatch(q: Query, groups: readonly (readonly StoreOp[])[]): Promise<(StoredEvent[] | Error)[]> {
     // the lock that orders every replica's commits (see the file comment)
     const head = (await q('SELECT revision, compacted FROM kube_revision WHERE id = 1 FOR UPDATE')).rows[0];

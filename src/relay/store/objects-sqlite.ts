@@ -7,8 +7,8 @@
 import type { KubeObject } from '../../contract/kube/types.js';
 import { migrate, openDatabase, type Db } from '../../lib/sqlite.js';
 import { RELAY_MIGRATIONS } from './migrations.js';
+import { keyId, planBatch, type StoredRow } from './commit-plan.js';
 import {
-  checkPrecondition,
   StoreGoneError,
   type ObjectKey,
   type ObjectStore,
@@ -122,40 +122,28 @@ export class SqliteObjectStore implements ObjectStore {
     return events;
   }
 
+  /** One commit, planned as the PostgreSQL store plans each of its batch's groups (commit-plan.ts). */
   private apply(ops: readonly StoreOp[]): StoredEvent[] {
-    let rev = Number(this.meta('revision'));
-    const events: StoredEvent[] = [];
-    const log = this.db.prepare('INSERT INTO kube_log (revision, type, grp, resource, namespace, name, object, prev) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const current = new Map<string, StoredRow>();
     for (const op of ops) {
-      const k = op.key;
-      const cur = this.row(k);
-      if (checkPrecondition(op, cur?.revision)) continue;
-      rev++;
-      if (op.op === 'delete') {
-        const last = JSON.parse(cur!.object) as KubeObject;
-        const object = { ...last, metadata: { ...last.metadata, resourceVersion: String(rev) } };
-        const text = JSON.stringify(object);
-        this.db.prepare('DELETE FROM kube_objects WHERE grp = ? AND resource = ? AND namespace = ? AND name = ?').run(k.group, k.resource, k.namespace, k.name);
-        log.run(rev, 'DELETED', k.group, k.resource, k.namespace, k.name, text, cur!.object);
-        events.push({ type: 'DELETED', key: { ...k }, object, revision: rev, prev: last });
-        continue;
-      }
-      const object = { ...op.object, metadata: { ...op.object.metadata, resourceVersion: String(rev) } };
-      const text = JSON.stringify(object);
-      if (op.op === 'create') {
-        this.db.prepare('INSERT INTO kube_objects (grp, resource, namespace, name, revision, object) VALUES (?, ?, ?, ?, ?, ?)').run(k.group, k.resource, k.namespace, k.name, rev, text);
-        log.run(rev, 'ADDED', k.group, k.resource, k.namespace, k.name, text, null);
-        events.push({ type: 'ADDED', key: { ...k }, object, revision: rev });
-      } else {
-        this.db
-          .prepare('UPDATE kube_objects SET revision = ?, object = ? WHERE grp = ? AND resource = ? AND namespace = ? AND name = ?')
-          .run(rev, text, k.group, k.resource, k.namespace, k.name);
-        log.run(rev, 'MODIFIED', k.group, k.resource, k.namespace, k.name, text, cur!.object);
-        events.push({ type: 'MODIFIED', key: { ...k }, object, revision: rev, prev: JSON.parse(cur!.object) as KubeObject });
-      }
+      const r = this.row(op.key);
+      if (r) current.set(keyId(op.key), r);
     }
-    this.setMeta('revision', String(rev));
-    return events;
+    const plan = planBatch(Number(this.meta('revision')), [ops], current);
+    const outcome = plan.outcomes[0]!;
+    if (outcome instanceof Error) throw outcome;
+    const upsert = this.db.prepare(
+      'INSERT INTO kube_objects (grp, resource, namespace, name, revision, object) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (grp, resource, namespace, name) DO UPDATE SET revision = excluded.revision, object = excluded.object',
+    );
+    const remove = this.db.prepare('DELETE FROM kube_objects WHERE grp = ? AND resource = ? AND namespace = ? AND name = ?');
+    for (const { key: k, row } of plan.writes.values()) {
+      if (row) upsert.run(k.group, k.resource, k.namespace, k.name, row.revision, row.object);
+      else remove.run(k.group, k.resource, k.namespace, k.name);
+    }
+    const log = this.db.prepare('INSERT INTO kube_log (revision, type, grp, resource, namespace, name, object, prev) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const l of plan.log) log.run(l.revision, l.type, l.key.group, l.key.resource, l.key.namespace, l.key.name, l.object, l.prev);
+    this.setMeta('revision', String(plan.revision));
+    return outcome;
   }
 
   /** Drop log rows beyond the window (in batches: only when the log is 10% over). */

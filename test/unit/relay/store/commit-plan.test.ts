@@ -1,12 +1,12 @@
 /**
- * Group commit's planner and queue (src/relay/store/pg-batch.ts), pure: each group of a batch
+ * Group commit's planner and queue (src/relay/store/commit-plan.ts), pure: each group of a batch
  * all-or-nothing against what the groups before it left, revisions without gaps, one final row
  * per key; the queue puts what arrives during a transaction into the next one and tries a broken
  * batch again one group at a time.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { batchKeys, CommitQueue, keyId, planBatch, type StoredRow } from '../../../../src/relay/store/pg-batch.js';
+import { batchKeys, CommitQueue, keyId, planBatch, type StoredRow } from '../../../../src/relay/store/commit-plan.js';
 import { StoreConflictError, StoreExistsError, StoreNotFoundError, type StoredEvent, type StoreOp } from '../../../../src/relay/store/objects.js';
 import { cm, key } from '../../../helpers/object-store-contract.js';
 

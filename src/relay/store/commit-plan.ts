@@ -8,7 +8,8 @@
  *
  * `planBatch` is pure: from the batch's groups and the current rows of every key they name, it
  * returns each group's outcome, the final state of every key written and the log rows — the
- * executor (objects-postgres.ts) only reads those rows and writes the result in a few statements.
+ * executors only read those rows and write the result: objects-postgres.ts a batch in a few
+ * statements, objects-sqlite.ts one commit (a batch of one group).
  */
 import type { KubeObject } from '../../contract/kube/types.js';
 import { checkPrecondition, type ObjectKey, type StoredEvent, type StoreOp } from './objects.js';
