@@ -229,13 +229,24 @@ export async function daemonCases(s: Suite, b: Board, o: DaemonOptions): Promise
       m.restartMs = await daemon.start();
       metrics.daemonRestartMs = m.restartMs;
       await allOnline();
-      await until('button reported true after the restart', async () => ((await daemon.reported('panel', 'button')) === 'true' ? true : undefined));
+      // a freshly started daemon under emulation (TCG, the armv7 artifact in compat mode) is still
+      // busy for a while after it answers: these waits are hang guards (60 s), not speed goals; a
+      // timeout says what was last seen
+      const settled = async (what: string, read: () => Promise<unknown>, ok: (v: unknown) => boolean): Promise<void> => {
+        let last: unknown;
+        try {
+          await until(what, async () => ((last = await read()), ok(last) ? true : undefined), 60_000, 50);
+        } catch (e) {
+          throw new Error(`${(e as Error).message}; last seen: ${JSON.stringify(last)}; panel: ${JSON.stringify(await daemon.device('panel').catch(() => undefined))}`);
+        }
+      };
+      await settled('button reported true after the restart', () => daemon.reported('panel', 'button'), (v) => v === 'true');
       if (b.i2c?.setTemperatureRaw) {
-        await until('27 °C after the restart', async () => (near(Number(await daemon.reported('tmp102', 'temperature')), 27) ? true : undefined));
+        await settled('27 °C after the restart', () => daemon.reported('tmp102', 'temperature'), (v) => near(Number(v), 27));
       }
-      if (sim) await until('meter 25 after the restart', async () => (near(Number(await daemon.reported('meter', 'temperature')), 25) ? true : undefined));
+      if (sim) await settled('meter 25 after the restart', () => daemon.reported('meter', 'temperature'), (v) => near(Number(v), 25));
       // the desired LED state was stored: the restarted daemon drives the line again
-      await until('LED on again after the restart', async () => ((await g.level('led')) === 1 ? true : undefined));
+      await settled('LED on again after the restart', () => g.level('led'), (v) => v === 1);
       const d = await daemon.device('panel');
       assertEqual(d?.status?.twins.find((t) => t.propertyName === 'led')?.observedDesired?.value, 'true', 'stored desired led');
       return `restarted in ${m.restartMs} ms`;

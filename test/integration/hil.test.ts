@@ -104,7 +104,9 @@ async function runBoard(t: TestContext, arch: 'x86_64' | 'arm64' | 'armv7', prob
   assert.equal(r.arch, { x86_64: 'x64', arm64: 'arm64', armv7: 'arm' }[arch], 'the suite ran on the guest\'s architecture');
   assert.equal(r.board.kind, wired ? 'wired' : 'sim', 'the board the suite ran on');
   const failures = r.cases.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail ?? ''}`);
-  assert.deepEqual(failures, [], `failed HIL cases:\n${failures.join('\n')}`);
+  // a failure says what the guest's daemon was doing: its log's tail (the output folder goes with the test)
+  const tail = (f: string, n: number): string => (existsSync(join(out, f)) ? readFileSync(join(out, f), 'utf8').split('\n').slice(-n).join('\n') : `(no ${f})`);
+  assert.deepEqual(failures, [], `failed HIL cases:\n${failures.join('\n')}\n--- edgecore.log (tail) ---\n${failures.length ? tail('edgecore.log', 40) : ''}`);
   const names = new Set(r.cases.map((c) => c.name));
   const expected = wired ? EXPECTED_WIRED : EXPECTED;
   assert.deepEqual(expected.filter((n) => !names.has(n)), [], 'cases missing from the run');
