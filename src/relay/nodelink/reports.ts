@@ -146,17 +146,22 @@ export class NodeReports {
     return c.tail;
   }
 
-  /** The mark ops for a report (undefined: seen before), and a way to make sure the mark is set. */
-  private async mark(node: string, stream: string | undefined, seq: number | undefined): Promise<{ ops: StoreOp[]; ensure: () => Promise<void> } | undefined> {
+  /**
+   * The mark ops for a report (undefined: seen before), and a way to make sure the mark is set.
+   * `id` is the report's identity (an object's key for its state, the seq for an event): a
+   * report a broker hands over late, after newer ones, is still applied when nothing newer of
+   * its identity was (InternalRecords.markOps).
+   */
+  private async mark(node: string, stream: string | undefined, seq: number | undefined, id: string): Promise<{ ops: StoreOp[]; ensure: () => Promise<void> } | undefined> {
     if (stream === undefined || seq === undefined) return { ops: [], ensure: async () => undefined };
-    const ops = await this.d.marks.markOps(node, stream, seq);
+    const ops = await this.d.marks.markOps(node, stream, seq, id);
     if (!ops) {
       this.counters.duplicates++;
       return undefined;
     }
     // a write that changed nothing committed nothing (its mark neither): the mark goes alone
     const ensure = async (): Promise<void> => {
-      const again = await this.d.marks.markOps(node, stream, seq);
+      const again = await this.d.marks.markOps(node, stream, seq, id);
       if (again) await this.d.store.commit(again);
     };
     return { ops, ensure };
@@ -180,7 +185,7 @@ export class NodeReports {
   /** `reported/state`: a Pod's, a Device's or the Node's own status. */
   state(node: string, m: ReportedState): Promise<void> {
     return this.serial(node, `${m.kind} ${m.namespace}/${m.name}`, async () => {
-      const mark = await this.mark(node, m.stream, m.seq);
+      const mark = await this.mark(node, m.stream, m.seq, `${m.kind}/${m.namespace}/${m.name}`);
       if (!mark) return;
       await this.marked(mark, async () => {
         if (m.kind === 'Pod') await this.podStatus(node, m, mark.ops);
@@ -256,7 +261,7 @@ export class NodeReports {
   /** An OBJECT_EVENT from `reported/telemetry`: a core/v1 Event about an object bound to the node. */
   event(node: string, m: ReportedTelemetry): Promise<void> {
     return this.serial(node, `event on ${m.kind} ${m.namespace}/${m.name}`, async () => {
-      const mark = await this.mark(node, m.stream === undefined ? undefined : `${m.stream}.events`, m.seq);
+      const mark = await this.mark(node, m.stream === undefined ? undefined : `${m.stream}.events`, m.seq, String(m.seq));
       if (!mark) return;
       await this.marked(mark, async () => {
         const r = objectEventSchema.safeParse(m.data);

@@ -26,6 +26,45 @@ export interface BootstrapToken {
 export interface ReportMark {
   /** the highest sequence number accepted from this node on this stream */
   seq: number;
+  /**
+   * Reports at or below it that `applied` does not list count as seen. A mark written before
+   * `applied` existed has none: its `seq` is its floor (a high-water mark, as it was).
+   */
+  floor?: number;
+  /**
+   * What was applied above `floor`, by the report's identity: an object's key → the seq of its
+   * latest applied state, or an event's own seq → itself. A broker may hand reports over again
+   * after newer ones (NATS, when a member dies with deliveries unacknowledged): a late report is
+   * then applied unless its identity has that seq or a newer one already.
+   */
+  applied?: Record<string, number>;
+}
+
+/** Identities kept in a mark above its floor; past it the oldest go and the floor rises to them. */
+export const MARK_APPLIED_MAX = 256;
+
+/**
+ * The mark after accepting report `seq` with identity `id`, or undefined when it is seen already
+ * (or stale: its object's state is newer). Without an identity: a high-water mark. Pure.
+ */
+export function admitReport(cur: ReportMark | undefined, seq: number, id: string | undefined, max = MARK_APPLIED_MAX): ReportMark | undefined {
+  const top = cur?.seq ?? 0;
+  if (id === undefined) return seq <= top ? undefined : { ...cur, seq };
+  const floor = cur === undefined ? 0 : (cur.floor ?? cur.seq);
+  const applied = { ...(cur?.applied ?? {}) };
+  if (seq <= (applied[id] ?? floor)) return undefined;
+  applied[id] = seq;
+  const ids = Object.keys(applied);
+  let next = floor;
+  if (ids.length > max) {
+    // the oldest quarter goes at once (not one per report), and the floor covers what went
+    const order = ids.sort((a, b) => applied[a]! - applied[b]!);
+    for (const k of order.slice(0, ids.length - Math.floor((max * 3) / 4))) {
+      next = Math.max(next, applied[k]!);
+      delete applied[k];
+    }
+  }
+  return { seq: Math.max(top, seq), floor: next, applied };
 }
 
 /**
@@ -81,13 +120,14 @@ export class InternalRecords {
 
   /**
    * The ops that mark report `seq` of (node, stream) as seen — to commit with the report's own
-   * write (`WriteOptions.alsoCommit`) — or undefined when it was seen already (a duplicate).
+   * write (`WriteOptions.alsoCommit`) — or undefined when it was seen already (a duplicate, or a
+   * state older than its object's: see admitReport; `id` is the report's identity).
    * The precondition on the mark's revision makes two concurrent writers of one mark conflict.
    */
-  async markOps(node: string, stream: string, seq: number): Promise<StoreOp[] | undefined> {
+  async markOps(node: string, stream: string, seq: number, id?: string): Promise<StoreOp[] | undefined> {
     const name = reportMarkName(node, stream);
     const cur = await this.get('reportmarks', name);
-    if (cur && seq <= cur.spec.seq) return undefined;
-    return [this.putOp('reportmarks', name, { seq }, cur?.revision)];
+    const next = admitReport(cur?.spec, seq, id);
+    return next && [this.putOp('reportmarks', name, next, cur?.revision)];
   }
 }
