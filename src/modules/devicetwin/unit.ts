@@ -86,6 +86,9 @@ export class DeviceUnit {
   private writing = new Set<string>();
   /** per property: failed or unconfirmed writes back off before the next attempt */
   private writeRetry = new Map<string, { attempt: number; notBefore: number }>();
+  /** the twin changes failed commits did not store (merged): committed again until the store takes them */
+  private unstored?: TwinDocument;
+  private storeRetry = { attempt: 0, timer: undefined as ReturnType<typeof setTimeout> | undefined };
 
   constructor(private readonly o: UnitOptions) {
     this.ref = o.ref;
@@ -130,7 +133,9 @@ export class DeviceUnit {
 
   /** Start driving the hardware (built-in protocols) and publish the first document. */
   async start(initial: TwinDocument): Promise<void> {
-    await this.o.sink.commit(this, initial);
+    // a first status the store did not take (metamanager busy) is committed again later: the
+    // hardware is driven meanwhile
+    await this.persist(initial).catch((e) => this.o.log.warn('device status not stored yet; trying again', { device: this.key, error: errorMessage(e) }));
     if (!this.o.factory) return;
     const protocolConfig = { ...(this.o.model.protocolConfigData ?? {}), ...(this.o.spec.protocol?.configData ?? {}) };
     // properties with the same report cycle tick together: one status write for all of them
@@ -174,6 +179,7 @@ export class DeviceUnit {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.storeRetry.timer);
     for (const c of this.cycles.splice(0)) c();
     await this.runner?.stop();
   }
@@ -249,7 +255,7 @@ export class DeviceUnit {
     if (state === 'online' || state === 'ok') doc.lastOnlineTime = new Date(this.o.now()).toISOString();
     if (this.doc.state !== state) this.o.sink.stateChanged(this, state, 'reported by its mapper');
     this.doc = doc;
-    await this.o.sink.commit(this, {});
+    await this.persist({});
   }
 
   /** Write every pending desired value of a ReadWrite property (built-in drivers only). */
@@ -338,7 +344,7 @@ export class DeviceUnit {
       }
       if (!done.length) return;
       this.doc = doc;
-      await this.o.sink.commit(this, document);
+      await this.persist(document);
       const samples: ReportedSample[] = [];
       for (const r of done) {
         samples.push({ property: r.name, point: { value: r.str, type: doc.twins[r.name]?.type ?? 'string', timestamp: r.at }, report: r.rep ?? { value: r.value, at: r.at } });
@@ -362,7 +368,7 @@ export class DeviceUnit {
     for (const f of this.filters.values()) f.reset();
     this.writeRetry.clear();
     this.o.log.info('device online', { device: this.key });
-    this.o.sink.commit(this, {}).catch(() => undefined);
+    this.persist({}).catch(() => undefined);
     this.pushDesired();
   }
 
@@ -384,8 +390,43 @@ export class DeviceUnit {
       lastError: err.message,
       lastErrorTime: new Date(this.o.now()).toISOString(),
     };
-    this.o.sink.commit(this, {}).catch(() => undefined);
+    this.persist({}).catch(() => undefined);
   }
+
+  /**
+   * Store the device's current document, announcing `document`'s changes. The document in memory
+   * is the device's truth (what its hardware said): a commit that fails — metamanager busy or
+   * restarting, its request timed out — is not forgotten, or a value read once (a button pressed
+   * while the daemon was down) would stay unstored until it changed again. It is committed again,
+   * with every change not yet announced, 0.5 s doubling to 30 s, until the store takes it.
+   * Rejects with the failure (the retry is already scheduled).
+   */
+  private async persist(document: TwinDocument): Promise<void> {
+    const changes = this.unstored ? mergeChanges(this.unstored, document) : document;
+    this.unstored = undefined;
+    try {
+      await this.o.sink.commit(this, changes);
+      if (!this.unstored) this.storeRetry.attempt = 0;
+    } catch (e) {
+      this.unstored = this.unstored ? mergeChanges(changes, this.unstored) : changes;
+      if (!this.storeRetry.timer && !this.stopped) {
+        const delay = backoffDelay({ initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 }, this.storeRetry.attempt++);
+        this.storeRetry.timer = setTimeout(() => {
+          this.storeRetry.timer = undefined;
+          if (!this.stopped) this.persist({}).catch((err) => this.o.log.debug('device status not stored yet', { device: this.key, error: errorMessage(err) }));
+        }, delay);
+        this.storeRetry.timer.unref?.();
+      }
+      throw e;
+    }
+  }
+}
+
+/** Two documents of changes as one: each twin's first `last` and latest `current`. */
+export function mergeChanges(older: TwinDocument, newer: TwinDocument): TwinDocument {
+  const out: TwinDocument = { ...older };
+  for (const [name, c] of Object.entries(newer)) out[name] = { last: older[name] ? older[name].last : c.last, current: c.current };
+  return out;
 }
 
 export const notFound = (ref: DeviceRef): NotFoundError => new NotFoundError(`device ${ref.namespace}/${ref.name}`);

@@ -12,7 +12,7 @@ import { isValidationError } from '../../../src/core/errors.js';
 import { nullLogger } from '../../../src/core/logger.js';
 import type { DataPoint } from '../../../src/modules/devicetwin/messages.js';
 import { computeDelta, emptyDoc, type TwinDocument } from '../../../src/modules/devicetwin/twin.js';
-import { cycleMs, DeviceUnit, MAX_TWINS, type Sink } from '../../../src/modules/devicetwin/unit.js';
+import { cycleMs, DeviceUnit, MAX_TWINS, mergeChanges, type Sink } from '../../../src/modules/devicetwin/unit.js';
 import { virtualDriver } from '../../../src/drivers/virtual/driver.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -51,14 +51,17 @@ interface Recorded {
   reported: { property: string; point: DataPoint }[];
   states: string[];
   failNext: boolean;
+  /** commits still to fail (metamanager busy: its request timed out) */
+  failing: number;
 }
 
 function unit(t: TestContext, o: { builtin: boolean; setpoint?: string }): { u: DeviceUnit; rec: Recorded } {
-  const rec: Recorded = { commits: [], log: [], reported: [], states: [], failNext: false };
+  const rec: Recorded = { commits: [], log: [], reported: [], states: [], failNext: false, failing: 0 };
   const sink: Sink = {
     commit: async (_u, document) => {
-      if (rec.failNext) {
+      if (rec.failNext || rec.failing > 0) {
         rec.failNext = false;
+        rec.failing--;
         throw new Error('store unavailable');
       }
       rec.commits.push(document);
@@ -191,4 +194,23 @@ test('issue 18 (7): a built-in device refuses twins its model does not have; a m
   // updating twins it has is still fine
   await m.update({ x0: { actual: 'w' } }, 'edge');
   assert.equal(m.doc.twins.x0?.actual?.value, 'w');
+});
+
+test('a status the store did not take is committed again until it is (a busy metamanager): the driver runs meanwhile, and the read value is not lost', async (t) => {
+  const { u, rec } = unit(t, { builtin: true });
+  rec.failing = 3; // the first document, the device going online, the first reading
+  await u.start({}); // does not reject: the hardware is driven though the store did not answer
+  await waitFor('the device online', () => rec.states.includes('online'), 10_000, 5);
+  const stored = await waitFor('the reading stored by a commit tried again', () => rec.commits.find((d) => d.temperature?.current?.actual?.value === '21.5'), 20_000, 5);
+  assert.equal(stored.temperature?.last?.actual, undefined, 'announced from the value before the first reading (the changes not announced go with it)');
+  assert.ok(rec.failing <= 0);
+  assert.equal(u.doc.twins.temperature?.actual?.value, '21.5');
+});
+
+test('changes not yet stored merge: each twin keeps its first previous value and its latest current one', () => {
+  const tw = (v: string) => ({ actual: { value: v, metadata: { timestamp: 1 } } }) as never;
+  assert.deepEqual(mergeChanges({ a: { last: tw('1'), current: tw('2') } }, { a: { last: tw('2'), current: tw('3') }, b: { last: null, current: tw('x') } }), {
+    a: { last: tw('1'), current: tw('3') },
+    b: { last: null, current: tw('x') },
+  });
 });
