@@ -6,6 +6,7 @@
  * Tables are created on first open under an advisory lock (replicas starting together).
  */
 import pg from 'pg';
+import { pgSession } from './pg-session.js';
 import type { CredentialStore } from './credentials.js';
 import type { NodeRecord } from './types.js';
 
@@ -38,7 +39,7 @@ export class PostgresCredentialStore implements CredentialStore {
   private constructor(private readonly pool: pg.Pool) {}
 
   static async open(url: string, opts: { poolSize?: number; onError?: (e: Error) => void } = {}): Promise<PostgresCredentialStore> {
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 2, application_name: 'edgerelay-credentials' });
+    const pool = new pg.Pool({ ...pgSession(url, 'edgerelay-credentials'), max: opts.poolSize ?? 2 });
     pool.on('error', (e) => opts.onError?.(e));
     const s = new PostgresCredentialStore(pool);
     try {

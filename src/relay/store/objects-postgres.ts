@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { pgSession, type PgSessionLimits } from './pg-session.js';
 import type { KubeObject } from '../../contract/kube/types.js';
 import { batchKeys, CommitQueue, keyId, planBatch, type StoredRow } from './commit-plan.js';
 import { ChangeFeed } from './pg-changes.js';
@@ -42,6 +43,8 @@ export interface PostgresObjectStoreOptions {
   onError?: (e: Error) => void;
   /** commits in one transaction at most (group commit: those that arrive while one runs) */
   maxBatch?: number;
+  /** the connections' limits (pg-session.ts; tests shorten them) */
+  session?: Partial<PgSessionLimits>;
 }
 
 type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
@@ -69,12 +72,12 @@ export class PostgresObjectStore implements ObjectStore {
   /** Connect, create the tables if they are not there (one replica at a time), start the change feed. */
   static async open(url: string, opts: PostgresObjectStoreOptions = {}): Promise<PostgresObjectStore> {
     const onError = opts.onError ?? (() => undefined);
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 8, application_name: 'edgerelay' });
+    const pool = new pg.Pool({ ...pgSession(url, 'edgerelay', opts.session), max: opts.poolSize ?? 8 });
     // an idle connection that dies (a server restart) is dropped from the pool; the next query opens another
     pool.on('error', (e) => onError(e));
     try {
       await ensureSchema(pool, randomUUID());
-      const feed = await ChangeFeed.start(url, pool, { reconnectMs: opts.reconnectMs ?? 200, onError });
+      const feed = await ChangeFeed.start(url, pool, { reconnectMs: opts.reconnectMs ?? 200, onError, ...(opts.session ? { session: opts.session } : {}) });
       return new PostgresObjectStore(pool, feed, opts);
     } catch (e) {
       await pool.end().catch(() => undefined);

@@ -13,6 +13,7 @@
  * (the API turns that into 410 Expired; clients relist), never with a silent gap.
  */
 import pg from 'pg';
+import { pgSession, type PgSessionLimits } from './pg-session.js';
 import type { KubeObject } from '../../contract/kube/types.js';
 import { CHANNEL, type LogRow } from './pg-schema.js';
 import { StoreGoneError, type ObjectKey, type ResourceScope, type StoredEvent, type StoreWatch } from './objects.js';
@@ -29,6 +30,8 @@ interface Watcher {
 export interface ChangeFeedOptions {
   reconnectMs: number;
   onError: (e: Error) => void;
+  /** the listener connection's limits (pg-session.ts) */
+  session?: Partial<PgSessionLimits>;
 }
 
 /** rows read per query while catching up */
@@ -202,7 +205,7 @@ export class ChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    const c = new pg.Client({ connectionString: this.url, application_name: 'edgerelay-changes' });
+    const c = new pg.Client(pgSession(this.url, 'edgerelay-changes', this.opts.session));
     c.on('error', (e) => {
       this.opts.onError(e);
       this.lost(c);

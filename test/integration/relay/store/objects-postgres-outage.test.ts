@@ -6,9 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import pg from 'pg';
 import { test, type TestContext } from 'node:test';
 import { StoreGoneError, type StoredEvent, StoreUnavailableError } from '../../../../src/relay/store/objects.js';
 import { PostgresObjectStore, type PostgresObjectStoreOptions } from '../../../../src/relay/store/objects-postgres.js';
+import { pgUnavailable } from '../../../../src/relay/store/pg-errors.js';
+import { pgSession } from '../../../../src/relay/store/pg-session.js';
 import { cm, key } from '../../../helpers/object-store-contract.js';
 import { PG_URL, pgAdmin, pgDatabase, pgMissing } from '../../../helpers/postgres.js';
 import { waitFor } from '../../../helpers/wait.js';
@@ -19,6 +22,7 @@ async function backing(t: TestContext) {
   const db = await pgDatabase(t);
   return {
     name: db.name,
+    url: db.url,
     open: async (opts: PostgresObjectStoreOptions = {}) => {
       const s = await PostgresObjectStore.open(db.url, { reconnectMs: 100, ...opts });
       db.closeFirst(() => s.close());
@@ -117,4 +121,46 @@ test('a replica shut out for longer than the window: its watches end with StoreG
   await writer.commit([{ op: 'create', key: key('late'), object: cm('late') }]);
   await waitFor('the new watch is live', () => again.length === 1);
   assert.deepEqual(again, [now + 1]);
+});
+
+test('a replica frozen inside a transaction holds the commit lock only until the server ends its idle session; the others go on', { skip }, async (t) => {
+  const b = await backing(t);
+  const store = await b.open();
+  await store.commit([{ op: 'create', key: key('before'), object: cm('before') }]);
+  // the frozen replica: a connection opened as the relay opens its own, inside a transaction
+  // holding the row every commit locks, and then silent (a process stopped, a host cut off)
+  const frozen = new pg.Client(pgSession(b.url, 'edgerelay-frozen', { idleInTransactionMs: 1500 }));
+  const ended: Error[] = [];
+  frozen.on('error', (e) => ended.push(e));
+  await frozen.connect();
+  t.after(() => frozen.end().catch(() => undefined));
+  await frozen.query('BEGIN');
+  await frozen.query('SELECT revision FROM kube_revision WHERE id = 1 FOR UPDATE');
+  const t0 = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    store.commit([{ op: 'create', key: key('after'), object: cm('after') }]),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => {
+        // let go of the lock, or the store's close waits on the commit for ever
+        void frozen.end().catch(() => undefined);
+        reject(new Error('the commit still waits for the frozen replica after 20 s'));
+      }, 20_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const waited = Date.now() - t0;
+  assert.ok(await store.get(key('after')));
+  assert.ok(waited >= 1000, `the commit waited for the lock (${waited} ms)`);
+  await waitFor('the frozen session ended by the server', () => ended.length > 0, 10_000);
+  assert.equal((ended[0] as { code?: string }).code, '25P03');
+  assert.equal(pgUnavailable(ended[0]), true, 'the frozen replica takes it for the store being away (its commit is tried again)');
+  // the relay's own sessions carry the limit (30 s by default)
+  const own = new pg.Client(pgSession(b.url, 'edgerelay-check'));
+  own.on('error', () => undefined);
+  await own.connect();
+  try {
+    assert.equal((await own.query('SHOW idle_in_transaction_session_timeout')).rows[0].idle_in_transaction_session_timeout, '30s');
+  } finally {
+    await own.end();
+  }
 });

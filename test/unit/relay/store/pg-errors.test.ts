@@ -10,6 +10,7 @@ test('a cut connection, a refused socket and a server shutting down are the stor
   assert.ok(pgUnavailable(new Error('Connection terminated unexpectedly')));
   assert.ok(pgUnavailable(withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')));
   assert.ok(pgUnavailable(withCode('terminating connection due to administrator command', '57P01')));
+  assert.ok(pgUnavailable(withCode('terminating connection due to idle-in-transaction timeout', '25P03')), 'a session the server ended idle inside its transaction: tried again');
   assert.ok(pgUnavailable(withCode('the database system is starting up', '57P03')));
   assert.ok(pgUnavailable(withCode('connection failure', '08006')));
   assert.ok(pgUnavailable(new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED')])));
