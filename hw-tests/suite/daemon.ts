@@ -211,10 +211,15 @@ export class Daemon {
   }
 }
 
-/** GET over the MetaServer's unix socket (plain HTTP; the socket's file mode is its access control) */
+/**
+ * GET over the MetaServer's unix socket (plain HTTP; the socket's file mode is its access control).
+ * A connection per request (`agent: false`): node's global agent keeps sockets alive, and a write
+ * on one the server closed as idle at that moment failed with EPIPE (CI, the armv7 artifact on the
+ * emulated board, outside any retry).
+ */
 function metaGet(socketPath: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, headers: { accept: 'application/json' } }, (res) => {
+    const req = request({ socketPath, path, agent: false, headers: { accept: 'application/json' } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
