@@ -6,6 +6,7 @@
  * Whoever serves the API mounts a request handler and an upgrade handler (WebSocket exec/attach);
  * this module knows nothing of routes or authentication.
  */
+import { kubeKeepAlive } from '../../contract/kube/serving.js';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -26,7 +27,7 @@ function refuseUpgrade(_req: IncomingMessage, socket: Duplex): void {
 }
 
 export function createApiServer(o: ApiServerOptions): ApiServer {
-  const server: ApiServer = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2' }, o.onRequest) : createHttpServer(o.onRequest);
+  const server: ApiServer = kubeKeepAlive(o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2' }, o.onRequest) : createHttpServer(o.onRequest));
   server.on('upgrade', o.onUpgrade ?? refuseUpgrade);
   // a client speaking plain HTTP (or garbage) to the TLS port: drop it quietly
   server.on('tlsClientError', (_e: Error, socket: Duplex) => socket.destroy());

@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { kubeKeepAlive } from '../../../contract/kube/serving.js';
 import type { Logger } from '../../../core/logger.js';
 import type { ResourceStore } from '../../../store/resources.js';
 import { MetaApi } from './http.js';
@@ -78,19 +79,19 @@ export async function startMetaServer(o: MetaServerOptions): Promise<MetaServer>
     );
   };
   try {
-    const main = createHttpsServer({ cert: tls.cert, key: tls.key }, handler('tcp'));
+    const main = kubeKeepAlive(createHttpsServer({ cert: tls.cert, key: tls.key }, handler('tcp')));
     servers.push(main);
     await listen(main, o.port, o.host);
     const port = (main.address() as AddressInfo).port;
     if (o.podNetworkAddress && o.podNetworkAddress !== o.host) {
-      const pod = createHttpsServer({ cert: tls.cert, key: tls.key }, handler('tcp'));
+      const pod = kubeKeepAlive(createHttpsServer({ cert: tls.cert, key: tls.key }, handler('tcp')));
       servers.push(pod);
       await listen(pod, port, o.podNetworkAddress);
     }
     if (o.socket) {
       mkdirSync(dirname(o.socket), { recursive: true, mode: 0o700 });
       if (existsSync(o.socket)) rmSync(o.socket, { force: true });
-      const local = createHttpServer(handler('unix'));
+      const local = kubeKeepAlive(createHttpServer(handler('unix')));
       servers.push(local);
       await new Promise<void>((resolve, reject) => {
         local.once('error', reject);
