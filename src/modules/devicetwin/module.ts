@@ -12,7 +12,7 @@
 import { TWIN_SAMPLES, type TwinSample, type TwinSamples } from '../../contract/payloads.js';
 import { checkDevice, deviceProtocol, parseDevice, parseDeviceModel, type DeviceModelSpec, type DeviceSpec } from '../../contract/resources/device.js';
 import { parseStored } from '../../contract/resources/kinds.js';
-import { isValidationError, ValidationError, type FieldIssue } from '../../core/errors.js';
+import { errorMessage, isValidationError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import { builtinDrivers } from '../../drivers/index.js';
 import type { DriverFactory } from '../../drivers/types.js';
 import { CycleClock } from '../../lib/cycle.js';
@@ -196,7 +196,8 @@ export class DeviceTwin implements NodeModule {
       for (const [n, t] of Object.entries(unit.doc.twins)) {
         if (stableStringify(docBefore.twins[n]) !== stableStringify(t)) initial[n] = { last: docBefore.twins[n] ?? null, current: t };
       }
-      await unit.start(initial).catch((e) => ctx.log.warn('device start: status not stored', { device: key, error: e }));
+      // a status the store did not take is retried by the unit itself; what lands here is the driver's start
+      await unit.start(initial).catch((e) => ctx.log.warn('device driver not started', { device: key, error: errorMessage(e) }));
       // a pending delta is announced again after a (re)start, so a mapper that missed it acts on it
       const delta = computeDelta(unit.doc);
       if (Object.keys(initial).length === 0 && Object.keys(delta).length > 0) {
