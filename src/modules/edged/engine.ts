@@ -103,7 +103,7 @@ interface Inspect {
   Created: string;
   Image: string;
   Config: { Image: string; Labels?: Record<string, string> | null; Tty?: boolean; OpenStdin?: boolean };
-  State: { Status: string; ExitCode: number; OOMKilled: boolean; Error?: string; StartedAt?: string; FinishedAt?: string };
+  State: { Status: string; Pid?: number; ExitCode: number; OOMKilled: boolean; Error?: string; StartedAt?: string; FinishedAt?: string };
   NetworkSettings: { Networks?: Record<string, { IPAddress?: string }> | null };
 }
 
@@ -346,6 +346,7 @@ function toObserved(i: Inspect): ObservedContainer {
     ...(i.State.StartedAt && !i.State.StartedAt.startsWith('0001') ? { startedAt: i.State.StartedAt } : {}),
     ...(finishedAt && !finishedAt.startsWith('0001') ? { finishedAt } : {}),
     ...(nets[0]?.IPAddress ? { ip: nets[0].IPAddress } : {}),
+    ...(i.State.Pid ? { pid: i.State.Pid } : {}),
   };
 }
 

@@ -62,6 +62,8 @@ export interface ObservedContainer {
   startedAt?: string;
   finishedAt?: string;
   ip?: string;
+  /** the main process, in the engine's PID namespace (while running) */
+  pid?: number;
 }
 
 export interface Observed {

@@ -24,7 +24,8 @@ import { Reconciler } from './reconciler.js';
 import { PassRunner } from './runner.js';
 import { PodSessions } from './sessions.js';
 import { STATIC_KINDS, StaticPods } from './static.js';
-import { ContainerUsage } from './usage.js';
+import { CgroupUsage } from './cgroup-usage.js';
+import { ContainerUsage, readingOf, type ContainerReading } from './usage.js';
 
 const RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
@@ -64,6 +65,7 @@ export class Edged implements NodeModule {
   private unsubscribe?: () => void;
   private sessions?: PodSessions;
   private readonly usage = new ContainerUsage();
+  private cgroups?: CgroupUsage;
 
   async start(ctx: NodeContext): Promise<void> {
     this.ctx = ctx;
@@ -264,10 +266,19 @@ export class Edged implements NodeModule {
       case 'pod.stream':
         return this.sessions!.open(msg.request);
       case 'pod.usage':
-        return this.usage.sample(await this.engine!.observe(), (id) => this.engine!.stats(id));
+        return this.podUsage();
       default:
         return undefined;
     }
+  }
+
+  /** `kubectl top`'s figures: each running container's cgroup files where this process can read them, else the engine's stats. */
+  private async podUsage(): Promise<unknown> {
+    const containers = await this.engine!.observe();
+    const cgroups = (this.cgroups ??= new CgroupUsage({ procfs: this.ctx!.services.config.paths.procfs, now: () => this.ctx!.services.now().getTime() }));
+    cgroups.keep(new Set(containers.filter((c) => c.state === 'running').map((c) => c.id)));
+    const read = async (c: ObservedContainer): Promise<ContainerReading | undefined> => cgroups.read(c.id, c.pid) ?? readingOf(await this.engine!.stats(c.id));
+    return this.usage.sample(containers, read);
   }
 
   /** The container a request names: latest attempt (or the previous one) of that pod's container. */

@@ -1,10 +1,10 @@
 /**
- * What each pod's containers use, for `kubectl top pods`: the engine's one-shot stats of every
- * running app container (cumulative CPU time and memory), turned into a CPU rate against the
+ * What each pod's containers use, for `kubectl top pods`: a reading of every running app container
+ * (cumulative CPU time and memory: its cgroup's files, else the engine's one-shot stats), turned into a CPU rate against the
  * previous reading of the same container and a memory working set (usage less inactive file
  * pages, as the kubelet counts it). A container seen for the first time has no rate yet, so its
  * pod is left out until the next sample. Sandboxes and init containers are not shown, as in
- * Kubernetes. The arithmetic is pure; `sample` only asks the engine.
+ * Kubernetes. The arithmetic is pure; `sample` reads through the function it is given.
  */
 import type { PodUsage } from '../../contract/metrics.js';
 import type { ObservedContainer } from './model.js';
@@ -47,12 +47,12 @@ export class ContainerUsage {
   private readonly last = new Map<string, ContainerReading>();
 
   /**
-   * The running app containers' usage, by pod. `read` asks the engine for one container's stats
-   * (undefined: gone meanwhile). Readings of containers no longer running are forgotten.
+   * The running app containers' usage, by pod. `read` reads one container (undefined: gone
+   * meanwhile). Readings of containers no longer running are forgotten.
    */
-  async sample(containers: readonly ObservedContainer[], read: (id: string) => Promise<unknown>): Promise<PodUsage[]> {
+  async sample(containers: readonly ObservedContainer[], read: (c: ObservedContainer) => Promise<ContainerReading | undefined>): Promise<PodUsage[]> {
     const running = containers.filter((c) => c.role === 'app' && c.state === 'running');
-    const readings = await Promise.all(running.map(async (c) => ({ c, r: readingOf(await read(c.id).catch(() => undefined)) })));
+    const readings = await Promise.all(running.map(async (c) => ({ c, r: await read(c).catch(() => undefined) })));
     const seen = new Set(running.map((c) => c.id));
     for (const id of this.last.keys()) if (!seen.has(id)) this.last.delete(id);
     const pods = new Map<string, PodUsage & { complete: boolean }>();

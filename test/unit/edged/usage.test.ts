@@ -28,9 +28,9 @@ test('pods come with all their running app containers once each has a previous r
   const list = [c('a1', 'p1', 'web'), c('a2', 'p1', 'side'), c('s1', 'p1', 'pause', { role: 'sandbox' }), c('i1', 'p1', 'init', { role: 'init' }), c('b1', 'p2', 'main', { state: 'exited' })];
   let t = 0;
   const asked: string[] = [];
-  const read = async (id: string) => {
+  const read = async ({ id }: { id: string }) => {
     asked.push(id);
-    return stats(t * 1e9 * (id === 'a1' ? 0.5 : 0.1), new Date(t * 1000).toISOString(), 2048, {});
+    return readingOf(stats(t * 1e9 * (id === 'a1' ? 0.5 : 0.1), new Date(t * 1000).toISOString(), 2048, {}));
   };
   assert.deepEqual(await u.sample(list, read), [], 'first readings: no rate yet');
   assert.deepEqual(asked.sort(), ['a1', 'a2']);
@@ -39,5 +39,5 @@ test('pods come with all their running app containers once each has a previous r
   assert.deepEqual(pods, [{ namespace: 'default', name: 'pod-p1', uid: 'p1', containers: [{ name: 'side', cpuNanoCores: 100_000_000, memoryWorkingSetBytes: 2048 }, { name: 'web', cpuNanoCores: 500_000_000, memoryWorkingSetBytes: 2048 }] }]);
   // a container whose stats cannot be read makes its pod wait (no partial pods)
   t = 4;
-  assert.deepEqual(await u.sample(list, async (id) => (id === 'a2' ? Promise.reject(new Error('gone')) : read(id))), []);
+  assert.deepEqual(await u.sample(list, async (x) => (x.id === 'a2' ? Promise.reject(new Error('gone')) : read(x))), []);
 });
