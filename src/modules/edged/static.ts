@@ -3,7 +3,8 @@
  * more documents (Pod, ConfigMap or Secret). The whole set is handed to metamanager as origin
  * 'static' (level-triggered `desired.replace`), so removing a file removes its pods. A file that
  * fails to parse or validate is reported with the field path and its previous good content is
- * kept (state stays as it was).
+ * kept (state stays as it was). A file is parsed again only when its text changed: a rescan of
+ * unchanged files reads them and parses nothing (a bad file is reported once per content).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,6 +60,10 @@ export function parseStaticFile(text: string, file: string): StaticItem[] {
 
 export class StaticPods {
   private readonly good = new Map<string, StaticItem[]>();
+  /** each file's text when last parsed (good or refused) */
+  private readonly seenText = new Map<string, string>();
+  /** the set changed since it was last handed over (or the handover failed) */
+  private dirty = true;
   private lastSent?: string;
 
   constructor(
@@ -75,14 +80,30 @@ export class StaticPods {
     } catch {
       files = [];
     }
-    for (const f of [...this.good.keys()]) if (!files.includes(f)) this.good.delete(f);
+    for (const f of [...this.seenText.keys()]) {
+      if (files.includes(f)) continue;
+      this.seenText.delete(f);
+      if (this.good.delete(f)) this.dirty = true;
+    }
     for (const f of files) {
+      const path = join(this.dir, f);
+      let text: string;
       try {
-        this.good.set(f, parseStaticFile(readFileSync(join(this.dir, f), 'utf8'), join(this.dir, f)));
+        text = readFileSync(path, 'utf8');
       } catch (e) {
-        this.onError(join(this.dir, f), e);
+        this.onError(path, e);
+        continue;
+      }
+      if (this.seenText.get(f) === text) continue;
+      this.seenText.set(f, text);
+      try {
+        this.good.set(f, parseStaticFile(text, path));
+        this.dirty = true;
+      } catch (e) {
+        this.onError(path, e);
       }
     }
+    if (!this.dirty) return;
     // One owner per key: the first file (in name order) wins.
     const seen = new Set<string>();
     const items: StaticItem[] = [];
@@ -98,8 +119,8 @@ export class StaticPods {
       }
     }
     const sig = stableStringify(items);
-    if (sig === this.lastSent) return;
-    await this.replace(items);
+    if (sig !== this.lastSent) await this.replace(items);
     this.lastSent = sig;
+    this.dirty = false;
   }
 }
