@@ -88,19 +88,23 @@ function through(m: CgroupMount, path: string): string | undefined {
  * unified hierarchy beside them the v1 ones hold the figures); else the v2 hierarchy.
  */
 export function locate(proc: readonly ProcCgroup[], mounts: readonly CgroupMount[], containerId: string): CgroupFiles | undefined {
-  const v1 = (controller: string): string | undefined => {
-    const line = proc.find((l) => l.hierarchy !== 0 && l.controllers.includes(controller));
-    const m = mounts.find((x) => x.version === 1 && x.controllers.includes(controller));
-    return line?.path.includes(containerId) && m ? through(m, line.path) : undefined;
+  // a hierarchy may be mounted more than once (a subtree bind-mounted elsewhere): the first mount that shows the path
+  const seen = (line: ProcCgroup | undefined, version: 1 | 2, controller?: string): string | undefined => {
+    if (!line?.path.includes(containerId)) return undefined;
+    for (const m of mounts) {
+      if (m.version !== version || (controller && !m.controllers.includes(controller))) continue;
+      const dir = through(m, line.path);
+      if (dir) return dir;
+    }
+    return undefined;
   };
+  const v1 = (controller: string): string | undefined => seen(proc.find((l) => l.hierarchy !== 0 && l.controllers.includes(controller)), 1, controller);
   if (mounts.some((m) => m.version === 1 && m.controllers.includes('memory'))) {
     const cpuacct = v1('cpuacct');
     const memory = v1('memory');
     return cpuacct && memory ? { version: 1, cpuacct, memory } : undefined;
   }
-  const line = proc.find((l) => l.hierarchy === 0);
-  const m = mounts.find((x) => x.version === 2);
-  const dir = line?.path.includes(containerId) && m ? through(m, line.path) : undefined;
+  const dir = seen(proc.find((l) => l.hierarchy === 0), 2);
   return dir ? { version: 2, dir } : undefined;
 }
 

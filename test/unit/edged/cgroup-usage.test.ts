@@ -51,6 +51,9 @@ test('locate: v1 hierarchies on a hybrid host, the unified one on a v2 host, a s
   const sub = parseMountInfo('25 20 0:22 /docker /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n');
   assert.deepEqual(locate(parseProcCgroup(`0::/docker/${ID}\n`), sub, ID), { version: 2, dir: `/sys/fs/cgroup/${ID}` });
   assert.equal(locate(parseProcCgroup(`0::/elsewhere/${ID}\n`), sub, ID), undefined);
+  // the same hierarchy mounted twice: the subtree first, then the whole — the one that shows the path is used
+  const both = parseMountInfo('25 20 0:22 /docker /run/cg rw - cgroup2 cgroup2 rw\n26 20 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n');
+  assert.deepEqual(locate(parseProcCgroup(`0::/system.slice/docker-${ID}.scope\n`), both, ID), { version: 2, dir: `/sys/fs/cgroup/system.slice/docker-${ID}.scope` });
   assert.equal(locate(parseProcCgroup(`0::/docker/${ID}\n`), [], ID), undefined);
 });
 
