@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { intAfter } from '../../lib/kernel-text.js';
 import type { ContainerReading } from './usage.js';
 
 /** One cgroup mount from mountinfo: where it is, which part of the hierarchy it shows, what it controls. */
@@ -108,28 +109,13 @@ export function locate(proc: readonly ProcCgroup[], mounts: readonly CgroupMount
   return dir ? { version: 2, dir } : undefined;
 }
 
-/** One `key value` figure of a flat-keyed file (cpu.stat, memory.stat). */
-export function keyed(text: string, key: string): number | undefined {
-  let at = 0;
-  while (at < text.length) {
-    const end = text.indexOf('\n', at);
-    const stop = end < 0 ? text.length : end;
-    if (text.startsWith(key, at) && text.charCodeAt(at + key.length) === 32) {
-      const v = Number(text.slice(at + key.length + 1, stop));
-      return Number.isFinite(v) ? v : undefined;
-    }
-    at = stop + 1;
-  }
-  return undefined;
-}
-
 /** The figures of one cgroup, from its files' text. */
 export function readingFrom(version: 1 | 2, cpu: string, usage: string, memStat: string, atMs: number): ContainerReading | undefined {
-  const cpuNs = version === 2 ? (keyed(cpu, 'usage_usec') ?? Number.NaN) * 1000 : Number(cpu);
+  const cpuNs = version === 2 ? intAfter(cpu, 'usage_usec ') * 1000 : Number(cpu);
   const used = Number(usage);
   if (!Number.isFinite(cpuNs) || !Number.isFinite(used)) return undefined;
-  const inactive = keyed(memStat, version === 2 ? 'inactive_file' : 'total_inactive_file') ?? 0;
-  return { cpuNs, atMs, workingSetBytes: Math.max(0, used - inactive) };
+  const inactive = intAfter(memStat, version === 2 ? 'inactive_file ' : 'total_inactive_file ');
+  return { cpuNs, atMs, workingSetBytes: Math.max(0, used - (Number.isNaN(inactive) ? 0 : inactive)) };
 }
 
 export class CgroupUsage {

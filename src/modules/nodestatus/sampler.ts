@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Throttled } from '../../contract/node-status.js';
+import { intAfter } from '../../lib/kernel-text.js';
 
 export interface CpuTimes {
   total: number;
@@ -38,24 +39,6 @@ export interface DiskSample {
 
 const read = (p: string): string => readFileSync(p, 'utf8');
 
-/**
- * The integer after `key` at the start of a line of `text` (spaces skipped), or the line's
- * figure after `skip` others; NaN when there is no such line or figure.
- */
-function intAfter(text: string, key: string, skip = 0): number {
-  let at = text.startsWith(key) ? 0 : text.indexOf(`\n${key}`);
-  if (at < 0) return Number.NaN;
-  if (text.charCodeAt(at) === 10) at++;
-  let p = at + key.length;
-  for (let field = 0; ; field++) {
-    while (text.charCodeAt(p) === 32 || text.charCodeAt(p) === 9) p++;
-    let v = 0;
-    const start = p;
-    for (let c = text.charCodeAt(p); c >= 48 && c <= 57; c = text.charCodeAt(++p)) v = v * 10 + (c - 48);
-    if (p === start) return Number.NaN;
-    if (field === skip) return v;
-  }
-}
 const readOr = (p: string, fallback: string): string => {
   try {
     return read(p);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CgroupUsage, keyed, locate, parseMountInfo, parseProcCgroup, readingFrom } from '../../../src/modules/edged/cgroup-usage.js';
+import { CgroupUsage, locate, parseMountInfo, parseProcCgroup, readingFrom } from '../../../src/modules/edged/cgroup-usage.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 const ID = 'a'.repeat(64);
@@ -59,9 +59,6 @@ test('locate: v1 hierarchies on a hybrid host, the unified one on a v2 host, a s
 
 test('the figures: v2 cpu.stat usage_usec in ns, v1 cpuacct.usage; working set = usage less inactive file pages, never below zero', () => {
   const cpuStat = 'usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n';
-  assert.equal(keyed(cpuStat, 'usage_usec'), 1500);
-  assert.equal(keyed(cpuStat, 'usage'), undefined, 'a key is a whole word');
-  assert.equal(keyed('file 10\ninactive_file 4096\n', 'inactive_file'), 4096);
   assert.deepEqual(readingFrom(2, cpuStat, '10000\n', 'anon 1\ninactive_file 4096\n', 7), { cpuNs: 1_500_000, atMs: 7, workingSetBytes: 5904 });
   assert.deepEqual(readingFrom(1, '123456789\n', '8192\n', 'cache 1\ninactive_file 1\ntotal_inactive_file 4096\n', 7), { cpuNs: 123456789, atMs: 7, workingSetBytes: 4096 });
   assert.equal(readingFrom(2, cpuStat, '100\n', 'inactive_file 4096\n', 7)?.workingSetBytes, 0);
