@@ -40,6 +40,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`running ${files.length} test file(s): ${files.map((f) => relative(root, f)).join(' ')}`);
-run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+// node's own choice of reporter (spec on a terminal, TAP otherwise), then the slowest files (test/file-times.mjs)
+const reporters = [`--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`, '--test-reporter-destination=stdout', `--test-reporter=${join(root, 'test/file-times.mjs')}`, '--test-reporter-destination=stdout'];
+run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...reporters, ...files], {
   env: { ...process.env, EDGECORE_TEST_ROOT: root },
 });

@@ -45,6 +45,22 @@ function sh(cmd: string, args: string[], timeoutMs = 300_000) {
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '' };
 }
 
+/** `sh` without blocking: the two runs share this process, and one's apt must not stall the other's polling. */
+function shAsync(cmd: string, args: string[], timeoutMs = 300_000): Promise<{ status: number | null; out: string; stdout: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let out = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+      out += d;
+    });
+    p.stderr.on('data', (d) => (out += d));
+    p.on('error', (e) => resolve({ status: null, out: `${out}${e.message}`, stdout }));
+    p.on('close', (code) => resolve({ status: code, out, stdout }));
+  });
+}
+
 /** The checkout as a fresh clone has it: tracked and new files, nothing ignored or built. */
 function copyCheckout(dest: string): void {
   const ls = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' });
@@ -63,13 +79,20 @@ function copyCheckout(dest: string): void {
   }
 }
 
-async function gate(t: TestContext): Promise<boolean> {
-  if (!(await needDocker(t))) return false;
-  return needService(t, 'debootstrap (the clean Debian root)', async () => {
+/** The clean Debian image, made once for both runs (they start together and must not both build it). */
+let debianImage: Promise<void> | undefined;
+function makeDebianImage(): Promise<void> {
+  debianImage ??= (async () => {
     if (sh('sh', ['-c', 'command -v debootstrap']).status !== 0) throw new Error('debootstrap missing (.ci/provision.d/packaging.sh)');
     const img = sh(process.execPath, [join(ROOT, 'test/integration/packaging/debian-image.mjs')], 20 * 60_000);
     if (img.status !== 0) throw new Error(`Debian image: ${img.out}`);
-  });
+  })();
+  return debianImage;
+}
+
+async function gate(t: TestContext): Promise<boolean> {
+  if (!(await needDocker(t))) return false;
+  return needService(t, 'debootstrap (the clean Debian root)', makeDebianImage);
 }
 
 async function upInFreshDebian(t: TestContext, how: 'root' | 'sudo'): Promise<void> {
@@ -85,12 +108,12 @@ async function upInFreshDebian(t: TestContext, how: 'root' | 'sudo'): Promise<vo
     if (pods.length) sh('docker', ['rm', '-f', ...pods]);
     rmSync(work, { recursive: true, force: true });
   });
-  const run = sh('docker', ['run', '-d', '--name', name, '--label', 'edgecore.test=up', '-v', `${SOCKET}:${SOCKET}`, '-v', `${work}:${work}`, DEBIAN_IMAGE, 'sleep', 'infinity']);
+  const run = await shAsync('docker', ['run', '-d', '--name', name, '--label', 'edgecore.test=up', '-v', `${SOCKET}:${SOCKET}`, '-v', `${work}:${work}`, DEBIAN_IMAGE, 'sleep', 'infinity']);
   assert.equal(run.status, 0, run.out);
-  const exec = (cmd: string, user = 'root') => sh('docker', ['exec', '-u', user, '-w', co, name, 'bash', '-c', cmd]);
+  const exec = (cmd: string, user = 'root') => shAsync('docker', ['exec', '-u', user, '-w', co, name, 'bash', '-c', cmd]);
 
   // a fresh root: none of what up.sh installs
-  for (const c of ['node', 'npm', 'busybox', 'curl', 'docker', 'sudo']) assert.notEqual(exec(`command -v ${c}`).status, 0, `${c} already in the fresh root`);
+  for (const c of ['node', 'npm', 'busybox', 'curl', 'docker', 'sudo']) assert.notEqual((await exec(`command -v ${c}`)).status, 0, `${c} already in the fresh root`);
 
   // the host's own CA announcements (see the comment at the top), as copies the root can read
   const caEnv: string[] = [];
@@ -106,7 +129,7 @@ async function upInFreshDebian(t: TestContext, how: 'root' | 'sudo'): Promise<vo
   if (how === 'sudo') {
     // the docker group first, with the host socket's gid (see the comment at the top), then sudo
     const gid = statSync(SOCKET).gid;
-    const prep = exec(
+    const prep = await exec(
       `groupadd --system -g ${gid} docker && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sudo >/dev/null && ` +
         `useradd -m -s /bin/bash dev && echo 'dev ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/dev && chown -R dev:dev ${co}`,
     );
@@ -132,43 +155,47 @@ async function upInFreshDebian(t: TestContext, how: 'root' | 'sudo'): Promise<vo
   assert.match(out, /apt-get install busybox-static/);
   assert.match(out, /npm ci: .*\n.*this takes about 1-3 minutes/);
   assert.doesNotMatch(out, /npm warn install-scripts/);
-  assert.equal(exec('node -v').stdout.trim().slice(0, 4), 'v20.', 'node >= 20 on PATH');
-  assert.equal(exec('readlink -f /usr/local/bin/node').stdout.trim().startsWith('/usr/local/lib/edgecore-node/'), true);
-  const bb = exec(`node --input-type=module -e "import('./scripts/busybox-image.mjs').then((m) => console.log(m.findStaticBusybox()))"`);
+  assert.equal((await exec('node -v')).stdout.trim().slice(0, 4), 'v20.', 'node >= 20 on PATH');
+  assert.equal((await exec('readlink -f /usr/local/bin/node')).stdout.trim().startsWith('/usr/local/lib/edgecore-node/'), true);
+  const bb = await exec(`node --input-type=module -e "import('./scripts/busybox-image.mjs').then((m) => console.log(m.findStaticBusybox()))"`);
   assert.equal(bb.status, 0, `a static busybox: ${bb.out}`);
 
   // the demo as a user sees it, with kubectl as the README's path has it: relay healthy, node
   // joined, a pod running on the demo image. kubectl is the user's own install (a fresh Debian has
   // none): the host's pinned kubectl is copied in, and the demo's kubeconfig carries CA and token.
-  const cp = sh('docker', ['cp', KUBECTL, `${name}:/usr/local/bin/kubectl`]);
+  const cp = await shAsync('docker', ['cp', KUBECTL, `${name}:/usr/local/bin/kubectl`]);
   assert.equal(cp.status, 0, cp.out);
   const ctl = (args: string) => exec(`kubectl --kubeconfig .edgecore/kubeconfig ${args}`, user);
   // the relay's API is HTTPS from its own CA (made on first start); the demo's files name it
-  const healthz = exec('curl -fsS --cacert .edgecore/relay/data/pki/ca.crt https://127.0.0.1:8080/healthz');
+  const healthz = await exec('curl -fsS --cacert .edgecore/relay/data/pki/ca.crt https://127.0.0.1:8080/healthz');
   assert.equal(healthz.status, 0, `relay healthy over HTTPS, trusted by its CA: ${healthz.out}`);
-  await waitFor('node Ready', () => new RegExp(`^${node}\\s+Ready\\b`, 'm').test(ctl('get nodes').stdout), 120_000, 1000);
+  await waitFor('node Ready', async () => new RegExp(`^${node}\\s+Ready\\b`, 'm').test((await ctl('get nodes')).stdout), 120_000, 1000);
   // the example names the demo's node (edge-demo); this run's node has a name of its own
-  const apply = exec(`sed 's/nodeName: edge-demo/nodeName: ${node}/' examples/pod-hello.yaml | kubectl --kubeconfig .edgecore/kubeconfig apply -f -`, user);
+  const apply = await exec(`sed 's/nodeName: edge-demo/nodeName: ${node}/' examples/pod-hello.yaml | kubectl --kubeconfig .edgecore/kubeconfig apply -f -`, user);
   assert.equal(apply.status, 0, apply.out);
-  await waitFor('pod hello Running', () => /^hello\s+1\/1\s+Running\b/m.test(ctl('get pods').stdout), 180_000, 1000).catch((e: Error) =>
-    assert.fail(`${e.message}\n${ctl('describe pod hello').out}\n--- up.sh ---\n${out.slice(-4000)}`));
-  await waitFor('hello logs', () => /hello 0/.test(ctl('logs hello').stdout), 60_000, 1000);
+  await waitFor('pod hello Running', async () => /^hello\s+1\/1\s+Running\b/m.test((await ctl('get pods')).stdout), 180_000, 1000).catch(async (e: Error) =>
+    assert.fail(`${e.message}\n${(await ctl('describe pod hello')).out}\n--- up.sh ---\n${out.slice(-4000)}`));
+  await waitFor('hello logs', async () => /hello 0/.test((await ctl('logs hello')).stdout), 60_000, 1000);
 
   if (how === 'sudo') {
     // the checkout's files are the user's, and the demo runs as the user
-    assert.equal(exec(`find . ! -user dev -print -quit`).stdout.trim(), '', 'a file in the checkout not owned by dev');
-    const owner = exec(`for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; grep -qa 'dist/edgecore.js' $p/cmdline 2>/dev/null && stat -c %U $p && break; done`).stdout.trim();
+    assert.equal((await exec(`find . ! -user dev -print -quit`)).stdout.trim(), '', 'a file in the checkout not owned by dev');
+    const owner = (await exec(`for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; grep -qa 'dist/edgecore.js' $p/cmdline 2>/dev/null && stat -c %U $p && break; done`)).stdout.trim();
     assert.equal(owner, 'dev', 'the node runs as the checkout owner');
   }
 
   // Ctrl-C: the demo stops both gracefully
-  exec(`for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; grep -qa 'scripts/demo.mjs' $p/cmdline 2>/dev/null && kill -INT \${p#/proc/}; done`);
+  await exec(`for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; grep -qa 'scripts/demo.mjs' $p/cmdline 2>/dev/null && kill -INT \${p#/proc/}; done`);
   assert.equal(await exited, 0, out.slice(-3000));
   assert.doesNotMatch(out, /second signal/);
   assert.match(out, /\[edgecore\] edgecore stopped/);
 }
 
-describe('scripts/up.sh on a fresh Debian 12 root', { concurrency: false }, () => {
+// The two runs go side by side: each is its own container (its own network namespace, so the
+// demos' ports do not meet) and its own node name (edged manages only its node's containers on the
+// shared engine); most of a run is waiting on apt and the npm registry, and each compiles its
+// native addons on one core. One after the other they took ~9 minutes of CI.
+describe('scripts/up.sh on a fresh Debian 12 root', { concurrency: 2 }, () => {
   test('as root: installs Node 20 (pinned, checked), busybox-static, Docker; ends with the demo running a pod', async (t) => {
     if (!(await gate(t))) return;
     await upInFreshDebian(t, 'root');
