@@ -116,8 +116,13 @@ export class Engine implements ContainerEngine, SessionEngine {
    * Inspections of settled containers (running, exited, dead) by id and state: a container's
    * inspect does not change while its listed state does not, so each pass lists every container
    * (the engine stays the truth) and inspects only those that changed.
+   * The list's state lags the events, though: Docker (20.10) sends a container's `die` while its
+   * list still says "running" (its inspect already says "exited"). So an event drops the
+   * container's inspection, and an inspection begun before an event is not kept.
    */
   private readonly inspected = new Map<string, { state: string; c: ObservedContainer }>();
+  /** container events seen so far (see `inspected`) */
+  private eventCount = 0;
 
   constructor(socketPath: string, readonly node: string) {
     this.api = new DockerApi(socketPath);
@@ -130,6 +135,7 @@ export class Engine implements ContainerEngine, SessionEngine {
 
   /** Every container we own, inspected (state, exit code, times, IP). */
   async observe(): Promise<ObservedContainer[]> {
+    const events = this.eventCount;
     const list = await this.api.json<{ Id: string; State: string }[]>({ method: 'GET', path: '/containers/json', query: { all: true, filters: this.filters } });
     const out: ObservedContainer[] = [];
     const seen = new Set<string>();
@@ -142,7 +148,7 @@ export class Engine implements ContainerEngine, SessionEngine {
       }
       try {
         const c = toObserved(await this.api.json<Inspect>({ method: 'GET', path: `/containers/${item.Id}/json` }));
-        if (CACHEABLE.has(item.State) && c.state === item.State) this.inspected.set(item.Id, { state: item.State, c });
+        if (CACHEABLE.has(item.State) && c.state === item.State && events === this.eventCount) this.inspected.set(item.Id, { state: item.State, c });
         else this.inspected.delete(item.Id);
         out.push(c);
       } catch (e) {
@@ -213,7 +219,12 @@ export class Engine implements ContainerEngine, SessionEngine {
     const stop = (): void => void res.destroy();
     signal.addEventListener('abort', stop, { once: true });
     try {
-      await eachJsonLine(res, (ev) => onEvent(String(ev.Action ?? ''), String(ev.id ?? '')));
+      await eachJsonLine(res, (ev) => {
+        const id = String(ev.id ?? '');
+        this.eventCount++;
+        this.inspected.delete(id);
+        onEvent(String(ev.Action ?? ''), id);
+      });
     } catch {
       /* destroyed or cut: ends the same way */
     } finally {
