@@ -45,7 +45,9 @@ export function nodeConfig(name: string, dataDir: string, edged: Record<string, 
       eventbus: { enabled: false },
       devicetwin: { enabled: false },
       edgehub: { enabled: false },
-      edged: { staticPodPath: '', resyncSeconds: 5, crashLoop: { initialSeconds: 1, maxSeconds: 4 }, pullBackoff: { initialSeconds: 1, maxSeconds: 4 }, ...edged },
+      // an hour's resync: every test here sees its pods through events, probes and the planner's own
+      // wake-ups alone, as a periodic pass would hide a path that misses a change (it hid Docker's late die)
+      edged: { staticPodPath: '', resyncSeconds: 3600, crashLoop: { initialSeconds: 1, maxSeconds: 4 }, pullBackoff: { initialSeconds: 1, maxSeconds: 4 }, ...edged },
     },
   });
 }
@@ -57,7 +59,8 @@ export async function removeNodeContainers(docker: Docker, node: string): Promis
   await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+/** Poll `fn` until it gives a value; `what` names the wait (a function: read when the wait fails, e.g. the status then). */
+export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string | (() => string), timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -67,7 +70,7 @@ export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefine
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
@@ -116,7 +119,7 @@ export async function startTestNode(t: TestContext, edged: Record<string, unknow
       waitFor(() => {
         const s = tn.status(n);
         return s && pred(s) ? s : undefined;
-      }, `${n}: ${what} (status now: ${JSON.stringify(tn.status(n))})`, timeoutMs),
+      }, () => `${n}: ${what} (status then: ${JSON.stringify(tn.status(n))})`, timeoutMs),
     containers: (extra = []) => docker.listContainers({ all: true, filters: { label: [`io.edgecore.node=${name}`, ...extra] } }),
   };
   return tn;

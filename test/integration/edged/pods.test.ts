@@ -176,13 +176,13 @@ test('logs: tail, follow and previous over the bus', async (t) => {
 // moment; the container's inspect already says "exited"). The pass that event starts must still see
 // the exit: before, it was seen only at the next periodic resync (60 s by default), so a Job's pod
 // that ran for 2 s read Running for a minute and a crashed container waited as long for its restart.
-// The resync is an hour here, so nothing but the event can reveal the exit.
+// The harness's resync is an hour, so nothing but the event can reveal the exit.
 test('a container that exits is seen through its die event, not at the next resync', async (t) => {
-  const n = await startTestNode(t, { resyncSeconds: 3600 });
+  const n = await startTestNode(t);
   if (!n) return;
   n.apply('Pod', 'brief', pod('brief', { restartPolicy: 'Never', containers: [run(n.image, 'sleep 1; exit 0')] }));
   n.apply('Pod', 'crashy', pod('crashy', { restartPolicy: 'Always', containers: [run(n.image, 'sleep 1; exit 1')] }));
-  // the timeouts only bound a failure: with the bug both waited for the hour-long resync
+  // the timeouts only bound a failure: with the bug both waited for the resync
   const brief = await n.waitStatus('brief', (s) => s.phase === 'Succeeded', 'Succeeded', 30_000);
   assert.equal((brief.containerStatuses[0]!.state as { terminated?: { reason: string } }).terminated?.reason, 'Completed');
   const crashy = await n.waitStatus('crashy', (s) => (s.containerStatuses[0]?.restartCount ?? 0) >= 1, 'a restart after the crash', 30_000);
