@@ -128,11 +128,16 @@ export class NodeLifecycleController {
       p = this.plan(name);
     }
     if (!p) return;
-    const { node, ready, now } = p;
+    const { ready, now } = p;
+    let node = p.node;
     if (p.prevReadyStatus !== ready.status) this.readiness.change(name, ready.status, ready.reason);
     if (p.conditions) {
       // a merge patch of conditions only: the node's report writes nodeInfo, addresses, capacity
-      await this.client.patch(NODES, undefined, name, 'merge', { status: { conditions: p.conditions } }, { subresource: 'status' });
+      const written = await this.client.patch(NODES, undefined, name, 'merge', { status: { conditions: p.conditions } }, { subresource: 'status' });
+      // the taints go onto the version just written when its spec is still the one planned
+      // against (otherwise the version read, so a user's change in between wins a conflict): the
+      // informer has not seen this write yet, and its version would always conflict
+      if (stableStringify(written.spec ?? {}) === stableStringify(node.spec ?? {})) node = written;
     }
     if (p.taints) {
       // taints are shared with users (kubectl taint): written only onto the version read

@@ -153,6 +153,23 @@ test('Node writes go at the controller\'s pace: when nodes drop together, one ba
   assert.equal((await f.admin.get(NODE, undefined, 'c')).metadata.resourceVersion, rv, 'c: never written');
 });
 
+test('a node coming up takes one turn of the pace: its taints go onto the version its status write made, not the stale one (a conflict and a second turn)', async (t) => {
+  const f = await linkFixture(t, { offlineGraceSeconds: 0, statusWritesPerSecond: 1 });
+  await f.join('n1');
+  await new Promise((r) => setTimeout(r, 1100)); // a full bucket: one turn at once, the next a second later
+  const rv = Number((await f.admin.get(NODE, undefined, 'n1')).metadata.resourceVersion);
+  const t0 = performance.now();
+  await f.send('n1', 'presence', { online: true, bootId: 'b', agentVersion: '1', timestamp: 1 });
+  const took = performance.now() - t0;
+  const n = await f.admin.get(NODE, undefined, 'n1');
+  assert.deepEqual([ready(n)?.status, taints(n)], ['True', []]);
+  const writes: string[] = [];
+  const w = await f.store.watch({ group: '', resource: 'nodes' }, rv, (e) => writes.push(`${e.type} ${e.key.name}`));
+  w.stop();
+  assert.deepEqual(writes, ['MODIFIED n1', 'MODIFIED n1'], 'the status, then the taints');
+  assert.ok(took < 800, `Ready and untainted within one turn of the pace (took ${Math.round(took)} ms; a second turn waits 1 s)`);
+});
+
 test('a Node registered by an API client (no relay credentials) keeps the status that client writes', async (t) => {
   const f = await linkFixture(t, { notReadyAfterSeconds: 90 });
   await f.admin.create(NODE, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'virtual-1' }, spec: {} });
