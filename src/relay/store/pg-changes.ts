@@ -121,32 +121,23 @@ export class ChangeFeed {
     await this.chain.catch(() => undefined);
   }
 
-  /** the compaction mark and the log rows in (after, upto] (upto undefined: all), in one snapshot */
+  /**
+   * The compaction mark and the log rows in (after, upto] (upto undefined: all), in one snapshot:
+   * one statement, so one round trip (this runs on every replica after every commit of the fleet)
+   */
   private async read(after: number, upto: number | undefined, scope?: ResourceScope): Promise<{ compacted: number; revision: number; rows: LogRow[] }> {
-    const client = await this.pool.connect();
-    let broken = false;
-    const cut = (): void => void (broken = true);
-    client.on('error', cut);
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const head = (await client.query('SELECT revision, compacted FROM kube_revision WHERE id = 1')).rows[0];
-      const args: unknown[] = [after, upto ?? Number.MAX_SAFE_INTEGER];
-      let where = 'revision > $1 AND revision <= $2';
-      if (scope) {
-        where += ' AND grp = $3 AND resource = $4';
-        args.push(scope.group, scope.resource);
-      }
-      const limit = upto === undefined ? ` LIMIT ${BATCH}` : '';
-      const rows = (await client.query(`SELECT * FROM kube_log WHERE ${where} ORDER BY revision${limit}`, args)).rows as LogRow[];
-      await client.query('COMMIT');
-      return { compacted: Number(head.compacted), revision: Number(head.revision), rows };
-    } catch (e) {
-      broken = true;
-      throw e;
-    } finally {
-      client.off('error', cut);
-      client.release(broken);
+    const args: unknown[] = [after, upto ?? Number.MAX_SAFE_INTEGER];
+    let where = 'revision > $1 AND revision <= $2';
+    if (scope) {
+      where += ' AND grp = $3 AND resource = $4';
+      args.push(scope.group, scope.resource);
     }
+    const limit = upto === undefined ? ` LIMIT ${BATCH}` : '';
+    // the head row joined with the rows (none: one row of nulls beside it)
+    const sql = `SELECT h.revision AS head_revision, h.compacted AS head_compacted, l.* FROM kube_revision h LEFT JOIN (SELECT * FROM kube_log WHERE ${where} ORDER BY revision${limit}) l ON true WHERE h.id = 1 ORDER BY l.revision`;
+    const res = (await this.pool.query(sql, args)).rows as (LogRow & { head_revision: string; head_compacted: string })[];
+    const head = res[0]!;
+    return { compacted: Number(head.head_compacted), revision: Number(head.head_revision), rows: head.revision === null ? [] : res };
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
