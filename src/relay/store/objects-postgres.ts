@@ -49,6 +49,9 @@ export interface PostgresObjectStoreOptions {
 
 type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
 
+/** the lock that orders every replica's commits, and the head it reads */
+const LOCK_HEAD = 'SELECT revision, compacted FROM kube_revision WHERE id = 1 FOR UPDATE';
+
 const keyArgs = (k: ObjectKey): string[] => [k.group, k.resource, k.namespace, k.name];
 const WHERE_KEY = 'grp = $1 AND resource = $2 AND namespace = $3 AND name = $4';
 
@@ -62,7 +65,8 @@ export class PostgresObjectStore implements ObjectStore {
     opts: PostgresObjectStoreOptions,
   ) {
     this.window = Math.max(1, opts.window ?? 10_000);
-    this.commits = new CommitQueue((groups) => this.transaction('BEGIN', (q) => this.applyBatch(q, groups)), {
+    // the transaction begins with the lock that orders every replica's commits (see the file comment), in one round trip
+    this.commits = new CommitQueue((groups) => this.transaction(`BEGIN; ${LOCK_HEAD}`, (q, head) => this.applyBatch(q, head, groups)), {
       maxGroups: opts.maxBatch ?? 256,
       // a store that is away fails every commit of the batch alike; anything else may be one group's
       retryAlone: (e) => !(e instanceof StoreUnavailableError),
@@ -127,10 +131,12 @@ export class PostgresObjectStore implements ObjectStore {
     return { ...this.commits.stats };
   }
 
-  /** One transaction for a batch of commits (commit-plan.ts): a fixed number of statements, whatever its size. */
-  private async applyBatch(q: Query, groups: readonly (readonly StoreOp[])[]): Promise<(StoredEvent[] | Error)[]> {
-    // the lock that orders every replica's commits (see the file comment)
-    const head = (await q('SELECT revision, compacted FROM kube_revision WHERE id = 1 FOR UPDATE')).rows[0];
+  /**
+   * One transaction for a batch of commits (commit-plan.ts), begun holding the head row's lock: a
+   * fixed number of round trips whatever its size — the keys' rows read, then every write, the
+   * revision and the notification in one statement, then COMMIT.
+   */
+  private async applyBatch(q: Query, head: { revision: string; compacted: string }, groups: readonly (readonly StoreOp[])[]): Promise<(StoredEvent[] | Error)[]> {
     const keys = batchKeys(groups);
     const rows = (
       await q(
@@ -144,19 +150,6 @@ export class PostgresObjectStore implements ObjectStore {
     if (!plan.log.length) return plan.outcomes;
     const kept = [...plan.writes.values()].filter((w) => w.row);
     const gone = [...plan.writes.values()].filter((w) => !w.row);
-    if (kept.length) {
-      await q(
-        'INSERT INTO kube_objects (grp, resource, namespace, name, revision, object) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) ON CONFLICT (grp, resource, namespace, name) DO UPDATE SET revision = EXCLUDED.revision, object = EXCLUDED.object',
-        columns(kept.map((w) => [...keyArgs(w.key), w.row!.revision, w.row!.object]), 6),
-      );
-    }
-    if (gone.length) {
-      await q('DELETE FROM kube_objects WHERE (grp, resource, namespace, name) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]))', columns(gone.map((w) => keyArgs(w.key)), 4));
-    }
-    await q(
-      'INSERT INTO kube_log (revision, type, grp, resource, namespace, name, object, prev) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])',
-      columns(plan.log.map((l) => [l.revision, l.type, ...keyArgs(l.key), l.object, l.prev]), 8),
-    );
     // compaction in batches (when the log is 10% over the window), in the same transaction
     const rev = plan.revision;
     let compacted = Number(head.compacted);
@@ -164,9 +157,28 @@ export class PostgresObjectStore implements ObjectStore {
       compacted = rev - this.window;
       await q('DELETE FROM kube_log WHERE revision <= $1', [compacted]);
     }
-    await q('UPDATE kube_revision SET revision = $1, compacted = $2 WHERE id = 1', [rev, compacted]);
-    // delivered at commit, in commit order; only a wake-up (the payload is informative)
-    await q('SELECT pg_notify($1, $2)', [CHANNEL, String(rev)]);
+    // the sub-statements touch different rows (a key is kept or gone, not both); the notification
+    // is delivered at commit, in commit order, and is only a wake-up (the payload is informative)
+    await q(
+      `WITH kept AS (
+        INSERT INTO kube_objects (grp, resource, namespace, name, revision, object) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+        ON CONFLICT (grp, resource, namespace, name) DO UPDATE SET revision = EXCLUDED.revision, object = EXCLUDED.object
+      ), gone AS (
+        DELETE FROM kube_objects WHERE (grp, resource, namespace, name) IN (SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::text[]))
+      ), logged AS (
+        INSERT INTO kube_log (revision, type, grp, resource, namespace, name, object, prev) SELECT * FROM unnest($11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])
+      )
+      UPDATE kube_revision SET revision = $19, compacted = $20 WHERE id = 1 RETURNING pg_notify($21, $22)`,
+      [
+        ...columns(kept.map((w) => [...keyArgs(w.key), w.row!.revision, w.row!.object]), 6),
+        ...columns(gone.map((w) => keyArgs(w.key)), 4),
+        ...columns(plan.log.map((l) => [l.revision, l.type, ...keyArgs(l.key), l.object, l.prev]), 8),
+        rev,
+        compacted,
+        CHANNEL,
+        String(rev),
+      ],
+    );
     return plan.outcomes;
   }
 
@@ -175,15 +187,16 @@ export class PostgresObjectStore implements ObjectStore {
     return this.pool.query(text, values).catch((e: unknown) => Promise.reject(pgError(e)));
   }
 
-  private async transaction<T>(begin: string, body: (q: Query) => Promise<T>): Promise<T> {
+  /** `begin` may end with one query (simple protocol, no parameters): its first row goes to `body`. */
+  private async transaction<T, H = never>(begin: string, body: (q: Query, head: H) => Promise<T>): Promise<T> {
     const client = await this.pool.connect().catch((e: unknown) => Promise.reject(pgError(e)));
     let broken = false;
     // the connection dying between two queries (a server restart): the next query fails, not the process
     const cut = (): void => void (broken = true);
     client.on('error', cut);
     try {
-      await client.query(begin);
-      const out = await body((text, values) => client.query(text, values));
+      const begun = (await client.query(begin)) as pg.QueryResult | pg.QueryResult[];
+      const out = await body((text, values) => client.query(text, values), (Array.isArray(begun) ? begun.at(-1)!.rows[0] : undefined) as H);
       await client.query('COMMIT');
       return out;
     } catch (e) {
