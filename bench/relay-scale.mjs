@@ -248,12 +248,18 @@ const expected = async (atLeast = 0, nodes = names) => {
     // when it computed them, so two replicas may number the same content differently
     const live = relays.map((p, r) => (alive(p) ? r : -1)).filter((r) => r >= 0);
     const ds = await Promise.all(live.map(async (r) => JSON.parse((await requestTo(r, 'GET', '/edge/v1/desired', undefined, { authorization: `Bearer ${ADMIN}` })).text)));
-    if (ds.every((d) => nodes.every((n) => (d.nodes[n] ?? -1) >= atLeast))) {
+    // each replica's own broker: a replica computes and publishes the documents of the nodes on
+    // its broker only, so a node's document after the change is on one replica (the one it is on)
+    const embedded = FLEET?.broker === 'embedded';
+    const after = (d, n) => (d.nodes[n] ?? -1) >= atLeast;
+    if (embedded ? nodes.every((n) => ds.some((d) => after(d, n))) : ds.every((d) => nodes.every((n) => after(d, n)))) {
       const max = {};
       for (const d of ds) for (const [n, v] of Object.entries(d.nodes)) max[n] = Math.max(max[n] ?? 0, v);
-      // each replica's own broker: a node must hold what the replica it is connected to published;
+      // each replica's own broker: a node must hold what the replica it is connected to published
+      // after the change (one from before it, of a replica the node left, is no answer);
       // one broker for all (NATS): every replica publishes to the node's topic, the node keeps the newest
-      const byBroker = FLEET?.broker === 'embedded' ? relays.map((_, r) => (live.includes(r) ? Object.entries(ds[live.indexOf(r)].nodes) : [])) : undefined;
+      const changed = new Set(nodes);
+      const byBroker = embedded ? relays.map((_, r) => (live.includes(r) ? Object.entries(ds[live.indexOf(r)].nodes).filter(([n, v]) => !changed.has(n) || v >= atLeast) : [])) : undefined;
       return { epoch: ds[0].epoch, versions: Object.entries(max), byBroker };
     }
     if (i > PHASE_TIMEOUT_MS / 250) throw new Error(`the relay did not compute every node's document (at least ${atLeast})`);

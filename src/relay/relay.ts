@@ -230,6 +230,8 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
       embedded?.disconnect(node);
       if (external) rewriteMosquittoFiles();
     },
+    // a fleet of replicas each with its own broker: a document goes out on the broker its node is on
+    ...(embedded && config.store.kind === 'postgres' ? { reaches: (node: string) => embedded!.connected(node) } : {}),
   });
   late.link = link;
   controllers.workloads.onLeading(() => link.lifecycle.resync());

@@ -316,6 +316,11 @@ export class EmbeddedBroker implements RelayTransport {
     return Object.keys(this.clients());
   }
 
+  /** whether `node` is connected to this broker now */
+  connected(node: string): boolean {
+    return Object.hasOwn(this.clients(), node);
+  }
+
   disconnect(node: string): void {
     const c = this.clients()[node];
     if (c) {

@@ -52,6 +52,8 @@ export interface NodeLinkDeps {
   leading?(): boolean;
   /** a node's access ended (its Node was deleted): close its broker session, rewrite broker files */
   onNodeGone?(node: string): void;
+  /** whether a document published now reaches the node (NodeSyncDeps.reaches); absent: every node */
+  reaches?(node: string): boolean;
 }
 
 /** The labels a Node starts with: the join's, the hostname, and the edge role. */
@@ -80,6 +82,7 @@ export class NodeLink {
     this.nodeSync = new NodeSync({
       client: this.controller,
       publish: (node, doc) => this.publish(node, doc),
+      ...(d.reaches ? { reaches: d.reaches } : {}),
       epoch: () => d.objects.epoch(),
       revision: () => d.objects.revision(),
       events: this.events,

@@ -11,6 +11,10 @@
  * change); on start every node's version is the store's current revision. Both only grow, across restarts too, and the epoch is the store's: a node orders the
  * documents it sees by (epoch, version) and ignores anything not newer.
  *
+ * In a fleet of replicas each with its own embedded broker, a replica computes and publishes the
+ * documents of the nodes on its broker only (`reaches`); a node that arrives gets its document
+ * through the `sync` it sends on every connect.
+ *
  * Only Nodes that exist get a document (a pod naming an unknown node creates no retained message);
  * a deleted Node's retained document is cleared. The relay also records `Scheduled` for a pod
  * created bound to a node (the scheduler records it for the pods it binds).
@@ -47,6 +51,13 @@ export interface NodeSyncDeps {
   client: ApiClient;
   /** publish a node's document retained (null: clear the retained document) */
   publish(node: string, doc: DesiredDocument | null): Promise<void>;
+  /**
+   * Whether a document published now reaches the node. A fleet of replicas each with its embedded
+   * broker: only a node whose session is on this replica's broker. The others' documents wait
+   * (not computed, not published) until the node arrives: it sends `sync` on every connect, and
+   * that publishes its document here. Absent: every node (one broker, or a shared one).
+   */
+  reaches?(node: string): boolean;
   epoch(): Promise<string>;
   /** the object store's newest revision (read once, at start) */
   revision(): Promise<number>;
@@ -75,6 +86,8 @@ export class NodeSync {
   private readonly devicesOf = new Map<string, Set<string>>();
   /** nodes whose document goes out even if unchanged (start, sync request, broker reconnect) */
   private readonly force = new Set<string>();
+  /** nodes whose document changed (or never went out) while it could not reach them (`reaches`) */
+  private readonly unsent = new Set<string>();
   /** a node's applied version above this replica's own (it came from another replica): node → version */
   private readonly heldAbove = new Map<string, number>();
   /** what every document shares (Services, EndpointSlices, peer Nodes) and its serialisation; undefined: to be computed */
@@ -131,7 +144,14 @@ export class NodeSync {
 
   /** Every node's document again (start, broker reconnect: the broker may have lost them). */
   republishAll(): void {
-    for (const n of this.nodeNames()) this.requestPublish(n);
+    for (const n of this.nodeNames()) {
+      if (this.reached(n)) this.requestPublish(n);
+      else this.unsent.add(n);
+    }
+  }
+
+  private reached(node: string): boolean {
+    return !this.d.reaches || this.d.reaches(node);
   }
 
   /**
@@ -141,7 +161,7 @@ export class NodeSync {
    */
   holdsCurrent(node: string, epoch: string, appliedVersion: number): boolean {
     const v = this.desiredVersion(node);
-    return v > 0 && epoch === this.epochValue && appliedVersion === v;
+    return v > 0 && epoch === this.epochValue && appliedVersion === v && !this.unsent.has(node);
   }
 
   /** The version of the last document published for `node` (0: none). */
@@ -237,12 +257,19 @@ export class NodeSync {
     const nodeObj = this.inf('nodes').get(`/${node}`);
     if (!nodeObj) {
       // a deleted Node: its retained document goes too
+      this.unsent.delete(node);
       if (prev) {
         this.docs.delete(node);
         await this.d.publish(node, null);
       }
       return;
     }
+    // a node this replica cannot reach now gets its document when it arrives (its sync forces it)
+    if (!forced && !this.reached(node)) {
+      this.unsent.add(node);
+      return;
+    }
+    this.unsent.delete(node);
     const look = (w: Watched) => (ns: string, name: string) => this.inf(w).get(`${ns}/${name}`);
     const own = ownItems({
       pods: this.objects(this.podsOf, 'pods', node),

@@ -11,7 +11,7 @@ import { parseNodeTopic, topics } from '../../../../src/contract/topics.js';
 import { createLogger } from '../../../../src/core/logger.js';
 import type { RelayTransport } from '../../../../src/relay/broker/transport.js';
 import { parseRelayConfig } from '../../../../src/relay/config.js';
-import { NodeLink } from '../../../../src/relay/nodelink/index.js';
+import { NodeLink, type NodeLinkDeps } from '../../../../src/relay/nodelink/index.js';
 import { RpcRouter } from '../../../../src/relay/rpc.js';
 import { SqliteCredentialStore } from '../../../../src/relay/store/credentials-sqlite.js';
 import { SqliteRelayStore } from '../../../../src/relay/store/sqlite.js';
@@ -59,12 +59,13 @@ export interface LinkFixture extends Fixture {
   restart(): Promise<NodeLink>;
 }
 
-export async function linkFixture(t: TestContext, nodes: Record<string, unknown> = {}): Promise<LinkFixture> {
+/** `deps`: more of the link's dependencies (e.g. `reaches`) */
+export async function linkFixture(t: TestContext, nodes: Record<string, unknown> = {}, deps: Partial<NodeLinkDeps> = {}): Promise<LinkFixture> {
   const f = await fixture();
   const relay = SqliteRelayStore.open(join(tmpDir(t), 'relay.db'));
   const transport = new RecordingTransport();
   const make = (): NodeLink =>
-    new NodeLink({ core: f.core, objects: f.store, store: relay, credentials: new SqliteCredentialStore(relay), transport, rpc: new RpcRouter(transport), nodes: parseRelayConfig({ nodes }).nodes, log, now: () => f.clock.now });
+    new NodeLink({ core: f.core, objects: f.store, store: relay, credentials: new SqliteCredentialStore(relay), transport, rpc: new RpcRouter(transport), nodes: parseRelayConfig({ nodes }).nodes, log, now: () => f.clock.now, ...deps });
   let link = make();
   t.after(() => {
     link.stop();

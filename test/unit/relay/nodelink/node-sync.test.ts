@@ -220,3 +220,45 @@ test("a Node's status write recomputes its own document only; a change of its me
   await f.link.idle();
   assert.ok(computed() - c <= 2, `the same key again: no fleet-wide recompute (${computed() - c})`);
 });
+
+test('a replica with its own broker sends documents only to the nodes on it; a node that arrives gets its document through its sync, one changed while it was away too', async (t) => {
+  const here = new Set(['n1']);
+  const f = await linkFixture(t, {}, { reaches: (n) => here.has(n) });
+  await f.join('n1');
+  await f.join('n2');
+  const SVC = { group: '', resource: 'services' };
+  const svc = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { clusterIP: 'None', ports: [{ port: 80 }] } }) as KubeObject;
+  await f.admin.create(SVC, svc('a'));
+  await f.link.idle();
+  assert.deepEqual(names(f.transport.last('n1')), ['Service/a']);
+  assert.equal(f.transport.docs('n2').length, 0, 'n2 is on another broker: nothing computed or published for it here');
+
+  // n2 arrives: its sync (sent on every connect) brings its document, whatever number it holds
+  here.add('n2');
+  await f.send('n2', 'sync', { epoch: f.transport.last('n1')!.epoch, appliedVersion: f.transport.last('n1')!.version, bootId: 'b', timestamp: 1 });
+  assert.deepEqual(names(f.transport.last('n2')), ['Service/a']);
+  const held = f.transport.last('n2')!;
+  const sent = f.transport.docs('n2').length;
+
+  // n2 leaves; a change meanwhile is not sent; back, its sync for what it holds gets the new one
+  here.delete('n2');
+  await f.admin.create(SVC, svc('b'));
+  await f.link.idle();
+  assert.deepEqual(names(f.transport.last('n1')), ['Service/a', 'Service/b']);
+  assert.equal(f.transport.docs('n2').length, sent, 'not sent while away');
+  here.add('n2');
+  await f.send('n2', 'sync', { epoch: held.epoch, appliedVersion: held.version, bootId: 'b', timestamp: 2 });
+  assert.deepEqual(names(f.transport.last('n2')), ['Service/a', 'Service/b']);
+  assert.ok(f.transport.last('n2')!.version > held.version);
+
+  // a node on this broker that holds the current document is not sent it again; a restart sends
+  // only to the nodes on it
+  const n1 = f.transport.docs('n1').length;
+  await f.send('n1', 'sync', { epoch: f.transport.last('n1')!.epoch, appliedVersion: f.transport.last('n1')!.version, bootId: 'b', timestamp: 3 });
+  assert.equal(f.transport.docs('n1').length, n1);
+  here.delete('n2');
+  const n2 = f.transport.docs('n2').length;
+  await f.restart();
+  assert.equal(f.transport.docs('n1').length, n1 + 1, 'n1: its document again');
+  assert.equal(f.transport.docs('n2').length, n2, 'n2: nothing');
+});
