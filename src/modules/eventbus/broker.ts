@@ -18,7 +18,7 @@ import { errorMessage } from '../../core/errors.js';
 import { noPacketNumberCache } from '../../lib/mqtt.js';
 import type { Logger } from '../../core/logger.js';
 import { guardMqttStream } from '../../lib/mqtt-guard.js';
-import { keepCopy, subscriptionIdOf } from './overlap.js';
+import { keepCopy, subscriptionCover, subscriptionIdOf } from './overlap.js';
 
 export { topicMatches };
 
@@ -166,9 +166,11 @@ async function connectAppTap(url: string, clientId: string, expirySeconds: numbe
   const wanted = (filters: readonly string[]): string[] => [...new Set([...APP_UPLOAD_FILTERS, ...filters])];
   // the broker's redelivery after a reconnect comes first, marked DUP, under the broker's packet ids for this session
   let settled = false;
-  // the filters whose copies are told apart (overlap.ts), and those subscribed on this connection
+  // the filters wanted, and the cover of them subscribed on this connection (overlap.ts)
   let current = wanted(initial);
+  let cover = subscriptionCover(current);
   let subscribed: string[] = [];
+  let first = true;
   client.on('connect', () => {
     settled = false;
   });
@@ -177,7 +179,7 @@ async function connectAppTap(url: string, clientId: string, expirySeconds: numbe
     if (!tap.wants(packet.topic)) return done();
     // one copy per matching subscription (overlapping filters): keep one
     const sid = packet.properties?.subscriptionIdentifier;
-    if (!keepCopy(current, packet.topic, sid === undefined ? [] : Array.isArray(sid) ? sid : [sid])) return done();
+    if (!keepCopy(current, cover, packet.topic, sid === undefined ? [] : Array.isArray(sid) ? sid : [sid])) return done();
     try {
       const maybeResend = !settled && packet.dup;
       const dup = tap.take({ client: `broker:${clientId}`, topic: packet.topic, payload, qos: packet.qos, ...(packet.messageId !== undefined ? { messageId: packet.messageId } : {}), maybeResend });
@@ -200,13 +202,20 @@ async function connectAppTap(url: string, clientId: string, expirySeconds: numbe
   return {
     update: async (filters) => {
       const want = wanted(filters);
-      const gone = subscribed.filter((f) => !want.includes(f));
-      const added = want.filter((f) => !subscribed.includes(f));
+      const next = subscriptionCover(want);
+      // on the first update the session may hold what an earlier edgecore subscribed: every wanted
+      // filter, covered ones too; filters removed while edgecore was away stay (their copies are kept)
+      const held = first ? want : subscribed;
+      first = false;
+      const gone = held.filter((f) => !next.includes(f));
+      const added = next.filter((f) => !subscribed.includes(f));
       current = want;
-      subscribed = want;
-      if (gone.length) await client.unsubscribeAsync(gone);
-      // one SUBSCRIBE per filter: a subscription identifier is per packet (overlap.ts)
+      cover = next;
+      subscribed = next;
+      // one SUBSCRIBE per filter: a subscription identifier is per packet (overlap.ts); the covering
+      // filter first, so no message published in between matches nothing
       for (const f of added) await client.subscribeAsync(f, { qos: 1, nl: true, properties: { subscriptionIdentifier: subscriptionIdOf(f) } });
+      if (gone.length) await client.unsubscribeAsync(gone);
     },
     publish: async (topic, payload) => {
       await client.publishAsync(topic, payload, { qos: 1, retain: false });
