@@ -232,6 +232,8 @@ export async function startRelay(config: RelayConfig, log: Logger, now: () => Da
     },
     // a fleet of replicas each with its own broker: a document goes out on the broker its node is on
     ...(embedded && config.store.kind === 'postgres' ? { reaches: (node: string) => embedded!.connected(node) } : {}),
+    // Node writes give way while connections wait their turn on this relay's broker
+    ...(embedded ? { busy: () => embedded!.connectBacklog() } : {}),
   });
   late.link = link;
   controllers.workloads.onLeading(() => link.lifecycle.resync());

@@ -316,6 +316,11 @@ export class EmbeddedBroker implements RelayTransport {
     return Object.keys(this.clients());
   }
 
+  /** whether CONNECTs are waiting their turn (more than `maxConnecting` in progress) */
+  connectBacklog(): boolean {
+    return (this.throttle?.waiting ?? 0) > 0;
+  }
+
   /** whether `node` is connected to this broker now */
   connected(node: string): boolean {
     return Object.hasOwn(this.clients(), node);

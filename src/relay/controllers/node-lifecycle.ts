@@ -51,6 +51,13 @@ export interface NodeLifecycleHooks {
    * Lease; every replica still sees deletions). Absent: always. `resync()` when it starts to.
    */
   leading?(): boolean;
+  /**
+   * Whether the relay is working through a backlog of connections now (the embedded broker's
+   * connect line): the controller's writes then go one a second, so a connect or reconnect storm
+   * is not slowed by the Node writes it causes (and a node back before its turn costs none).
+   * Absent: never.
+   */
+  busy?(): boolean;
 }
 
 /** The conditions a Node should carry: the node's own (Unknown while unreachable), then Ready. */
@@ -66,6 +73,9 @@ export function nodeConditions(prev: NodeCondition[] | undefined, ready: NodeCon
   });
   return [...others, ready];
 }
+
+/** while the relay admits a backlog of connections, one Node write per this many ms */
+const BUSY_GAP_MS = 1000;
 
 export class NodeLifecycleController {
   private readonly informer: Informer;
@@ -84,7 +94,7 @@ export class NodeLifecycleController {
     this.informer = new Informer(client, NODES, log);
     this.queue = new WorkQueue((name) => this.sync(name), log);
     this.readiness = new ReadinessLog(log);
-    this.pace = new Pace(params.statusWritesPerSecond);
+    this.pace = new Pace(params.statusWritesPerSecond, undefined, hooks.busy ? { busy: hooks.busy, busyGapMs: BUSY_GAP_MS } : undefined);
     this.informer.onChange((_key, obj, old) => {
       const name = (obj ?? old)!.metadata.name ?? '';
       if (obj) this.queue.add(name);

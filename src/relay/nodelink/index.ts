@@ -54,6 +54,8 @@ export interface NodeLinkDeps {
   onNodeGone?(node: string): void;
   /** whether a document published now reaches the node (NodeSyncDeps.reaches); absent: every node */
   reaches?(node: string): boolean;
+  /** whether connections wait their turn on the relay's broker now (NodeLifecycleHooks.busy); absent: never */
+  busy?(): boolean;
 }
 
 /** The labels a Node starts with: the join's, the hostname, and the edge role. */
@@ -112,7 +114,7 @@ export class NodeLink {
       now: () => d.now().getTime(),
     });
     const lifecycle = new ApiClient(d.core, controllerIdentity('node-lifecycle'), 'edgerelay-node-lifecycle');
-    this.lifecycle = new NodeLifecycleController(lifecycle, this.liveness, params, { deleted: (n) => this.gone(n), managed: async (n) => this.ingress.knows(n) || !!(await d.credentials.getNode(n)), ...(d.leading ? { leading: d.leading } : {}) }, d.now, d.log.child('node-lifecycle'));
+    this.lifecycle = new NodeLifecycleController(lifecycle, this.liveness, params, { deleted: (n) => this.gone(n), managed: async (n) => this.ingress.knows(n) || !!(await d.credentials.getNode(n)), ...(d.leading ? { leading: d.leading } : {}), ...(d.busy ? { busy: d.busy } : {}) }, d.now, d.log.child('node-lifecycle'));
   }
 
   /** The in-process API client that acts as `node:<name>` (the node's own identity). */

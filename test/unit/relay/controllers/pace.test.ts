@@ -26,3 +26,33 @@ test('no pace: 0', async () => {
   for (let i = 0; i < 1000; i++) await p.take();
   assert.deepEqual(c.slept, []);
 });
+
+test('giving way: while busy, one write per busyGapMs; when no longer busy, the bucket (refilled meanwhile) goes at once', async () => {
+  const c = fakeClock();
+  let busy = true;
+  const p = new Pace(4, c, { busy: () => busy, busyGapMs: 1000 });
+  const at: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await p.take();
+    at.push(c.t);
+  }
+  // the first goes at once, then one a second, though the bucket holds tokens
+  assert.deepEqual(at, [0, 1000, 2000]);
+  busy = false;
+  // the bucket refilled during the spell (the last write of it took one token): three at once
+  for (let i = 0; i < 3; i++) await p.take();
+  assert.equal(c.t, 2000, 'the bucket after the busy spell goes at once');
+  await p.take();
+  assert.equal(c.t, 2250);
+});
+
+test('giving way: a write held back goes as soon as the busy spell ends, not at the end of its gap', async () => {
+  const c = fakeClock();
+  let calls = 0;
+  // busy for the first three looks only
+  const p = new Pace(10, c, { busy: () => ++calls <= 3, busyGapMs: 1000 });
+  await p.take(); // busy, the first of the spell: at once
+  assert.equal(c.t, 0);
+  await p.take(); // busy (look 2), sleeps one poll; look 3 busy, another; look 4 free
+  assert.equal(c.t, 100);
+});

@@ -153,6 +153,21 @@ test('Node writes go at the controller\'s pace: when nodes drop together, one ba
   assert.equal((await f.admin.get(NODE, undefined, 'c')).metadata.resourceVersion, rv, 'c: never written');
 });
 
+test('while connections wait their turn on the broker, Node writes give way: one a second, the rest as soon as the line is gone', async (t) => {
+  let backlog = false;
+  const f = await linkFixture(t, { offlineGraceSeconds: 0, statusWritesPerSecond: 100 }, { busy: () => backlog });
+  const names = ['a', 'b', 'c'];
+  for (const n of names) await f.join(n);
+  backlog = true;
+  for (const n of names) await f.link.handle(n, 'presence', Buffer.from(JSON.stringify({ online: true, bootId: 'b', agentVersion: '1', timestamp: 1 })));
+  await new Promise((r) => setTimeout(r, 400)); // with no line, all three would be written by now
+  const statuses = async () => Promise.all(names.map(async (n) => ready(await f.admin.get(NODE, undefined, n))?.status));
+  assert.deepEqual((await statuses()).filter((s) => s === 'True').length, 1, 'one write while the line is there');
+  backlog = false;
+  await f.link.idle();
+  assert.deepEqual(await statuses(), ['True', 'True', 'True']);
+});
+
 test('a node coming up takes one turn of the pace: its taints go onto the version its status write made, not the stale one (a conflict and a second turn)', async (t) => {
   const f = await linkFixture(t, { offlineGraceSeconds: 0, statusWritesPerSecond: 1 });
   await f.join('n1');
