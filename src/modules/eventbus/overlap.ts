@@ -45,19 +45,21 @@ export function covers(outer: string, inner: string): boolean {
  */
 export function subscriptionCover(wanted: readonly string[]): string[] {
   const all = [...new Set(wanted)].sort();
-  return all.filter((f) => !all.some((g) => g !== f && covers(g, f) && !(covers(f, g) && g > f)));
+  // two different filters never cover each other, so of a covering pair exactly one stays
+  return all.filter((f) => !all.some((g) => g !== f && covers(g, f)));
 }
 
 /**
  * Whether this copy of a message on `topic` is the one to keep: it carries the identifier of the
  * first (in sort order) of the `subscribed` filters that match the topic. A copy is dropped only
- * when its identifiers name a `wanted` or subscribed filter matching the topic and not that one;
+ * when its identifiers name a `wanted` filter matching the topic (the subscribed ones are among
+ * them) and not that one;
  * a copy without identifiers (a broker that sends one copy), or one whose identifiers name no
  * filter known now (subscriptions changed while it was queued), is kept.
  */
 export function keepCopy(wanted: readonly string[], subscribed: readonly string[], topic: string, ids: readonly number[]): boolean {
   if (ids.length === 0) return true;
-  const known = [...wanted, ...subscribed].filter((f) => topicMatches(f, topic)).map(subscriptionIdOf);
+  const known = wanted.filter((f) => topicMatches(f, topic)).map(subscriptionIdOf);
   if (!ids.some((id) => known.includes(id))) return true;
   const chosen = subscribed.filter((f) => topicMatches(f, topic)).sort()[0];
   return chosen === undefined || ids.includes(subscriptionIdOf(chosen));

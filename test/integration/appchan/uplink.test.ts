@@ -12,10 +12,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { ensureTestImage, needDocker, TEST_IMAGE } from '../../helpers/docker.js';
 import { nodeRuntimeMounts } from '../../helpers/node-runtime.js';
+import { needMqtt } from '../../helpers/mqtt.js';
 import { needService } from '../../helpers/service.js';
 import { ROOT, tmpDir } from '../../helpers/tmp.js';
 import { removeNodeContainers, uniqueName } from '../edged/harness.js';
@@ -25,20 +25,10 @@ import { AppNode, AppRelay, Consumer, containerLines, freePort, waitFor, yamlDoc
 const COUNT = 1000;
 const MOSQUITTO = 'mqtt://127.0.0.1:1883';
 
-async function mosquittoUp(): Promise<boolean> {
-  try {
-    const c = await mqtt.connectAsync(MOSQUITTO, { reconnectPeriod: 0, connectTimeout: 2000 });
-    await c.endAsync();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function throughOutage(t: TestContext, broker: 'embedded' | 'mosquitto'): Promise<void> {
   const docker = await needDocker(t);
   if (!docker || !(await needService(t, 'kubectl 1.32', () => haveKubectl(32)))) return;
-  if (broker === 'mosquitto' && !(await needService(t, `mosquitto on ${MOSQUITTO}`, mosquittoUp))) return;
+  if (broker === 'mosquitto' && !(await needMqtt(t, MOSQUITTO))) return;
   await ensureTestImage(docker);
   const dir = tmpDir(t, 'appchan-up-');
   const name = uniqueName(broker === 'embedded' ? 'acu' : 'acm');

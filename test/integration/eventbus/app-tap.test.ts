@@ -13,19 +13,9 @@ import { nullLogger } from '../../../src/core/logger.js';
 import { connectExternalBroker, type AppTap } from '../../../src/modules/eventbus/broker.js';
 import { subscriptionIdOf } from '../../../src/modules/eventbus/overlap.js';
 import { forwarded } from '../../../src/contract/appchan.js';
-import { needService } from '../../helpers/service.js';
+import { needMqtt } from '../../helpers/mqtt.js';
 
 const URL = 'mqtt://127.0.0.1:1883';
-
-async function mosquittoUp(): Promise<boolean> {
-  try {
-    const c = await mqtt.connectAsync(URL, { reconnectPeriod: 0, connectTimeout: 2000 });
-    await c.endAsync();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function sink(filters: readonly string[]): AppTap & { taken: string[] } {
   const taken: string[] = [];
@@ -59,7 +49,7 @@ async function endSession(t: TestContext, clientId: string): Promise<void> {
 }
 
 test('a message two of the tap\'s filters match is queued once: 800 published while edgecore is away, all 800 taken, none twice', { timeout: 60_000 }, async (t) => {
-  if (!(await needService(t, `mosquitto on ${URL}`, mosquittoUp))) return;
+  if (!(await needMqtt(t, URL))) return;
   const run = randomBytes(4).toString('hex');
   const clientId = `edgecore-apps-tap-${run}`;
   await endSession(t, clientId);
@@ -77,7 +67,7 @@ test('a message two of the tap\'s filters match is queued once: 800 published wh
 });
 
 test('a session kept from before (the covered filter still subscribed): each message taken once, and the covered subscription is dropped', { timeout: 60_000 }, async (t) => {
-  if (!(await needService(t, `mosquitto on ${URL}`, mosquittoUp))) return;
+  if (!(await needMqtt(t, URL))) return;
   const run = randomBytes(4).toString('hex');
   const clientId = `edgecore-apps-tap-${run}`;
   await endSession(t, clientId);

@@ -46,6 +46,28 @@ test('covers: every topic the inner filter matches, the outer one matches', () =
   }
 });
 
+test('covers, over every filter of up to three levels of a, b, +, #: sound against topicMatches, and two different filters never cover each other', () => {
+  const levels = ['a', 'b', '+', '#'];
+  const filters: string[] = [];
+  const grow = (prefix: string[]): void => {
+    if (prefix.length > 0) filters.push(prefix.join('/'));
+    if (prefix.length === 3 || prefix.at(-1) === '#') return;
+    for (const l of levels) grow([...prefix, l]);
+  };
+  grow([]);
+  const topics: string[] = [];
+  for (const x of ['a', 'b']) for (const y of ['', '/a', '/b']) for (const z of y ? ['', '/a', '/b'] : ['']) topics.push(x + y + z);
+  for (const o of filters) {
+    for (const i of filters) {
+      if (!covers(o, i)) continue;
+      assert.ok(o === i || !covers(i, o), `${o} and ${i} cover each other`);
+      for (const t of topics) if (topicMatches(i, t)) assert.ok(topicMatches(o, t), `${o} ⊇ ${i} on ${t}`);
+    }
+  }
+  // the cover of all of them is the one filter matching everything
+  assert.deepEqual(subscriptionCover(filters), ['#']);
+});
+
 test('the cover: covered filters are not subscribed; overlapping ones that do not cover each other both are', () => {
   assert.deepEqual(subscriptionCover(FILTERS), COVER);
   assert.deepEqual(subscriptionCover(['a/+/c', 'a/b/#', 'a/b/#']), ['a/+/c', 'a/b/#']);
