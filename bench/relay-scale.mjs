@@ -29,6 +29,7 @@
  *                                                  each with its embedded broker or all on a 3-member NATS;
  *                                                  the restart phase kills replica 0 only (failover), and a
  *                                                  fleet-wide change made through another must reach every node
+ *   RELAY_ENV='{"MALLOC_ARENA_MAX":"1"}'          environment for the replicas only (the simulators keep the bench's)
  *   TLS=1 node bench/relay-scale.mjs               the relay's defaults: HTTPS API, MQTT over TLS with its
  *                                                  own CA (the simulators verify it, as nodes do);
  *                                                  otherwise plain listeners, explicitly
@@ -73,6 +74,8 @@ const BROKER_EXTRA = process.env.BROKER_EXTRA ? `, ${process.env.BROKER_EXTRA}` 
 const RELAY_NODE_FLAGS = process.env.RELAY_NODE_FLAGS !== undefined ? process.env.RELAY_NODE_FLAGS.split(' ').filter(Boolean) : RELAY_LAUNCHER_FLAGS;
 // diagnostics: CPU_PROFILE=<dir> profiles every replica (bench/cpu-probe.cjs), one .cpuprofile per phase; their names are in the JSON
 const CPU_PROFILE = process.env.CPU_PROFILE;
+// RELAY_ENV='{"MALLOC_ARENA_MAX":"1"}': more environment for the replicas only (not the simulators), e.g. the allocator's
+const RELAY_ENV = process.env.RELAY_ENV ? JSON.parse(process.env.RELAY_ENV) : {};
 const ADMIN = 'bench-admin';
 const PASSWORD = 'bench-password';
 
@@ -168,7 +171,7 @@ let phase = 'setup';
 const startRelay = async (i = 0) => {
   const log = createWriteStream(relayLog(i), { flags: 'a' });
   const probe = CPU_PROFILE ? ['--require', join(root, 'bench/cpu-probe.cjs')] : [];
-  const env = CPU_PROFILE ? { ...process.env, EDGECORE_BENCH_CPU_PROFILE: CPU_PROFILE } : process.env;
+  const env = { ...process.env, ...RELAY_ENV, ...(CPU_PROFILE ? { EDGECORE_BENCH_CPU_PROFILE: CPU_PROFILE } : {}) };
   const p = spawn(process.execPath, [...RELAY_NODE_FLAGS, ...probe, join(root, 'dist/edgerelay.js'), 'run', '--config', join(dir, `relay-${i}.yaml`)], { stdio: ['ignore', 'pipe', 'pipe'], env });
   relays[i] = p;
   p.starting = true;
@@ -277,6 +280,7 @@ const out = {
   machine: '2 vCPU (shared with the simulators)',
   heartbeatQos: HEARTBEAT_QOS,
   relayNodeFlags: RELAY_NODE_FLAGS.join(' '),
+  relayEnv: RELAY_ENV,
   simulatorSources: SOURCE === 'node' ? 'one loopback address per node' : 'one loopback address per simulator process',
   joinMsEach: +joinMsEach.toFixed(1),
   relayStartMs: relay.startMs,
